@@ -1,0 +1,78 @@
+/*
+ * tstable/error.h — how every tstable call reports failure.
+ *
+ * Every function that can fail returns an int: 0 on success, or one of the
+ * negative TST_E* codes below. The codes are stable: they are never
+ * renumbered, and new ones are only ever added at the end.
+ *
+ * The detail of the most recent failure on the calling thread is kept in a
+ * thread-local tst_error, read with tst_error_last(). It holds a message that
+ * says what failed, where (table root, file, version) and what to do, plus the
+ * structured fields a program needs to react without parsing text: the
+ * expected and found versions of a commit conflict, the count, entity and
+ * bucket range of a coverage overlap, the path involved.
+ *
+ * A successful call does not clear the last error; only the next failure
+ * replaces it. Every negative return sets it: a test asserts this.
+ */
+#ifndef TSTABLE_ERROR_H
+#define TSTABLE_ERROR_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Return codes. Expected failures each have their own code. */
+enum tst_error_code {
+    TST_OK = 0,
+    TST_EINVAL = -1,       /* an argument or option is invalid; nothing was touched */
+    TST_ENOTFOUND = -2,    /* a table, file, version or entity does not exist */
+    TST_EEXISTS = -3,      /* the table (or a file that must be new) already exists */
+    TST_ECONFLICT = -4,    /* another writer committed first: reload and retry */
+    TST_EOVERLAP = -5,     /* an append re-covers (entity, bucket) pairs already in the table */
+    TST_ESCHEMA = -6,      /* incoming data does not match the table schema */
+    TST_ECORRUPT = -7,     /* persisted state is malformed: log, CURRENT, sidecar, path */
+    TST_EIO = -8,          /* the operating system refused a read or write */
+    TST_ESQL = -9,         /* the SQL engine rejected or failed a statement */
+    TST_ENOMEM = -10,      /* an allocation failed */
+    TST_EUNSUPPORTED = -11,/* a valid request this version cannot serve (format version, type) */
+    TST_EEMPTY = -12,      /* the table has no commits, or an append source has no rows */
+    TST_EAMBIGUOUS = -13   /* a commit may or may not have been published; files were kept */
+};
+
+/*
+ * The detail of the last failure. Strings are never NULL (empty when not
+ * applicable) and stay valid until the next failing tstable call on the
+ * same thread.
+ */
+typedef struct tst_error {
+    int code;                  /* the TST_E* code that was returned */
+    const char *message;       /* full human-readable message */
+    const char *path;          /* file or table root involved, or "" */
+    /* TST_ECONFLICT: the version the writer built on, and the one it found. */
+    uint64_t expected_version;
+    uint64_t found_version;
+    /* TST_EOVERLAP: how many (entity, bucket) pairs overlap, the first
+     * overlapping entity rendered as "col=value[,col=value]" ("" for tables
+     * without entity columns), and its smallest overlapping bucket. */
+    uint64_t overlap_count;
+    const char *entity;
+    uint64_t bucket;
+    const char *bucket_range;  /* e.g. "[2024-01-03T09:00:00Z, 2024-01-03T10:00:00Z)" */
+} tst_error;
+
+/* The last failure on this thread. Never NULL; code is TST_OK if none yet. */
+const tst_error *tst_error_last(void);
+
+/* Forget the last failure on this thread. */
+void tst_error_clear(void);
+
+/* A short constant name for a code: "TST_ECONFLICT", ... ("unknown" otherwise). */
+const char *tst_error_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,129 @@
+/*
+ * tstable/schema.h — what a table is: its index spec, logical schema,
+ * segments and metadata, as plain read-only structs.
+ *
+ * These structs mirror the JSON of the commit log (format_version 6). The
+ * library fills them; callers read them through borrowed pointers (for
+ * example from tst_table_get_meta()), valid while the owning handle lives and
+ * is not refreshed. Strings are NUL-terminated UTF-8.
+ */
+#ifndef TSTABLE_SCHEMA_H
+#define TSTABLE_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tstable/coverage.h"
+#include "tstable/index.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The only on-disk format version this library reads and writes. */
+#define TST_FORMAT_VERSION 6
+
+/* Logical column types (format_version 6, "LogicalDataType"). */
+typedef enum tst_type_kind {
+    TST_TYPE_BOOL = 1,
+    TST_TYPE_INT32,
+    TST_TYPE_INT64,
+    TST_TYPE_UINT64,
+    TST_TYPE_FLOAT32,
+    TST_TYPE_FLOAT64,
+    TST_TYPE_BINARY,
+    TST_TYPE_UTF8,
+    TST_TYPE_FIXED_BINARY, /* byte_width > 0 */
+    TST_TYPE_INT96,        /* readable in the log, not appendable */
+    TST_TYPE_TIMESTAMP,    /* unit + optional timezone */
+    TST_TYPE_DECIMAL,      /* precision 1..76, 0 <= scale <= precision */
+    TST_TYPE_STRUCT,       /* fields */
+    TST_TYPE_LIST,         /* element */
+    TST_TYPE_MAP,          /* key, optional value, keys_sorted */
+    TST_TYPE_OTHER         /* other_name; readable in the log, not appendable */
+} tst_type_kind;
+
+typedef enum tst_time_precision {
+    TST_PRECISION_MILLIS = 1,
+    TST_PRECISION_MICROS = 2,
+    TST_PRECISION_NANOS = 3
+} tst_time_precision;
+
+typedef struct tst_field tst_field;
+
+typedef struct tst_type {
+    tst_type_kind kind;
+    int32_t byte_width;          /* FIXED_BINARY */
+    tst_time_precision unit;     /* TIMESTAMP */
+    char *timezone;              /* TIMESTAMP; NULL when absent */
+    uint32_t precision;          /* DECIMAL */
+    int32_t scale;               /* DECIMAL */
+    tst_field *fields;           /* STRUCT: field_count fields */
+    size_t field_count;
+    tst_field *element;          /* LIST */
+    tst_field *key;              /* MAP (never nullable) */
+    tst_field *value;            /* MAP; NULL for a keys-only map */
+    bool keys_sorted;            /* MAP */
+    char *other_name;            /* OTHER */
+} tst_type;
+
+struct tst_field {
+    char *name;
+    tst_type type;
+    bool nullable;
+};
+
+typedef struct tst_schema {
+    tst_field *columns;
+    size_t column_count;
+} tst_schema;
+
+/* The ordered index: its column, the entity columns, and the bucket kind. */
+typedef struct tst_index_spec {
+    char *column;
+    char **entity_columns;
+    size_t entity_count;
+    tst_index_kind kind;
+} tst_index_spec;
+
+/* Table metadata (the log's TableMeta). schema is NULL until the first append. */
+typedef struct tst_table_meta {
+    bool generic;             /* "Generic" table kind: parsed, but never opened */
+    tst_index_spec index;
+    tst_schema *schema;
+    tst_timestamp created_at;
+    uint32_t format_version;
+} tst_table_meta;
+
+typedef enum tst_layout_kind {
+    TST_LAYOUT_NOT_APPLICABLE = 1, /* table has no entity columns */
+    TST_LAYOUT_SINGLE = 2,         /* every row has one identity: values */
+    TST_LAYOUT_MIXED = 3           /* two or more identities */
+} tst_layout_kind;
+
+typedef struct tst_entity_layout {
+    tst_layout_kind kind;
+    tst_entity_value *values; /* SINGLE: count values (utf8 bytes owned by the layout) */
+    size_t count;
+} tst_entity_layout;
+
+/* One immutable data file of the table (the log's SegmentMeta). */
+typedef struct tst_segment {
+    char *path;               /* canonical, relative to the table root: the identity */
+    tst_entity_layout layout;
+    tst_index_value index_min; /* inclusive observed bounds */
+    tst_index_value index_max;
+    uint64_t row_count;
+    bool has_file_size;
+    uint64_t file_size;
+    char *coverage_path;      /* NULL when absent */
+} tst_segment;
+
+/* Display name of a type, as the reference prints it: "int64", "timestamp[ms](UTC)". */
+int tst_type_format(const tst_type *type, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

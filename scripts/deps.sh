@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything tstable needs on a fresh Debian machine, and nothing
+# that is already there: Debian packages through apt-get, and DuckDB 1.4.4
+# (shared library + matching C header) from the npm registry into .deps/duckdb.
+#
+# Idempotent: a second run does no network work. Set DUCKDB_DIR to use your
+# own DuckDB (a folder holding libduckdb.so and duckdb.h) instead.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+debian_packages=(
+  build-essential cmake pkg-config
+  libjson-c-dev libroaring-dev libcmocka-dev libedit-dev uuid-dev
+  clang libclang-rt-14-dev libfuzzer-14-dev valgrind
+  python3 python3-dev python3-pytest python3-setuptools
+)
+# npm fetches DuckDB; some machines ship a Node.js that bundles npm (and
+# conflicts with Debian's npm package), so only ask for it when it is absent.
+command -v npm >/dev/null 2>&1 || debian_packages+=(npm)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -n "${DUCKDB_DIR:-}" ]; then
+  [ -f "$DUCKDB_DIR/duckdb.h" ] && ls "$DUCKDB_DIR"/libduckdb.so >/dev/null 2>&1 || {
+    echo "deps: DUCKDB_DIR=$DUCKDB_DIR must hold duckdb.h and libduckdb.so" >&2; exit 1; }
+  exit 0
+fi
+
+duck="$here/.deps/duckdb"
+if [ -f "$duck/include/duckdb.h" ] && [ -f "$duck/lib/libduckdb.so" ]; then
+  exit 0
+fi
+echo "deps: fetching DuckDB 1.4.4 from the npm registry into .deps/duckdb" >&2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && npm pack --silent @duckdb/node-bindings-linux-x64@1.4.4-r.4 duckdb@1.4.4 >/dev/null)
+mkdir -p "$work/bin" "$work/src" "$duck/include" "$duck/lib"
+tar -xzf "$work"/duckdb-node-bindings-linux-x64-1.4.4-r.4.tgz -C "$work/bin"
+tar -xzf "$work"/duckdb-1.4.4.tgz -C "$work/src"
+lib=$(find "$work/bin" -name 'libduckdb.so' | head -1)
+hdr="$work/src/package/src/duckdb/src/include/duckdb.h"
+[ -n "$lib" ] && [ -f "$hdr" ] || { echo "deps: npm packages did not contain libduckdb.so / duckdb.h" >&2; exit 1; }
+cp "$hdr" "$duck/include/duckdb.h"
+cp "$lib" "$duck/lib/libduckdb.so"
+echo "deps: DuckDB ready in $duck" >&2

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds tstable and runs every test, installing whatever is missing first.
+#
+#   scripts/test.sh
+#
+# 1. the suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/);
+# 2. the unit tests and fuzz-corpus replays under valgrind (build/);
+# 3. the whole suite on the normal build (build/) — its CTest summary is the
+#    last thing printed.
+# TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/deps.sh
+jobs=$(nproc)
+
+echo "== build (sanitizers)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTST_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTST_VALGRIND=ON >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== tests under ASan+UBSan"
+(cd build-asan && ctest -j"$jobs" -LE valgrind --output-on-failure)
+echo "== unit tests under valgrind"
+(cd build && ctest -j"$jobs" -L valgrind --output-on-failure)
+if [ -n "${TST_FUZZ_SECONDS:-}" ]; then
+  echo "== fuzzing, ${TST_FUZZ_SECONDS}s per target"
+  ./scripts/fuzz.sh "$TST_FUZZ_SECONDS"
+fi
+echo "== all tests"
+(cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)

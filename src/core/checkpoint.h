@@ -1,0 +1,31 @@
+/*
+ * checkpoint.h — the whole table state in one file, so open is fast.
+ *
+ * Replaying 100,000 commit files costs 100,000 opens and parses; a
+ * checkpoint of version V lets open read one file and replay only the
+ * commits after V. Checkpoints live in _timeseries_log/_checkpoints/ with a
+ * pointer file _timeseries_log/_last_checkpoint; a format_version 6 reader
+ * never looks there, so the table stays readable by it.
+ *
+ * A checkpoint is an optimisation, never the truth: a missing, unreadable or
+ * inconsistent one is ignored and the log is replayed from version 1.
+ */
+#ifndef TST_CHECKPOINT_H
+#define TST_CHECKPOINT_H
+
+#include "state.h"
+
+#define TST_CHECKPOINT_DIR "_timeseries_log/_checkpoints"
+#define TST_CHECKPOINT_POINTER "_timeseries_log/_last_checkpoint"
+
+/* Writes a checkpoint of `state` and points _last_checkpoint at it. */
+int tst_checkpoint_write(const char *root, const tst_state *state);
+
+/*
+ * Loads the latest checkpoint at or below max_version into *out (which must
+ * be freshly initialised). TST_ENOTFOUND when there is none; any other
+ * failure means the checkpoint is unusable and the caller replays the log.
+ */
+int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * fsio.h — every durable file operation of the library, in one small layer.
+ *
+ * The commit protocol's guarantees rest on a handful of primitives: create a
+ * file that must be new, publish a finished temp file under a name without
+ * overwriting (link), replace a small file atomically (temp + fsync + rename),
+ * and fsync a folder that gained an entry. They all live here so that a test
+ * can fail or crash the process at any numbered step ("fault injection"),
+ * the way SQLite's test6.c simulates crashes at each sync.
+ *
+ * Faults: tst_io_set_fault(TST_IO_FAULT_CRASH, n) makes the n-th mutating
+ * step (1-based: each write, fsync, link, rename, unlink) _exit(77) before it
+ * runs; TST_IO_FAULT_FAIL makes it fail with EIO instead. The environment
+ * variables TST_IO_CRASH_AT and TST_IO_FAIL_AT do the same for child
+ * processes. TST_UNSAFE_NO_FSYNC=1 skips fsync (only for building huge test
+ * fixtures quickly; never for real data).
+ */
+#ifndef TST_FSIO_H
+#define TST_FSIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum tst_io_fault_kind {
+    TST_IO_FAULT_NONE = 0,
+    TST_IO_FAULT_CRASH = 1,
+    TST_IO_FAULT_FAIL = 2
+} tst_io_fault_kind;
+
+void tst_io_set_fault(tst_io_fault_kind kind, uint64_t at_step);
+/* Number of mutating steps taken so far in this process. */
+uint64_t tst_io_steps(void);
+
+/* Reads a whole file of at most max_len bytes; *out is malloc'd and
+ * NUL-terminated. Missing file: TST_ENOTFOUND. Larger: TST_ECORRUPT. */
+int tst_io_read_file(const char *path, size_t max_len, char **out, size_t *out_len);
+
+/* Creates path exclusively, writes bytes, fsyncs, closes. Exists: TST_EEXISTS.
+ * On any failure the partial file is removed. Does not fsync the folder. */
+int tst_io_write_new(const char *path, const void *bytes, size_t len);
+
+/* Publishes a finished file under a new name without ever overwriting:
+ * link(from, to). Exists: TST_EEXISTS. */
+int tst_io_link_new(const char *from, const char *to);
+
+/* Atomically replaces path's content: unique temp in the same folder, write,
+ * fsync, rename over path, fsync the folder. */
+int tst_io_replace(const char *path, const void *bytes, size_t len);
+
+int tst_io_rename(const char *from, const char *to);
+int tst_io_unlink(const char *path); /* a missing file is not an error */
+int tst_io_fsync_dir(const char *dir);
+/* mkdir -p; fsyncs each parent that gained a folder. */
+int tst_io_mkdirs(const char *dir);
+
+/* A fresh random UUID v4, lowercase hyphenated, into buf (>= 37 bytes). */
+int tst_io_uuid(char *buf);
+
+/* Joins path parts with '/', malloc'd; NULL on ENOMEM (error recorded). */
+char *tst_io_join(const char *a, const char *b);
+
+#endif

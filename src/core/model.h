@@ -1,0 +1,128 @@
+/*
+ * model.h — the commit log's JSON, in and out (format_version 6).
+ *
+ * Parses and prints every shape the log holds: Commit, the four actions,
+ * TableMeta, IndexSpec/IndexKind/TimeBucket, LogicalSchema, SegmentMeta,
+ * EntityLayout, EntityValue and IndexValue. Integers travel through json-c
+ * as exact int64/uint64: the format stores values over the whole range.
+ *
+ * Output is compact JSON with the reference's field order, no slash
+ * escaping, and optional fields omitted exactly where the reference omits
+ * them, so a commit parsed and printed again keeps every field and value.
+ *
+ * Input is untrusted: a malformed commit is TST_ECORRUPT with a message that
+ * names the origin (file path) and the field; an unsupported format_version
+ * is TST_EUNSUPPORTED. Unknown extra fields of Commit, TableMeta and
+ * SegmentMeta are ignored; IndexSpec, IndexKind, IndexValue and EntityValue
+ * reject them, as the reference does.
+ *
+ * Also here: the rules for persisted relative paths and coverage ids.
+ */
+#ifndef TST_MODEL_H
+#define TST_MODEL_H
+
+#include "tstable/schema.h"
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum tst_action_type {
+    TST_ACTION_UPDATE_TABLE_META = 1,
+    TST_ACTION_ADD_SEGMENT = 2,
+    TST_ACTION_REMOVE_SEGMENT = 3,
+    TST_ACTION_UPDATE_TABLE_COVERAGE = 4
+} tst_action_type;
+
+/* The table coverage pointer: which snapshot sidecar holds the table's coverage. */
+typedef struct tst_coverage_pointer {
+    tst_index_kind index_kind;
+    char *coverage_path;
+} tst_coverage_pointer;
+
+typedef struct tst_action {
+    tst_action_type type;
+    union {
+        tst_table_meta meta;           /* UPDATE_TABLE_META */
+        tst_segment segment;           /* ADD_SEGMENT */
+        char *remove_path;             /* REMOVE_SEGMENT */
+        tst_coverage_pointer coverage; /* UPDATE_TABLE_COVERAGE */
+    } u;
+} tst_action;
+
+typedef struct tst_commit {
+    uint64_t version;
+    uint64_t base_version;
+    tst_timestamp timestamp;
+    tst_action *actions;
+    size_t action_count;
+} tst_commit;
+
+/* ---- commits ---------------------------------------------------------- */
+
+/*
+ * Parses one commit file's bytes (not NUL-terminated). `origin` names the
+ * source in messages, e.g. "/t/_timeseries_log/0000000002.json".
+ * On failure *out is left cleared.
+ */
+int tst_commit_parse(tst_commit *out, const char *json, size_t len, const char *origin);
+/* Prints a commit as compact JSON; *out_json is malloc'd and NUL-terminated. */
+int tst_commit_serialize(const tst_commit *commit, char **out_json, size_t *out_len);
+/* Releases what a commit owns and zeroes it. */
+void tst_commit_clear(tst_commit *commit);
+
+/* ---- single shapes, to and from json-c objects ------------------------ */
+/* from_json: `where` names the place for messages ("commit X action 2").
+ * to_json: returns a new json_object (caller puts it), or NULL on ENOMEM. */
+
+int tst_table_meta_from_json(tst_table_meta *out, json_object *obj, const char *where);
+json_object *tst_table_meta_to_json(const tst_table_meta *meta);
+int tst_table_meta_copy(tst_table_meta *dst, const tst_table_meta *src);
+void tst_table_meta_clear(tst_table_meta *meta);
+
+int tst_index_spec_from_json(tst_index_spec *out, json_object *obj, const char *where);
+json_object *tst_index_spec_to_json(const tst_index_spec *spec);
+/* Structural checks: non-empty, unique entity columns, not the index column. */
+int tst_index_spec_validate(const tst_index_spec *spec);
+int tst_index_spec_copy(tst_index_spec *dst, const tst_index_spec *src);
+void tst_index_spec_clear(tst_index_spec *spec);
+
+int tst_index_kind_from_json(tst_index_kind *out, json_object *obj, const char *where);
+json_object *tst_index_kind_to_json(const tst_index_kind *kind);
+bool tst_index_kind_equal(const tst_index_kind *a, const tst_index_kind *b);
+
+int tst_index_value_from_json(tst_index_value *out, json_object *obj, const char *where);
+json_object *tst_index_value_to_json(const tst_index_value *value);
+
+int tst_schema_from_json(tst_schema **out, json_object *obj, const char *where);
+json_object *tst_schema_to_json(const tst_schema *schema);
+int tst_schema_copy(tst_schema **dst, const tst_schema *src);
+void tst_schema_free(tst_schema *schema);
+/* The column of that name, or NULL. */
+const tst_field *tst_schema_find(const tst_schema *schema, const char *name);
+
+int tst_segment_from_json(tst_segment *out, json_object *obj, const char *where);
+json_object *tst_segment_to_json(const tst_segment *segment);
+int tst_segment_copy(tst_segment *dst, const tst_segment *src);
+void tst_segment_clear(tst_segment *segment);
+
+int tst_entity_value_from_json(tst_entity_value *out, json_object *obj, const char *where);
+json_object *tst_entity_value_to_json(const tst_entity_value *value);
+
+int tst_coverage_pointer_copy(tst_coverage_pointer *dst, const tst_coverage_pointer *src);
+void tst_coverage_pointer_clear(tst_coverage_pointer *ptr);
+
+/* ---- persisted names -------------------------------------------------- */
+
+/*
+ * A persisted relative path must be canonical: non-empty UTF-8, no leading
+ * '/', no '\', no empty, "." or ".." component, no trailing '/', no drive
+ * prefix ("C:"). `what` names the field in the message. TST_ECORRUPT otherwise.
+ */
+int tst_path_validate(const char *path, const char *what);
+
+/* A coverage id: 1..128 chars of [A-Za-z0-9._-], at least one alphanumeric,
+ * no leading '.', no "..". TST_EINVAL otherwise. */
+int tst_coverage_id_validate(const char *id);
+
+#endif

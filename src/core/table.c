@@ -1,0 +1,439 @@
+/*
+ * table.c — table handles: create, open, refresh, commit (see table.h).
+ *
+ * Open finds the head of the log (CURRENT rolled forward), starts from the
+ * latest checkpoint at or below it if one is usable, replays the commits
+ * after it, and validates the result. Refresh replays only what is new.
+ */
+#include "table_internal.h"
+
+#include "checkpoint.h"
+#include "fail.h"
+#include "fsio.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- location ---------------------------------------------------------- */
+
+/* Trims the location and rejects what is not a local folder path. */
+static int parse_location(const char *spec, char **out)
+{
+    *out = NULL;
+    if (!spec)
+        return tst_fail(TST_EINVAL, "table location is NULL");
+    while (isspace((unsigned char)*spec))
+        spec++;
+    size_t len = strlen(spec);
+    while (len > 0 && isspace((unsigned char)spec[len - 1]))
+        len--;
+    if (len == 0)
+        return tst_fail(TST_EINVAL, "table location is empty");
+    size_t i = 0;
+    while (i < len && (isalnum((unsigned char)spec[i]) || strchr("+.-", spec[i])))
+        i++;
+    if (i > 1 && i + 2 < len && memcmp(spec + i, "://", 3) == 0)
+        return tst_fail(TST_EUNSUPPORTED, "unsupported table location scheme: %.*s (only local "
+                        "folders are supported)", (int)i, spec);
+    *out = strndup(spec, len);
+    if (!*out)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- sorted segment view ----------------------------------------------- */
+/* Positions, not pointers: the segment array moves when it grows. */
+
+static int compare_segments(const tst_segment *a, const tst_segment *b)
+{
+    int cmp = 0;
+    tst_index_value_compare(&a->index_min, &b->index_min, &cmp);
+    if (cmp == 0)
+        tst_index_value_compare(&a->index_max, &b->index_max, &cmp);
+    return cmp != 0 ? cmp : strcmp(a->path, b->path);
+}
+
+static _Thread_local const tst_segment *sort_base;
+
+static int compare_positions(const void *pa, const void *pb)
+{
+    return compare_segments(&sort_base[*(const size_t *)pa], &sort_base[*(const size_t *)pb]);
+}
+
+static int reserve_sorted(tst_table *t)
+{
+    size_t n = t->state.segment_count;
+    size_t *sorted = realloc(t->sorted, (n ? n : 1) * sizeof *sorted);
+    if (!sorted)
+        return tst_fail(TST_ENOMEM, "out of memory sorting segments");
+    t->sorted = sorted;
+    return 0;
+}
+
+static int sort_segments(tst_table *t)
+{
+    int rc = reserve_sorted(t);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < t->state.segment_count; i++)
+        t->sorted[i] = i;
+    sort_base = t->state.segments;
+    qsort(t->sorted, t->state.segment_count, sizeof *t->sorted, compare_positions);
+    return 0;
+}
+
+/* Places segment `pos` into the sorted view, which holds positions 0..pos-1:
+ * appends usually arrive in time order, so this is a binary search and a
+ * short move rather than a full sort. The view must have room (reserve_sorted). */
+static void insert_sorted(tst_table *t, size_t pos)
+{
+    const tst_segment *seg = &t->state.segments[pos];
+    size_t lo = 0, hi = pos;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (compare_segments(&t->state.segments[t->sorted[mid]], seg) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&t->sorted[lo + 1], &t->sorted[lo], (pos - lo) * sizeof *t->sorted);
+    t->sorted[lo] = pos;
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+static int replay(tst_state *state, const char *root, uint64_t head)
+{
+    while (state->version < head) {
+        tst_commit c;
+        int rc = tst_log_load_commit(root, state->version + 1, &c);
+        if (rc == 0) {
+            char origin[64];
+            snprintf(origin, sizeof origin, "commit %" PRIu64, c.version);
+            rc = tst_state_apply(state, &c, origin);
+        }
+        tst_commit_clear(&c);
+        if (rc != 0)
+            return tst_fail_context(rc, "table %s", root);
+    }
+    return 0;
+}
+
+/* Builds the state at `head`: from a checkpoint if one is usable, else from version 1. */
+static int load_state(tst_state *state, const char *root, uint64_t head)
+{
+    tst_state_init(state);
+    if (tst_checkpoint_load(root, head, state) != 0) {
+        tst_state_clear(state);
+        tst_state_init(state);
+    }
+    int rc = replay(state, root, head);
+    if (rc == 0)
+        rc = tst_state_validate(state, root);
+    return rc;
+}
+
+static int open_at_head(tst_table *t)
+{
+    uint64_t head = 0;
+    int rc = tst_log_head(t->root, &head);
+    if (rc != 0)
+        return rc;
+    if (head == 0) {
+        tst_fail(TST_EEMPTY, "cannot open table %s: it has no commits (CURRENT version is 0); "
+                 "create it first", t->root);
+        tst_fail_set_path(t->root);
+        return TST_EEMPTY;
+    }
+    rc = load_state(&t->state, t->root, head);
+    return rc == 0 ? sort_segments(t) : rc;
+}
+
+int tst_table_open(tst_table **out, const char *root)
+{
+    *out = NULL;
+    tst_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    int rc = parse_location(root, &t->root);
+    if (rc == 0)
+        rc = open_at_head(t);
+    if (rc != 0) {
+        tst_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void tst_table_free(tst_table *t)
+{
+    if (!t)
+        return;
+    tst_state_clear(&t->state);
+    free(t->sorted);
+    free(t->root);
+    free(t);
+}
+
+int tst_table_refresh(tst_table *t, bool *out_changed)
+{
+    if (out_changed)
+        *out_changed = false;
+    uint64_t head = 0;
+    int rc = tst_log_head(t->root, &head);
+    if (rc != 0)
+        return rc;
+    if (head == t->state.version && !t->stale)
+        return 0;
+    if (head < t->state.version)
+        return tst_fail(TST_ECORRUPT, "table %s: the log went back from version %" PRIu64
+                        " to %" PRIu64, t->root, t->state.version, head);
+    if (t->stale) {
+        tst_state_clear(&t->state);
+        rc = load_state(&t->state, t->root, head);
+    } else {
+        rc = replay(&t->state, t->root, head);
+        if (rc == 0)
+            rc = tst_state_validate(&t->state, t->root);
+    }
+    if (rc == 0)
+        rc = sort_segments(t);
+    t->stale = rc != 0;
+    if (rc == 0 && out_changed)
+        *out_changed = true;
+    return rc;
+}
+
+/* ---- getters ----------------------------------------------------------- */
+
+uint64_t tst_table_version(const tst_table *t) { return t->state.version; }
+const char *tst_table_root(const tst_table *t) { return t->root; }
+const tst_table_meta *tst_table_get_meta(const tst_table *t) { return &t->state.meta; }
+const tst_index_spec *tst_table_index(const tst_table *t) { return &t->state.meta.index; }
+size_t tst_table_segment_count(const tst_table *t) { return t->state.segment_count; }
+const tst_state *tst_table_state(const tst_table *t) { return &t->state; }
+
+const tst_segment *tst_table_segment_at(const tst_table *t, size_t i)
+{
+    return i < t->state.segment_count ? &t->state.segments[t->sorted[i]] : NULL;
+}
+
+const char *tst_table_coverage_path(const tst_table *t, uint64_t *out_version)
+{
+    if (!t->state.has_coverage)
+        return NULL;
+    if (out_version)
+        *out_version = t->state.coverage_version;
+    return t->state.coverage.coverage_path;
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+static const tst_table_meta *meta_after(const tst_table *t, const tst_action *actions,
+                                        size_t count)
+{
+    const tst_table_meta *meta = t->state.has_meta ? &t->state.meta : NULL;
+    for (size_t i = 0; i < count; i++)
+        if (actions[i].type == TST_ACTION_UPDATE_TABLE_META)
+            meta = &actions[i].u.meta;
+    return meta;
+}
+
+static bool same_index(const tst_index_spec *a, const tst_index_spec *b)
+{
+    if (strcmp(a->column, b->column) != 0 || a->entity_count != b->entity_count ||
+        !tst_index_kind_equal(&a->kind, &b->kind))
+        return false;
+    for (size_t i = 0; i < a->entity_count; i++)
+        if (strcmp(a->entity_columns[i], b->entity_columns[i]) != 0)
+            return false;
+    return true;
+}
+
+static int check_new_segment(const tst_table *t, const tst_action *actions, size_t i,
+                             const tst_table_meta *meta)
+{
+    const tst_segment *seg = &actions[i].u.segment;
+    if (tst_state_find(&t->state, seg->path))
+        return tst_fail(TST_EINVAL, "segment %s is already live in table %s", seg->path, t->root);
+    for (size_t j = 0; j < i; j++)
+        if (actions[j].type == TST_ACTION_ADD_SEGMENT &&
+            strcmp(actions[j].u.segment.path, seg->path) == 0)
+            return tst_fail(TST_EINVAL, "segment %s is added twice in one commit", seg->path);
+    int rc = tst_segment_check(meta, seg, t->root);
+    return rc == TST_ECORRUPT ? tst_fail_context(TST_EINVAL, "rejected commit") : rc;
+}
+
+/* Everything a commit must satisfy so that the log stays valid after it. */
+static int check_actions(const tst_table *t, const tst_action *actions, size_t count)
+{
+    const tst_table_meta *meta = meta_after(t, actions, count);
+    if (!meta)
+        return tst_fail(TST_EINVAL, "the first commit of table %s must set its metadata", t->root);
+    int rc = tst_meta_check(meta, t->root);
+    if (rc != 0)
+        return tst_fail_context(TST_EINVAL, "rejected commit");
+    if (t->state.has_meta && !same_index(&meta->index, &t->state.meta.index))
+        return tst_fail(TST_EINVAL, "table %s: the index spec cannot change after creation",
+                        t->root);
+    for (size_t i = 0; i < count; i++) {
+        const tst_action *a = &actions[i];
+        if (a->type == TST_ACTION_ADD_SEGMENT)
+            rc = check_new_segment(t, actions, i, meta);
+        else if (a->type == TST_ACTION_UPDATE_TABLE_COVERAGE &&
+                 !tst_index_kind_equal(&a->u.coverage.index_kind, &meta->index.kind))
+            rc = tst_fail(TST_EINVAL, "table %s: coverage pointer index kind differs from the "
+                          "table's", t->root);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Moves the handle over the commit it just wrote, keeping the sorted view. */
+static int apply_own_commit(tst_table *t, uint64_t version, const tst_action *actions,
+                            size_t count)
+{
+    tst_commit c = {version, version - 1, {0, 0}, (tst_action *)actions, count};
+    size_t before = t->state.segment_count;
+    bool removes = false;
+    for (size_t i = 0; i < count; i++)
+        removes |= actions[i].type == TST_ACTION_REMOVE_SEGMENT;
+    int rc = tst_state_apply(&t->state, &c, "new commit");
+    if (rc != 0 || removes)
+        return rc != 0 ? rc : sort_segments(t);
+    rc = reserve_sorted(t);
+    for (size_t pos = before; rc == 0 && pos < t->state.segment_count; pos++)
+        insert_sorted(t, pos);
+    return rc;
+}
+
+int tst_table_commit(tst_table *t, const tst_action *actions, size_t count,
+                     uint64_t *out_version)
+{
+    if (t->stale)
+        return tst_fail(TST_EINVAL, "table %s: the handle failed to refresh; refresh it before "
+                        "committing", t->root);
+    int rc = check_actions(t, actions, count);
+    uint64_t version = 0;
+    if (rc == 0)
+        rc = tst_log_commit(t->root, t->state.version, actions, count, &version);
+    if (rc != 0)
+        return rc;
+    rc = apply_own_commit(t, version, actions, count);
+    if (rc != 0) {
+        t->stale = true; /* committed, but the handle could not follow: reload on refresh */
+        return rc;
+    }
+    if (version % TST_CHECKPOINT_INTERVAL == 0)
+        (void)tst_checkpoint_write(t->root, &t->state);
+    if (out_version)
+        *out_version = version;
+    return 0;
+}
+
+int tst_table_commit_json(tst_table *t, const char *actions_json, uint64_t *out_version)
+{
+    if (!actions_json)
+        return tst_fail(TST_EINVAL, "actions_json is NULL");
+    /* Parse through the commit parser so the actions get every log check. */
+    size_t cap = strlen(actions_json) + 96;
+    char *wrapped = malloc(cap);
+    if (!wrapped)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    int n = snprintf(wrapped, cap, "{\"version\":1,\"base_version\":0,"
+                     "\"timestamp\":\"1970-01-01T00:00:00Z\",\"actions\":%s}", actions_json);
+    tst_commit c;
+    int rc = tst_commit_parse(&c, wrapped, (size_t)n, "actions");
+    free(wrapped);
+    if (rc != 0)
+        return rc == TST_ECORRUPT ? tst_fail_context(TST_EINVAL, "invalid actions") : rc;
+    rc = tst_table_commit(t, c.actions, c.action_count, out_version);
+    tst_commit_clear(&c);
+    return rc;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+static int check_spec(const tst_index_spec *spec)
+{
+    if (!spec || !spec->column)
+        return tst_fail(TST_EINVAL, "index spec has no index column");
+    const tst_index_kind *k = &spec->kind;
+    if (k->type == TST_INDEX_TIMESTAMP) {
+        if (k->bucket.count == 0 || k->bucket.unit < TST_TIME_SECONDS ||
+            k->bucket.unit > TST_TIME_DAYS)
+            return tst_fail(TST_EINVAL, "timestamp index needs a positive time bucket");
+    } else if (k->type == TST_INDEX_INT64 || k->type == TST_INDEX_UINT64) {
+        if (k->bucket_width == 0)
+            return tst_fail(TST_EINVAL, "integer index needs a bucket_width of at least 1");
+    } else {
+        return tst_fail(TST_EINVAL, "index type must be timestamp, int64 or uint64");
+    }
+    return tst_index_spec_validate(spec);
+}
+
+static tst_timestamp now_utc(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tst_timestamp t = {(int64_t)ts.tv_sec, (uint32_t)ts.tv_nsec};
+    return t;
+}
+
+static int write_first_commit(tst_table *t, const tst_index_spec *spec)
+{
+    tst_action a;
+    memset(&a, 0, sizeof a);
+    a.type = TST_ACTION_UPDATE_TABLE_META;
+    int rc = tst_index_spec_copy(&a.u.meta.index, spec);
+    if (rc != 0)
+        return rc;
+    a.u.meta.created_at = now_utc();
+    a.u.meta.format_version = TST_FORMAT_VERSION;
+    rc = tst_table_commit(t, &a, 1, NULL);
+    tst_table_meta_clear(&a.u.meta);
+    if (rc == TST_ECONFLICT) {
+        tst_fail(TST_EEXISTS, "table already exists at %s (another writer created it first)",
+                 t->root);
+        tst_fail_set_path(t->root);
+        return TST_EEXISTS;
+    }
+    return rc;
+}
+
+int tst_table_create(tst_table **out, const char *root, const tst_index_spec *spec)
+{
+    *out = NULL;
+    tst_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    uint64_t head = 0;
+    int rc = parse_location(root, &t->root);
+    if (rc == 0)
+        rc = check_spec(spec);
+    if (rc == 0)
+        rc = tst_log_head(t->root, &head);
+    if (rc == 0 && head != 0) {
+        rc = tst_fail(TST_EEXISTS, "table already exists at %s; current transaction log version "
+                      "is %" PRIu64, t->root, head);
+        tst_fail_set_path(t->root);
+    }
+    if (rc == 0)
+        rc = tst_io_mkdirs(t->root);
+    if (rc == 0)
+        rc = write_first_commit(t, spec);
+    if (rc != 0) {
+        tst_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}

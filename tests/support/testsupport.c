@@ -1,0 +1,156 @@
+/* testsupport.c — see testsupport.h. */
+#include "testsupport.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *tst_test_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    size_t cap = strlen(base) + strlen(tag) + 32;
+    char *path = malloc(cap);
+    snprintf(path, cap, "%s/tst-%s-XXXXXX", base, tag);
+    if (!mkdtemp(path)) {
+        perror("mkdtemp");
+        abort();
+    }
+    return path;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tst_test_rmtree(char *path)
+{
+    if (!path)
+        return;
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(path);
+}
+
+int tst_test_read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    buf[got] = '\0';
+    *out = buf;
+    if (len)
+        *len = got;
+    return got == (size_t)n ? 0 : -1;
+}
+
+int tst_test_write_file(const char *path, const void *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t put = fwrite(bytes, 1, len, f);
+    return (fclose(f) == 0 && put == len) ? 0 : -1;
+}
+
+char *tst_test_path(const char *dir, const char *rel)
+{
+    size_t cap = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(cap);
+    snprintf(p, cap, "%s/%s", dir, rel);
+    return p;
+}
+
+size_t tst_test_hex(const char *hex, uint8_t *out)
+{
+    size_t n = 0;
+    int hi = -1;
+    for (const char *c = hex; *c; c++) {
+        int v;
+        if (*c >= '0' && *c <= '9')
+            v = *c - '0';
+        else if (*c >= 'a' && *c <= 'f')
+            v = *c - 'a' + 10;
+        else if (*c >= 'A' && *c <= 'F')
+            v = *c - 'A' + 10;
+        else
+            continue;
+        if (hi < 0) {
+            hi = v;
+        } else {
+            out[n++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    return n;
+}
+
+int tst_test_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tst_test_write_commit(const char *root, uint64_t version, const char *actions_json)
+{
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/_timeseries_log", root);
+    mkdir(root, 0755);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/%010llu.json", dir, (unsigned long long)version);
+    size_t cap = strlen(actions_json) + 200;
+    char *text = malloc(cap);
+    int n = snprintf(text, cap,
+                     "{\"version\":%llu,\"base_version\":%llu,\"timestamp\":"
+                     "\"2026-01-01T00:00:00Z\",\"actions\":%s}",
+                     (unsigned long long)version, (unsigned long long)(version - 1), actions_json);
+    int rc = tst_test_write_file(path, text, (size_t)n);
+    free(text);
+    return rc;
+}
+
+int tst_test_set_current(const char *root, uint64_t version)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/_timeseries_log/CURRENT", root);
+    int n = snprintf(text, sizeof text, "%llu\n", (unsigned long long)version);
+    return tst_test_write_file(path, text, (size_t)n);
+}
+
+const char *const TST_TEST_META_ACTION =
+    "{\"UpdateTableMeta\":{\"kind\":{\"TimeSeries\":{\"column\":\"ts\",\"entity_columns\":"
+    "[\"symbol\"],\"kind\":{\"type\":\"timestamp\",\"bucket\":{\"Hours\":1}}}},"
+    "\"logical_schema\":{\"columns\":[{\"name\":\"ts\",\"data_type\":{\"Timestamp\":{\"unit\":"
+    "\"Millis\",\"timezone\":null}},\"nullable\":false},{\"name\":\"symbol\",\"data_type\":"
+    "\"Utf8\",\"nullable\":false},{\"name\":\"close\",\"data_type\":\"Float64\",\"nullable\":"
+    "false}]},\"created_at\":\"2026-01-01T00:00:00Z\",\"format_version\":6}}";
+
+char *tst_test_add_segment_action(const char *path, const char *sym, long long min_sec,
+                                  long long max_sec)
+{
+    char min_text[64], max_text[64];
+    tst_timestamp_format((tst_timestamp){min_sec, 0}, min_text, sizeof min_text);
+    tst_timestamp_format((tst_timestamp){max_sec, 0}, max_text, sizeof max_text);
+    size_t cap = strlen(path) + strlen(sym) + 512;
+    char *out = malloc(cap);
+    snprintf(out, cap,
+             "{\"AddSegment\":{\"path\":\"%s\",\"format\":\"parquet\",\"entity_layout\":"
+             "{\"Single\":[{\"type\":\"utf8\",\"value\":\"%s\"}]},\"index_min\":{\"type\":"
+             "\"timestamp\",\"value\":\"%s\"},\"index_max\":{\"type\":\"timestamp\",\"value\":"
+             "\"%s\"},\"row_count\":1,\"file_size\":100}}",
+             path, sym, min_text, max_text);
+    return out;
+}

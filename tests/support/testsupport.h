@@ -1,0 +1,72 @@
+/*
+ * testsupport.h — small helpers shared by the test programs: scratch
+ * folders that clean themselves up, whole-file reads and writes, hex
+ * decoding for golden vectors, and cmocka assertion shorthands.
+ */
+#ifndef TST_TESTSUPPORT_H
+#define TST_TESTSUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka.h needs the includes above first. */
+#include <cmocka.h>
+
+#include "tstable/error.h"
+#include "tstable/index.h"
+
+/* Creates a fresh folder under $TMPDIR (or /tmp); returns a malloc'd path. */
+char *tst_test_tmpdir(const char *tag);
+/* Removes a folder tree (like rm -rf) and frees the path. */
+void tst_test_rmtree(char *path);
+/* Reads a whole file; *out is malloc'd and NUL-terminated. Returns 0 or -1. */
+int tst_test_read_file(const char *path, char **out, size_t *len);
+/* Writes (creates or truncates) a file. Returns 0 or -1. */
+int tst_test_write_file(const char *path, const void *bytes, size_t len);
+/* Joins a folder and a relative path into a static-lifetime-free buffer (malloc'd). */
+char *tst_test_path(const char *dir, const char *rel);
+/* Decodes hex, ignoring spaces and '|'. Returns byte count; out must be big enough. */
+size_t tst_test_hex(const char *hex, uint8_t *out);
+/* True if a path exists. */
+int tst_test_exists(const char *path);
+
+/* Asserts a call returned `code` and left a non-empty message with that code. */
+#define assert_tst_fails(call, expected_code)                                          \
+    do {                                                                               \
+        int rc_ = (call);                                                              \
+        if (rc_ != (expected_code))                                                    \
+            print_error("got %s (%d), wanted %s: %s\n", tst_error_name(rc_), rc_,      \
+                        tst_error_name(expected_code), tst_error_last()->message);     \
+        assert_int_equal(rc_, (expected_code));                                        \
+        assert_int_equal(tst_error_last()->code, (expected_code));                     \
+        assert_true(tst_error_last()->message[0] != '\0');                             \
+    } while (0)
+
+/* Asserts a call succeeded, printing the last error if not. */
+#define assert_tst_ok(call)                                                            \
+    do {                                                                               \
+        int rc_ = (call);                                                              \
+        if (rc_ != 0)                                                                  \
+            print_error("%s failed: %s (%d): %s\n", #call, tst_error_name(rc_), rc_,   \
+                        tst_error_last()->message);                                    \
+        assert_int_equal(rc_, 0);                                                      \
+    } while (0)
+
+#endif
+
+/* ---- hand-made logs ---------------------------------------------------- */
+
+/* Writes <root>/_timeseries_log/<version>.json holding the given actions
+ * (a JSON array), creating the folder. Returns 0 or -1. */
+int tst_test_write_commit(const char *root, uint64_t version, const char *actions_json);
+/* Writes CURRENT = "<version>\n". */
+int tst_test_set_current(const char *root, uint64_t version);
+
+/* An UpdateTableMeta action for an hourly table on "ts" with entity
+ * "symbol" and schema ts: timestamp[ms], symbol: utf8, close: float64. */
+extern const char *const TST_TEST_META_ACTION;
+/* An AddSegment action JSON for path `path`, Single("sym") layout, bounds in
+ * epoch seconds. Returns a malloc'd string. */
+char *tst_test_add_segment_action(const char *path, const char *sym, long long min_sec,
+                                  long long max_sec);
