@@ -7,8 +7,8 @@
  *
  * All three index domains map onto one ordered 64-bit bucket domain, so one
  * coverage structure serves them all:
- *   timestamp: ordinal = floor(epoch_seconds / width_seconds), bucket = ordinal + 2^63
- *   int64:     ordinal = floor(value / width),                 bucket = ordinal + 2^63
+ *   timestamp: ordinal = floor(epoch_seconds / width_seconds), bucket = (u64)ordinal XOR 2^63
+ *   int64:     ordinal = floor(value / width),                 bucket = (u64)ordinal XOR 2^63
  *   uint64:    bucket  = value / width
  * Floor division is used before 1970 and for negative integers, so buckets
  * are aligned to the epoch (or to zero) in both directions. Sub-second parts
@@ -18,6 +18,10 @@
  * Ranges are half-open, [start, end), in index units. A range maps to the
  * inclusive bucket range bucket(start) ..= bucket(end - epsilon), where
  * epsilon is 1 ns for timestamps and 1 for integers.
+ *
+ * Formatting functions return the number of characters written; a buffer
+ * too small is TST_EINVAL and leaves "" in it. Out-parameters are untouched
+ * on failure.
  *
  * Nothing here allocates; every function is thread-safe.
  */
@@ -109,7 +113,9 @@ int tst_time_bucket_format(tst_time_bucket bucket, char *buf, size_t cap);
  * ('t', ' ' separators and 'z' also accepted) and normalises to UTC.
  * Formatting always writes UTC with a 'Z' and 0, 3, 6 or 9 fractional digits,
  * the fewest that are exact ("2024-06-01T00:00:00Z", "...00.500Z").
- * Years 0000..9999 are supported; others are TST_EINVAL.
+ * Years 0000..9999 (after conversion to UTC) are supported; others are
+ * TST_EINVAL. A leap second ":60" is read as ":59.999999999", which keeps
+ * its bucket the same as the reference's.
  */
 int tst_timestamp_parse(tst_timestamp *out, const char *text);
 int tst_timestamp_format(tst_timestamp ts, char *buf, size_t cap);
@@ -136,8 +142,9 @@ int tst_bucket_range(const tst_index_kind *kind, const tst_index_value *start,
 
 /*
  * The index values a bucket spans: [*out_start, *out_end), clipped to the
- * domain. When clipped at the domain maximum, *out_end is the maximum itself
- * and *out_end_inclusive is true. A bucket no value can reach (u64::MAX with
+ * domain at both ends. When clipped at the domain maximum, *out_end is the
+ * maximum itself (for timestamps, 9999-12-31T23:59:59.999999999Z) and
+ * *out_end_inclusive is true. A bucket no value can reach (u64::MAX with
  * uint64 width 2, or a timestamp bucket outside years 0000..9999) is TST_EINVAL.
  */
 int tst_bucket_bounds(const tst_index_kind *kind, uint64_t bucket, tst_index_value *out_start,

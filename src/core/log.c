@@ -41,8 +41,7 @@ char *tst_log_commit_path(const char *root, uint64_t version)
     return log_file(root, name);
 }
 
-/* Parses CURRENT's content: a decimal u64, surrounding whitespace allowed. */
-static int parse_current(const char *text, const char *path, uint64_t *out)
+int tst_log_parse_current(const char *text, const char *path, uint64_t *out)
 {
     const char *p = text;
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
@@ -80,7 +79,7 @@ int tst_log_read_current(const char *root, uint64_t *out_version)
         *out_version = 0;
         rc = 0;
     } else if (rc == 0) {
-        rc = parse_current(text, path, out_version);
+        rc = tst_log_parse_current(text, path, out_version);
         if (rc != 0)
             tst_fail_set_path(path);
     }

@@ -37,6 +37,10 @@
 /* Commit files and CURRENT larger than this are rejected as corrupt. */
 #define TST_COMMIT_MAX_BYTES (256u * 1024 * 1024)
 
+/* Parses CURRENT's content (NUL-terminated): a decimal u64, surrounding
+ * whitespace allowed. `path` names the file in messages. */
+int tst_log_parse_current(const char *text, const char *path, uint64_t *out_version);
+
 /* The version named by CURRENT; 0 when the file is missing. */
 int tst_log_read_current(const char *root, uint64_t *out_version);
 
