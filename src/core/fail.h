@@ -4,10 +4,10 @@
  * tst_fail() records a formatted message in the calling thread's last error
  * and returns the code, so a failure reads as one line:
  *
- *     return tst_fail(TST_ECORRUPT, "commit %s: version %llu does not match its file name", ...);
+ *     return tst_fail(TST_ECORRUPT, "commit %s: version %llu does not match its file name", path, v);
  *
  * tst_fail_context() prefixes the message already recorded by a deeper call
- * ("open table /x: " + "CURRENT has invalid content ..."), keeping the
+ * (the context "open table /x" + ": " + "CURRENT has invalid content ..."), keeping the
  * structured fields that call set. The setters below fill those fields.
  */
 #ifndef TST_FAIL_H

@@ -1,0 +1,1137 @@
+/*
+ * coverage.c — a set of 64-bit bucket ids, and the questions asked of it.
+ *
+ * Debian's CRoaring 0.2.66 has no 64-bit bitmap, so a tst_coverage is a
+ * Roaring "treemap": a sorted array of (high 32 bits, 32-bit Roaring bitmap)
+ * partitions. No partition is ever empty, so equal sets have equal
+ * partitions. CRoaring does the set algebra (union, intersection, counts).
+ *
+ * The range questions (ratio, longest gap, missing runs, last full window)
+ * all read the same thing: the maximal runs of covered buckets inside the
+ * range, walked container by container, ascending or descending, merging
+ * runs that touch across container and partition borders. Missing runs are
+ * the gaps between covered runs, so a range of 2^64 buckets costs what its
+ * covered containers cost. 0.2.66 exposes no run iterator, so the walk reads
+ * the three container layouts directly; those structs come from the
+ * installed headers that roaring.h itself includes, and the version is
+ * pinned below. Counts use unsigned __int128 and saturate at UINT64_MAX.
+ *
+ * The global codec is written and read here, not by CRoaring. Writing
+ * derives every container's bytes from its runs, so the output is the
+ * canonical form whatever the in-memory container types are: the container
+ * kinds CRoaring picks for a bitmap built from values and run-optimized
+ * (see kind_of). Reading validates every field of untrusted bytes (0.2.66's
+ * deserialize_safe accepts unsorted arrays and overlapping runs) and builds
+ * the bitmaps through the public API; any defect is TST_ECORRUPT.
+ */
+#include "coverage_internal.h"
+#include "fail.h"
+
+#include <roaring/roaring.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(ROARING_VERSION_MAJOR == 0 && ROARING_VERSION_MINOR == 2,
+               "coverage.c reads CRoaring 0.2.x container layouts; re-check them");
+
+__extension__ typedef unsigned __int128 u128;
+
+typedef struct cov_part {
+    uint32_t key;
+    roaring_bitmap_t *bm;
+} cov_part;
+
+struct tst_coverage {
+    cov_part *parts; /* ascending keys, no empty bitmap */
+    size_t count;
+    size_t cap;
+};
+
+static uint64_t saturate(u128 v)
+{
+    return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+/* ------------------------------------------------------------ partitions */
+
+/* Index of the first partition whose key is >= key (key may be 2^32). */
+static size_t part_lower_bound(const tst_coverage *cov, uint64_t key)
+{
+    size_t lo = 0, hi = cov->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cov->parts[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const roaring_bitmap_t *part_find(const tst_coverage *cov, uint32_t key)
+{
+    size_t i = part_lower_bound(cov, key);
+    return i < cov->count && cov->parts[i].key == key ? cov->parts[i].bm : NULL;
+}
+
+static int part_reserve(tst_coverage *cov, size_t need)
+{
+    if (need <= cov->cap)
+        return 0;
+    size_t cap = cov->cap ? cov->cap : 4;
+    while (cap < need)
+        cap *= 2;
+    cov_part *grown = realloc(cov->parts, cap * sizeof *grown);
+    if (!grown)
+        return tst_fail(TST_ENOMEM, "coverage: out of memory growing to %zu partitions", cap);
+    cov->parts = grown;
+    cov->cap = cap;
+    return 0;
+}
+
+/* The bitmap of partition `key`, created where missing. The caller adds to it
+ * at once: a partition is never left empty. */
+static int part_get_or_add(tst_coverage *cov, uint32_t key, roaring_bitmap_t **out)
+{
+    size_t i = part_lower_bound(cov, key);
+    if (i < cov->count && cov->parts[i].key == key) {
+        *out = cov->parts[i].bm;
+        return 0;
+    }
+    int rc = part_reserve(cov, cov->count + 1);
+    if (rc != 0)
+        return rc;
+    roaring_bitmap_t *bm = roaring_bitmap_create();
+    if (!bm)
+        return tst_fail(TST_ENOMEM, "coverage: out of memory creating a bitmap");
+    memmove(&cov->parts[i + 1], &cov->parts[i], (cov->count - i) * sizeof *cov->parts);
+    cov->parts[i] = (cov_part){key, bm};
+    cov->count++;
+    *out = bm;
+    return 0;
+}
+
+int tst_coverage_new(tst_coverage **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return tst_fail(TST_ENOMEM, "coverage: out of memory");
+    return 0;
+}
+
+void tst_coverage_free(tst_coverage *cov)
+{
+    if (!cov)
+        return;
+    for (size_t i = 0; i < cov->count; i++)
+        roaring_bitmap_free(cov->parts[i].bm);
+    free(cov->parts);
+    free(cov);
+}
+
+int tst_coverage_clone(tst_coverage **out, const tst_coverage *src)
+{
+    tst_coverage *cov;
+    int rc = tst_coverage_new(&cov);
+    if (rc == 0)
+        rc = part_reserve(cov, src->count);
+    for (size_t i = 0; rc == 0 && i < src->count; i++) {
+        roaring_bitmap_t *bm = roaring_bitmap_copy(src->parts[i].bm);
+        if (!bm)
+            rc = tst_fail(TST_ENOMEM, "coverage: out of memory copying a bitmap");
+        else
+            cov->parts[cov->count++] = (cov_part){src->parts[i].key, bm};
+    }
+    if (rc != 0) {
+        tst_coverage_free(cov);
+        return rc;
+    }
+    *out = cov;
+    return 0;
+}
+
+/* --------------------------------------------------- runs of a container */
+
+/* Receives one run [a, b] of a container's 16-bit low values; nonzero stops. */
+typedef int (*run16_fn)(void *ctx, uint32_t a, uint32_t b);
+
+static int array_runs(const uint16_t *v, int32_t n, bool desc, run16_fn fn, void *ctx)
+{
+    if (!desc) {
+        for (int32_t i = 0, j; i < n; i = j + 1) {
+            for (j = i; j + 1 < n && v[j + 1] == v[j] + 1;)
+                j++;
+            int rc = fn(ctx, v[i], v[j]);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    for (int32_t j = n - 1, i; j >= 0; j = i - 1) {
+        for (i = j; i > 0 && v[i - 1] + 1 == v[i];)
+            i--;
+        int rc = fn(ctx, v[i], v[j]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int rle_runs(const rle16_t *runs, int32_t n, bool desc, run16_fn fn, void *ctx)
+{
+    for (int32_t k = 0; k < n; k++) {
+        const rle16_t *r = &runs[desc ? n - 1 - k : k];
+        int rc = fn(ctx, r->value, (uint32_t)r->value + r->length);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* First position >= from (< 65536) whose bit equals `set`, or 65536. */
+static uint32_t bits_next(const uint64_t *w, uint32_t from, bool set)
+{
+    while (from < 65536) {
+        uint64_t word = set ? w[from >> 6] : ~w[from >> 6];
+        word &= ~UINT64_C(0) << (from & 63);
+        if (word)
+            return (from & ~63u) + (uint32_t)__builtin_ctzll(word);
+        from = (from & ~63u) + 64;
+    }
+    return 65536;
+}
+
+/* Last position <= from (>= -1) whose bit equals `set`, or -1. */
+static int32_t bits_prev(const uint64_t *w, int32_t from, bool set)
+{
+    while (from >= 0) {
+        uint64_t word = set ? w[from >> 6] : ~w[from >> 6];
+        word &= ~UINT64_C(0) >> (63 - (from & 63));
+        if (word)
+            return (from & ~63) + 63 - __builtin_clzll(word);
+        from = (from & ~63) - 1;
+    }
+    return -1;
+}
+
+/* Jumps from run to run by word scans: cost is 1024 words plus the runs. */
+static int bitset_runs(const uint64_t *w, bool desc, run16_fn fn, void *ctx)
+{
+    int rc = 0;
+    if (!desc) {
+        for (uint32_t a = bits_next(w, 0, true); a < 65536 && rc == 0;) {
+            uint32_t end = bits_next(w, a, false);
+            rc = fn(ctx, a, end - 1);
+            a = end < 65536 ? bits_next(w, end, true) : 65536;
+        }
+        return rc;
+    }
+    for (int32_t b = bits_prev(w, 65535, true); b >= 0 && rc == 0;) {
+        int32_t before = bits_prev(w, b, false);
+        rc = fn(ctx, (uint32_t)(before + 1), (uint32_t)b);
+        b = before >= 0 ? bits_prev(w, before, true) : -1;
+    }
+    return rc;
+}
+
+static int container_runs(const void *c, uint8_t type, bool desc, run16_fn fn, void *ctx)
+{
+    c = container_unwrap_shared(c, &type);
+    switch (type) {
+    case ARRAY_CONTAINER_TYPE_CODE: {
+        const array_container_t *a = c;
+        return array_runs(a->array, a->cardinality, desc, fn, ctx);
+    }
+    case RUN_CONTAINER_TYPE_CODE: {
+        const run_container_t *r = c;
+        return rle_runs(r->runs, r->n_runs, desc, fn, ctx);
+    }
+    case BITSET_CONTAINER_TYPE_CODE:
+        return bitset_runs(((const bitset_container_t *)c)->array, desc, fn, ctx);
+    default: return 0; /* no other layout exists in 0.2.x */
+    }
+}
+
+/* Index of the first container whose key is >= key (key may be 65536). */
+static int32_t container_lower_bound(const roaring_array_t *ra, uint32_t key)
+{
+    int32_t lo = 0, hi = ra->size;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (ra->keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* ------------------------------------------------ runs of a whole range */
+
+/* A walk over covered runs: the run being grown (open) until one that does
+ * not touch it arrives, and the clip window of the current container. */
+typedef struct run_walk {
+    bool desc;
+    bool open;
+    uint64_t first, last;
+    uint64_t base;   /* bucket of the current container's low value 0 */
+    uint32_t lo, hi; /* its low values inside the range */
+    tst_bucket_run_fn fn;
+    void *ctx;
+} run_walk;
+
+static int walk_flush(run_walk *w)
+{
+    if (!w->open)
+        return 0;
+    w->open = false;
+    return w->fn(w->ctx, w->first, w->last);
+}
+
+/* Runs arrive in walk order, so "touching" needs no overflow care: the
+ * ascending case never sees a run after one ending at UINT64_MAX. */
+static int walk_push(run_walk *w, uint64_t first, uint64_t last)
+{
+    if (w->open && !w->desc && w->last + 1 == first) {
+        w->last = last;
+        return 0;
+    }
+    if (w->open && w->desc && last + 1 == w->first) {
+        w->first = first;
+        return 0;
+    }
+    int rc = walk_flush(w);
+    w->open = true;
+    w->first = first;
+    w->last = last;
+    return rc;
+}
+
+static int walk_run16(void *ctx, uint32_t a, uint32_t b)
+{
+    run_walk *w = ctx;
+    if (b < w->lo || a > w->hi)
+        return 0;
+    a = a < w->lo ? w->lo : a;
+    b = b > w->hi ? w->hi : b;
+    return walk_push(w, w->base + a, w->base + b);
+}
+
+static int walk_bitmap(run_walk *w, const roaring_bitmap_t *bm, uint64_t high, uint32_t lo32,
+                       uint32_t hi32)
+{
+    const roaring_array_t *ra = &bm->high_low_container;
+    int32_t begin = container_lower_bound(ra, lo32 >> 16);
+    int32_t end = container_lower_bound(ra, (hi32 >> 16) + 1);
+    for (int32_t k = 0; k < end - begin; k++) {
+        int32_t i = w->desc ? end - 1 - k : begin + k;
+        uint32_t key = ra->keys[i];
+        w->base = high << 32 | (uint64_t)key << 16;
+        w->lo = key == lo32 >> 16 ? (lo32 & 0xFFFF) : 0;
+        w->hi = key == hi32 >> 16 ? (hi32 & 0xFFFF) : 0xFFFF;
+        int rc = container_runs(ra->containers[i], ra->typecodes[i], w->desc, walk_run16, w);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Maximal covered runs inside [first, last], clipped, ascending or not. */
+static int walk_runs(const tst_coverage *cov, uint64_t first, uint64_t last, bool desc,
+                     tst_bucket_run_fn fn, void *ctx)
+{
+    if (first > last)
+        return 0;
+    run_walk w = {.desc = desc, .fn = fn, .ctx = ctx};
+    size_t begin = part_lower_bound(cov, first >> 32);
+    size_t end = part_lower_bound(cov, (last >> 32) + 1);
+    for (size_t k = 0; k < end - begin; k++) {
+        const cov_part *p = &cov->parts[desc ? end - 1 - k : begin + k];
+        uint32_t lo32 = p->key == first >> 32 ? (uint32_t)first : 0;
+        uint32_t hi32 = p->key == last >> 32 ? (uint32_t)last : UINT32_MAX;
+        int rc = walk_bitmap(&w, p->bm, p->key, lo32, hi32);
+        if (rc != 0)
+            return rc;
+    }
+    return walk_flush(&w);
+}
+
+int tst_coverage_each_run(const tst_coverage *cov, uint64_t first, uint64_t last,
+                          tst_bucket_run_fn fn, void *ctx)
+{
+    return walk_runs(cov, first, last, false, fn, ctx);
+}
+
+/* ------------------------------------------------------ membership, sets */
+
+int tst_coverage_add(tst_coverage *cov, uint64_t bucket)
+{
+    roaring_bitmap_t *bm;
+    int rc = part_get_or_add(cov, (uint32_t)(bucket >> 32), &bm);
+    if (rc == 0)
+        roaring_bitmap_add(bm, (uint32_t)bucket);
+    return rc;
+}
+
+int tst_coverage_add_range(tst_coverage *cov, uint64_t first, uint64_t last)
+{
+    if (first > last)
+        return tst_fail(TST_EINVAL, "coverage: empty bucket range [%llu, %llu]",
+                        (unsigned long long)first, (unsigned long long)last);
+    for (uint64_t high = first >> 32; high <= last >> 32; high++) {
+        roaring_bitmap_t *bm;
+        int rc = part_get_or_add(cov, (uint32_t)high, &bm);
+        if (rc != 0)
+            return rc;
+        uint32_t lo = high == first >> 32 ? (uint32_t)first : 0;
+        uint32_t hi = high == last >> 32 ? (uint32_t)last : UINT32_MAX;
+        roaring_bitmap_add_range_closed(bm, lo, hi);
+    }
+    return 0;
+}
+
+bool tst_coverage_contains(const tst_coverage *cov, uint64_t bucket)
+{
+    const roaring_bitmap_t *bm = part_find(cov, (uint32_t)(bucket >> 32));
+    return bm && roaring_bitmap_contains(bm, (uint32_t)bucket);
+}
+
+bool tst_coverage_is_empty(const tst_coverage *cov)
+{
+    return cov->count == 0;
+}
+
+bool tst_coverage_equals(const tst_coverage *a, const tst_coverage *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (size_t i = 0; i < a->count; i++)
+        if (a->parts[i].key != b->parts[i].key ||
+            !roaring_bitmap_equals(a->parts[i].bm, b->parts[i].bm))
+            return false;
+    return true;
+}
+
+bool tst_coverage_min(const tst_coverage *cov, uint64_t *out)
+{
+    if (cov->count == 0)
+        return false;
+    const cov_part *p = &cov->parts[0];
+    *out = (uint64_t)p->key << 32 | roaring_bitmap_minimum(p->bm);
+    return true;
+}
+
+bool tst_coverage_max(const tst_coverage *cov, uint64_t *out)
+{
+    if (cov->count == 0)
+        return false;
+    const cov_part *p = &cov->parts[cov->count - 1];
+    *out = (uint64_t)p->key << 32 | roaring_bitmap_maximum(p->bm);
+    return true;
+}
+
+uint64_t tst_coverage_cardinality(const tst_coverage *cov)
+{
+    u128 total = 0;
+    for (size_t i = 0; i < cov->count; i++)
+        total += roaring_bitmap_get_cardinality(cov->parts[i].bm);
+    return saturate(total);
+}
+
+static u128 count_range128(const tst_coverage *cov, uint64_t first, uint64_t last)
+{
+    if (first > last)
+        return 0;
+    u128 total = 0;
+    size_t end = part_lower_bound(cov, (last >> 32) + 1);
+    for (size_t i = part_lower_bound(cov, first >> 32); i < end; i++) {
+        const cov_part *p = &cov->parts[i];
+        uint32_t lo = p->key == first >> 32 ? (uint32_t)first : 0;
+        uint32_t hi = p->key == last >> 32 ? (uint32_t)last : UINT32_MAX;
+        if (lo == 0 && hi == UINT32_MAX)
+            total += roaring_bitmap_get_cardinality(p->bm);
+        else
+            total += roaring_bitmap_range_cardinality(p->bm, lo, (uint64_t)hi + 1);
+    }
+    return total;
+}
+
+uint64_t tst_coverage_count_range(const tst_coverage *cov, uint64_t first, uint64_t last)
+{
+    return saturate(count_range128(cov, first, last));
+}
+
+/* Copies of src's partitions that dst lacks are made first, so a failure
+ * leaves dst untouched; the merge after that cannot fail. */
+int tst_coverage_union_inplace(tst_coverage *dst, const tst_coverage *src)
+{
+    if (dst == src || src->count == 0)
+        return 0;
+    size_t cap = dst->count + src->count;
+    cov_part *merged = malloc(cap * sizeof *merged);
+    if (!merged)
+        return tst_fail(TST_ENOMEM, "coverage union: out of memory");
+    size_t n = 0, i = 0, j = 0;
+    while (j < src->count) {
+        while (i < dst->count && dst->parts[i].key < src->parts[j].key)
+            merged[n++] = dst->parts[i++];
+        if (i < dst->count && dst->parts[i].key == src->parts[j].key) {
+            merged[n++] = dst->parts[i++];
+            merged[n - 1].bm = NULL; /* marks "or into dst's bitmap", done below */
+        } else {
+            roaring_bitmap_t *copy = roaring_bitmap_copy(src->parts[j].bm);
+            if (!copy) {
+                for (size_t k = 0; k < n; k++)
+                    if (merged[k].bm && !part_find(dst, merged[k].key))
+                        roaring_bitmap_free(merged[k].bm);
+                free(merged);
+                return tst_fail(TST_ENOMEM, "coverage union: out of memory copying a bitmap");
+            }
+            merged[n++] = (cov_part){src->parts[j].key, copy};
+        }
+        j++;
+    }
+    while (i < dst->count)
+        merged[n++] = dst->parts[i++];
+    for (size_t k = 0; k < n; k++) {
+        if (merged[k].bm)
+            continue;
+        roaring_bitmap_t *mine = (roaring_bitmap_t *)part_find(dst, merged[k].key);
+        roaring_bitmap_or_inplace(mine, part_find(src, merged[k].key));
+        merged[k].bm = mine;
+    }
+    free(dst->parts);
+    dst->parts = merged;
+    dst->count = n;
+    dst->cap = cap;
+    return 0;
+}
+
+int tst_coverage_intersect(tst_coverage **out, const tst_coverage *a, const tst_coverage *b)
+{
+    tst_coverage *cov;
+    int rc = tst_coverage_new(&cov);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < a->count && rc == 0; i++) {
+        const roaring_bitmap_t *other = part_find(b, a->parts[i].key);
+        if (!other || !roaring_bitmap_intersect(a->parts[i].bm, other))
+            continue;
+        roaring_bitmap_t *both = roaring_bitmap_and(a->parts[i].bm, other);
+        if (!both)
+            rc = tst_fail(TST_ENOMEM, "coverage intersect: out of memory");
+        else if ((rc = part_reserve(cov, cov->count + 1)) != 0)
+            roaring_bitmap_free(both);
+        else
+            cov->parts[cov->count++] = (cov_part){a->parts[i].key, both};
+    }
+    if (rc != 0) {
+        tst_coverage_free(cov);
+        return rc;
+    }
+    *out = cov;
+    return 0;
+}
+
+uint64_t tst_coverage_intersection_cardinality(const tst_coverage *a, const tst_coverage *b)
+{
+    u128 total = 0;
+    for (size_t i = 0; i < a->count; i++) {
+        const roaring_bitmap_t *other = part_find(b, a->parts[i].key);
+        if (other)
+            total += roaring_bitmap_and_cardinality(a->parts[i].bm, other);
+    }
+    return saturate(total);
+}
+
+void tst_coverage_optimize(tst_coverage *cov)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < cov->count; i++) {
+        if (roaring_bitmap_is_empty(cov->parts[i].bm)) {
+            roaring_bitmap_free(cov->parts[i].bm);
+            continue;
+        }
+        roaring_bitmap_run_optimize(cov->parts[i].bm);
+        roaring_bitmap_shrink_to_fit(cov->parts[i].bm);
+        cov->parts[kept++] = cov->parts[i];
+    }
+    cov->count = kept;
+}
+
+/* -------------------------------------------------------- range queries */
+
+double tst_coverage_ratio(const tst_coverage *cov, uint64_t first, uint64_t last)
+{
+    if (first > last)
+        return 1.0; /* an empty range is fully covered, as in the reference */
+    u128 len = (u128)last - first + 1;
+    return (double)count_range128(cov, first, last) / (double)len;
+}
+
+typedef struct gap_scan {
+    u128 next; /* first bucket not yet seen covered or missing */
+    u128 longest;
+} gap_scan;
+
+static int gap_scan_run(void *ctx, uint64_t first, uint64_t last)
+{
+    gap_scan *g = ctx;
+    if (first - g->next > g->longest)
+        g->longest = first - g->next;
+    g->next = (u128)last + 1;
+    return 0;
+}
+
+uint64_t tst_coverage_max_gap(const tst_coverage *cov, uint64_t first, uint64_t last)
+{
+    if (first > last)
+        return 0;
+    gap_scan g = {first, 0};
+    walk_runs(cov, first, last, false, gap_scan_run, &g);
+    u128 tail = (u128)last + 1 - g.next;
+    return saturate(tail > g.longest ? tail : g.longest);
+}
+
+typedef struct missing_scan {
+    u128 next;
+    uint64_t max_run_len;
+    tst_bucket_run_fn fn;
+    void *ctx;
+} missing_scan;
+
+/* Reports the gap [a, b] in chunks of at most max_run_len (0: whole). */
+static int missing_emit(const missing_scan *m, uint64_t a, uint64_t b)
+{
+    for (;;) {
+        uint64_t end = b;
+        if (m->max_run_len > 0 && b - a >= m->max_run_len)
+            end = a + (m->max_run_len - 1);
+        int rc = m->fn(m->ctx, a, end);
+        if (rc != 0 || end == b)
+            return rc;
+        a = end + 1;
+    }
+}
+
+static int missing_scan_run(void *ctx, uint64_t first, uint64_t last)
+{
+    missing_scan *m = ctx;
+    int rc = 0;
+    if (first > m->next)
+        rc = missing_emit(m, (uint64_t)m->next, first - 1);
+    m->next = (u128)last + 1;
+    return rc;
+}
+
+int tst_coverage_each_missing_run(const tst_coverage *cov, uint64_t first, uint64_t last,
+                                  uint64_t max_run_len, tst_bucket_run_fn fn, void *ctx)
+{
+    if (first > last)
+        return 0;
+    missing_scan m = {first, max_run_len, fn, ctx};
+    int rc = walk_runs(cov, first, last, false, missing_scan_run, &m);
+    if (rc == 0 && m.next <= last)
+        rc = missing_emit(&m, (uint64_t)m.next, last);
+    return rc;
+}
+
+typedef struct window_scan {
+    uint64_t len;
+    uint64_t first, last;
+} window_scan;
+
+static int window_scan_run(void *ctx, uint64_t first, uint64_t last)
+{
+    window_scan *w = ctx;
+    if (last - first < w->len - 1)
+        return 0;
+    w->first = last - (w->len - 1);
+    w->last = last;
+    return 1;
+}
+
+bool tst_coverage_last_window(const tst_coverage *cov, uint64_t end_bucket, uint64_t len,
+                              uint64_t *out_first, uint64_t *out_last)
+{
+    if (len == 0)
+        return false;
+    window_scan w = {len, 0, 0};
+    if (walk_runs(cov, 0, end_bucket, true, window_scan_run, &w) != 1)
+        return false;
+    if (out_first)
+        *out_first = w.first;
+    if (out_last)
+        *out_last = w.last;
+    return true;
+}
+
+/* ------------------------------------------------------------- encoding */
+
+enum { SERIAL_NO_RUN = 12346, SERIAL_RUN = 12347, OFFSET_MIN_CONTAINERS = 4 };
+enum { KIND_ARRAY, KIND_BITSET, KIND_RUN };
+
+static void put_u16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    put_u16(p, v & 0xFFFF);
+    put_u16(p + 2, v >> 16);
+}
+
+typedef struct container_stats {
+    uint32_t card;
+    uint32_t runs;
+} container_stats;
+
+static int stats_run(void *ctx, uint32_t a, uint32_t b)
+{
+    container_stats *s = ctx;
+    s->card += b - a + 1;
+    s->runs++;
+    return 0;
+}
+
+static container_stats stats_of(const roaring_array_t *ra, int32_t i)
+{
+    container_stats s = {0, 0};
+    container_runs(ra->containers[i], ra->typecodes[i], false, stats_run, &s);
+    return s;
+}
+
+/* The canonical choice is CRoaring's for a bitmap built from values and
+ * run-optimized: run encoding when 2 + 4*runs is below the array size as
+ * CRoaring counts it (2 + 2*card, a length word included) or below a
+ * bitset's 8192. So three consecutive buckets are one run, two an array.
+ * The differential test checks this against CRoaring's own writer. */
+static int kind_of(container_stats s)
+{
+    size_t plain = s.card <= 4096 ? 2 + 2 * (size_t)s.card : 8192;
+    if (2 + 4 * (size_t)s.runs < plain)
+        return KIND_RUN;
+    return s.card <= 4096 ? KIND_ARRAY : KIND_BITSET;
+}
+
+static size_t kind_bytes(int kind, container_stats s)
+{
+    return kind == KIND_RUN     ? 2 + 4 * (size_t)s.runs
+           : kind == KIND_ARRAY ? 2 * (size_t)s.card
+                                : 8192;
+}
+
+static size_t header_bytes(size_t n, bool hasrun)
+{
+    if (!hasrun)
+        return 8 + 8 * n;
+    return 4 + (n + 7) / 8 + 4 * n + (n >= OFFSET_MIN_CONTAINERS ? 4 * n : 0);
+}
+
+/* Non-empty container count, whether any is a run, and the body bytes. */
+static size_t bitmap_survey(const roaring_bitmap_t *bm, size_t *n, bool *hasrun)
+{
+    const roaring_array_t *ra = &bm->high_low_container;
+    size_t body = 0;
+    *n = 0;
+    *hasrun = false;
+    for (int32_t i = 0; i < ra->size; i++) {
+        container_stats s = stats_of(ra, i);
+        if (s.card == 0)
+            continue;
+        int kind = kind_of(s);
+        *hasrun |= kind == KIND_RUN;
+        body += kind_bytes(kind, s);
+        (*n)++;
+    }
+    return body;
+}
+
+static size_t bitmap_encoded_size(const roaring_bitmap_t *bm)
+{
+    size_t n;
+    bool hasrun;
+    size_t body = bitmap_survey(bm, &n, &hasrun);
+    return header_bytes(n, hasrun) + body;
+}
+
+static int write_array_run(void *ctx, uint32_t a, uint32_t b)
+{
+    uint8_t **p = ctx;
+    for (uint32_t v = a; v <= b; v++, *p += 2)
+        put_u16(*p, v);
+    return 0;
+}
+
+static int write_bitset_run(void *ctx, uint32_t a, uint32_t b)
+{
+    uint8_t *bits = ctx; /* little-endian u64 words: bit v is byte v/8, bit v%8 */
+    for (uint32_t v = a; v <= b; v++)
+        bits[v >> 3] |= (uint8_t)(1u << (v & 7));
+    return 0;
+}
+
+static int write_rle_run(void *ctx, uint32_t a, uint32_t b)
+{
+    uint8_t **p = ctx;
+    put_u16(*p, a);
+    put_u16(*p + 2, b - a);
+    *p += 4;
+    return 0;
+}
+
+static size_t container_encode(const roaring_array_t *ra, int32_t i, int kind, container_stats s,
+                               uint8_t *out)
+{
+    uint8_t *p = out;
+    if (kind == KIND_BITSET) {
+        memset(out, 0, 8192);
+        container_runs(ra->containers[i], ra->typecodes[i], false, write_bitset_run, out);
+        return 8192;
+    }
+    if (kind == KIND_RUN) {
+        put_u16(p, s.runs);
+        p += 2;
+    }
+    container_runs(ra->containers[i], ra->typecodes[i], false,
+                   kind == KIND_RUN ? write_rle_run : write_array_run, &p);
+    return (size_t)(p - out);
+}
+
+/* The portable 32-bit layout: cookie, run flags or count, (key, card-1)
+ * pairs, offsets (always without runs, from 4 containers with), bodies. */
+static size_t bitmap_encode(const roaring_bitmap_t *bm, uint8_t *out)
+{
+    const roaring_array_t *ra = &bm->high_low_container;
+    size_t n;
+    bool hasrun;
+    bitmap_survey(bm, &n, &hasrun);
+    uint8_t *flags = NULL, *desc, *offsets = NULL;
+    if (hasrun) {
+        put_u32(out, SERIAL_RUN | (uint32_t)(n - 1) << 16);
+        flags = out + 4;
+        memset(flags, 0, (n + 7) / 8);
+        desc = flags + (n + 7) / 8;
+        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
+    } else {
+        put_u32(out, SERIAL_NO_RUN);
+        put_u32(out + 4, (uint32_t)n);
+        desc = out + 8;
+        offsets = desc + 4 * n;
+    }
+    size_t pos = header_bytes(n, hasrun), j = 0;
+    for (int32_t i = 0; i < ra->size; i++) {
+        container_stats s = stats_of(ra, i);
+        if (s.card == 0)
+            continue;
+        int kind = kind_of(s);
+        if (kind == KIND_RUN)
+            flags[j / 8] |= (uint8_t)(1u << (j % 8));
+        put_u16(desc + 4 * j, ra->keys[i]);
+        put_u16(desc + 4 * j + 2, s.card - 1);
+        if (offsets)
+            put_u32(offsets + 4 * j, (uint32_t)pos);
+        pos += container_encode(ra, i, kind, s, out + pos);
+        j++;
+    }
+    return pos;
+}
+
+size_t tst_coverage_serialized_size(const tst_coverage *cov)
+{
+    size_t total = 8;
+    for (size_t i = 0; i < cov->count; i++)
+        total += 4 + bitmap_encoded_size(cov->parts[i].bm);
+    return total;
+}
+
+size_t tst_coverage_serialize(const tst_coverage *cov, uint8_t *buf)
+{
+    uint64_t count = cov->count;
+    for (int b = 0; b < 8; b++)
+        buf[b] = (uint8_t)(count >> (8 * b));
+    size_t pos = 8;
+    for (size_t i = 0; i < cov->count; i++) {
+        put_u32(buf + pos, cov->parts[i].key);
+        pos += 4 + bitmap_encode(cov->parts[i].bm, buf + pos + 4);
+    }
+    return pos;
+}
+
+/* ------------------------------------------------------------- decoding */
+
+typedef struct reader {
+    const uint8_t *bytes;
+    size_t len;
+    size_t pos;
+    uint32_t *values; /* scratch for one container's values, made on demand */
+} reader;
+
+static uint32_t get_u16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return get_u16(p) | get_u16(p + 2) << 16;
+}
+
+/* Claims the next n bytes, or fails naming what was being read. */
+static int take(reader *r, size_t n, const char *what, const uint8_t **out)
+{
+    if (r->len - r->pos < n)
+        return tst_fail(TST_ECORRUPT, "truncated: %s needs %zu bytes at byte %zu, %zu left", what,
+                        n, r->pos, r->len - r->pos);
+    *out = r->bytes + r->pos;
+    r->pos += n;
+    return 0;
+}
+
+static int scratch_values(reader *r, uint32_t **out)
+{
+    if (!r->values && !(r->values = malloc(65536 * sizeof *r->values)))
+        return tst_fail(TST_ENOMEM, "coverage decode: out of memory");
+    *out = r->values;
+    return 0;
+}
+
+/* Where one 32-bit bitmap's header says its parts are. */
+typedef struct bitmap_header {
+    size_t start; /* position of the cookie: offsets count from here */
+    uint32_t count;
+    const uint8_t *flags;   /* run flags, NULL without run containers */
+    const uint8_t *desc;    /* (key, cardinality - 1) pairs */
+    const uint8_t *offsets; /* NULL when the layout has none */
+} bitmap_header;
+
+static int read_run_flags(reader *r, bitmap_header *h)
+{
+    int rc = take(r, (h->count + 7) / 8, "run container flags", &h->flags);
+    if (rc == 0 && h->count % 8 != 0 && (h->flags[h->count / 8] >> (h->count % 8)) != 0)
+        rc = tst_fail(TST_ECORRUPT, "run flags set past the %u containers", h->count);
+    return rc;
+}
+
+static int read_header(reader *r, bitmap_header *h)
+{
+    const uint8_t *p;
+    *h = (bitmap_header){.start = r->pos};
+    int rc = take(r, 4, "cookie", &p);
+    if (rc != 0)
+        return rc;
+    uint32_t cookie = get_u32(p);
+    if (cookie == SERIAL_NO_RUN) {
+        if ((rc = take(r, 4, "container count", &p)) != 0)
+            return rc;
+        h->count = get_u32(p);
+        if (h->count > 65536)
+            return tst_fail(TST_ECORRUPT, "container count %u exceeds 65536", h->count);
+    } else if ((cookie & 0xFFFF) == SERIAL_RUN) {
+        h->count = (cookie >> 16) + 1;
+        if ((rc = read_run_flags(r, h)) != 0)
+            return rc;
+    } else {
+        return tst_fail(TST_ECORRUPT, "bad cookie 0x%08x at byte %zu (wanted 12346 or 12347)",
+                        cookie, h->start);
+    }
+    if ((rc = take(r, 4 * (size_t)h->count, "container keys and cardinalities", &h->desc)) != 0)
+        return rc;
+    if (!h->flags || h->count >= OFFSET_MIN_CONTAINERS)
+        rc = take(r, 4 * (size_t)h->count, "container offsets", &h->offsets);
+    return rc;
+}
+
+static int read_array(reader *r, uint32_t high16, uint32_t card, roaring_bitmap_t *bm)
+{
+    const uint8_t *p;
+    uint32_t *values;
+    int rc = take(r, 2 * (size_t)card, "array container", &p);
+    if (rc == 0)
+        rc = scratch_values(r, &values);
+    for (uint32_t k = 0; rc == 0 && k < card; k++) {
+        uint32_t v = get_u16(p + 2 * k);
+        if (k > 0 && v <= (values[k - 1] & 0xFFFF))
+            return tst_fail(TST_ECORRUPT, "array values not strictly increasing: %u after %u", v,
+                            values[k - 1] & 0xFFFF);
+        values[k] = high16 | v;
+    }
+    if (rc == 0)
+        roaring_bitmap_add_many(bm, card, values);
+    return rc;
+}
+
+typedef struct value_sink {
+    uint32_t *values;
+    uint32_t n;
+    uint32_t high16;
+} value_sink;
+
+static int sink_run(void *ctx, uint32_t a, uint32_t b)
+{
+    value_sink *s = ctx;
+    for (uint32_t v = a; v <= b; v++)
+        s->values[s->n++] = s->high16 | v;
+    return 0;
+}
+
+static int read_bitset(reader *r, uint32_t high16, uint32_t card, roaring_bitmap_t *bm)
+{
+    const uint8_t *p;
+    uint64_t words[1024];
+    uint32_t pop = 0;
+    value_sink sink = {.high16 = high16};
+    int rc = take(r, 8192, "bitset container", &p);
+    if (rc != 0 || (rc = scratch_values(r, &sink.values)) != 0)
+        return rc;
+    for (int w = 0; w < 1024; w++) {
+        words[w] = (uint64_t)get_u32(p + 8 * w) | (uint64_t)get_u32(p + 8 * w + 4) << 32;
+        pop += (uint32_t)__builtin_popcountll(words[w]);
+    }
+    if (pop != card)
+        return tst_fail(TST_ECORRUPT, "bitset holds %u values but its header says %u", pop, card);
+    bitset_runs(words, false, sink_run, &sink);
+    roaring_bitmap_add_many(bm, sink.n, sink.values);
+    return 0;
+}
+
+/* Runs must be sorted, non-overlapping and end by 65535. The header's
+ * cardinality is not checked: readers (CRoaring, Java) ignore it for run
+ * containers, so a bitmap they accept is accepted here too. */
+static int read_runs(reader *r, uint32_t high16, roaring_bitmap_t *bm)
+{
+    const uint8_t *p;
+    int rc = take(r, 2, "run count", &p);
+    if (rc != 0)
+        return rc;
+    uint32_t nruns = get_u16(p);
+    if (nruns == 0)
+        return tst_fail(TST_ECORRUPT, "run container with no runs");
+    if ((rc = take(r, 4 * (size_t)nruns, "runs", &p)) != 0)
+        return rc;
+    for (uint32_t k = 0; k < nruns; k++) {
+        uint32_t start = get_u16(p + 4 * k), end = start + get_u16(p + 4 * k + 2);
+        uint32_t prev_end = k > 0 ? get_u16(p + 4 * k - 4) + get_u16(p + 4 * k - 2) : 0;
+        if (end > 65535)
+            return tst_fail(TST_ECORRUPT, "run %u [%u, %u] goes past 65535", k, start, end);
+        if (k > 0 && start <= prev_end)
+            return tst_fail(TST_ECORRUPT,
+                            "run %u starts at %u, not after the previous run's end %u", k, start,
+                            prev_end);
+    }
+    /* Few runs go in as ranges; many as values, since each range insert into
+     * a run container costs its size. */
+    value_sink sink = {.high16 = high16};
+    if (nruns > 64 && (rc = scratch_values(r, &sink.values)) != 0)
+        return rc;
+    for (uint32_t k = 0; k < nruns; k++) {
+        uint32_t start = get_u16(p + 4 * k), end = start + get_u16(p + 4 * k + 2);
+        if (nruns > 64)
+            sink_run(&sink, start, end);
+        else
+            roaring_bitmap_add_range_closed(bm, high16 | start, high16 | end);
+    }
+    if (nruns > 64)
+        roaring_bitmap_add_many(bm, sink.n, sink.values);
+    return 0;
+}
+
+static int read_container(reader *r, const bitmap_header *h, uint32_t i, roaring_bitmap_t *bm)
+{
+    uint32_t key = get_u16(h->desc + 4 * i), card = get_u16(h->desc + 4 * i + 2) + 1;
+    if (i > 0 && key <= get_u16(h->desc + 4 * (i - 1)))
+        return tst_fail(TST_ECORRUPT, "keys not strictly increasing: %u after %u", key,
+                        get_u16(h->desc + 4 * (i - 1)));
+    if (h->offsets && get_u32(h->offsets + 4 * i) != r->pos - h->start)
+        return tst_fail(TST_ECORRUPT, "offset %u does not match the container's position %zu",
+                        get_u32(h->offsets + 4 * i), r->pos - h->start);
+    if (h->flags && (h->flags[i / 8] >> (i % 8) & 1))
+        return read_runs(r, key << 16, bm);
+    if (card <= 4096)
+        return read_array(r, key << 16, card, bm);
+    return read_bitset(r, key << 16, card, bm);
+}
+
+static int read_bitmap(reader *r, roaring_bitmap_t *bm)
+{
+    bitmap_header h;
+    int rc = read_header(r, &h);
+    for (uint32_t i = 0; rc == 0 && i < h.count; i++) {
+        rc = read_container(r, &h, i, bm);
+        if (rc != 0)
+            tst_fail_context(rc, "container %u (key %u)", i, get_u16(h.desc + 4 * i));
+    }
+    return rc;
+}
+
+/* One (high key, 32-bit bitmap) partition; empty bitmaps are dropped. */
+static int read_partition(reader *r, tst_coverage *cov, uint64_t index, int64_t *prev_key)
+{
+    const uint8_t *p;
+    int rc = take(r, 4, "high key", &p);
+    if (rc != 0)
+        return rc;
+    uint32_t key = get_u32(p);
+    if ((int64_t)key <= *prev_key)
+        return tst_fail(TST_ECORRUPT,
+                        "bitmap %llu: high keys not strictly increasing: 0x%08x after 0x%08x",
+                        (unsigned long long)index, key, (uint32_t)*prev_key);
+    *prev_key = key;
+    roaring_bitmap_t *bm = roaring_bitmap_create();
+    if (!bm)
+        return tst_fail(TST_ENOMEM, "coverage decode: out of memory");
+    rc = read_bitmap(r, bm);
+    if (rc != 0)
+        tst_fail_context(rc, "bitmap %llu (high key 0x%08x)", (unsigned long long)index, key);
+    if (rc != 0 || roaring_bitmap_is_empty(bm)) {
+        roaring_bitmap_free(bm);
+        return rc;
+    }
+    roaring_bitmap_run_optimize(bm);
+    roaring_bitmap_shrink_to_fit(bm);
+    cov->parts[cov->count++] = (cov_part){key, bm};
+    return 0;
+}
+
+static int read_coverage(reader *r, tst_coverage *cov)
+{
+    const uint8_t *p;
+    int rc = take(r, 8, "bitmap count", &p);
+    if (rc != 0)
+        return rc;
+    uint64_t count = (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+    /* Each bitmap takes at least 12 bytes (key, cookie, container count),
+     * which bounds the allocation below by the input's size. */
+    if (count > (r->len - r->pos) / 12)
+        return tst_fail(TST_ECORRUPT, "bitmap count %llu cannot fit in the %zu bytes that follow",
+                        (unsigned long long)count, r->len - r->pos);
+    if ((rc = part_reserve(cov, (size_t)count)) != 0)
+        return rc;
+    int64_t prev_key = -1;
+    for (uint64_t i = 0; i < count && rc == 0; i++)
+        rc = read_partition(r, cov, i, &prev_key);
+    if (rc == 0 && r->pos != r->len)
+        rc = tst_fail(TST_ECORRUPT, "trailing bytes after roaring bitmap: %zu bytes at byte %zu",
+                      r->len - r->pos, r->pos);
+    return rc;
+}
+
+int tst_coverage_deserialize(tst_coverage **out, const uint8_t *bytes, size_t len)
+{
+    tst_coverage *cov;
+    int rc = tst_coverage_new(&cov);
+    if (rc != 0)
+        return rc;
+    reader r = {.bytes = bytes, .len = len};
+    rc = read_coverage(&r, cov);
+    free(r.values);
+    if (rc != 0) {
+        tst_coverage_free(cov);
+        return rc == TST_ECORRUPT ? tst_fail_context(rc, "malformed coverage") : rc;
+    }
+    *out = cov;
+    return 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * coverage_internal.h — what other modules of the library may use of a
+ * tst_coverage beyond the public header.
+ *
+ * A tst_coverage keeps one invariant the rest of the library may rely on:
+ * it never holds an empty 32-bit partition, so two equal sets have the same
+ * partitions and the global codec writes the same bytes for them (the
+ * canonical form: partitions in key order, each container in its smallest
+ * encoding, see coverage.c). tst_coverage_serialize always writes that
+ * canonical form, whatever the in-memory container types are; nothing has
+ * to be optimized first.
+ */
+#ifndef TST_COVERAGE_INTERNAL_H
+#define TST_COVERAGE_INTERNAL_H
+
+#include "tstable/coverage.h"
+
+/*
+ * Calls fn for each maximal run of covered buckets inside [first, last], in
+ * ascending order, clipped to the range. Costs time proportional to the
+ * covered containers inside the range. fn returns 0 to go on, anything else
+ * to stop: that value is then returned. Returns 0 when done.
+ */
+int tst_coverage_each_run(const tst_coverage *cov, uint64_t first, uint64_t last,
+                          tst_bucket_run_fn fn, void *ctx);
+
+#endif
