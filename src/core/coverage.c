@@ -918,7 +918,7 @@ static int read_run_flags(reader *r, bitmap_header *h)
 
 static int read_header(reader *r, bitmap_header *h)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     *h = (bitmap_header){.start = r->pos};
     int rc = take(r, 4, "cookie", &p);
     if (rc != 0)
@@ -947,8 +947,8 @@ static int read_header(reader *r, bitmap_header *h)
 
 static int read_array(reader *r, uint32_t high16, uint32_t card, roaring_bitmap_t *bm)
 {
-    const uint8_t *p;
-    uint32_t *values;
+    const uint8_t *p = NULL;
+    uint32_t *values = NULL;
     int rc = take(r, 2 * (size_t)card, "array container", &p);
     if (rc == 0)
         rc = scratch_values(r, &values);
@@ -980,7 +980,7 @@ static int sink_run(void *ctx, uint32_t a, uint32_t b)
 
 static int read_bitset(reader *r, uint32_t high16, uint32_t card, roaring_bitmap_t *bm)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     uint64_t words[1024];
     uint32_t pop = 0;
     value_sink sink = {.high16 = high16};
@@ -1003,7 +1003,7 @@ static int read_bitset(reader *r, uint32_t high16, uint32_t card, roaring_bitmap
  * containers, so a bitmap they accept is accepted here too. */
 static int read_runs(reader *r, uint32_t high16, roaring_bitmap_t *bm)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, 2, "run count", &p);
     if (rc != 0)
         return rc;
@@ -1070,7 +1070,7 @@ static int read_bitmap(reader *r, roaring_bitmap_t *bm)
 /* One (high key, 32-bit bitmap) partition; empty bitmaps are dropped. */
 static int read_partition(reader *r, tst_coverage *cov, uint64_t index, int64_t *prev_key)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, 4, "high key", &p);
     if (rc != 0)
         return rc;
@@ -1098,7 +1098,7 @@ static int read_partition(reader *r, tst_coverage *cov, uint64_t index, int64_t 
 
 static int read_coverage(reader *r, tst_coverage *cov)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, 8, "bitmap count", &p);
     if (rc != 0)
         return rc;

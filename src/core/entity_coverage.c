@@ -701,7 +701,7 @@ static int64_t as_signed(uint64_t u, int bits)
 
 static int read_utf8(reader *r, tst_entity_value *v)
 {
-    uint64_t len;
+    uint64_t len = 0;
     int rc = read_be(r, 8, &len, "a string length");
     if (rc != 0)
         return rc;
@@ -725,7 +725,7 @@ static int read_utf8(reader *r, tst_entity_value *v)
 /* Reads one component; utf8 values borrow from the input bytes. */
 static int read_value(reader *r, tst_entity_value *v)
 {
-    uint64_t tag, raw = 0;
+    uint64_t tag = 0, raw = 0;
     size_t tag_at = r->off;
     int rc = read_be(r, 1, &tag, "a value tag");
     if (rc != 0)
@@ -752,7 +752,7 @@ static int read_value(reader *r, tst_entity_value *v)
 /* Reads component_count and bounds it by the bytes left before allocating. */
 static int read_component_count(reader *r, size_t *out)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc = read_be(r, 4, &n, "component_count");
     if (rc != 0)
         return rc;
@@ -798,7 +798,7 @@ static int check_order(const reader *r, const ecov_entry *prev, const tst_entity
 
 static int read_nested(reader *r, const tst_entity_identity *id, tst_coverage **out)
 {
-    uint64_t len;
+    uint64_t len = 0;
     int rc = read_be(r, 8, &len, "nested_len");
     if (rc != 0)
         return rc;
@@ -856,7 +856,7 @@ static int read_header(reader *r, uint32_t *entity_count)
     if (memcmp(r->bytes, ECOV_MAGIC, ECOV_MAGIC_LEN) != 0)
         return tst_fail(TST_ECORRUPT, "entity coverage: invalid magic (expected \"TSTECOV2\")");
     r->off = ECOV_MAGIC_LEN;
-    uint64_t n;
+    uint64_t n = 0;
     int rc = read_be(r, 4, &n, "entity_count");
     if (rc != 0)
         return rc;
