@@ -1,0 +1,89 @@
+/*
+ * tstable/append.h — adding data to a table, safely.
+ *
+ * An append turns a source (a Parquet file, a CSV file) into one new
+ * immutable segment plus its coverage, and commits them as the next version:
+ *
+ *   1. schema: the first append adopts the source's schema exactly (a type
+ *      the format cannot store exactly is TST_ESCHEMA naming the column);
+ *      later appends must match the table's columns by name, with identical
+ *      nullability and the same types or one of the lossless widenings
+ *      int8/int16 -> int32/int64, int32 -> int64, uint8/16/32 -> uint64,
+ *      float32 -> float64;
+ *   2. coverage: the (entity, bucket) pairs the rows cover are computed; if
+ *      any is already covered by the table, the append is rejected with
+ *      TST_EOVERLAP (count, first entity and bucket in tst_error_last());
+ *   3. data: a source that already matches the table's schema exactly is
+ *      copied byte for byte into data/<uuid>.parquet and only its index and
+ *      entity columns are read; otherwise (widening, another column order,
+ *      CSV, or opts.reencode) it is re-encoded through DuckDB: zstd, rows
+ *      sorted by entity then index, row groups with statistics;
+ *   4. commit: segment metadata, the segment's coverage sidecar and a new
+ *      table coverage snapshot, as one commit. When another writer committed
+ *      first, the append rebases by itself: it reloads the table, re-checks
+ *      overlap against the new state, writes a fresh snapshot and tries
+ *      again, up to opts.max_attempts times.
+ *
+ * Whatever fails, the table is unchanged and every file the append created
+ * is removed; the source file is never modified. Duplicate rows inside one
+ * append are allowed. Rows with a null index value are skipped for coverage
+ * (they are still stored); a null entity value is TST_ESCHEMA; a source
+ * without rows is TST_EEMPTY, raised before anything is written.
+ *
+ * Memory is bounded by DuckDB's streaming, not by the size of the source.
+ * Thread-safety: one append per handle at a time.
+ */
+#ifndef TSTABLE_APPEND_H
+#define TSTABLE_APPEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tst_table tst_table;
+
+typedef struct tst_append_options {
+    unsigned max_attempts;   /* commit attempts while other writers get in first (>= 1) */
+    bool reencode;           /* re-encode even when the source could be copied */
+    uint64_t row_group_rows; /* rows per row group when re-encoding; 0 = engine default */
+} tst_append_options;
+
+#define TST_APPEND_OPTIONS_INIT {10, false, 0}
+
+/* What an append did. */
+typedef struct tst_append_result {
+    uint64_t version;        /* the committed version */
+    uint64_t rows;           /* rows in the new segment */
+    uint64_t bytes;          /* size of the new segment file */
+    bool copied;             /* true: source bytes copied; false: re-encoded */
+    unsigned attempts;       /* commit attempts it took (1 = no other writer got in) */
+    char segment_path[96];   /* "data/<uuid>.parquet", relative to the table root */
+} tst_append_result;
+
+/* CSV reading. Zero values mean: infer. */
+typedef struct tst_csv_options {
+    char delimiter;          /* ',' by default; 0 = infer */
+    int header;              /* 1 = first line is a header, 0 = none, -1 = infer */
+    /* Column types as DuckDB SQL, e.g. "{'ts': 'TIMESTAMPTZ', 'symbol': 'VARCHAR'}";
+     * NULL to infer them. */
+    const char *columns;
+} tst_csv_options;
+
+#define TST_CSV_OPTIONS_INIT {',', -1, NULL}
+
+/* Appends a Parquet file. opts may be NULL for the defaults; out may be NULL. */
+int tst_table_append_parquet(tst_table *table, const char *path, const tst_append_options *opts,
+                             tst_append_result *out);
+
+/* Appends a CSV file (always re-encoded). */
+int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
+                         const tst_append_options *opts, tst_append_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,132 @@
+/*
+ * duck.c — one in-memory DuckDB per process, connections per caller, and
+ * the string building every SQL statement needs (see duck.h).
+ */
+#include "duck.h"
+
+#include "fail.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_once_t open_once = PTHREAD_ONCE_INIT;
+static duckdb_database database;
+static int open_state; /* 0 ok, else a TST_E code */
+static char open_error[512];
+
+static void open_database(void)
+{
+    duckdb_config config = NULL;
+    char *err = NULL;
+    if (duckdb_create_config(&config) == DuckDBError) {
+        open_state = TST_ENOMEM;
+        snprintf(open_error, sizeof open_error, "cannot create a DuckDB configuration");
+        return;
+    }
+    /* Queries here read and write files the library names; no extension
+     * may be downloaded (the machines have no network for it). */
+    duckdb_set_config(config, "autoinstall_known_extensions", "false");
+    duckdb_set_config(config, "autoload_known_extensions", "false");
+    if (duckdb_open_ext(NULL, &database, config, &err) == DuckDBError) {
+        open_state = TST_ESQL;
+        snprintf(open_error, sizeof open_error, "cannot open DuckDB: %s", err ? err : "unknown");
+        duckdb_free(err);
+    }
+    duckdb_destroy_config(&config);
+}
+
+int tst_duck_connect(duckdb_connection *out)
+{
+    pthread_once(&open_once, open_database);
+    if (open_state != 0)
+        return tst_fail(open_state, "%s", open_error);
+    if (duckdb_connect(database, out) == DuckDBError)
+        return tst_fail(TST_ESQL, "cannot connect to DuckDB");
+    return 0;
+}
+
+void tst_duck_disconnect(duckdb_connection *con)
+{
+    if (con && *con)
+        duckdb_disconnect(con);
+}
+
+int tst_duck_query(duckdb_connection con, const char *sql, duckdb_result *out, const char *what)
+{
+    duckdb_result local;
+    duckdb_result *r = out ? out : &local;
+    if (duckdb_query(con, sql, r) == DuckDBError) {
+        const char *msg = duckdb_result_error(r);
+        tst_fail(TST_ESQL, "%s: %s", what, msg ? msg : "DuckDB query failed");
+        duckdb_destroy_result(r);
+        return TST_ESQL;
+    }
+    if (!out)
+        duckdb_destroy_result(r);
+    return 0;
+}
+
+static int reserve(char **buf, size_t *len, size_t *cap, size_t more)
+{
+    if (*len + more + 1 <= *cap)
+        return 0;
+    size_t next = *cap ? *cap : 256;
+    while (next < *len + more + 1)
+        next *= 2;
+    char *grown = realloc(*buf, next);
+    if (!grown)
+        return tst_fail(TST_ENOMEM, "out of memory building SQL");
+    *buf = grown;
+    *cap = next;
+    return 0;
+}
+
+static int append_quoted(char **buf, size_t *len, size_t *cap, const char *text, char quote)
+{
+    size_t n = strlen(text);
+    int rc = reserve(buf, len, cap, 2 * n + 2);
+    if (rc != 0)
+        return rc;
+    char *p = *buf + *len;
+    *p++ = quote;
+    for (const char *c = text; *c; c++) {
+        if (*c == quote)
+            *p++ = quote;
+        *p++ = *c;
+    }
+    *p++ = quote;
+    *p = '\0';
+    *len = (size_t)(p - *buf);
+    return 0;
+}
+
+int tst_duck_append_literal(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    return append_quoted(buf, len, cap, text, '\'');
+}
+
+int tst_duck_append_ident(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    return append_quoted(buf, len, cap, text, '"');
+}
+
+int tst_duck_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return tst_fail(TST_EINVAL, "cannot format SQL");
+    int rc = reserve(buf, len, cap, (size_t)n);
+    if (rc != 0)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+    return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * duck.h — the process's DuckDB engine, for Parquet and CSV I/O.
+ *
+ * Opening DuckDB costs tens of milliseconds and ~35 MB, so the library opens
+ * one in-memory database per process, on first use, and never for work that
+ * needs no Parquet (coverage questions are answered from sidecars alone).
+ * Each caller takes its own connection: connections are cheap, and a
+ * connection must not be shared between threads.
+ *
+ * Errors from DuckDB become TST_ESQL with DuckDB's message; tst_duck_query()
+ * names what was being done ("reading the schema of /x.parquet").
+ */
+#ifndef TST_DUCK_H
+#define TST_DUCK_H
+
+#include <duckdb.h>
+#include <stddef.h>
+
+/* A new connection to the process-wide database (created on first call). */
+int tst_duck_connect(duckdb_connection *out);
+void tst_duck_disconnect(duckdb_connection *con);
+
+/*
+ * Runs sql; on success *out holds the result (destroy it with
+ * duckdb_destroy_result), on failure TST_ESQL "<what>: <DuckDB message>".
+ * out may be NULL when the result is not needed.
+ */
+int tst_duck_query(duckdb_connection con, const char *sql, duckdb_result *out, const char *what);
+
+/*
+ * Appends text as a SQL string literal ('...' with quotes doubled) to a
+ * malloc'd buffer: *buf grows as needed. Returns 0 or TST_ENOMEM.
+ */
+int tst_duck_append_literal(char **buf, size_t *len, size_t *cap, const char *text);
+/* Appends text as a quoted SQL identifier ("..." with quotes doubled). */
+int tst_duck_append_ident(char **buf, size_t *len, size_t *cap, const char *text);
+/* Appends formatted text. */
+int tst_duck_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * segment.h — measuring rows and writing segment files, through DuckDB.
+ *
+ * Measuring reads only the index and entity columns of a relation and
+ * returns what a segment's metadata and coverage need: row counts, the exact
+ * index min/max, and the bucket coverage (global, or per entity identity).
+ * Buckets are computed inside DuckDB (floor division, format §1.10) and
+ * come back as runs of consecutive buckets, so the transfer is
+ * proportional to the covered runs, not to the rows.
+ *
+ * Writing produces a new segment file in the table's schema: either a byte
+ * copy of a Parquet source that already matches (copy_file_range), or a
+ * re-encode through DuckDB (columns in table order and types, rows sorted by
+ * entity then index, zstd, row groups with statistics). Both write to a temp
+ * name, fsync, and publish under the final name without overwriting.
+ */
+#ifndef TST_SEGMENT_H
+#define TST_SEGMENT_H
+
+#include "tstable/coverage.h"
+#include "tstable/schema.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct tst_measure {
+    uint64_t rows;            /* all rows */
+    uint64_t indexed_rows;    /* rows whose index value is not null */
+    tst_index_value min, max; /* over non-null index values; valid when indexed_rows > 0 */
+    tst_coverage *global;     /* tables without entity columns, else NULL */
+    tst_entity_coverage *entities; /* tables with entity columns, else NULL */
+} tst_measure;
+
+/*
+ * Measures `relation_sql` (a FROM-clause expression) for a table with this
+ * index spec and schema (the schema gives the index column's unit and the
+ * entity columns' types). Errors, all TST_ESCHEMA unless noted:
+ *   - an entity column holds a null ("entity column 'symbol' has null values");
+ *   - an identity whose rows all have a null index;
+ *   - every index value is null (TST_EEMPTY "no non-null index values").
+ */
+int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
+                         const tst_schema *schema, tst_measure *out);
+void tst_measure_clear(tst_measure *m);
+
+/*
+ * Copies a Parquet file byte for byte to dst (which must not exist):
+ * copy_file_range/reflink where the filesystem allows, fsync, exclusive
+ * publish. The source is never modified.
+ */
+int tst_segment_copy_file(const char *src, const char *dst);
+
+/*
+ * Re-encodes `relation_sql` into a new Parquet file at dst (which must not
+ * exist): the table's columns in schema order, cast to the schema's types,
+ * sorted by entity columns then index, zstd, `row_group_rows` rows per row
+ * group (0: DuckDB's default). Types the engine cannot write exactly are
+ * TST_EUNSUPPORTED naming the column.
+ */
+int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
+                      const tst_schema *schema, const char *dst, uint64_t row_group_rows);
+
+/* The Parquet footer's row count and the file size. */
+int tst_segment_file_stats(const char *path, uint64_t *out_rows, uint64_t *out_bytes);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * source.h — rows to append, as DuckDB sees them: a Parquet file or a CSV
+ * file, with the incoming schema described exactly enough for the append
+ * schema rules (format §3): which columns, their types (including types the
+ * table cannot store, so errors can name them), and nullability.
+ *
+ * A source is a FROM-clause expression (`relation_sql`) that the measuring
+ * and writing code (segment.h) reads with DuckDB. For Parquet, the types
+ * come from the file's own schema: the embedded "ARROW:schema" when present
+ * (exact Arrow types, timezones included), else the Parquet logical and
+ * physical types (format §1.7, "Parquet → logical"). For CSV they come from
+ * DuckDB's inference, or from the caller.
+ */
+#ifndef TST_SOURCE_H
+#define TST_SOURCE_H
+
+#include "tstable/append.h"
+#include "tstable/schema.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Types a source may hold that a table schema cannot (format §1.7 rejects
+ * them on a first append). The narrow integers and float16/float32 take
+ * part in the widening allowlist of later appends.
+ */
+typedef enum tst_wire_kind {
+    TST_WIRE_EXACT = 0, /* the column's type is `type`, exactly */
+    TST_WIRE_INT8,
+    TST_WIRE_INT16,
+    TST_WIRE_UINT8,
+    TST_WIRE_UINT16,
+    TST_WIRE_UINT32,
+    TST_WIRE_OTHER      /* anything else: date, time, interval, large_utf8, ... */
+} tst_wire_kind;
+
+typedef struct tst_source_column {
+    char *name;
+    bool nullable;
+    tst_wire_kind wire;
+    tst_type type;      /* valid when wire == TST_WIRE_EXACT */
+    char *type_text;    /* how the incoming type reads: "int16", "timestamp[s]", "date32" */
+} tst_source_column;
+
+typedef struct tst_source {
+    char *relation_sql;        /* e.g. read_parquet('/data/x.parquet') */
+    char *path;                /* the file */
+    bool is_parquet;           /* a Parquet file: may be copied byte for byte */
+    tst_source_column *columns;
+    size_t column_count;
+    uint64_t row_count;        /* Parquet footer rows; UINT64_MAX when unknown (CSV) */
+} tst_source;
+
+/* Inspects a Parquet file. Missing: TST_ENOTFOUND; not Parquet: TST_EINVAL
+ * naming the file. Reads only the footer. */
+int tst_source_parquet(tst_source *out, const char *path);
+
+/* Inspects a CSV file through DuckDB's reader (header, delimiter and column
+ * types from opts, or inferred). */
+int tst_source_csv(tst_source *out, const char *path, const tst_csv_options *opts);
+
+/* The exact logical schema of the source, or TST_ESCHEMA naming the first
+ * column whose type cannot be represented exactly ("Arrow type cannot be
+ * represented exactly in the table logical schema at 'c': int16"). */
+int tst_source_logical_schema(const tst_source *src, tst_schema **out);
+
+void tst_source_clear(tst_source *src);
+
+#endif
