@@ -11,6 +11,7 @@
 #include "fail.h"
 #include "fsio.h"
 #include "log.h"
+#include "sidecar.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -177,6 +178,7 @@ void tst_table_free(tst_table *t)
     if (!t)
         return;
     tst_state_clear(&t->state);
+    tst_coverage_cache_free(t->coverage_cache);
     free(t->sorted);
     free(t->root);
     free(t);

@@ -1,0 +1,478 @@
+/*
+ * table_coverage.c — the questions of tstable/table_coverage.h: how much of
+ * a range a table (or one entity) covers, where its gaps are, its last
+ * fully covered window, and a per-entity summary.
+ *
+ * Every question takes the same three steps, in this order:
+ *   1. check the arguments without touching the disk: the entity bindings
+ *      (canonicalized to the table's entity_columns order and type-checked
+ *      against its schema) and the range (mapped to inclusive buckets);
+ *   2. load the table's coverage (sidecar.c: cached per version, with
+ *      read-only recovery) and pick the bucket set asked about — the whole
+ *      table's union, one identity's set, or an empty set for an identity
+ *      the table has never seen;
+ *   3. ask coverage.h in buckets, and convert the answer back to index
+ *      values with tst_bucket_bounds, so callers never see bucket ids.
+ * Work in step 3 is proportional to the covered containers in the range,
+ * never to the range's length.
+ */
+#include "tstable/table_coverage.h"
+
+#include "fail.h"
+#include "model.h"
+#include "sidecar.h"
+#include "table_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- which coverage a question is about --------------------------------- */
+
+typedef struct query {
+    tst_table *t;
+    tst_entity_value *identity; /* entity_columns order; NULL: the whole table */
+    size_t count;
+    const tst_coverage *cov; /* after query_load */
+    tst_coverage *owned;     /* empty stand-in for an identity never seen */
+} query;
+
+static const char *entity_type_name(tst_entity_type type)
+{
+    switch (type) {
+    case TST_ENTITY_UTF8: return "utf8";
+    case TST_ENTITY_INT32: return "int32";
+    case TST_ENTITY_INT64: return "int64";
+    case TST_ENTITY_UINT64: return "uint64";
+    default: return "an unknown type";
+    }
+}
+
+/* The entity type a column of this schema type takes, or 0. */
+static tst_entity_type entity_type_of(const tst_type *type)
+{
+    switch (type->kind) {
+    case TST_TYPE_UTF8: return TST_ENTITY_UTF8;
+    case TST_TYPE_INT32: return TST_ENTITY_INT32;
+    case TST_TYPE_INT64: return TST_ENTITY_INT64;
+    case TST_TYPE_UINT64: return TST_ENTITY_UINT64;
+    default: return (tst_entity_type)0;
+    }
+}
+
+static bool find_column(const tst_index_spec *spec, const char *column, size_t *out)
+{
+    for (size_t j = 0; j < spec->entity_count; j++)
+        if (strcmp(spec->entity_columns[j], column) == 0) {
+            *out = j;
+            return true;
+        }
+    return false;
+}
+
+/* The value must have exactly the column's type: an int32 column takes an
+ * int32 value, never an int64 one that happens to fit. */
+static int check_value(const tst_table *t, const char *column, const tst_entity_value *v)
+{
+    const tst_field *field = tst_schema_find(t->state.meta.schema, column);
+    tst_entity_type want = field ? entity_type_of(&field->type) : (tst_entity_type)0;
+    if (v->type != want)
+        return tst_fail(TST_EINVAL,
+                        "entity column \"%s\" of table %s is %s, but the value "
+                        "given is %s",
+                        column, t->root, entity_type_name(want), entity_type_name(v->type));
+    if (v->type == TST_ENTITY_UTF8 && !v->v.utf8.ptr && v->v.utf8.len > 0)
+        return tst_fail(TST_EINVAL, "entity column \"%s\": NULL string", column);
+    return 0;
+}
+
+static int place_binding(const tst_table *t, const tst_entity_binding *b, tst_entity_value *slots)
+{
+    const tst_index_spec *spec = &t->state.meta.index;
+    size_t j = 0;
+    if (!b->column)
+        return tst_fail(TST_EINVAL, "entity binding without a column name");
+    if (!find_column(spec, b->column, &j))
+        return tst_fail(TST_EINVAL, "\"%s\" is not an entity column of table %s", b->column,
+                        t->root);
+    if (slots[j].type != 0)
+        return tst_fail(TST_EINVAL, "entity column \"%s\" is given more than once", b->column);
+    int rc = check_value(t, b->column, &b->value);
+    if (rc == 0)
+        slots[j] = b->value;
+    return rc;
+}
+
+static int check_bindable(const tst_table *t, const tst_entity_binding *b)
+{
+    if (t->state.meta.index.entity_count == 0)
+        return tst_fail(TST_EINVAL,
+                        "table %s has no configured entity columns; ask about the "
+                        "whole table (no entity bindings)",
+                        t->root);
+    if (!t->state.meta.schema)
+        return tst_fail(TST_EINVAL,
+                        "table %s has no schema yet (nothing appended), so entity "
+                        "values cannot be checked",
+                        t->root);
+    if (!b)
+        return tst_fail(TST_EINVAL, "entity bindings are NULL but their count is not 0");
+    return 0;
+}
+
+/* Fills q->identity from the bindings, in entity_columns order. */
+static int canonicalize(query *q, const tst_entity_binding *b, size_t n)
+{
+    int rc = check_bindable(q->t, b);
+    if (rc != 0)
+        return rc;
+    const tst_index_spec *spec = &q->t->state.meta.index;
+    q->identity = calloc(spec->entity_count, sizeof *q->identity); /* type 0: not given yet */
+    if (!q->identity)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    q->count = spec->entity_count;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = place_binding(q->t, &b[i], q->identity);
+    for (size_t j = 0; rc == 0 && j < q->count; j++)
+        if (q->identity[j].type == 0)
+            rc = tst_fail(TST_EINVAL,
+                          "entity column \"%s\" is missing: give every entity "
+                          "column of table %s exactly once",
+                          spec->entity_columns[j], q->t->root);
+    return rc;
+}
+
+static int check_handle(const tst_table *t)
+{
+    if (!t)
+        return tst_fail(TST_EINVAL, "table is NULL");
+    if (t->stale)
+        return tst_fail(TST_EINVAL, "table %s: the handle failed to refresh; refresh it first",
+                        t->root);
+    return 0;
+}
+
+static int query_begin(query *q, tst_table *t, const tst_entity_binding *b, size_t n)
+{
+    memset(q, 0, sizeof *q);
+    q->t = t;
+    int rc = check_handle(t);
+    return rc != 0 || n == 0 ? rc : canonicalize(q, b, n);
+}
+
+/* The only step that reads files. */
+static int query_load(query *q)
+{
+    if (!q->identity)
+        return tst_table_load_coverage_union(q->t, &q->cov);
+    const tst_table_cov *tc = NULL;
+    int rc = tst_table_load_coverage(q->t, &tc);
+    if (rc != 0)
+        return rc;
+    tst_entity_identity id = {q->count, q->identity};
+    q->cov = tst_entity_coverage_get(tc->entities, &id);
+    if (q->cov)
+        return 0;
+    rc = tst_coverage_new(&q->owned);
+    q->cov = q->owned;
+    return rc;
+}
+
+static void query_end(query *q)
+{
+    free(q->identity);
+    tst_coverage_free(q->owned);
+}
+
+/* ---- index values and buckets ------------------------------------------- */
+
+static const tst_index_kind *kind_of(const tst_table *t)
+{
+    return &t->state.meta.index.kind;
+}
+
+static int range_buckets(const tst_table *t, const tst_index_value *start,
+                         const tst_index_value *end, uint64_t *first, uint64_t *last)
+{
+    if (!start || !end)
+        return tst_fail(TST_EINVAL, "range start and end are required");
+    int rc = tst_bucket_range(kind_of(t), start, end, first, last);
+    return rc != 0 ? tst_fail_context(rc, "coverage query on table %s", t->root) : 0;
+}
+
+/* Buckets in [first, last]; only the whole 64-bit domain saturates. */
+static uint64_t span_len(uint64_t first, uint64_t last)
+{
+    return last - first == UINT64_MAX ? UINT64_MAX : last - first + 1;
+}
+
+/* [start of bucket first, end of bucket last), the end inclusive when clipped. */
+static int bucket_span(const tst_table *t, uint64_t first, uint64_t last, tst_index_value *start,
+                       tst_index_value *end, bool *end_inclusive)
+{
+    tst_index_value ignored_end, ignored_start;
+    bool ignored = false;
+    memset(&ignored_end, 0, sizeof ignored_end);
+    ignored_start = ignored_end;
+    int rc = tst_bucket_bounds(kind_of(t), first, start, &ignored_end, &ignored);
+    if (rc == 0)
+        rc = tst_bucket_bounds(kind_of(t), last, &ignored_start, end, end_inclusive);
+    if (rc != 0)
+        return tst_fail_context(TST_ECORRUPT,
+                                "table %s: coverage holds buckets no index value "
+                                "maps to",
+                                t->root);
+    return 0;
+}
+
+/* The bucket of end - ε, ε being 1 ns or 1: the last bucket before end. */
+static int end_bucket_of(const tst_table *t, const tst_index_value *end, uint64_t *out)
+{
+    if (!end)
+        return tst_fail(TST_EINVAL, "window end is required");
+    tst_index_value v = *end;
+    bool at_min = (v.type == TST_INDEX_TIMESTAMP && v.v.ts.sec == INT64_MIN && v.v.ts.nsec == 0) ||
+                  (v.type == TST_INDEX_INT64 && v.v.i64 == INT64_MIN) ||
+                  (v.type == TST_INDEX_UINT64 && v.v.u64 == 0);
+    if (at_min)
+        return tst_fail(TST_EINVAL, "window end is the index domain minimum: nothing lies "
+                                    "before it");
+    if (v.type == TST_INDEX_TIMESTAMP && v.v.ts.nsec > 0)
+        v.v.ts.nsec--;
+    else if (v.type == TST_INDEX_TIMESTAMP)
+        v = tst_index_value_timestamp(v.v.ts.sec - 1, 999999999u);
+    else if (v.type == TST_INDEX_INT64)
+        v.v.i64--;
+    else
+        v.v.u64--;
+    int rc = tst_bucket_of(kind_of(t), &v, out);
+    return rc != 0 ? tst_fail_context(rc, "coverage query on table %s", t->root) : 0;
+}
+
+/* ---- ratio, gaps, last window ------------------------------------------- */
+
+int tst_table_coverage(tst_table *t, const tst_entity_binding *entity, size_t entity_count,
+                       const tst_index_value *start, const tst_index_value *end,
+                       tst_coverage_counts *out)
+{
+    query q;
+    uint64_t first = 0, last = 0;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0)
+        rc = out ? range_buckets(t, start, end, &first, &last)
+                 : tst_fail(TST_EINVAL, "coverage counts output is NULL");
+    if (rc == 0)
+        rc = query_load(&q);
+    if (rc == 0) {
+        out->covered_buckets = tst_coverage_count_range(q.cov, first, last);
+        out->total_buckets = span_len(first, last);
+        out->ratio = tst_coverage_ratio(q.cov, first, last);
+        out->max_gap_buckets = tst_coverage_max_gap(q.cov, first, last);
+    }
+    query_end(&q);
+    return rc;
+}
+
+typedef struct gap_walk {
+    const tst_table *t;
+    tst_gap_fn fn;
+    void *ctx;
+} gap_walk;
+
+static int gap_run(void *ctx, uint64_t first, uint64_t last)
+{
+    const gap_walk *w = ctx;
+    tst_index_value start, end;
+    bool inclusive = false;
+    memset(&start, 0, sizeof start);
+    end = start;
+    int rc = bucket_span(w->t, first, last, &start, &end, &inclusive);
+    return rc != 0 ? rc : w->fn(w->ctx, &start, &end, inclusive, span_len(first, last));
+}
+
+int tst_table_gaps(tst_table *t, const tst_entity_binding *entity, size_t entity_count,
+                   const tst_index_value *start, const tst_index_value *end, uint64_t max_buckets,
+                   tst_gap_fn fn, void *ctx)
+{
+    query q;
+    uint64_t first = 0, last = 0;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0)
+        rc = fn ? range_buckets(t, start, end, &first, &last)
+                : tst_fail(TST_EINVAL, "gap callback is NULL");
+    if (rc == 0)
+        rc = query_load(&q);
+    if (rc == 0) {
+        gap_walk w = {t, fn, ctx};
+        rc = tst_coverage_each_missing_run(q.cov, first, last, max_buckets, gap_run, &w);
+    }
+    query_end(&q);
+    return rc;
+}
+
+int tst_table_last_covered_window(tst_table *t, const tst_entity_binding *entity,
+                                  size_t entity_count, const tst_index_value *end, uint64_t buckets,
+                                  bool *out_found, tst_index_value *out_start,
+                                  tst_index_value *out_end)
+{
+    query q;
+    uint64_t end_bucket = 0, first = 0, last = 0;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0)
+        rc = out_found && out_start && out_end ? end_bucket_of(t, end, &end_bucket)
+                                               : tst_fail(TST_EINVAL, "window outputs are NULL");
+    if (rc == 0)
+        rc = query_load(&q);
+    bool found = rc == 0 && tst_coverage_last_window(q.cov, end_bucket, buckets, &first, &last);
+    tst_index_value ws, we;
+    bool inclusive = false;
+    memset(&ws, 0, sizeof ws);
+    we = ws;
+    if (found)
+        rc = bucket_span(t, first, last, &ws, &we, &inclusive);
+    if (rc == 0) {
+        *out_found = found;
+        if (found) {
+            *out_start = ws;
+            *out_end = we;
+        }
+    }
+    query_end(&q);
+    return rc;
+}
+
+/* ---- summary ------------------------------------------------------------ */
+
+struct tst_coverage_summary {
+    size_t count;
+    size_t cap;
+    tst_entity_summary *rows;
+    void **owned; /* per row: its identity's values and string bytes, one block */
+};
+
+/* Copies an identity into one block: the values, then the string bytes. */
+static int copy_identity(const tst_entity_identity *id, tst_entity_identity *out, void **block)
+{
+    size_t bytes = id->count * sizeof(tst_entity_value);
+    for (size_t i = 0; i < id->count; i++)
+        if (id->values[i].type == TST_ENTITY_UTF8)
+            bytes += id->values[i].v.utf8.len;
+    tst_entity_value *values = malloc(bytes ? bytes : 1);
+    if (!values)
+        return tst_fail(TST_ENOMEM, "out of memory copying an entity identity");
+    char *text = (char *)(values + id->count);
+    for (size_t i = 0; i < id->count; i++) {
+        values[i] = id->values[i];
+        if (values[i].type != TST_ENTITY_UTF8 || values[i].v.utf8.len == 0)
+            continue;
+        memcpy(text, id->values[i].v.utf8.ptr, values[i].v.utf8.len);
+        values[i].v.utf8.ptr = text;
+        text += values[i].v.utf8.len;
+    }
+    *block = values;
+    out->count = id->count;
+    out->values = values;
+    return 0;
+}
+
+static int count_run(void *ctx, uint64_t first, uint64_t last)
+{
+    (void)first;
+    (void)last;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static int summarize(const tst_table *t, const tst_coverage *cov, tst_entity_summary *row)
+{
+    uint64_t min = 0, max = 0;
+    row->covered = tst_coverage_min(cov, &min) && tst_coverage_max(cov, &max);
+    if (!row->covered)
+        return 0;
+    row->covered_buckets = tst_coverage_cardinality(cov);
+    bool inclusive = false; /* only the domain's last bucket; `last` stays its maximum */
+    int rc = bucket_span(t, min, max, &row->first, &row->last, &inclusive);
+    if (rc == 0)
+        rc = tst_coverage_each_missing_run(cov, min, max, 0, count_run, &row->gaps);
+    return rc;
+}
+
+static int summary_alloc(tst_coverage_summary **out, size_t count)
+{
+    tst_coverage_summary *s = calloc(1, sizeof *s);
+    if (s && count > 0) {
+        s->cap = count;
+        s->rows = calloc(count, sizeof *s->rows);
+        s->owned = calloc(count, sizeof *s->owned);
+    }
+    if (!s || (count > 0 && (!s->rows || !s->owned))) {
+        tst_coverage_summary_free(s);
+        return tst_fail(TST_ENOMEM, "out of memory summarizing coverage of %zu entities", count);
+    }
+    *out = s;
+    return 0;
+}
+
+static int summarize_entities(const tst_table *t, const tst_entity_coverage *ec,
+                              tst_coverage_summary *s)
+{
+    for (size_t i = 0; i < tst_entity_coverage_count(ec); i++) {
+        tst_entity_identity id;
+        const tst_coverage *cov = NULL;
+        int rc = tst_entity_coverage_at(ec, i, &id, &cov);
+        if (rc == 0)
+            rc = copy_identity(&id, &s->rows[i].identity, &s->owned[i]);
+        if (rc == 0)
+            rc = summarize(t, cov, &s->rows[i]);
+        if (rc != 0)
+            return rc;
+        s->count = i + 1;
+    }
+    return 0;
+}
+
+int tst_table_coverage_summary(tst_table *t, tst_coverage_summary **out)
+{
+    const tst_table_cov *tc = NULL;
+    int rc = check_handle(t);
+    if (rc == 0)
+        rc = out ? tst_table_load_coverage(t, &tc) : tst_fail(TST_EINVAL, "summary output is NULL");
+    if (rc != 0)
+        return rc;
+    tst_coverage_summary *s = NULL;
+    bool entity = tc->entities != NULL;
+    rc = summary_alloc(&s, entity ? tst_entity_coverage_count(tc->entities) : 1);
+    if (rc == 0 && entity) {
+        rc = summarize_entities(t, tc->entities, s);
+    } else if (rc == 0) {
+        s->count = 1;
+        rc = summarize(t, tc->global, &s->rows[0]);
+    }
+    if (rc != 0) {
+        tst_coverage_summary_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+size_t tst_coverage_summary_count(const tst_coverage_summary *s)
+{
+    return s ? s->count : 0;
+}
+
+const tst_entity_summary *tst_coverage_summary_at(const tst_coverage_summary *s, size_t i)
+{
+    return s && i < s->count ? &s->rows[i] : NULL;
+}
+
+void tst_coverage_summary_free(tst_coverage_summary *s)
+{
+    if (!s)
+        return;
+    if (s->owned)
+        for (size_t i = 0; i < s->cap; i++)
+            free(s->owned[i]);
+    free(s->owned);
+    free(s->rows);
+    free(s);
+}
