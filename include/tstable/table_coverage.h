@@ -46,7 +46,7 @@ typedef struct tst_entity_binding {
     tst_entity_value value;
 } tst_entity_binding;
 
-/* Covered and total buckets of [start, end), and their ratio (1.0 for an empty range). */
+/* Covered and total buckets of [start, end) (start < end), and their ratio. */
 typedef struct tst_coverage_counts {
     uint64_t covered_buckets;
     uint64_t total_buckets;
@@ -59,9 +59,11 @@ int tst_table_coverage(tst_table *table, const tst_entity_binding *entity, size_
                        tst_coverage_counts *out);
 
 /*
- * Calls fn for each missing range inside [start, end), in order, as index
- * values [gap_start, gap_end) (gap_end_inclusive when clipped at the domain
- * maximum) and its length in buckets. max_buckets > 0 splits longer gaps
+ * Calls fn for each missing range of the buckets [start, end) touches, in
+ * order, as index values [gap_start, gap_end) (gap_end_inclusive when
+ * clipped at the domain maximum) and its length in buckets. Gaps follow
+ * bucket edges, so the first may start before `start` and the last end
+ * after `end`. max_buckets > 0 splits longer gaps
  * into pieces of at most that many buckets. fn returns 0 to go on; any
  * other value stops the walk and is returned.
  */
@@ -105,7 +107,8 @@ typedef enum tst_log_level { TST_LOG_DEBUG = 0, TST_LOG_INFO = 1, TST_LOG_WARN =
 /*
  * The library never prints. It reports notable events (e.g. "coverage.recover"
  * when a snapshot had to be rebuilt) to this callback, process-wide; NULL
- * turns it off (the default). The callback may run on any thread.
+ * turns it off (the default). The callback may run on any thread; an event
+ * already being reported may still reach the previous callback.
  */
 typedef void (*tst_log_fn)(void *ctx, tst_log_level level, const char *event,
                            const char *message);
