@@ -1,0 +1,640 @@
+/*
+ * segment_measure.c — what a segment's metadata and coverage need from its
+ * rows: counts, the exact index min/max, and bucket coverage (format §1.10,
+ * §1.12), computed inside DuckDB.
+ *
+ * The workload is an append: a relation of up to hundreds of millions of
+ * rows, of which only the index and entity columns matter. Pulling every
+ * index value into C to bucket it would cost a transfer per row, so the
+ * bucket ordinals are computed in SQL and collapsed into runs of
+ * consecutive buckets ("gaps and islands": within one identity, ordinal
+ * minus its rank is constant along a run). What crosses into C is one row
+ * per run, which is what a Roaring bitmap wants anyway.
+ *
+ * Three statements, each reading only the index and entity columns:
+ *   1. totals: rows, non-null index values, min/max, nulls per entity column;
+ *   2. only when some index value is null and there are entity columns:
+ *      identities whose every index value is null (an error, §3 step 6);
+ *   3. the runs, streamed chunk by chunk into the coverage.
+ *
+ * Exactness rules the SQL follows (checked against DuckDB 1.4.4):
+ *   - DuckDB's integer `//` truncates toward zero and `%` takes the sign of
+ *     the dividend ((-7) // 2 = -3, (-7) % 2 = -1), so floor division is
+ *     spelled out as (a - ((a % b) + b) % b) // b, in HUGEINT so that no
+ *     step overflows (b may be up to 2^64 - 1 or, for nanosecond
+ *     timestamps, 10^9 times a bucket of up to 2^32 days).
+ *   - epoch_ms/epoch_us/epoch_ns truncate toward zero when they drop digits
+ *     (epoch_ms of 1969-12-31 23:59:59.9995 is 0), so the index is first
+ *     cast to the schema's own unit, where the epoch function is exact.
+ *     That cast is the writer's cast (segment_write.c), so what is measured
+ *     is what gets written. (Narrowing casts are DuckDB's and not floors:
+ *     TIMESTAMP to TIMESTAMP_MS rounds to nearest, TIMESTAMP_NS to
+ *     TIMESTAMP truncates; appends keep the unit, so they rarely apply.)
+ *   - Casts between TIMESTAMP and TIMESTAMPTZ go through the session time
+ *     zone; the connection pins it to UTC so they keep the instant.
+ */
+#include "segment.h"
+
+#include "duck.h"
+#include "fail.h"
+#include "model.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing SQL statement (see duck.h for the appenders). */
+typedef struct sql_text {
+    char *s;
+    size_t len, cap;
+} sql_text;
+
+#define SQL_F(t, ...) tst_duck_appendf(&(t)->s, &(t)->len, &(t)->cap, __VA_ARGS__)
+#define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
+#define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
+
+/* What the SQL needs to know about the table, resolved once. */
+typedef struct measure_plan {
+    const tst_index_spec *spec;
+    const tst_field *index;     /* the index column's schema field */
+    tst_entity_type *entity;    /* per entity column: its identity component type */
+    const char *relation;
+    bool index_via_timestamp;   /* a TIMESTAMPTZ index cast to ms or ns */
+} measure_plan;
+
+/* ------------------------------------------------------------------------ */
+/* Resolving the spec against the schema                                     */
+
+static int entity_type_of(const tst_field *f, tst_entity_type *out)
+{
+    switch (f->type.kind) {
+    case TST_TYPE_UTF8: *out = TST_ENTITY_UTF8; return 0;
+    case TST_TYPE_INT32: *out = TST_ENTITY_INT32; return 0;
+    case TST_TYPE_INT64: *out = TST_ENTITY_INT64; return 0;
+    case TST_TYPE_UINT64: *out = TST_ENTITY_UINT64; return 0;
+    default:
+        return tst_fail(TST_ESCHEMA,
+                        "entity column '%s' must be utf8, int32, int64 or uint64 to identify "
+                        "an entity", f->name);
+    }
+}
+
+static int check_index_field(const tst_index_spec *spec, const tst_field *f)
+{
+    static const tst_type_kind wanted[] = {
+        [TST_INDEX_TIMESTAMP] = TST_TYPE_TIMESTAMP,
+        [TST_INDEX_INT64] = TST_TYPE_INT64,
+        [TST_INDEX_UINT64] = TST_TYPE_UINT64,
+    };
+    static const char *const names[] = {
+        [TST_INDEX_TIMESTAMP] = "timestamp",
+        [TST_INDEX_INT64] = "int64",
+        [TST_INDEX_UINT64] = "uint64",
+    };
+    tst_index_type t = spec->kind.type;
+    if (t < TST_INDEX_TIMESTAMP || t > TST_INDEX_UINT64)
+        return tst_fail(TST_EINVAL, "index spec has an unknown index type %d", (int)t);
+    if (f->type.kind != wanted[t])
+        return tst_fail(TST_ESCHEMA, "index column '%s' must be a %s column for this table",
+                        f->name, names[t]);
+    if (t == TST_INDEX_TIMESTAMP && spec->kind.bucket.count == 0)
+        return tst_fail(TST_EINVAL, "index spec has a zero-width time bucket");
+    if (t != TST_INDEX_TIMESTAMP && spec->kind.bucket_width == 0)
+        return tst_fail(TST_EINVAL, "index spec has a zero bucket width");
+    return 0;
+}
+
+static int plan_resolve(measure_plan *p, const char *relation, const tst_index_spec *spec,
+                        const tst_schema *schema)
+{
+    memset(p, 0, sizeof *p);
+    p->spec = spec;
+    p->relation = relation;
+    p->index = tst_schema_find(schema, spec->column);
+    if (!p->index)
+        return tst_fail(TST_ESCHEMA, "index column '%s' is not in the schema", spec->column);
+    int rc = check_index_field(spec, p->index);
+    if (rc != 0 || spec->entity_count == 0)
+        return rc;
+    p->entity = calloc(spec->entity_count, sizeof *p->entity);
+    if (!p->entity)
+        return tst_fail(TST_ENOMEM, "out of memory measuring %s", relation);
+    for (size_t i = 0; rc == 0 && i < spec->entity_count; i++) {
+        const tst_field *f = tst_schema_find(schema, spec->entity_columns[i]);
+        if (!f)
+            rc = tst_fail(TST_ESCHEMA, "entity column '%s' is not in the schema",
+                          spec->entity_columns[i]);
+        else
+            rc = entity_type_of(f, &p->entity[i]);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SQL fragments                                                             */
+
+/* Index units per second for a timestamp column. */
+static uint64_t units_per_second(tst_time_precision unit)
+{
+    return unit == TST_PRECISION_MILLIS ? UINT64_C(1000)
+         : unit == TST_PRECISION_MICROS ? UINT64_C(1000000)
+                                        : UINT64_C(1000000000);
+}
+
+static const char *timestamp_sql_type(tst_time_precision unit)
+{
+    return unit == TST_PRECISION_MILLIS ? "TIMESTAMP_MS"
+         : unit == TST_PRECISION_MICROS ? "TIMESTAMP"
+                                        : "TIMESTAMP_NS";
+}
+
+static const char *entity_sql_type(tst_entity_type t)
+{
+    return t == TST_ENTITY_UTF8 ? "VARCHAR"
+         : t == TST_ENTITY_INT32 ? "INTEGER"
+         : t == TST_ENTITY_INT64 ? "BIGINT"
+                                 : "UBIGINT";
+}
+
+/*
+ * Whether `column` of the relation is a TIMESTAMPTZ. DuckDB 1.4.4 has no
+ * cast from TIMESTAMPTZ to TIMESTAMP_MS or TIMESTAMP_NS, so those go
+ * through TIMESTAMP (exact: the session zone is UTC). Preparing binds the
+ * statement without running it: for Parquet that reads only the footer.
+ */
+static int source_is_tstz(duckdb_connection con, const char *relation, const char *column,
+                          bool *out)
+{
+    char *sql = NULL;
+    size_t len = 0, cap = 0;
+    int rc = tst_duck_appendf(&sql, &len, &cap, "SELECT ");
+    if (rc == 0)
+        rc = tst_duck_append_ident(&sql, &len, &cap, column);
+    if (rc == 0)
+        rc = tst_duck_appendf(&sql, &len, &cap, " FROM %s", relation);
+    duckdb_prepared_statement stmt = NULL;
+    if (rc == 0 && duckdb_prepare(con, sql, &stmt) == DuckDBError)
+        rc = tst_fail(TST_ESQL, "reading the type of column '%s': %s", column,
+                      duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "prepare failed");
+    if (rc == 0)
+        *out = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
+    duckdb_destroy_prepare(&stmt);
+    free(sql);
+    return rc;
+}
+
+/* "CAST(<col> AS <type>) AS <alias>" */
+static int sql_cast(sql_text *t, const char *column, const char *type, const char *alias,
+                    bool via_timestamp)
+{
+    int rc = SQL_F(t, via_timestamp ? "CAST(CAST(" : "CAST(");
+    if (rc == 0)
+        rc = SQL_IDENT(t, column);
+    if (rc == 0)
+        rc = SQL_F(t, "%s AS %s) AS %s", via_timestamp ? " AS TIMESTAMP)" : "", type, alias);
+    return rc;
+}
+
+/*
+ * The rows as the measurement sees them: i = the index in its schema type,
+ * v = the index as an integer in index units (BIGINT, or UBIGINT for
+ * uint64), e0.. = the entity columns in their schema types.
+ */
+static int sql_base(sql_text *t, const measure_plan *p)
+{
+    const char *index_type = "UBIGINT", *v = "i";
+    if (p->spec->kind.type == TST_INDEX_INT64)
+        index_type = "BIGINT";
+    if (p->spec->kind.type == TST_INDEX_TIMESTAMP) {
+        tst_time_precision u = p->index->type.unit;
+        index_type = timestamp_sql_type(u);
+        v = u == TST_PRECISION_MILLIS ? "epoch_ms(i)"
+          : u == TST_PRECISION_MICROS ? "epoch_us(i)"
+                                      : "epoch_ns(i)";
+    }
+    int rc = SQL_F(t, "(SELECT i, %s AS v", v);
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
+        rc = SQL_F(t, ", e%zu", k);
+    if (rc == 0)
+        rc = SQL_F(t, " FROM (SELECT ");
+    if (rc == 0)
+        rc = sql_cast(t, p->spec->column, index_type, "i", p->index_via_timestamp);
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
+        char alias[32];
+        snprintf(alias, sizeof alias, "e%zu", k);
+        rc = SQL_F(t, ", ");
+        if (rc == 0)
+            rc = sql_cast(t, p->spec->entity_columns[k], entity_sql_type(p->entity[k]), alias,
+                          false);
+    }
+    if (rc == 0)
+        rc = SQL_F(t, " FROM %s))", p->relation);
+    return rc;
+}
+
+/* "e0, e1, " (with the trailing separator), or "" without entity columns. */
+static int sql_entity_list(sql_text *t, const measure_plan *p)
+{
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
+        rc = SQL_F(t, "e%zu, ", k);
+    return rc;
+}
+
+/*
+ * The bucket ordinal of v, as floor division (see the top of the file).
+ * Timestamps: floor(v / (units_per_second * bucket_seconds)), which equals
+ * floor(floor(v / units_per_second) / bucket_seconds) for positive divisors.
+ */
+static int sql_ordinal(sql_text *t, const measure_plan *p)
+{
+    const tst_index_kind *kind = &p->spec->kind;
+    if (kind->type == TST_INDEX_UINT64)
+        return SQL_F(t, "v // CAST(%" PRIu64 " AS UBIGINT)", kind->bucket_width);
+    char w[96];
+    if (kind->type == TST_INDEX_TIMESTAMP)
+        snprintf(w, sizeof w, "(CAST(%" PRIu64 " AS HUGEINT) * %" PRIu64 ")",
+                 units_per_second(p->index->type.unit), tst_time_bucket_seconds(kind->bucket));
+    else
+        snprintf(w, sizeof w, "CAST('%" PRIu64 "' AS HUGEINT)", kind->bucket_width);
+    return SQL_F(t, "CAST((CAST(v AS HUGEINT) - (((CAST(v AS HUGEINT) %% %s) + %s) %% %s)) // %s "
+                    "AS BIGINT)", w, w, w, w);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading result chunks                                                     */
+
+static bool cell_valid(duckdb_vector vec, idx_t row)
+{
+    uint64_t *validity = duckdb_vector_get_validity(vec);
+    return !validity || duckdb_validity_row_is_valid(validity, row);
+}
+
+/* An 8-byte integer cell (BIGINT or UBIGINT) as its bits; false when null. */
+static bool cell_u64(duckdb_data_chunk chunk, idx_t col, idx_t row, uint64_t *out)
+{
+    duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, col);
+    if (!cell_valid(vec, row))
+        return false;
+    *out = ((const uint64_t *)duckdb_vector_get_data(vec))[row];
+    return true;
+}
+
+/* Runs a statement whose result is one row; *out_chunk holds it. */
+static int query_one_row(duckdb_connection con, const char *sql, const char *what,
+                         duckdb_result *res, duckdb_data_chunk *out_chunk)
+{
+    int rc = tst_duck_query(con, sql, res, what);
+    if (rc != 0)
+        return rc;
+    *out_chunk = duckdb_fetch_chunk(*res);
+    if (!*out_chunk || duckdb_data_chunk_get_size(*out_chunk) != 1) {
+        if (*out_chunk)
+            duckdb_destroy_data_chunk(out_chunk);
+        duckdb_destroy_result(res);
+        return tst_fail(TST_ESQL, "%s: expected one result row", what);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. Totals                                                                 */
+
+typedef struct totals {
+    uint64_t rows, indexed, epoch_valid, infinite;
+    uint64_t min, max; /* bits of v */
+    uint64_t *entity_nulls;
+} totals;
+
+static int totals_sql(sql_text *t, const measure_plan *p)
+{
+    bool ts = p->spec->kind.type == TST_INDEX_TIMESTAMP;
+    int rc = SQL_F(t, "SELECT count(*), count(i), count(v), %s, min(v), max(v)",
+                   ts ? "count(*) FILTER (WHERE isinf(i))" : "0::BIGINT");
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
+        rc = SQL_F(t, ", count(*) - count(e%zu)", k);
+    if (rc == 0)
+        rc = SQL_F(t, " FROM ");
+    if (rc == 0)
+        rc = sql_base(t, p);
+    return rc;
+}
+
+static int totals_read(duckdb_connection con, const measure_plan *p, totals *out)
+{
+    sql_text t = {0};
+    int rc = totals_sql(&t, p);
+    duckdb_result res;
+    duckdb_data_chunk chunk = NULL;
+    if (rc == 0)
+        rc = query_one_row(con, t.s, "measuring the index and entity columns", &res, &chunk);
+    free(t.s);
+    if (rc != 0)
+        return rc;
+    cell_u64(chunk, 0, 0, &out->rows);
+    cell_u64(chunk, 1, 0, &out->indexed);
+    cell_u64(chunk, 2, 0, &out->epoch_valid);
+    cell_u64(chunk, 3, 0, &out->infinite);
+    cell_u64(chunk, 4, 0, &out->min);
+    cell_u64(chunk, 5, 0, &out->max);
+    for (size_t k = 0; k < p->spec->entity_count; k++)
+        cell_u64(chunk, 6 + k, 0, &out->entity_nulls[k]);
+    duckdb_destroy_data_chunk(&chunk);
+    duckdb_destroy_result(&res);
+    return 0;
+}
+
+/* The errors the totals alone decide, in the order the header lists them. */
+static int totals_check(const measure_plan *p, const totals *s)
+{
+    for (size_t k = 0; k < p->spec->entity_count; k++)
+        if (s->entity_nulls[k] > 0)
+            return tst_fail(TST_ESCHEMA,
+                            "entity column '%s' has null values (%" PRIu64 " of %" PRIu64
+                            " rows); every row needs a complete entity identity",
+                            p->spec->entity_columns[k], s->entity_nulls[k], s->rows);
+    if (s->infinite > 0)
+        return tst_fail(TST_EUNSUPPORTED,
+                        "index column '%s' holds %" PRIu64 " infinite timestamps, which have no "
+                        "bucket", p->spec->column, s->infinite);
+    if (s->indexed == 0)
+        return tst_fail(TST_EEMPTY, "no non-null index values in column '%s' (%" PRIu64
+                        " rows)", p->spec->column, s->rows);
+    if (s->epoch_valid != s->indexed)
+        return tst_fail(TST_ESQL, "index column '%s': %" PRIu64 " values have no epoch value",
+                        p->spec->column, s->indexed - s->epoch_valid);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. Identities without an index value                                      */
+
+/* SELECT count(*), min(label) over identities whose index is all null;
+ * the label reads "symbol=NVDA,venue=X". */
+static int unindexed_sql(sql_text *t, const measure_plan *p)
+{
+    int rc = SQL_F(t, "SELECT count(*), min(label) FROM (SELECT concat_ws(','");
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
+        size_t n = strlen(p->spec->entity_columns[k]);
+        char *prefix = malloc(n + 2);
+        if (!prefix)
+            return tst_fail(TST_ENOMEM, "out of memory building SQL");
+        memcpy(prefix, p->spec->entity_columns[k], n);
+        memcpy(prefix + n, "=", 2);
+        rc = SQL_F(t, ", ");
+        if (rc == 0)
+            rc = SQL_LIT(t, prefix);
+        if (rc == 0)
+            rc = SQL_F(t, " || CAST(e%zu AS VARCHAR)", k);
+        free(prefix);
+    }
+    if (rc == 0)
+        rc = SQL_F(t, ") AS label FROM ");
+    if (rc == 0)
+        rc = sql_base(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, " GROUP BY ");
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
+        rc = SQL_F(t, "%se%zu", k ? ", " : "", k);
+    if (rc == 0)
+        rc = SQL_F(t, " HAVING count(v) = 0)");
+    return rc;
+}
+
+static int unindexed_check(duckdb_connection con, const measure_plan *p)
+{
+    sql_text t = {0};
+    int rc = unindexed_sql(&t, p);
+    duckdb_result res;
+    duckdb_data_chunk chunk = NULL;
+    if (rc == 0)
+        rc = query_one_row(con, t.s, "looking for entities without index values", &res, &chunk);
+    free(t.s);
+    if (rc != 0)
+        return rc;
+    uint64_t count = 0;
+    cell_u64(chunk, 0, 0, &count);
+    if (count > 0) {
+        duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 1);
+        duckdb_string_t *s = &((duckdb_string_t *)duckdb_vector_get_data(vec))[0];
+        rc = tst_fail(TST_ESCHEMA,
+                      "entity %.*s has no non-null values in index column '%s' (%" PRIu64
+                      " such entities); every entity needs at least one index value",
+                      (int)duckdb_string_t_length(*s), duckdb_string_t_data(s), p->spec->column,
+                      count);
+    }
+    duckdb_destroy_data_chunk(&chunk);
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. Coverage runs                                                          */
+
+/*
+ * SELECT e.., min(o), max(o) per run. The rank is subtracted in HUGEINT:
+ * an ordinal near INT64_MIN minus a row number would overflow BIGINT.
+ */
+static int runs_sql(sql_text *t, const measure_plan *p)
+{
+    int rc = SQL_F(t, "SELECT ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, "min(o), max(o) FROM (SELECT ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, "o, CAST(o AS HUGEINT) - row_number() OVER (%s", 
+                   p->spec->entity_count ? "PARTITION BY " : "");
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
+        rc = SQL_F(t, "%se%zu", k ? ", " : "", k);
+    if (rc == 0)
+        rc = SQL_F(t, " ORDER BY o) AS g FROM (SELECT DISTINCT ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = sql_ordinal(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, " AS o FROM ");
+    if (rc == 0)
+        rc = sql_base(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, " WHERE v IS NOT NULL)) GROUP BY ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, "g ORDER BY ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, "min(o)");
+    return rc;
+}
+
+/* An ordinal (as returned by SQL) to its bucket id, format §1.10. */
+static uint64_t bucket_of_ordinal(const measure_plan *p, uint64_t ordinal_bits)
+{
+    if (p->spec->kind.type == TST_INDEX_UINT64)
+        return ordinal_bits;
+    return ordinal_bits ^ TST_BUCKET_SIGN_BIT;
+}
+
+/* Reads row `row`'s identity; utf8 components borrow the chunk's strings. */
+static void identity_read(const measure_plan *p, duckdb_data_chunk chunk, idx_t row,
+                          tst_entity_value *values)
+{
+    for (size_t k = 0; k < p->spec->entity_count; k++) {
+        void *data = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, k));
+        tst_entity_value *v = &values[k];
+        v->type = p->entity[k];
+        switch (p->entity[k]) {
+        case TST_ENTITY_UTF8: {
+            duckdb_string_t *s = &((duckdb_string_t *)data)[row];
+            v->v.utf8.ptr = duckdb_string_t_data(s);
+            v->v.utf8.len = duckdb_string_t_length(*s);
+            break;
+        }
+        case TST_ENTITY_INT32: v->v.i32 = ((const int32_t *)data)[row]; break;
+        case TST_ENTITY_INT64: v->v.i64 = ((const int64_t *)data)[row]; break;
+        case TST_ENTITY_UINT64: v->v.u64 = ((const uint64_t *)data)[row]; break;
+        }
+    }
+}
+
+static int runs_add_chunk(const measure_plan *p, duckdb_data_chunk chunk, tst_measure *out,
+                          tst_entity_value *values)
+{
+    size_t n_ent = p->spec->entity_count;
+    idx_t rows = duckdb_data_chunk_get_size(chunk);
+    int rc = 0;
+    for (idx_t r = 0; rc == 0 && r < rows; r++) {
+        uint64_t lo = 0, hi = 0;
+        cell_u64(chunk, n_ent, r, &lo);
+        cell_u64(chunk, n_ent + 1, r, &hi);
+        tst_coverage *cov = out->global;
+        if (n_ent > 0) {
+            identity_read(p, chunk, r, values);
+            tst_entity_identity id = {n_ent, values};
+            rc = tst_entity_coverage_get_or_add(out->entities, &id, &cov);
+        }
+        if (rc == 0)
+            rc = tst_coverage_add_range(cov, bucket_of_ordinal(p, lo), bucket_of_ordinal(p, hi));
+    }
+    return rc;
+}
+
+static int runs_read(duckdb_connection con, const measure_plan *p, tst_measure *out)
+{
+    sql_text t = {0};
+    int rc = runs_sql(&t, p);
+    duckdb_result res;
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, &res, "computing bucket coverage");
+    free(t.s);
+    if (rc != 0)
+        return rc;
+    tst_entity_value *values = NULL;
+    if (p->spec->entity_count > 0 &&
+        !(values = calloc(p->spec->entity_count, sizeof *values)))
+        rc = tst_fail(TST_ENOMEM, "out of memory reading coverage runs");
+    duckdb_data_chunk chunk;
+    while (rc == 0 && (chunk = duckdb_fetch_chunk(res)) != NULL) {
+        rc = runs_add_chunk(p, chunk, out, values);
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    free(values);
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Putting it together                                                       */
+
+/* v (in index units) to the tst_index_value of the index domain. */
+static tst_index_value index_value_of(const measure_plan *p, uint64_t bits)
+{
+    switch (p->spec->kind.type) {
+    case TST_INDEX_INT64: return tst_index_value_int64((int64_t)bits);
+    case TST_INDEX_UINT64: return tst_index_value_uint64(bits);
+    default: break;
+    }
+    int64_t v = (int64_t)bits;
+    int64_t k = (int64_t)units_per_second(p->index->type.unit);
+    int64_t sec = v / k, rem = v % k;
+    if (rem < 0) { /* floor, so that nsec stays in [0, 1e9) before 1970 */
+        sec--;
+        rem += k;
+    }
+    return tst_index_value_timestamp(sec, (uint32_t)(rem * (1000000000 / k)));
+}
+
+static int coverage_alloc(const measure_plan *p, tst_measure *out)
+{
+    if (p->spec->entity_count > 0)
+        return tst_entity_coverage_new(&out->entities);
+    return tst_coverage_new(&out->global);
+}
+
+static int measure_with(duckdb_connection con, measure_plan *p, tst_measure *out)
+{
+    totals s = {0};
+    s.entity_nulls = calloc(p->spec->entity_count + 1, sizeof *s.entity_nulls);
+    if (!s.entity_nulls)
+        return tst_fail(TST_ENOMEM, "out of memory measuring %s", p->relation);
+    int rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
+    bool tstz = false;
+    if (rc == 0 && p->spec->kind.type == TST_INDEX_TIMESTAMP &&
+        p->index->type.unit != TST_PRECISION_MICROS)
+        rc = source_is_tstz(con, p->relation, p->spec->column, &tstz);
+    p->index_via_timestamp = tstz;
+    if (rc == 0)
+        rc = totals_read(con, p, &s);
+    if (rc == 0)
+        rc = totals_check(p, &s);
+    /* Only a null index value can leave an identity without buckets. */
+    if (rc == 0 && p->spec->entity_count > 0 && s.indexed < s.rows)
+        rc = unindexed_check(con, p);
+    if (rc == 0)
+        rc = coverage_alloc(p, out);
+    if (rc == 0)
+        rc = runs_read(con, p, out);
+    if (rc == 0) {
+        out->rows = s.rows;
+        out->indexed_rows = s.indexed;
+        out->min = index_value_of(p, s.min);
+        out->max = index_value_of(p, s.max);
+    }
+    free(s.entity_nulls);
+    return rc;
+}
+
+int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
+                         const tst_schema *schema, tst_measure *out)
+{
+    memset(out, 0, sizeof *out);
+    measure_plan p;
+    int rc = plan_resolve(&p, relation_sql, spec, schema);
+    duckdb_connection con = NULL;
+    if (rc == 0)
+        rc = tst_duck_connect(&con);
+    if (rc == 0)
+        rc = measure_with(con, &p, out);
+    tst_duck_disconnect(&con);
+    free(p.entity);
+    if (rc != 0) {
+        tst_measure_clear(out);
+        tst_fail_context(rc, "measuring %s", relation_sql);
+    }
+    return rc;
+}
+
+void tst_measure_clear(tst_measure *m)
+{
+    if (!m)
+        return;
+    tst_coverage_free(m->global);
+    tst_entity_coverage_free(m->entities);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,506 @@
+/*
+ * segment_write.c — new segment files: a byte copy of a Parquet file that
+ * already matches the table, or a re-encode through DuckDB; and the two
+ * numbers a segment's metadata keeps about its file (rows, bytes).
+ *
+ * Both writers follow the library's durable-write rule: the bytes go to a
+ * temp name in the destination's folder ("<dst>.<uuid>.tmp"), are fsynced,
+ * then published with link(2), which fails instead of overwriting, and the
+ * folder is fsynced. A failure at any step removes what this call created:
+ * the caller sees either a complete dst or no dst, and never a temp file.
+ * The link, unlink and folder fsync go through fsio so tests can fail each
+ * of them; the temp file's own writes are DuckDB's or copy_file_range's.
+ *
+ * The re-encode casts every column to the DuckDB type whose Parquet
+ * encoding is the schema's type (checked with parquet_schema() on DuckDB
+ * 1.4.4):
+ *   Bool BOOLEAN, Int32 INT32, Int64 INT64, UInt64 INT64 (UINT_64),
+ *   Float32 FLOAT, Float64 DOUBLE, Utf8 BYTE_ARRAY (UTF8), Binary BYTE_ARRAY,
+ *   Timestamp ms/us/ns INT64 TIMESTAMP(unit, isAdjustedToUTC=false),
+ *   Timestamp us "UTC" INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true),
+ *   Decimal(p<=38) DECIMAL(p,s) on INT32/INT64/FIXED_LEN_BYTE_ARRAY(16).
+ * Anything else has no exact DuckDB encoding and is TST_EUNSUPPORTED:
+ * FixedBinary (a BLOB is written as BYTE_ARRAY, i.e. binary), ms or ns
+ * timestamps with a time zone (DuckDB's only zoned type is microseconds),
+ * any zone other than UTC, decimals over 38 digits, Int96, nested types
+ * (DuckDB names list elements and map entries its own way) and Other.
+ * DuckDB 1.4.4 writes every column OPTIONAL, even from a NOT NULL table
+ * column, and writes no ARROW:schema footer key.
+ */
+#include "segment.h"
+
+#include "duck.h"
+#include "fail.h"
+#include "fsio.h"
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct sql_text {
+    char *s;
+    size_t len, cap;
+} sql_text;
+
+#define SQL_F(t, ...) tst_duck_appendf(&(t)->s, &(t)->len, &(t)->cap, __VA_ARGS__)
+#define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
+#define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
+
+/* How much one read/write round of the fallback copy moves. */
+#define COPY_CHUNK (1u << 20)
+
+/* ------------------------------------------------------------------------ */
+/* Temp names and publishing                                                 */
+
+/* "<dst>.<uuid>.tmp", malloc'd. */
+static int temp_name(const char *dst, char **out)
+{
+    char uuid[37];
+    int rc = tst_io_uuid(uuid);
+    if (rc != 0)
+        return rc;
+    size_t cap = strlen(dst) + sizeof uuid + 8;
+    *out = malloc(cap);
+    if (!*out)
+        return tst_fail(TST_ENOMEM, "out of memory naming a temp file for %s", dst);
+    snprintf(*out, cap, "%s.%s.tmp", dst, uuid);
+    return 0;
+}
+
+/* The folder holding path, malloc'd ("." for a bare name). */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(n + 2);
+    if (!dir)
+        return NULL;
+    if (n == 0)
+        strcpy(dir, ".");
+    else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+/* Fails early, before any work, when dst is taken; link() checks again. */
+static int require_absent(const char *dst)
+{
+    struct stat st;
+    if (lstat(dst, &st) == 0) {
+        tst_fail(TST_EEXISTS, "%s already exists; segment files are never overwritten", dst);
+        tst_fail_set_path(dst);
+        return TST_EEXISTS;
+    }
+    return 0;
+}
+
+/* Same switch as fsio's: only for building huge test fixtures quickly. */
+static bool fsync_disabled(void)
+{
+    const char *v = getenv("TST_UNSAFE_NO_FSYNC");
+    return v && strcmp(v, "1") == 0;
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tst_fail_errno(TST_EIO, errno, "cannot open %s to fsync it", path);
+    int rc = fsync_disabled() ? 0 : fsync(fd);
+    int err = errno;
+    close(fd);
+    if (rc != 0)
+        return tst_fail_errno(TST_EIO, err, "cannot fsync %s", path);
+    return 0;
+}
+
+/*
+ * Makes a finished, fsynced temp file visible as dst. On failure nothing of
+ * this call remains: a dst already linked is ours (link() never takes an
+ * existing name) and not yet referenced by any commit, so it is removed too.
+ */
+static int publish(const char *tmp, const char *dst)
+{
+    char *dir = folder_of(dst);
+    if (!dir) {
+        unlink(tmp);
+        return tst_fail(TST_ENOMEM, "out of memory publishing %s", dst);
+    }
+    int rc = tst_io_link_new(tmp, dst);
+    bool linked = rc == 0;
+    if (rc == 0)
+        rc = tst_io_unlink(tmp);
+    if (rc == 0)
+        rc = tst_io_fsync_dir(dir);
+    if (rc != 0) {
+        unlink(tmp);
+        if (linked)
+            unlink(dst);
+    }
+    free(dir);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Byte copy                                                                 */
+
+static int copy_fallback(int in, int out)
+{
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        return ENOMEM;
+    int err = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, COPY_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : 0;
+            break;
+        }
+        for (ssize_t done = 0; done < n && err == 0;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno != EINTR)
+                err = errno;
+            else if (w > 0)
+                done += w;
+        }
+        if (err != 0)
+            break;
+    }
+    free(buf);
+    return err;
+}
+
+/* Copies all of in to out; returns 0 or an errno. copy_file_range lets the
+ * kernel (or a reflink-capable filesystem) move the bytes without user
+ * space; where it is unavailable the plain loop takes over from the start. */
+static int copy_fd(int in, int out)
+{
+    bool moved = false;
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+        if (n > 0) {
+            moved = true;
+            continue;
+        }
+        if (n == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (moved || (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP &&
+                      errno != EINVAL))
+            return errno;
+        return copy_fallback(in, out);
+    }
+}
+
+/* Writes a complete, fsynced copy of src at tmp (which is created new). */
+static int copy_to_temp(const char *src, const char *tmp)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, errno, "cannot open %s", src);
+        tst_fail_set_path(src);
+        return code;
+    }
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        int err = errno;
+        close(in);
+        return tst_fail_errno(TST_EIO, err, "cannot create %s", tmp);
+    }
+    int err = copy_fd(in, out);
+    if (err == 0 && !fsync_disabled() && fsync(out) != 0)
+        err = errno;
+    if (close(out) != 0 && err == 0)
+        err = errno;
+    close(in);
+    if (err != 0) {
+        unlink(tmp);
+        return tst_fail_errno(TST_EIO, err, "cannot copy %s to %s", src, tmp);
+    }
+    return 0;
+}
+
+int tst_segment_copy_file(const char *src, const char *dst)
+{
+    char *tmp = NULL;
+    int rc = require_absent(dst);
+    if (rc == 0)
+        rc = temp_name(dst, &tmp);
+    if (rc == 0)
+        rc = copy_to_temp(src, tmp);
+    if (rc == 0)
+        rc = publish(tmp, dst);
+    free(tmp);
+    if (rc != 0)
+        tst_fail_context(rc, "copying segment %s to %s", src, dst);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Re-encode through DuckDB                                                  */
+
+static int unsupported(const tst_field *f, const char *why)
+{
+    char type[128];
+    if (tst_type_format(&f->type, type, sizeof type) < 0)
+        strcpy(type, "this type");
+    return tst_fail(TST_EUNSUPPORTED, "column '%s' (%s) cannot be written exactly: %s", f->name,
+                    type, why);
+}
+
+static int timestamp_type(const tst_field *f, char *out, size_t cap)
+{
+    const char *tz = f->type.timezone;
+    tst_time_precision u = f->type.unit;
+    if (tz && strcmp(tz, "UTC") != 0)
+        return unsupported(f, "DuckDB stores zoned timestamps as UTC only");
+    if (tz && u != TST_PRECISION_MICROS)
+        return unsupported(f, "DuckDB's only UTC-adjusted timestamp type is microseconds");
+    const char *name = tz                         ? "TIMESTAMPTZ"
+                     : u == TST_PRECISION_MILLIS ? "TIMESTAMP_MS"
+                     : u == TST_PRECISION_MICROS ? "TIMESTAMP"
+                                                 : "TIMESTAMP_NS";
+    snprintf(out, cap, "%s", name);
+    return 0;
+}
+
+/* The DuckDB type that writes f's exact Parquet type (see the top of the file). */
+static int duck_type(const tst_field *f, char *out, size_t cap)
+{
+    const char *name = NULL;
+    switch (f->type.kind) {
+    case TST_TYPE_BOOL: name = "BOOLEAN"; break;
+    case TST_TYPE_INT32: name = "INTEGER"; break;
+    case TST_TYPE_INT64: name = "BIGINT"; break;
+    case TST_TYPE_UINT64: name = "UBIGINT"; break;
+    case TST_TYPE_FLOAT32: name = "FLOAT"; break;
+    case TST_TYPE_FLOAT64: name = "DOUBLE"; break;
+    case TST_TYPE_UTF8: name = "VARCHAR"; break;
+    case TST_TYPE_BINARY: name = "BLOB"; break;
+    case TST_TYPE_TIMESTAMP: return timestamp_type(f, out, cap);
+    case TST_TYPE_DECIMAL:
+        if (f->type.precision < 1 || f->type.precision > 38)
+            return unsupported(f, "DuckDB decimals hold at most 38 digits");
+        snprintf(out, cap, "DECIMAL(%u,%d)", f->type.precision, (int)f->type.scale);
+        return 0;
+    case TST_TYPE_FIXED_BINARY:
+        return unsupported(f, "DuckDB writes BLOB as variable-length binary");
+    case TST_TYPE_STRUCT:
+    case TST_TYPE_LIST:
+    case TST_TYPE_MAP:
+        return unsupported(f, "nested types are not written yet");
+    default:
+        return unsupported(f, "the type cannot be appended");
+    }
+    snprintf(out, cap, "%s", name);
+    return 0;
+}
+
+/*
+ * Whether `column` of the relation is a TIMESTAMPTZ (as in segment_measure.c). DuckDB 1.4.4 has no
+ * cast from TIMESTAMPTZ to TIMESTAMP_MS or TIMESTAMP_NS, so those go
+ * through TIMESTAMP (exact: the session zone is UTC). Preparing binds the
+ * statement without running it: for Parquet that reads only the footer.
+ */
+static int source_is_tstz(duckdb_connection con, const char *relation, const char *column,
+                          bool *out)
+{
+    char *sql = NULL;
+    size_t len = 0, cap = 0;
+    int rc = tst_duck_appendf(&sql, &len, &cap, "SELECT ");
+    if (rc == 0)
+        rc = tst_duck_append_ident(&sql, &len, &cap, column);
+    if (rc == 0)
+        rc = tst_duck_appendf(&sql, &len, &cap, " FROM %s", relation);
+    duckdb_prepared_statement stmt = NULL;
+    if (rc == 0 && duckdb_prepare(con, sql, &stmt) == DuckDBError)
+        rc = tst_fail(TST_ESQL, "reading the type of column '%s': %s", column,
+                      duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "prepare failed");
+    if (rc == 0)
+        *out = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
+    duckdb_destroy_prepare(&stmt);
+    free(sql);
+    return rc;
+}
+
+static int order_by_sql(sql_text *t, const tst_index_spec *spec)
+{
+    int rc = SQL_F(t, " ORDER BY ");
+    for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
+        rc = SQL_IDENT(t, spec->entity_columns[k]);
+        if (rc == 0)
+            rc = SQL_F(t, ", ");
+    }
+    if (rc == 0)
+        rc = SQL_IDENT(t, spec->column);
+    return rc;
+}
+
+/* "CAST(c AS T) AS c"; a TIMESTAMPTZ going to ms or ns passes through TIMESTAMP. */
+static int column_sql(sql_text *t, duckdb_connection con, const char *relation,
+                      const tst_field *f)
+{
+    char type[64];
+    int rc = duck_type(f, type, sizeof type);
+    bool via = false;
+    if (rc == 0 && f->type.kind == TST_TYPE_TIMESTAMP && f->type.unit != TST_PRECISION_MICROS)
+        rc = source_is_tstz(con, relation, f->name, &via);
+    if (rc == 0)
+        rc = SQL_F(t, via ? "CAST(CAST(" : "CAST(");
+    if (rc == 0)
+        rc = SQL_IDENT(t, f->name);
+    if (rc == 0)
+        rc = SQL_F(t, "%s AS %s) AS ", via ? " AS TIMESTAMP)" : "", type);
+    if (rc == 0)
+        rc = SQL_IDENT(t, f->name);
+    return rc;
+}
+
+/* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...) */
+static int copy_sql(sql_text *t, duckdb_connection con, const char *relation,
+                    const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
+                    uint64_t row_group_rows)
+{
+    int rc = SQL_F(t, "COPY (SELECT ");
+    for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
+        rc = SQL_F(t, "%s", i ? ", " : "");
+        if (rc == 0)
+            rc = column_sql(t, con, relation, &schema->columns[i]);
+    }
+    if (rc == 0)
+        rc = SQL_F(t, " FROM %s", relation);
+    if (rc == 0)
+        rc = order_by_sql(t, spec);
+    if (rc == 0)
+        rc = SQL_F(t, ") TO ");
+    if (rc == 0)
+        rc = SQL_LIT(t, tmp);
+    if (rc == 0)
+        rc = SQL_F(t, " (FORMAT parquet, COMPRESSION zstd");
+    if (rc == 0 && row_group_rows > 0)
+        rc = SQL_F(t, ", ROW_GROUP_SIZE %" PRIu64, row_group_rows);
+    if (rc == 0)
+        rc = SQL_F(t, ")");
+    return rc;
+}
+
+/* The ORDER BY names the index and entity columns: they must be columns. */
+static int check_spec_columns(const tst_index_spec *spec, const tst_schema *schema)
+{
+    if (!tst_schema_find(schema, spec->column))
+        return tst_fail(TST_ESCHEMA, "index column '%s' is not in the schema", spec->column);
+    for (size_t k = 0; k < spec->entity_count; k++)
+        if (!tst_schema_find(schema, spec->entity_columns[k]))
+            return tst_fail(TST_ESCHEMA, "entity column '%s' is not in the schema",
+                            spec->entity_columns[k]);
+    return 0;
+}
+
+/*
+ * Builds and runs the COPY into tmp, then fsyncs it; on failure no tmp
+ * remains. Zoned columns are cast from whatever the source holds; pinning
+ * the session zone to UTC keeps naive timestamps' wall time as the instant.
+ */
+static int encode_to_temp(const char *relation, const tst_index_spec *spec,
+                          const tst_schema *schema, const char *tmp, uint64_t row_group_rows)
+{
+    sql_text t = {0};
+    duckdb_connection con = NULL;
+    int rc = tst_duck_connect(&con);
+    if (rc == 0)
+        rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
+    if (rc == 0)
+        rc = copy_sql(&t, con, relation, spec, schema, tmp, row_group_rows);
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, NULL, "writing the segment");
+    tst_duck_disconnect(&con);
+    free(t.s);
+    if (rc == 0)
+        rc = fsync_path(tmp);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
+                      const tst_schema *schema, const char *dst, uint64_t row_group_rows)
+{
+    char *tmp = NULL;
+    int rc = check_spec_columns(spec, schema);
+    if (rc == 0)
+        rc = require_absent(dst);
+    if (rc == 0)
+        rc = temp_name(dst, &tmp);
+    if (rc == 0)
+        rc = encode_to_temp(relation_sql, spec, schema, tmp, row_group_rows);
+    if (rc == 0)
+        rc = publish(tmp, dst);
+    free(tmp);
+    if (rc != 0)
+        tst_fail_context(rc, "writing segment %s from %s", dst, relation_sql);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* File stats                                                                */
+
+static int footer_rows(const char *path, uint64_t *out)
+{
+    sql_text t = {0};
+    int rc = SQL_F(&t, "SELECT num_rows FROM parquet_file_metadata(");
+    if (rc == 0)
+        rc = SQL_LIT(&t, path);
+    if (rc == 0)
+        rc = SQL_F(&t, ")");
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    if (rc == 0)
+        rc = tst_duck_connect(&con);
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, &res, "reading the Parquet footer");
+    free(t.s);
+    if (rc == 0) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (chunk && duckdb_data_chunk_get_size(chunk) == 1) {
+            duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
+            *out = (uint64_t)((const int64_t *)duckdb_vector_get_data(vec))[0];
+        } else {
+            rc = tst_fail(TST_ECORRUPT, "%s has no readable Parquet footer", path);
+        }
+        if (chunk)
+            duckdb_destroy_data_chunk(&chunk);
+        duckdb_destroy_result(&res);
+    }
+    tst_duck_disconnect(&con);
+    return rc;
+}
+
+int tst_segment_file_stats(const char *path, uint64_t *out_rows, uint64_t *out_bytes)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, errno, "cannot stat segment %s", path);
+        tst_fail_set_path(path);
+        return code;
+    }
+    uint64_t rows = 0;
+    int rc = footer_rows(path, &rows);
+    if (rc != 0)
+        return tst_fail_context(rc, "segment %s", path);
+    *out_rows = rows;
+    *out_bytes = (uint64_t)st.st_size;
+    return 0;
+}
