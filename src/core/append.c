@@ -1,0 +1,458 @@
+/*
+ * append.c — one append, from source file to commit (see tstable/append.h).
+ *
+ * The order of work is chosen so that a rejected append writes nothing:
+ * schema rules, measuring (row counts, bounds, coverage) and the overlap
+ * check all run against the source before the first file is created. Only
+ * then are the data file, the segment sidecar and the table snapshot
+ * written, and committed together.
+ *
+ * When another writer commits first, the append rebases: it refreshes the
+ * handle, re-plans the schema (the other writer may have adopted one),
+ * re-checks overlap against the new coverage, writes a snapshot for the
+ * next version and tries again. The data file and segment sidecar are
+ * reused across attempts; only the snapshot is per attempt.
+ */
+#include "append_internal.h"
+#include "append_schema.h"
+#include "fail.h"
+#include "fsio.h"
+#include "model.h"
+#include "segment.h"
+#include "sidecar.h"
+#include "source.h"
+#include "table_internal.h"
+#include "tstable/append.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Test hook (append_internal.h): runs before every commit attempt. */
+tst_append_hook_fn tst_append_before_commit_hook;
+void *tst_append_before_commit_ctx;
+
+/* What one append owns while it runs. */
+typedef struct append_job {
+    tst_table *table;
+    const tst_append_options *opts;
+    tst_source source;
+    tst_append_plan plan;
+    tst_measure measure;
+    tst_entity_layout layout;
+    char attempt_uuid[37];
+    char data_path[96];       /* relative */
+    char segment_cov_path[TST_SIDECAR_PATH_MAX];
+    char snapshot_path[TST_SIDECAR_PATH_MAX]; /* of the current attempt */
+    tst_table_cov snapshot;   /* what the current attempt's snapshot holds */
+    bool data_written, segment_cov_written, snapshot_written;
+    uint64_t file_rows, file_bytes;
+} append_job;
+
+static char *absolute(const append_job *job, const char *rel)
+{
+    return tst_io_join(tst_table_root(job->table), rel);
+}
+
+static void remove_file(const append_job *job, const char *rel)
+{
+    char *abs = absolute(job, rel);
+    if (abs)
+        tst_io_unlink(abs);
+    free(abs);
+}
+
+/* Removes what this append created, newest first. */
+static void roll_back(append_job *job)
+{
+    if (job->snapshot_written)
+        remove_file(job, job->snapshot_path);
+    if (job->segment_cov_written)
+        remove_file(job, job->segment_cov_path);
+    if (job->data_written)
+        remove_file(job, job->data_path);
+    job->snapshot_written = job->segment_cov_written = job->data_written = false;
+}
+
+static void clear_layout(tst_entity_layout *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (l->values[i].type == TST_ENTITY_UTF8)
+            free((char *)l->values[i].v.utf8.ptr);
+    free(l->values);
+    memset(l, 0, sizeof *l);
+}
+
+static void job_clear(append_job *job)
+{
+    tst_source_clear(&job->source);
+    tst_append_plan_clear(&job->plan);
+    tst_measure_clear(&job->measure);
+    tst_table_cov_clear(&job->snapshot);
+    clear_layout(&job->layout);
+}
+
+/* ---- layout ------------------------------------------------------------ */
+
+static int copy_identity(tst_entity_layout *l, const tst_entity_identity *id)
+{
+    l->values = calloc(id->count, sizeof *l->values);
+    if (!l->values)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t i = 0; i < id->count; i++) {
+        l->values[i] = id->values[i];
+        if (id->values[i].type == TST_ENTITY_UTF8) {
+            char *copy = malloc(id->values[i].v.utf8.len + 1);
+            if (!copy)
+                return tst_fail(TST_ENOMEM, "out of memory");
+            memcpy(copy, id->values[i].v.utf8.ptr, id->values[i].v.utf8.len);
+            copy[id->values[i].v.utf8.len] = '\0';
+            l->values[i].v.utf8.ptr = copy;
+        }
+        l->count++;
+    }
+    return 0;
+}
+
+/* NotApplicable, Single(identity) or Mixed, from the measured coverage. */
+static int derive_layout(append_job *job)
+{
+    tst_entity_layout *l = &job->layout;
+    if (!job->measure.entities) {
+        l->kind = TST_LAYOUT_NOT_APPLICABLE;
+        return 0;
+    }
+    size_t n = tst_entity_coverage_count(job->measure.entities);
+    if (n == 0)
+        return tst_fail(TST_ESCHEMA, "append to table %s: the source has no entity values",
+                        tst_table_root(job->table));
+    if (n > 1) {
+        l->kind = TST_LAYOUT_MIXED;
+        return 0;
+    }
+    tst_entity_identity id;
+    const tst_coverage *cov = NULL;
+    int rc = tst_entity_coverage_at(job->measure.entities, 0, &id, &cov);
+    l->kind = TST_LAYOUT_SINGLE;
+    return rc != 0 ? rc : copy_identity(l, &id);
+}
+
+/* ---- overlap ----------------------------------------------------------- */
+
+/* "symbol=NVDA,venue=X" from an identity and the entity column names. */
+static void format_entity(const tst_index_spec *spec, const tst_entity_identity *id, char *buf,
+                          size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < id->count && i < spec->entity_count && used < cap; i++) {
+        char value[256];
+        tst_entity_identity one = {1, &id->values[i]};
+        tst_entity_identity_format(&one, value, sizeof value);
+        int n = snprintf(buf + used, cap - used, "%s%s=%s", i ? "," : "", spec->entity_columns[i],
+                         value);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int overlap_error(append_job *job, uint64_t count, const char *entity, uint64_t bucket)
+{
+    const tst_index_kind *kind = &tst_table_index(job->table)->kind;
+    char range[TST_BUCKET_TEXT_MAX] = "";
+    tst_bucket_format(kind, bucket, range, sizeof range);
+    const char *root = tst_table_root(job->table);
+    if (entity[0])
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " buckets of entity %s "
+                 "already covered, first %s; nothing was written (source %s)",
+                 root, count, entity, range, job->source.path);
+    else
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " buckets already "
+                 "covered, first %s; nothing was written (source %s)",
+                 root, count, range, job->source.path);
+    tst_fail_set_overlap(count, entity, bucket, range);
+    tst_fail_set_path(root);
+    return TST_EOVERLAP;
+}
+
+/* Rejects the append if any (entity, bucket) it covers is already covered. */
+static int check_overlap(append_job *job, const tst_table_cov *table_cov)
+{
+    if (job->measure.global) {
+        uint64_t count = tst_coverage_intersection_cardinality(job->measure.global,
+                                                               table_cov->global);
+        if (count == 0)
+            return 0;
+        tst_coverage *both = NULL;
+        uint64_t first = 0;
+        int rc = tst_coverage_intersect(&both, job->measure.global, table_cov->global);
+        if (rc == 0)
+            tst_coverage_min(both, &first);
+        tst_coverage_free(both);
+        return rc != 0 ? rc : overlap_error(job, count, "", first);
+    }
+    uint64_t count = 0, bucket = 0;
+    tst_entity_identity id;
+    if (!tst_entity_coverage_overlap(job->measure.entities, table_cov->entities, &count, &id,
+                                     &bucket))
+        return 0;
+    char entity[512];
+    format_entity(tst_table_index(job->table), &id, entity, sizeof entity);
+    return overlap_error(job, count, entity, bucket);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static int write_data(append_job *job)
+{
+    char uuid[37];
+    int rc = tst_io_uuid(uuid);
+    if (rc != 0)
+        return rc;
+    snprintf(job->data_path, sizeof job->data_path, "data/%s.parquet", uuid);
+    char *dir = absolute(job, "data");
+    char *dst = absolute(job, job->data_path);
+    rc = (dir && dst) ? tst_io_mkdirs(dir) : TST_ENOMEM;
+    bool copy = job->plan.copyable && !job->opts->reencode;
+    if (rc == 0 && copy)
+        rc = tst_segment_copy_file(job->source.path, dst);
+    else if (rc == 0)
+        rc = tst_segment_write(job->source.relation_sql, tst_table_index(job->table),
+                               job->plan.schema, dst, job->opts->row_group_rows);
+    if (rc == 0) {
+        job->data_written = true;
+        rc = tst_segment_file_stats(dst, &job->file_rows, &job->file_bytes);
+    }
+    free(dir);
+    free(dst);
+    return rc;
+}
+
+static tst_table_cov measured_cov(const append_job *job)
+{
+    tst_table_cov cov = {job->measure.global, job->measure.entities};
+    return cov;
+}
+
+static int write_segment_sidecar(append_job *job)
+{
+    tst_table_cov cov = measured_cov(job);
+    int rc = tst_sidecar_write_segment(tst_table_root(job->table), tst_table_index(job->table),
+                                       &cov, job->attempt_uuid, job->segment_cov_path,
+                                       sizeof job->segment_cov_path);
+    job->segment_cov_written = rc == 0;
+    return rc;
+}
+
+/* The snapshot for the next version: the table's coverage plus ours. */
+static int write_snapshot(append_job *job, const tst_table_cov *table_cov)
+{
+    tst_table_cov mine = measured_cov(job);
+    tst_table_cov_clear(&job->snapshot);
+    int rc = tst_table_cov_clone(&job->snapshot, table_cov);
+    if (rc == 0)
+        rc = tst_table_cov_union_inplace(&job->snapshot, &mine);
+    if (rc == 0)
+        rc = tst_sidecar_write_snapshot(tst_table_root(job->table), tst_table_index(job->table),
+                                        tst_table_version(job->table) + 1, &job->snapshot,
+                                        job->attempt_uuid, job->snapshot_path,
+                                        sizeof job->snapshot_path);
+    job->snapshot_written = rc == 0;
+    return rc;
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+static void fill_segment(const append_job *job, tst_segment *seg)
+{
+    memset(seg, 0, sizeof *seg);
+    seg->path = (char *)job->data_path;
+    seg->layout = job->layout;
+    seg->index_min = job->measure.min;
+    seg->index_max = job->measure.max;
+    seg->row_count = job->file_rows;
+    seg->has_file_size = true;
+    seg->file_size = job->file_bytes;
+    seg->coverage_path = (char *)job->segment_cov_path;
+}
+
+static int commit_once(append_job *job, uint64_t *out_version)
+{
+    tst_action actions[3];
+    size_t n = 0;
+    memset(actions, 0, sizeof actions);
+    const tst_table_meta *meta = tst_table_get_meta(job->table);
+    if (job->plan.adopted) {
+        actions[n].type = TST_ACTION_UPDATE_TABLE_META;
+        actions[n].u.meta = *meta;
+        actions[n].u.meta.schema = job->plan.adopted;
+        n++;
+    }
+    actions[n].type = TST_ACTION_ADD_SEGMENT;
+    fill_segment(job, &actions[n].u.segment);
+    n++;
+    actions[n].type = TST_ACTION_UPDATE_TABLE_COVERAGE;
+    actions[n].u.coverage.index_kind = meta->index.kind;
+    actions[n].u.coverage.coverage_path = job->snapshot_path;
+    n++;
+    return tst_table_commit(job->table, actions, n, out_version);
+}
+
+/* Re-plans against a table another writer has moved on. */
+static int rebase(append_job *job)
+{
+    remove_file(job, job->snapshot_path);
+    job->snapshot_written = false;
+    int rc = tst_table_refresh(job->table, NULL);
+    if (rc != 0 || !job->plan.adopted)
+        return rc;
+    /* This was to be the first append. If another writer made it, our data
+     * file was written in the schema we meant to adopt: it must be theirs. */
+    const tst_schema *now = tst_table_get_meta(job->table)->schema;
+    if (!now)
+        return 0;
+    if (!tst_append_schema_equal(now, job->plan.adopted))
+        return tst_fail(TST_ESCHEMA, "append to table %s rejected: another writer made the first "
+                        "append with a different schema; nothing was written",
+                        tst_table_root(job->table));
+    tst_schema_free(job->plan.adopted);
+    job->plan.adopted = NULL;
+    job->plan.schema = now;
+    return 0;
+}
+
+static int commit_with_rebase(append_job *job, tst_append_result *res)
+{
+    unsigned max = job->opts->max_attempts ? job->opts->max_attempts : 1;
+    for (unsigned attempt = 1;; attempt++) {
+        const tst_table_cov *table_cov = NULL;
+        int rc = tst_table_load_coverage(job->table, &table_cov);
+        /* prepare() checked the first attempt's state; a rebase brings new data. */
+        if (rc == 0 && attempt > 1)
+            rc = check_overlap(job, table_cov);
+        if (rc == 0)
+            rc = write_snapshot(job, table_cov);
+        uint64_t version = 0;
+        if (rc == 0 && tst_append_before_commit_hook)
+            tst_append_before_commit_hook(tst_append_before_commit_ctx, attempt);
+        if (rc == 0)
+            rc = commit_once(job, &version);
+        if (rc == 0) {
+            res->version = version;
+            res->attempts = attempt;
+            /* The handle is at our version now: it already knows its coverage. */
+            (void)tst_table_adopt_coverage(job->table, &job->snapshot);
+            return 0;
+        }
+        if (rc != TST_ECONFLICT || attempt >= max)
+            return rc;
+        rc = rebase(job);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* ---- the append -------------------------------------------------------- */
+
+static int prepare(append_job *job)
+{
+    int rc = tst_table_refresh(job->table, NULL);
+    if (rc == 0)
+        rc = tst_append_plan_schema(tst_table_get_meta(job->table), &job->source,
+                                    tst_table_root(job->table), &job->plan);
+    if (rc == 0)
+        rc = tst_measure_relation(job->source.relation_sql, tst_table_index(job->table),
+                                  job->plan.schema, &job->measure);
+    if (rc == 0 && job->measure.rows == 0)
+        rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
+                      job->source.path);
+    if (rc == 0)
+        rc = derive_layout(job);
+    if (rc == 0) {
+        /* Cheap early rejection, before any file exists; re-checked at commit. */
+        const tst_table_cov *table_cov = NULL;
+        rc = tst_table_load_coverage(job->table, &table_cov);
+        if (rc == 0)
+            rc = check_overlap(job, table_cov);
+    }
+    return rc;
+}
+
+static int run(append_job *job, tst_append_result *res)
+{
+    int rc = prepare(job);
+    if (rc == 0)
+        rc = tst_io_uuid(job->attempt_uuid);
+    if (rc == 0)
+        rc = write_data(job);
+    if (rc == 0)
+        rc = write_segment_sidecar(job);
+    if (rc == 0)
+        rc = commit_with_rebase(job, res);
+    if (rc == TST_EAMBIGUOUS)
+        return rc; /* the commit may stand: keep every file it names */
+    if (rc != 0) {
+        roll_back(job);
+        return rc;
+    }
+    res->rows = job->file_rows;
+    res->bytes = job->file_bytes;
+    res->copied = job->plan.copyable && !job->opts->reencode;
+    snprintf(res->segment_path, sizeof res->segment_path, "%s", job->data_path);
+    return 0;
+}
+
+static int append_source(tst_table *table, int (*open)(tst_source *, const void *),
+                         const void *arg, const tst_append_options *opts, tst_append_result *out)
+{
+    static const tst_append_options defaults = TST_APPEND_OPTIONS_INIT;
+    append_job job;
+    memset(&job, 0, sizeof job);
+    job.table = table;
+    job.opts = opts ? opts : &defaults;
+    tst_append_result res;
+    memset(&res, 0, sizeof res);
+    int rc = open(&job.source, arg);
+    if (rc == 0)
+        rc = run(&job, &res);
+    job_clear(&job);
+    if (rc == 0 && out)
+        *out = res;
+    return rc;
+}
+
+static int open_parquet(tst_source *src, const void *arg)
+{
+    return tst_source_parquet(src, arg);
+}
+
+int tst_table_append_parquet(tst_table *table, const char *path, const tst_append_options *opts,
+                             tst_append_result *out)
+{
+    if (!table || !path)
+        return tst_fail(TST_EINVAL, "append needs a table and a source path");
+    return append_source(table, open_parquet, path, opts, out);
+}
+
+typedef struct csv_arg {
+    const char *path;
+    const tst_csv_options *csv;
+} csv_arg;
+
+static int open_csv(tst_source *src, const void *arg)
+{
+    const csv_arg *a = arg;
+    static const tst_csv_options defaults = TST_CSV_OPTIONS_INIT;
+    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults);
+}
+
+int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
+                         const tst_append_options *opts, tst_append_result *out)
+{
+    if (!table || !path)
+        return tst_fail(TST_EINVAL, "append needs a table and a source path");
+    csv_arg arg = {path, csv};
+    return append_source(table, open_csv, &arg, opts, out);
+}

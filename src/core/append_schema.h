@@ -1,0 +1,34 @@
+/*
+ * append_schema.h — how a source's columns meet the table's schema.
+ */
+#ifndef TST_APPEND_SCHEMA_H
+#define TST_APPEND_SCHEMA_H
+
+#include "source.h"
+#include "tstable/schema.h"
+
+#include <stdbool.h>
+
+typedef struct tst_append_plan {
+    const tst_schema *schema; /* the schema the segment is written in (borrowed or adopted) */
+    tst_schema *adopted;      /* first append: the schema the table adopts (owned) */
+    bool copyable;            /* the source file can be copied byte for byte */
+} tst_append_plan;
+
+/*
+ * Applies the schema rules of format §3 to a source. TST_ESCHEMA names the
+ * column, the table's type and the incoming type; nothing is touched.
+ */
+int tst_append_plan_schema(const tst_table_meta *meta, const tst_source *src, const char *root,
+                           tst_append_plan *out);
+void tst_append_plan_clear(tst_append_plan *plan);
+
+/* True when two schemas have the same columns in the same order, with the
+ * same types and nullability. */
+bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b);
+
+/* Checks a schema about to be adopted: index column type, entity column types. */
+int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *schema,
+                                  const char *root);
+
+#endif

@@ -1,0 +1,872 @@
+/*
+ * arrow_schema.c — decoding the "ARROW:schema" footer value (see
+ * arrow_schema.h), and the type-tree helpers source.c shares.
+ *
+ * The value is base64 of an Arrow IPC message whose body is a flatbuffer:
+ * Message{version, header_type, header: Schema{endianness, fields}}, each
+ * Field{name, nullable, type_type, type, dictionary, children}. Rather than
+ * pull in a flatbuffers library for six tables, a small reader below walks
+ * the buffer directly. Every read goes through fb_bytes(), which checks the
+ * range against the buffer, so hostile offsets, vtables and lengths end in
+ * TST_ECORRUPT, never in a read out of bounds. Offsets may point backwards,
+ * so a buffer can describe a cycle or a tree far larger than itself: the
+ * walk is bounded by a nesting depth and a total field budget.
+ *
+ * Arrow types map to the table's logical types exactly as format §1.7
+ * says; everything the logical schema cannot hold becomes an OTHER leaf
+ * with a readable name, or a narrow-integer wire kind, so the append rules
+ * can name it or widen it.
+ */
+#include "arrow_schema.h"
+
+#include "fail.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARROW_MAX_DEPTH 64        /* nesting of Struct/List/Map fields */
+#define ARROW_MAX_FIELDS 100000   /* fields decoded in one schema, all levels */
+#define ARROW_MAX_DECODED (64u << 20) /* a schema message larger than this is not one */
+
+/* Arrow's Type union (Schema.fbs) and the enums the mapping reads. */
+enum arrow_type_id {
+    AT_NULL = 1, AT_INT, AT_FLOAT, AT_BINARY, AT_UTF8, AT_BOOL, AT_DECIMAL, AT_DATE,
+    AT_TIME, AT_TIMESTAMP, AT_INTERVAL, AT_LIST, AT_STRUCT, AT_UNION, AT_FIXED_BINARY,
+    AT_FIXED_LIST, AT_MAP, AT_DURATION, AT_LARGE_BINARY, AT_LARGE_UTF8, AT_LARGE_LIST,
+    AT_RUN_END, AT_BINARY_VIEW, AT_UTF8_VIEW, AT_LIST_VIEW, AT_LARGE_LIST_VIEW
+};
+enum { MESSAGE_HEADER_SCHEMA = 1 };
+static const char *const TIME_UNIT_SHORT[] = {"s", "ms", "us", "ns"};
+
+/* ---- type trees (shared with source.c) -------------------------------- */
+
+void tst_source_field_clear(tst_field *field)
+{
+    free(field->name);
+    tst_source_type_clear(&field->type);
+    memset(field, 0, sizeof *field);
+}
+
+static void boxed_free(tst_field *field)
+{
+    if (field)
+        tst_source_field_clear(field);
+    free(field);
+}
+
+void tst_source_type_clear(tst_type *type)
+{
+    free(type->timezone);
+    for (size_t i = 0; i < type->field_count; i++)
+        tst_source_field_clear(&type->fields[i]);
+    free(type->fields);
+    boxed_free(type->element);
+    boxed_free(type->key);
+    boxed_free(type->value);
+    free(type->other_name);
+    memset(type, 0, sizeof *type);
+}
+
+void tst_source_columns_free(tst_source_column *cols, size_t count)
+{
+    for (size_t i = 0; cols && i < count; i++) {
+        free(cols[i].name);
+        free(cols[i].type_text);
+        tst_source_type_clear(&cols[i].type);
+    }
+    free(cols);
+}
+
+int tst_source_type_other(tst_type *out, tst_wire_kind *wire, tst_wire_kind kind,
+                          const char *name)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = TST_TYPE_OTHER;
+    out->other_name = strdup(name);
+    *wire = kind;
+    return out->other_name ? 0 : tst_fail(TST_ENOMEM, "out of memory describing a column type");
+}
+
+bool tst_source_names_valid(const tst_field *fields, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *n = fields[i].name;
+        if (!n || n[strspn(n, " \t\r\n")] == '\0')
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(fields[j].name, n) == 0)
+                return false;
+    }
+    return true;
+}
+
+bool tst_source_type_exact(const tst_type *t)
+{
+    switch (t->kind) {
+    case TST_TYPE_OTHER:
+    case TST_TYPE_INT96: return false;
+    case TST_TYPE_FIXED_BINARY: return t->byte_width > 0;
+    case TST_TYPE_DECIMAL:
+        return t->precision >= 1 && t->precision <= 76 && t->scale >= 0 &&
+               (uint32_t)t->scale <= t->precision;
+    case TST_TYPE_STRUCT:
+        if (t->field_count == 0 || !tst_source_names_valid(t->fields, t->field_count))
+            return false;
+        for (size_t i = 0; i < t->field_count; i++)
+            if (!tst_source_type_exact(&t->fields[i].type))
+                return false;
+        return true;
+    case TST_TYPE_LIST:
+        return t->element && tst_source_names_valid(t->element, 1) &&
+               tst_source_type_exact(&t->element->type);
+    case TST_TYPE_MAP:
+        return t->key && !t->key->nullable && tst_source_type_exact(&t->key->type) &&
+               (!t->value || tst_source_type_exact(&t->value->type));
+    default: return true;
+    }
+}
+
+/* tst_type_format into a new string. */
+static int format_type_text(const tst_type *type, char **out)
+{
+    int n = tst_type_format(type, NULL, 0);
+    if (n < 0)
+        return n;
+    *out = malloc((size_t)n + 1);
+    if (!*out)
+        return tst_fail(TST_ENOMEM, "out of memory describing a column type");
+    tst_type_format(type, *out, (size_t)n + 1);
+    return 0;
+}
+
+int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_kind wire)
+{
+    memset(col, 0, sizeof *col);
+    int rc = format_type_text(&field->type, &col->type_text);
+    if (rc != 0) {
+        tst_source_field_clear(field);
+        return rc;
+    }
+    col->name = field->name;
+    col->nullable = field->nullable;
+    col->type = field->type;
+    col->wire = wire;
+    memset(field, 0, sizeof *field);
+    return 0;
+}
+
+/* ---- base64 ------------------------------------------------------------ */
+
+static int base64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    return c == '/' ? 63 : -1;
+}
+
+/* Standard alphabet; '=' padding optional, only at the end. */
+static int base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len)
+{
+    while (len > 0 && text[len - 1] == '=')
+        len--;
+    if (len % 4 == 1 || len / 4 * 3 > ARROW_MAX_DECODED)
+        return tst_fail(TST_ECORRUPT, "ARROW:schema is not base64 of a plausible length");
+    uint8_t *bytes = malloc(len / 4 * 3 + 3);
+    if (!bytes)
+        return tst_fail(TST_ENOMEM, "out of memory decoding ARROW:schema");
+    uint32_t acc = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = base64_value((unsigned char)text[i]);
+        if (v < 0) {
+            free(bytes);
+            return tst_fail(TST_ECORRUPT, "ARROW:schema has a non-base64 byte at %zu", i);
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        if (i % 4 == 3) {
+            bytes[n++] = (uint8_t)(acc >> 16);
+            bytes[n++] = (uint8_t)(acc >> 8);
+            bytes[n++] = (uint8_t)acc;
+        }
+    }
+    if (len % 4 == 2) {
+        bytes[n++] = (uint8_t)(acc >> 4);
+    } else if (len % 4 == 3) {
+        bytes[n++] = (uint8_t)(acc >> 10);
+        bytes[n++] = (uint8_t)(acc >> 2);
+    }
+    *out = bytes;
+    *out_len = n;
+    return 0;
+}
+
+/* ---- a bounds-checked flatbuffer reader -------------------------------- */
+
+typedef struct fb_buf {
+    const uint8_t *p;
+    size_t n;
+} fb_buf;
+
+typedef struct fb_table {
+    const fb_buf *buf;
+    size_t pos;     /* the table's start */
+    size_t vtable;  /* its vtable's start */
+    size_t vt_len;  /* vtable bytes, header included */
+    size_t tbl_len; /* table bytes */
+} fb_table;
+
+/* The only place bytes are read: NULL unless [pos, pos+len) is inside. */
+static const uint8_t *fb_bytes(const fb_buf *b, size_t pos, size_t len)
+{
+    return pos <= b->n && len <= b->n - pos ? b->p + pos : NULL;
+}
+
+static bool fb_u16(const fb_buf *b, size_t pos, uint16_t *out)
+{
+    const uint8_t *p = fb_bytes(b, pos, 2);
+    if (p)
+        *out = (uint16_t)(p[0] | p[1] << 8);
+    return p != NULL;
+}
+
+static bool fb_u32(const fb_buf *b, size_t pos, uint32_t *out)
+{
+    const uint8_t *p = fb_bytes(b, pos, 4);
+    if (p)
+        *out = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return p != NULL;
+}
+
+static bool fb_table_at(const fb_buf *b, size_t pos, fb_table *t)
+{
+    uint32_t soff;
+    uint16_t vt_len, tbl_len;
+    if (!fb_u32(b, pos, &soff))
+        return false;
+    /* The vtable sits at pos - soffset (soffset is signed). */
+    int64_t vt = (int64_t)pos - (int64_t)(int32_t)soff;
+    if (vt < 0 || !fb_u16(b, (size_t)vt, &vt_len) || !fb_u16(b, (size_t)vt + 2, &tbl_len))
+        return false;
+    if (vt_len < 4 || vt_len % 2 != 0 || !fb_bytes(b, (size_t)vt, vt_len) || tbl_len < 4 ||
+        !fb_bytes(b, pos, tbl_len))
+        return false;
+    *t = (fb_table){b, pos, (size_t)vt, vt_len, tbl_len};
+    return true;
+}
+
+/* The field's offset inside the table, 0 when absent; false if it overflows. */
+static bool fb_field(const fb_table *t, int index, size_t size, size_t *off)
+{
+    size_t entry = 4 + 2 * (size_t)index;
+    uint16_t o = 0;
+    if (entry + 2 <= t->vt_len && !fb_u16(t->buf, t->vtable + entry, &o))
+        return false;
+    *off = o;
+    return o == 0 || (o >= 4 && (size_t)o + size <= t->tbl_len);
+}
+
+static bool fb_int(const fb_table *t, int index, size_t size, int64_t dflt, int64_t *out)
+{
+    size_t off;
+    if (!fb_field(t, index, size, &off))
+        return false;
+    *out = dflt;
+    if (off == 0)
+        return true;
+    const uint8_t *p = t->buf->p + t->pos + off;
+    uint64_t v = 0;
+    for (size_t i = 0; i < size; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    if (size == 1)
+        *out = p[0]; /* ubyte and bool fields are unsigned */
+    else if (size == 2)
+        *out = (int16_t)v;
+    else
+        *out = (int32_t)v;
+    return true;
+}
+
+/* Follows an offset field to its target position; *present false if absent. */
+static bool fb_ref(const fb_table *t, int index, size_t *target, bool *present)
+{
+    size_t off;
+    uint32_t rel;
+    if (!fb_field(t, index, 4, &off))
+        return false;
+    *present = off != 0;
+    if (off == 0)
+        return true;
+    if (!fb_u32(t->buf, t->pos + off, &rel))
+        return false;
+    *target = t->pos + off + rel;
+    return *target < t->buf->n;
+}
+
+static bool fb_child(const fb_table *t, int index, fb_table *out, bool *present)
+{
+    size_t at;
+    if (!fb_ref(t, index, &at, present))
+        return false;
+    return !*present || fb_table_at(t->buf, at, out);
+}
+
+/* A vector of 4-byte elements (offsets): its first element and length. */
+static bool fb_vector(const fb_table *t, int index, size_t *first, uint32_t *count)
+{
+    size_t at;
+    bool present;
+    *count = 0;
+    if (!fb_ref(t, index, &at, &present))
+        return false;
+    if (!present)
+        return true;
+    if (!fb_u32(t->buf, at, count) || !fb_bytes(t->buf, at + 4, (size_t)*count * 4))
+        return false;
+    *first = at + 4;
+    return true;
+}
+
+static bool fb_vector_table(const fb_buf *b, size_t first, uint32_t i, fb_table *out)
+{
+    size_t at = first + 4 * (size_t)i;
+    uint32_t rel;
+    return fb_u32(b, at, &rel) && fb_table_at(b, at + rel, out);
+}
+
+/* A string field as a new C string ("" when absent); false if malformed. */
+static bool fb_string(const fb_table *t, int index, char **out, bool *present)
+{
+    size_t at;
+    uint32_t len;
+    *out = NULL;
+    if (!fb_ref(t, index, &at, present))
+        return false;
+    if (!*present)
+        return true;
+    const uint8_t *s;
+    if (!fb_u32(t->buf, at, &len) || !(s = fb_bytes(t->buf, at + 4, len)) || memchr(s, 0, len))
+        return false;
+    *out = malloc((size_t)len + 1);
+    if (*out) {
+        memcpy(*out, s, len);
+        (*out)[len] = '\0';
+    }
+    return true;
+}
+
+/* ---- Arrow fields to type trees ---------------------------------------- */
+
+typedef struct arrow_walk {
+    fb_buf buf;
+    size_t budget; /* fields left to decode */
+} arrow_walk;
+
+static int malformed(const char *what)
+{
+    return tst_fail(TST_ECORRUPT, "ARROW:schema is malformed: %s", what);
+}
+
+static int nomem(void)
+{
+    return tst_fail(TST_ENOMEM, "out of memory decoding ARROW:schema");
+}
+
+static int arrow_field(arrow_walk *w, const fb_table *ft, int depth, tst_field *out,
+                       tst_wire_kind *wire);
+
+static int exact(tst_type *out, tst_wire_kind *wire, tst_type_kind kind)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    *wire = TST_WIRE_EXACT;
+    return 0;
+}
+
+static int other(tst_type *out, tst_wire_kind *wire, const char *fmt, ...) TST_PRINTF(3, 4);
+
+static int other(tst_type *out, tst_wire_kind *wire, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    int rc = tst_source_type_other(out, wire, TST_WIRE_OTHER, name);
+    return rc == TST_ENOMEM ? nomem() : rc;
+}
+
+/* The field's `index`-th scalar, or `malformed`. */
+#define READ_INT(t, index, size, dflt, out)                      \
+    do {                                                         \
+        if (!fb_int((t), (index), (size), (dflt), (out)))        \
+            return malformed("a scalar lies outside its table"); \
+    } while (0)
+
+static int map_int(const fb_table *t, tst_type *out, tst_wire_kind *wire)
+{
+    int64_t bits, is_signed;
+    READ_INT(t, 0, 4, 0, &bits);
+    READ_INT(t, 1, 1, 0, &is_signed);
+    if (is_signed && bits == 32)
+        return exact(out, wire, TST_TYPE_INT32);
+    if (is_signed && bits == 64)
+        return exact(out, wire, TST_TYPE_INT64);
+    if (!is_signed && bits == 64)
+        return exact(out, wire, TST_TYPE_UINT64);
+    static const struct {
+        int bits, is_signed;
+        tst_wire_kind wire;
+        const char *name;
+    } narrow[] = {{8, 1, TST_WIRE_INT8, "int8"},    {16, 1, TST_WIRE_INT16, "int16"},
+                  {8, 0, TST_WIRE_UINT8, "uint8"},  {16, 0, TST_WIRE_UINT16, "uint16"},
+                  {32, 0, TST_WIRE_UINT32, "uint32"}};
+    for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++)
+        if (narrow[i].bits == bits && narrow[i].is_signed == (is_signed != 0)) {
+            int rc = tst_source_type_other(out, wire, narrow[i].wire, narrow[i].name);
+            return rc == TST_ENOMEM ? nomem() : rc;
+        }
+    return other(out, wire, "%s(bitWidth=%lld)", is_signed ? "int" : "uint", (long long)bits);
+}
+
+static int map_float(const fb_table *t, tst_type *out, tst_wire_kind *wire)
+{
+    int64_t precision;
+    READ_INT(t, 0, 2, 0, &precision);
+    if (precision == 1)
+        return exact(out, wire, TST_TYPE_FLOAT32);
+    if (precision == 2)
+        return exact(out, wire, TST_TYPE_FLOAT64);
+    return precision == 0 ? other(out, wire, "float16")
+                          : other(out, wire, "floating_point(precision=%lld)", (long long)precision);
+}
+
+/* Decimal128 holds precision 1..38, Decimal256 39..76; 0 <= scale <= precision. */
+static int map_decimal(const fb_table *t, tst_type *out, tst_wire_kind *wire)
+{
+    int64_t p, s, bits;
+    READ_INT(t, 0, 4, 0, &p);
+    READ_INT(t, 1, 4, 0, &s);
+    READ_INT(t, 2, 4, 128, &bits);
+    bool fits = (bits == 128 && p >= 1 && p <= 38) || (bits == 256 && p >= 39 && p <= 76);
+    if (!fits || s < 0 || s > p)
+        return other(out, wire, "decimal%lld(%lld, %lld)", (long long)bits, (long long)p,
+                     (long long)s);
+    exact(out, wire, TST_TYPE_DECIMAL);
+    out->precision = (uint32_t)p;
+    out->scale = (int32_t)s;
+    return 0;
+}
+
+static int map_timestamp(const fb_table *t, tst_type *out, tst_wire_kind *wire)
+{
+    int64_t unit;
+    char *tz = NULL;
+    bool present;
+    READ_INT(t, 0, 2, 0, &unit);
+    if (!fb_string(t, 1, &tz, &present))
+        return malformed("a timestamp's timezone lies outside the buffer");
+    if (present && !tz)
+        return nomem();
+    if (unit >= 1 && unit <= 3) {
+        exact(out, wire, TST_TYPE_TIMESTAMP);
+        out->unit = (tst_time_precision)unit; /* MILLI=1, MICRO=2, NANO=3 in both enums */
+        out->timezone = tz;
+        return 0;
+    }
+    int rc = unit == 0 ? other(out, wire, "timestamp[s]%s%s%s", tz ? "(" : "", tz ? tz : "",
+                               tz ? ")" : "")
+                       : other(out, wire, "timestamp(unit=%lld)", (long long)unit);
+    free(tz);
+    return rc;
+}
+
+static int map_fixed_binary(const fb_table *t, tst_type *out, tst_wire_kind *wire)
+{
+    int64_t width;
+    READ_INT(t, 0, 4, 0, &width);
+    if (width <= 0)
+        return other(out, wire, "fixed_size_binary[%lld]", (long long)width);
+    exact(out, wire, TST_TYPE_FIXED_BINARY);
+    out->byte_width = (int32_t)width;
+    return 0;
+}
+
+/* Date, Time, Duration, Interval: never exact; named like pyarrow does. */
+static int map_temporal(int id, const fb_table *t, tst_type *out, tst_wire_kind *wire)
+{
+    static const char *const INTERVALS[] = {"year_month", "day_time", "month_day_nano"};
+    int64_t unit, bits;
+    READ_INT(t, 0, 2, id == AT_INTERVAL ? 0 : 1, &unit);
+    if (id == AT_DATE)
+        return other(out, wire, unit == 0 ? "date32" : "date64");
+    if (unit < 0 || unit > (id == AT_INTERVAL ? 2 : 3))
+        return other(out, wire, "temporal(type=%d, unit=%lld)", id, (long long)unit);
+    if (id == AT_INTERVAL)
+        return other(out, wire, "interval[%s]", INTERVALS[unit]);
+    if (id == AT_DURATION)
+        return other(out, wire, "duration[%s]", TIME_UNIT_SHORT[unit]);
+    READ_INT(t, 1, 4, 32, &bits);
+    return other(out, wire, "time%lld[%s]", (long long)bits, TIME_UNIT_SHORT[unit]);
+}
+
+/* Decodes the fields of a children vector into a new array. On failure the
+ * array holds the fields decoded so far (*count of them) for the caller to free. */
+static int arrow_children(arrow_walk *w, const fb_table *ft, int depth, tst_field **out,
+                          size_t *count)
+{
+    size_t first = 0;
+    uint32_t n;
+    *out = NULL;
+    *count = 0;
+    if (!fb_vector(ft, 5, &first, &n))
+        return malformed("a children vector lies outside the buffer");
+    if (n == 0)
+        return 0;
+    if (n > w->budget)
+        return malformed("too many fields");
+    *out = calloc(n, sizeof **out);
+    if (!*out)
+        return nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        fb_table child;
+        tst_wire_kind child_wire;
+        if (!fb_vector_table(&w->buf, first, i, &child))
+            return malformed("a child field lies outside the buffer");
+        *count = i + 1; /* counted first: a partly decoded child is released too */
+        int rc = arrow_field(w, &child, depth + 1, &(*out)[i], &child_wire);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void free_fields(tst_field *fields, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        tst_source_field_clear(&fields[i]);
+    free(fields);
+}
+
+static int map_struct(arrow_walk *w, const fb_table *ft, int depth, tst_type *out)
+{
+    out->kind = TST_TYPE_STRUCT;
+    return arrow_children(w, ft, depth, &out->fields, &out->field_count);
+}
+
+/* List, and the list-likes that reuse its shape (large, fixed-size, views). */
+static int map_list(arrow_walk *w, const fb_table *ft, int depth, tst_type *out)
+{
+    tst_field *kids;
+    size_t n;
+    out->kind = TST_TYPE_LIST;
+    int rc = arrow_children(w, ft, depth, &kids, &n);
+    if (rc == 0 && n != 1)
+        rc = malformed("a list does not have exactly one child");
+    if (rc == 0 && !(out->element = malloc(sizeof *out->element)))
+        rc = nomem();
+    if (rc == 0) {
+        *out->element = kids[0]; /* moved: only the array is left to free */
+        n = 0;
+    }
+    free_fields(kids, n);
+    return rc;
+}
+
+/* The single child field of a field (a Map's "entries"). */
+static int only_child(const arrow_walk *w, const fb_table *ft, fb_table *out)
+{
+    size_t first = 0;
+    uint32_t n;
+    if (!fb_vector(ft, 5, &first, &n) || n != 1 || !fb_vector_table(&w->buf, first, 0, out))
+        return malformed("a map does not have one entries child");
+    return 0;
+}
+
+static int map_entry(arrow_walk *w, const fb_buf *b, size_t first, uint32_t i, int depth,
+                     tst_field **slot)
+{
+    fb_table t;
+    tst_wire_kind ignored;
+    if (!fb_vector_table(b, first, i, &t))
+        return malformed("a map entry field lies outside the buffer");
+    *slot = calloc(1, sizeof **slot);
+    if (!*slot)
+        return nomem();
+    return arrow_field(w, &t, depth, *slot, &ignored);
+}
+
+/* Map<entries: Struct<key, value>>; a Null value type makes a keys-only map. */
+static int map_map(arrow_walk *w, const fb_table *ft, const fb_table *tt, int depth,
+                   tst_type *out)
+{
+    int64_t sorted, entries_id, value_id;
+    fb_table entries, value_table;
+    size_t first = 0;
+    uint32_t n;
+    out->kind = TST_TYPE_MAP;
+    READ_INT(tt, 0, 1, 0, &sorted);
+    out->keys_sorted = sorted != 0;
+    int rc = only_child(w, ft, &entries);
+    if (rc != 0)
+        return rc;
+    READ_INT(&entries, 2, 1, 0, &entries_id);
+    if (entries_id != AT_STRUCT || !fb_vector(&entries, 5, &first, &n) || n != 2 ||
+        !fb_vector_table(&w->buf, first, 1, &value_table))
+        return malformed("a map's entries are not a struct of key and value");
+    READ_INT(&value_table, 2, 1, 0, &value_id);
+    rc = map_entry(w, &w->buf, first, 0, depth + 2, &out->key);
+    if (rc == 0 && value_id != AT_NULL)
+        rc = map_entry(w, &w->buf, first, 1, depth + 2, &out->value);
+    return rc;
+}
+
+/* prefix + the display of `inner` + suffix, as a new string. */
+static int compose(char **out, const char *prefix, const tst_type *inner, const char *suffix)
+{
+    char *text = NULL;
+    int rc = format_type_text(inner, &text);
+    if (rc != 0)
+        return rc;
+    size_t len = strlen(prefix) + strlen(text) + strlen(suffix) + 1;
+    *out = malloc(len);
+    if (*out)
+        snprintf(*out, len, "%s%s%s", prefix, text, suffix);
+    free(text);
+    return *out ? 0 : nomem();
+}
+
+/* Turns a decoded type into an OTHER leaf reading prefix<type>suffix, for
+ * encodings of a type the logical schema cannot hold (dictionary, large list). */
+static int relabel(tst_type *type, tst_wire_kind *wire, const char *prefix, bool of_element,
+                   const char *suffix)
+{
+    char *name = NULL;
+    const tst_type *inner = of_element && type->element ? &type->element->type : type;
+    int rc = compose(&name, prefix, inner, suffix);
+    tst_source_type_clear(type);
+    if (rc != 0)
+        return rc;
+    type->kind = TST_TYPE_OTHER;
+    type->other_name = name;
+    *wire = TST_WIRE_OTHER;
+    return 0;
+}
+
+static int map_list_like(arrow_walk *w, int id, const fb_table *ft, const fb_table *tt,
+                         int depth, tst_type *out, tst_wire_kind *wire)
+{
+    int64_t size = 0;
+    char suffix[32] = ">";
+    if (id == AT_FIXED_LIST) {
+        READ_INT(tt, 0, 4, 0, &size);
+        snprintf(suffix, sizeof suffix, ">[%lld]", (long long)size);
+    }
+    int rc = map_list(w, ft, depth, out);
+    if (rc != 0)
+        return rc;
+    const char *prefix = id == AT_LARGE_LIST     ? "large_list<"
+                         : id == AT_FIXED_LIST   ? "fixed_size_list<"
+                         : id == AT_LIST_VIEW    ? "list_view<"
+                                                 : "large_list_view<";
+    return relabel(out, wire, prefix, true, suffix);
+}
+
+/* Types without parameters or children. */
+static int map_simple(int id, tst_type *out, tst_wire_kind *wire)
+{
+    switch (id) {
+    case AT_BINARY: return exact(out, wire, TST_TYPE_BINARY);
+    case AT_UTF8: return exact(out, wire, TST_TYPE_UTF8);
+    case AT_BOOL: return exact(out, wire, TST_TYPE_BOOL);
+    case AT_NULL: return other(out, wire, "null");
+    case AT_UNION: return other(out, wire, "union");
+    case AT_LARGE_BINARY: return other(out, wire, "large_binary");
+    case AT_LARGE_UTF8: return other(out, wire, "large_utf8");
+    case AT_RUN_END: return other(out, wire, "run_end_encoded");
+    case AT_BINARY_VIEW: return other(out, wire, "binary_view");
+    case AT_UTF8_VIEW: return other(out, wire, "utf8_view");
+    default: return other(out, wire, "arrow type %d", id);
+    }
+}
+
+static int map_nested(arrow_walk *w, int id, const fb_table *ft, const fb_table *tt, int depth,
+                      tst_type *out, tst_wire_kind *wire)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    switch (id) {
+    case AT_STRUCT: rc = map_struct(w, ft, depth, out); break;
+    case AT_LIST: rc = map_list(w, ft, depth, out); break;
+    case AT_MAP: rc = map_map(w, ft, tt, depth, out); break;
+    default: return map_list_like(w, id, ft, tt, depth, out, wire);
+    }
+    *wire = rc == 0 && tst_source_type_exact(out) ? TST_WIRE_EXACT : TST_WIRE_OTHER;
+    return rc;
+}
+
+static int arrow_type(arrow_walk *w, const fb_table *ft, int depth, tst_type *out,
+                      tst_wire_kind *wire)
+{
+    int64_t id;
+    fb_table tt;
+    bool present;
+    READ_INT(ft, 2, 1, 0, &id);
+    if (!fb_child(ft, 3, &tt, &present))
+        return malformed("a field's type lies outside the buffer");
+    if (!present)
+        return malformed("a field has no type");
+    switch (id) {
+    case AT_INT: return map_int(&tt, out, wire);
+    case AT_FLOAT: return map_float(&tt, out, wire);
+    case AT_DECIMAL: return map_decimal(&tt, out, wire);
+    case AT_TIMESTAMP: return map_timestamp(&tt, out, wire);
+    case AT_FIXED_BINARY: return map_fixed_binary(&tt, out, wire);
+    case AT_DATE:
+    case AT_TIME:
+    case AT_DURATION:
+    case AT_INTERVAL: return map_temporal((int)id, &tt, out, wire);
+    case AT_STRUCT:
+    case AT_LIST:
+    case AT_MAP:
+    case AT_LARGE_LIST:
+    case AT_FIXED_LIST:
+    case AT_LIST_VIEW:
+    case AT_LARGE_LIST_VIEW: return map_nested(w, (int)id, ft, &tt, depth, out, wire);
+    default: return map_simple((int)id, out, wire);
+    }
+}
+
+/* On failure `out` may be partly filled; the caller clears it. */
+static int arrow_field(arrow_walk *w, const fb_table *ft, int depth, tst_field *out,
+                       tst_wire_kind *wire)
+{
+    int64_t nullable;
+    bool present, dictionary;
+    fb_table dict;
+    memset(out, 0, sizeof *out);
+    if (depth > ARROW_MAX_DEPTH)
+        return malformed("fields nest too deeply");
+    if (w->budget == 0)
+        return malformed("too many fields");
+    w->budget--;
+    if (!fb_string(ft, 0, &out->name, &present))
+        return malformed("a field name lies outside the buffer");
+    if (!present)
+        out->name = strdup(""); /* Arrow allows a field without a name */
+    if (!out->name)
+        return nomem();
+    READ_INT(ft, 1, 1, 0, &nullable);
+    out->nullable = nullable != 0;
+    if (!fb_child(ft, 4, &dict, &dictionary))
+        return malformed("a dictionary encoding lies outside the buffer");
+    int rc = arrow_type(w, ft, depth, &out->type, wire);
+    if (rc == 0 && dictionary)
+        rc = relabel(&out->type, wire, "dictionary<values=", false, ">");
+    return rc;
+}
+
+/* ---- the message ------------------------------------------------------- */
+
+/* Strips the IPC framing: continuation marker and length, or the legacy length. */
+static int unframe(fb_buf *b)
+{
+    uint32_t word, len;
+    size_t skip = 4;
+    if (!fb_u32(b, 0, &word))
+        return malformed("too short for an IPC message");
+    len = word;
+    if (word == 0xFFFFFFFFu) {
+        if (!fb_u32(b, 4, &len))
+            return malformed("too short for an IPC message");
+        skip = 8;
+    }
+    if (len == 0 || len > b->n - skip)
+        return malformed("the message length exceeds the bytes");
+    b->p += skip;
+    b->n = len;
+    return 0;
+}
+
+/* The Schema table of a Message. */
+static int schema_table(const fb_buf *b, fb_table *schema)
+{
+    uint32_t root;
+    fb_table msg;
+    int64_t header_type;
+    bool present;
+    if (!fb_u32(b, 0, &root) || !fb_table_at(b, root, &msg))
+        return malformed("no message table");
+    READ_INT(&msg, 1, 1, 0, &header_type);
+    if (header_type != MESSAGE_HEADER_SCHEMA)
+        return malformed("the message is not a schema");
+    if (!fb_child(&msg, 2, schema, &present) || !present)
+        return malformed("the schema table lies outside the buffer");
+    return 0;
+}
+
+static int decode_fields(arrow_walk *w, const fb_table *schema, tst_source_column **out,
+                         size_t *out_count)
+{
+    size_t first = 0;
+    uint32_t n;
+    if (!fb_vector(schema, 1, &first, &n))
+        return malformed("the field vector lies outside the buffer");
+    if (n > w->budget)
+        return malformed("too many fields");
+    tst_source_column *cols = calloc(n ? n : 1, sizeof *cols);
+    if (!cols)
+        return nomem();
+    int rc = 0;
+    size_t done = 0;
+    for (; rc == 0 && done < n; done++) {
+        fb_table ft;
+        tst_field field;
+        tst_wire_kind wire = TST_WIRE_OTHER;
+        if (!fb_vector_table(&w->buf, first, (uint32_t)done, &ft)) {
+            rc = malformed("a field lies outside the buffer");
+            break;
+        }
+        rc = arrow_field(w, &ft, 0, &field, &wire);
+        if (rc != 0)
+            tst_source_field_clear(&field);
+        else
+            rc = tst_source_column_take(&cols[done], &field, wire);
+    }
+    if (rc != 0) {
+        tst_source_columns_free(cols, done);
+        return rc;
+    }
+    *out = cols;
+    *out_count = n;
+    return 0;
+}
+
+int tst_arrow_schema_decode(const char *base64, size_t len, tst_source_column **out,
+                            size_t *out_count)
+{
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    fb_table schema;
+    *out = NULL;
+    *out_count = 0;
+    int rc = base64_decode(base64, len, &bytes, &n);
+    if (rc != 0)
+        return rc;
+    arrow_walk w = {{bytes, n}, ARROW_MAX_FIELDS};
+    rc = unframe(&w.buf);
+    if (rc == 0)
+        rc = schema_table(&w.buf, &schema);
+    if (rc == 0)
+        rc = decode_fields(&w, &schema, out, out_count);
+    free(bytes);
+    return rc;
+}

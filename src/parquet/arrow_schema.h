@@ -1,0 +1,60 @@
+/*
+ * arrow_schema.h — the Arrow schema a Parquet writer embeds in its footer
+ * ("ARROW:schema"), decoded into source columns, and the small type-tree
+ * helpers that source.c shares with this decoder.
+ *
+ * pyarrow, arrow-rs and Spark store the exact Arrow schema of the data they
+ * wrote as base64 text in the footer's key-value metadata. It carries what
+ * the Parquet types lose: timezones, narrow integers, Arrow field names.
+ * The bytes are untrusted: the decoder never reads out of bounds, caps its
+ * recursion and total work, and reports any malformation as TST_ECORRUPT so
+ * the caller can fall back to the Parquet types instead of failing.
+ */
+#ifndef TST_ARROW_SCHEMA_H
+#define TST_ARROW_SCHEMA_H
+
+#include "source.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Decodes an "ARROW:schema" value: base64 of an Arrow IPC Schema message,
+ * with the 0xFFFFFFFF continuation marker and an int32 length before the
+ * flatbuffer, or (legacy) the int32 length only. On success *out holds
+ * *out_count columns (free with tst_source_columns_free). Malformed bytes:
+ * TST_ECORRUPT, *out NULL. TST_ENOMEM.
+ */
+int tst_arrow_schema_decode(const char *base64, size_t len, tst_source_column **out,
+                            size_t *out_count);
+
+/* ---- type trees shared with source.c --------------------------------- */
+
+/*
+ * Every mapper (Arrow here, Parquet and DuckDB in source.c) produces a
+ * tst_type tree and a wire kind: TST_WIRE_EXACT when the whole tree is a
+ * table logical type, a narrow-integer kind for such a leaf, TST_WIRE_OTHER
+ * otherwise. A leaf that is not exact is a TST_TYPE_OTHER node whose
+ * other_name reads the incoming type ("int16", "date32"), so the display of
+ * any tree (tst_type_format) names what arrived.
+ */
+
+/* Makes *out an OTHER leaf named `name`, with the given wire kind. */
+int tst_source_type_other(tst_type *out, tst_wire_kind *wire, tst_wire_kind kind,
+                          const char *name);
+/* True if the whole tree is a table logical type (format §1.7): no OTHER or
+ * Int96 node, non-empty structs with valid names, named list elements,
+ * non-null map keys, decimal and fixed-width bounds. */
+bool tst_source_type_exact(const tst_type *type);
+/* True if a struct's field names are non-empty, not blank, and distinct. */
+bool tst_source_names_valid(const tst_field *fields, size_t count);
+/* Fills a column from a mapped field (moving its name and type) and the
+ * wire kind; formats type_text. On failure the field is still released. */
+int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_kind wire);
+/* Releases a type tree or a field (and zeroes it). */
+void tst_source_type_clear(tst_type *type);
+void tst_source_field_clear(tst_field *field);
+/* Releases count columns and the array; accepts NULL. */
+void tst_source_columns_free(tst_source_column *cols, size_t count);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * test_append_race.c — several processes append to one table at once.
+ *
+ * Disjoint data: every append must succeed, each as its own version, the
+ * losers of each commit race rebasing by themselves (the first append even
+ * races on adopting the schema). The same window: exactly one append wins
+ * and every other process gets TST_EOVERLAP, and no file of a loser stays
+ * behind.
+ */
+#include "testsupport.h"
+
+#include "duck.h"
+#include "tstable/append.h"
+#include "tstable/table.h"
+#include "tstable/table_coverage.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WRITERS 4
+#define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
+
+static char *entities[] = {"symbol"};
+
+static void create_table(const char *root)
+{
+    tst_index_spec spec = {"ts", entities, 1, {TST_INDEX_TIMESTAMP, {TST_TIME_HOURS, 1}, 0, ""}};
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_create(&t, root, &spec));
+    tst_table_free(t);
+}
+
+/* Day d of the sample (0-based) as its own Parquet file. */
+static char *day_file(const char *dir, int d)
+{
+    char name[32], sql[2048];
+    snprintf(name, sizeof name, "day%d.parquet", d);
+    char *path = tst_test_path(dir, name);
+    snprintf(sql, sizeof sql,
+             "COPY (SELECT * FROM read_csv('%s') WHERE ts >= TIMESTAMPTZ '2024-06-01' + "
+             "INTERVAL %d DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY) TO '%s' "
+             "(FORMAT parquet)",
+             NVDA_CSV, d, d + 1, path);
+    /* In a child: DuckDB runs threads, and the appenders forked later must
+     * each start their own engine, not inherit a copy of this one. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        duckdb_connection con = NULL;
+        int rc = tst_duck_connect(&con);
+        if (rc == 0)
+            rc = tst_duck_query(con, sql, NULL, "fixture");
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return path;
+}
+
+/* Forks one appender per file; all start together when the gate opens.
+ * Each child exits with 0 on success, 10 + -code on failure. */
+static void run_appenders(const char *root, char **files, int *codes)
+{
+    int gate[2];
+    assert_int_equal(pipe(gate), 0);
+    pid_t pids[WRITERS];
+    for (int w = 0; w < WRITERS; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            close(gate[1]);
+            char go;
+            if (read(gate[0], &go, 1) != 0)
+                _exit(2);
+            tst_table *t = NULL;
+            int rc = tst_table_open(&t, root);
+            if (rc == 0)
+                rc = tst_table_append_parquet(t, files[w], NULL, NULL);
+            if (rc != 0 && rc != TST_EOVERLAP)
+                fprintf(stderr, "appender %d: %s\n", w, tst_error_last()->message);
+            tst_table_free(t);
+            _exit(rc == 0 ? 0 : 10 - rc);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]); /* everyone reads EOF at once */
+    for (int w = 0; w < WRITERS; w++) {
+        int status = 0;
+        waitpid(pids[w], &status, 0);
+        assert_true(WIFEXITED(status));
+        codes[w] = WEXITSTATUS(status) == 0 ? 0 : 10 - WEXITSTATUS(status);
+    }
+}
+
+static int count_dir(const char *root, const char *rel)
+{
+    char *dir = tst_test_path(root, rel);
+    DIR *d = opendir(dir);
+    free(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void disjoint_appends_from_several_processes_all_commit(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("arace");
+    char *dir = tst_test_tmpdir("arace-src");
+    create_table(root);
+    char *files[WRITERS];
+    for (int w = 0; w < WRITERS; w++)
+        files[w] = day_file(dir, w);
+    int codes[WRITERS];
+    run_appenders(root, files, codes);
+    for (int w = 0; w < WRITERS; w++)
+        assert_int_equal(codes[w], 0);
+
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_int_equal(tst_table_version(t), 1 + WRITERS);
+    assert_int_equal(tst_table_segment_count(t), WRITERS);
+    tst_entity_binding nvda = {"symbol", {TST_ENTITY_UTF8, {{"NVDA", 4}}}};
+    tst_index_value start = {TST_INDEX_TIMESTAMP, {{0, 0}}}, end = start;
+    tst_timestamp_parse(&start.v.ts, "2024-06-01T00:00:00Z");
+    tst_timestamp_parse(&end.v.ts, "2024-06-05T00:00:00Z");
+    tst_coverage_counts c;
+    assert_tst_ok(tst_table_coverage(t, &nvda, 1, &start, &end, &c));
+    assert_int_equal(c.covered_buckets, 24 * WRITERS);
+    /* One data file and one segment sidecar per segment: losers cleaned up. */
+    assert_int_equal(count_dir(root, "data"), WRITERS);
+    assert_int_equal(count_dir(root, "_coverage/segments"), WRITERS);
+    tst_table_free(t);
+    for (int w = 0; w < WRITERS; w++)
+        free(files[w]);
+    tst_test_rmtree(dir);
+    tst_test_rmtree(root);
+}
+
+static void the_same_window_from_several_processes_commits_exactly_once(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("arace");
+    char *dir = tst_test_tmpdir("arace-src");
+    create_table(root);
+    char *day = day_file(dir, 2);
+    char *files[WRITERS];
+    for (int w = 0; w < WRITERS; w++)
+        files[w] = day;
+    int codes[WRITERS];
+    run_appenders(root, files, codes);
+    int won = 0, overlapped = 0;
+    for (int w = 0; w < WRITERS; w++) {
+        won += codes[w] == 0;
+        overlapped += codes[w] == TST_EOVERLAP;
+    }
+    assert_int_equal(won, 1);
+    assert_int_equal(overlapped, WRITERS - 1);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_int_equal(tst_table_version(t), 2);
+    assert_int_equal(count_dir(root, "data"), 1);
+    assert_int_equal(count_dir(root, "_coverage/segments"), 1);
+    assert_int_equal(count_dir(root, "_coverage/table"), 1);
+    tst_table_free(t);
+    free(day);
+    tst_test_rmtree(dir);
+    tst_test_rmtree(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(disjoint_appends_from_several_processes_all_commit),
+        cmocka_unit_test(the_same_window_from_several_processes_commits_exactly_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
