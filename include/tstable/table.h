@@ -20,10 +20,11 @@
  * A writer that dies at any point leaves the table readable at the last
  * complete commit, and the next writer succeeds.
  *
- * Opening is fast for long logs: every TST_CHECKPOINT_INTERVAL commits a
- * writer stores the whole state in _timeseries_log/_checkpoints/, and open
- * replays only the commits after the latest checkpoint. Tables stay
- * readable by format_version 6 readers, which ignore those files.
+ * Opening is fast for long logs: a writer stores the whole state in
+ * _timeseries_log/_checkpoints/ every max(TST_CHECKPOINT_INTERVAL, live
+ * segments / 100) commits, and open reads the latest checkpoint and replays
+ * only the commits after it. Tables stay readable by format_version 6
+ * readers, which ignore those files.
  *
  * Thread-safety: one handle may be read from several threads; refresh and
  * commit need exclusive access to it. Different handles, in one process or
@@ -44,7 +45,7 @@ extern "C" {
 
 typedef struct tst_table tst_table;
 
-/* A checkpoint is written after every commit whose version is a multiple of this. */
+/* The least number of commits between two checkpoints. */
 #define TST_CHECKPOINT_INTERVAL 100
 
 /*

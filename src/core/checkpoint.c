@@ -1,13 +1,27 @@
 /*
  * checkpoint.c — writing and reading state checkpoints (see checkpoint.h).
  *
- * The file is one JSON object built from the same shapes as the log:
- *   {"tstable_checkpoint":1,"version":N,"table_meta":{...},
- *    "segments":[SegmentMeta...],"removed_segments":[SegmentMeta...],
- *    "table_coverage":null|{"index_kind":..,"coverage_path":..,"version":V}}
- * Loading rebuilds the state through the same code as replay (AddSegment,
- * RemoveSegment semantics), so a checkpoint cannot express a state the log
- * could not.
+ * A checkpoint must load much faster than the commits it replaces, so it is
+ * binary, not JSON: a table with 100,000 segments has a 100,000-entry
+ * checkpoint, and parsing that as JSON objects costs as much as replaying
+ * the log. Layout (integers little-endian):
+ *
+ *   "TSTCKPT1"  u64 version
+ *   u32 len + TableMeta JSON (the log's own shape; small)
+ *   u8 has_coverage [u32 len + IndexKind JSON, str coverage_path, u64 version]
+ *   u64 count + live segments     u64 count + removed segments
+ *   u64 checksum of everything before it
+ *
+ *   segment: str path, u8 layout [u32 n + n values], value index_min,
+ *            value index_max, u64 row_count, u8 has_size, u64 file_size,
+ *            str coverage_path (length 0xFFFFFFFF = absent)
+ *   str: u32 len + bytes; entity value: u8 type + (str | 8 bytes);
+ *   index value: u8 type + i64/u64 + u32 nsec
+ *
+ * Loading checks the checksum, every length against the bytes left, and
+ * every path's canonical form; segments are moved into the state, never
+ * copied. Anything wrong makes the checkpoint unusable and open replays
+ * the log instead.
  */
 #include "checkpoint.h"
 
@@ -20,50 +34,159 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECKPOINT_FORMAT 1
-#define CHECKPOINT_MAX_BYTES ((size_t)4 << 30)
+#define MAGIC "TSTCKPT1"
+#define CHECKPOINT_MAX_BYTES ((size_t)8 << 30)
+#define ABSENT 0xFFFFFFFFu
 
-static json_object *segments_to_json(const tst_segment *segs, size_t count)
+/* ---- a growing byte buffer --------------------------------------------- */
+
+typedef struct buf {
+    uint8_t *p;
+    size_t len, cap;
+    int rc;
+} buf;
+
+static void put(buf *b, const void *bytes, size_t n)
 {
-    json_object *arr = json_object_new_array_ext((int)count);
-    for (size_t i = 0; arr && i < count; i++) {
-        json_object *s = tst_segment_to_json(&segs[i]);
-        if (!s || json_object_array_add(arr, s) != 0) {
-            json_object_put(s);
-            json_object_put(arr);
-            return NULL;
+    if (b->rc != 0)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *grown = realloc(b->p, cap);
+        if (!grown) {
+            b->rc = tst_fail(TST_ENOMEM, "out of memory writing a checkpoint");
+            return;
         }
+        b->p = grown;
+        b->cap = cap;
     }
-    return arr;
+    memcpy(b->p + b->len, bytes, n);
+    b->len += n;
 }
 
-static json_object *coverage_to_json(const tst_state *state)
+static void put_u8(buf *b, uint8_t v) { put(b, &v, 1); }
+
+static void put_u32(buf *b, uint32_t v)
 {
-    if (!state->has_coverage)
-        return NULL;
-    json_object *o = json_object_new_object();
-    if (!o)
-        return NULL;
-    json_object_object_add(o, "index_kind", tst_index_kind_to_json(&state->coverage.index_kind));
-    json_object_object_add(o, "coverage_path",
-                           json_object_new_string(state->coverage.coverage_path));
-    json_object_object_add(o, "version", json_object_new_uint64(state->coverage_version));
-    return o;
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(b, x, 4);
 }
 
-static json_object *state_to_json(const tst_state *state)
+static void put_u64(buf *b, uint64_t v)
 {
-    json_object *o = json_object_new_object();
-    if (!o)
-        return NULL;
-    json_object_object_add(o, "tstable_checkpoint", json_object_new_int(CHECKPOINT_FORMAT));
-    json_object_object_add(o, "version", json_object_new_uint64(state->version));
-    json_object_object_add(o, "table_meta", tst_table_meta_to_json(&state->meta));
-    json_object_object_add(o, "segments", segments_to_json(state->segments, state->segment_count));
-    json_object_object_add(o, "removed_segments",
-                           segments_to_json(state->removed, state->removed_count));
-    json_object_object_add(o, "table_coverage", coverage_to_json(state));
-    return o;
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_bytes(buf *b, const char *s, size_t n)
+{
+    put_u32(b, (uint32_t)n);
+    put(b, s, n);
+}
+
+static void put_str(buf *b, const char *s)
+{
+    if (!s)
+        put_u32(b, ABSENT);
+    else
+        put_bytes(b, s, strlen(s));
+}
+
+static void put_json(buf *b, json_object *o)
+{
+    if (!o) {
+        if (b->rc == 0)
+            b->rc = tst_fail(TST_ENOMEM, "out of memory writing a checkpoint");
+        return;
+    }
+    size_t n = 0;
+    const char *text = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    put_bytes(b, text, n);
+    json_object_put(o);
+}
+
+/* A fast 64-bit checksum: catches truncation and torn or flipped bytes. */
+static uint64_t checksum(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static void put_index_value(buf *b, const tst_index_value *v)
+{
+    put_u8(b, (uint8_t)v->type);
+    if (v->type == TST_INDEX_TIMESTAMP) {
+        put_u64(b, (uint64_t)v->v.ts.sec);
+        put_u32(b, v->v.ts.nsec);
+    } else {
+        put_u64(b, v->type == TST_INDEX_INT64 ? (uint64_t)v->v.i64 : v->v.u64);
+        put_u32(b, 0);
+    }
+}
+
+static void put_layout(buf *b, const tst_entity_layout *l)
+{
+    put_u8(b, (uint8_t)l->kind);
+    if (l->kind != TST_LAYOUT_SINGLE)
+        return;
+    put_u32(b, (uint32_t)l->count);
+    for (size_t i = 0; i < l->count; i++) {
+        const tst_entity_value *v = &l->values[i];
+        put_u8(b, (uint8_t)v->type);
+        if (v->type == TST_ENTITY_UTF8)
+            put_bytes(b, v->v.utf8.ptr, v->v.utf8.len);
+        else
+            put_u64(b, v->type == TST_ENTITY_INT32   ? (uint64_t)(int64_t)v->v.i32
+                       : v->type == TST_ENTITY_INT64 ? (uint64_t)v->v.i64
+                                                     : v->v.u64);
+    }
+}
+
+static void put_segment(buf *b, const tst_segment *s)
+{
+    put_str(b, s->path);
+    put_layout(b, &s->layout);
+    put_index_value(b, &s->index_min);
+    put_index_value(b, &s->index_max);
+    put_u64(b, s->row_count);
+    put_u8(b, s->has_file_size);
+    put_u64(b, s->file_size);
+    put_str(b, s->coverage_path);
+}
+
+static void encode_state(buf *b, const tst_state *state)
+{
+    put(b, MAGIC, 8);
+    put_u64(b, state->version);
+    put_json(b, tst_table_meta_to_json(&state->meta));
+    put_u8(b, state->has_coverage);
+    if (state->has_coverage) {
+        put_json(b, tst_index_kind_to_json(&state->coverage.index_kind));
+        put_str(b, state->coverage.coverage_path);
+        put_u64(b, state->coverage_version);
+    }
+    put_u64(b, state->segment_count);
+    for (size_t i = 0; i < state->segment_count; i++)
+        put_segment(b, &state->segments[i]);
+    put_u64(b, state->removed_count);
+    for (size_t i = 0; i < state->removed_count; i++)
+        put_segment(b, &state->removed[i]);
+    if (b->rc == 0)
+        put_u64(b, checksum(b->p, b->len));
 }
 
 static char *checkpoint_path(const char *root, uint64_t version)
@@ -74,7 +197,7 @@ static char *checkpoint_path(const char *root, uint64_t version)
         tst_fail(TST_ENOMEM, "out of memory");
         return NULL;
     }
-    snprintf(p, cap, "%s/%s/%010" PRIu64 ".checkpoint.json", root, TST_CHECKPOINT_DIR, version);
+    snprintf(p, cap, "%s/%s/%010" PRIu64 ".checkpoint", root, TST_CHECKPOINT_DIR, version);
     return p;
 }
 
@@ -90,48 +213,261 @@ static int write_pointer(const char *root, uint64_t version)
     return rc;
 }
 
+/* Writes under a temp name and links it in, so a reader never sees half. */
+static int publish(const char *path, const uint8_t *bytes, size_t len)
+{
+    char uuid[37];
+    int rc = tst_io_uuid(uuid);
+    size_t cap = strlen(path) + 64;
+    char *tmp = rc == 0 ? malloc(cap) : NULL;
+    if (rc == 0 && !tmp)
+        rc = tst_fail(TST_ENOMEM, "out of memory");
+    if (rc == 0) {
+        snprintf(tmp, cap, "%s.%s.tmp", path, uuid);
+        rc = tst_io_write_new(tmp, bytes, len);
+    }
+    if (rc == 0) {
+        rc = tst_io_link_new(tmp, path);
+        if (rc == TST_EEXISTS)
+            rc = 0; /* another writer checkpointed the same version */
+        tst_io_unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
 int tst_checkpoint_write(const char *root, const tst_state *state)
 {
     if (!state->has_meta)
         return tst_fail(TST_EINVAL, "cannot checkpoint a table state without metadata");
-    json_object *o = state_to_json(state);
-    if (!o)
-        return tst_fail(TST_ENOMEM, "out of memory building checkpoint");
-    size_t len = 0;
-    const char *text = json_object_to_json_string_length(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    buf b = {NULL, 0, 0, 0};
+    encode_state(&b, state);
     char *dir = tst_io_join(root, TST_CHECKPOINT_DIR);
     char *path = checkpoint_path(root, state->version);
-    int rc = (text && dir && path) ? tst_io_mkdirs(dir) : TST_ENOMEM;
-    if (rc == 0) {
-        /* Written under a temp name first so a reader never sees half of it. */
-        size_t cap = strlen(path) + 64;
-        char *tmp = malloc(cap);
-        char uuid[37];
-        rc = tmp ? tst_io_uuid(uuid) : TST_ENOMEM;
-        if (rc == 0) {
-            snprintf(tmp, cap, "%s.%s.tmp", path, uuid);
-            rc = tst_io_write_new(tmp, text, len);
-        }
-        if (rc == 0) {
-            rc = tst_io_link_new(tmp, path);
-            if (rc == TST_EEXISTS)
-                rc = 0; /* another writer checkpointed the same version */
-            tst_io_unlink(tmp);
-        }
-        free(tmp);
-    }
+    int rc = b.rc != 0 ? b.rc : (dir && path) ? tst_io_mkdirs(dir) : TST_ENOMEM;
+    if (rc == 0)
+        rc = publish(path, b.p, b.len);
     if (rc == 0)
         rc = tst_io_fsync_dir(dir);
     if (rc == 0)
         rc = write_pointer(root, state->version);
+    free(b.p);
     free(dir);
     free(path);
-    json_object_put(o);
     return rc;
 }
 
-/* ---- loading ----------------------------------------------------------- */
+/* ---- reading ----------------------------------------------------------- */
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t len, pos;
+    const char *where;
+    int rc;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n)
+{
+    if (r->rc != 0)
+        return NULL;
+    if (n > r->len - r->pos) {
+        r->rc = tst_fail(TST_ECORRUPT, "%s: truncated at byte %zu", r->where, r->pos);
+        return NULL;
+    }
+    const uint8_t *at = r->p + r->pos;
+    r->pos += n;
+    return at;
+}
+
+static uint8_t get_u8(reader *r)
+{
+    const uint8_t *p = take(r, 1);
+    return p ? p[0] : 0;
+}
+
+static uint32_t get_u32(reader *r)
+{
+    const uint8_t *p = take(r, 4);
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+             : 0;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+/* A NUL-terminated copy of a str, or NULL when absent (*absent set). */
+static char *get_str(reader *r, bool *absent)
+{
+    uint32_t n = get_u32(r);
+    *absent = n == ABSENT;
+    if (r->rc != 0 || *absent)
+        return NULL;
+    const uint8_t *p = take(r, n);
+    char *s = p ? malloc((size_t)n + 1) : NULL;
+    if (p && !s)
+        r->rc = tst_fail(TST_ENOMEM, "out of memory reading a checkpoint");
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static char *get_path(reader *r, bool optional)
+{
+    bool absent = false;
+    char *s = get_str(r, &absent);
+    if (r->rc == 0 && absent && !optional)
+        r->rc = tst_fail(TST_ECORRUPT, "%s: a required path is absent", r->where);
+    if (s && r->rc == 0 && tst_path_validate(s, "checkpoint path") != 0)
+        r->rc = TST_ECORRUPT;
+    return s;
+}
+
+static json_object *get_json(reader *r)
+{
+    uint32_t n = get_u32(r);
+    const uint8_t *p = take(r, n);
+    if (!p)
+        return NULL;
+    json_tokener *tok = json_tokener_new_ex(64);
+    json_object *o = tok ? json_tokener_parse_ex(tok, (const char *)p, (int)n) : NULL;
+    if (!o || json_tokener_get_error(tok) != json_tokener_success)
+        r->rc = tst_fail(TST_ECORRUPT, "%s: malformed JSON at byte %zu", r->where, r->pos - n);
+    json_tokener_free(tok);
+    return o;
+}
+
+static void get_index_value(reader *r, tst_index_value *v)
+{
+    v->type = (tst_index_type)get_u8(r);
+    uint64_t raw = get_u64(r);
+    uint32_t nsec = get_u32(r);
+    if (v->type == TST_INDEX_TIMESTAMP && nsec < 1000000000u) {
+        v->v.ts.sec = (int64_t)raw;
+        v->v.ts.nsec = nsec;
+    } else if (v->type == TST_INDEX_INT64 && nsec == 0) {
+        v->v.i64 = (int64_t)raw;
+    } else if (v->type == TST_INDEX_UINT64 && nsec == 0) {
+        v->v.u64 = raw;
+    } else if (r->rc == 0) {
+        r->rc = tst_fail(TST_ECORRUPT, "%s: bad index value at byte %zu", r->where, r->pos);
+    }
+}
+
+static void get_entity_value(reader *r, tst_entity_value *v)
+{
+    v->type = (tst_entity_type)get_u8(r);
+    if (v->type == TST_ENTITY_UTF8) {
+        bool absent = false;
+        char *s = get_str(r, &absent);
+        v->v.utf8.ptr = s;
+        v->v.utf8.len = s ? strlen(s) : 0;
+        if (r->rc == 0 && !s)
+            r->rc = tst_fail(TST_ECORRUPT, "%s: absent entity value", r->where);
+        return;
+    }
+    uint64_t raw = get_u64(r);
+    if (v->type == TST_ENTITY_INT32)
+        v->v.i32 = (int32_t)(int64_t)raw;
+    else if (v->type == TST_ENTITY_INT64)
+        v->v.i64 = (int64_t)raw;
+    else if (v->type == TST_ENTITY_UINT64)
+        v->v.u64 = raw;
+    else if (r->rc == 0)
+        r->rc = tst_fail(TST_ECORRUPT, "%s: bad entity value type at byte %zu", r->where, r->pos);
+}
+
+static void get_layout(reader *r, tst_entity_layout *l)
+{
+    l->kind = (tst_layout_kind)get_u8(r);
+    if (l->kind == TST_LAYOUT_NOT_APPLICABLE || l->kind == TST_LAYOUT_MIXED || r->rc != 0)
+        return;
+    uint32_t n = l->kind == TST_LAYOUT_SINGLE ? get_u32(r) : 0;
+    if (l->kind != TST_LAYOUT_SINGLE || n == 0 || n > r->len - r->pos) {
+        if (r->rc == 0)
+            r->rc = tst_fail(TST_ECORRUPT, "%s: bad entity layout at byte %zu", r->where, r->pos);
+        return;
+    }
+    l->values = calloc(n, sizeof *l->values);
+    if (!l->values) {
+        r->rc = tst_fail(TST_ENOMEM, "out of memory reading a checkpoint");
+        return;
+    }
+    for (uint32_t i = 0; i < n && r->rc == 0; i++, l->count++)
+        get_entity_value(r, &l->values[i]);
+}
+
+static void get_segment(reader *r, tst_segment *s)
+{
+    memset(s, 0, sizeof *s);
+    s->path = get_path(r, false);
+    get_layout(r, &s->layout);
+    get_index_value(r, &s->index_min);
+    get_index_value(r, &s->index_max);
+    s->row_count = get_u64(r);
+    s->has_file_size = get_u8(r) != 0;
+    s->file_size = get_u64(r);
+    s->coverage_path = get_path(r, true);
+}
+
+static int get_segments(reader *r, tst_state *state, bool removed)
+{
+    uint64_t n = get_u64(r);
+    for (uint64_t i = 0; i < n && r->rc == 0; i++) {
+        tst_segment seg;
+        get_segment(r, &seg);
+        if (r->rc == 0)
+            r->rc = removed ? tst_state_add_removed(state, &seg)
+                            : tst_state_take_segment(state, &seg, r->where);
+        tst_segment_clear(&seg);
+    }
+    return r->rc;
+}
+
+static void get_coverage_pointer(reader *r, tst_state *state)
+{
+    if (!get_u8(r) || r->rc != 0)
+        return;
+    json_object *kind = get_json(r);
+    if (r->rc == 0)
+        r->rc = tst_index_kind_from_json(&state->coverage.index_kind, kind, r->where);
+    json_object_put(kind);
+    state->coverage.coverage_path = get_path(r, false);
+    state->coverage_version = get_u64(r);
+    state->has_coverage = r->rc == 0;
+}
+
+static int decode_state(reader *r, tst_state *state, uint64_t version)
+{
+    if (r->len < 16 + 8)
+        return tst_fail(TST_ECORRUPT, "%s: too short for a checkpoint", r->where);
+    reader tail = {r->p, r->len, r->len - 8, r->where, 0};
+    if (checksum(r->p, r->len - 8) != get_u64(&tail))
+        return tst_fail(TST_ECORRUPT, "%s: checksum mismatch (torn or damaged file)", r->where);
+    r->len -= 8; /* the checksum is not part of the state */
+    const uint8_t *magic = take(r, 8);
+    if (!magic || memcmp(magic, MAGIC, 8) != 0 || get_u64(r) != version)
+        return tst_fail(TST_ECORRUPT, "%s: not a checkpoint of version %" PRIu64, r->where,
+                        version);
+    json_object *meta = get_json(r);
+    if (r->rc == 0)
+        r->rc = tst_table_meta_from_json(&state->meta, meta, r->where);
+    json_object_put(meta);
+    state->has_meta = r->rc == 0;
+    state->version = version;
+    get_coverage_pointer(r, state);
+    if (r->rc == 0)
+        get_segments(r, state, false);
+    if (r->rc == 0)
+        get_segments(r, state, true);
+    if (r->rc == 0 && r->pos != r->len)
+        r->rc = tst_fail(TST_ECORRUPT, "%s: %zu trailing bytes", r->where, r->len - r->pos);
+    return r->rc;
+}
 
 static int read_pointer(const char *root, uint64_t *out)
 {
@@ -140,84 +476,18 @@ static int read_pointer(const char *root, uint64_t *out)
         return TST_ENOMEM;
     char *text = NULL;
     int rc = tst_io_read_file(path, 64, &text, NULL);
-    if (rc == 0) {
-        char *end = NULL;
-        unsigned long long v = strtoull(text, &end, 10);
-        if (end == text || (*end != '\n' && *end != '\0'))
-            rc = tst_fail(TST_ECORRUPT, "%s has invalid content", path);
-        *out = v;
-    }
+    if (rc == 0)
+        rc = tst_log_parse_current(text, path, out);
     free(text);
     free(path);
     return rc;
 }
 
-static int load_segments(tst_state *state, json_object *arr, bool removed, const char *where)
+int tst_checkpoint_latest(const char *root, uint64_t *out_version)
 {
-    if (!arr || !json_object_is_type(arr, json_type_array))
-        return tst_fail(TST_ECORRUPT, "%s: segment list missing", where);
-    size_t n = json_object_array_length(arr);
-    for (size_t i = 0; i < n; i++) {
-        tst_segment seg;
-        int rc = tst_segment_from_json(&seg, json_object_array_get_idx(arr, i), where);
-        if (rc != 0)
-            return rc;
-        rc = removed ? tst_state_add_removed(state, &seg) : tst_state_add_segment(state, &seg, where);
-        tst_segment_clear(&seg);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-static int load_coverage(tst_state *state, json_object *o, const char *where)
-{
-    if (!o || json_object_is_type(o, json_type_null))
-        return 0;
-    json_object *kind = NULL, *path = NULL, *version = NULL;
-    if (!json_object_object_get_ex(o, "index_kind", &kind) ||
-        !json_object_object_get_ex(o, "coverage_path", &path) ||
-        !json_object_object_get_ex(o, "version", &version) ||
-        !json_object_is_type(path, json_type_string) || !json_object_is_type(version, json_type_int))
-        return tst_fail(TST_ECORRUPT, "%s: malformed table_coverage", where);
-    int rc = tst_index_kind_from_json(&state->coverage.index_kind, kind, where);
-    if (rc == 0)
-        rc = tst_path_validate(json_object_get_string(path), "table coverage_path");
-    if (rc != 0)
-        return rc;
-    state->coverage.coverage_path = strdup(json_object_get_string(path));
-    if (!state->coverage.coverage_path)
-        return tst_fail(TST_ENOMEM, "out of memory");
-    state->has_coverage = true;
-    state->coverage_version = json_object_get_uint64(version);
-    return 0;
-}
-
-static int load_state(tst_state *state, json_object *o, uint64_t version, const char *where)
-{
-    json_object *format = NULL, *v = NULL, *meta = NULL;
-    if (!json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, "tstable_checkpoint", &format) ||
-        json_object_get_int(format) != CHECKPOINT_FORMAT ||
-        !json_object_object_get_ex(o, "version", &v) || json_object_get_uint64(v) != version ||
-        !json_object_object_get_ex(o, "table_meta", &meta))
-        return tst_fail(TST_ECORRUPT, "%s: not a version-%d checkpoint of version %" PRIu64,
-                        where, CHECKPOINT_FORMAT, version);
-    int rc = tst_table_meta_from_json(&state->meta, meta, where);
-    if (rc != 0)
-        return rc;
-    state->has_meta = true;
-    state->version = version;
-    json_object *segs = NULL, *removed = NULL, *cov = NULL;
-    json_object_object_get_ex(o, "segments", &segs);
-    json_object_object_get_ex(o, "removed_segments", &removed);
-    json_object_object_get_ex(o, "table_coverage", &cov);
-    rc = load_segments(state, removed, true, where);
-    if (rc == 0)
-        rc = load_segments(state, segs, false, where);
-    if (rc == 0)
-        rc = load_coverage(state, cov, where);
-    return rc;
+    *out_version = 0;
+    int rc = read_pointer(root, out_version);
+    return rc == TST_ENOTFOUND ? 0 : rc;
 }
 
 int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out)
@@ -230,21 +500,14 @@ int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out)
         return tst_fail(TST_ENOTFOUND, "no usable checkpoint at or below version %" PRIu64,
                         max_version);
     char *path = checkpoint_path(root, version);
-    char *text = NULL;
+    char *bytes = NULL;
     size_t len = 0;
-    rc = path ? tst_io_read_file(path, CHECKPOINT_MAX_BYTES, &text, &len) : TST_ENOMEM;
-    json_object *o = NULL;
+    rc = path ? tst_io_read_file(path, CHECKPOINT_MAX_BYTES, &bytes, &len) : TST_ENOMEM;
     if (rc == 0) {
-        json_tokener *tok = json_tokener_new_ex(64);
-        o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-        if (!o || json_tokener_get_error(tok) != json_tokener_success)
-            rc = tst_fail(TST_ECORRUPT, "%s is not valid JSON", path);
-        json_tokener_free(tok);
+        reader r = {(const uint8_t *)bytes, len, 0, path, 0};
+        rc = decode_state(&r, out, version);
     }
-    if (rc == 0)
-        rc = load_state(out, o, version, path);
-    json_object_put(o);
-    free(text);
+    free(bytes);
     free(path);
     return rc;
 }

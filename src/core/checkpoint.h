@@ -21,6 +21,9 @@
 /* Writes a checkpoint of `state` and points _last_checkpoint at it. */
 int tst_checkpoint_write(const char *root, const tst_state *state);
 
+/* The version of the latest checkpoint (0 when there is none). */
+int tst_checkpoint_latest(const char *root, uint64_t *out_version);
+
 /*
  * Loads the latest checkpoint at or below max_version into *out (which must
  * be freshly initialised). TST_ENOTFOUND when there is none; any other

@@ -89,7 +89,7 @@ static int grow(void **array, size_t *cap, size_t need, size_t item)
     return 0;
 }
 
-int tst_state_add_segment(tst_state *state, const tst_segment *seg, const char *origin)
+int tst_state_take_segment(tst_state *state, tst_segment *seg, const char *origin)
 {
     if (tst_state_find(state, seg->path))
         return tst_fail(TST_ECORRUPT, "%s: duplicate live segment path: %s", origin, seg->path);
@@ -97,14 +97,25 @@ int tst_state_add_segment(tst_state *state, const tst_segment *seg, const char *
                   sizeof *state->segments);
     if (rc != 0)
         return rc;
-    rc = tst_segment_copy(&state->segments[state->segment_count], seg);
-    if (rc != 0)
-        return rc;
-    state->segment_count++;
+    state->segments[state->segment_count++] = *seg;
+    memset(seg, 0, sizeof *seg);
+    const char *path = state->segments[state->segment_count - 1].path;
     if (state->segment_count * 2 > state->slot_cap)
         return rebuild_index(state, state->slot_cap ? state->slot_cap * 2 : 64);
-    *slot_for(state, seg->path) = state->segment_count;
+    *slot_for(state, path) = state->segment_count;
     return 0;
+}
+
+int tst_state_add_segment(tst_state *state, const tst_segment *seg, const char *origin)
+{
+    if (tst_state_find(state, seg->path))
+        return tst_fail(TST_ECORRUPT, "%s: duplicate live segment path: %s", origin, seg->path);
+    tst_segment copy;
+    int rc = tst_segment_copy(&copy, seg);
+    if (rc == 0)
+        rc = tst_state_take_segment(state, &copy, origin);
+    tst_segment_clear(&copy);
+    return rc;
 }
 
 int tst_state_add_removed(tst_state *state, const tst_segment *seg)
@@ -134,12 +145,18 @@ static int remove_segment(tst_state *state, const char *path)
     return rebuild_index(state, state->slot_cap);
 }
 
-static int set_meta(tst_state *state, const tst_table_meta *meta)
+/* Replaces the meta; with `steal`, moves it out of *meta instead of copying. */
+static int set_meta(tst_state *state, tst_table_meta *meta, bool steal)
 {
     tst_table_meta copy;
-    int rc = tst_table_meta_copy(&copy, meta);
-    if (rc != 0)
-        return rc;
+    if (steal) {
+        copy = *meta;
+        memset(meta, 0, sizeof *meta);
+    } else {
+        int rc = tst_table_meta_copy(&copy, meta);
+        if (rc != 0)
+            return rc;
+    }
     tst_table_meta_clear(&state->meta);
     state->meta = copy;
     state->has_meta = true;
@@ -159,28 +176,42 @@ static int set_coverage(tst_state *state, const tst_coverage_pointer *ptr, uint6
     return 0;
 }
 
-int tst_state_apply(tst_state *state, const tst_commit *commit, const char *origin)
+static int apply_action(tst_state *state, tst_action *a, uint64_t version, bool steal,
+                        const char *origin)
+{
+    switch (a->type) {
+    case TST_ACTION_UPDATE_TABLE_META: return set_meta(state, &a->u.meta, steal);
+    case TST_ACTION_ADD_SEGMENT:
+        return steal ? tst_state_take_segment(state, &a->u.segment, origin)
+                     : tst_state_add_segment(state, &a->u.segment, origin);
+    case TST_ACTION_REMOVE_SEGMENT: return remove_segment(state, a->u.remove_path);
+    case TST_ACTION_UPDATE_TABLE_COVERAGE: return set_coverage(state, &a->u.coverage, version);
+    }
+    return tst_fail(TST_ECORRUPT, "%s: an action has an unknown type", origin);
+}
+
+static int apply(tst_state *state, tst_commit *commit, bool steal, const char *origin)
 {
     if (commit->version != state->version + 1)
         return tst_fail(TST_ECORRUPT, "%s: version %" PRIu64 " cannot follow version %" PRIu64,
                         origin, commit->version, state->version);
     for (size_t i = 0; i < commit->action_count; i++) {
-        const tst_action *a = &commit->actions[i];
-        int rc = 0;
-        switch (a->type) {
-        case TST_ACTION_UPDATE_TABLE_META: rc = set_meta(state, &a->u.meta); break;
-        case TST_ACTION_ADD_SEGMENT: rc = tst_state_add_segment(state, &a->u.segment, origin); break;
-        case TST_ACTION_REMOVE_SEGMENT: rc = remove_segment(state, a->u.remove_path); break;
-        case TST_ACTION_UPDATE_TABLE_COVERAGE:
-            rc = set_coverage(state, &a->u.coverage, commit->version);
-            break;
-        default: rc = tst_fail(TST_ECORRUPT, "%s: action %zu has an unknown type", origin, i);
-        }
+        int rc = apply_action(state, &commit->actions[i], commit->version, steal, origin);
         if (rc != 0)
             return rc;
     }
     state->version = commit->version;
     return 0;
+}
+
+int tst_state_apply(tst_state *state, const tst_commit *commit, const char *origin)
+{
+    return apply(state, (tst_commit *)commit, false, origin);
+}
+
+int tst_state_apply_owned(tst_state *state, tst_commit *commit, const char *origin)
+{
+    return apply(state, commit, true, origin);
 }
 
 /* ---- validation -------------------------------------------------------- */

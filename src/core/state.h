@@ -43,9 +43,15 @@ void tst_state_clear(tst_state *state);
  * names the commit in messages. On failure the state is unusable. */
 int tst_state_apply(tst_state *state, const tst_commit *commit, const char *origin);
 
+/* The same, moving what the commit's actions own into the state instead of
+ * copying it (the commit is left with cleared actions, still to be cleared). */
+int tst_state_apply_owned(tst_state *state, tst_commit *commit, const char *origin);
+
 /* Adds a live segment (TST_ECORRUPT if its path is live already), or records
- * a removed one; used to load checkpoints. */
+ * a removed one; used to load checkpoints. take_segment moves *segment into
+ * the state and zeroes it (on failure it is left to the caller). */
 int tst_state_add_segment(tst_state *state, const tst_segment *segment, const char *origin);
+int tst_state_take_segment(tst_state *state, tst_segment *segment, const char *origin);
 int tst_state_add_removed(tst_state *state, const tst_segment *segment);
 
 /* Post-replay checks; TST_ECORRUPT naming the table root on failure. */

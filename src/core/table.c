@@ -109,15 +109,21 @@ static void insert_sorted(tst_table *t, size_t pos)
 
 /* ---- replay ------------------------------------------------------------ */
 
-static int replay(tst_state *state, const char *root, uint64_t head)
+/* Replays commits after the state's version up to head. *out_reshaped (may
+ * be NULL) tells whether any changed the meta or removed segments, which
+ * calls for a full validation and re-sort rather than incremental ones. */
+static int replay(tst_state *state, const char *root, uint64_t head, bool *out_reshaped)
 {
     while (state->version < head) {
         tst_commit c;
         int rc = tst_log_load_commit(root, state->version + 1, &c);
         if (rc == 0) {
+            for (size_t i = 0; out_reshaped && i < c.action_count; i++)
+                *out_reshaped |= c.actions[i].type == TST_ACTION_UPDATE_TABLE_META ||
+                                 c.actions[i].type == TST_ACTION_REMOVE_SEGMENT;
             char origin[64];
             snprintf(origin, sizeof origin, "commit %" PRIu64, c.version);
-            rc = tst_state_apply(state, &c, origin);
+            rc = tst_state_apply_owned(state, &c, origin);
         }
         tst_commit_clear(&c);
         if (rc != 0)
@@ -134,7 +140,7 @@ static int load_state(tst_state *state, const char *root, uint64_t head)
         tst_state_clear(state);
         tst_state_init(state);
     }
-    int rc = replay(state, root, head);
+    int rc = replay(state, root, head, NULL);
     if (rc == 0)
         rc = tst_state_validate(state, root);
     return rc;
@@ -153,6 +159,8 @@ static int open_at_head(tst_table *t)
         return TST_EEMPTY;
     }
     rc = load_state(&t->state, t->root, head);
+    if (rc == 0)
+        (void)tst_checkpoint_latest(t->root, &t->checkpoint_version);
     return rc == 0 ? sort_segments(t) : rc;
 }
 
@@ -184,6 +192,42 @@ void tst_table_free(tst_table *t)
     free(t);
 }
 
+/* Checks what commits after a validated state added: their segments and
+ * the coverage pointer (the meta is unchanged, or replay said so). */
+static int validate_added(tst_table *t, size_t before)
+{
+    const tst_state *st = &t->state;
+    for (size_t i = before; i < st->segment_count; i++) {
+        int rc = tst_segment_check(&st->meta, &st->segments[i], t->root);
+        if (rc != 0)
+            return rc;
+    }
+    if (st->has_coverage && !tst_index_kind_equal(&st->coverage.index_kind, &st->meta.index.kind))
+        return tst_fail(TST_ECORRUPT, "table %s: the table coverage pointer of version %" PRIu64
+                        " has a different index kind than the table", t->root,
+                        st->coverage_version);
+    return 0;
+}
+
+/* Brings a healthy handle forward, doing work in proportion to what is new. */
+static int refresh_incrementally(tst_table *t, uint64_t head)
+{
+    size_t before = t->state.segment_count;
+    bool reshaped = false;
+    int rc = replay(&t->state, t->root, head, &reshaped);
+    if (rc == 0 && reshaped) {
+        rc = tst_state_validate(&t->state, t->root);
+        return rc != 0 ? rc : sort_segments(t);
+    }
+    if (rc == 0)
+        rc = validate_added(t, before);
+    if (rc == 0)
+        rc = reserve_sorted(t);
+    for (size_t pos = before; rc == 0 && pos < t->state.segment_count; pos++)
+        insert_sorted(t, pos);
+    return rc;
+}
+
 int tst_table_refresh(tst_table *t, bool *out_changed)
 {
     if (out_changed)
@@ -200,13 +244,11 @@ int tst_table_refresh(tst_table *t, bool *out_changed)
     if (t->stale) {
         tst_state_clear(&t->state);
         rc = load_state(&t->state, t->root, head);
-    } else {
-        rc = replay(&t->state, t->root, head);
         if (rc == 0)
-            rc = tst_state_validate(&t->state, t->root);
+            rc = sort_segments(t);
+    } else {
+        rc = refresh_incrementally(t, head);
     }
-    if (rc == 0)
-        rc = sort_segments(t);
     t->stale = rc != 0;
     if (rc == 0 && out_changed)
         *out_changed = true;
@@ -317,6 +359,24 @@ static int apply_own_commit(tst_table *t, uint64_t version, const tst_action *ac
     return rc;
 }
 
+/*
+ * Checkpoints every max(TST_CHECKPOINT_INTERVAL, live segments / 100)
+ * commits: a checkpoint costs time in proportion to the segments, so the
+ * spacing grows with them and the cost per commit stays constant, while
+ * open never replays more than that many commits. A failed checkpoint does
+ * not fail the commit: it is only a shortcut.
+ */
+static void maybe_checkpoint(tst_table *t)
+{
+    uint64_t every = t->state.segment_count / 100;
+    if (every < TST_CHECKPOINT_INTERVAL)
+        every = TST_CHECKPOINT_INTERVAL;
+    if (t->state.version - t->checkpoint_version < every)
+        return;
+    if (tst_checkpoint_write(t->root, &t->state) == 0)
+        t->checkpoint_version = t->state.version;
+}
+
 int tst_table_commit(tst_table *t, const tst_action *actions, size_t count,
                      uint64_t *out_version)
 {
@@ -334,8 +394,7 @@ int tst_table_commit(tst_table *t, const tst_action *actions, size_t count,
         t->stale = true; /* committed, but the handle could not follow: reload on refresh */
         return rc;
     }
-    if (version % TST_CHECKPOINT_INTERVAL == 0)
-        (void)tst_checkpoint_write(t->root, &t->state);
+    maybe_checkpoint(t);
     if (out_version)
         *out_version = version;
     return 0;

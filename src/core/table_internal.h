@@ -13,6 +13,7 @@ struct tst_table {
     tst_state state;
     size_t *sorted;             /* positions of live segments by (index_min, index_max, path) */
     bool stale;                 /* a failed refresh left the state unusable: reload */
+    uint64_t checkpoint_version; /* latest checkpoint this handle knows of */
     struct tst_coverage_cache *coverage_cache; /* sidecar.c: coverage per version, lazily */
 };
 

@@ -513,7 +513,7 @@ static void open_uses_the_latest_checkpoint_instead_of_replaying(void **state)
     uint64_t version = tst_table_version(t);
     size_t segments = tst_table_segment_count(t);
     tst_table_free(t);
-    char *cp = tst_test_path(root, "_timeseries_log/_checkpoints/0000000100.checkpoint.json");
+    char *cp = tst_test_path(root, "_timeseries_log/_checkpoints/0000000100.checkpoint");
     assert_true(tst_test_exists(cp));
 
     /* Without commit 50 a full replay fails; with the checkpoint, open succeeds. */
@@ -525,9 +525,20 @@ static void open_uses_the_latest_checkpoint_instead_of_replaying(void **state)
     assert_int_equal(tst_table_segment_count(t), segments);
     tst_table_free(t);
 
-    /* A corrupt checkpoint is ignored: the log is replayed. */
+    /* A damaged checkpoint (one byte flipped) is ignored: the log is replayed. */
     assert_int_equal(rename(aside, fifty), 0);
-    tst_test_write_file(cp, "{\"tstable_checkpoint\":1", 23);
+    char *bytes = NULL;
+    size_t len = 0;
+    assert_int_equal(tst_test_read_file(cp, &bytes, &len), 0);
+    bytes[len / 2] ^= 0x40;
+    tst_test_write_file(cp, bytes, len);
+    free(bytes);
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_int_equal(tst_table_version(t), version);
+    assert_int_equal(tst_table_segment_count(t), segments);
+    tst_table_free(t);
+    /* So is a truncated one. */
+    tst_test_write_file(cp, "TSTCKPT1", 8);
     assert_tst_ok(tst_table_open(&t, root));
     assert_int_equal(tst_table_version(t), version);
     assert_int_equal(tst_table_segment_count(t), segments);
