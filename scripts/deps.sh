@@ -31,6 +31,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# ---- Node packages for the Parquet compatibility fixtures ----------------
+# tests/fixtures/write_parquet_wasm.mjs writes Parquet with a second writer
+# (parquet-wasm: arrow-rs compiled to WebAssembly) from Arrow tables built
+# with apache-arrow. Pinned to the versions the fixtures were tested with;
+# nothing is fetched when both are already installed at those versions. A
+# failed fetch only warns: the compat test then fails by itself, saying why.
+node_deps="$here/.deps/node"
+node_pins=(parquet-wasm@0.8.0 apache-arrow@21.2.0)
+node_missing=()
+for pin in "${node_pins[@]}"; do
+  pkg_json="$node_deps/node_modules/${pin%@*}/package.json"
+  grep -q "\"version\": *\"${pin##*@}\"" "$pkg_json" 2>/dev/null || node_missing+=("$pin")
+done
+if [ ${#node_missing[@]} -gt 0 ]; then
+  echo "deps: installing ${node_missing[*]} into .deps/node" >&2
+  mkdir -p "$node_deps"
+  npm install --prefix "$node_deps" --save-exact --no-audit --no-fund --silent "${node_pins[@]}" >/dev/null ||
+    echo "deps: warning: npm could not install ${node_missing[*]}; test_compat will fail" >&2
+fi
+# ---- end of Node packages --------------------------------------------------
+
 if [ -n "${DUCKDB_DIR:-}" ]; then
   [ -f "$DUCKDB_DIR/duckdb.h" ] && ls "$DUCKDB_DIR"/libduckdb.so >/dev/null 2>&1 || {
     echo "deps: DUCKDB_DIR=$DUCKDB_DIR must hold duckdb.h and libduckdb.so" >&2; exit 1; }

@@ -25,10 +25,15 @@
  * any zone other than UTC, decimals over 38 digits, Int96, nested types
  * (DuckDB names list elements and map entries its own way) and Other.
  * DuckDB 1.4.4 writes every column OPTIONAL, even from a NOT NULL table
- * column, and writes no ARROW:schema footer key.
+ * column, and writes no ARROW:schema footer key of its own. So the COPY
+ * embeds the table's schema as that key (KV_METADATA, encoded by
+ * arrow_schema_write.c): a reader that takes a segment's schema from its
+ * footer (format §1.7, §1.13) then sees the table's nullability and
+ * timezones, not what the OPTIONAL, zone-less Parquet columns suggest.
  */
 #include "segment.h"
 
+#include "arrow_schema_write.h"
 #include "duck.h"
 #include "fail.h"
 #include "fsio.h"
@@ -368,6 +373,23 @@ static int column_sql(sql_text *t, duckdb_connection con, const char *relation,
     return rc;
 }
 
+/* ", KV_METADATA {'ARROW:schema': '<base64>'}": the table's exact schema in
+ * the footer. Built after the columns, so a type DuckDB cannot write is
+ * reported as before. */
+static int arrow_schema_sql(sql_text *t, const tst_schema *schema)
+{
+    char *base64 = NULL;
+    int rc = tst_arrow_schema_encode(schema, &base64);
+    if (rc == 0)
+        rc = SQL_F(t, ", KV_METADATA {'ARROW:schema': ");
+    if (rc == 0)
+        rc = SQL_LIT(t, base64);
+    if (rc == 0)
+        rc = SQL_F(t, "}");
+    free(base64);
+    return rc;
+}
+
 /* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...) */
 static int copy_sql(sql_text *t, duckdb_connection con, const char *relation,
                     const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
@@ -391,6 +413,8 @@ static int copy_sql(sql_text *t, duckdb_connection con, const char *relation,
         rc = SQL_F(t, " (FORMAT parquet, COMPRESSION zstd");
     if (rc == 0 && row_group_rows > 0)
         rc = SQL_F(t, ", ROW_GROUP_SIZE %" PRIu64, row_group_rows);
+    if (rc == 0)
+        rc = arrow_schema_sql(t, schema);
     if (rc == 0)
         rc = SQL_F(t, ")");
     return rc;
