@@ -245,10 +245,24 @@ static int other(tst_type *out, tst_wire_kind *wire, tst_wire_kind kind, const c
     return tst_source_type_other(out, wire, kind, name);
 }
 
-static int pq_timestamp(tst_type *out, tst_wire_kind *wire, tst_time_precision unit)
+/*
+ * A Parquet timestamp without an embedded Arrow schema. The reference maps
+ * every one to "no timezone" (format §1.7); we give UTC-adjusted ones the
+ * timezone "UTC", as arrow-rs and DuckDB read them, so that the same data
+ * adopts the same type whether it arrives as CSV (DuckDB infers TIMESTAMPTZ)
+ * or as a Parquet file DuckDB wrote. Files with an ARROW:schema, which
+ * every arrow-rs and pyarrow writer embeds, are not affected.
+ */
+static int pq_timestamp(const pq_node *n, tst_type *out, tst_wire_kind *wire,
+                        tst_time_precision unit)
 {
     leaf(out, wire, TST_TYPE_TIMESTAMP);
-    out->unit = unit; /* format §1.7: timezone None, even when isAdjustedToUTC */
+    out->unit = unit;
+    if (n && n->logical && strstr(n->logical, "isAdjustedToUTC=1")) {
+        out->timezone = strdup("UTC");
+        if (!out->timezone)
+            return nomem();
+    }
     return 0;
 }
 
@@ -385,9 +399,9 @@ static int pq_primitive(const pq_node *n, tst_type *out, tst_wire_kind *wire)
     bool matched = false;
     switch (a) {
     case PA_STRING: return leaf(out, wire, TST_TYPE_UTF8);
-    case PA_TS_MILLIS: return pq_timestamp(out, wire, TST_PRECISION_MILLIS);
-    case PA_TS_MICROS: return pq_timestamp(out, wire, TST_PRECISION_MICROS);
-    case PA_TS_NANOS: return pq_timestamp(out, wire, TST_PRECISION_NANOS);
+    case PA_TS_MILLIS: return pq_timestamp(n, out, wire, TST_PRECISION_MILLIS);
+    case PA_TS_MICROS: return pq_timestamp(n, out, wire, TST_PRECISION_MICROS);
+    case PA_TS_NANOS: return pq_timestamp(n, out, wire, TST_PRECISION_NANOS);
     case PA_DECIMAL: return pq_decimal(n, out, wire);
     case PA_DATE: return other(out, wire, TST_WIRE_OTHER, "date32");
     case PA_TIME_MILLIS: return other(out, wire, TST_WIRE_OTHER, "time32[ms]");
@@ -724,7 +738,7 @@ static int duck_type_map(const char *t, tst_type *out, tst_wire_kind *wire)
         return 0;
     }
     if (strcmp(t, "TIMESTAMP WITH TIME ZONE") == 0) {
-        pq_timestamp(out, wire, TST_PRECISION_MICROS);
+        pq_timestamp(NULL, out, wire, TST_PRECISION_MICROS);
         out->timezone = strdup("UTC"); /* DuckDB stores TIMESTAMPTZ as UTC instants */
         return out->timezone ? 0 : nomem();
     }

@@ -493,6 +493,25 @@ static void a_stale_handle_rebases_onto_the_other_writers_commit(void **state)
     tst_test_rmtree(root);
 }
 
+static void a_table_started_from_csv_takes_parquet_that_duckdb_wrote_of_the_same_data(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("append");
+    char *dir = tst_test_tmpdir("src");
+    char *later = nvda_parquet(dir, "later.parquet",
+                               "SELECT * REPLACE (ts + INTERVAL 10 DAY AS ts) FROM nvda");
+    tst_table *t = create_table(root, symbol_entity, 1);
+    assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
+    tst_append_result res;
+    assert_tst_ok(tst_table_append_parquet(t, later, NULL, &res));
+    assert_true(res.copied);
+    assert_int_equal(tst_table_segment_count(t), 2);
+    free(later);
+    tst_table_free(t);
+    tst_test_rmtree(dir);
+    tst_test_rmtree(root);
+}
+
 /* Another writer commits right before our first commit attempt. */
 typedef struct interloper {
     const char *root;
@@ -619,6 +638,7 @@ int main(void)
         cmocka_unit_test(two_symbols_in_one_file_make_a_mixed_segment_with_separate_coverage),
         cmocka_unit_test(a_table_without_entities_rejects_any_covered_bucket),
         cmocka_unit_test(a_stale_handle_rebases_onto_the_other_writers_commit),
+        cmocka_unit_test(a_table_started_from_csv_takes_parquet_that_duckdb_wrote_of_the_same_data),
         cmocka_unit_test(an_append_that_loses_the_commit_race_rebases_and_commits_next),
         cmocka_unit_test(a_rebase_that_finds_the_window_taken_fails_with_overlap_and_cleans_up),
         cmocka_unit_test(a_bounded_number_of_attempts_gives_up_with_a_conflict),
