@@ -1,7 +1,7 @@
 /*
  * tstable/append.h — adding data to a table, safely.
  *
- * An append turns a source (a Parquet file, a CSV file) into one new
+ * An append turns a source (a Parquet file, a CSV file, an Arrow stream) into one new
  * immutable segment plus its coverage, and commits them as the next version:
  *
  *   1. schema: the first append adopts the source's schema exactly (a type
@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tstable/arrow.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +84,35 @@ int tst_table_append_parquet(tst_table *table, const char *path, const tst_appen
 /* Appends a CSV file (always re-encoded). */
 int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
                          const tst_append_options *opts, tst_append_result *out);
+
+/*
+ * Appends the rows of an Arrow C stream (always re-encoded; opts.reencode
+ * is implied). The stream's schema must be a struct ("+s") whose children
+ * are the columns; their Arrow types and ARROW_FLAG_NULLABLE take part in
+ * the schema rules above exactly as a Parquet file's embedded Arrow schema
+ * does: "tsm:UTC" is timestamp[ms](UTC), "s" an int16 that a later append
+ * may widen, "tdD" (date32) is refused naming the column. Zero-row batches
+ * are skipped.
+ *
+ * Ownership: the call takes the stream. It is read once, from the first
+ * batch to the end, and released exactly once before the call returns,
+ * whatever the outcome (also when table is NULL or the stream is invalid).
+ * A stream whose release is already NULL is TST_EINVAL and is not touched.
+ *
+ * Memory: the batches are drained one at a time into a staging table of
+ * the process's DuckDB, because the append reads its source twice (to
+ * measure, then to write) and a stream can be read only once. The staging
+ * table holds the whole stream (memory proportional to the data; DuckDB may
+ * spill it to its temp directory) and is dropped when the call returns.
+ *
+ * Errors, besides those of every append: TST_EEMPTY when no batch has a
+ * row; TST_EIO when the producer fails (get_next or get_schema returned an
+ * errno; its get_last_error text is in the message) — nothing is written;
+ * TST_EINVAL for a schema that is not a struct of columns or a batch that
+ * does not match it; TST_EUNSUPPORTED for a type DuckDB cannot import.
+ */
+int tst_table_append_arrow(tst_table *table, struct ArrowArrayStream *stream,
+                           const tst_append_options *opts, tst_append_result *out);
 
 #ifdef __cplusplus
 }
