@@ -130,3 +130,23 @@ int tst_duck_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     *len += (size_t)n;
     return 0;
 }
+
+int tst_duck_column_is_tstz(duckdb_connection con, const char *relation, const char *column,
+                            bool *out)
+{
+    tst_sql q = {NULL, 0, 0};
+    int rc = SQL_F(&q, "SELECT ");
+    if (rc == 0)
+        rc = SQL_IDENT(&q, column);
+    if (rc == 0)
+        rc = SQL_F(&q, " FROM %s", relation);
+    duckdb_prepared_statement stmt = NULL;
+    if (rc == 0 && duckdb_prepare(con, q.s, &stmt) == DuckDBError)
+        rc = tst_fail(TST_ESQL, "reading the type of column '%s': %s", column,
+                      duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "prepare failed");
+    if (rc == 0)
+        *out = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
+    duckdb_destroy_prepare(&stmt);
+    free(q.s);
+    return rc;
+}

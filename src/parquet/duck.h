@@ -14,6 +14,7 @@
 #define TST_DUCK_H
 
 #include <duckdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A new connection to the process-wide database (created on first call). */
@@ -37,5 +38,24 @@ int tst_duck_append_ident(char **buf, size_t *len, size_t *cap, const char *text
 /* Appends formatted text. */
 int tst_duck_appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A SQL statement being built, with shorthands for the builders above. */
+typedef struct tst_sql {
+    char *s;
+    size_t len, cap;
+} tst_sql;
+
+#define SQL_F(t, ...) tst_duck_appendf(&(t)->s, &(t)->len, &(t)->cap, __VA_ARGS__)
+#define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
+#define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
+
+/*
+ * Whether `column` of `relation` is a TIMESTAMPTZ. DuckDB 1.4.4 has no cast
+ * from TIMESTAMPTZ to TIMESTAMP_MS or TIMESTAMP_NS, so such columns go
+ * through TIMESTAMP (exact when the session zone is UTC). Preparing binds
+ * the statement without running it: for Parquet that reads only the footer.
+ */
+int tst_duck_column_is_tstz(duckdb_connection con, const char *relation, const char *column,
+                            bool *out);
 
 #endif

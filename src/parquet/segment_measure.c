@@ -45,14 +45,6 @@
 #include <string.h>
 
 /* A growing SQL statement (see duck.h for the appenders). */
-typedef struct sql_text {
-    char *s;
-    size_t len, cap;
-} sql_text;
-
-#define SQL_F(t, ...) tst_duck_appendf(&(t)->s, &(t)->len, &(t)->cap, __VA_ARGS__)
-#define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
-#define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
 
 /* What the SQL needs to know about the table, resolved once. */
 typedef struct measure_plan {
@@ -157,35 +149,8 @@ static const char *entity_sql_type(tst_entity_type t)
                                  : "UBIGINT";
 }
 
-/*
- * Whether `column` of the relation is a TIMESTAMPTZ. DuckDB 1.4.4 has no
- * cast from TIMESTAMPTZ to TIMESTAMP_MS or TIMESTAMP_NS, so those go
- * through TIMESTAMP (exact: the session zone is UTC). Preparing binds the
- * statement without running it: for Parquet that reads only the footer.
- */
-static int source_is_tstz(duckdb_connection con, const char *relation, const char *column,
-                          bool *out)
-{
-    char *sql = NULL;
-    size_t len = 0, cap = 0;
-    int rc = tst_duck_appendf(&sql, &len, &cap, "SELECT ");
-    if (rc == 0)
-        rc = tst_duck_append_ident(&sql, &len, &cap, column);
-    if (rc == 0)
-        rc = tst_duck_appendf(&sql, &len, &cap, " FROM %s", relation);
-    duckdb_prepared_statement stmt = NULL;
-    if (rc == 0 && duckdb_prepare(con, sql, &stmt) == DuckDBError)
-        rc = tst_fail(TST_ESQL, "reading the type of column '%s': %s", column,
-                      duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "prepare failed");
-    if (rc == 0)
-        *out = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
-    duckdb_destroy_prepare(&stmt);
-    free(sql);
-    return rc;
-}
-
 /* "CAST(<col> AS <type>) AS <alias>" */
-static int sql_cast(sql_text *t, const char *column, const char *type, const char *alias,
+static int sql_cast(tst_sql *t, const char *column, const char *type, const char *alias,
                     bool via_timestamp)
 {
     int rc = SQL_F(t, via_timestamp ? "CAST(CAST(" : "CAST(");
@@ -201,7 +166,7 @@ static int sql_cast(sql_text *t, const char *column, const char *type, const cha
  * v = the index as an integer in index units (BIGINT, or UBIGINT for
  * uint64), e0.. = the entity columns in their schema types.
  */
-static int sql_base(sql_text *t, const measure_plan *p)
+static int sql_base(tst_sql *t, const measure_plan *p)
 {
     const char *index_type = "UBIGINT", *v = "i";
     if (p->spec->kind.type == TST_INDEX_INT64)
@@ -234,7 +199,7 @@ static int sql_base(sql_text *t, const measure_plan *p)
 }
 
 /* "e0, e1, " (with the trailing separator), or "" without entity columns. */
-static int sql_entity_list(sql_text *t, const measure_plan *p)
+static int sql_entity_list(tst_sql *t, const measure_plan *p)
 {
     int rc = 0;
     for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
@@ -247,7 +212,7 @@ static int sql_entity_list(sql_text *t, const measure_plan *p)
  * Timestamps: floor(v / (units_per_second * bucket_seconds)), which equals
  * floor(floor(v / units_per_second) / bucket_seconds) for positive divisors.
  */
-static int sql_ordinal(sql_text *t, const measure_plan *p)
+static int sql_ordinal(tst_sql *t, const measure_plan *p)
 {
     const tst_index_kind *kind = &p->spec->kind;
     if (kind->type == TST_INDEX_UINT64)
@@ -307,7 +272,7 @@ typedef struct totals {
     uint64_t *entity_nulls;
 } totals;
 
-static int totals_sql(sql_text *t, const measure_plan *p)
+static int totals_sql(tst_sql *t, const measure_plan *p)
 {
     bool ts = p->spec->kind.type == TST_INDEX_TIMESTAMP;
     int rc = SQL_F(t, "SELECT count(*), count(i), count(v), %s, min(v), max(v)",
@@ -323,7 +288,7 @@ static int totals_sql(sql_text *t, const measure_plan *p)
 
 static int totals_read(duckdb_connection con, const measure_plan *p, totals *out)
 {
-    sql_text t = {0};
+    tst_sql t = {0};
     int rc = totals_sql(&t, p);
     duckdb_result res;
     duckdb_data_chunk chunk = NULL;
@@ -372,7 +337,7 @@ static int totals_check(const measure_plan *p, const totals *s)
 
 /* SELECT count(*), min(label) over identities whose index is all null;
  * the label reads "symbol=NVDA,venue=X". */
-static int unindexed_sql(sql_text *t, const measure_plan *p)
+static int unindexed_sql(tst_sql *t, const measure_plan *p)
 {
     int rc = SQL_F(t, "SELECT count(*), min(label) FROM (SELECT concat_ws(','");
     for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
@@ -404,7 +369,7 @@ static int unindexed_sql(sql_text *t, const measure_plan *p)
 
 static int unindexed_check(duckdb_connection con, const measure_plan *p)
 {
-    sql_text t = {0};
+    tst_sql t = {0};
     int rc = unindexed_sql(&t, p);
     duckdb_result res;
     duckdb_data_chunk chunk = NULL;
@@ -436,7 +401,7 @@ static int unindexed_check(duckdb_connection con, const measure_plan *p)
  * SELECT e.., min(o), max(o) per run. The rank is subtracted in HUGEINT:
  * an ordinal near INT64_MIN minus a row number would overflow BIGINT.
  */
-static int runs_sql(sql_text *t, const measure_plan *p)
+static int runs_sql(tst_sql *t, const measure_plan *p)
 {
     int rc = SQL_F(t, "SELECT ");
     if (rc == 0)
@@ -527,7 +492,7 @@ static int runs_add_chunk(const measure_plan *p, duckdb_data_chunk chunk, tst_me
 
 static int runs_read(duckdb_connection con, const measure_plan *p, tst_measure *out)
 {
-    sql_text t = {0};
+    tst_sql t = {0};
     int rc = runs_sql(&t, p);
     duckdb_result res;
     if (rc == 0)
@@ -587,7 +552,7 @@ static int measure_with(duckdb_connection con, measure_plan *p, tst_measure *out
     bool tstz = false;
     if (rc == 0 && p->spec->kind.type == TST_INDEX_TIMESTAMP &&
         p->index->type.unit != TST_PRECISION_MICROS)
-        rc = source_is_tstz(con, p->relation, p->spec->column, &tstz);
+        rc = tst_duck_column_is_tstz(con, p->relation, p->spec->column, &tstz);
     p->index_via_timestamp = tstz;
     if (rc == 0)
         rc = totals_read(con, p, &s);

@@ -18,12 +18,12 @@
  *   Float32 FLOAT, Float64 DOUBLE, Utf8 BYTE_ARRAY (UTF8), Binary BYTE_ARRAY,
  *   Timestamp ms/us/ns INT64 TIMESTAMP(unit, isAdjustedToUTC=false),
  *   Timestamp us "UTC" INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true),
+ *   other zoned timestamps: the UTC instant as a plain timestamp of the unit,
  *   Decimal(p<=38) DECIMAL(p,s) on INT32/INT64/FIXED_LEN_BYTE_ARRAY(16).
  * Anything else has no exact DuckDB encoding and is TST_EUNSUPPORTED:
- * FixedBinary (a BLOB is written as BYTE_ARRAY, i.e. binary), ms or ns
- * timestamps with a time zone (DuckDB's only zoned type is microseconds),
- * any zone other than UTC, decimals over 38 digits, Int96, nested types
- * (DuckDB names list elements and map entries its own way) and Other.
+ * FixedBinary (a BLOB is written as BYTE_ARRAY, i.e. binary), decimals over
+ * 38 digits, Int96, nested types (DuckDB names list elements and map
+ * entries its own way) and Other.
  * DuckDB 1.4.4 writes every column OPTIONAL, even from a NOT NULL table
  * column, and writes no ARROW:schema footer key of its own. So the COPY
  * embeds the table's schema as that key (KV_METADATA, encoded by
@@ -48,14 +48,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct sql_text {
-    char *s;
-    size_t len, cap;
-} sql_text;
-
-#define SQL_F(t, ...) tst_duck_appendf(&(t)->s, &(t)->len, &(t)->cap, __VA_ARGS__)
-#define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
-#define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
 
 /* How much one read/write round of the fallback copy moves. */
 #define COPY_CHUNK (1u << 20)
@@ -265,15 +257,19 @@ static int unsupported(const tst_field *f, const char *why)
                     type, why);
 }
 
+/*
+ * Zoned timestamps are UTC instants. Microseconds in UTC map to DuckDB's
+ * TIMESTAMPTZ (Parquet isAdjustedToUTC=true); every other zoned column is
+ * written as the plain timestamp of its unit holding the UTC instant, and
+ * the ARROW:schema in the footer carries the zone, which is how arrow-rs
+ * and pyarrow read it back.
+ */
 static int timestamp_type(const tst_field *f, char *out, size_t cap)
 {
     const char *tz = f->type.timezone;
     tst_time_precision u = f->type.unit;
-    if (tz && strcmp(tz, "UTC") != 0)
-        return unsupported(f, "DuckDB stores zoned timestamps as UTC only");
-    if (tz && u != TST_PRECISION_MICROS)
-        return unsupported(f, "DuckDB's only UTC-adjusted timestamp type is microseconds");
-    const char *name = tz                         ? "TIMESTAMPTZ"
+    bool utc_micros = tz && strcmp(tz, "UTC") == 0 && u == TST_PRECISION_MICROS;
+    const char *name = utc_micros                 ? "TIMESTAMPTZ"
                      : u == TST_PRECISION_MILLIS ? "TIMESTAMP_MS"
                      : u == TST_PRECISION_MICROS ? "TIMESTAMP"
                                                  : "TIMESTAMP_NS";
@@ -313,34 +309,7 @@ static int duck_type(const tst_field *f, char *out, size_t cap)
     return 0;
 }
 
-/*
- * Whether `column` of the relation is a TIMESTAMPTZ (as in segment_measure.c). DuckDB 1.4.4 has no
- * cast from TIMESTAMPTZ to TIMESTAMP_MS or TIMESTAMP_NS, so those go
- * through TIMESTAMP (exact: the session zone is UTC). Preparing binds the
- * statement without running it: for Parquet that reads only the footer.
- */
-static int source_is_tstz(duckdb_connection con, const char *relation, const char *column,
-                          bool *out)
-{
-    char *sql = NULL;
-    size_t len = 0, cap = 0;
-    int rc = tst_duck_appendf(&sql, &len, &cap, "SELECT ");
-    if (rc == 0)
-        rc = tst_duck_append_ident(&sql, &len, &cap, column);
-    if (rc == 0)
-        rc = tst_duck_appendf(&sql, &len, &cap, " FROM %s", relation);
-    duckdb_prepared_statement stmt = NULL;
-    if (rc == 0 && duckdb_prepare(con, sql, &stmt) == DuckDBError)
-        rc = tst_fail(TST_ESQL, "reading the type of column '%s': %s", column,
-                      duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "prepare failed");
-    if (rc == 0)
-        *out = duckdb_prepared_statement_column_type(stmt, 0) == DUCKDB_TYPE_TIMESTAMP_TZ;
-    duckdb_destroy_prepare(&stmt);
-    free(sql);
-    return rc;
-}
-
-static int order_by_sql(sql_text *t, const tst_index_spec *spec)
+static int order_by_sql(tst_sql *t, const tst_index_spec *spec)
 {
     int rc = SQL_F(t, " ORDER BY ");
     for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
@@ -354,14 +323,15 @@ static int order_by_sql(sql_text *t, const tst_index_spec *spec)
 }
 
 /* "CAST(c AS T) AS c"; a TIMESTAMPTZ going to ms or ns passes through TIMESTAMP. */
-static int column_sql(sql_text *t, duckdb_connection con, const char *relation,
+static int column_sql(tst_sql *t, duckdb_connection con, const char *relation,
                       const tst_field *f)
 {
     char type[64];
     int rc = duck_type(f, type, sizeof type);
     bool via = false;
-    if (rc == 0 && f->type.kind == TST_TYPE_TIMESTAMP && f->type.unit != TST_PRECISION_MICROS)
-        rc = source_is_tstz(con, relation, f->name, &via);
+    if (rc == 0 && f->type.kind == TST_TYPE_TIMESTAMP && strcmp(type, "TIMESTAMPTZ") != 0 &&
+        strcmp(type, "TIMESTAMP") != 0)
+        rc = tst_duck_column_is_tstz(con, relation, f->name, &via);
     if (rc == 0)
         rc = SQL_F(t, via ? "CAST(CAST(" : "CAST(");
     if (rc == 0)
@@ -376,7 +346,7 @@ static int column_sql(sql_text *t, duckdb_connection con, const char *relation,
 /* ", KV_METADATA {'ARROW:schema': '<base64>'}": the table's exact schema in
  * the footer. Built after the columns, so a type DuckDB cannot write is
  * reported as before. */
-static int arrow_schema_sql(sql_text *t, const tst_schema *schema)
+static int arrow_schema_sql(tst_sql *t, const tst_schema *schema)
 {
     char *base64 = NULL;
     int rc = tst_arrow_schema_encode(schema, &base64);
@@ -391,7 +361,7 @@ static int arrow_schema_sql(sql_text *t, const tst_schema *schema)
 }
 
 /* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...) */
-static int copy_sql(sql_text *t, duckdb_connection con, const char *relation,
+static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
                     const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
                     uint64_t row_group_rows)
 {
@@ -440,7 +410,7 @@ static int check_spec_columns(const tst_index_spec *spec, const tst_schema *sche
 static int encode_to_temp(const char *relation, const tst_index_spec *spec,
                           const tst_schema *schema, const char *tmp, uint64_t row_group_rows)
 {
-    sql_text t = {0};
+    tst_sql t = {0};
     duckdb_connection con = NULL;
     int rc = tst_duck_connect(&con);
     if (rc == 0)
@@ -482,7 +452,7 @@ int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
 
 static int footer_rows(const char *path, uint64_t *out)
 {
-    sql_text t = {0};
+    tst_sql t = {0};
     int rc = SQL_F(&t, "SELECT num_rows FROM parquet_file_metadata(");
     if (rc == 0)
         rc = SQL_LIT(&t, path);

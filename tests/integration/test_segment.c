@@ -19,6 +19,7 @@
 #include "fsio.h"
 #include "model.h"
 #include "segment.h"
+#include "source.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -774,15 +775,53 @@ static void write_rejects_types_duckdb_cannot_write_exactly(void **state)
     (void)state;
     assert_write_unsupported("{\"name\":\"x\",\"data_type\":{\"FixedBinary\":{\"byte_width\":4}},"
                              "\"nullable\":true}");
-    assert_write_unsupported("{\"name\":\"x\",\"data_type\":{\"Timestamp\":{\"unit\":\"Micros\","
-                             "\"timezone\":\"America/New_York\"}},\"nullable\":true}");
-    assert_write_unsupported("{\"name\":\"x\",\"data_type\":{\"Timestamp\":{\"unit\":\"Millis\","
-                             "\"timezone\":\"UTC\"}},\"nullable\":true}");
     assert_write_unsupported("{\"name\":\"x\",\"data_type\":{\"Decimal\":{\"precision\":40,"
                              "\"scale\":2}},\"nullable\":true}");
     assert_write_unsupported("{\"name\":\"x\",\"data_type\":{\"List\":{\"elements\":{\"name\":"
                              "\"item\",\"data_type\":\"Int32\",\"nullable\":true}}},"
                              "\"nullable\":true}");
+}
+
+/* Zoned ms/ns (and non-UTC) timestamps: the UTC instants in a plain column
+ * of the unit, the zone in the embedded ARROW:schema. */
+static void zoned_timestamps_of_every_unit_are_written_exactly(void **state)
+{
+    (void)state;
+    tst_schema *schema = schema_parse(
+        "[{\"name\":\"ts\",\"data_type\":{\"Timestamp\":{\"unit\":\"Millis\",\"timezone\":"
+        "\"UTC\"}},\"nullable\":false},{\"name\":\"ns\",\"data_type\":{\"Timestamp\":{\"unit\":"
+        "\"Nanos\",\"timezone\":\"America/New_York\"}},\"nullable\":true}]");
+    tst_index_spec spec;
+    spec_parse(&spec, "{\"column\":\"ts\",\"entity_columns\":[],"
+                      "\"kind\":{\"type\":\"timestamp\",\"bucket\":{\"Hours\":1}}}");
+    char *dst = scratch_path("zoned.parquet");
+    const char *rows = "(SELECT CAST(make_timestamp(r * 1000 - 5000000) AS TIMESTAMPTZ) AS ts,"
+                       " make_timestamp_ns(r * 1000001 - 3) AS ns FROM range(100) t(r))";
+    assert_tst_ok(tst_segment_write(rows, &spec, schema, dst, 0));
+    tst_source src;
+    assert_tst_ok(tst_source_parquet(&src, dst));
+    char type[64];
+    tst_type_format(&src.columns[0].type, type, sizeof type);
+    assert_string_equal(type, "timestamp[ms](UTC)");
+    assert_false(src.columns[0].nullable);
+    tst_type_format(&src.columns[1].type, type, sizeof type);
+    assert_string_equal(type, "timestamp[ns](America/New_York)");
+    tst_source_clear(&src);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT CAST(sum(epoch_ms(ts)) AS VARCHAR) || ',' || CAST(sum(epoch_ns(ns)) AS "
+             "VARCHAR) FROM read_parquet('%s')", dst);
+    char *got = sql_text_of(sql);
+    snprintf(sql, sizeof sql,
+             "SELECT CAST(sum(epoch_ms(CAST(CAST(ts AS TIMESTAMP) AS TIMESTAMP_MS))) AS VARCHAR) "
+             "|| ',' || CAST(sum(epoch_ns(ns)) AS VARCHAR) FROM %s", rows);
+    char *want = sql_text_of(sql);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    free(dst);
+    tst_index_spec_clear(&spec);
+    tst_schema_free(schema);
 }
 
 static void a_write_that_fails_at_any_step_leaves_no_destination_and_no_temp(void **state)
@@ -840,6 +879,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_honours_a_row_group_size, setup, teardown),
         cmocka_unit_test_setup_teardown(write_refuses_an_existing_destination, setup, teardown),
         cmocka_unit_test_setup_teardown(write_rejects_types_duckdb_cannot_write_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(zoned_timestamps_of_every_unit_are_written_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(a_write_that_fails_at_any_step_leaves_no_destination_and_no_temp, setup, teardown),
         cmocka_unit_test_setup_teardown(file_stats_of_a_missing_file_is_not_found, setup, teardown),
     };
