@@ -1,0 +1,158 @@
+/*
+ * tstable/session.h — SQL over tables and Parquet files.
+ *
+ * A session is a SQL workspace backed by DuckDB. Register tstables and plain
+ * Parquet files (or folders of them) under names, then run any SQL DuckDB
+ * understands against those names: joins between tables and files, window
+ * functions, date_trunc, time_bucket, ASOF joins, EXPLAIN.
+ *
+ *   tst_session *s;
+ *   tst_session_open(&s);
+ *   tst_session_register_table(s, "bars", "/data/bars");
+ *   tst_session_register_parquet(s, "refs", "/data/refs.parquet");
+ *   tst_session_query(s, "SELECT symbol, avg(close) FROM bars "
+ *                        "WHERE ts >= $1 AND ts < $2 GROUP BY symbol", params, 2, &stream);
+ *
+ * Freshness: a registered table always answers for its latest committed
+ * version; each statement refreshes it (reading only new commits), so rows
+ * another process appended are seen without registering again.
+ *
+ * Pruning: before a statement runs, its predicates on a registered table's
+ * index column (comparisons, BETWEEN, with constants or parameters) and
+ * equalities on its entity columns are read from the parsed statement, and
+ * only the segments whose bounds and identity can match are given to the
+ * engine — the files of the others are never opened. Anything the planner
+ * cannot read prunes nothing: results are always those of the full table.
+ *
+ * Coverage in SQL, as table functions usable in joins:
+ *   tstable_coverage('name', start, end)
+ *       -> entity VARCHAR, covered_buckets UBIGINT, missing_buckets UBIGINT,
+ *          total_buckets UBIGINT, ratio DOUBLE, max_gap_buckets UBIGINT
+ *          (one row per entity identity; one row with entity NULL for a
+ *          table without entity columns)
+ *   tstable_gaps('name', start, end [, entity])
+ *       -> entity VARCHAR, gap_start, gap_end (the index type), buckets UBIGINT
+ *          (one row per missing range; entity 'col=value[,col=value]' or,
+ *          for a single entity column, just the value)
+ * start and end are values of the index type (or ISO-8601 strings for
+ * timestamps); ranges are half-open.
+ *
+ * Errors from the engine are TST_ESQL with DuckDB's message; an unknown
+ * registration name is TST_ENOTFOUND. Thread-safety: one thread at a time
+ * per session; sessions are independent (each has its own connection).
+ */
+#ifndef TSTABLE_SESSION_H
+#define TSTABLE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tstable/arrow.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tst_session tst_session;
+
+int tst_session_open(tst_session **out);
+/* Releases the session and its registrations (not the tables on disk). */
+void tst_session_free(tst_session *session);
+
+/*
+ * Registers the tstable at `root` as `name` (a SQL identifier). The table
+ * must have a schema (at least one append): TST_EEMPTY otherwise. Replaces
+ * an existing registration of that name only on success.
+ */
+int tst_session_register_table(tst_session *session, const char *name, const char *root);
+
+/* Registers a Parquet file, a folder of Parquet files, or a glob, as `name`. */
+int tst_session_register_parquet(tst_session *session, const char *name, const char *path);
+
+/* Forgets a registration. TST_ENOTFOUND if there is none. */
+int tst_session_deregister(tst_session *session, const char *name);
+
+/* Registered names, sorted; the pointers live until the next (de)registration. */
+size_t tst_session_name_count(const tst_session *session);
+const char *tst_session_name_at(const tst_session *session, size_t i);
+/* The table root behind a registered tstable name, or NULL (Parquet or unknown). */
+const char *tst_session_table_root(const tst_session *session, const char *name);
+
+/* A statement parameter: $1, $2, ... when name is NULL, else $name. */
+typedef enum tst_param_type {
+    TST_PARAM_NULL = 0,
+    TST_PARAM_BOOL,
+    TST_PARAM_INT64,
+    TST_PARAM_UINT64,
+    TST_PARAM_DOUBLE,
+    TST_PARAM_TEXT,    /* also for timestamps: '2024-06-01T00:00:00Z' */
+    TST_PARAM_BLOB
+} tst_param_type;
+
+typedef struct tst_param {
+    const char *name;   /* NULL: positional, in array order */
+    tst_param_type type;
+    union {
+        bool b;
+        int64_t i64;
+        uint64_t u64;
+        double f64;
+        struct {
+            const char *ptr;
+            size_t len;
+        } bytes;         /* TEXT (UTF-8) and BLOB */
+    } v;
+} tst_param;
+
+/*
+ * Runs one statement and returns its rows as an Arrow C stream, produced
+ * batch by batch as the consumer reads (memory is bounded by a batch).
+ * The stream owns what it needs; release it when done. A session runs one
+ * statement at a time: release (or read to the end) the stream before the
+ * next call on the same session.
+ */
+int tst_session_query(tst_session *session, const char *sql, const tst_param *params,
+                      size_t param_count, struct ArrowArrayStream *out);
+
+/*
+ * Row by row, for printing: every value rendered as text (NULL for SQL
+ * NULL). Timestamps print as RFC 3339 UTC, floats with up to 17 significant
+ * digits.
+ */
+typedef struct tst_rows tst_rows;
+int tst_session_query_rows(tst_session *session, const char *sql, const tst_param *params,
+                           size_t param_count, tst_rows **out);
+size_t tst_rows_column_count(const tst_rows *rows);
+const char *tst_rows_column_name(const tst_rows *rows, size_t col);
+/* The column's type as DuckDB names it ("BIGINT", "TIMESTAMP WITH TIME ZONE"). */
+const char *tst_rows_column_type(const tst_rows *rows, size_t col);
+/* Advances to the next row: 1 = a row, 0 = done, negative = error. */
+int tst_rows_next(tst_rows *rows);
+/* The current row's value as text, borrowed until the next call, or NULL. */
+const char *tst_rows_value(tst_rows *rows, size_t col);
+void tst_rows_free(tst_rows *rows);
+
+/*
+ * Writes the whole result of a statement to a file, streaming:
+ * format "csv" (with header), "json" (one array of row objects), "jsonl"
+ * (one object per line), or "parquet". Written to a temp file and renamed
+ * into place. *out_rows (may be NULL) receives the row count.
+ */
+int tst_session_export(tst_session *session, const char *sql, const tst_param *params,
+                       size_t param_count, const char *format, const char *path,
+                       uint64_t *out_rows);
+
+/* What pruning decided for the last statement, for EXPLAIN-like output and
+ * tests: segments considered and kept, summed over the registered tables
+ * the statement referenced. */
+typedef struct tst_prune_stats {
+    uint64_t candidate_segments;
+    uint64_t kept_segments;
+} tst_prune_stats;
+void tst_session_last_prune(const tst_session *session, tst_prune_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
