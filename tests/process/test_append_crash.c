@@ -1,0 +1,154 @@
+/*
+ * test_append_crash.c — an appending process killed at every step.
+ *
+ * For each durable step k of an append (every create, write, fsync, link,
+ * rename and unlink the library performs through its I/O layer), a child
+ * appends one day of the sample with a crash armed at step k and dies there.
+ * Afterwards the table must open at N or N+1; at N+1 the new segment's data
+ * file and sidecars exist and the coverage shows the day; at N the day is
+ * not covered. Either way the next append (of another day) succeeds, and
+ * re-appending the crashed day succeeds exactly when it was not committed.
+ */
+#include "testsupport.h"
+
+#include "duck.h"
+#include "fsio.h"
+#include "tstable/append.h"
+#include "tstable/table.h"
+#include "tstable/table_coverage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
+
+static char *entities[] = {"symbol"};
+
+/* Day d of the sample as a Parquet file, written by DuckDB in a child so
+ * this process never starts an engine that later children would inherit. */
+static char *day_file(const char *dir, int d)
+{
+    char name[32], sql[2048];
+    snprintf(name, sizeof name, "day%d.parquet", d);
+    char *path = tst_test_path(dir, name);
+    snprintf(sql, sizeof sql,
+             "COPY (SELECT * FROM read_csv('%s') WHERE ts >= TIMESTAMPTZ '2024-06-01' + "
+             "INTERVAL %d DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY) TO '%s' "
+             "(FORMAT parquet)",
+             NVDA_CSV, d, d + 1, path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        duckdb_connection con = NULL;
+        int rc = tst_duck_connect(&con);
+        if (rc == 0)
+            rc = tst_duck_query(con, sql, NULL, "fixture");
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return path;
+}
+
+/* Runs `append file` in a child with a crash armed at step k (0: none).
+ * Returns the child's exit status: 77 crashed, 0 appended. */
+static int child_append(const char *root, const char *file, uint64_t k)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        tst_table *t = NULL;
+        if (tst_table_open(&t, root) != 0)
+            _exit(3);
+        if (k)
+            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
+        int rc = tst_table_append_parquet(t, file, NULL, NULL);
+        _exit(rc == 0 ? 0 : 4);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static uint64_t covered_hours_of_day(const char *root, int d)
+{
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    tst_entity_binding nvda = {"symbol", {TST_ENTITY_UTF8, {{"NVDA", 4}}}};
+    tst_index_value start = {TST_INDEX_TIMESTAMP, {{0, 0}}}, end = start;
+    tst_timestamp_parse(&start.v.ts, "2024-06-01T00:00:00Z");
+    start.v.ts.sec += d * 86400;
+    end.v.ts.sec = start.v.ts.sec + 86400;
+    tst_coverage_counts c;
+    assert_tst_ok(tst_table_coverage(t, &nvda, 1, &start, &end, &c));
+    tst_table_free(t);
+    return c.covered_buckets;
+}
+
+static void an_append_killed_at_any_step_leaves_the_table_whole_and_writable(void **state)
+{
+    (void)state;
+    char *base = tst_test_tmpdir("acrash");
+    char *days = tst_test_path(base, "days");
+    char *work = tst_test_path(base, "work");
+    char *first = NULL, *crashed = NULL, *next = NULL;
+    assert_int_equal(system(NULL) != 0, 1);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", days);
+    assert_int_equal(system(cmd), 0);
+    first = day_file(days, 0);
+    crashed = day_file(days, 1);
+    next = day_file(days, 2);
+
+    uint64_t k = 1;
+    for (;; k++) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+        assert_int_equal(system(cmd), 0);
+        tst_index_spec spec = {"ts", entities, 1,
+                               {TST_INDEX_TIMESTAMP, {TST_TIME_HOURS, 1}, 0, ""}};
+        tst_table *t = NULL;
+        assert_tst_ok(tst_table_create(&t, work, &spec));
+        tst_table_free(t);
+        assert_int_equal(child_append(work, first, 0), 0);
+
+        int status = child_append(work, crashed, k);
+        assert_true(status == 77 || status == 0);
+        assert_tst_ok(tst_table_open(&t, work));
+        uint64_t v = tst_table_version(t);
+        tst_table_free(t);
+        assert_true(v == 2 || v == 3);
+        uint64_t hours = covered_hours_of_day(work, 1);
+        assert_int_equal(hours, v == 3 ? 24 : 0);
+        if (status == 0)
+            assert_int_equal(v, 3);
+
+        /* The next append always works, and the crashed day can be retried
+         * exactly when it did not commit. */
+        assert_int_equal(child_append(work, next, 0), 0);
+        assert_int_equal(child_append(work, crashed, 0), v == 3 ? 4 : 0);
+        assert_int_equal(covered_hours_of_day(work, 1), 24);
+        if (status == 0)
+            break;
+    }
+    print_message("append crashed at each of %llu steps\n", (unsigned long long)k - 1);
+    assert_true(k > 10);
+    free(first);
+    free(crashed);
+    free(next);
+    free(days);
+    free(work);
+    tst_test_rmtree(base);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_append_killed_at_any_step_leaves_the_table_whole_and_writable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
