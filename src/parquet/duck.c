@@ -11,11 +11,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_once_t open_once = PTHREAD_ONCE_INIT;
 static duckdb_database database;
 static int open_state; /* 0 ok, else a TST_E code */
 static char open_error[512];
+
+static char temp_dir[512];
+
+/* DuckDB's spill files are removed when the database closes; the folder is ours. */
+static void close_database(void)
+{
+    duckdb_close(&database);
+    if (temp_dir[0])
+        rmdir(temp_dir);
+}
+
+/*
+ * Memory: DuckDB's default limit is 80% of RAM, and a re-encode sorts the
+ * whole source, so a large append could take most of the machine. A fixed
+ * limit (TST_DUCKDB_MEMORY_LIMIT, default 1GB) makes DuckDB spill its sort
+ * to a private folder under TMPDIR instead: memory stays bounded whatever
+ * the size of the file.
+ */
+static void configure(duckdb_config config)
+{
+    const char *limit = getenv("TST_DUCKDB_MEMORY_LIMIT");
+    duckdb_set_config(config, "memory_limit", limit && *limit ? limit : "1GB");
+    const char *base = getenv("TMPDIR");
+    snprintf(temp_dir, sizeof temp_dir, "%s/tstable-duckdb-%ld", base && *base ? base : "/tmp",
+             (long)getpid());
+    duckdb_set_config(config, "temp_directory", temp_dir);
+    duckdb_set_config(config, "preserve_insertion_order", "false");
+    /* Queries here read and write files the library names; no extension
+     * may be downloaded (the machines have no network for it). */
+    duckdb_set_config(config, "autoinstall_known_extensions", "false");
+    duckdb_set_config(config, "autoload_known_extensions", "false");
+}
 
 static void open_database(void)
 {
@@ -26,14 +59,13 @@ static void open_database(void)
         snprintf(open_error, sizeof open_error, "cannot create a DuckDB configuration");
         return;
     }
-    /* Queries here read and write files the library names; no extension
-     * may be downloaded (the machines have no network for it). */
-    duckdb_set_config(config, "autoinstall_known_extensions", "false");
-    duckdb_set_config(config, "autoload_known_extensions", "false");
+    configure(config);
     if (duckdb_open_ext(NULL, &database, config, &err) == DuckDBError) {
         open_state = TST_ESQL;
         snprintf(open_error, sizeof open_error, "cannot open DuckDB: %s", err ? err : "unknown");
         duckdb_free(err);
+    } else {
+        atexit(close_database);
     }
     duckdb_destroy_config(&config);
 }

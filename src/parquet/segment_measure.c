@@ -20,9 +20,11 @@
  * Exactness rules the SQL follows (checked against DuckDB 1.4.4):
  *   - DuckDB's integer `//` truncates toward zero and `%` takes the sign of
  *     the dividend ((-7) // 2 = -3, (-7) % 2 = -1), so floor division is
- *     spelled out as (a - ((a % b) + b) % b) // b, in HUGEINT so that no
- *     step overflows (b may be up to 2^64 - 1 or, for nanosecond
- *     timestamps, 10^9 times a bucket of up to 2^32 days).
+ *     spelled out as a // b - (a % b < 0 ? 1 : 0), which cannot overflow.
+ *     It stays in BIGINT (HUGEINT was 18x slower on a 20M-row month):
+ *     timestamps divide twice, by units per second then by bucket seconds
+ *     (both < 2^63); an int64 width beyond INT64_MAX leaves two buckets,
+ *     -1 and 0.
  *   - epoch_ms/epoch_us/epoch_ns truncate toward zero when they drop digits
  *     (epoch_ms of 1969-12-31 23:59:59.9995 is 0), so the index is first
  *     cast to the schema's own unit, where the epoch function is exact.
@@ -207,6 +209,15 @@ static int sql_entity_list(tst_sql *t, const measure_plan *p)
     return rc;
 }
 
+/* floor(x / w) for BIGINT x and 1 <= w <= INT64_MAX, without overflow:
+ * DuckDB's // truncates toward zero, so step down when the remainder is
+ * negative. 64-bit throughout: HUGEINT arithmetic was 18x slower here. */
+static int sql_floor_div(tst_sql *t, const char *x, uint64_t w)
+{
+    return SQL_F(t, "CAST(%s // %" PRIu64 " - CASE WHEN %s %% %" PRIu64 " < 0 THEN 1 ELSE 0 END "
+                    "AS BIGINT)", x, w, x, w);
+}
+
 /*
  * The bucket ordinal of v, as floor division (see the top of the file).
  * Timestamps: floor(v / (units_per_second * bucket_seconds)), which equals
@@ -217,14 +228,18 @@ static int sql_ordinal(tst_sql *t, const measure_plan *p)
     const tst_index_kind *kind = &p->spec->kind;
     if (kind->type == TST_INDEX_UINT64)
         return SQL_F(t, "v // CAST(%" PRIu64 " AS UBIGINT)", kind->bucket_width);
-    char w[96];
-    if (kind->type == TST_INDEX_TIMESTAMP)
-        snprintf(w, sizeof w, "(CAST(%" PRIu64 " AS HUGEINT) * %" PRIu64 ")",
-                 units_per_second(p->index->type.unit), tst_time_bucket_seconds(kind->bucket));
-    else
-        snprintf(w, sizeof w, "CAST('%" PRIu64 "' AS HUGEINT)", kind->bucket_width);
-    return SQL_F(t, "CAST((CAST(v AS HUGEINT) - (((CAST(v AS HUGEINT) %% %s) + %s) %% %s)) // %s "
-                    "AS BIGINT)", w, w, w, w);
+    if (kind->type == TST_INDEX_INT64) {
+        if (kind->bucket_width > (uint64_t)INT64_MAX) /* one bucket each side of zero */
+            return SQL_F(t, "CAST(CASE WHEN v < 0 THEN -1 ELSE 0 END AS BIGINT)");
+        return sql_floor_div(t, "v", kind->bucket_width);
+    }
+    /* Timestamps: whole seconds first (floored), then buckets of seconds. */
+    tst_sql secs = {NULL, 0, 0};
+    int rc = sql_floor_div(&secs, "v", units_per_second(p->index->type.unit));
+    if (rc == 0)
+        rc = sql_floor_div(t, secs.s, tst_time_bucket_seconds(kind->bucket));
+    free(secs.s);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
