@@ -21,8 +21,10 @@
  *   4. export: the statement runs as a streaming query on a connection that
  *      the returned ArrowArrayStream owns; each get_next fetches one DuckDB
  *      chunk and converts it (duckdb_data_chunk_to_arrow), so memory is
- *      bounded by a chunk. DuckDB 1.4's duckdb_query_arrow and friends are
- *      deprecated and materialize the whole result; they are not used.
+ *      bounded by a chunk.
+ *
+ * The SELECT's column list, its FROM and the stream are shared with the SQL
+ * session (src/sql/segment_select.c), so both present a table alike.
  *
  * The session time zone of the scan's connection is pinned to UTC: it is
  * the zone of exported TIMESTAMPTZ columns ("tsu:UTC") and of the casts
@@ -30,27 +32,18 @@
  */
 #include "duck.h"
 #include "fail.h"
-#include "fsio.h"
 #include "model.h"
+#include "segment_select.h"
 #include "table_internal.h"
 #include "tstable/scan.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* A growing SQL statement (see duck.h for the appenders). */
-typedef struct sql_text {
-    char *s;
-    size_t len, cap;
-} sql_text;
-
-#define SQL_F(t, ...) tst_duck_appendf(&(t)->s, &(t)->len, &(t)->cap, __VA_ARGS__)
-#define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
-#define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
+typedef tst_sql sql_text;
 
 /* What one scan resolved from its arguments. */
 typedef struct scan_plan {
@@ -232,19 +225,13 @@ static bool meets_range(const scan_plan *p, const tst_segment *seg)
 
 static int keep_file(scan_plan *p, const tst_segment *seg)
 {
-    char *abs = tst_io_join(tst_table_root(p->table), seg->path);
-    if (!abs)
-        return tst_fail(TST_ENOMEM, "out of memory planning a scan");
-    p->files[p->file_count++] = abs;
-    struct stat st;
-    if (stat(abs, &st) == 0)
-        return 0;
-    int err = errno;
-    int code = err == ENOENT || err == ENOTDIR ? TST_ENOTFOUND : TST_EIO;
-    tst_fail_errno(code, err, "scan of table %s: data file %s of segment %s cannot be read",
-                   tst_table_root(p->table), abs, seg->path);
-    tst_fail_set_path(abs);
-    return code;
+    char what[64 + 4096];
+    snprintf(what, sizeof what, "scan of table %s", tst_table_root(p->table));
+    char *abs = NULL;
+    int rc = tst_select_segment_file(tst_table_root(p->table), seg, what, &abs);
+    if (rc == 0)
+        p->files[p->file_count++] = abs;
+    return rc;
 }
 
 static int plan_segments(scan_plan *p)
@@ -265,100 +252,6 @@ static int plan_segments(scan_plan *p)
 }
 
 /* ---- 3. SQL --------------------------------------------------------------- */
-
-static int duck_type(sql_text *t, const tst_type *type);
-
-static const char *timestamp_type(const tst_type *type)
-{
-    if (type->timezone)
-        return "TIMESTAMPTZ"; /* DuckDB has one zoned type; it reads zoned Parquet so */
-    return type->unit == TST_PRECISION_MILLIS   ? "TIMESTAMP_MS"
-           : type->unit == TST_PRECISION_MICROS ? "TIMESTAMP"
-                                                : "TIMESTAMP_NS";
-}
-
-static int struct_type(sql_text *t, const tst_type *type)
-{
-    int rc = SQL_F(t, "STRUCT(");
-    for (size_t i = 0; rc == 0 && i < type->field_count; i++) {
-        rc = SQL_F(t, "%s", i ? ", " : "");
-        if (rc == 0)
-            rc = SQL_IDENT(t, type->fields[i].name);
-        if (rc == 0)
-            rc = SQL_F(t, " ");
-        if (rc == 0)
-            rc = duck_type(t, &type->fields[i].type);
-    }
-    return rc == 0 ? SQL_F(t, ")") : rc;
-}
-
-static int map_type(sql_text *t, const tst_type *type)
-{
-    int rc = SQL_F(t, "MAP(");
-    if (rc == 0)
-        rc = duck_type(t, &type->key->type);
-    if (rc == 0)
-        rc = SQL_F(t, ", ");
-    if (rc == 0)
-        rc = type->value ? duck_type(t, &type->value->type) : SQL_F(t, "INTEGER");
-    return rc == 0 ? SQL_F(t, ")") : rc;
-}
-
-/* The DuckDB type a segment column of this logical type reads as. */
-static int duck_type(sql_text *t, const tst_type *type)
-{
-    static const char *const leaf[] = {
-        [TST_TYPE_BOOL] = "BOOLEAN",  [TST_TYPE_INT32] = "INTEGER", [TST_TYPE_INT64] = "BIGINT",
-        [TST_TYPE_UINT64] = "UBIGINT", [TST_TYPE_FLOAT32] = "FLOAT", [TST_TYPE_FLOAT64] = "DOUBLE",
-        [TST_TYPE_BINARY] = "BLOB",   [TST_TYPE_UTF8] = "VARCHAR",
-        [TST_TYPE_FIXED_BINARY] = "BLOB", [TST_TYPE_INT96] = "TIMESTAMP",
-        [TST_TYPE_OTHER] = "VARCHAR",
-    };
-    switch (type->kind) {
-    case TST_TYPE_TIMESTAMP: return SQL_F(t, "%s", timestamp_type(type));
-    case TST_TYPE_DECIMAL:
-        if (type->precision > 38) /* DuckDB reads wider decimals as DOUBLE */
-            return SQL_F(t, "DOUBLE");
-        return SQL_F(t, "DECIMAL(%u,%d)", type->precision, (int)type->scale);
-    case TST_TYPE_STRUCT: return struct_type(t, type);
-    case TST_TYPE_LIST: {
-        int rc = duck_type(t, &type->element->type);
-        return rc == 0 ? SQL_F(t, "[]") : rc;
-    }
-    case TST_TYPE_MAP: return map_type(t, type);
-    default:
-        return SQL_F(t, "%s", (size_t)type->kind < sizeof leaf / sizeof leaf[0] &&
-                                  leaf[type->kind] ? leaf[type->kind] : "VARCHAR");
-    }
-}
-
-static bool nested(const tst_type *type)
-{
-    return type->kind == TST_TYPE_STRUCT || type->kind == TST_TYPE_LIST ||
-           type->kind == TST_TYPE_MAP;
-}
-
-/* One output column: CAST(c AS T) AS c; nested columns pass as DuckDB reads
- * them (their field names are the files'); with no files, CAST(NULL AS T). */
-static int column_sql(sql_text *t, const tst_field *f, bool no_files)
-{
-    int rc = no_files ? SQL_F(t, "CAST(NULL AS ")
-             : nested(&f->type) ? SQL_IDENT(t, f->name)
-                                : SQL_F(t, "CAST(");
-    if (rc == 0 && !no_files && !nested(&f->type)) {
-        rc = SQL_IDENT(t, f->name);
-        if (rc == 0)
-            rc = SQL_F(t, " AS ");
-    }
-    if (rc == 0 && (no_files || !nested(&f->type))) {
-        rc = duck_type(t, &f->type);
-        if (rc == 0)
-            rc = SQL_F(t, ")");
-    }
-    if (rc == 0)
-        rc = SQL_F(t, " AS ");
-    return rc == 0 ? SQL_IDENT(t, f->name) : rc;
-}
 
 /* Where a bound falls relative to what the column's unit can hold. */
 typedef enum bound_fit { BOUND_IN, BOUND_BELOW, BOUND_ABOVE } bound_fit;
@@ -444,17 +337,6 @@ static int entity_sql(sql_text *t, const scan_plan *p)
     return rc;
 }
 
-static int from_sql(sql_text *t, const scan_plan *p)
-{
-    int rc = SQL_F(t, " FROM read_parquet([");
-    for (size_t i = 0; rc == 0 && i < p->file_count; i++) {
-        rc = SQL_F(t, "%s", i ? ", " : "");
-        if (rc == 0)
-            rc = SQL_LIT(t, p->files[i]);
-    }
-    return rc == 0 ? SQL_F(t, "], union_by_name = true)") : rc;
-}
-
 static int scan_sql(sql_text *t, const scan_plan *p)
 {
     bool no_files = p->file_count == 0, empty = false;
@@ -462,11 +344,11 @@ static int scan_sql(sql_text *t, const scan_plan *p)
     for (size_t i = 0; rc == 0 && i < p->column_count; i++) {
         rc = SQL_F(t, "%s", i ? ", " : "");
         if (rc == 0)
-            rc = column_sql(t, p->columns[i], no_files);
+            rc = tst_select_column(t, p->columns[i], no_files);
     }
     if (rc != 0 || no_files)
         return rc == 0 ? SQL_F(t, " WHERE false") : rc;
-    rc = from_sql(t, p);
+    rc = tst_select_from(t, p->files, p->file_count, true);
     if (rc == 0)
         rc = SQL_F(t, " WHERE true");
     if (rc == 0)
@@ -482,135 +364,25 @@ static int scan_sql(sql_text *t, const scan_plan *p)
 
 /* ---- 4. the exported stream ----------------------------------------------- */
 
-typedef struct scan_stream {
-    duckdb_connection con;
-    duckdb_prepared_statement prepared;
-    duckdb_result result;
-    bool has_result;
-    duckdb_arrow_options options;
-    bool done;
-    char error[1024];
-} scan_stream;
-
-static void stream_free(scan_stream *s)
+/* Prepares sql on a new connection that the returned stream will own. */
+static int stream_open(const char *sql, struct ArrowArrayStream *out)
 {
-    if (!s)
-        return;
-    if (s->options)
-        duckdb_destroy_arrow_options(&s->options);
-    if (s->has_result)
-        duckdb_destroy_result(&s->result);
-    duckdb_destroy_prepare(&s->prepared);
-    tst_duck_disconnect(&s->con);
-    free(s);
-}
-
-static int stream_fail(scan_stream *s, const char *what, const char *detail)
-{
-    snprintf(s->error, sizeof s->error, "%s: %s", what, detail ? detail : "DuckDB failed");
-    return EIO;
-}
-
-static int error_data_fail(scan_stream *s, const char *what, duckdb_error_data e)
-{
-    int err = stream_fail(s, what, e ? duckdb_error_data_message(e) : NULL);
-    duckdb_destroy_error_data(&e);
-    return err;
-}
-
-static int get_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out)
-{
-    scan_stream *s = stream->private_data;
-    idx_t n = duckdb_column_count(&s->result);
-    duckdb_logical_type *types = calloc(n ? n : 1, sizeof *types);
-    const char **names = calloc(n ? n : 1, sizeof *names);
-    int err = types && names ? 0 : stream_fail(s, "describing the scan", "out of memory");
-    for (idx_t i = 0; err == 0 && i < n; i++) {
-        types[i] = duckdb_column_logical_type(&s->result, i);
-        names[i] = duckdb_column_name(&s->result, i);
-    }
-    if (err == 0) {
-        duckdb_error_data e = duckdb_to_arrow_schema(s->options, types, names, n, out);
-        if (e)
-            err = error_data_fail(s, "exporting the scan's schema", e);
-    }
-    for (idx_t i = 0; types && i < n; i++)
-        duckdb_destroy_logical_type(&types[i]);
-    free(types);
-    free(names);
-    return err;
-}
-
-/* The next non-empty chunk as an Arrow struct array; release NULL at the end. */
-static int get_next(struct ArrowArrayStream *stream, struct ArrowArray *out)
-{
-    scan_stream *s = stream->private_data;
-    memset(out, 0, sizeof *out);
-    while (!s->done) {
-        duckdb_data_chunk chunk = duckdb_fetch_chunk(s->result);
-        if (!chunk) {
-            s->done = true;
-            const char *msg = duckdb_result_error(&s->result);
-            return msg && *msg ? stream_fail(s, "scanning the table", msg) : 0;
-        }
-        if (duckdb_data_chunk_get_size(chunk) == 0) {
-            duckdb_destroy_data_chunk(&chunk);
-            continue;
-        }
-        duckdb_error_data e = duckdb_data_chunk_to_arrow(s->options, chunk, out);
-        duckdb_destroy_data_chunk(&chunk);
-        return e ? error_data_fail(s, "exporting a scanned batch", e) : 0;
-    }
-    return 0;
-}
-
-static const char *get_last_error(struct ArrowArrayStream *stream)
-{
-    scan_stream *s = stream->private_data;
-    return s && s->error[0] ? s->error : NULL;
-}
-
-static void release(struct ArrowArrayStream *stream)
-{
-    stream_free(stream->private_data);
-    memset(stream, 0, sizeof *stream); /* release = NULL: released */
-}
-
-static int prepare_error(scan_stream *s, const char *sql)
-{
-    const char *msg = duckdb_prepare_error(s->prepared);
-    return tst_fail(TST_ESQL, "scan: DuckDB cannot plan the scan (%s): %s", sql,
-                    msg ? msg : "prepare failed");
-}
-
-/* Runs sql as a streaming query on a new connection the stream will own. */
-static int stream_open(const char *sql, scan_stream **out)
-{
-    scan_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        return tst_fail(TST_ENOMEM, "out of memory starting a scan");
-    int rc = tst_duck_connect(&s->con);
+    duckdb_connection con = NULL;
+    duckdb_prepared_statement prepared = NULL;
+    int rc = tst_duck_connect(&con);
     if (rc == 0)
-        rc = tst_duck_query(s->con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
-    if (rc == 0 && duckdb_prepare(s->con, sql, &s->prepared) == DuckDBError)
-        rc = prepare_error(s, sql);
-    duckdb_pending_result pending = NULL;
-    if (rc == 0 && duckdb_pending_prepared_streaming(s->prepared, &pending) == DuckDBError)
-        rc = tst_fail(TST_ESQL, "scan: %s", duckdb_pending_error(pending));
-    if (rc == 0) {
-        s->has_result = true; /* execute_pending fills it even on error */
-        if (duckdb_execute_pending(pending, &s->result) == DuckDBError)
-            rc = tst_fail(TST_ESQL, "scan: %s", duckdb_result_error(&s->result));
+        rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
+    if (rc == 0 && duckdb_prepare(con, sql, &prepared) == DuckDBError) {
+        const char *msg = duckdb_prepare_error(prepared);
+        rc = tst_fail(TST_ESQL, "scan: DuckDB cannot plan the scan (%s): %s", sql,
+                      msg ? msg : "prepare failed");
     }
-    duckdb_destroy_pending(&pending);
-    if (rc == 0)
-        s->options = duckdb_result_get_arrow_options(&s->result);
     if (rc != 0) {
-        stream_free(s);
+        duckdb_destroy_prepare(&prepared);
+        tst_duck_disconnect(&con);
         return rc;
     }
-    *out = s;
-    return 0;
+    return tst_result_stream_open(con, true, prepared, "scan", out);
 }
 
 int tst_table_scan(tst_table *table, const tst_index_value *start, const tst_index_value *end,
@@ -625,22 +397,14 @@ int tst_table_scan(tst_table *table, const tst_index_value *start, const tst_ind
                         "stream");
     scan_plan p = {.table = table, .start = start, .end = end};
     sql_text sql = {0};
-    scan_stream *s = NULL;
     int rc = plan_arguments(&p, entity, entity_count, columns, column_count);
     if (rc == 0)
         rc = plan_segments(&p);
     if (rc == 0)
         rc = scan_sql(&sql, &p);
     if (rc == 0)
-        rc = stream_open(sql.s, &s);
+        rc = stream_open(sql.s, out);
     plan_clear(&p);
     free(sql.s);
-    if (rc != 0)
-        return rc;
-    out->get_schema = get_schema;
-    out->get_next = get_next;
-    out->get_last_error = get_last_error;
-    out->release = release;
-    out->private_data = s;
-    return 0;
+    return rc;
 }
