@@ -1,0 +1,209 @@
+/*
+ * cli.h — what the files of the `tstable` command line share.
+ *
+ * The CLI is a thin shell over the public headers in include/tstable/: each
+ * subcommand lives in its own file (create.c, append.c, query.c, ...) and
+ * exposes one `cli_cmd_<name>(argc, argv)` that returns the process exit
+ * code. main.c holds the table of commands. Everything else here is the
+ * plumbing those files have in common:
+ *
+ *   args.c    long options (--opt value, --opt=value, repeatable lists),
+ *             --help, and usage errors printed once;
+ *   output.c  box-drawn tables, JSON strings and numbers, error printing;
+ *   values.c  command-line text -> library values: index values, entity
+ *             bindings, and opening a --table with a readable error.
+ *
+ * Conventions: results go to stdout, diagnostics to stderr, and an error is
+ * printed exactly once by the code that detects it; callers only pass the
+ * exit code up. Exit code 0 is success, 1 any failure (usage errors too, as
+ * the reference CLI does).
+ */
+#ifndef TSTABLE_CLI_H
+#define TSTABLE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tstable/index.h"
+#include "tstable/table.h"
+#include "tstable/table_coverage.h"
+
+/* Mirrors project(tstable VERSION ...) in CMakeLists.txt, which the CLI may not edit. */
+#define CLI_VERSION "0.1.0"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+
+/* ---- commands (main.c dispatches; one file each) ------------------------ */
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;               /* one line for `tstable --help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_command;
+
+int cli_cmd_create(int argc, char **argv);
+int cli_cmd_append(int argc, char **argv);
+int cli_cmd_query(int argc, char **argv);
+int cli_cmd_info(int argc, char **argv);
+int cli_cmd_log(int argc, char **argv);
+int cli_cmd_coverage(int argc, char **argv);
+int cli_cmd_gaps(int argc, char **argv);
+
+/* ---- options (args.c) ---------------------------------------------------- */
+
+typedef enum cli_opt_kind {
+    CLI_FLAG,  /* --timing */
+    CLI_VALUE, /* --table PATH, at most once */
+    CLI_LIST   /* --entity COL, repeatable; values kept in order */
+} cli_opt_kind;
+
+typedef struct cli_opt {
+    const char *name;  /* without the leading "--" */
+    const char *alias; /* another accepted name, or NULL */
+    cli_opt_kind kind;
+} cli_opt;
+
+#define CLI_MAX_OPTS 16
+
+typedef struct cli_slot {
+    bool set;
+    const char **values; /* CLI_VALUE: one; CLI_LIST: count (borrowed from argv) */
+    size_t count;
+} cli_slot;
+
+typedef struct cli_args {
+    const char *command; /* for messages: "create" */
+    const cli_opt *opts;
+    size_t opt_count;
+    cli_slot slots[CLI_MAX_OPTS];
+} cli_args;
+
+/* What cli_parse() decided. */
+enum { CLI_PARSED = 0, CLI_HELP_SHOWN = 1, CLI_USAGE_ERROR = 2 };
+
+/*
+ * Parses argv[1..] against opts. --help / -h prints `help` to stdout.
+ * Unknown options, missing values, repeated single options and positional
+ * arguments print one usage error to stderr. Returns one of the values above.
+ */
+int cli_parse(cli_args *args, const char *command, const char *help, const cli_opt *opts,
+              size_t opt_count, int argc, char **argv);
+void cli_args_free(cli_args *args);
+
+/* Converts a cli_parse() outcome into an exit code (help: 0, error: 1). */
+int cli_parse_exit(int parsed);
+
+const char *cli_get(const cli_args *args, const char *name); /* NULL when absent */
+bool cli_has(const cli_args *args, const char *name);
+const char *const *cli_list(const cli_args *args, const char *name, size_t *out_count);
+
+/* Prints "error: <message>" and the --help hint for the command; returns 1. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Usage error unless the option was given. */
+bool cli_require(const cli_args *args, const char *name);
+
+/* --format table|json (table when absent); false after printing the error. */
+bool cli_format_is_json(const cli_args *args, bool *out_json);
+
+/* Parses "--opt" values: a decimal u64 (no sign, no spaces). */
+bool cli_parse_u64(const char *text, uint64_t *out);
+
+/* ---- output (output.c) --------------------------------------------------- */
+
+/* Prints one error line to stderr (the library message is printed by the caller's format). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "<context>: <library message>" for the last library failure; returns 1. */
+int cli_fail_lib(const char *context);
+
+void *cli_xmalloc(size_t size);
+void *cli_xrealloc(void *ptr, size_t size);
+char *cli_xstrdup(const char *s);
+char *cli_xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A table of text cells for the terminal, drawn with rounded box lines.
+ * Row 0 is the header. Cells may hold several lines ('\n').
+ */
+typedef struct cli_grid {
+    size_t cols;
+    size_t rows;
+    char **cells; /* rows * cols, owned */
+    size_t cap_rows;
+} cli_grid;
+
+void cli_grid_init(cli_grid *grid, size_t cols);
+/* Copies cols cells (NULL is printed as an empty cell). */
+void cli_grid_add(cli_grid *grid, const char *const *cells);
+/* Prints the grid; `label`, when not NULL, is written into the top border. */
+void cli_grid_print(const cli_grid *grid, FILE *out, const char *label);
+void cli_grid_free(cli_grid *grid);
+
+/* JSON: a quoted, escaped string (NULL -> null); a finite double as the shortest exact text. */
+void cli_json_string(FILE *out, const char *s);
+void cli_json_double(FILE *out, double v);
+
+/* A float for people: at most 6 decimals, trailing zeros trimmed, "-0" -> "0". */
+void cli_format_float(double v, char *buf, size_t cap);
+
+/* ---- values (values.c) --------------------------------------------------- */
+
+/* Opens --table, printing "Failed to open table at <T>: <why>" on failure. */
+int cli_open_table(tst_table **out, const char *root);
+
+/*
+ * Parses a value of the table's index type: RFC 3339 (or a plain date
+ * YYYY-MM-DD, read as midnight UTC) for timestamps, decimal for integers.
+ * `option` names the flag in the error it prints.
+ */
+int cli_parse_index_value(const tst_index_kind *kind, const char *option, const char *text,
+                          tst_index_value *out);
+
+/* Renders an index value (RFC 3339 or decimal) into buf. */
+void cli_format_index_value(const tst_index_value *v, char *buf, size_t cap);
+
+/*
+ * Turns repeated --entity col=value into bindings, typed after the table's
+ * schema. *out is allocated (free it); values borrow from `specs`.
+ */
+int cli_parse_entity(tst_table *table, const char *const *specs, size_t count,
+                     tst_entity_binding **out);
+void cli_free_entity(tst_entity_binding *bindings, size_t count);
+
+/*
+ * Fills start/end from --start/--end, or, when absent, from the table's
+ * observed bounds: the first segment value and just past the last.
+ */
+int cli_range(tst_table *table, const char *start_text, const char *end_text,
+              tst_index_value *start, tst_index_value *end);
+
+/*
+ * What coverage and gaps ask about: --table, --entity col=value..., and
+ * [--start, --end). cli_target_open prints its own errors.
+ */
+typedef struct cli_target {
+    tst_table *table;
+    tst_entity_binding *entity;
+    size_t entity_count;
+    tst_index_value start;
+    tst_index_value end;
+} cli_target;
+
+int cli_target_open(cli_target *t, const cli_args *args);
+void cli_target_close(cli_target *t);
+
+/* "symbol=NVDA,venue=X" for a binding list ("" for none). */
+void cli_format_bindings(const tst_entity_binding *b, size_t n, char *buf, size_t cap);
+
+/* Bindings as a JSON object {"symbol":"NVDA"} (numbers for integer columns); null for none. */
+void cli_json_bindings(FILE *out, const tst_entity_binding *b, size_t n);
+/* An index value as JSON: an RFC 3339 string for timestamps, a number otherwise. */
+void cli_json_index_value(FILE *out, const tst_index_value *v);
+
+/* Name and index description of a table: "ts (timestamp, bucket 1h)". */
+void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * coverage.c — `tstable coverage`: how much of [start, end) a table covers.
+ *
+ * Answered from the coverage snapshot alone (no Parquet is read): covered
+ * and total buckets, their ratio and the longest run of missing buckets,
+ * for one entity (--entity col=value, every entity column once) or for the
+ * whole table, where a bucket counts when any entity covers it. Without
+ * --start/--end the range is the table's own, from its first value to just
+ * past its last.
+ */
+#include "cli.h"
+
+static const char HELP[] =
+    "How much of a range a table covers, in buckets.\n"
+    "\n"
+    "Usage: tstable coverage --table PATH [--start VALUE] [--end VALUE]\n"
+    "                        [--entity COL=VALUE]... [--format table|json]\n"
+    "\n"
+    "Options:\n"
+    "  --table PATH        The table\n"
+    "  --start VALUE       Start of the range, inclusive (default: the table's first value)\n"
+    "  --end VALUE         End of the range, exclusive (default: just past its last value)\n"
+    "                      Timestamps are RFC 3339 (2024-06-01T00:00:00Z) or a date\n"
+    "                      (2024-06-01, midnight UTC); integer indexes take integers.\n"
+    "  --entity COL=VALUE  Ask about one entity; repeat for each column of a composite\n"
+    "                      entity. Without it: the whole table (any entity counts).\n"
+    "  --format FORMAT     table (default) or json\n"
+    "  --help              Show this help\n"
+    "\n"
+    "JSON keys: start, end, entity, covered_buckets, total_buckets, missing_buckets,\n"
+    "ratio, max_gap_buckets.\n"
+    "\n"
+    "Example:\n"
+    "  tstable coverage --table ./my_stocks --entity symbol=NVDA \\\n"
+    "      --start 2024-06-01 --end 2024-06-15\n";
+
+static const cli_opt OPTS[] = {
+    {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
+    {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE},
+};
+
+static void print_text(const cli_target *t, const tst_coverage_counts *c)
+{
+    char start[TST_TIMESTAMP_TEXT_MAX], end[TST_TIMESTAMP_TEXT_MAX], entity[512], ratio[64];
+    cli_format_index_value(&t->start, start, sizeof start);
+    cli_format_index_value(&t->end, end, sizeof end);
+    cli_format_bindings(t->entity, t->entity_count, entity, sizeof entity);
+    cli_format_float(c->ratio, ratio, sizeof ratio);
+    printf("range:           [%s, %s)\n", start, end);
+    printf("entity:          %s\n", t->entity_count ? entity : "(all)");
+    printf("covered_buckets: %llu\n", (unsigned long long)c->covered_buckets);
+    printf("total_buckets:   %llu\n", (unsigned long long)c->total_buckets);
+    printf("missing_buckets: %llu\n", (unsigned long long)(c->total_buckets - c->covered_buckets));
+    printf("ratio:           %s\n", ratio);
+    printf("max_gap_buckets: %llu\n", (unsigned long long)c->max_gap_buckets);
+}
+
+static void print_json(const cli_target *t, const tst_coverage_counts *c)
+{
+    fputs("{\"start\":", stdout);
+    cli_json_index_value(stdout, &t->start);
+    fputs(",\"end\":", stdout);
+    cli_json_index_value(stdout, &t->end);
+    fputs(",\"entity\":", stdout);
+    cli_json_bindings(stdout, t->entity, t->entity_count);
+    printf(",\"covered_buckets\":%llu,\"total_buckets\":%llu,\"missing_buckets\":%llu,\"ratio\":",
+           (unsigned long long)c->covered_buckets, (unsigned long long)c->total_buckets,
+           (unsigned long long)(c->total_buckets - c->covered_buckets));
+    cli_json_double(stdout, c->ratio);
+    printf(",\"max_gap_buckets\":%llu}\n", (unsigned long long)c->max_gap_buckets);
+}
+
+static int run(const cli_args *args)
+{
+    bool json = false;
+    cli_target t;
+    tst_coverage_counts counts;
+    if (!cli_format_is_json(args, &json))
+        return CLI_EXIT_FAIL;
+    int rc = cli_target_open(&t, args);
+    if (rc == 0 &&
+        tst_table_coverage(t.table, t.entity, t.entity_count, &t.start, &t.end, &counts) != 0)
+        rc = cli_fail_lib("Failed to compute coverage");
+    if (rc == 0)
+        json ? print_json(&t, &counts) : print_text(&t, &counts);
+    cli_target_close(&t);
+    return rc;
+}
+
+int cli_cmd_coverage(int argc, char **argv)
+{
+    cli_args args;
+    int parsed = cli_parse(&args, "coverage", HELP, OPTS, sizeof OPTS / sizeof OPTS[0], argc, argv);
+    int rc = parsed == CLI_PARSED ? run(&args) : cli_parse_exit(parsed);
+    cli_args_free(&args);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * main.c — the `tstable` program: picks the subcommand and runs it.
+ *
+ * `tstable <command> [options]`. The commands are one table below; each
+ * lives in its own file and owns its options, its --help and its output.
+ * Adding a command (the interactive `shell`, for instance) is one line in
+ * that table plus its file. Top level handles only --help, --version and
+ * routing, and installs the library's log callback so that warnings the
+ * library reports (a coverage snapshot rebuilt in memory, say) reach stderr.
+ * TSTABLE_LOG=debug|info shows the quieter events too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tstable/schema.h"
+
+static const cli_command COMMANDS[] = {
+    {"create", "Create an empty table (timestamp or integer index)", cli_cmd_create},
+    {"append", "Append a Parquet or CSV file as a new segment", cli_cmd_append},
+    {"query", "Run SQL over tables and Parquet files", cli_cmd_query},
+    {"info", "Show a table's schema, index, version, size and coverage", cli_cmd_info},
+    {"log", "Show the commit history", cli_cmd_log},
+    {"coverage", "How much of a range is covered", cli_cmd_coverage},
+    {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
+    /* {"shell", "Interactive SQL shell", cli_cmd_shell}, -- added with src/cli/shell.c */
+};
+#define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void print_usage(FILE *out)
+{
+    fputs("tstable — time-series tables: append files, ask what is covered, query with SQL.\n"
+          "\n"
+          "Usage: tstable <command> [options]\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs("\n"
+          "Options:\n"
+          "  --help     Show this help (every command also takes --help)\n"
+          "  --version  Show the version\n"
+          "\n"
+          "Example:\n"
+          "  tstable create --table ./bars --index-column ts --bucket 1h --entity symbol\n"
+          "  tstable append --table ./bars --csv bars.csv\n"
+          "  tstable query --table ./bars --sql 'SELECT count(*) FROM bars'\n"
+          "\n"
+          "Results go to stdout, messages to stderr; the exit code is 0 on success, 1 on any\n"
+          "error.\n",
+          out);
+}
+
+static int threshold_from_env(void)
+{
+    const char *v = getenv("TSTABLE_LOG");
+    if (v && strcmp(v, "debug") == 0)
+        return TST_LOG_DEBUG;
+    if (v && strcmp(v, "info") == 0)
+        return TST_LOG_INFO;
+    return TST_LOG_WARN;
+}
+
+static int log_threshold = TST_LOG_WARN;
+
+static void log_to_stderr(void *ctx, tst_log_level level, const char *event, const char *message)
+{
+    (void)ctx;
+    if ((int)level < log_threshold)
+        return;
+    const char *name = level == TST_LOG_WARN ? "warning" : level == TST_LOG_INFO ? "info" : "debug";
+    fprintf(stderr, "%s: %s: %s\n", name, event, message);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return CLI_EXIT_FAIL;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("tstable %s (format_version %d)\n", CLI_VERSION, TST_FORMAT_VERSION);
+        return CLI_EXIT_OK;
+    }
+    log_threshold = threshold_from_env();
+    tst_set_log_callback(log_to_stderr, NULL);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(name, COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    if (name[0] == '-')
+        return cli_usage_error(NULL, "unknown option '%s'", name);
+    return cli_usage_error(NULL, "unknown command '%s'", name);
+}

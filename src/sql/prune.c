@@ -1,0 +1,837 @@
+/*
+ * prune.c — segment pruning for SQL statements over registered tstables.
+ *
+ * DuckDB's read_parquet([...]) opens every listed file when a statement is
+ * bound, and table functions written against the C API get no filter
+ * push-down, so a session prunes before DuckDB sees the statement: it reads
+ * the parsed statement, decides which segments each registered table can
+ * need, and defines the table's name for this one statement as a view over
+ * only those files. The workload is a time-range query on a table of
+ * hundreds or thousands of segments that needs a handful of them.
+ *
+ * The push-down plan
+ * ------------------
+ * 1. json_serialize_sql(sql) gives DuckDB's own parse tree as JSON: SELECT
+ *    nodes ("type": "SELECT_NODE") with a from_table (BASE_TABLE, JOIN with
+ *    left/right/ref_type, SUBQUERY, TABLE_FUNCTION, ...) and a where_clause
+ *    of expression objects ("class": COMPARISON | BETWEEN | CONJUNCTION |
+ *    COLUMN_REF | CONSTANT | PARAMETER | CAST | FUNCTION | OPERATOR ...).
+ *    Statements it cannot serialize (EXPLAIN, COPY, SHOW, several statements,
+ *    syntax errors) prune nothing: every registered table whose name appears
+ *    in the text keeps all its segments.
+ * 2. Every SELECT node anywhere in the tree (CTEs, subqueries, set
+ *    operations, join sides) is visited. For each base-table reference in its
+ *    FROM (through REGULAR and CROSS joins only) to a registered tstable, the
+ *    top-level AND-conjuncts of that node's WHERE are read:
+ *        col  <|<=|>|>=|=  constant     (either side)
+ *        col  BETWEEN constant AND constant
+ *        entity_col = constant
+ *    where col is the table's index column, unqualified (only when every
+ *    other FROM item is a registered tstable without such a column) or
+ *    qualified by the reference's alias (or table name when it has none);
+ *    and a constant is a literal, a $parameter with a given value, or a
+ *    plain CAST of one. Timestamps: strings 'YYYY-MM-DD[( |T)HH:MM:SS[.f]]
+ *    [Z|+hh[:mm]]', typed or cast (TIMESTAMP, TIMESTAMP_S/MS/NS,
+ *    TIMESTAMPTZ, DATE) — read as DuckDB reads them in a UTC session; a
+ *    value with a sub-second part widens the range by a second on each side,
+ *    as DuckDB may truncate it to the column's unit. Integer indexes:
+ *    integer literals.
+ *    A WHERE conjunct filters rows before joins, windows and aggregates see
+ *    them, and a NULL-extended outer-join row fails it too, so pruning on it
+ *    is exact for inner and outer joins. ASOF, POSITIONAL, NATURAL and
+ *    LATERAL-style joins change which rows match, so references under them
+ *    keep everything.
+ * 3. Each reference gives a range [lo, hi] (inclusive, in index units: ns
+ *    for timestamps) and per-entity-column equalities. A segment is kept
+ *    when [index_min, index_max] meets the range and, for a Single-layout
+ *    segment, its identity matches every equality. Anything unread (OR, NOT,
+ *    a function of the column, IN, an unknown node, an ambiguous column, an
+ *    alias we cannot resolve) simply does not narrow the range, so the
+ *    result is always that of the full table.
+ * 4. A table referenced several times keeps the union of what each
+ *    reference needs.
+ */
+#include "prune.h"
+
+#include "fail.h"
+#include "session_internal.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+__extension__ typedef __int128 wide;
+#define WIDE_MAX ((wide)(((unsigned __int128)1 << 127) - 1))
+#define WIDE_MIN (-WIDE_MAX - 1)
+#define NS_PER_SEC 1000000000LL
+
+/* Equalities on entity columns past this many are not used (no narrowing). */
+#define MAX_ENTITY 8
+/* FROM items per SELECT we reason about; more prunes nothing there. */
+#define MAX_ITEMS 32
+
+/* entity_col = value, as read from one reference's WHERE. */
+typedef struct entity_eq {
+    bool set, conflict;
+    bool is_text;
+    const char *text;
+    size_t len;
+    wide num;
+} entity_eq;
+
+/* What one reference needs: index in [lo, hi], entity equalities. */
+typedef struct ref_filter {
+    wide lo, hi;
+    entity_eq eq[MAX_ENTITY];
+} ref_filter;
+
+typedef struct from_item {
+    json_object *node;
+    bool base;
+    const char *table, *alias;
+    tst_prune_target *target;
+} from_item;
+
+typedef struct select_scope {
+    from_item items[MAX_ITEMS];
+    size_t count;
+    bool unsafe; /* a join kind whose matching pruning could change */
+} select_scope;
+
+typedef struct prune_ctx {
+    tst_prune_target *targets;
+    size_t target_count;
+    const tst_param *params;
+    size_t param_count;
+} prune_ctx;
+
+/* A constant operand: text or integer, possibly under a CAST. */
+typedef enum lit_kind { LIT_NONE, LIT_TEXT, LIT_INT } lit_kind;
+typedef struct lit {
+    lit_kind kind;
+    const char *text;
+    size_t len;
+    wide num;
+    const char *cast; /* cast_type id, NULL without a cast */
+} lit;
+
+/* Which column of the reference an operand names. */
+enum { COL_NONE = -2, COL_INDEX = -1 }; /* >= 0: entity column k */
+
+/* ---- JSON helpers --------------------------------------------------------- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v)
+               ? v
+               : NULL;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v = jget(o, key);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool jis(json_object *o, const char *key, const char *want)
+{
+    const char *s = jstr(o, key);
+    return s && strcmp(s, want) == 0;
+}
+
+static bool jempty(json_object *o, const char *key)
+{
+    json_object *v = jget(o, key);
+    if (!v)
+        return true;
+    if (json_object_is_type(v, json_type_array))
+        return json_object_array_length(v) == 0;
+    return json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 0;
+}
+
+/* ---- targets and columns -------------------------------------------------- */
+
+static tst_prune_target *find_target(prune_ctx *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->target_count; i++)
+        if (strcasecmp(c->targets[i].name, name) == 0)
+            return &c->targets[i];
+    return NULL;
+}
+
+static const tst_field *find_column(const tst_table *t, const char *name)
+{
+    const tst_schema *schema = tst_table_get_meta(t)->schema;
+    for (size_t i = 0; schema && i < schema->column_count; i++)
+        if (strcasecmp(schema->columns[i].name, name) == 0)
+            return &schema->columns[i];
+    return NULL;
+}
+
+/* An unqualified name binds to `it` only if no other FROM item may have it. */
+static bool unambiguous(const select_scope *s, const from_item *it, const char *name)
+{
+    for (size_t j = 0; j < s->count; j++) {
+        const from_item *o = &s->items[j];
+        if (o == it)
+            continue;
+        if (!o->base || !o->target || find_column(o->target->table, name))
+            return false;
+    }
+    return true;
+}
+
+static bool qualifier_matches(const select_scope *s, const from_item *it, const char *qual)
+{
+    const char *own = it->alias && *it->alias ? it->alias : it->table;
+    if (strcasecmp(qual, own) != 0)
+        return false;
+    for (size_t j = 0; j < s->count; j++) { /* a repeated name is DuckDB's error, not ours */
+        const from_item *o = &s->items[j];
+        const char *other = o->alias && *o->alias ? o->alias : o->table;
+        if (o != it && other && strcasecmp(other, qual) == 0)
+            return false;
+    }
+    return true;
+}
+
+/* COL_INDEX, an entity column number, or COL_NONE. */
+static int resolve_column(const select_scope *s, const from_item *it, json_object *node)
+{
+    json_object *names = jget(node, "column_names");
+    if (!jis(node, "class", "COLUMN_REF") || !names || !json_object_is_type(names, json_type_array))
+        return COL_NONE;
+    size_t n = json_object_array_length(names);
+    if (n < 1 || n > 2)
+        return COL_NONE;
+    const char *name = json_object_get_string(json_object_array_get_idx(names, n - 1));
+    const tst_field *f = name ? find_column(it->target->table, name) : NULL;
+    if (!f)
+        return COL_NONE;
+    if (n == 2 ? !qualifier_matches(s, it, json_object_get_string(json_object_array_get_idx(names, 0)))
+               : !unambiguous(s, it, name))
+        return COL_NONE;
+    const tst_index_spec *spec = tst_table_index(it->target->table);
+    if (strcmp(f->name, spec->column) == 0)
+        return COL_INDEX;
+    for (size_t k = 0; k < spec->entity_count && k < MAX_ENTITY; k++)
+        if (strcmp(f->name, spec->entity_columns[k]) == 0)
+            return (int)k;
+    return COL_NONE;
+}
+
+/* ---- constants ------------------------------------------------------------ */
+
+static bool parse_wide(const char *text, size_t len, wide *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (text[i] == '-' || text[i] == '+'))
+        neg = text[i++] == '-';
+    if (i == len || len - i > 20)
+        return false;
+    wide v = 0;
+    for (; i < len; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return false;
+        v = v * 10 + (text[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
+static bool is_integer_type(const char *id)
+{
+    static const char *const ids[] = {"TINYINT",  "SMALLINT",  "INTEGER", "BIGINT",  "UTINYINT",
+                                      "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT", "UHUGEINT"};
+    for (size_t i = 0; id && i < sizeof ids / sizeof ids[0]; i++)
+        if (strcmp(id, ids[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool read_hugeint(json_object *v, wide *out)
+{
+    json_object *upper = jget(v, "upper"), *lower = jget(v, "lower");
+    if (!upper || !lower)
+        return false;
+    int64_t up = json_object_get_int64(upper);
+    const char *lo_text = json_object_to_json_string(lower);
+    wide lo = 0;
+    if ((up != 0 && up != -1) || !parse_wide(lo_text, strlen(lo_text), &lo))
+        return false;
+    *out = up == 0 ? lo : lo - ((wide)1 << 64);
+    return true;
+}
+
+static void read_constant(json_object *node, lit *out)
+{
+    json_object *value = jget(node, "value");
+    json_object *is_null = jget(value, "is_null");
+    const char *id = jstr(jget(value, "type"), "id");
+    json_object *v = jget(value, "value");
+    if (!v || !id || (is_null && json_object_get_boolean(is_null)))
+        return;
+    if (strcmp(id, "VARCHAR") == 0 && json_object_is_type(v, json_type_string)) {
+        out->kind = LIT_TEXT;
+        out->text = json_object_get_string(v);
+        out->len = (size_t)json_object_get_string_len(v);
+    } else if (is_integer_type(id) && json_object_is_type(v, json_type_int)) {
+        const char *text = json_object_to_json_string(v);
+        if (parse_wide(text, strlen(text), &out->num))
+            out->kind = LIT_INT;
+    } else if ((strcmp(id, "HUGEINT") == 0 || strcmp(id, "UHUGEINT") == 0) &&
+               read_hugeint(v, &out->num)) {
+        out->kind = LIT_INT;
+    }
+}
+
+static const tst_param *find_param(const prune_ctx *c, const char *ident)
+{
+    wide pos = 0;
+    if (ident && parse_wide(ident, strlen(ident), &pos)) {
+        for (size_t i = 0; i < c->param_count; i++)
+            if (!c->params[i].name && --pos == 0)
+                return &c->params[i];
+        return NULL;
+    }
+    for (size_t i = 0; ident && i < c->param_count; i++)
+        if (c->params[i].name && strcmp(c->params[i].name, ident) == 0)
+            return &c->params[i];
+    return NULL;
+}
+
+static void read_parameter(const prune_ctx *c, json_object *node, lit *out)
+{
+    const tst_param *p = find_param(c, jstr(node, "identifier"));
+    if (!p)
+        return;
+    if (p->type == TST_PARAM_TEXT && p->v.bytes.ptr) {
+        out->kind = LIT_TEXT;
+        out->text = p->v.bytes.ptr;
+        out->len = p->v.bytes.len;
+    } else if (p->type == TST_PARAM_INT64 || p->type == TST_PARAM_UINT64) {
+        out->kind = LIT_INT;
+        out->num = p->type == TST_PARAM_INT64 ? (wide)p->v.i64 : (wide)p->v.u64;
+    }
+}
+
+static lit read_literal(const prune_ctx *c, json_object *node)
+{
+    lit out = {LIT_NONE, NULL, 0, 0, NULL};
+    const char *cls = jstr(node, "class");
+    if (cls && strcmp(cls, "CAST") == 0) {
+        json_object *try_cast = jget(node, "try_cast");
+        if (try_cast && json_object_get_boolean(try_cast))
+            return out;
+        out = read_literal(c, jget(node, "child"));
+        if (out.cast) /* a cast of a cast: not a plain cast */
+            out.kind = LIT_NONE;
+        out.cast = jstr(jget(node, "cast_type"), "id");
+        if (!out.cast)
+            out.kind = LIT_NONE;
+    } else if (cls && strcmp(cls, "CONSTANT") == 0) {
+        read_constant(node, &out);
+    } else if (cls && strcmp(cls, "PARAMETER") == 0) {
+        read_parameter(c, node, &out);
+    }
+    return out;
+}
+
+/* ---- timestamp text, as DuckDB reads it in a UTC session ------------------ */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits(const char **p, const char *end, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (*p >= end || !isdigit((unsigned char)**p))
+            return false;
+        v = v * 10 + (**p - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool valid_date(int y, int m, int d)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+/* "[.f{1,9}]": nanoseconds. */
+static bool read_fraction(const char **p, const char *end, int64_t *nsec)
+{
+    *nsec = 0;
+    if (*p >= end || **p != '.')
+        return true;
+    (*p)++;
+    int n = 0;
+    int64_t scale = 100000000;
+    for (; *p < end && isdigit((unsigned char)**p); (*p)++, n++, scale /= 10) {
+        if (n == 9)
+            return false;
+        *nsec += (**p - '0') * scale;
+    }
+    return n > 0;
+}
+
+/* "Z" or "+hh[:mm]" / "-hh[:mm]" in seconds east of UTC; nothing is 0. */
+static bool read_offset(const char **p, const char *end, int64_t *offset)
+{
+    *offset = 0;
+    if (*p == end)
+        return true;
+    if (**p == 'Z' || **p == 'z') {
+        (*p)++;
+        return *p == end;
+    }
+    int sign = **p == '+' ? 1 : **p == '-' ? -1 : 0;
+    int hh = 0, mm = 0;
+    if (!sign)
+        return false;
+    (*p)++;
+    if (!digits(p, end, 2, &hh) || hh > 23)
+        return false;
+    if (*p < end && **p == ':' && (++(*p), !digits(p, end, 2, &mm)))
+        return false;
+    *offset = sign * (hh * 3600 + mm * 60);
+    return *p == end && mm < 60;
+}
+
+/*
+ * A timestamp text as nanoseconds since the epoch. zoned: read as
+ * TIMESTAMPTZ (an offset applies); otherwise as TIMESTAMP, which ignores an
+ * offset, so only a zero one is accepted. date_only: DATE.
+ */
+static bool parse_timestamp(const char *text, size_t len, bool zoned, bool date_only,
+                            wide *out, bool *fuzzy)
+{
+    const char *p = text, *end = text + len;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    int64_t nsec = 0, offset = 0;
+    if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
+        p >= end || *p++ != '-' || !digits(&p, end, 2, &d) || !valid_date(y, mo, d))
+        return false;
+    if (p < end) {
+        if (date_only || (*p != 'T' && *p != 't' && *p != ' '))
+            return false;
+        p++;
+        if (!digits(&p, end, 2, &h) || p >= end || *p++ != ':' || !digits(&p, end, 2, &mi) ||
+            p >= end || *p++ != ':' || !digits(&p, end, 2, &s) || h > 23 || mi > 59 || s > 59 ||
+            !read_fraction(&p, end, &nsec) || !read_offset(&p, end, &offset))
+            return false;
+        if (offset != 0 && !zoned)
+            return false;
+    }
+    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = ((wide)secs - offset) * NS_PER_SEC + nsec;
+    *fuzzy = nsec != 0;
+    return true;
+}
+
+/* ---- one predicate -------------------------------------------------------- */
+
+typedef enum cmp_op { OP_EQ, OP_LT, OP_LE, OP_GT, OP_GE, OP_NONE } cmp_op;
+
+static cmp_op op_of(const char *type)
+{
+    static const struct { const char *name; cmp_op op; } ops[] = {
+        {"COMPARE_EQUAL", OP_EQ},       {"COMPARE_LESSTHAN", OP_LT},
+        {"COMPARE_LESSTHANOREQUALTO", OP_LE}, {"COMPARE_GREATERTHAN", OP_GT},
+        {"COMPARE_GREATERTHANOREQUALTO", OP_GE},
+    };
+    for (size_t i = 0; type && i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(type, ops[i].name) == 0)
+            return ops[i].op;
+    return OP_NONE;
+}
+
+static cmp_op flip(cmp_op op)
+{
+    return op == OP_LT ? OP_GT : op == OP_LE ? OP_GE : op == OP_GT ? OP_LT : op == OP_GE ? OP_LE : op;
+}
+
+static bool is_timestamp_cast(const char *id)
+{
+    return strcmp(id, "TIMESTAMP") == 0 || strcmp(id, "TIMESTAMP_S") == 0 ||
+           strcmp(id, "TIMESTAMP_MS") == 0 || strcmp(id, "TIMESTAMP_NS") == 0;
+}
+
+/* The literal in the index's units; *slack > 0 when DuckDB may round it. */
+static bool index_value(const tst_table *t, const lit *l, wide *out, wide *slack)
+{
+    const tst_index_spec *spec = tst_table_index(t);
+    *slack = 0;
+    if (spec->kind.type != TST_INDEX_TIMESTAMP) {
+        if (l->cast && !is_integer_type(l->cast))
+            return false;
+        if (l->kind == LIT_INT) {
+            *out = l->num;
+            return true;
+        }
+        return l->kind == LIT_TEXT && l->cast && parse_wide(l->text, l->len, out);
+    }
+    if (l->kind != LIT_TEXT || l->len > 64)
+        return false;
+    bool zoned, date_only = false, fuzzy = false;
+    if (!l->cast) {
+        const tst_field *f = find_column(t, spec->column);
+        zoned = f && f->type.timezone;
+    } else if (strcmp(l->cast, "TIMESTAMP WITH TIME ZONE") == 0) {
+        zoned = true;
+    } else if (strcmp(l->cast, "DATE") == 0) {
+        zoned = false, date_only = true;
+    } else if (is_timestamp_cast(l->cast)) {
+        zoned = false;
+    } else {
+        return false;
+    }
+    if (!parse_timestamp(l->text, l->len, zoned, date_only, out, &fuzzy))
+        return false;
+    *slack = fuzzy ? NS_PER_SEC : 0;
+    return true;
+}
+
+static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack)
+{
+    wide lower = op == OP_GT && slack == 0 ? v + 1 : v - slack;
+    wide upper = op == OP_LT && slack == 0 ? v - 1 : v + slack;
+    if ((op == OP_GT || op == OP_GE || op == OP_EQ) && lower > f->lo)
+        f->lo = lower;
+    if ((op == OP_LT || op == OP_LE || op == OP_EQ) && upper < f->hi)
+        f->hi = upper;
+}
+
+static void narrow_entity(const tst_table *t, ref_filter *f, int k, const lit *l)
+{
+    const tst_field *col = find_column(t, tst_table_index(t)->entity_columns[k]);
+    entity_eq e = {true, false, false, NULL, 0, 0};
+    if (col && col->type.kind == TST_TYPE_UTF8 && l->kind == LIT_TEXT &&
+        (!l->cast || strcmp(l->cast, "VARCHAR") == 0)) {
+        e.is_text = true, e.text = l->text, e.len = l->len;
+    } else if (col && col->type.kind != TST_TYPE_UTF8 && l->kind == LIT_INT &&
+               (!l->cast || is_integer_type(l->cast))) {
+        e.num = l->num;
+    } else {
+        return;
+    }
+    entity_eq *have = &f->eq[k];
+    if (!have->set) {
+        *have = e;
+        return;
+    }
+    bool same = have->is_text ? e.len == have->len && memcmp(e.text, have->text, e.len) == 0
+                              : e.num == have->num;
+    if (!same)
+        have->conflict = true; /* a = 'x' AND a = 'y': no row of a Single segment matches */
+}
+
+static void narrow(const prune_ctx *c, const from_item *it, ref_filter *f, int col, cmp_op op,
+                   json_object *operand)
+{
+    lit l = read_literal(c, operand);
+    wide v = 0, slack = 0;
+    if (l.kind == LIT_NONE)
+        return;
+    if (col == COL_INDEX && index_value(it->target->table, &l, &v, &slack))
+        narrow_index(f, op, v, slack);
+    else if (col >= 0 && op == OP_EQ)
+        narrow_entity(it->target->table, f, col, &l);
+}
+
+static void read_predicate(const prune_ctx *c, const select_scope *s, const from_item *it,
+                           json_object *node, ref_filter *f)
+{
+    const char *cls = jstr(node, "class");
+    if (!cls)
+        return;
+    if (strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_AND")) {
+        json_object *kids = jget(node, "children");
+        for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
+            read_predicate(c, s, it, json_object_array_get_idx(kids, i), f);
+    } else if (strcmp(cls, "COMPARISON") == 0) {
+        cmp_op op = op_of(jstr(node, "type"));
+        json_object *left = jget(node, "left"), *right = jget(node, "right");
+        int col = resolve_column(s, it, left);
+        if (op != OP_NONE && col != COL_NONE)
+            narrow(c, it, f, col, op, right);
+        else if (op != OP_NONE && (col = resolve_column(s, it, right)) != COL_NONE)
+            narrow(c, it, f, col, flip(op), left);
+    } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN") &&
+               resolve_column(s, it, jget(node, "input")) == COL_INDEX) {
+        narrow(c, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
+        narrow(c, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
+    }
+}
+
+/* ---- segments ------------------------------------------------------------- */
+
+static bool wide_of(const tst_index_value *v, wide *out)
+{
+    switch (v->type) {
+    case TST_INDEX_TIMESTAMP: *out = (wide)v->v.ts.sec * NS_PER_SEC + v->v.ts.nsec; return true;
+    case TST_INDEX_INT64: *out = v->v.i64; return true;
+    case TST_INDEX_UINT64: *out = v->v.u64; return true;
+    default: return false;
+    }
+}
+
+static bool identity_matches(const ref_filter *f, const tst_segment *seg, size_t entity_count)
+{
+    if (seg->layout.kind != TST_LAYOUT_SINGLE || seg->layout.count != entity_count)
+        return true;
+    for (size_t k = 0; k < entity_count && k < MAX_ENTITY; k++) {
+        const entity_eq *e = &f->eq[k];
+        const tst_entity_value *v = &seg->layout.values[k];
+        if (!e->set)
+            continue;
+        if (e->conflict)
+            return false;
+        if (e->is_text != (v->type == TST_ENTITY_UTF8))
+            continue; /* types we cannot compare: keep */
+        bool same = e->is_text ? v->v.utf8.len == e->len &&
+                                     (e->len == 0 || memcmp(v->v.utf8.ptr, e->text, e->len) == 0)
+                    : v->type == TST_ENTITY_INT32 ? e->num == v->v.i32
+                    : v->type == TST_ENTITY_INT64 ? e->num == v->v.i64
+                                                  : e->num == (wide)v->v.u64;
+        if (!same)
+            return false;
+    }
+    return true;
+}
+
+static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_segment *seg)
+{
+    wide lo = 0, hi = 0;
+    if (!f)
+        return true;
+    if (f->lo > f->hi)
+        return false;
+    if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi) &&
+        (hi < f->lo || lo > f->hi))
+        return false;
+    return identity_matches(f, seg, tst_table_index(t)->entity_count);
+}
+
+/* ORs what one reference needs into the target's keep flags. */
+static void keep_needed(tst_prune_target *t, const ref_filter *f)
+{
+    t->referenced = true;
+    size_t n = tst_table_segment_count(t->table);
+    for (size_t i = 0; t->keep && i < n; i++)
+        if (!t->keep[i] && segment_needed(t->table, f, tst_table_segment_at(t->table, i)))
+            t->keep[i] = true;
+}
+
+/* ---- the tree walk -------------------------------------------------------- */
+
+static void walk(prune_ctx *c, json_object *node);
+
+/* A reference with no sample, column aliases, schema or time travel. */
+static bool plain_reference(json_object *node)
+{
+    json_object *sample = jget(node, "sample"), *at = jget(node, "at_clause");
+    return !sample && !at && jempty(node, "column_name_alias") && jempty(node, "schema_name") &&
+           jempty(node, "catalog_name");
+}
+
+static void collect_from(prune_ctx *c, select_scope *s, json_object *from)
+{
+    const char *type = jstr(from, "type");
+    if (!type)
+        return;
+    if (strcmp(type, "JOIN") == 0) {
+        const char *ref = jstr(from, "ref_type");
+        if (!ref || (strcmp(ref, "REGULAR") != 0 && strcmp(ref, "CROSS") != 0))
+            s->unsafe = true;
+        collect_from(c, s, jget(from, "left"));
+        collect_from(c, s, jget(from, "right"));
+        walk(c, jget(from, "condition"));
+        return;
+    }
+    if (s->count == MAX_ITEMS) {
+        s->unsafe = true;
+        walk(c, from); /* its references keep everything */
+        return;
+    }
+    from_item *it = &s->items[s->count++];
+    it->node = from;
+    it->base = strcmp(type, "BASE_TABLE") == 0;
+    if (!it->base) {
+        walk(c, from);
+        return;
+    }
+    it->table = jstr(from, "table_name");
+    it->alias = jstr(from, "alias");
+    it->target = find_target(c, it->table);
+}
+
+static void select_node(prune_ctx *c, json_object *node)
+{
+    select_scope s;
+    memset(&s, 0, sizeof s);
+    collect_from(c, &s, jget(node, "from_table"));
+    json_object *where = jget(node, "where_clause");
+    for (size_t i = 0; i < s.count; i++) {
+        from_item *it = &s.items[i];
+        if (!it->target)
+            continue;
+        ref_filter f;
+        memset(&f, 0, sizeof f);
+        f.lo = WIDE_MIN, f.hi = WIDE_MAX;
+        bool usable = !s.unsafe && plain_reference(it->node);
+        if (usable && where)
+            read_predicate(c, &s, it, where, &f);
+        keep_needed(it->target, usable ? &f : NULL);
+    }
+    json_object_object_foreach(node, key, val) {
+        if (strcmp(key, "from_table") != 0)
+            walk(c, val);
+    }
+}
+
+/* Finds every SELECT node and every stray table reference. */
+static void walk(prune_ctx *c, json_object *node)
+{
+    if (!node)
+        return;
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++)
+            walk(c, json_object_array_get_idx(node, i));
+        return;
+    }
+    if (!json_object_is_type(node, json_type_object))
+        return;
+    if (jis(node, "type", "SELECT_NODE")) {
+        select_node(c, node);
+        return;
+    }
+    if (jis(node, "type", "BASE_TABLE")) {
+        tst_prune_target *t = find_target(c, jstr(node, "table_name"));
+        if (t)
+            keep_needed(t, NULL);
+        return;
+    }
+    json_object_object_foreach(node, key, val) {
+        (void)key;
+        walk(c, val);
+    }
+}
+
+/* ---- the statement -------------------------------------------------------- */
+
+/* json_serialize_sql(sql) as a malloc'd string, or NULL when DuckDB fails.
+ * The function needs a constant argument (a parameter does not bind). */
+static char *serialize(duckdb_connection con, const char *sql)
+{
+    tst_sql q = {0};
+    duckdb_result res;
+    char *json = NULL;
+    if (SQL_F(&q, "SELECT json_serialize_sql(") != 0 || SQL_LIT(&q, sql) != 0 ||
+        SQL_F(&q, ")") != 0) {
+        free(q.s);
+        return NULL;
+    }
+    if (duckdb_query(con, q.s, &res) == DuckDBSuccess) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (chunk && duckdb_data_chunk_get_size(chunk) == 1) {
+            duckdb_string_t *v = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0));
+            json = strndup(duckdb_string_t_data(&v[0]), duckdb_string_t_length(v[0]));
+        }
+        if (chunk)
+            duckdb_destroy_data_chunk(&chunk);
+    }
+    duckdb_destroy_result(&res);
+    free(q.s);
+    return json;
+}
+
+/* Whether `name` appears in the text as a whole identifier (any case). */
+bool tst_prune_mentions(const char *sql, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = sql; (p = strcasestr(p, name)) != NULL; p++) {
+        bool before = p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        bool after = isalnum((unsigned char)p[n]) || p[n] == '_';
+        if (!before && !after)
+            return true;
+    }
+    return false;
+}
+
+static int alloc_keep(tst_prune_target *targets, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t segs = tst_table_segment_count(targets[i].table);
+        targets[i].referenced = false;
+        targets[i].keep = calloc(segs ? segs : 1, sizeof *targets[i].keep);
+        if (!targets[i].keep)
+            return tst_fail(TST_ENOMEM, "out of memory planning which segments to read");
+    }
+    return 0;
+}
+
+int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param *params,
+                        size_t param_count, tst_prune_target *targets, size_t target_count)
+{
+    int rc = alloc_keep(targets, target_count);
+    if (rc != 0 || target_count == 0)
+        return rc;
+    prune_ctx c = {targets, target_count, params, param_count};
+    char *text = serialize(con, sql);
+    json_object *root = text ? json_tokener_parse(text) : NULL;
+    json_object *stmts = jget(root, "statements"), *err = jget(root, "error");
+    bool readable = stmts && json_object_is_type(stmts, json_type_array) &&
+                    json_object_array_length(stmts) == 1 && !(err && json_object_get_boolean(err));
+    if (readable) {
+        walk(&c, stmts);
+    } else {
+        for (size_t i = 0; i < target_count; i++)
+            if (tst_prune_mentions(sql, targets[i].name))
+                keep_needed(&targets[i], NULL);
+    }
+    json_object_put(root);
+    free(text);
+    return 0;
+}
+
+void tst_prune_clear(tst_prune_target *targets, size_t target_count)
+{
+    for (size_t i = 0; targets && i < target_count; i++) {
+        free(targets[i].keep);
+        targets[i].keep = NULL;
+    }
+}
+
+/* Used by the coverage table functions: ISO text to an instant, as a
+ * TIMESTAMPTZ in a UTC session reads it. */
+bool tst_session_parse_time(const char *text, tst_timestamp *out)
+{
+    wide ns = 0;
+    bool fuzzy = false;
+    if (!text || !parse_timestamp(text, strlen(text), true, false, &ns, &fuzzy))
+        return false;
+    wide sec = ns / NS_PER_SEC, rem = ns % NS_PER_SEC;
+    if (rem < 0)
+        sec -= 1, rem += NS_PER_SEC;
+    out->sec = (int64_t)sec;
+    out->nsec = (uint32_t)rem;
+    return true;
+}

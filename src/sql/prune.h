@@ -1,0 +1,40 @@
+/*
+ * prune.h — which segments of each registered table a SQL statement can
+ * need, read from the statement itself (see prune.c for the plan).
+ */
+#ifndef TST_PRUNE_H
+#define TST_PRUNE_H
+
+#include "duck.h"
+#include "tstable/session.h"
+#include "tstable/table.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One registered tstable, as the pruner sees it. */
+typedef struct tst_prune_target {
+    const char *name;   /* the registration name (matched case-insensitively) */
+    tst_table *table;   /* refreshed by the caller; read only */
+    /* Filled by tst_prune_statement(): */
+    bool referenced;    /* the statement names the table */
+    bool *keep;         /* per segment (tst_table_segment_at order); malloc'd, or NULL */
+} tst_prune_target;
+
+/*
+ * Decides referenced/keep for every target. Uses json_serialize_sql on
+ * `con`; a statement it cannot serialize (EXPLAIN, COPY, several
+ * statements, a syntax error) marks every target whose name appears in the
+ * text as referenced with every segment kept. Parameters feed the bounds.
+ * Errors: TST_ENOMEM only (a statement the planner cannot read is not an
+ * error: it prunes nothing). Free the keep arrays with tst_prune_clear().
+ */
+int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param *params,
+                        size_t param_count, tst_prune_target *targets, size_t target_count);
+/* Whether `name` appears in the text as a whole identifier (any case): the
+ * tables a statement can reference are among those it mentions. */
+bool tst_prune_mentions(const char *sql, const char *name);
+
+void tst_prune_clear(tst_prune_target *targets, size_t target_count);
+
+#endif

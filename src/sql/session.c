@@ -1,0 +1,471 @@
+/*
+ * session.c — SQL sessions (see tstable/session.h): a registry of names,
+ * and the path every statement takes before DuckDB runs it.
+ *
+ * A session is one DuckDB connection on the process's database, pinned to
+ * UTC. A registered Parquet path is a TEMP VIEW over read_parquet(path). A
+ * registered tstable is a tst_table handle, and its name is redefined for
+ * each statement that names it:
+ *
+ *   1. refresh the handle (reads only new commits), so rows another
+ *      process appended are seen without registering again;
+ *   2. prune (prune.c): which segments the statement can need;
+ *   3. CREATE OR REPLACE TEMP VIEW name AS SELECT CAST(c AS T) AS c, ...
+ *      FROM read_parquet([kept files], union_by_name = false) — or, when
+ *      nothing is kept, the same columns over no rows — skipped when the
+ *      definition is the one already in place;
+ *   4. prepare the statement and bind its parameters.
+ *
+ * Every segment file shares the table's column order (an append that does
+ * not match it exactly is re-encoded), so columns are matched by position;
+ * the CASTs give every file the table's logical types.
+ */
+#include "session_internal.h"
+
+#include "fail.h"
+#include "prune.h"
+#include "segment_select.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* ---- the registry --------------------------------------------------------- */
+
+static bool valid_name(const char *name)
+{
+    if (!name || !(isalpha((unsigned char)name[0]) || name[0] == '_'))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return false;
+    return true;
+}
+
+tst_registration *tst_session_find(const tst_session *s, const char *name)
+{
+    for (size_t i = 0; s && name && i < s->count; i++)
+        if (strcasecmp(s->regs[i].name, name) == 0)
+            return &s->regs[i];
+    return NULL;
+}
+
+static void registration_clear(tst_registration *r)
+{
+    free(r->name);
+    free(r->root);
+    free(r->parquet);
+    free(r->view_sql);
+    tst_table_free(r->table);
+    memset(r, 0, sizeof *r);
+}
+
+static int compare_regs(const void *a, const void *b)
+{
+    return strcmp(((const tst_registration *)a)->name, ((const tst_registration *)b)->name);
+}
+
+/* Takes r's contents: replaces the registration of that name, or adds one. */
+static int registry_put(tst_session *s, tst_registration *r)
+{
+    tst_registration *old = tst_session_find(s, r->name);
+    if (old) {
+        registration_clear(old);
+        *old = *r;
+    } else {
+        if (s->count == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 8;
+            tst_registration *regs = realloc(s->regs, cap * sizeof *regs);
+            if (!regs)
+                return tst_fail(TST_ENOMEM, "out of memory registering '%s'", r->name);
+            s->regs = regs, s->cap = cap;
+        }
+        s->regs[s->count++] = *r;
+    }
+    memset(r, 0, sizeof *r);
+    qsort(s->regs, s->count, sizeof *s->regs, compare_regs);
+    return 0;
+}
+
+static int run(tst_session *s, const tst_sql *sql, const char *what)
+{
+    return tst_duck_query(s->con, sql->s, NULL, what);
+}
+
+int tst_session_open(tst_session **out)
+{
+    if (!out)
+        return tst_fail(TST_EINVAL, "tst_session_open needs an output pointer");
+    *out = NULL;
+    tst_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return tst_fail(TST_ENOMEM, "out of memory opening a SQL session");
+    int rc = tst_duck_connect(&s->con);
+    if (rc == 0)
+        rc = tst_duck_query(s->con, "SET SESSION TimeZone = 'UTC'", NULL,
+                            "opening a SQL session: pinning the time zone");
+    if (rc == 0) {
+        duckdb_client_context ctx = NULL;
+        duckdb_connection_get_client_context(s->con, &ctx);
+        s->connection_id = duckdb_client_context_get_connection_id(ctx);
+        duckdb_destroy_client_context(&ctx);
+        rc = tst_session_register_functions(s);
+    }
+    if (rc != 0) {
+        tst_session_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void tst_session_free(tst_session *s)
+{
+    if (!s)
+        return;
+    tst_session_unregister_functions(s);
+    for (size_t i = 0; i < s->count; i++)
+        registration_clear(&s->regs[i]);
+    free(s->regs);
+    if (s->con)
+        tst_duck_disconnect(&s->con);
+    free(s);
+}
+
+static int check_name(const tst_session *s, const char *name, const char *what)
+{
+    if (!s || !name || !what)
+        return tst_fail(TST_EINVAL, "registering needs a session, a name and a location");
+    if (!valid_name(name))
+        return tst_fail(TST_EINVAL, "'%s' is not a valid name: use a SQL identifier "
+                        "([A-Za-z_][A-Za-z0-9_]*)", name);
+    return 0;
+}
+
+/* ---- views ---------------------------------------------------------------- */
+
+/* SELECT over the kept segments' files (or no rows), as scan.c reads them. */
+static int table_select(tst_sql *t, tst_table *table, char *const *files, size_t n)
+{
+    const tst_schema *schema = tst_table_get_meta(table)->schema;
+    int rc = SQL_F(t, "SELECT ");
+    for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
+        rc = SQL_F(t, "%s", i ? ", " : "");
+        if (rc == 0)
+            rc = tst_select_column(t, &schema->columns[i], n == 0);
+    }
+    if (rc == 0)
+        rc = n ? tst_select_from(t, files, n, false) : SQL_F(t, " WHERE false");
+    return rc;
+}
+
+static void free_files(char **files, size_t n)
+{
+    for (size_t i = 0; files && i < n; i++)
+        free(files[i]);
+    free(files);
+}
+
+/* The absolute paths of the kept segments (keep NULL: all of them). */
+static int kept_files(tst_registration *r, const bool *keep, char ***out, size_t *out_n)
+{
+    size_t total = tst_table_segment_count(r->table), n = 0;
+    char **files = calloc(total ? total : 1, sizeof *files);
+    if (!files)
+        return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
+    char what[256];
+    snprintf(what, sizeof what, "table '%s' (%s)", r->name, r->root);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < total; i++)
+        if (!keep || keep[i])
+            rc = tst_select_segment_file(r->root, tst_table_segment_at(r->table, i), what,
+                                         &files[n++]);
+    if (rc != 0) {
+        free_files(files, n);
+        return rc;
+    }
+    *out = files, *out_n = n;
+    return 0;
+}
+
+/* (Re)defines the table's view over the kept segments, unless it already is. */
+static int define_table_view(tst_session *s, tst_registration *r, const bool *keep,
+                             uint64_t *kept)
+{
+    char **files = NULL;
+    size_t n = 0;
+    tst_sql t = {0};
+    int rc = kept_files(r, keep, &files, &n);
+    if (rc != 0)
+        return rc;
+    *kept = n;
+    rc = SQL_F(&t, "CREATE OR REPLACE TEMP VIEW ");
+    if (rc == 0)
+        rc = SQL_IDENT(&t, r->name);
+    if (rc == 0)
+        rc = SQL_F(&t, " AS ");
+    if (rc == 0)
+        rc = table_select(&t, r->table, files, n);
+    free_files(files, n);
+    if (rc == 0 && r->view_sql && strcmp(r->view_sql, t.s) == 0) {
+        free(t.s);
+        return 0;
+    }
+    if (rc == 0)
+        rc = run(s, &t, "defining a registered table's view");
+    free(r->view_sql);
+    r->view_sql = rc == 0 ? t.s : NULL;
+    if (rc != 0)
+        free(t.s);
+    return rc;
+}
+
+/* ---- registration --------------------------------------------------------- */
+
+static int open_table(const char *name, const char *root, tst_table **out)
+{
+    int rc = tst_table_open(out, root);
+    if (rc != 0)
+        return tst_fail_context(rc, "registering '%s'", name);
+    if (!tst_table_get_meta(*out)->schema) {
+        tst_table_free(*out);
+        *out = NULL;
+        return tst_fail(TST_EEMPTY, "registering '%s': table %s has no schema yet (nothing was "
+                        "appended); append data first", name, root);
+    }
+    return 0;
+}
+
+int tst_session_register_table(tst_session *s, const char *name, const char *root)
+{
+    int rc = check_name(s, name, root);
+    if (rc != 0)
+        return rc;
+    tst_registration r = {0};
+    rc = open_table(name, root, &r.table);
+    r.name = strdup(name), r.root = strdup(root);
+    if (rc == 0 && (!r.name || !r.root))
+        rc = tst_fail(TST_ENOMEM, "out of memory registering '%s'", name);
+    uint64_t kept = 0;
+    if (rc == 0) /* a full view now, so the name exists for the catalog and for views */
+        rc = define_table_view(s, &r, NULL, &kept);
+    if (rc == 0)
+        rc = registry_put(s, &r);
+    registration_clear(&r);
+    return rc;
+}
+
+/* A folder means the Parquet files in it. */
+static char *parquet_pattern(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return strdup(path);
+    size_t n = strlen(path);
+    char *p = malloc(n + 16);
+    if (p)
+        snprintf(p, n + 16, "%s%s*.parquet", path, n && path[n - 1] == '/' ? "" : "/");
+    return p;
+}
+
+int tst_session_register_parquet(tst_session *s, const char *name, const char *path)
+{
+    int rc = check_name(s, name, path);
+    if (rc != 0)
+        return rc;
+    tst_registration r = {0};
+    char *pattern = parquet_pattern(path);
+    tst_sql t = {0};
+    r.name = strdup(name), r.parquet = strdup(path);
+    rc = r.name && r.parquet && pattern ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = SQL_F(&t, "CREATE OR REPLACE TEMP VIEW ");
+    if (rc == 0)
+        rc = SQL_IDENT(&t, name);
+    if (rc == 0)
+        rc = SQL_F(&t, " AS SELECT * FROM read_parquet(");
+    if (rc == 0)
+        rc = SQL_LIT(&t, pattern);
+    if (rc == 0)
+        rc = SQL_F(&t, ")");
+    if (rc == 0 && (rc = run(s, &t, "registering Parquet")) != 0)
+        tst_fail_context(rc, "registering '%s' as %s", path, name);
+    if (rc == 0)
+        rc = registry_put(s, &r);
+    registration_clear(&r);
+    free(pattern);
+    free(t.s);
+    return rc;
+}
+
+int tst_session_deregister(tst_session *s, const char *name)
+{
+    tst_registration *r = tst_session_find(s, name);
+    if (!r)
+        return tst_fail(TST_ENOTFOUND, "no registration named '%s'", name ? name : "(null)");
+    tst_sql t = {0};
+    int rc = SQL_F(&t, "DROP VIEW IF EXISTS ");
+    if (rc == 0)
+        rc = SQL_IDENT(&t, r->name);
+    if (rc == 0)
+        rc = run(s, &t, "dropping a registration's view");
+    free(t.s);
+    if (rc != 0)
+        return rc;
+    registration_clear(r);
+    size_t i = (size_t)(r - s->regs);
+    memmove(&s->regs[i], &s->regs[i + 1], (s->count - i - 1) * sizeof *s->regs);
+    s->count--;
+    return 0;
+}
+
+size_t tst_session_name_count(const tst_session *s)
+{
+    return s ? s->count : 0;
+}
+
+const char *tst_session_name_at(const tst_session *s, size_t i)
+{
+    return s && i < s->count ? s->regs[i].name : NULL;
+}
+
+const char *tst_session_table_root(const tst_session *s, const char *name)
+{
+    const tst_registration *r = tst_session_find(s, name);
+    return r && r->table ? r->root : NULL;
+}
+
+void tst_session_last_prune(const tst_session *s, tst_prune_stats *out)
+{
+    if (out)
+        *out = s ? s->last : (tst_prune_stats){0, 0};
+}
+
+/* ---- statements ----------------------------------------------------------- */
+
+static int refresh_table(tst_registration *r)
+{
+    int rc = tst_table_refresh(r->table, NULL);
+    if (rc == 0 && !tst_table_get_meta(r->table)->schema)
+        rc = tst_fail(TST_EEMPTY, "table %s lost its schema", r->root);
+    return rc == 0 ? 0 : tst_fail_context(rc, "refreshing registered table '%s'", r->name);
+}
+
+/* Prunes and (re)defines the views of the tables the statement names. */
+static int ready_tables(tst_session *s, const char *sql, const tst_param *params, size_t n)
+{
+    size_t count = 0;
+    tst_prune_target *targets = calloc(s->count ? s->count : 1, sizeof *targets);
+    tst_registration **regs = calloc(s->count ? s->count : 1, sizeof *regs);
+    int rc = targets && regs ? 0 : tst_fail(TST_ENOMEM, "out of memory planning a statement");
+    for (size_t i = 0; rc == 0 && i < s->count; i++) {
+        tst_registration *r = &s->regs[i];
+        if (!r->table || !tst_prune_mentions(sql, r->name))
+            continue;
+        rc = refresh_table(r);
+        targets[count] = (tst_prune_target){r->name, r->table, false, NULL};
+        regs[count++] = r;
+    }
+    if (rc == 0)
+        rc = tst_prune_statement(s->con, sql, params, n, targets, count);
+    tst_prune_stats stats = {0, 0};
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (!targets[i].referenced)
+            continue;
+        uint64_t kept = 0;
+        rc = define_table_view(s, regs[i], targets[i].keep, &kept);
+        stats.candidate_segments += tst_table_segment_count(regs[i]->table);
+        stats.kept_segments += kept;
+    }
+    if (rc == 0)
+        s->last = stats;
+    if (targets)
+        tst_prune_clear(targets, count);
+    free(targets);
+    free(regs);
+    return rc;
+}
+
+static int bind_one(duckdb_prepared_statement ps, idx_t idx, const tst_param *p)
+{
+    const char *text = p->v.bytes.ptr ? p->v.bytes.ptr : "";
+    switch (p->type) {
+    case TST_PARAM_NULL: return duckdb_bind_null(ps, idx);
+    case TST_PARAM_BOOL: return duckdb_bind_boolean(ps, idx, p->v.b);
+    case TST_PARAM_INT64: return duckdb_bind_int64(ps, idx, p->v.i64);
+    case TST_PARAM_UINT64: return duckdb_bind_uint64(ps, idx, p->v.u64);
+    case TST_PARAM_DOUBLE: return duckdb_bind_double(ps, idx, p->v.f64);
+    case TST_PARAM_TEXT: return duckdb_bind_varchar_length(ps, idx, text, p->v.bytes.len);
+    case TST_PARAM_BLOB: return duckdb_bind_blob(ps, idx, text, p->v.bytes.len);
+    default: return DuckDBError;
+    }
+}
+
+static int bind_params(duckdb_prepared_statement ps, const tst_param *params, size_t n)
+{
+    idx_t want = duckdb_nparams(ps), positional = 0;
+    if (n && !params)
+        return tst_fail(TST_EINVAL, "%zu parameters announced but none given", n);
+    if (want != n)
+        return tst_fail(TST_EINVAL, "the statement has %" PRIu64 " parameters but %zu were given",
+                        (uint64_t)want, n);
+    for (size_t i = 0; i < n; i++) {
+        const tst_param *p = &params[i];
+        idx_t idx = p->name ? 0 : ++positional;
+        if (p->type < TST_PARAM_NULL || p->type > TST_PARAM_BLOB)
+            return tst_fail(TST_EINVAL, "parameter %zu has an unknown type %d", i + 1, (int)p->type);
+        if (p->name && duckdb_bind_parameter_index(ps, &idx, p->name) == DuckDBError)
+            return tst_fail(TST_EINVAL, "the statement has no parameter $%s", p->name);
+        if (bind_one(ps, idx, p) == DuckDBError) {
+            const char *msg = duckdb_prepare_error(ps);
+            char label[128];
+            if (p->name)
+                snprintf(label, sizeof label, "$%s", p->name);
+            else
+                snprintf(label, sizeof label, "$%" PRIu64, (uint64_t)idx);
+            return tst_fail(TST_ESQL, "binding parameter %s: %s", label,
+                            msg && *msg ? msg : "DuckDB refused the value");
+        }
+    }
+    return 0;
+}
+
+int tst_session_prepare(tst_session *s, const char *analyse, const char *sql,
+                        const tst_param *params, size_t param_count,
+                        duckdb_prepared_statement *out)
+{
+    *out = NULL;
+    int rc = ready_tables(s, analyse, params, param_count);
+    if (rc != 0)
+        return rc;
+    duckdb_prepared_statement ps = NULL;
+    if (duckdb_prepare(s->con, sql, &ps) == DuckDBError) {
+        const char *msg = duckdb_prepare_error(ps);
+        rc = tst_fail(TST_ESQL, "%s", msg && *msg ? msg : "DuckDB could not prepare the statement");
+    }
+    if (rc == 0)
+        rc = bind_params(ps, params, param_count);
+    if (rc != 0) {
+        duckdb_destroy_prepare(&ps);
+        return rc;
+    }
+    *out = ps;
+    return 0;
+}
+
+int tst_session_query(tst_session *s, const char *sql, const tst_param *params,
+                      size_t param_count, struct ArrowArrayStream *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!s || !sql || !out)
+        return tst_fail(TST_EINVAL, "tst_session_query needs a session, a statement and an "
+                        "output stream");
+    duckdb_prepared_statement ps = NULL;
+    int rc = tst_session_prepare(s, sql, sql, params, param_count, &ps);
+    return rc == 0 ? tst_result_stream_open(s->con, false, ps, "query", out) : rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * session_internal.h — the session's state, shared by session.c (registry,
+ * statements, Arrow results), rows.c (text rows and export) and
+ * coverage_functions.c (tstable_coverage / tstable_gaps).
+ */
+#ifndef TST_SESSION_INTERNAL_H
+#define TST_SESSION_INTERNAL_H
+
+#include "duck.h"
+#include "tstable/session.h"
+#include "tstable/table.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One registered name: a tstable (table != NULL) or a Parquet path. */
+typedef struct tst_registration {
+    char *name;
+    char *root;         /* tstable root, or NULL */
+    char *parquet;      /* Parquet file/folder/glob as given, or NULL */
+    tst_table *table;
+    char *view_sql;     /* the view definition last executed, to skip repeats */
+} tst_registration;
+
+struct tst_session {
+    duckdb_connection con;
+    idx_t connection_id;      /* DuckDB's id, to find the session from a table function */
+    tst_registration *regs;   /* sorted by name (strcmp) */
+    size_t count, cap;
+    tst_prune_stats last;
+};
+
+/* The registration of `name` (case-insensitive, as DuckDB's catalog), or NULL. */
+tst_registration *tst_session_find(const tst_session *s, const char *name);
+
+/*
+ * Readies one statement: refreshes the registered tables the analysed text
+ * (`analyse`) names, prunes their segments, defines their views, prepares
+ * `run` and binds the parameters. `run` may wrap `analyse` (COPY (...) TO).
+ */
+int tst_session_prepare(tst_session *s, const char *analyse, const char *run,
+                        const tst_param *params, size_t param_count,
+                        duckdb_prepared_statement *out);
+
+/* Registers tstable_coverage and tstable_gaps for the session's connection. */
+int tst_session_register_functions(tst_session *s);
+void tst_session_unregister_functions(tst_session *s);
+
+/* "2024-06-01", "2024-06-01 00:00:00", "...T...Z", "+02:00": an instant
+ * (text read as UTC unless it carries an offset). false if unreadable. */
+bool tst_session_parse_time(const char *text, tst_timestamp *out);
+
+#endif

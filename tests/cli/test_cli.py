@@ -1,0 +1,537 @@
+"""Golden tests of the `tstable` command line: every command, its help and its error paths.
+
+Each test builds what it needs in its own temporary folder (see conftest.py)
+and compares exact stdout, stderr and exit code with tests/cli/golden/.
+Data: the NVDA sample (240 hourly bars, 2024-06-01 .. 2024-06-10) and a few
+AMD bars with a two-hour hole, so that entity filters and gaps have
+something to find.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BIN, REPO, squeeze_boxes
+
+NVDA_CSV = REPO / "examples" / "data" / "nvda_1h_sample.csv"
+COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps"]
+
+
+# ---- data -----------------------------------------------------------------
+
+def write_amd_csv(cli, name="amd.csv"):
+    """AMD bars at 00, 01, 02, 05 and 06 o'clock on 2024-06-01: 03 and 04 are missing."""
+    lines = ["ts,symbol,open,high,low,close,volume"]
+    for hour, close in [(0, 160.5), (1, 161.0), (2, 159.75), (5, 162.25), (6, 163.0)]:
+        lines.append(f"2024-06-01T{hour:02d}:00:00Z,AMD,{close},{close + 1},{close - 1},"
+                     f"{close},{1000 + hour}")
+    (cli.tmp / name).write_text("\n".join(lines) + "\n")
+    return name
+
+
+def make_bars(cli, name="bars", amd=True):
+    """An hourly table with entity symbol: NVDA (version 2), then AMD (version 3)."""
+    cli.ok("create", "--table", name, "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", name, "--csv", str(NVDA_CSV))
+    if amd:
+        cli.ok("append", "--table", name, "--csv", write_amd_csv(cli))
+    return name
+
+
+def make_counter_table(cli):
+    """An int64-indexed table (bucket width 10) covering 0..19 and 40..44 of device a."""
+    cli.ok("create", "--table", "counters", "--index-column", "seq", "--index-type", "int64",
+           "--bucket-width", "10", "--entity", "device")
+    rows = ["seq,device,reading"] + [f"{i},a,{i * 0.5}" for i in [*range(0, 20), *range(40, 45)]]
+    (cli.tmp / "counters.csv").write_text("\n".join(rows) + "\n")
+    cli.ok("append", "--table", "counters", "--csv", "counters.csv")
+    return "counters"
+
+
+def nvda_parquet(cli):
+    """A Parquet file of the NVDA bars: the segment an append wrote, copied out."""
+    make_bars(cli, "source", amd=False)
+    segment = next((cli.tmp / "source" / "data").glob("*.parquet"))
+    shutil.copy(segment, cli.tmp / "nvda.parquet")
+    return "nvda.parquet"
+
+
+def table_version(cli, table):
+    return json.loads(cli.ok("info", "--table", table, "--format", "json").stdout)["version"]
+
+
+# ---- top level and help ----------------------------------------------------
+
+def test_top_level_help_lists_every_command(cli, golden):
+    r = cli("--help")
+    golden("help_top", r)
+    for command in COMMANDS:
+        assert f"\n  {command} " in r.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(cli, golden, command):
+    r = cli(command, "--help")
+    golden(f"help_{command}", r)
+    assert "Example" in r.stdout and r.stderr == "" and r.code == 0
+
+
+def test_help_wins_over_other_options(cli):
+    assert cli("create", "--table", "x", "--help").stdout == cli("create", "--help").stdout
+    assert not (cli.tmp / "x").exists()
+
+
+def test_version_names_the_program_and_format(cli, golden):
+    golden("version", cli("--version"))
+
+
+def test_no_command_prints_usage_to_stderr_and_fails(cli, golden):
+    golden("no_command", cli())
+
+
+def test_unknown_command_is_one_error(cli, golden):
+    golden("unknown_command", cli("frobnicate"))
+
+
+def test_unknown_top_level_option_is_one_error(cli, golden):
+    golden("unknown_top_option", cli("--frobnicate"))
+
+
+# ---- create ----------------------------------------------------------------
+
+def test_create_timestamp_table_with_entity(cli, golden):
+    golden("create_timestamp", cli("create", "--table", "my_stocks", "--index-column",
+                                   "timestamp", "--index-type", "timestamp", "--bucket", "1h",
+                                   "--entity", "symbol"))
+    golden("create_timestamp_info", cli("info", "--table", "my_stocks"))
+
+
+def test_create_accepts_timezone_and_comma_separated_entities(cli, golden):
+    cli.ok("create", "--table", "t", "--time-column", "ts", "--bucket", "15 min",
+           "--timezone", "America/New_York", "--entity", "symbol, venue", "--entity", "desk")
+    golden("create_timezone_entities_info", cli("info", "--table", "t", "--format", "json"))
+
+
+@pytest.mark.parametrize("index_type", ["int64", "uint64"])
+def test_create_integer_index_table(cli, golden, index_type):
+    golden(f"create_{index_type}", cli("create", "--table", "t", "--index-column", "seq",
+                                       "--index-type", index_type, "--bucket-width", "1000"))
+    golden(f"create_{index_type}_info", cli("info", "--table", "t", "--format", "json"))
+
+
+def test_create_with_option_equals_value_syntax(cli):
+    r = cli("create", "--table=t", "--index-column=ts", "--bucket=1d")
+    assert (r.code, r.stdout) == (0, "Created table at t\n")
+
+
+CREATE_ERRORS = {
+    "create_err_bucket_width_on_timestamp": ["--bucket", "1h", "--bucket-width", "5"],
+    "create_err_missing_bucket": [],
+    "create_err_bad_bucket_unit": ["--bucket", "2x"],
+    "create_err_zero_bucket": ["--bucket", "0s"],
+    "create_err_bucket_on_int64": ["--index-type", "int64", "--bucket", "1h",
+                                   "--bucket-width", "10"],
+    "create_err_timezone_on_uint64": ["--index-type", "uint64", "--bucket-width", "10",
+                                      "--timezone", "UTC"],
+    "create_err_missing_bucket_width": ["--index-type", "int64"],
+    "create_err_zero_bucket_width": ["--index-type", "int64", "--bucket-width", "0"],
+    "create_err_negative_bucket_width": ["--index-type", "uint64", "--bucket-width", "-1"],
+    "create_err_huge_bucket_width": ["--index-type", "int64",
+                                     "--bucket-width", "18446744073709551616"],
+    "create_err_bad_index_type": ["--index-type", "float", "--bucket", "1h"],
+    "create_err_empty_entity": ["--bucket", "1h", "--entity", "symbol,,venue"],
+    "create_err_entity_is_index": ["--bucket", "1h", "--entity", "ts"],
+}
+
+
+@pytest.mark.parametrize("name", CREATE_ERRORS)
+def test_create_rejects_invalid_options_before_any_io(cli, golden, name):
+    golden(name, cli("create", "--table", "t", "--index-column", "ts", *CREATE_ERRORS[name]))
+    assert not (cli.tmp / "t").exists()
+
+
+def test_create_refuses_an_existing_table(cli, golden):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
+    golden("create_err_exists", cli("create", "--table", "t", "--index-column", "ts",
+                                    "--bucket", "1d"))
+
+
+USAGE_ERRORS = {
+    "usage_err_missing_table": ["create", "--index-column", "ts", "--bucket", "1h"],
+    "usage_err_unknown_option": ["create", "--table", "t", "--colour", "red"],
+    "usage_err_missing_value": ["create", "--table"],
+    "usage_err_repeated_option": ["create", "--table", "a", "--table", "b"],
+    "usage_err_positional": ["create", "t"],
+    "usage_err_flag_with_value": ["append", "--timing=yes"],
+}
+
+
+@pytest.mark.parametrize("name", USAGE_ERRORS)
+def test_usage_errors_name_the_problem_and_point_to_help(cli, golden, name):
+    golden(name, cli(*USAGE_ERRORS[name]))
+
+
+# ---- append ----------------------------------------------------------------
+
+def test_append_csv_prints_the_new_version(cli, golden):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    golden("append_csv", cli("append", "--table", "t", "--csv", str(NVDA_CSV)))
+
+
+def test_append_parquet_and_then_more_rows(cli, golden):
+    source = nvda_parquet(cli)
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    golden("append_parquet", cli("append", "--table", "t", "--parquet", source))
+    golden("append_parquet_then_csv", cli("append", "--table", "t", "--csv", write_amd_csv(cli)))
+    assert (cli.tmp / source).exists()
+
+
+def test_append_timing_reports_version_and_elapsed(cli, golden):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
+    golden("append_timing", cli("append", "--table", "t", "--csv", str(NVDA_CSV), "--timing"))
+
+
+def test_append_overlap_names_entity_count_and_range_and_changes_nothing(cli, golden):
+    make_bars(cli, "t", amd=False)
+    r = cli("append", "--table", "t", "--csv", str(NVDA_CSV))
+    golden("append_err_overlap", r)
+    assert "overlap" in r.stderr and str(NVDA_CSV).replace(str(REPO), "<REPO>") in r.stderr
+    assert table_version(cli, "t") == 2
+
+
+def test_append_missing_source_names_the_path(cli, golden):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
+    golden("append_err_missing_source", cli("append", "--table", "t", "--parquet", "nope.parquet"))
+    assert table_version(cli, "t") == 1
+
+
+def test_append_corrupt_parquet_fails_and_changes_nothing(cli):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
+    (cli.tmp / "bad.parquet").write_bytes(b"PAR1 this is not a parquet file PAR1")
+    r = cli("append", "--table", "t", "--parquet", "bad.parquet")
+    assert r.code == 1 and r.stdout == ""
+    assert r.stderr.startswith("Append failed for Parquet source bad.parquet into table t. ")
+    assert r.stderr.count("\n") == 1
+    assert table_version(cli, "t") == 1
+    assert not any((cli.tmp / "t").glob("data/*.parquet"))
+
+
+def test_append_schema_mismatch_is_reported(cli):
+    make_bars(cli, "t", amd=False)
+    (cli.tmp / "other.csv").write_text("ts,symbol,price\n2024-07-01T00:00:00Z,NVDA,1.5\n")
+    r = cli("append", "--table", "t", "--csv", "other.csv")
+    assert r.code == 1 and r.stdout == "" and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("Append failed for CSV source other.csv into table t.")
+
+
+def test_append_needs_exactly_one_source(cli, golden):
+    golden("append_err_two_sources", cli("append", "--table", "t", "--csv", "a.csv",
+                                         "--parquet", "b.parquet"))
+    golden("append_err_no_source", cli("append", "--table", "t"))
+
+
+def test_append_to_a_missing_table(cli, golden):
+    golden("append_err_no_table", cli("append", "--table", "nope", "--csv", str(NVDA_CSV)))
+
+
+def test_append_prints_no_progress_when_stderr_is_not_a_terminal(cli):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
+    r = cli("append", "--table", "t", "--csv", str(NVDA_CSV))
+    assert r.stderr == ""
+
+
+# ---- info and log -----------------------------------------------------------
+
+def test_info_table_and_json(cli, golden):
+    make_bars(cli)
+    golden("info_table", cli("info", "--table", "bars"))
+    r = cli("info", "--table", "bars", "--format", "json")
+    golden("info_json", r)
+    info = json.loads(r.stdout)
+    assert (info["version"], info["rows"], info["segments"]) == (3, 245, 2)
+    assert info["bytes"] > 0
+
+
+def test_info_of_a_table_without_data(cli, golden):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
+    golden("info_empty", cli("info", "--table", "t"))
+    golden("info_empty_json", cli("info", "--table", "t", "--format", "json"))
+
+
+def test_info_of_a_folder_that_is_not_a_table(cli, golden):
+    (cli.tmp / "plain").mkdir()
+    golden("info_err_not_a_table", cli("info", "--table", "plain"))
+
+
+def test_info_rejects_an_unknown_format(cli, golden):
+    make_bars(cli, amd=False)
+    golden("info_err_format", cli("info", "--table", "bars", "--format", "yaml"))
+
+
+def test_log_lists_every_commit(cli, golden):
+    make_bars(cli)
+    golden("log_table", squeeze_boxes(cli("log", "--table", "bars")))
+    r = cli("log", "--table", "bars", "--format", "json")
+    golden("log_json", r)
+    log = json.loads(r.stdout)
+    assert [c["version"] for c in log] == [1, 2, 3]
+    assert "AddSegment" in [a["action"] for a in log[2]["actions"]]
+
+
+def test_log_reports_a_missing_commit_file(cli, golden):
+    make_bars(cli, amd=False)
+    (cli.tmp / "bars" / "_timeseries_log" / "0000000001.json").rename(cli.tmp / "c1.json")
+    r = cli("log", "--table", "bars", "--format", "json")
+    assert r.code == 1 and r.stdout == "" and r.stderr.count("\n") == 1
+
+
+# ---- coverage and gaps ------------------------------------------------------
+
+def test_coverage_of_the_whole_table(cli, golden):
+    make_bars(cli)
+    golden("coverage_all", cli("coverage", "--table", "bars"))
+    golden("coverage_all_json", cli("coverage", "--table", "bars", "--format", "json"))
+
+
+def test_coverage_of_one_entity_in_a_range(cli, golden):
+    make_bars(cli)
+    args = ["coverage", "--table", "bars", "--entity", "symbol=AMD",
+            "--start", "2024-06-01T00:00:00Z", "--end", "2024-06-01T08:00:00Z"]
+    golden("coverage_entity", cli(*args))
+    r = cli(*args, "--format", "json")
+    golden("coverage_entity_json", r)
+    c = json.loads(r.stdout)
+    assert (c["covered_buckets"], c["total_buckets"], c["max_gap_buckets"]) == (5, 8, 2)
+    assert c["ratio"] == 0.625
+
+
+def test_coverage_of_an_unknown_entity_is_zero(cli, golden):
+    make_bars(cli)
+    golden("coverage_unknown_entity", cli("coverage", "--table", "bars", "--entity",
+                                          "symbol=MSFT", "--start", "2024-06-01",
+                                          "--end", "2024-06-02", "--format", "json"))
+
+
+def test_coverage_of_an_integer_index(cli, golden):
+    make_counter_table(cli)
+    golden("coverage_int", cli("coverage", "--table", "counters", "--start", "0", "--end", "50"))
+    golden("gaps_int_json", cli("gaps", "--table", "counters", "--entity", "device=a",
+                                "--start", "0", "--end", "50", "--format", "json"))
+
+
+def test_coverage_of_a_composite_entity(cli, golden):
+    cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol,venue")
+    (cli.tmp / "q.csv").write_text("ts,symbol,venue,price\n"
+                                   "2024-06-01T00:00:00Z,NVDA,XNAS,1.0\n"
+                                   "2024-06-01T02:00:00Z,NVDA,XNAS,1.5\n"
+                                   "2024-06-01T01:00:00Z,NVDA,BATS,2.0\n")
+    cli.ok("append", "--table", "t", "--csv", "q.csv")
+    golden("coverage_composite", cli("coverage", "--table", "t", "--entity", "venue=XNAS",
+                                     "--entity", "symbol=NVDA", "--start", "2024-06-01",
+                                     "--end", "2024-06-01T03:00:00Z"))
+    golden("coverage_err_partial_entity", cli("coverage", "--table", "t", "--entity",
+                                              "symbol=NVDA", "--start", "2024-06-01",
+                                              "--end", "2024-06-02"))
+
+
+ENTITY_ERRORS = {
+    "entity_err_no_equals": ["--entity", "symbol"],
+    "entity_err_unknown_column": ["--entity", "ticker=NVDA"],
+    "range_err_bad_start": ["--start", "yesterday"],
+    "range_err_reversed": ["--start", "2024-06-02", "--end", "2024-06-01"],
+}
+
+
+@pytest.mark.parametrize("name", ENTITY_ERRORS)
+def test_coverage_rejects_bad_entities_and_ranges(cli, golden, name):
+    make_bars(cli, amd=False)
+    golden(name, cli("coverage", "--table", "bars", *ENTITY_ERRORS[name]))
+
+
+def test_gaps_of_one_entity(cli, golden):
+    make_bars(cli)
+    args = ["gaps", "--table", "bars", "--entity", "symbol=AMD", "--start", "2024-06-01",
+            "--end", "2024-06-01T12:00:00Z"]
+    golden("gaps_entity", cli(*args))
+    r = cli(*args, "--format", "json")
+    golden("gaps_entity_json", r)
+    assert json.loads(r.stdout) == [
+        {"start": "2024-06-01T03:00:00Z", "end": "2024-06-01T05:00:00Z",
+         "end_inclusive": False, "buckets": 2},
+        {"start": "2024-06-01T07:00:00Z", "end": "2024-06-01T12:00:00Z",
+         "end_inclusive": False, "buckets": 5},
+    ]
+
+
+def test_gaps_of_the_whole_table_and_split_pieces(cli, golden):
+    make_bars(cli)
+    golden("gaps_all", cli("gaps", "--table", "bars", "--start", "2024-05-31T20:00:00Z",
+                           "--end", "2024-06-12"))
+    golden("gaps_max_buckets", cli("gaps", "--table", "bars", "--start", "2024-06-10T20:00:00Z",
+                                   "--end", "2024-06-11T06:00:00Z", "--max-buckets", "4"))
+
+
+def test_gaps_when_nothing_is_missing(cli, golden):
+    make_bars(cli, amd=False)
+    golden("gaps_none", cli("gaps", "--table", "bars"))
+    golden("gaps_none_json", cli("gaps", "--table", "bars", "--format", "json"))
+
+
+# ---- query -----------------------------------------------------------------
+
+def query(cli, *args):
+    return cli("query", "--table", "bars", *args)
+
+
+def test_query_preview_shows_the_first_rows_and_the_total(cli, golden):
+    make_bars(cli)
+    golden("query_preview", query(cli, "--sql", "SELECT ts, symbol, close, volume FROM bars "
+                                  "ORDER BY symbol, ts LIMIT 12"))
+
+
+def test_query_max_rows_limits_the_preview(cli, golden):
+    make_bars(cli)
+    golden("query_max_rows_2", query(cli, "--max-rows", "2", "--sql",
+                                     "SELECT symbol, count(*) AS n, avg(close) AS mean "
+                                     "FROM bars GROUP BY symbol ORDER BY symbol"))
+    golden("query_max_rows_0", query(cli, "--max-rows", "0", "--sql", "SELECT * FROM bars"))
+
+
+def test_query_without_rows_says_so(cli, golden):
+    make_bars(cli)
+    golden("query_no_rows", query(cli, "--sql", "SELECT * FROM bars WHERE symbol = 'MSFT'"))
+
+
+def test_query_format_json_prints_one_array_of_objects(cli, golden):
+    make_bars(cli)
+    r = query(cli, "--format", "json", "--sql",
+              "SELECT symbol, close FROM bars ORDER BY ts, symbol LIMIT 3")
+    golden("query_json_stdout", r)
+    assert json.loads(r.stdout)[0]["symbol"] in ("AMD", "NVDA")
+
+
+def test_query_output_dash_writes_every_row_to_stdout(cli, golden):
+    make_bars(cli)
+    golden("query_csv_dash", query(cli, "--output", "-", "--max-rows", "1", "--sql",
+                                   "SELECT symbol, close FROM bars WHERE symbol = 'AMD' "
+                                   "ORDER BY ts"))
+    golden("query_jsonl_dash", query(cli, "--output", "-", "--format", "jsonl", "--sql",
+                                     "SELECT symbol, volume FROM bars WHERE symbol = 'AMD' "
+                                     "ORDER BY ts"))
+
+
+def test_query_output_file_writes_every_row_after_the_preview(cli, golden):
+    make_bars(cli)
+    r = query(cli, "--max-rows", "2", "--output", "amd.jsonl", "--sql",
+              "SELECT symbol, volume FROM bars WHERE symbol = 'AMD' ORDER BY ts")
+    golden("query_output_jsonl", r)
+    lines = (cli.tmp / "amd.jsonl").read_text().splitlines()
+    assert len(lines) == 5 and json.loads(lines[0]) == {"symbol": "AMD", "volume": 1000}
+
+
+def test_query_parquet_output_can_be_queried_back(cli, golden):
+    make_bars(cli)
+    cli.ok("query", "--table", "bars", "--max-rows", "0", "--format", "parquet",
+           "--output", "amd.parquet", "--sql", "SELECT * FROM bars WHERE symbol = 'AMD'")
+    golden("query_parquet_back", cli("query", "--parquet", "amd=amd.parquet", "--sql",
+                                     "SELECT count(*) AS n, max(close) AS top FROM amd"))
+
+
+def test_query_joins_a_table_with_a_parquet_file(cli, golden):
+    source = nvda_parquet(cli)
+    make_bars(cli)
+    golden("query_join_parquet", cli("query", "--table", "bars", "--parquet", f"ref={source}",
+                                     "--sql", "SELECT b.symbol, count(*) AS matched FROM bars b "
+                                     "JOIN ref r ON b.ts = r.ts GROUP BY b.symbol "
+                                     "ORDER BY b.symbol"))
+
+
+def test_query_registers_several_tables(cli, golden):
+    make_bars(cli)
+    make_counter_table(cli)
+    golden("query_two_tables", cli("query", "--table", "bars", "--table", "counters/", "--sql",
+                                   "SELECT (SELECT count(*) FROM bars) AS bars, "
+                                   "(SELECT count(*) FROM counters) AS counters"))
+
+
+def test_query_sanitizes_table_names(cli, golden):
+    make_bars(cli, "123-my data", amd=False)
+    golden("query_sanitized_name", cli("query", "--table", "./123-my data", "--sql",
+                                       "SELECT count(*) AS n FROM t_123_my_data"))
+
+
+def test_query_explain_prints_the_plan_first(cli):
+    make_bars(cli)
+    r = query(cli, "--explain", "--sql", "SELECT count(*) AS n FROM bars")
+    assert r.code == 0, r.stderr
+    assert r.stdout.index("explain") < r.stdout.index("Preview output")
+    assert "segments kept after pruning: 2 of 2\n" in r.stdout
+    assert r.stdout.endswith("total_rows: 1\n")
+
+
+def test_query_timing_reports_elapsed(cli, golden):
+    make_bars(cli)
+    golden("query_timing", query(cli, "--timing", "--sql", "SELECT 1 AS one"))
+
+
+QUERY_ERRORS = {
+    "query_err_sql": ["--sql", "SELECT nope FROM bars"],
+    "query_err_empty_output": ["--sql", "SELECT 1", "--output", ""],
+    "query_err_arrow": ["--sql", "SELECT 1", "--format", "arrow", "--output", "x.arrow"],
+    "query_err_format": ["--sql", "SELECT 1", "--format", "xml"],
+    "query_err_max_rows": ["--sql", "SELECT 1", "--max-rows", "-3"],
+    "query_err_parquet_spec": ["--sql", "SELECT 1", "--parquet", "just-a-path.parquet"],
+    "query_err_missing_sql": [],
+}
+
+
+@pytest.mark.parametrize("name", QUERY_ERRORS)
+def test_query_errors(cli, golden, name):
+    make_bars(cli, amd=False)
+    golden(name, query(cli, *QUERY_ERRORS[name]))
+
+
+def test_query_of_a_missing_table(cli, golden):
+    golden("query_err_no_table", cli("query", "--table", "nope", "--sql", "SELECT 1"))
+
+
+# ---- errors are printed once -----------------------------------------------
+
+FAILING = [
+    ["frobnicate"],
+    ["create", "--table", "t", "--index-column", "ts", "--bucket", "9q"],
+    ["append", "--table", "nope", "--csv", "x.csv"],
+    ["info", "--table", "nope"],
+    ["log", "--table", "nope"],
+    ["coverage", "--table", "nope"],
+    ["gaps", "--table", "nope"],
+    ["query", "--table", "nope", "--sql", "SELECT 1"],
+]
+
+
+@pytest.mark.parametrize("args", FAILING, ids=lambda a: a[0])
+def test_an_error_is_printed_once_on_stderr_only(cli, args):
+    r = cli(*args)
+    assert r.code == 1 and r.stdout == ""
+    lines = [l for l in r.stderr.splitlines() if not l.startswith("Run 'tstable")]
+    assert len(lines) == 1, r.stderr
+
+
+# ---- examples --------------------------------------------------------------
+
+@pytest.mark.parametrize("script", ["ingest_nvda.sh", "moving_average.sh"])
+def test_example_scripts_run(cli, golden, script):
+    p = subprocess.run(["sh", str(REPO / "examples" / script)], cwd=cli.tmp, capture_output=True,
+                       env=dict(os.environ, TSTABLE=str(BIN)), timeout=60)
+    r = type("R", (), {})()
+    r.stdout, r.stderr, r.code = (cli.normalise(p.stdout.decode()),
+                                  cli.normalise(p.stderr.decode()), p.returncode)
+    golden(f"example_{script.replace('.sh', '')}", r)
+    assert p.returncode == 0
