@@ -1,0 +1,276 @@
+/*
+ * coverage.c — TimeSeriesTable's coverage questions, answered from the
+ * table's coverage snapshot without reading Parquet or starting SQL.
+ *
+ * The reference's Python package has no coverage API; these methods follow
+ * the Rust one (format-v6 §4.1) with Python values: ranges are half-open
+ * [start, end) in the index's own type (datetime or ISO string for
+ * timestamps, int for integer indexes) and answers come back in that type,
+ * never as bucket ids. `entity` is a dict of entity column to value, or
+ * None for the whole table.
+ *
+ * Each method parses its arguments into C first, then asks the library
+ * under the handle's lock with the GIL released. The gap walk collects
+ * into a C array inside that section and becomes Python afterwards,
+ * because the callback runs without the GIL.
+ */
+#include "ttf.h"
+
+#include <stdlib.h>
+
+typedef struct range_args {
+    tst_index_value start, end;
+    ttf_entity_args entity;
+} range_args;
+
+static int parse_range(ttf_TableObject *self, PyObject *args, PyObject *kwargs, const char *fmt,
+                       range_args *out)
+{
+    static char *kw[] = {"start", "end", "entity", NULL};
+    PyObject *start, *end, *entity = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &start, &end, &entity))
+        return -1;
+    tst_index_type type = tst_table_index(self->table)->kind.type;
+    if (ttf_index_value_from_py(start, type, "start", &out->start) < 0 ||
+        ttf_index_value_from_py(end, type, "end", &out->end) < 0)
+        return -1;
+    return ttf_entity_args_from_py(entity, self->table, &out->entity);
+}
+
+static PyObject *fail(ttf_TableObject *self)
+{
+    return ttf_raise_last(tst_table_root(self->table), self->table);
+}
+
+/* Counts for [start, end): shared by coverage_ratio, max_gap and coverage. */
+static int counts(ttf_TableObject *self, PyObject *args, PyObject *kwargs, const char *fmt,
+                  tst_coverage_counts *out)
+{
+    range_args a = {.entity = TTF_ENTITY_ARGS_INIT};
+    if (parse_range(self, args, kwargs, fmt, &a) < 0)
+        return -1;
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_coverage(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end, out);
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        fail(self);
+    ttf_table_unlock(self);
+    ttf_entity_args_free(&a.entity);
+    return rc == 0 ? 0 : -1;
+}
+
+static PyObject *coverage_ratio(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    tst_coverage_counts c;
+    if (counts(self, args, kwargs, "OO|O:coverage_ratio", &c) < 0)
+        return NULL;
+    return PyFloat_FromDouble(c.ratio);
+}
+
+static PyObject *max_gap(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    tst_coverage_counts c;
+    if (counts(self, args, kwargs, "OO|O:max_gap", &c) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(c.max_gap_buckets);
+}
+
+static PyObject *coverage(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    tst_coverage_counts c;
+    if (counts(self, args, kwargs, "OO|O:coverage", &c) < 0)
+        return NULL;
+    return Py_BuildValue("{s:K,s:K,s:K,s:d,s:K}", "covered_buckets",
+                         (unsigned long long)c.covered_buckets, "total_buckets",
+                         (unsigned long long)c.total_buckets, "missing_buckets",
+                         (unsigned long long)(c.total_buckets - c.covered_buckets), "ratio",
+                         c.ratio, "max_gap_buckets", (unsigned long long)c.max_gap_buckets);
+}
+
+/* ---- gaps ---------------------------------------------------------------- */
+
+typedef struct gap_list {
+    tst_index_value *bounds; /* start, end pairs */
+    size_t count, cap;
+} gap_list;
+
+static int collect_gap(void *ctx, const tst_index_value *start, const tst_index_value *end,
+                       bool end_inclusive, uint64_t buckets)
+{
+    (void)end_inclusive;
+    (void)buckets;
+    gap_list *g = ctx;
+    if (g->count == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        tst_index_value *grown = realloc(g->bounds, 2 * cap * sizeof *grown);
+        if (grown == NULL)
+            return TST_ENOMEM;
+        g->bounds = grown;
+        g->cap = cap;
+    }
+    g->bounds[2 * g->count] = *start;
+    g->bounds[2 * g->count + 1] = *end;
+    g->count++;
+    return 0;
+}
+
+static PyObject *gap_pairs(const gap_list *g)
+{
+    PyObject *list = PyList_New((Py_ssize_t)g->count);
+    for (size_t i = 0; list && i < g->count; i++) {
+        PyObject *pair = Py_BuildValue("(NN)", ttf_index_value_to_py(&g->bounds[2 * i]),
+                                       ttf_index_value_to_py(&g->bounds[2 * i + 1]));
+        if (pair == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, pair);
+    }
+    return list;
+}
+
+static PyObject *gaps(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    range_args a = {.entity = TTF_ENTITY_ARGS_INIT};
+    if (parse_range(self, args, kwargs, "OO|O:gaps", &a) < 0)
+        return NULL;
+    gap_list g = {NULL, 0, 0};
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_gaps(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end, 0,
+                        collect_gap, &g);
+    Py_END_ALLOW_THREADS
+    PyObject *out = rc == 0 ? gap_pairs(&g) : rc == TST_ENOMEM ? PyErr_NoMemory() : fail(self);
+    ttf_table_unlock(self);
+    free(g.bounds);
+    ttf_entity_args_free(&a.entity);
+    return out;
+}
+
+/* ---- last fully covered window ------------------------------------------ */
+
+/* The window length in buckets: an int, or a timedelta that is a whole
+ * number of a timestamp index's buckets. */
+static int window_buckets(ttf_TableObject *self, PyObject *length, uint64_t *out)
+{
+    const tst_index_kind *kind = &tst_table_index(self->table)->kind;
+    int64_t micros;
+    if (kind->type == TST_INDEX_TIMESTAMP && ttf_is_timedelta(length, &micros)) {
+        int64_t width = (int64_t)tst_time_bucket_seconds(kind->bucket) * 1000000;
+        if (micros < 0 || micros % width != 0) {
+            PyErr_SetString(PyExc_ValueError, "length must be a whole number of buckets");
+            return -1;
+        }
+        *out = (uint64_t)(micros / width);
+        return 0;
+    }
+    if (!PyLong_Check(length) || PyBool_Check(length)) {
+        PyErr_SetString(PyExc_TypeError, "length must be an int number of buckets (or a "
+                        "timedelta for timestamp indexes)");
+        return -1;
+    }
+    *out = PyLong_AsUnsignedLongLong(length);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "length must be a bucket count in 0..=2**64-1");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *last_window(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"end", "length", "entity", NULL};
+    PyObject *end, *length, *entity = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:last_fully_covered_window", kw, &end,
+                                     &length, &entity))
+        return NULL;
+    tst_index_value e, ws, we;
+    uint64_t buckets;
+    ttf_entity_args ent = TTF_ENTITY_ARGS_INIT;
+    if (ttf_index_value_from_py(end, tst_table_index(self->table)->kind.type, "end", &e) < 0 ||
+        window_buckets(self, length, &buckets) < 0 ||
+        ttf_entity_args_from_py(entity, self->table, &ent) < 0)
+        return NULL;
+    bool found = false;
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_last_covered_window(self->table, ent.bindings, ent.count, &e, buckets, &found,
+                                       &ws, &we);
+    Py_END_ALLOW_THREADS
+    PyObject *out = rc != 0 ? fail(self) : !found ? Py_NewRef(Py_None)
+                    : Py_BuildValue("(NN)", ttf_index_value_to_py(&ws), ttf_index_value_to_py(&we));
+    ttf_table_unlock(self);
+    ttf_entity_args_free(&ent);
+    return out;
+}
+
+/* ---- summary ------------------------------------------------------------- */
+
+static PyObject *summary_dict(const tst_index_spec *spec, const tst_entity_summary *s)
+{
+    PyObject *entity = spec->entity_count ? ttf_identity_to_py(spec, &s->identity)
+                                          : Py_NewRef(Py_None);
+    PyObject *first = s->covered ? ttf_index_value_to_py(&s->first) : Py_NewRef(Py_None);
+    PyObject *last = s->covered ? ttf_index_value_to_py(&s->last) : Py_NewRef(Py_None);
+    if (!entity || !first || !last) {
+        Py_XDECREF(entity);
+        Py_XDECREF(first);
+        Py_XDECREF(last);
+        return NULL;
+    }
+    return Py_BuildValue("{s:N,s:O,s:N,s:N,s:K,s:K}", "entity", entity, "covered",
+                         s->covered ? Py_True : Py_False, "first", first, "last", last,
+                         "covered_buckets", (unsigned long long)s->covered_buckets, "gaps",
+                         (unsigned long long)s->gaps);
+}
+
+static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    tst_coverage_summary *sum = NULL;
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_coverage_summary(self->table, &sum);
+    Py_END_ALLOW_THREADS
+    PyObject *list = rc == 0 ? PyList_New((Py_ssize_t)tst_coverage_summary_count(sum)) : fail(self);
+    for (size_t i = 0; list && i < tst_coverage_summary_count(sum); i++) {
+        PyObject *d = summary_dict(tst_table_index(self->table), tst_coverage_summary_at(sum, i));
+        if (d == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    ttf_table_unlock(self);
+    tst_coverage_summary_free(sum);
+    return list;
+}
+
+PyMethodDef ttf_coverage_methods[] = {
+    {"coverage_ratio", TTF_KW(coverage_ratio), METH_VARARGS | METH_KEYWORDS,
+     "coverage_ratio(start, end, entity=None) -> float\n\n"
+     "Covered buckets / buckets of [start, end). entity is {column: value} or None\n"
+     "(whole table: a bucket counts when any entity covers it)."},
+    {"max_gap", TTF_KW(max_gap), METH_VARARGS | METH_KEYWORDS,
+     "max_gap(start, end, entity=None) -> int\n\nThe longest run of missing buckets in "
+     "[start, end)."},
+    {"coverage", TTF_KW(coverage), METH_VARARGS | METH_KEYWORDS,
+     "coverage(start, end, entity=None) -> dict\n\ncovered_buckets, total_buckets, "
+     "missing_buckets, ratio and max_gap_buckets of [start, end)."},
+    {"gaps", TTF_KW(gaps), METH_VARARGS | METH_KEYWORDS,
+     "gaps(start, end, entity=None) -> list[tuple[start, end]]\n\n"
+     "The missing ranges, half-open, in the index's type (aware UTC datetimes for\n"
+     "timestamp indexes). Gaps follow bucket edges, so the first may start before\n"
+     "start and the last end after end."},
+    {"last_fully_covered_window", TTF_KW(last_window), METH_VARARGS | METH_KEYWORDS,
+     "last_fully_covered_window(end, length, entity=None) -> tuple[start, end] | None\n\n"
+     "The most recent run of `length` fully covered buckets ending before end.\n"
+     "length is a bucket count (or a timedelta for timestamp indexes)."},
+    {"coverage_summary", (PyCFunction)coverage_summary, METH_NOARGS,
+     "coverage_summary() -> list[dict]\n\nPer entity: entity ({column: value}, None without\n"
+     "entity columns), covered, first, last (exclusive), covered_buckets, gaps."},
+    {NULL, NULL, 0, NULL}};

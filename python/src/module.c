@@ -1,0 +1,76 @@
+/*
+ * module.c — timeseries_table_format._native: module init.
+ *
+ * Imports what the other files need from the standard library once
+ * (datetime's C API, timezone.utc, decimal.Decimal), creates the exception
+ * classes and readies the types. Coverage methods are defined in
+ * coverage.c and attached to TimeSeriesTable here, which keeps table.c
+ * about the table itself.
+ */
+#include "ttf.h"
+
+PyObject *ttf_utc;
+PyObject *ttf_decimal_type;
+
+static PyObject *import_attr(const char *module, const char *name)
+{
+    PyObject *mod = PyImport_ImportModule(module);
+    PyObject *attr = mod ? PyObject_GetAttrString(mod, name) : NULL;
+    Py_XDECREF(mod);
+    return attr;
+}
+
+static int attach_methods(PyTypeObject *type, PyMethodDef *defs)
+{
+    for (PyMethodDef *d = defs; d->ml_name != NULL; d++) {
+        PyObject *descr = PyDescr_NewMethod(type, d);
+        int rc = descr ? PyDict_SetItemString(type->tp_dict, d->ml_name, descr) : -1;
+        Py_XDECREF(descr);
+        if (rc < 0)
+            return -1;
+    }
+    PyType_Modified(type);
+    return 0;
+}
+
+static int add_type(PyObject *module, PyTypeObject *type, const char *name)
+{
+    if (PyType_Ready(type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, name, (PyObject *)type);
+}
+
+static int native_exec(PyObject *module)
+{
+    if (ttf_convert_init() < 0)
+        return -1;
+    ttf_utc = import_attr("datetime", "timezone");
+    if (ttf_utc != NULL)
+        Py_SETREF(ttf_utc, PyObject_GetAttrString(ttf_utc, "utc"));
+    ttf_decimal_type = import_attr("decimal", "Decimal");
+    if (ttf_utc == NULL || ttf_decimal_type == NULL || ttf_errors_init(module) < 0)
+        return -1;
+    if (add_type(module, &ttf_TableType, "TimeSeriesTable") < 0 ||
+        attach_methods(&ttf_TableType, ttf_coverage_methods) < 0 ||
+        add_type(module, &ttf_SessionType, "Session") < 0 ||
+        add_type(module, &ttf_ResultType, "SqlResult") < 0 ||
+        add_type(module, &ttf_ReaderType, "RecordBatchReader") < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "HAS_SESSION",
+                                 ttf_session_available() ? Py_True : Py_False);
+}
+
+static PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "timeseries_table_format._native",
+    .m_doc = "The C extension of timeseries_table_format, over the public tstable C API.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+    PyObject *module = PyModule_Create(&native_module);
+    if (module != NULL && native_exec(module) < 0)
+        Py_CLEAR(module);
+    return module;
+}

@@ -1,0 +1,549 @@
+/*
+ * session.c — Session: SQL over registered tstables and Parquet files.
+ *
+ * A Session wraps one tst_session (session.h), which runs one statement at
+ * a time and whose result stream must be released (or read to the end)
+ * before the next call. Two things follow:
+ *
+ *  - sql() drains the whole result into a SqlResult before returning, so
+ *    the session is free again at once; sql_reader() streams, and until its
+ *    stream ends or is released, every other call on the session raises
+ *    instead of corrupting the running statement;
+ *  - the stream handed to a RecordBatchReader is wrapped ("guarded") so
+ *    that its end or release clears the busy mark and drops a reference on
+ *    the session core. The wrapper may be released by any library, on any
+ *    thread, without the GIL, so the core is plain C with atomic counts,
+ *    and the tst_session is freed when both the Session and its last
+ *    stream are gone.
+ *
+ * Python threads sharing a Session are serialised by a lock taken with the
+ * GIL released. Statement execution and draining run without the GIL.
+ *
+ * The session API is built by another part of the tree; when the library
+ * was built without it, setup.py leaves TTF_HAVE_SESSION undefined and
+ * Session() raises NotImplementedError, while the rest of the package
+ * works.
+ */
+#include "ttf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef TTF_HAVE_SESSION
+#include "tstable/session.h"
+
+typedef struct session_core {
+    tst_session *session;
+    atomic_int refs;
+    atomic_int busy; /* a streaming result is open */
+} session_core;
+
+static void core_decref(session_core *core)
+{
+    if (atomic_fetch_sub(&core->refs, 1) == 1) {
+        tst_session_free(core->session);
+        free(core);
+    }
+}
+
+/* ---- guarded streams ------------------------------------------------------ */
+
+typedef struct guarded {
+    struct ArrowArrayStream inner;
+    session_core *core;
+    int ended;
+} guarded;
+
+static void guarded_end(guarded *g)
+{
+    if (!g->ended) {
+        g->ended = 1;
+        atomic_store(&g->core->busy, 0);
+    }
+}
+
+static int guarded_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    guarded *g = s->private_data;
+    return g->inner.get_schema(&g->inner, out);
+}
+
+static int guarded_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    guarded *g = s->private_data;
+    int rc = g->inner.get_next(&g->inner, out);
+    if (rc == 0 && out->release == NULL)
+        guarded_end(g); /* read to the end: session.h allows the next statement */
+    return rc;
+}
+
+static const char *guarded_last_error(struct ArrowArrayStream *s)
+{
+    guarded *g = s->private_data;
+    return g->inner.get_last_error ? g->inner.get_last_error(&g->inner) : NULL;
+}
+
+static void guarded_release(struct ArrowArrayStream *s)
+{
+    guarded *g = s->private_data;
+    g->inner.release(&g->inner);
+    guarded_end(g);
+    core_decref(g->core);
+    free(g);
+    s->release = NULL;
+}
+
+static int guard_stream(session_core *core, struct ArrowArrayStream *stream)
+{
+    guarded *g = malloc(sizeof *g);
+    if (g == NULL) {
+        stream->release(stream);
+        return -1;
+    }
+    g->inner = *stream;
+    g->core = core;
+    g->ended = 0;
+    atomic_fetch_add(&core->refs, 1);
+    atomic_store(&core->busy, 1);
+    stream->get_schema = guarded_get_schema;
+    stream->get_next = guarded_get_next;
+    stream->get_last_error = guarded_last_error;
+    stream->release = guarded_release;
+    stream->private_data = g;
+    return 0;
+}
+
+/* ---- the object ------------------------------------------------------------ */
+
+typedef struct SessionObject {
+    PyObject_HEAD
+    session_core *core;
+    PyThread_type_lock lock;
+} SessionObject;
+
+int ttf_session_available(void)
+{
+    return 1;
+}
+
+static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (!PyArg_ParseTuple(args, ":Session") || (kwargs && PyDict_Size(kwargs) > 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "Session() takes no arguments");
+        return NULL;
+    }
+    tst_session *s = NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_session_open(&s);
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        return ttf_raise_last(NULL, NULL);
+    SessionObject *self = (SessionObject *)type->tp_alloc(type, 0);
+    session_core *core = self ? calloc(1, sizeof *core) : NULL;
+    if (core == NULL || (self->lock = PyThread_allocate_lock()) == NULL) {
+        free(core);
+        tst_session_free(s);
+        Py_XDECREF(self);
+        return self ? PyErr_NoMemory() : NULL;
+    }
+    core->session = s;
+    atomic_init(&core->refs, 1);
+    atomic_init(&core->busy, 0);
+    self->core = core;
+    return (PyObject *)self;
+}
+
+static void session_dealloc(SessionObject *self)
+{
+    if (self->core)
+        core_decref(self->core);
+    if (self->lock)
+        PyThread_free_lock(self->lock);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Takes the lock (GIL released while waiting) and refuses while a
+ * streaming result is open; returns 0 holding the lock, -1 otherwise. */
+static int enter(SessionObject *self)
+{
+    if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    if (!atomic_load(&self->core->busy))
+        return 0;
+    PyThread_release_lock(self->lock);
+    ttf_raise_with(ttf_TimeseriesTableError, "the session is busy: a sql_reader() result is "
+                   "still streaming; read it to the end or close() it first", NULL);
+    return -1;
+}
+
+static void leave(SessionObject *self)
+{
+    PyThread_release_lock(self->lock);
+}
+
+static int name_arg(PyObject *obj, const char *what, char **out)
+{
+    const char *s = PyUnicode_Check(obj) ? PyUnicode_AsUTF8(obj) : NULL;
+    if (s == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "%s must be a str", what);
+        return -1;
+    }
+    if (s[0] == '\0') {
+        PyErr_Format(PyExc_ValueError, "%s must be non-empty", what);
+        return -1;
+    }
+    return (*out = ttf_strdup(s)) ? 0 : -1;
+}
+
+/* SqlError for a failed registration, with attributes name and
+ * `what` (table_root or path) as str. */
+static PyObject *raise_registration(const char *message, const char *name, const char *what,
+                                    const char *location)
+{
+    PyObject *n = PyUnicode_FromString(name);
+    PyObject *l = n ? PyUnicode_DecodeFSDefault(location) : NULL;
+    PyObject *c = l ? PyUnicode_FromString(tst_error_name(tst_error_last()->code)) : NULL;
+    if (c != NULL)
+        ttf_raise_with(ttf_SqlError, message, "name", n, what, l, "code", c, NULL);
+    Py_XDECREF(n);
+    Py_XDECREF(l);
+    Py_XDECREF(c);
+    return NULL;
+}
+
+/* ---- registrations ----------------------------------------------------------- */
+
+static PyObject *register_tstable(SessionObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"name", "table_root", NULL};
+    PyObject *name_obj, *root_obj;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:register_tstable", kw, &name_obj, &root_obj))
+        return NULL;
+    char *name = NULL, *root = NULL;
+    PyObject *out = NULL;
+    if (name_arg(name_obj, "name", &name) == 0 && ttf_path_arg(root_obj, &root) == 0 &&
+        enter(self) == 0) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_session_register_table(self->core->session, name, root);
+        Py_END_ALLOW_THREADS
+        if (rc == TST_EEMPTY) /* the reference reports a table without schema from SQL */
+            raise_registration(tst_error_last()->message, name, "table_root", root);
+        else
+            out = rc == 0 ? Py_NewRef(Py_None) : ttf_raise_last(root, NULL);
+        leave(self);
+    }
+    free(name);
+    free(root);
+    return out;
+}
+
+static PyObject *register_parquet(SessionObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"name", "path", NULL};
+    PyObject *name_obj, *path_obj;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:register_parquet", kw, &name_obj, &path_obj))
+        return NULL;
+    char *name = NULL, *path = NULL;
+    PyObject *out = NULL;
+    if (name_arg(name_obj, "name", &name) == 0 && ttf_path_arg(path_obj, &path) == 0) {
+        if (path[0] == '\0')
+            PyErr_SetString(PyExc_ValueError, "path must be non-empty");
+        else if (enter(self) == 0) {
+            int rc;
+            Py_BEGIN_ALLOW_THREADS
+            rc = tst_session_register_parquet(self->core->session, name, path);
+            Py_END_ALLOW_THREADS
+            out = rc == 0 ? Py_NewRef(Py_None)
+                          : raise_registration(tst_error_last()->message, name, "path", path);
+            leave(self);
+        }
+    }
+    free(name);
+    free(path);
+    return out;
+}
+
+static PyObject *deregister(SessionObject *self, PyObject *name_obj)
+{
+    char *name = NULL;
+    if (name_arg(name_obj, "name", &name) < 0 || enter(self) < 0) {
+        free(name);
+        return NULL;
+    }
+    int rc = tst_session_deregister(self->core->session, name);
+    PyObject *out = rc == 0 ? Py_NewRef(Py_None) : NULL;
+    if (rc == TST_ENOTFOUND)
+        PyErr_SetObject(PyExc_KeyError, name_obj);
+    else if (rc != 0)
+        ttf_raise_last(NULL, NULL);
+    leave(self);
+    free(name);
+    return out;
+}
+
+static PyObject *tables(SessionObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (enter(self) < 0)
+        return NULL;
+    size_t n = tst_session_name_count(self->core->session);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *s = PyUnicode_FromString(tst_session_name_at(self->core->session, i));
+        if (s == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, s);
+    }
+    leave(self);
+    if (list && PyList_Sort(list) < 0) /* sorted by the library; cheap to be sure */
+        Py_CLEAR(list);
+    return list;
+}
+
+static PyObject *last_prune(SessionObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (enter(self) < 0)
+        return NULL;
+    tst_prune_stats st = {0, 0};
+    tst_session_last_prune(self->core->session, &st);
+    leave(self);
+    return Py_BuildValue("{s:K,s:K}", "candidate_segments",
+                         (unsigned long long)st.candidate_segments, "kept_segments",
+                         (unsigned long long)st.kept_segments);
+}
+
+/* ---- params ------------------------------------------------------------------ */
+
+typedef struct param_args {
+    tst_param *params;
+    size_t count;
+    PyObject *keep; /* bytes/str objects whose buffers params point into */
+} param_args;
+
+static const char params_type_msg[] =
+    "params values must be one of: None, bool, int (i64), float, str, bytes";
+
+/* Fills one parameter. Buffers of str/bytes are borrowed from objects kept
+ * alive (and immutable) in a->keep, which outlives the call. */
+static int param_value(param_args *a, PyObject *v, tst_param *p)
+{
+    if (v == Py_None) {
+        p->type = TST_PARAM_NULL;
+    } else if (PyBool_Check(v)) {
+        p->type = TST_PARAM_BOOL;
+        p->v.b = v == Py_True;
+    } else if (PyLong_Check(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow) {
+            PyErr_SetString(PyExc_ValueError, "int parameter out of i64 range");
+            return -1;
+        }
+        p->type = TST_PARAM_INT64;
+        p->v.i64 = x;
+    } else if (PyFloat_Check(v)) {
+        p->type = TST_PARAM_DOUBLE;
+        p->v.f64 = PyFloat_AS_DOUBLE(v);
+    } else if (PyUnicode_Check(v) || PyBytes_Check(v)) {
+        PyObject *bytes = PyUnicode_Check(v) ? PyUnicode_AsUTF8String(v) : Py_NewRef(v);
+        if (bytes == NULL || PyList_Append(a->keep, bytes) < 0) {
+            Py_XDECREF(bytes);
+            return -1;
+        }
+        p->type = PyUnicode_Check(v) ? TST_PARAM_TEXT : TST_PARAM_BLOB;
+        p->v.bytes.ptr = PyBytes_AS_STRING(bytes);
+        p->v.bytes.len = (size_t)PyBytes_GET_SIZE(bytes);
+        Py_DECREF(bytes);
+    } else {
+        PyErr_SetString(PyExc_TypeError, params_type_msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int param_name(param_args *a, PyObject *key, tst_param *p)
+{
+    if (!PyUnicode_Check(key)) {
+        PyErr_SetString(PyExc_TypeError, "params dict keys must be str");
+        return -1;
+    }
+    PyObject *bytes = PyUnicode_AsUTF8String(key);
+    if (bytes == NULL || PyList_Append(a->keep, bytes) < 0) {
+        Py_XDECREF(bytes);
+        return -1;
+    }
+    const char *name = PyBytes_AS_STRING(bytes);
+    p->name = name[0] == '$' ? name + 1 : name;
+    Py_DECREF(bytes);
+    return 0;
+}
+
+static void params_free(param_args *a)
+{
+    free(a->params);
+    Py_XDECREF(a->keep);
+}
+
+static int params_from_py(PyObject *obj, param_args *a)
+{
+    memset(a, 0, sizeof *a);
+    if (obj == Py_None)
+        return 0;
+    int is_dict = PyDict_Check(obj);
+    if (!is_dict && !PyList_Check(obj) && !PyTuple_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "params must be a dict (named $param) or list/tuple "
+                        "(positional $1, $2, ...)");
+        return -1;
+    }
+    PyObject *items = is_dict ? PyDict_Items(obj) : PySequence_List(obj);
+    Py_ssize_t n = items ? PyList_GET_SIZE(items) : 0;
+    a->keep = PyList_New(0);
+    a->params = calloc((size_t)n + 1, sizeof *a->params);
+    int rc = items && a->keep && a->params ? 0 : -1;
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        tst_param *p = &a->params[i];
+        rc = is_dict ? param_name(a, PyTuple_GET_ITEM(item, 0), p) : 0;
+        if (rc == 0)
+            rc = param_value(a, is_dict ? PyTuple_GET_ITEM(item, 1) : item, p);
+        a->count = (size_t)i + 1;
+    }
+    Py_XDECREF(items);
+    if (rc < 0 && !PyErr_Occurred())
+        PyErr_NoMemory();
+    if (rc < 0)
+        params_free(a);
+    return rc;
+}
+
+/* ---- statements ---------------------------------------------------------------- */
+
+/* Parses (query, params) and runs the statement; the caller holds the lock
+ * (taken here) on success and owns *out. */
+static int start_query(SessionObject *self, PyObject *args, PyObject *kwargs, const char *fn,
+                       struct ArrowArrayStream *out)
+{
+    static char *kw[] = {"query", "params", NULL};
+    PyObject *params = Py_None;
+    const char *query;
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "s|O:%s", fn);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &query, &params))
+        return -1;
+    param_args pa;
+    char *sql = ttf_strdup(query);
+    if (sql == NULL || params_from_py(params, &pa) < 0) {
+        free(sql);
+        return -1;
+    }
+    int rc = enter(self);
+    if (rc == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_session_query(self->core->session, sql, pa.params, pa.count, out);
+        Py_END_ALLOW_THREADS
+        if (rc != 0) {
+            ttf_raise_last_statement();
+            leave(self);
+        }
+    }
+    params_free(&pa);
+    free(sql);
+    return rc == 0 ? 0 : -1;
+}
+
+static PyObject *sql(SessionObject *self, PyObject *args, PyObject *kwargs)
+{
+    struct ArrowArrayStream stream = {0};
+    if (start_query(self, args, kwargs, "sql", &stream) < 0)
+        return NULL;
+    char err[1024] = "";
+    ttf_batches *b;
+    Py_BEGIN_ALLOW_THREADS
+    b = ttf_batches_drain(&stream, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    leave(self);
+    return b ? ttf_result_new(b) : ttf_raise_with(ttf_SqlError, err, NULL);
+}
+
+static PyObject *sql_reader(SessionObject *self, PyObject *args, PyObject *kwargs)
+{
+    struct ArrowArrayStream stream = {0};
+    if (start_query(self, args, kwargs, "sql_reader", &stream) < 0)
+        return NULL;
+    int rc = guard_stream(self->core, &stream);
+    leave(self);
+    return rc == 0 ? ttf_reader_new(&stream) : PyErr_NoMemory();
+}
+
+static PyMethodDef session_methods[] = {
+    {"register_tstable", TTF_KW(register_tstable), METH_VARARGS | METH_KEYWORDS,
+     "register_tstable(name, table_root) -> None\n\n"
+     "Register the table at table_root as `name`; it answers at its latest version\n"
+     "in every statement. Replaces an existing registration only on success."},
+    {"register_parquet", TTF_KW(register_parquet), METH_VARARGS | METH_KEYWORDS,
+     "register_parquet(name, path) -> None\n\nRegister a Parquet file, folder or glob as "
+     "`name`.\nFailures raise SqlError with attributes name and path."},
+    {"deregister", (PyCFunction)deregister, METH_O,
+     "deregister(name) -> None\n\nForget a registration; KeyError(name) if there is none."},
+    {"tables", (PyCFunction)tables, METH_NOARGS,
+     "tables() -> list[str]\n\nRegistered names, sorted."},
+    {"sql", TTF_KW(sql), METH_VARARGS | METH_KEYWORDS,
+     "sql(query, params=None) -> SqlResult\n\n"
+     "Run one statement and return all its rows. params: a list/tuple for $1, $2, ...\n"
+     "or a dict for $name (keys may start with '$'); values None, bool, int (i64),\n"
+     "float, str or bytes."},
+    {"sql_reader", TTF_KW(sql_reader), METH_VARARGS | METH_KEYWORDS,
+     "sql_reader(query, params=None) -> RecordBatchReader\n\n"
+     "Run one statement and stream its rows. Until the reader is read to the end or\n"
+     "closed, other calls on this session raise TimeseriesTableError."},
+    {"last_prune", (PyCFunction)last_prune, METH_NOARGS,
+     "last_prune() -> dict\n\nSegments considered and kept by the last statement's pruning."},
+    {NULL, NULL, 0, NULL}};
+
+PyTypeObject ttf_SessionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timeseries_table_format._native.Session",
+    .tp_basicsize = sizeof(SessionObject),
+    .tp_dealloc = (destructor)session_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A SQL workspace (DuckDB): register tstables and Parquet files, then query them.",
+    .tp_new = session_new,
+    .tp_methods = session_methods,
+};
+
+#else /* !TTF_HAVE_SESSION */
+
+int ttf_session_available(void)
+{
+    return 0;
+}
+
+static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    (void)type;
+    (void)args;
+    (void)kwargs;
+    PyErr_SetString(PyExc_NotImplementedError, "this build of libtstable has no SQL session "
+                    "(tst_session_* missing); rebuild the library, then the extension");
+    return NULL;
+}
+
+PyTypeObject ttf_SessionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timeseries_table_format._native.Session",
+    .tp_basicsize = sizeof(PyObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A SQL workspace (unavailable: the library was built without session.h).",
+    .tp_new = session_new,
+};
+
+#endif

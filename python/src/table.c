@@ -1,0 +1,678 @@
+/*
+ * table.c — TimeSeriesTable: create, open, append, and what a table is.
+ *
+ * One Python object owns one tst_table handle. The handle allows one
+ * writer at a time and is changed by appends (the commit moves it to the
+ * new version), so every call takes the object's lock, and reads of
+ * borrowed pointers (meta, segments) happen under it too. Calls that do
+ * I/O release the GIL; nothing inside those sections touches a Python
+ * object, which is why arguments are copied to C memory beforehand.
+ *
+ * Option validation for create() follows the reference's rules and
+ * messages (format-v6 §6 and §7) and happens before any I/O.
+ */
+#include "ttf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ttf_table_lock(ttf_TableObject *self)
+{
+    if (PyThread_acquire_lock(self->lock, NOWAIT_LOCK))
+        return;
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    Py_END_ALLOW_THREADS
+}
+
+void ttf_table_unlock(ttf_TableObject *self)
+{
+    PyThread_release_lock(self->lock);
+}
+
+static PyObject *wrap_handle(PyTypeObject *type, tst_table *handle)
+{
+    ttf_TableObject *self = (ttf_TableObject *)type->tp_alloc(type, 0);
+    if (self == NULL || (self->lock = PyThread_allocate_lock()) == NULL) {
+        tst_table_free(handle);
+        Py_XDECREF(self);
+        return self ? PyErr_NoMemory() : NULL;
+    }
+    self->table = handle;
+    return (PyObject *)self;
+}
+
+static void table_dealloc(ttf_TableObject *self)
+{
+    tst_table_free(self->table);
+    if (self->lock)
+        PyThread_free_lock(self->lock);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+typedef struct create_args {
+    char *root;
+    const char *index_type;
+    tst_index_spec spec;
+} create_args;
+
+static void create_args_free(create_args *a)
+{
+    free(a->root);
+    free(a->spec.column);
+    for (size_t i = 0; i < a->spec.entity_count; i++)
+        free(a->spec.entity_columns[i]);
+    free(a->spec.entity_columns);
+}
+
+/* TimeseriesTableError('invalid <field> for index_type "<t>" (table_root=<r>): <reason>'). */
+static int invalid(const create_args *a, const char *field, const char *reason)
+{
+    PyObject *root = PyUnicode_FromString(a->root ? a->root : "");
+    PyObject *type = PyUnicode_FromString(a->index_type ? a->index_type : "");
+    char msg[1024];
+    snprintf(msg, sizeof msg, "invalid %s for index_type \"%s\" (table_root=%s): %s", field,
+             a->index_type ? a->index_type : "", a->root ? a->root : "", reason);
+    if (root && type)
+        ttf_raise_with(ttf_TimeseriesTableError, msg, "table_root", root, "index_type", type,
+                       NULL);
+    Py_XDECREF(root);
+    Py_XDECREF(type);
+    return -1;
+}
+
+static int parse_entity_columns(create_args *a, PyObject *cols)
+{
+    if (cols == NULL || cols == Py_None)
+        return 0;
+    PyObject *seq = PyUnicode_Check(cols) ? NULL : PySequence_Fast(cols, "");
+    if (seq == NULL) {
+        PyErr_Clear();
+        return invalid(a, "entity_columns", "expected a list of column names");
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    a->spec.entity_columns = calloc((size_t)n + 1, sizeof(char *));
+    for (Py_ssize_t i = 0; a->spec.entity_columns && i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (s == NULL || (a->spec.entity_columns[i] = ttf_strdup(s)) == NULL) {
+            Py_DECREF(seq);
+            PyErr_Clear();
+            return invalid(a, "entity_columns", "every entity column must be a str");
+        }
+        a->spec.entity_count = (size_t)i + 1;
+    }
+    Py_DECREF(seq);
+    return a->spec.entity_columns ? 0 : (PyErr_NoMemory(), -1);
+}
+
+static int parse_time_kind(create_args *a, PyObject *bucket, PyObject *width, PyObject *tz)
+{
+    if (width != Py_None)
+        return invalid(a, "bucket_width", "use bucket for timestamp indexes");
+    if (bucket == Py_None || !PyUnicode_Check(bucket))
+        return invalid(a, "bucket", bucket == Py_None ? "bucket is required for timestamp indexes"
+                                                      : "expected a str such as \"1h\"");
+    if (tst_time_bucket_parse(&a->spec.kind.bucket, PyUnicode_AsUTF8(bucket)) != 0)
+        return invalid(a, "bucket", tst_error_last()->message);
+    if (tz == Py_None)
+        return 0;
+    const char *zone = PyUnicode_Check(tz) ? PyUnicode_AsUTF8(tz) : NULL;
+    if (zone == NULL || strlen(zone) > TST_TIMEZONE_MAX) {
+        PyErr_Clear();
+        return invalid(a, "timezone", "expected a str of at most 255 bytes");
+    }
+    strcpy(a->spec.kind.timezone, zone);
+    return 0;
+}
+
+static int parse_int_kind(create_args *a, PyObject *bucket, PyObject *width, PyObject *tz)
+{
+    if (bucket != Py_None)
+        return invalid(a, "bucket", "is only valid for timestamp indexes");
+    if (tz != Py_None)
+        return invalid(a, "timezone", "is only valid for timestamp indexes");
+    if (width == Py_None)
+        return invalid(a, "bucket_width", "bucket_width is required for integer indexes");
+    unsigned long long w = 0;
+    if (PyLong_Check(width) && !PyBool_Check(width)) {
+        w = PyLong_AsUnsignedLongLong(width);
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            w = 0;
+        }
+    }
+    if (w == 0)
+        return invalid(a, "bucket_width", "must be an int in 1..=18446744073709551615");
+    a->spec.kind.bucket_width = w;
+    return 0;
+}
+
+static int parse_kind(create_args *a, PyObject *type, PyObject *bucket, PyObject *width,
+                      PyObject *tz)
+{
+    a->index_type = PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : NULL;
+    if (a->index_type && strcmp(a->index_type, "timestamp") == 0) {
+        a->spec.kind.type = TST_INDEX_TIMESTAMP;
+        return parse_time_kind(a, bucket, width, tz);
+    }
+    if (a->index_type && (strcmp(a->index_type, "int64") == 0 ||
+                          strcmp(a->index_type, "uint64") == 0)) {
+        a->spec.kind.type = a->index_type[0] == 'i' ? TST_INDEX_INT64 : TST_INDEX_UINT64;
+        return parse_int_kind(a, bucket, width, tz);
+    }
+    PyErr_Clear();
+    return invalid(a, "index_type", "expected \"timestamp\", \"int64\" or \"uint64\"");
+}
+
+static int parse_column(create_args *a, PyObject *index_column, PyObject *time_column)
+{
+    if (index_column != Py_None && time_column != Py_None &&
+        PyObject_RichCompareBool(index_column, time_column, Py_NE) == 1) {
+        PyErr_SetString(PyExc_TypeError, "give index_column or its alias time_column, not both");
+        return -1;
+    }
+    PyObject *col = index_column != Py_None ? index_column : time_column;
+    if (col == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "create() missing required keyword argument: "
+                        "'index_column'");
+        return -1;
+    }
+    const char *s = PyUnicode_Check(col) ? PyUnicode_AsUTF8(col) : NULL;
+    if (s == NULL) {
+        PyErr_Clear();
+        return invalid(a, "index_column", "expected a str");
+    }
+    return (a->spec.column = ttf_strdup(s)) ? 0 : -1;
+}
+
+static PyObject *table_create(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"table_root", "index_column", "index_type", "entity_columns", "bucket",
+                         "bucket_width", "timezone", "time_column", NULL};
+    PyObject *root = NULL, *index_type = NULL, *column = Py_None, *entities = Py_None,
+             *bucket = Py_None, *width = Py_None, *tz = Py_None, *time_column = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOOO:create", kw, &root, &column,
+                                     &index_type, &entities, &bucket, &width, &tz, &time_column))
+        return NULL;
+    if (root == NULL || index_type == NULL)
+        return PyErr_Format(PyExc_TypeError, "create() missing required keyword argument: '%s'",
+                            root == NULL ? "table_root" : "index_type");
+    create_args a;
+    memset(&a, 0, sizeof a);
+    if (ttf_path_arg(root, &a.root) < 0 || parse_column(&a, column, time_column) < 0 ||
+        parse_kind(&a, index_type, bucket, width, tz) < 0 || parse_entity_columns(&a, entities) < 0) {
+        create_args_free(&a);
+        return NULL;
+    }
+    tst_table *handle = NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_create(&handle, a.root, &a.spec);
+    Py_END_ALLOW_THREADS
+    PyObject *result = rc == 0 ? wrap_handle(type, handle) : ttf_raise_last(a.root, NULL);
+    create_args_free(&a);
+    return result;
+}
+
+static PyObject *table_open(PyTypeObject *type, PyObject *arg)
+{
+    char *root = NULL;
+    if (ttf_path_arg(arg, &root) < 0)
+        return NULL;
+    tst_table *handle = NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_open(&handle, root);
+    Py_END_ALLOW_THREADS
+    PyObject *result = rc == 0 ? wrap_handle(type, handle) : ttf_raise_last(root, NULL);
+    free(root);
+    return result;
+}
+
+/* ---- appends ----------------------------------------------------------- */
+
+enum append_kind { APPEND_PARQUET, APPEND_CSV, APPEND_ARROW };
+
+typedef struct append_call {
+    enum append_kind kind;
+    char *path;
+    tst_csv_options csv;
+    struct ArrowArrayStream stream;
+} append_call;
+
+/* Runs one append under the lock with the GIL released; returns the version. */
+static PyObject *run_append(ttf_TableObject *self, append_call *call)
+{
+    tst_append_result res;
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    if (call->kind == APPEND_PARQUET)
+        rc = tst_table_append_parquet(self->table, call->path, NULL, &res);
+    else if (call->kind == APPEND_CSV)
+        rc = tst_table_append_csv(self->table, call->path, &call->csv, NULL, &res);
+    else
+        rc = tst_table_append_arrow(self->table, &call->stream, NULL, &res);
+    Py_END_ALLOW_THREADS
+    PyObject *out = rc == 0 ? PyLong_FromUnsignedLongLong(res.version)
+                            : ttf_raise_last(tst_table_root(self->table), self->table);
+    ttf_table_unlock(self);
+    return out;
+}
+
+static PyObject *table_append_parquet(ttf_TableObject *self, PyObject *arg)
+{
+    append_call call = {.kind = APPEND_PARQUET};
+    if (ttf_path_arg(arg, &call.path) < 0)
+        return NULL;
+    PyObject *out = run_append(self, &call);
+    free(call.path);
+    return out;
+}
+
+/* {'ts': 'TIMESTAMPTZ'} as DuckDB's struct literal, quotes doubled. */
+static char *csv_columns_sql(PyObject *columns)
+{
+    if (PyUnicode_Check(columns))
+        return ttf_strdup(PyUnicode_AsUTF8(columns));
+    PyObject *parts = PyList_New(0), *key, *value;
+    Py_ssize_t pos = 0;
+    while (parts && PyDict_Next(columns, &pos, &key, &value)) {
+        PyObject *k = PyObject_CallMethod(key, "replace", "ss", "'", "''");
+        PyObject *v = k ? PyObject_CallMethod(value, "replace", "ss", "'", "''") : NULL;
+        PyObject *item = v ? PyUnicode_FromFormat("'%U': '%U'", k, v) : NULL;
+        if (item == NULL || PyList_Append(parts, item) < 0)
+            Py_CLEAR(parts);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        Py_XDECREF(item);
+    }
+    PyObject *sep = parts ? PyUnicode_FromString(", ") : NULL;
+    PyObject *joined = sep ? PyUnicode_Join(sep, parts) : NULL;
+    char *sql = NULL;
+    if (joined != NULL) {
+        PyObject *full = PyUnicode_FromFormat("{%U}", joined);
+        sql = full ? ttf_strdup(PyUnicode_AsUTF8(full)) : NULL;
+        Py_XDECREF(full);
+    }
+    Py_XDECREF(parts);
+    Py_XDECREF(sep);
+    Py_XDECREF(joined);
+    return sql;
+}
+
+static int csv_options(append_call *call, PyObject *delimiter, PyObject *header, PyObject *columns,
+                       char **columns_sql)
+{
+    call->csv = (tst_csv_options)TST_CSV_OPTIONS_INIT;
+    if (delimiter != Py_None) {
+        const char *d = PyUnicode_Check(delimiter) ? PyUnicode_AsUTF8(delimiter) : NULL;
+        if (d == NULL || strlen(d) != 1) {
+            PyErr_SetString(PyExc_ValueError, "delimiter must be a one-character str");
+            return -1;
+        }
+        call->csv.delimiter = d[0];
+    }
+    if (header != Py_None)
+        call->csv.header = PyObject_IsTrue(header);
+    if (columns == Py_None)
+        return 0;
+    if (!PyUnicode_Check(columns) && !PyDict_Check(columns)) {
+        PyErr_SetString(PyExc_TypeError, "columns must be a dict of column name to DuckDB type, "
+                        "or a DuckDB struct literal str");
+        return -1;
+    }
+    *columns_sql = csv_columns_sql(columns);
+    call->csv.columns = *columns_sql;
+    return *columns_sql ? 0 : -1;
+}
+
+static PyObject *table_append_csv(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"path", "delimiter", "header", "columns", NULL};
+    PyObject *path, *delimiter = Py_None, *header = Py_None, *columns = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOO:append_csv", kw, &path, &delimiter,
+                                     &header, &columns))
+        return NULL;
+    append_call call = {.kind = APPEND_CSV};
+    char *columns_sql = NULL;
+    PyObject *out = NULL;
+    if (csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
+        ttf_path_arg(path, &call.path) == 0)
+        out = run_append(self, &call);
+    free(call.path);
+    free(columns_sql);
+    return out;
+}
+
+static PyObject *table_append(ttf_TableObject *self, PyObject *source)
+{
+    append_call call = {.kind = APPEND_ARROW};
+    if (ttf_stream_from_py(source, &call.stream) < 0)
+        return NULL;
+    return run_append(self, &call);
+}
+
+/* ---- introspection ----------------------------------------------------- */
+
+static PyObject *table_root(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(tst_table_root(self->table));
+}
+
+static PyObject *table_version(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    ttf_table_lock(self);
+    uint64_t v = tst_table_version(self->table);
+    ttf_table_unlock(self);
+    return PyLong_FromUnsignedLongLong(v);
+}
+
+static PyObject *table_refresh(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    bool changed = false;
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_refresh(self->table, &changed);
+    Py_END_ALLOW_THREADS
+    PyObject *out = rc == 0 ? PyBool_FromLong(changed)
+                            : ttf_raise_last(tst_table_root(self->table), self->table);
+    ttf_table_unlock(self);
+    return out;
+}
+
+static PyObject *index_spec_dict(const tst_index_spec *spec)
+{
+    PyObject *entities = PyList_New((Py_ssize_t)spec->entity_count);
+    for (size_t i = 0; entities && i < spec->entity_count; i++)
+        PyList_SET_ITEM(entities, (Py_ssize_t)i, PyUnicode_FromString(spec->entity_columns[i]));
+    if (entities == NULL)
+        return NULL;
+    if (spec->kind.type != TST_INDEX_TIMESTAMP)
+        return Py_BuildValue("{s:s,s:N,s:s,s:K}", "column", spec->column, "entity_columns",
+                             entities, "kind", spec->kind.type == TST_INDEX_INT64 ? "int64"
+                                                                                   : "uint64",
+                             "bucket_width", (unsigned long long)spec->kind.bucket_width);
+    char bucket[32] = "";
+    tst_time_bucket_format(spec->kind.bucket, bucket, sizeof bucket);
+    PyObject *tz = spec->kind.timezone[0] ? PyUnicode_FromString(spec->kind.timezone)
+                                          : Py_NewRef(Py_None);
+    return Py_BuildValue("{s:s,s:N,s:s,s:s,s:N}", "column", spec->column, "entity_columns",
+                         entities, "kind", "timestamp", "bucket", bucket, "timezone", tz);
+}
+
+static PyObject *table_index_spec(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    ttf_table_lock(self);
+    PyObject *out = index_spec_dict(tst_table_index(self->table));
+    ttf_table_unlock(self);
+    return out;
+}
+
+static PyObject *schema_list(const tst_schema *schema)
+{
+    if (schema == NULL)
+        Py_RETURN_NONE;
+    PyObject *list = PyList_New((Py_ssize_t)schema->column_count);
+    for (size_t i = 0; list && i < schema->column_count; i++) {
+        const tst_field *f = &schema->columns[i];
+        char type[256] = "";
+        tst_type_format(&f->type, type, sizeof type);
+        PyObject *d = Py_BuildValue("{s:s,s:s,s:O}", "name", f->name, "type", type, "nullable",
+                                    f->nullable ? Py_True : Py_False);
+        if (d == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    return list;
+}
+
+static PyObject *table_schema(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    ttf_table_lock(self);
+    PyObject *out = schema_list(tst_table_get_meta(self->table)->schema);
+    ttf_table_unlock(self);
+    return out;
+}
+
+static PyObject *segment_entity(const tst_index_spec *spec, const tst_entity_layout *layout)
+{
+    if (layout->kind != TST_LAYOUT_SINGLE)
+        Py_RETURN_NONE;
+    tst_entity_identity id = {layout->count, layout->values};
+    return ttf_identity_to_py(spec, &id);
+}
+
+static PyObject *segment_dict(const tst_index_spec *spec, const tst_segment *s)
+{
+    static const char *layouts[] = {"", "none", "single", "mixed"};
+    PyObject *min = ttf_index_value_to_py(&s->index_min);
+    PyObject *max = min ? ttf_index_value_to_py(&s->index_max) : NULL;
+    PyObject *entity = max ? segment_entity(spec, &s->layout) : NULL;
+    if (entity == NULL) {
+        Py_XDECREF(min);
+        Py_XDECREF(max);
+        return NULL;
+    }
+    PyObject *size = s->has_file_size ? PyLong_FromUnsignedLongLong(s->file_size)
+                                      : Py_NewRef(Py_None);
+    PyObject *cov = s->coverage_path ? PyUnicode_FromString(s->coverage_path) : Py_NewRef(Py_None);
+    return Py_BuildValue("{s:s,s:N,s:N,s:K,s:N,s:N,s:s,s:N}", "path", s->path, "index_min", min,
+                         "index_max", max, "row_count", (unsigned long long)s->row_count,
+                         "file_size", size, "coverage_path", cov, "entity_layout",
+                         layouts[s->layout.kind <= 3 ? s->layout.kind : 0], "entity", entity);
+}
+
+static PyObject *table_segments(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    ttf_table_lock(self);
+    size_t n = tst_table_segment_count(self->table);
+    const tst_index_spec *spec = tst_table_index(self->table);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *d = segment_dict(spec, tst_table_segment_at(self->table, i));
+        if (d == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    ttf_table_unlock(self);
+    return list;
+}
+
+/* ---- low-level commit ---------------------------------------------------- */
+
+static PyObject *table_commit_json(ttf_TableObject *self, PyObject *arg)
+{
+    const char *actions = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    char *copy = actions ? ttf_strdup(actions) : NULL;
+    if (copy == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "actions must be a JSON str");
+        return NULL;
+    }
+    uint64_t version = 0;
+    int rc;
+    ttf_table_lock(self);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_commit_json(self->table, copy, &version);
+    Py_END_ALLOW_THREADS
+    PyObject *out = rc == 0 ? PyLong_FromUnsignedLongLong(version)
+                            : ttf_raise_last(tst_table_root(self->table), self->table);
+    ttf_table_unlock(self);
+    free(copy);
+    return out;
+}
+
+/* ---- scan -------------------------------------------------------------- */
+
+typedef struct scan_args {
+    tst_index_value start, end;
+    ttf_entity_args entity;
+    char **columns;
+    size_t column_count;
+} scan_args;
+
+static void scan_args_free(scan_args *a)
+{
+    ttf_entity_args_free(&a->entity);
+    for (size_t i = 0; i < a->column_count; i++)
+        free(a->columns[i]);
+    free(a->columns);
+}
+
+static int scan_columns(scan_args *a, PyObject *columns)
+{
+    if (columns == Py_None)
+        return 0;
+    PyObject *seq = PySequence_Fast(columns, "columns must be a list of column names");
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    a->columns = calloc((size_t)n + 1, sizeof(char *));
+    int rc = a->columns ? 0 : (PyErr_NoMemory(), -1);
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (s == NULL && !PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "columns must be a list of column names");
+        rc = s && (a->columns[i] = ttf_strdup(s)) ? 0 : -1;
+        a->column_count = rc == 0 ? (size_t)i + 1 : a->column_count;
+    }
+    Py_DECREF(seq);
+    return rc;
+}
+
+/* Opens the scan stream; the caller owns *out on success. */
+static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
+                     struct ArrowArrayStream *out)
+{
+    static char *kw[] = {"start", "end", "entity", "columns", NULL};
+    PyObject *start, *end, *entity = Py_None, *columns = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OO:scan", kw, &start, &end, &entity,
+                                     &columns))
+        return -1;
+    scan_args a;
+    memset(&a, 0, sizeof a);
+    tst_index_type type = tst_table_index(self->table)->kind.type;
+    int rc = -1;
+    if (ttf_index_value_from_py(start, type, "start", &a.start) == 0 &&
+        ttf_index_value_from_py(end, type, "end", &a.end) == 0 &&
+        ttf_entity_args_from_py(entity, self->table, &a.entity) == 0 && scan_columns(&a, columns) == 0) {
+        ttf_table_lock(self);
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
+                            (const char *const *)a.columns, a.column_count, out);
+        Py_END_ALLOW_THREADS
+        if (rc != 0)
+            ttf_raise_last(tst_table_root(self->table), self->table);
+        ttf_table_unlock(self);
+    }
+    scan_args_free(&a);
+    return rc == 0 ? 0 : -1;
+}
+
+static PyObject *table_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    struct ArrowArrayStream stream = {0};
+    if (open_scan(self, args, kwargs, &stream) < 0)
+        return NULL;
+    char err[512] = "";
+    ttf_batches *b;
+    Py_BEGIN_ALLOW_THREADS
+    b = ttf_batches_drain(&stream, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    if (b == NULL) {
+        PyObject *root = PyUnicode_FromString(tst_table_root(self->table));
+        if (root != NULL)
+            ttf_raise_with(ttf_StorageError, err, "table_root", root, NULL);
+        Py_XDECREF(root);
+        return NULL;
+    }
+    return ttf_result_new(b);
+}
+
+static PyObject *table_scan_reader(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    struct ArrowArrayStream stream = {0};
+    if (open_scan(self, args, kwargs, &stream) < 0)
+        return NULL;
+    return ttf_reader_new(&stream);
+}
+
+static PyObject *table_repr(ttf_TableObject *self)
+{
+    return PyUnicode_FromFormat("<TimeSeriesTable root=%s version=%llu>",
+                                tst_table_root(self->table),
+                                (unsigned long long)tst_table_version(self->table));
+}
+
+static PyMethodDef table_methods[] = {
+    {"create", TTF_KW(table_create), METH_CLASS | METH_VARARGS | METH_KEYWORDS,
+     "create(*, table_root, index_column, index_type, entity_columns=None, bucket=None,\n"
+     "       bucket_width=None, timezone=None, time_column=None) -> TimeSeriesTable\n\n"
+     "Create a table at table_root (version 1). Timestamp indexes need bucket ('1h',\n"
+     "'15m', ...) and may carry timezone; int64/uint64 indexes need bucket_width.\n"
+     "time_column is an alias of index_column. Options are checked before any I/O."},
+    {"open", (PyCFunction)table_open, METH_CLASS | METH_O,
+     "open(table_root) -> TimeSeriesTable\n\nOpen an existing table at its latest version."},
+    {"append_parquet", (PyCFunction)table_append_parquet, METH_O,
+     "append_parquet(path) -> int\n\nAppend a Parquet file as one new segment; returns the "
+     "committed version."},
+    {"append_csv", TTF_KW(table_append_csv), METH_VARARGS | METH_KEYWORDS,
+     "append_csv(path, *, delimiter=None, header=None, columns=None) -> int\n\n"
+     "Append a CSV file (re-encoded). columns maps every column name to a DuckDB\n"
+     "type, e.g. {'ts': 'TIMESTAMPTZ', 'v': 'DOUBLE'}; inferred when omitted."},
+    {"append", (PyCFunction)table_append, METH_O,
+     "append(source) -> int\n\nAppend the rows of any object implementing __arrow_c_stream__\n"
+     "(pyarrow tables and readers, polars frames, SqlResult, RecordBatchReader).\n"
+     "__arrow_c_stream__ is called once and the stream is released exactly once."},
+    {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},
+    {"version", (PyCFunction)table_version, METH_NOARGS,
+     "version() -> int\n\nThe version this handle holds (moves with its own appends and "
+     "refresh())."},
+    {"refresh", (PyCFunction)table_refresh, METH_NOARGS,
+     "refresh() -> bool\n\nMove to the latest committed version; True if it changed."},
+    {"index_spec", (PyCFunction)table_index_spec, METH_NOARGS,
+     "index_spec() -> dict\n\nThe index: column, entity_columns, kind and bucket (+timezone)\n"
+     "for timestamps or bucket_width for integers."},
+    {"schema", (PyCFunction)table_schema, METH_NOARGS,
+     "schema() -> list[dict] | None\n\nColumns as {'name', 'type', 'nullable'}; None before the "
+     "first append."},
+    {"segments", (PyCFunction)table_segments, METH_NOARGS,
+     "segments() -> list[dict]\n\nLive segments ordered by index: path, index_min, index_max,\n"
+     "row_count, file_size, coverage_path, entity_layout, entity."},
+    {"_commit_json", (PyCFunction)table_commit_json, METH_O,
+     "_commit_json(actions_json) -> int\n\nLow-level: commit log actions (JSON array) as the next\n"
+     "version after this handle's. A stale handle gets ConflictError. For tools and tests."},
+    {"scan", TTF_KW(table_scan), METH_VARARGS | METH_KEYWORDS,
+     "scan(start, end, *, entity=None, columns=None) -> SqlResult\n\n"
+     "Rows whose index lies in [start, end), read without the SQL engine's planner."},
+    {"scan_reader", TTF_KW(table_scan_reader), METH_VARARGS | METH_KEYWORDS,
+     "scan_reader(start, end, *, entity=None, columns=None) -> RecordBatchReader\n\n"
+     "Like scan(), streaming batch by batch."},
+    {NULL, NULL, 0, NULL}};
+
+PyTypeObject ttf_TableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timeseries_table_format._native.TimeSeriesTable",
+    .tp_basicsize = sizeof(ttf_TableObject),
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_repr = (reprfunc)table_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A time-series table: an index column, optional entity columns, bucketed "
+              "coverage.\n\nMake one with TimeSeriesTable.create(...) or "
+              "TimeSeriesTable.open(root).",
+    .tp_methods = table_methods,
+};
