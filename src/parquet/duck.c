@@ -44,6 +44,9 @@ static void configure(duckdb_config config)
              (long)getpid());
     duckdb_set_config(config, "temp_directory", temp_dir);
     duckdb_set_config(config, "preserve_insertion_order", "false");
+    /* The file cache keeps every segment file read, up to the memory limit:
+     * a long-lived process appending many files would only grow. */
+    duckdb_set_config(config, "enable_external_file_cache", "false");
     /* Queries here read and write files the library names; no extension
      * may be downloaded (the machines have no network for it). */
     duckdb_set_config(config, "autoinstall_known_extensions", "false");
