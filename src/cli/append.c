@@ -8,7 +8,8 @@
  * progress callback, so the indicator is a spinner with the elapsed time —
  * it does not pretend to know a percentage. It appears only after half a
  * second, so quick appends print nothing extra, and only when stderr is a
- * terminal, so pipes and logs stay clean.
+ * terminal, so pipes and logs stay clean. The shell's `.append` goes
+ * through the same cli_append_source(), so it checks and reports alike.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -141,7 +142,6 @@ static int pick_source(const cli_args *args, append_source *src)
         return cli_usage_error("append", "missing the source: --parquet FILE or --csv FILE");
     src->path = parquet ? parquet : csv;
     src->csv = csv != NULL;
-    src->label = csv ? "CSV" : "Parquet";
     return 0;
 }
 
@@ -173,22 +173,36 @@ static int report_failure(const append_source *src, const char *root)
                     src->path, root, e->message);
 }
 
-static int run_append(tst_table *table, const append_source *src, bool timing)
+int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *out_version,
+                      uint64_t *out_elapsed_ms)
 {
+    append_source src = {path, csv, csv ? "CSV" : "Parquet"};
     tst_append_result result;
     spinner sp;
-    spinner_start(&sp, src->path);
-    int rc = src->csv ? tst_table_append_csv(table, src->path, NULL, NULL, &result)
-                      : tst_table_append_parquet(table, src->path, NULL, &result);
+    if (check_source(&src) != 0)
+        return CLI_EXIT_FAIL;
+    spinner_start(&sp, src.path);
+    int rc = csv ? tst_table_append_csv(table, path, NULL, NULL, &result)
+                 : tst_table_append_parquet(table, path, NULL, &result);
     double elapsed = seconds_since(&sp.started);
     spinner_stop(&sp);
     if (rc != 0)
-        return report_failure(src, tst_table_root(table));
+        return report_failure(&src, tst_table_root(table));
+    *out_version = result.version;
+    *out_elapsed_ms = (uint64_t)(elapsed * 1000.0);
+    return CLI_EXIT_OK;
+}
+
+static int run_append(tst_table *table, const append_source *src, bool timing)
+{
+    uint64_t version = 0, elapsed_ms = 0;
+    if (cli_append_source(table, src->path, src->csv, &version, &elapsed_ms) != 0)
+        return CLI_EXIT_FAIL;
     if (timing)
-        printf("Appended table version: %llu (elapsed_ms: %llu)\n",
-               (unsigned long long)result.version, (unsigned long long)(elapsed * 1000.0));
+        printf("Appended table version: %llu (elapsed_ms: %llu)\n", (unsigned long long)version,
+               (unsigned long long)elapsed_ms);
     else
-        printf("Appended table version: %llu\n", (unsigned long long)result.version);
+        printf("Appended table version: %llu\n", (unsigned long long)version);
     return CLI_EXIT_OK;
 }
 
@@ -205,8 +219,6 @@ int cli_cmd_append(int argc, char **argv)
     int rc = cli_require(&args, "table") ? pick_source(&args, &src) : CLI_EXIT_FAIL;
     if (rc == 0)
         rc = cli_open_table(&table, cli_get(&args, "table")) == 0 ? 0 : CLI_EXIT_FAIL;
-    if (rc == 0)
-        rc = check_source(&src);
     if (rc == 0)
         rc = run_append(table, &src, cli_has(&args, "timing"));
     tst_table_free(table);

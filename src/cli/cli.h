@@ -11,7 +11,9 @@
  *             --help, and usage errors printed once;
  *   output.c  box-drawn tables, JSON strings and numbers, error printing;
  *   values.c  command-line text -> library values: index values, entity
- *             bindings, and opening a --table with a readable error.
+ *             bindings, and opening a --table with a readable error;
+ *   run_query.c  running one SQL statement and previewing or writing its
+ *             rows (shared by `query` and `shell`).
  *
  * Conventions: results go to stdout, diagnostics to stderr, and an error is
  * printed exactly once by the code that detects it; callers only pass the
@@ -27,6 +29,7 @@
 #include <stdio.h>
 
 #include "tstable/index.h"
+#include "tstable/session.h"
 #include "tstable/table.h"
 #include "tstable/table_coverage.h"
 
@@ -51,6 +54,7 @@ int cli_cmd_info(int argc, char **argv);
 int cli_cmd_log(int argc, char **argv);
 int cli_cmd_coverage(int argc, char **argv);
 int cli_cmd_gaps(int argc, char **argv);
+int cli_cmd_shell(int argc, char **argv);
 
 /* ---- options (args.c) ---------------------------------------------------- */
 
@@ -205,5 +209,47 @@ void cli_json_index_value(FILE *out, const tst_index_value *v);
 
 /* Name and index description of a table: "ts (timestamp, bucket 1h)". */
 void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap);
+
+/* ---- appending (append.c; also used by shell.c) --------------------------- */
+
+/*
+ * Appends one Parquet or CSV file to the table as a new segment, with a
+ * spinner on stderr while a long append runs on a terminal. A missing
+ * source is reported with its path before the library is asked. Prints
+ * its own error; on success fills the new version and the time it took.
+ */
+int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *out_version,
+                      uint64_t *out_elapsed_ms);
+
+/* ---- running a query (run_query.c; `query` and `shell`) ------------------ */
+
+typedef struct cli_query_plan {
+    const char *sql;    /* borrowed */
+    uint64_t max_rows;  /* rows in the preview; 0 = none */
+    const char *format; /* "csv", "jsonl", "json", "parquet" */
+    const char *label;  /* "Csv", ... for the "wrote:" line */
+    const char *output; /* NULL: preview only */
+    bool to_stdout;     /* every row to stdout, no preview */
+    bool explain;       /* print the plan and the pruning first */
+    bool timing;        /* print elapsed_ms: N */
+} cli_query_plan;
+
+/*
+ * The name a table folder is registered under, the reference's way: the
+ * folder's name with non [A-Za-z0-9_] -> '_', "t_" before a leading
+ * non-letter, lowercase (./my-table 1 -> my_table_1). Free it.
+ */
+char *cli_table_name(const char *root);
+
+/*
+ * Checks the statement and the --max-rows, --format and --output texts
+ * (NULL when absent) and fills plan; explain and timing start false.
+ * Prints the error and returns 1 when one is invalid. sql is borrowed.
+ */
+int cli_query_plan_init(cli_query_plan *plan, const char *sql, const char *max_rows,
+                        const char *format, const char *output);
+
+/* Runs the plan against the session's registrations; prints its own errors. */
+int cli_query_run(tst_session *session, const cli_query_plan *plan);
 
 #endif

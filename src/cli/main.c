@@ -3,10 +3,10 @@
  *
  * `tstable <command> [options]`. The commands are one table below; each
  * lives in its own file and owns its options, its --help and its output.
- * Adding a command (the interactive `shell`, for instance) is one line in
- * that table plus its file. Top level handles only --help, --version and
- * routing, and installs the library's log callback so that warnings the
- * library reports (a coverage snapshot rebuilt in memory, say) reach stderr.
+ * Adding a command is one line in that table plus its file. Top level
+ * handles only --help, --version and routing, and installs the library's
+ * log callback so that warnings the library reports (a coverage snapshot
+ * rebuilt in memory, say) reach stderr.
  * TSTABLE_LOG=debug|info shows the quieter events too.
  */
 #include <stdlib.h>
@@ -23,7 +23,7 @@ static const cli_command COMMANDS[] = {
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
-    /* {"shell", "Interactive SQL shell", cli_cmd_shell}, -- added with src/cli/shell.c */
+    {"shell", "Interactive SQL shell", cli_cmd_shell},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
 
