@@ -5,8 +5,9 @@
 #
 # 1. the suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/);
 # 2. the unit tests and fuzz-corpus replays under valgrind (build/);
-# 3. the whole suite on the normal build (build/) — its CTest summary is the
-#    last thing printed.
+# 3. the whole suite on the normal build (build/);
+# 4. the Python package (built in place) and the command-line golden tests,
+#    with Debian's pytest — its summary is the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,6 @@ if [ -n "${TST_FUZZ_SECONDS:-}" ]; then
 fi
 echo "== all tests"
 (cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
+echo "== Python package: build in place, then its tests and the CLI's (pytest)"
+(cd python && TSTABLE_BUILD_DIR="$PWD/../build" /usr/bin/python3 setup.py -q build_ext --inplace)
+TSTABLE_BIN="$PWD/build/tstable" /usr/bin/python3 -m pytest -q tests/cli python/tests
