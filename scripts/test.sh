@@ -34,4 +34,6 @@ echo "== all tests"
 (cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
 echo "== Python package: build in place, then its tests and the CLI's (pytest)"
 (cd python && TSTABLE_BUILD_DIR="$PWD/../build" /usr/bin/python3 setup.py -q build_ext --inplace)
-TSTABLE_BIN="$PWD/build/tstable" /usr/bin/python3 -m pytest -q tests/cli python/tests
+# Two runs: each suite's conftest.py provides its own helpers.
+TSTABLE_BIN="$PWD/build/tstable" /usr/bin/python3 -m pytest -q tests/cli
+/usr/bin/python3 -m pytest -q python/tests
