@@ -33,6 +33,7 @@
 
 #include "tstable/coverage.h"
 #include "tstable/index.h"
+#include "tstable/schema.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,6 +84,14 @@ int tst_table_last_covered_window(tst_table *table, const tst_entity_binding *en
                                   size_t entity_count, const tst_index_value *end,
                                   uint64_t buckets, bool *out_found, tst_index_value *out_start,
                                   tst_index_value *out_end);
+
+/*
+ * Renders an identity with its column names, "symbol=NVDA" or
+ * "symbol=NVDA,venue=XNAS", as error messages and tools show it. Returns the
+ * length it needed, like snprintf (the text is cut to fit cap).
+ */
+int tst_entity_identity_format_named(const tst_index_spec *spec, const tst_entity_identity *id,
+                                     char *buf, size_t cap);
 
 /* Per entity (one row for a table without entity columns, with count 0). */
 typedef struct tst_entity_summary {

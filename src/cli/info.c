@@ -56,24 +56,6 @@ static const char *index_type_name(tst_index_type t)
     return t == TST_INDEX_TIMESTAMP ? "timestamp" : t == TST_INDEX_INT64 ? "int64" : "uint64";
 }
 
-/* "symbol=NVDA,venue=X" from an identity and the table's entity columns. */
-static void format_identity(const tst_index_spec *spec, const tst_entity_identity *id, char *buf,
-                            size_t cap)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < id->count && i < spec->entity_count && used < cap; i++) {
-        char value[256];
-        tst_entity_identity one = {1, &id->values[i]};
-        tst_entity_identity_format(&one, value, sizeof value);
-        int w = snprintf(buf + used, cap - used, "%s%s=%s", i ? "," : "", spec->entity_columns[i],
-                         value);
-        used += w > 0 ? (size_t)w : 0;
-    }
-    if (id->count == 0)
-        snprintf(buf, cap, "(all)");
-}
-
 /* ---- for people ---------------------------------------------------------- */
 
 static void print_schema_grid(const tst_schema *schema)
@@ -106,7 +88,7 @@ static void print_coverage_grid(const tst_index_spec *spec, const tst_coverage_s
         const tst_entity_summary *e = tst_coverage_summary_at(sum, i);
         char entity[512], first[TST_TIMESTAMP_TEXT_MAX] = "-", last[TST_TIMESTAMP_TEXT_MAX] = "-";
         char covered[24], gaps[24];
-        format_identity(spec, &e->identity, entity, sizeof entity);
+        tst_entity_identity_format_named(spec, &e->identity, entity, sizeof entity);
         if (e->covered) {
             cli_format_index_value(&e->first, first, sizeof first);
             cli_format_index_value(&e->last, last, sizeof last);

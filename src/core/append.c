@@ -24,6 +24,7 @@
 #include "source.h"
 #include "table_internal.h"
 #include "tstable/append.h"
+#include "tstable/table_coverage.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -141,24 +142,6 @@ static int derive_layout(append_job *job)
 
 /* ---- overlap ----------------------------------------------------------- */
 
-/* "symbol=NVDA,venue=X" from an identity and the entity column names. */
-static void format_entity(const tst_index_spec *spec, const tst_entity_identity *id, char *buf,
-                          size_t cap)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < id->count && i < spec->entity_count && used < cap; i++) {
-        char value[256];
-        tst_entity_identity one = {1, &id->values[i]};
-        tst_entity_identity_format(&one, value, sizeof value);
-        int n = snprintf(buf + used, cap - used, "%s%s=%s", i ? "," : "", spec->entity_columns[i],
-                         value);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
 static int overlap_error(append_job *job, uint64_t count, const char *entity, uint64_t bucket)
 {
     const tst_index_kind *kind = &tst_table_index(job->table)->kind;
@@ -200,7 +183,7 @@ static int check_overlap(append_job *job, const tst_table_cov *table_cov)
                                      &bucket))
         return 0;
     char entity[512];
-    format_entity(tst_table_index(job->table), &id, entity, sizeof entity);
+    tst_entity_identity_format_named(tst_table_index(job->table), &id, entity, sizeof entity);
     return overlap_error(job, count, entity, bucket);
 }
 

@@ -23,6 +23,7 @@
 #include "sidecar.h"
 #include "table_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -475,4 +476,23 @@ void tst_coverage_summary_free(tst_coverage_summary *s)
     free(s->owned);
     free(s->rows);
     free(s);
+}
+
+int tst_entity_identity_format_named(const tst_index_spec *spec, const tst_entity_identity *id,
+                                     char *buf, size_t cap)
+{
+    size_t used = 0;
+    if (cap)
+        buf[0] = '\0';
+    for (size_t i = 0; i < id->count && i < spec->entity_count; i++) {
+        char value[256];
+        tst_entity_identity one = {1, &id->values[i]};
+        tst_entity_identity_format(&one, value, sizeof value);
+        int n = snprintf(used < cap ? buf + used : NULL, used < cap ? cap - used : 0, "%s%s=%s",
+                         i ? "," : "", spec->entity_columns[i], value);
+        if (n < 0)
+            return n;
+        used += (size_t)n;
+    }
+    return (int)used;
 }
