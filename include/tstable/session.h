@@ -136,7 +136,8 @@ void tst_rows_free(tst_rows *rows);
 /*
  * Writes the whole result of a statement to a file, streaming:
  * format "csv" (with header), "json" (one array of row objects), "jsonl"
- * (one object per line), or "parquet". Written to a temp file and renamed
+ * (one object per line), "parquet", or "arrow" (the Arrow IPC stream format;
+ * ENUM and UNION columns are TST_EUNSUPPORTED). Written to a temp file and renamed
  * into place. *out_rows (may be NULL) receives the row count.
  */
 int tst_session_export(tst_session *session, const char *sql, const tst_param *params,

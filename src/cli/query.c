@@ -9,8 +9,8 @@
  * The statement itself runs in run_query.c, shared with `tstable shell`:
  * a preview of --max-rows rows and total_rows: N by default, every row to
  * --output FILE, or every row to stdout (--output -, or --format alone) for
- * scripts. This file only turns the options into that plan and registers
- * what the statement may name.
+ * scripts (Parquet and Arrow IPC never to a terminal). This file only turns
+ * the options into that plan and registers what the statement may name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +33,12 @@ static const char HELP[] =
     "  --parquet NAME=PATH  A Parquet file (or folder, or glob) to query as NAME; repeatable\n"
     "  --sql SQL            The statement\n"
     "  --max-rows N         Rows in the preview (default 10; 0 = no preview)\n"
-    "  --format FORMAT      csv, jsonl, json (one array of row objects) or parquet.\n"
-    "                       arrow is not supported: there is no Arrow IPC writer; use parquet.\n"
+    "  --format FORMAT      csv, jsonl, json (one array of row objects), parquet or arrow\n"
+    "                       (an Arrow IPC stream, read by pyarrow.ipc.open_stream).\n"
     "                       With --output FILE the default follows the file's extension\n"
-    "                       (.csv .jsonl .json .parquet), else csv. Without --output,\n"
-    "                       --format writes every row to stdout (like --output -).\n"
+    "                       (.csv .jsonl .json .parquet .arrow .arrows), else csv.\n"
+    "                       Without --output, --format writes every row to stdout (like\n"
+    "                       --output -).\n"
     "  --output FILE        Write every row (not just the preview) to FILE;\n"
     "                       '-' writes every row to stdout instead of the preview\n"
     "  --explain            Print the plan (EXPLAIN) and the segments kept after pruning\n"
@@ -49,7 +50,8 @@ static const char HELP[] =
     "  tstable query --table ./my_stocks \\\n"
     "      --sql 'SELECT symbol, avg(close) AS mean FROM my_stocks GROUP BY symbol'\n"
     "  tstable query --table ./bars --parquet refs=refs.parquet \\\n"
-    "      --sql 'SELECT * FROM bars JOIN refs USING (symbol)' --format json\n";
+    "      --sql 'SELECT * FROM bars JOIN refs USING (symbol)' --format json\n"
+    "  tstable query --table ./bars --sql 'SELECT * FROM bars' --output bars.arrow\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_LIST},     {"parquet", NULL, CLI_LIST}, {"sql", NULL, CLI_VALUE},

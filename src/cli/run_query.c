@@ -71,15 +71,27 @@ char *cli_table_name(const char *root)
 
 /* ---- the plan ------------------------------------------------------------ */
 
+/* A format, and the file extensions that pick it when --format is absent. */
 static const struct {
-    const char *name, *label, *ext;
+    const char *name, *label, *ext, *ext2;
+    bool binary; /* never written to a terminal */
 } FORMATS[] = {
-    {"csv", "Csv", ".csv"},
-    {"jsonl", "Jsonl", ".jsonl"},
-    {"json", "Json", ".json"},
-    {"parquet", "Parquet", ".parquet"},
+    {"csv", "Csv", ".csv", NULL, false},
+    {"jsonl", "Jsonl", ".jsonl", NULL, false},
+    {"json", "Json", ".json", NULL, false},
+    {"parquet", "Parquet", ".parquet", NULL, true},
+    {"arrow", "Arrow", ".arrow", ".arrows", true},
 };
 #define FORMAT_COUNT (sizeof FORMATS / sizeof FORMATS[0])
+
+/* Parquet and Arrow bytes would garble a terminal. */
+static bool format_is_binary(const char *name)
+{
+    for (size_t i = 0; i < FORMAT_COUNT; i++)
+        if (strcmp(FORMATS[i].name, name) == 0)
+            return FORMATS[i].binary;
+    return false;
+}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -91,16 +103,15 @@ static int pick_format(const char *format, const char *output, cli_query_plan *p
 {
     size_t pick = 0; /* csv, the reference's default */
     if (format) {
-        if (strcmp(format, "arrow") == 0)
-            return cli_fail("Invalid --format arrow: not supported (this build has no Arrow IPC "
-                            "writer); use --format parquet");
         while (pick < FORMAT_COUNT && strcmp(FORMATS[pick].name, format) != 0)
             pick++;
         if (pick == FORMAT_COUNT)
-            return cli_fail("Invalid --format '%s': expected csv, jsonl, json or parquet", format);
+            return cli_fail("Invalid --format '%s': expected csv, jsonl, json, parquet or arrow",
+                            format);
     } else if (output) {
         for (size_t i = 0; i < FORMAT_COUNT; i++)
-            if (ends_with(output, FORMATS[i].ext))
+            if (ends_with(output, FORMATS[i].ext) ||
+                (FORMATS[i].ext2 && ends_with(output, FORMATS[i].ext2)))
                 pick = i;
     }
     plan->format = FORMATS[pick].name;
@@ -300,9 +311,10 @@ static int run_preview_and_file(tst_session *s, const cli_query_plan *plan)
 static int run_to_stdout(tst_session *s, const cli_query_plan *plan)
 {
     uint64_t rows = 0;
-    if (plan->format[0] == 'p' && isatty(STDOUT_FILENO))
-        return cli_fail("Refusing to write Parquet to a terminal: use --output FILE, or "
-                        "redirect stdout");
+    if (format_is_binary(plan->format) && isatty(STDOUT_FILENO))
+        return cli_fail("Refusing to write %s to a terminal: use --output FILE, or "
+                        "redirect stdout",
+                        plan->label);
     double t0 = now_ms();
     int rc = export_to_stdout(s, plan, &rows);
     if (rc == 0 && plan->timing)

@@ -16,8 +16,13 @@
  *
  * Export hands the whole statement to DuckDB's COPY (streaming, any size):
  * COPY (stmt) TO '<path>.tmp-<pid>-<n>' (FORMAT ...), fsync, then rename.
+ * DuckDB has no COPY format for Arrow IPC, so "arrow" reads the statement's
+ * Arrow stream (tst_session_query) into arrow_ipc.c's writer instead, into
+ * the same kind of temp file, fsync'd and renamed the same way.
  */
 #include "session_internal.h"
+
+#include "arrow_ipc.h"
 
 #include "fail.h"
 
@@ -554,6 +559,8 @@ static const char *copy_options(const char *format)
         return "FORMAT json";
     if (strcmp(format, "parquet") == 0)
         return "FORMAT parquet";
+    if (strcmp(format, "arrow") == 0)
+        return ""; /* not COPY's: see export_arrow() */
     return NULL;
 }
 
@@ -602,6 +609,64 @@ static int sync_file(const char *path)
     return rc;
 }
 
+/* COPY (stmt) TO tmp, then fsync of what DuckDB wrote. */
+static int export_copy(tst_session *s, const char *sql, const tst_param *params,
+                       size_t param_count, const char *options, const char *tmp, uint64_t *rows)
+{
+    char *body = statement_body(sql);
+    tst_sql copy = {0};
+    int rc = body ? copy_sql(&copy, body, tmp, options) : tst_fail(TST_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = run_copy(s, body, copy.s, params, param_count, rows);
+    if (rc == 0)
+        rc = sync_file(tmp);
+    free(body);
+    free(copy.s);
+    return rc;
+}
+
+typedef struct export_file {
+    FILE *fp;
+    const char *path;
+} export_file;
+
+static int file_sink(void *ctx, const void *bytes, size_t len)
+{
+    export_file *f = ctx;
+    if (fwrite(bytes, 1, len, f->fp) != len)
+        return tst_fail_errno(TST_EIO, errno, "export: cannot write %s", f->path);
+    return 0;
+}
+
+/* Flushes and fsyncs the file, and closes it whatever happened. */
+static int close_file(export_file *f, int rc)
+{
+    if (rc == 0 && fflush(f->fp) != 0)
+        rc = tst_fail_errno(TST_EIO, errno, "export: cannot write %s", f->path);
+    if (rc == 0 && fsync(fileno(f->fp)) != 0)
+        rc = tst_fail_errno(TST_EIO, errno, "export: fsync of %s", f->path);
+    if (fclose(f->fp) != 0 && rc == 0)
+        rc = tst_fail_errno(TST_EIO, errno, "export: cannot write %s", f->path);
+    return rc;
+}
+
+/* The statement's Arrow stream written to tmp as an Arrow IPC stream. */
+static int export_arrow(tst_session *s, const char *sql, const tst_param *params,
+                        size_t param_count, const char *tmp, uint64_t *rows)
+{
+    struct ArrowArrayStream stream;
+    int rc = tst_session_query(s, sql, params, param_count, &stream);
+    if (rc != 0)
+        return rc;
+    export_file f = {fopen(tmp, "wbx"), tmp};
+    if (!f.fp)
+        rc = tst_fail_errno(TST_EIO, errno, "export: cannot create %s", tmp);
+    if (rc == 0)
+        rc = close_file(&f, tst_arrow_ipc_write_stream(&stream, file_sink, &f, rows));
+    stream.release(&stream);
+    return rc;
+}
+
 int tst_session_export(tst_session *s, const char *sql, const tst_param *params,
                        size_t param_count, const char *format, const char *path,
                        uint64_t *out_rows)
@@ -610,26 +675,21 @@ int tst_session_export(tst_session *s, const char *sql, const tst_param *params,
     if (!s || !sql || !path)
         return tst_fail(TST_EINVAL, "export needs a session, a statement and a path");
     if (!options)
-        return tst_fail(TST_EINVAL, "export format '%s' is not one of csv, json, jsonl, parquet",
+        return tst_fail(TST_EINVAL,
+                        "export format '%s' is not one of csv, json, jsonl, parquet, arrow",
                         format ? format : "(null)");
     static unsigned counter;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(), __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-    char *body = statement_body(sql);
-    tst_sql copy = {0};
     uint64_t rows = 0;
-    int rc = body ? copy_sql(&copy, body, tmp, options) : tst_fail(TST_ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = run_copy(s, body, copy.s, params, param_count, &rows);
-    if (rc == 0)
-        rc = sync_file(tmp);
+    int rc = strcmp(format, "arrow") == 0
+                 ? export_arrow(s, sql, params, param_count, tmp, &rows)
+                 : export_copy(s, sql, params, param_count, options, tmp, &rows);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = tst_fail_errno(TST_EIO, errno, "export: cannot rename %s to %s", tmp, path);
     if (rc != 0)
         unlink(tmp);
     else if (out_rows)
         *out_rows = rows;
-    free(body);
-    free(copy.s);
     return rc;
 }

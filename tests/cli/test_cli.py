@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, REPO, squeeze_boxes
+from conftest import BIN, REPO, Result, squeeze_boxes
 
 NVDA_CSV = REPO / "examples" / "data" / "nvda_1h_sample.csv"
 COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps"]
@@ -481,10 +481,66 @@ def test_query_timing_reports_elapsed(cli, golden):
     golden("query_timing", query(cli, "--timing", "--sql", "SELECT 1 AS one"))
 
 
+# ---- Arrow IPC ----------------------------------------------------------------
+
+ARROW_READER = REPO / "tests" / "fixtures" / "read_arrow_ipc.mjs"
+NODE_DEPS = REPO / ".deps" / "node"
+ARROW_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+
+
+def read_arrow_with_node(path):
+    """What apache-arrow (JavaScript, tests/fixtures/read_arrow_ipc.mjs) reads from
+    an Arrow IPC stream file. Without node or the package the test fails, unless
+    TST_ALLOW_MISSING_FIXTURES=1 makes it skip."""
+    problem = None
+    if shutil.which("node") is None:
+        problem = "node is not installed"
+    elif not (NODE_DEPS / "node_modules" / "apache-arrow").exists():
+        problem = f"{NODE_DEPS}/node_modules/apache-arrow is missing: run scripts/deps.sh"
+    if problem:
+        if os.environ.get("TST_ALLOW_MISSING_FIXTURES") == "1":
+            pytest.skip(f"apache-arrow reader unavailable: {problem}")
+        pytest.fail(f"apache-arrow reader unavailable: {problem}; "
+                    "TST_ALLOW_MISSING_FIXTURES=1 skips")
+    p = subprocess.run(["node", str(ARROW_READER), str(path), str(NODE_DEPS)],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout.decode()
+
+
+def test_query_arrow_output_is_an_ipc_stream_apache_arrow_reads(cli, golden):
+    make_bars(cli)
+    sql = "SELECT * FROM bars WHERE symbol = 'AMD' ORDER BY ts"
+    golden("query_arrow_file", query(cli, "--max-rows", "0", "--format", "arrow",
+                                     "--output", "amd.arrow", "--sql", sql))
+    data = (cli.tmp / "amd.arrow").read_bytes()
+    assert data.startswith(b"\xff\xff\xff\xff") and data.endswith(ARROW_EOS)
+    golden("query_arrow_read_by_apache_arrow",
+           Result(read_arrow_with_node(cli.tmp / "amd.arrow"), "", 0))
+
+
+def test_query_arrow_to_stdout_is_the_same_bytes_as_the_file(cli):
+    make_bars(cli)
+    sql = "SELECT ts, symbol, close FROM bars ORDER BY symbol, ts"
+    cli.ok("query", "--table", "bars", "--sql", sql, "--output", "all.arrows", "--max-rows", "0")
+    p = cli.raw("query", "--table", "bars", "--sql", sql, "--output", "-", "--format", "arrow")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout == (cli.tmp / "all.arrows").read_bytes()  # .arrows picked Arrow
+    assert p.stdout.endswith(ARROW_EOS)
+    lines = read_arrow_with_node(cli.tmp / "all.arrows").splitlines()
+    assert lines[:4] == ["schema ts: Timestamp<MICROSECOND, UTC> nullable",
+                         "schema symbol: Utf8 nullable", "schema close: Float64 nullable",
+                         "batches 1"]
+    assert len(lines) == 4 + 245
+    assert json.loads(lines[4]) == {"ts": "2024-06-01T00:00:00Z", "symbol": "AMD",
+                                    "close": "160.5"}
+
+
 QUERY_ERRORS = {
     "query_err_sql": ["--sql", "SELECT nope FROM bars"],
     "query_err_empty_output": ["--sql", "SELECT 1", "--output", ""],
-    "query_err_arrow": ["--sql", "SELECT 1", "--format", "arrow", "--output", "x.arrow"],
+    "query_err_arrow_enum": ["--sql", "SELECT 'a'::ENUM('a', 'b') AS e", "--format", "arrow",
+                             "--output", "x.arrow"],
     "query_err_format": ["--sql", "SELECT 1", "--format", "xml"],
     "query_err_max_rows": ["--sql", "SELECT 1", "--max-rows", "-3"],
     "query_err_parquet_spec": ["--sql", "SELECT 1", "--parquet", "just-a-path.parquet"],
