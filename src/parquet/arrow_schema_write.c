@@ -36,6 +36,7 @@
  * vector, empty for a leaf, and no dictionary or custom metadata.
  */
 #include "arrow_schema_write.h"
+#include "flatbuf.h"
 
 #include "fail.h"
 
@@ -43,8 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FB_MAX_BYTES (64u << 20) /* the largest message arrow_schema.c decodes */
-#define FB_MAX_SLOTS 8           /* the widest table written (Field) has 6 */
 #define ARROW_WRITE_MAX_DEPTH 64 /* arrow_schema.c refuses deeper nesting */
 
 /* Arrow's Type union ids (Schema.fbs) for the types a table can hold. */
@@ -70,163 +69,6 @@ enum { MESSAGE_VERSION, MESSAGE_HEADER_TYPE, MESSAGE_HEADER };
 enum { SCHEMA_ENDIANNESS, SCHEMA_FIELDS };
 enum { FIELD_NAME, FIELD_NULLABLE, FIELD_TYPE_TYPE, FIELD_TYPE, FIELD_DICTIONARY, FIELD_CHILDREN };
 enum { TIMESTAMP_UNIT, TIMESTAMP_TIMEZONE };
-
-/* ---- the flatbuffer writer -------------------------------------------- */
-
-typedef struct fbw {
-    uint8_t *p;
-    size_t len, cap;
-    int rc; /* 0, or why the buffer stopped growing; later writes are dropped */
-} fbw;
-
-typedef struct fb_slot {
-    uint8_t size;   /* 1, 2, 4 or 8 bytes; 0 when the slot is absent */
-    bool ref;       /* a uoffset, patched with fbw_set_ref() once its target exists */
-    uint64_t value; /* a scalar's value */
-} fb_slot;
-
-static const fb_slot FB_REF = {4, true, 0};
-
-/* A scalar slot, absent when it equals the schema's default. */
-static fb_slot fb_scalar(uint8_t size, int64_t value, int64_t dflt)
-{
-    fb_slot s = {0, false, 0};
-    if (value != dflt)
-        s = (fb_slot){size, false, (uint64_t)value};
-    return s;
-}
-
-/* Appends `size` zero bytes at the next multiple of `align` (a power of
- * two) and returns their position; SIZE_MAX once the writer has failed. */
-static size_t fbw_reserve(fbw *w, size_t align, size_t size)
-{
-    size_t pos = (w->len + align - 1) & ~(align - 1);
-    if (w->rc == 0 && pos + size > FB_MAX_BYTES)
-        w->rc = TST_EINVAL;
-    if (w->rc == 0 && pos + size > w->cap) {
-        size_t cap = w->cap ? w->cap : 512;
-        while (cap < pos + size)
-            cap *= 2;
-        uint8_t *p = realloc(w->p, cap);
-        if (p) {
-            w->p = p;
-            w->cap = cap;
-        } else {
-            w->rc = TST_ENOMEM;
-        }
-    }
-    if (w->rc != 0)
-        return SIZE_MAX;
-    memset(w->p + w->len, 0, pos + size - w->len);
-    w->len = pos + size;
-    return pos;
-}
-
-/* Writes v's low `size` bytes at pos. Every position handed out before a
- * failure is inside the buffer; after one, nothing is written. */
-static void fbw_put(fbw *w, size_t pos, uint64_t v, size_t size)
-{
-    if (w->rc != 0)
-        return;
-    for (size_t i = 0; i < size; i++)
-        w->p[pos + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t fbw_get(const fbw *w, size_t pos, size_t size)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; w->rc == 0 && i < size; i++)
-        v |= (uint64_t)w->p[pos + i] << (8 * i);
-    return v;
-}
-
-/* Points the uoffset at `at` to `target`, written after it. */
-static void fbw_put_ref(fbw *w, size_t at, size_t target)
-{
-    fbw_put(w, at, target - at, 4);
-}
-
-/* Slot offsets inside a table: 4-byte soffset first, then the present
- * slots largest first, each at a multiple of its size. Returns the table
- * size; *align is the largest scalar (at least 4). */
-static size_t fb_layout(const fb_slot *slots, int n, uint16_t *offs, size_t *align)
-{
-    static const uint8_t SIZES[] = {8, 4, 2, 1};
-    size_t end = 4;
-    *align = 4;
-    for (size_t k = 0; k < sizeof SIZES; k++) {
-        for (int i = 0; i < n; i++) {
-            if (slots[i].size != SIZES[k])
-                continue;
-            end = (end + SIZES[k] - 1) & ~(size_t)(SIZES[k] - 1);
-            offs[i] = (uint16_t)end;
-            end += SIZES[k];
-            if (SIZES[k] > *align)
-                *align = SIZES[k];
-        }
-    }
-    return end;
-}
-
-/* Writes a vtable and its table; reference slots stay zero until
- * fbw_set_ref(). Returns the table's position. */
-static size_t fbw_table(fbw *w, const fb_slot *slots, int n)
-{
-    uint16_t offs[FB_MAX_SLOTS] = {0};
-    size_t align;
-    while (n > 0 && slots[n - 1].size == 0)
-        n--; /* the vtable ends at the last present slot */
-    if (n > FB_MAX_SLOTS && w->rc == 0)
-        w->rc = TST_EINVAL; /* a caller's mistake, never the schema's */
-    if (w->rc != 0)
-        return SIZE_MAX;
-    size_t size = fb_layout(slots, n, offs, &align);
-    size_t vt = fbw_reserve(w, 2, 4 + 2 * (size_t)n);
-    size_t t = fbw_reserve(w, align, size);
-    fbw_put(w, vt, 4 + 2 * (uint64_t)n, 2);
-    fbw_put(w, vt + 2, size, 2);
-    for (int i = 0; i < n; i++)
-        fbw_put(w, vt + 4 + 2 * (size_t)i, offs[i], 2);
-    fbw_put(w, t, t - vt, 4); /* positive: the vtable precedes its table */
-    for (int i = 0; i < n; i++)
-        if (slots[i].size != 0 && !slots[i].ref)
-            fbw_put(w, t + offs[i], slots[i].value, slots[i].size);
-    return t;
-}
-
-/* Patches reference slot `slot` of `table` (found through its vtable). */
-static void fbw_set_ref(fbw *w, size_t table, int slot, size_t target)
-{
-    size_t vt = table - fbw_get(w, table, 4);
-    size_t entry = 4 + 2 * (size_t)slot;
-    if (w->rc == 0 && entry < fbw_get(w, vt, 2))
-        fbw_put_ref(w, table + fbw_get(w, vt + entry, 2), target);
-}
-
-static size_t fbw_string(fbw *w, const char *s)
-{
-    size_t len = strlen(s);
-    size_t pos = fbw_reserve(w, 4, 4 + len + 1); /* the NUL is already zero */
-    fbw_put(w, pos, len, 4);
-    if (w->rc == 0)
-        memcpy(w->p + pos + 4, s, len);
-    return pos;
-}
-
-/* A vector of `count` uoffsets, filled with fbw_set_element(). */
-static size_t fbw_vector(fbw *w, size_t count)
-{
-    if (w->rc == 0 && count > FB_MAX_BYTES / 4)
-        w->rc = TST_EINVAL; /* before 4 * count could wrap */
-    size_t pos = fbw_reserve(w, 4, 4 + 4 * count);
-    fbw_put(w, pos, count, 4);
-    return pos;
-}
-
-static void fbw_set_element(fbw *w, size_t vector, size_t i, size_t target)
-{
-    fbw_put_ref(w, vector + 4 + 4 * i, target);
-}
 
 /* ---- Arrow fields -------------------------------------------------------- */
 
@@ -263,15 +105,15 @@ static int invalid(const arrow_enc *e, const char *why)
 static void plan_int(type_plan *p, int bits, bool is_signed)
 {
     p->id = AT_INT;
-    p->slots[0] = fb_scalar(4, bits, 0);
-    p->slots[1] = fb_scalar(1, is_signed, 0);
+    p->slots[0] = fb_scalar_unless(4, bits, 0);
+    p->slots[1] = fb_scalar_unless(1, is_signed, 0);
     p->nslots = 2;
 }
 
 static void plan_one(type_plan *p, uint8_t id, uint8_t size, int64_t value)
 {
     p->id = id;
-    p->slots[0] = fb_scalar(size, value, 0);
+    p->slots[0] = fb_scalar_unless(size, value, 0);
     p->nslots = 1;
 }
 
@@ -281,9 +123,9 @@ static int plan_decimal(const arrow_enc *e, const tst_type *t, type_plan *p)
     if (t->precision < 1 || t->precision > 76 || t->scale < 0 || (uint32_t)t->scale > t->precision)
         return invalid(e, "decimal precision must be 1..76 and scale 0..precision");
     p->id = AT_DECIMAL;
-    p->slots[0] = fb_scalar(4, t->precision, 0);
-    p->slots[1] = fb_scalar(4, t->scale, 0);
-    p->slots[2] = fb_scalar(4, t->precision <= 38 ? 128 : 256, 128);
+    p->slots[0] = fb_scalar_unless(4, t->precision, 0);
+    p->slots[1] = fb_scalar_unless(4, t->scale, 0);
+    p->slots[2] = fb_scalar_unless(4, t->precision <= 38 ? 128 : 256, 128);
     p->nslots = 3;
     return 0;
 }
@@ -354,10 +196,11 @@ static int plan_type(const arrow_enc *e, const tst_type *t, type_plan *p)
 /* Writes a Field table with its name; the caller adds type and children. */
 static size_t field_begin(arrow_enc *e, const char *name, bool nullable, uint8_t type_id)
 {
-    fb_slot slots[] = {FB_REF, fb_scalar(1, nullable, 0),      fb_scalar(1, type_id, 0),
+    fb_slot slots[] = {FB_REF, fb_scalar_unless(1, nullable, 0), fb_scalar_unless(1, type_id, 0),
                        FB_REF, {0, false, 0} /* dictionary */, FB_REF};
     size_t field = fbw_table(&e->w, slots, (int)(sizeof slots / sizeof slots[0]));
-    fbw_set_ref(&e->w, field, FIELD_NAME, fbw_string(&e->w, name ? name : ""));
+    const char *text = name ? name : "";
+    fbw_set_ref(&e->w, field, FIELD_NAME, fbw_string(&e->w, text, strlen(text)));
     return field;
 }
 
@@ -367,7 +210,8 @@ static void field_type(arrow_enc *e, size_t field, const type_plan *p)
     size_t table = fbw_table(&e->w, p->slots, p->nslots);
     fbw_set_ref(&e->w, field, FIELD_TYPE, table);
     if (p->timezone)
-        fbw_set_ref(&e->w, table, TIMESTAMP_TIMEZONE, fbw_string(&e->w, p->timezone));
+        fbw_set_ref(&e->w, table, TIMESTAMP_TIMEZONE,
+                    fbw_string(&e->w, p->timezone, strlen(p->timezone)));
 }
 
 /* The field's children vector, `count` entries to fill. */
@@ -454,11 +298,12 @@ static int encode_field(arrow_enc *e, const tst_field *f, int depth, size_t *out
 static int encode_flatbuffer(arrow_enc *e, const tst_schema *schema)
 {
     fbw *w = &e->w;
-    size_t root = fbw_reserve(w, 4, 4);
-    fb_slot msg_slots[] = {fb_scalar(2, METADATA_V5, 0), fb_scalar(1, HEADER_SCHEMA, 0), FB_REF};
+    size_t root = fbw_reserve(w, 4, 0, 4);
+    fb_slot msg_slots[] = {fb_scalar_unless(2, METADATA_V5, 0),
+                           fb_scalar_unless(1, HEADER_SCHEMA, 0), FB_REF};
     size_t msg = fbw_table(w, msg_slots, 3);
     fbw_put_ref(w, root, msg);
-    fb_slot schema_slots[] = {fb_scalar(2, ENDIAN_LITTLE, ENDIAN_LITTLE), FB_REF};
+    fb_slot schema_slots[] = {fb_scalar_unless(2, ENDIAN_LITTLE, ENDIAN_LITTLE), FB_REF};
     size_t header = fbw_table(w, schema_slots, 2);
     fbw_set_ref(w, msg, MESSAGE_HEADER, header);
     size_t fields = fbw_vector(w, schema->column_count);
