@@ -62,7 +62,8 @@ int tst_table_create(tst_table **out, const char *root, const tst_index_spec *sp
 
 /*
  * Opens the table at `root` at its latest version.
- * Errors: TST_EEMPTY if the folder has no commits; TST_ECORRUPT naming the
+ * Errors: TST_ENOTFOUND if the folder does not exist; TST_EEMPTY if it holds
+ * no table or a table without commits; TST_ECORRUPT naming the
  * file and version if the log is malformed; TST_EUNSUPPORTED for another
  * format_version; TST_ENOTFOUND if a commit file is missing; TST_EIO.
  */

@@ -146,18 +146,36 @@ static int load_state(tst_state *state, const char *root, uint64_t head)
     return rc;
 }
 
+/* Why there is no table to open at root: no folder, a folder that is not a
+ * table, or a table folder whose log has no commit yet. */
+static int no_table_at(const char *root)
+{
+    struct stat st;
+    int code = TST_EEMPTY;
+    char *log = tst_io_join(root, TST_LOG_DIR);
+    if (stat(root, &st) != 0) {
+        code = TST_ENOTFOUND;
+        tst_fail(code, "cannot open table %s: the folder does not exist", root);
+    } else if (!log || stat(log, &st) != 0) {
+        tst_fail(code, "cannot open table %s: the folder is not a table (it has no %s); create a "
+                 "table there first", root, TST_LOG_DIR);
+    } else {
+        tst_fail(code, "cannot open table %s: it has no commits (CURRENT version is 0); create "
+                 "it first", root);
+    }
+    free(log);
+    tst_fail_set_path(root);
+    return code;
+}
+
 static int open_at_head(tst_table *t)
 {
     uint64_t head = 0;
     int rc = tst_log_head(t->root, &head);
     if (rc != 0)
         return rc;
-    if (head == 0) {
-        tst_fail(TST_EEMPTY, "cannot open table %s: it has no commits (CURRENT version is 0); "
-                 "create it first", t->root);
-        tst_fail_set_path(t->root);
-        return TST_EEMPTY;
-    }
+    if (head == 0)
+        return no_table_at(t->root);
     rc = load_state(&t->state, t->root, head);
     if (rc == 0)
         (void)tst_checkpoint_latest(t->root, &t->checkpoint_version);

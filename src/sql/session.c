@@ -434,6 +434,25 @@ static int bind_params(duckdb_prepared_statement ps, const tst_param *params, si
     return 0;
 }
 
+/*
+ * DuckDB 1.4.4's prepare errors repeat their "LINE n: ... ^" context block
+ * ("Parser Error: ...\n\nLINE 1: SELEC 1\n        ^\n\nLINE 1: SELEC 1\n ...").
+ * Report it once: an error is printed once.
+ */
+static int fail_prepare(const char *msg)
+{
+    if (!msg || !*msg)
+        return tst_fail(TST_ESQL, "DuckDB could not prepare the statement");
+    const char *first = strstr(msg, "\n\nLINE ");
+    size_t len = strlen(msg);
+    if (first) {
+        size_t block = (size_t)(msg + len - first);
+        if (block % 2 == 0 && memcmp(first, first + block / 2, block / 2) == 0)
+            len -= block / 2;
+    }
+    return tst_fail(TST_ESQL, "%.*s", (int)len, msg);
+}
+
 int tst_session_prepare(tst_session *s, const char *analyse, const char *sql,
                         const tst_param *params, size_t param_count,
                         duckdb_prepared_statement *out)
@@ -443,10 +462,8 @@ int tst_session_prepare(tst_session *s, const char *analyse, const char *sql,
     if (rc != 0)
         return rc;
     duckdb_prepared_statement ps = NULL;
-    if (duckdb_prepare(s->con, sql, &ps) == DuckDBError) {
-        const char *msg = duckdb_prepare_error(ps);
-        rc = tst_fail(TST_ESQL, "%s", msg && *msg ? msg : "DuckDB could not prepare the statement");
-    }
+    if (duckdb_prepare(s->con, sql, &ps) == DuckDBError)
+        rc = fail_prepare(duckdb_prepare_error(ps));
     if (rc == 0)
         rc = bind_params(ps, params, param_count);
     if (rc != 0) {

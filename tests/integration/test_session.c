@@ -173,7 +173,7 @@ static void a_table_without_a_schema_is_refused_and_the_old_registration_stays(v
     assert_int_equal(tst_session_name_count(s), 0);
     assert_tst_ok(tst_session_register_table(s, "bars", root));
     assert_tst_fails(tst_session_register_table(s, "bars", empty), TST_EEMPTY);
-    assert_tst_fails(tst_session_register_table(s, "bars", "/no/such/table"), TST_EEMPTY);
+    assert_tst_fails(tst_session_register_table(s, "bars", "/no/such/table"), TST_ENOTFOUND);
     assert_string_equal(tst_session_table_root(s, "bars"), root);
     assert_rows(s, "SELECT count(*) FROM bars", NULL, 0, "240\n");
     tst_session_free(s);

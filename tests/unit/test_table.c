@@ -145,6 +145,18 @@ static void opening_a_folder_without_commits_is_eempty(void **state)
     tst_table *t = NULL;
     assert_tst_fails(tst_table_open(&t, root), TST_EEMPTY);
     assert_string_equal(tst_error_last()->path, root);
+    assert_non_null(strstr(tst_error_last()->message, "not a table"));
+    /* A log folder without commits says so. */
+    char *log = tst_test_path(root, "_timeseries_log");
+    assert_int_equal(mkdir(log, 0755), 0);
+    assert_tst_fails(tst_table_open(&t, root), TST_EEMPTY);
+    assert_non_null(strstr(tst_error_last()->message, "no commits"));
+    free(log);
+    /* A folder that does not exist is not found. */
+    char *missing = tst_test_path(root, "missing");
+    assert_tst_fails(tst_table_open(&t, missing), TST_ENOTFOUND);
+    assert_non_null(strstr(tst_error_last()->message, "does not exist"));
+    free(missing);
     tst_test_rmtree(root);
 }
 
