@@ -129,7 +129,9 @@ const char *tst_rows_column_name(const tst_rows *rows, size_t col);
 const char *tst_rows_column_type(const tst_rows *rows, size_t col);
 /* Advances to the next row: 1 = a row, 0 = done, negative = error. */
 int tst_rows_next(tst_rows *rows);
-/* The current row's value as text, borrowed until the next call, or NULL. */
+/* The current row's value as text, rendered when asked (a row that is only
+ * counted costs nothing), borrowed until the next tst_rows_next; NULL for
+ * SQL NULL, or when rendering ran out of memory (tst_error_last says). */
 const char *tst_rows_value(tst_rows *rows, size_t col);
 void tst_rows_free(tst_rows *rows);
 

@@ -389,8 +389,8 @@ struct tst_rows {
     idx_t ncols;
     char **types;
     duckdb_logical_type *ltypes;
-    tst_sql *values;    /* the current row, per column */
-    bool *nulls;
+    tst_sql *values;    /* the current row, per column, rendered on demand */
+    bool *rendered;     /* values[c] holds the current row's text */
     duckdb_data_chunk chunk;
     idx_t chunk_rows, next_row;
     bool done;
@@ -410,7 +410,7 @@ void tst_rows_free(tst_rows *r)
     }
     free(r->types);
     free(r->values);
-    free(r->nulls);
+    free(r->rendered);
     free(r->ltypes);
     if (r->chunk)
         duckdb_destroy_data_chunk(&r->chunk);
@@ -442,8 +442,8 @@ static int rows_describe(tst_rows *r)
     r->types = calloc(n, sizeof *r->types);
     r->ltypes = calloc(n, sizeof *r->ltypes);
     r->values = calloc(n, sizeof *r->values);
-    r->nulls = calloc(n, sizeof *r->nulls);
-    if (!r->types || !r->ltypes || !r->values || !r->nulls)
+    r->rendered = calloc(n, sizeof *r->rendered);
+    if (!r->types || !r->ltypes || !r->values || !r->rendered)
         return tst_fail(TST_ENOMEM, "out of memory reading a result");
     for (idx_t i = 0; i < r->ncols; i++) {
         tst_sql name = {0};
@@ -512,6 +512,8 @@ static int next_chunk(tst_rows *r)
     return 0;
 }
 
+/* Advancing only moves the cursor: a caller that counts rows (a query with
+ * no preview) pays nothing for text it never reads. */
 int tst_rows_next(tst_rows *r)
 {
     if (!r)
@@ -521,28 +523,34 @@ int tst_rows_next(tst_rows *r)
         if (rc != 0 || r->done)
             return rc;
     }
-    idx_t row = r->next_row++;
-    for (idx_t c = 0; c < r->ncols; c++) {
-        duckdb_vector vec = duckdb_data_chunk_get_vector(r->chunk, c);
-        tst_sql *v = &r->values[c];
-        v->len = 0;
-        if (v->s)
-            v->s[0] = '\0';
-        r->nulls[c] = !is_valid(vec, row);
-        int rc = r->nulls[c] ? 0 : render(v, vec, r->ltypes[c], row);
-        if (rc == 0 && !v->s)
-            rc = SQL_F(v, "%s", "");
-        if (rc != 0)
-            return tst_fail(TST_ENOMEM, "out of memory rendering a value");
-    }
+    r->next_row++;
+    memset(r->rendered, 0, r->ncols * sizeof *r->rendered);
     return 1;
 }
 
 const char *tst_rows_value(tst_rows *r, size_t col)
 {
-    if (!r || col >= r->ncols || r->nulls[col] || r->next_row == 0)
+    if (!r || col >= r->ncols || r->next_row == 0 || r->done)
         return NULL;
-    return r->values[col].s;
+    idx_t row = r->next_row - 1;
+    duckdb_vector vec = duckdb_data_chunk_get_vector(r->chunk, col);
+    if (!is_valid(vec, row))
+        return NULL;
+    tst_sql *v = &r->values[col];
+    if (!r->rendered[col]) {
+        v->len = 0;
+        if (v->s)
+            v->s[0] = '\0';
+        int rc = render(v, vec, r->ltypes[col], row);
+        if (rc == 0 && !v->s)
+            rc = SQL_F(v, "%s", "");
+        if (rc != 0) {
+            tst_fail(TST_ENOMEM, "out of memory rendering a value");
+            return NULL;
+        }
+        r->rendered[col] = true;
+    }
+    return v->s;
 }
 
 /* ---- export --------------------------------------------------------------- */
