@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""cross_report.py — docs/benchmarks/README.md and results.png from the
+results.csv of bench/cross_bench.py. Started by bench/run.sh; the text after
+the "findings" marker of an existing README.md is kept."""
+import argparse
+import csv
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+OPS = [
+    ("bulk", "Bulk ingest of the month (one file, into a fresh table)"),
+    ("daily", "Daily append (90 files, one per day, each into the table built so far)"),
+    ("Q1", "Q1 — SELECT * over the 7-day window (rows consumed, not printed)"),
+    ("Q2", "Q2 — COUNT(*), SUM(trip_miles) over the window"),
+    ("Q3", "Q3 — COUNT(*), SUM(base_passenger_fare) over the window, trip_miles > 2.0"),
+    ("Q4", 'Q4 — COUNT(*) GROUP BY "PULocationID" over the window'),
+    ("Q5", "Q5 — COUNT(*) per hour (date_trunc('hour', pickup_datetime)) over the window, ORDER BY hour"),
+    ("cov_frac", "Coverage — what fraction of the month's hours have data"),
+    ("cov_gaps", "Coverage — list the missing hours of the month"),
+]
+COMMANDS = [
+    ("tstable", "`tstable create --table D/trips --index-column pickup_datetime --bucket 1s` (not timed); "
+     "`tstable append --table D/trips --parquet FILE`; `tstable query --table D/trips --sql SQL --max-rows 0`; "
+     "`tstable coverage --table D/trips --start 2024-04-01 --end 2024-05-01 --format json`; "
+     "`tstable gaps … --format json`"),
+    ("DuckDB table", "`duckdb_runner bulk.duckdb \"CREATE TABLE trips AS SELECT * FROM read_parquet('FILE')\"`; "
+     "`duckdb_runner daily.duckdb \"INSERT INTO trips SELECT * FROM read_parquet('FILE')\"`; "
+     "`duckdb_runner daily.duckdb SQL`"),
+    ("DuckDB+Parquet", "`cp FILE DIR/`; `duckdb_runner :memory: \"CREATE VIEW trips AS SELECT * FROM "
+     "read_parquet('DIR/*.parquet'); SQL\"`"),
+    ("PostgreSQL", "`psql -X -q -h 127.0.0.1 -p PORT -U postgres -d DB -c \"\\copy trips FROM 'FILE.csv' WITH "
+     "(FORMAT csv, HEADER, NULL '\\N')\"` (bulk adds `-c 'CREATE INDEX …' -c 'ANALYZE trips'`); "
+     "`psql … -At -c SQL | wc -l`"),
+    ("SQLite", "`sqlite3 DB '.import --csv --skip 1 FILE.csv trips'` (bulk adds `'CREATE INDEX …'`); "
+     "`sqlite3 DB SQL | wc -l`"),
+    ("ClickHouse", "`clickhouse-client --port PORT -d DB -q 'INSERT INTO trips FORMAT CSVWithNames' < FILE.csv`; "
+     "`clickhouse-client … -q 'SQL FORMAT TSV' | wc -l`"),
+]
+MARKER = "<!-- findings: text below this line is kept by bench/run.sh -->"
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def fmt_ms(v):
+    if v == "" or v is None:
+        return "—"
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+
+
+def mb(kb):
+    return "—" if kb in ("", None) else f"{kb / 1024:,.0f}"
+
+
+def human_bytes(b):
+    b = int(b)
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if b >= div:
+            return f"{b / div:,.1f} {unit}"
+    return f"{b} B"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--rows", type=int, required=True)
+    ap.add_argument("--runs", type=int, required=True)
+    ap.add_argument("--args", default="")
+    ap.add_argument("--bench-dir", default="/tmp")
+    ap.add_argument("--total-seconds", type=int, default=0)
+    ap.add_argument("--bench-seconds", type=int, default=0)
+    ap.add_argument("--commands", nargs="*", default=[])
+    a = ap.parse_args()
+
+    rows = list(csv.DictReader(open(a.results)))
+    systems = []
+    for r in rows:
+        if r["system"] not in systems and r["system"] != "tstable (SQL)":
+            systems.append(r["system"])
+    info = {}  # (system, op) -> row (for one-off rows)
+    meas = {}  # (system, op) -> [rows]
+    for r in rows:
+        if r["ms"]:
+            meas.setdefault((r["system"], r["op"]), []).append(r)
+        else:
+            info[(r["system"], r["op"])] = r
+
+    def stats(system, op):
+        rs = meas.get((system, op), [])
+        ok = [float(r["ms"]) for r in rs if r["rc"] == "0"]
+        if not ok:
+            return None
+        ck = [int(r["client_peak_kb"]) for r in rs if r["client_peak_kb"]]
+        sk = [int(r["server_peak_kb"]) for r in rs if r["server_peak_kb"]]
+        results = sorted({r["result"] for r in rs if r["result"]})
+        return {"median": statistics.median(ok), "min": min(ok), "max": max(ok), "n": len(ok),
+                "sum": sum(ok), "failed": len(rs) - len(ok), "client": max(ck) if ck else "",
+                "server": max(sk) if sk else "", "result": "; ".join(results)}
+
+    L = []
+    w = L.append
+    commit = sh(f"git -C {os.path.dirname(os.path.abspath(__file__))} rev-parse --short HEAD") or "unknown"
+    w("# Cross-system benchmark: tstable and what its users would pick instead")
+    w("")
+    w(f"Generated by `bench/run.sh {a.args}`".rstrip() + f" on {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())} "
+      f"at commit `{commit}` (working tree may hold uncommitted changes). Every system was measured "
+      f"in this one run, one after the other, on the same machine and the same files. Nothing is "
+      f"asserted; the numbers are what happened.")
+    w("")
+    w("Other reports: [append.md](append.md) (copy vs re-encode append path), [open.md](open.md) "
+      "(opening a table with a long log), [prune.md](prune.md) (segment pruning).")
+    w("")
+    gen = open(os.path.join(a.data, "generated.txt")).read().strip() if os.path.exists(
+        os.path.join(a.data, "generated.txt")) else ""
+    csv_done = open(os.path.join(a.data, "csv", "done")).read().strip() if os.path.exists(
+        os.path.join(a.data, "csv", "done")) else ""
+    per_day = a.rows // 30
+    bulk_pq = os.path.getsize(os.path.join(a.data, "fhvhv_2024-04.parquet"))
+    daily_dir = os.path.join(a.data, "daily")
+    daily_pq = sum(os.path.getsize(os.path.join(daily_dir, f)) for f in os.listdir(daily_dir))
+    csv_dir = os.path.join(a.data, "csv")
+    bulk_csv = os.path.getsize(os.path.join(csv_dir, "fhvhv_2024-04.csv"))
+    daily_csv = sum(os.path.getsize(os.path.join(csv_dir, f)) for f in os.listdir(csv_dir)
+                    if f.startswith("fhvhv_2024-") and f != "fhvhv_2024-04.csv")
+    w("## Workload")
+    w("")
+    w(f"- Data: `bench/gen_trips.sql` through `bench_append generate` — deterministic trips shaped like "
+      f"NYC TLC FHVHV records (24 columns, daily cycle of pickups). Bulk month "
+      f"`fhvhv_2024-04.parquet`: **{a.rows:,} rows** ({human_bytes(bulk_pq)} Parquet, "
+      f"{human_bytes(bulk_csv)} CSV); 90 daily files 2024-04-01..2024-06-29 of {per_day:,} rows each "
+      f"({90 * per_day:,} rows; {human_bytes(daily_pq)} Parquet, {human_bytes(daily_csv)} CSV). "
+      f"Scale: bulk rows = 24,300,000 × factor; this run's factor = {a.rows / 24.3e6:g} "
+      f"(`--full` = 1: ~73 M daily rows like the reference's three months).")
+    if gen:
+        w(f"- Generation (not measured): {gen}. {csv_done}.")
+    w("- Bulk ingest: each system loads the month into a fresh table, "
+      f"{a.runs} times (median, min, max). Daily: a second fresh table receives the 90 daily files in "
+      "date order, one client process per file; the table for the queries is this one (3 months).")
+    w("- Window: 2024-04-15 00:00 ≤ pickup_datetime < 2024-04-22 00:00 (first day of the bulk "
+      "month + 14 .. + 21 days, like the reference's 2024-05-01..05-08). "
+      f"Q1–Q5 and the coverage questions run {a.runs} times each, interleaved (Q1..Q5, Q1..Q5, ...), "
+      "each as a whole client process, warm OS page cache (nothing is dropped between runs).")
+    w("- Coverage: the month 2024-04-01..2024-05-01 (720 hours) of the daily table. The SQL systems "
+      "answer with `generate_series` of hours LEFT JOIN the distinct `date_trunc('hour', …)` of the "
+      "rows (ClickHouse 18.16: `numbers(720)` and `IN`; SQLite: a recursive CTE and `strftime`). "
+      "tstable answers with `tstable coverage` / `tstable gaps`, which read the table's coverage "
+      "bitmap instead of the rows, at the table's bucket (1 s, as the reference's procedure "
+      "creates it) — a finer question than hours — and, for the hour question itself, with the "
+      "same SQL as DuckDB through `tstable query` (row \"tstable (SQL)\").")
+    w("- Time = wall clock around the whole client process (start, connect/open, work, exit), from "
+      "Python's `time.monotonic()`. Client peak memory = \"Maximum resident set size\" of GNU "
+      "`/usr/bin/time -v` (for a `cmd | wc -l` pipeline: the largest process of it). Server peak "
+      "memory (PostgreSQL, ClickHouse only) = the peak, sampled every 50 ms during the operation, "
+      "of the summed Pss of the server's processes (/proc/PID/smaps_rollup), so shared buffers "
+      "count once; it is *not* included in the client column. tstable, DuckDB and SQLite are "
+      "in-process: their client column is everything.")
+    w("")
+    w("## Machine")
+    w("")
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'")
+    mem = sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2 / 1048576}' /proc/meminfo")
+    disk = sh(f"df -hT {a.bench_dir} | awk 'NR == 2 {{print $1 \" (\" $2 \"), \" $3 \" total\"}}'")
+    w(f"- CPU: {cpu}, `nproc` = {os.cpu_count()}; memory: {mem}; disk for data and tables: {disk}")
+    w(f"- OS: {platform.system()} {platform.release()}, {sh('. /etc/os-release; echo $PRETTY_NAME')}; "
+      f"shared with other work (other engineers' builds may have run at the same time)")
+    w(f"- tstable: Release build (`build-bench/`), {sh('cd ' + os.path.dirname(os.path.abspath(__file__)) + '/.. && build-bench/tstable --version 2>&1')}; DuckDB 1.4.4 "
+      f"(`.deps/duckdb`, linked by tstable and by `bench/duckdb_runner`)")
+    w("")
+    w("## Systems and their setup")
+    w("")
+    w("| system | setup |")
+    w("|---|---|")
+    for s in systems:
+        c = info.get((s, "config"))
+        w(f"| {s} | {c['note'] if c else ''} |")
+    errs = [(s, info[(s, 'error')]['note']) for s in systems if (s, "error") in info]
+    if errs:
+        w("")
+        w("Failures:")
+        for s, e in errs:
+            w(f"- {s}: {e}")
+    w("")
+    w("## Results")
+    w("")
+    w("Milliseconds; ratio = the system's median / tstable's median (> 1: slower than tstable). "
+      "Peak memory in MB (max over the runs). \"answer\" is what the operation returned "
+      "(for Q1–Q5 the number of result rows, which agree across systems).")
+    for op, title in OPS:
+        w("")
+        w(f"### {title}")
+        w("")
+        ts = stats("tstable", op)
+        names = list(systems)
+        if op.startswith("cov"):
+            names.insert(1, "tstable (SQL)")
+        if op == "daily":
+            w("| system | median | min | max | total of 90 | ratio | client peak MB | server peak MB | failed |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        else:
+            w("| system | median | min | max | ratio | client peak MB | server peak MB | answer |")
+            w("|---|---:|---:|---:|---:|---:|---:|---|")
+        for s in names:
+            st = stats(s, op)
+            if st is None:
+                fail = [r for r in meas.get((s, op), [])]
+                note = fail[0]["note"] if fail else "not run"
+                w(f"| {s} | failed: {note} |" + " |" * (7 if op != "daily" else 8))
+                continue
+            ratio = f"{st['median'] / ts['median']:.2f}×" if ts else "—"
+            if op == "daily":
+                w(f"| {s} | {fmt_ms(st['median'])} | {fmt_ms(st['min'])} | {fmt_ms(st['max'])} | "
+                  f"{fmt_ms(st['sum'])} | {ratio} | {mb(st['client'])} | {mb(st['server'])} | "
+                  f"{st['failed']} |")
+            else:
+                w(f"| {s} | {fmt_ms(st['median'])} | {fmt_ms(st['min'])} | {fmt_ms(st['max'])} | "
+                  f"{ratio} | {mb(st['client'])} | {mb(st['server'])} | {st['result']} |")
+    w("")
+    w("### Re-appending a day that is already loaded")
+    w("")
+    w("After everything above, each system is asked to load one daily file a second time, the way "
+      "its users would (same command as the daily append); the row counts are read afterwards.")
+    w("")
+    w("| system | ms | exit code | rows of that day, before → after | rows of the table, before → after | outcome |")
+    w("|---|---:|---:|---|---|---|")
+    for s in systems:
+        chk = info.get((s, "reappend_check"))
+        st = meas.get((s, "reappend"), [])
+        if not chk:
+            w(f"| {s} | — | — | — | — | not run |")
+            continue
+        res = chk["result"]
+        day_part, tab_part = res.split("; table ")
+        day_counts = day_part.split(": ", 1)[1].replace(" rows", "")
+        b, _, aft = day_counts.partition(" -> ")
+        tb, _, ta = tab_part.partition(" -> ")
+        if chk["rc"] != "0" and tb == ta:
+            outcome = f"rejected, nothing written: “{chk['note'][:160]}”"
+        elif b != aft:
+            outcome = "accepted silently: the day is now stored twice, so every count and sum over it doubles"
+        else:
+            outcome = "accepted, no change"
+        ms = fmt_ms(float(st[0]["ms"])) if st else "—"
+        w(f"| {s} | {ms} | {chk['rc']} | {day_part.split(':')[0]}: {b} → {aft} | {tb} → {ta} | {outcome} |")
+    w("")
+    w("### Bytes on disk")
+    w("")
+    w(f"Source files: bulk month {human_bytes(bulk_pq)} Parquet / {human_bytes(bulk_csv)} CSV; 90 daily "
+      f"files {human_bytes(daily_pq)} Parquet / {human_bytes(daily_csv)} CSV. Measured after the "
+      f"queries, before the re-append. tstable and DuckDB+Parquet: all files of the table folder; "
+      f"DuckDB, SQLite: the database file; PostgreSQL: `pg_total_relation_size('trips')` (heap, "
+      f"TOAST, index); ClickHouse: `sum(bytes_on_disk)` of the active parts.")
+    w("")
+    w("| system | bulk table (1 month) | daily table (90 days) | daily, bytes per row |")
+    w("|---|---:|---:|---:|")
+    for s in systems:
+        bb, db = info.get((s, "bytes_bulk")), info.get((s, "bytes_daily"))
+        if not bb:
+            w(f"| {s} | — | — | — |")
+            continue
+        w(f"| {s} | {human_bytes(bb['result'])} | {human_bytes(db['result'])} | "
+          f"{int(db['result']) / (90 * per_day):.0f} |")
+    w("")
+    w("### Wall time per system (setup, all operations, teardown)")
+    w("")
+    w("| system | seconds |")
+    w("|---|---:|")
+    for s in systems:
+        t = info.get((s, "system_seconds"))
+        w(f"| {s} | {t['result'] if t else '—'} |")
+    w("")
+    w(f"Whole `bench/run.sh` run: **{a.total_seconds} s** (of which measuring: {a.bench_seconds} s; "
+      f"the rest is install checks, build, data generation and CSV conversion when not cached).")
+    w("")
+
+    # The chart: medians per operation, log scale.
+    png = os.path.join(a.out, "results.png")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        ops = [op for op, _ in OPS]
+        names = list(systems)
+        if any(k[0] == "tstable (SQL)" for k in meas):
+            names.insert(1, "tstable (SQL)")
+        fig, ax = plt.subplots(figsize=(13, 5.5))
+        width = 0.8 / len(names)
+        for i, s in enumerate(names):
+            xs, ys = [], []
+            for j, op in enumerate(ops):
+                st = stats(s, op)
+                if st:
+                    xs.append(j + (i - (len(names) - 1) / 2) * width)
+                    ys.append(st["median"])
+            ax.bar(xs, ys, width, label=s)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(ops)))
+        ax.set_xticklabels(["bulk ingest", "daily append\n(median of 90)", "Q1 SELECT *", "Q2 count,sum",
+                            "Q3 filtered sum", "Q4 group by", "Q5 per hour", "coverage\nfraction",
+                            "missing\nhours"])
+        ax.set_ylabel("median wall time per client process, ms (log)")
+        ax.set_title(f"Cross-system benchmark, {a.rows:,} rows/month, {90 * per_day:,} rows in the "
+                     f"daily table ({os.cpu_count()} cores)")
+        ax.grid(axis="y", which="both", alpha=0.3)
+        ax.legend(ncol=4, fontsize=9)
+        fig.tight_layout()
+        fig.savefig(png, dpi=110)
+        w("![medians per operation (log scale)](results.png)")
+        w("")
+        w("tstable's coverage bars are `tstable coverage` / `tstable gaps` (1-second buckets); "
+          "\"tstable (SQL)\" answers the hour question with SQL.")
+    except ImportError:
+        w("(no chart: python3-matplotlib is missing)")
+    w("")
+    w("## Commands")
+    w("")
+    w("```sh")
+    for c in a.commands:
+        w(c)
+    w("```")
+    w("")
+    w("Per system, each line one timed process (D, DIR, DB, PORT, FILE: the scratch folders, "
+      "databases, port and data file of the run):")
+    w("")
+    for name, cmd in COMMANDS:
+        w(f"- {name}: {cmd}")
+    w("")
+    w("The per-system commands (each one timed as a whole process) are in `bench/cross_bench.py`; "
+      "every measurement, with its exit code, client and server peak memory and answer, is in "
+      "[results.csv](results.csv). `bench/run.sh --tiny` runs the same at factor 0.002 "
+      "(well under 3 minutes, for CI); `--full` at factor 1.")
+    w("")
+    readme = os.path.join(a.out, "README.md")
+    kept = ""
+    if os.path.exists(readme):
+        text = open(readme).read()
+        if MARKER in text:
+            kept = text.split(MARKER, 1)[1].strip("\n")
+    w(MARKER)
+    if kept:
+        w(kept)
+    with open(readme, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    main()
