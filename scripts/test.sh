@@ -5,7 +5,8 @@
 #
 # 1. the suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/);
 # 2. the unit tests and fuzz-corpus replays under valgrind (build/);
-# 3. the whole suite on the normal build (build/);
+# 3. bench/run.sh --tiny: every system of the cross-system benchmark, tiny;
+#    then the whole suite on the normal build (build/);
 # 4. the Python package (built in place) and the command-line golden tests,
 #    with Debian's pytest — its summary is the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
@@ -30,6 +31,8 @@ if [ -n "${TST_FUZZ_SECONDS:-}" ]; then
   echo "== fuzzing, ${TST_FUZZ_SECONDS}s per target"
   ./scripts/fuzz.sh "$TST_FUZZ_SECONDS"
 fi
+echo "== cross-system benchmark at tiny scale (a smoke run; nothing timed is asserted)"
+BENCH_DIR="${BENCH_DIR:-$(mktemp -d)}" ./bench/run.sh --tiny
 echo "== all tests"
 (cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
 echo "== Python package: build in place, then its tests and the CLI's (pytest)"
