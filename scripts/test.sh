@@ -32,7 +32,9 @@ if [ -n "${TST_FUZZ_SECONDS:-}" ]; then
   ./scripts/fuzz.sh "$TST_FUZZ_SECONDS"
 fi
 echo "== cross-system benchmark at tiny scale (a smoke run; nothing timed is asserted)"
-BENCH_DIR="${BENCH_DIR:-$(mktemp -d)}" ./bench/run.sh --tiny
+bench_dir="${BENCH_DIR:-$(mktemp -d)}"
+chmod 755 "$bench_dir" # the PostgreSQL and ClickHouse servers run as their own users
+BENCH_DIR="$bench_dir" ./bench/run.sh --tiny
 echo "== all tests"
 (cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
 echo "== Python package: build in place, then its tests and the CLI's (pytest)"
