@@ -39,27 +39,6 @@ static tst_table *create_table(const char *root, char **entities, size_t n)
     return t;
 }
 
-/* Runs SQL through the library's DuckDB, e.g. to write Parquet fixtures. */
-static void duck(const char *sql)
-{
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
-    tst_duck_disconnect(&con);
-}
-
-/* Writes a Parquet file from a SELECT over the NVDA sample (as `nvda`). */
-static char *nvda_parquet(const char *dir, const char *name, const char *select)
-{
-    char *path = tst_test_path(dir, name);
-    char sql[4096];
-    snprintf(sql, sizeof sql,
-             "COPY (WITH nvda AS (SELECT * FROM read_csv('%s')) %s) TO '%s' (FORMAT parquet)",
-             NVDA_CSV, select, path);
-    duck(sql);
-    return path;
-}
-
 /* Counts the files under a folder, recursively. */
 static int count_files(const char *dir)
 {
@@ -201,8 +180,8 @@ static void a_parquet_file_matching_the_schema_is_copied_byte_for_byte(void **st
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *first = nvda_parquet(dir, "first.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    char *second = nvda_parquet(dir, "second.parquet",
+    char *first = tst_test_nvda_parquet(dir, "first.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *second = tst_test_nvda_parquet(dir, "second.parquet",
                                 "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
     tst_table *t = create_table(root, symbol_entity, 1);
     tst_append_result res;
@@ -241,7 +220,7 @@ static void reencoding_can_be_forced_and_keeps_every_row(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *file = nvda_parquet(dir, "all.parquet", "SELECT * FROM nvda");
+    char *file = tst_test_nvda_parquet(dir, "all.parquet", "SELECT * FROM nvda");
     tst_table *t = create_table(root, symbol_entity, 1);
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
     opts.reencode = true;
@@ -276,8 +255,8 @@ static void reordered_columns_are_matched_by_name_and_reencoded(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *first = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    char *moved = nvda_parquet(dir, "b.parquet",
+    char *first = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *moved = tst_test_nvda_parquet(dir, "b.parquet",
                                "SELECT volume, close, low, high, open, symbol, ts FROM nvda "
                                "WHERE ts >= '2024-06-05'");
     tst_table *t = create_table(root, symbol_entity, 1);
@@ -298,14 +277,14 @@ static void a_narrower_integer_widens_and_a_wider_one_is_refused(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *first = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-04'");
-    char *narrow = nvda_parquet(dir, "b.parquet",
+    char *first = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-04'");
+    char *narrow = tst_test_nvda_parquet(dir, "b.parquet",
                                 "SELECT * REPLACE (volume::INTEGER AS volume) FROM nvda WHERE "
                                 "ts >= '2024-06-04' AND ts < '2024-06-07'");
-    char *wide = nvda_parquet(dir, "c.parquet",
+    char *wide = tst_test_nvda_parquet(dir, "c.parquet",
                               "SELECT * REPLACE (volume::HUGEINT AS volume) FROM nvda WHERE "
                               "ts >= '2024-06-07'");
-    char *unsig = nvda_parquet(dir, "d.parquet",
+    char *unsig = tst_test_nvda_parquet(dir, "d.parquet",
                                "SELECT * REPLACE (volume::UBIGINT AS volume) FROM nvda WHERE "
                                "ts >= '2024-06-07'");
     tst_table *t = create_table(root, symbol_entity, 1);
@@ -333,10 +312,10 @@ static void missing_and_extra_columns_are_refused_without_writing(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *first = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-04'");
-    char *missing = nvda_parquet(dir, "b.parquet",
+    char *first = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-04'");
+    char *missing = tst_test_nvda_parquet(dir, "b.parquet",
                                  "SELECT * EXCLUDE (volume) FROM nvda WHERE ts >= '2024-06-04'");
-    char *extra = nvda_parquet(dir, "c.parquet",
+    char *extra = tst_test_nvda_parquet(dir, "c.parquet",
                                "SELECT *, 1.5 AS vwap FROM nvda WHERE ts >= '2024-06-04'");
     tst_table *t = create_table(root, symbol_entity, 1);
     assert_tst_ok(tst_table_append_parquet(t, first, NULL, NULL));
@@ -359,10 +338,10 @@ static void a_first_append_refuses_types_the_format_cannot_store(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *small = nvda_parquet(dir, "a.parquet",
+    char *small = tst_test_nvda_parquet(dir, "a.parquet",
                                "SELECT * REPLACE (volume::SMALLINT AS volume) FROM nvda");
-    char *no_ts = nvda_parquet(dir, "b.parquet", "SELECT * EXCLUDE (ts) FROM nvda");
-    char *int_ts = nvda_parquet(dir, "c.parquet",
+    char *no_ts = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * EXCLUDE (ts) FROM nvda");
+    char *int_ts = tst_test_nvda_parquet(dir, "c.parquet",
                                 "SELECT * REPLACE (epoch(ts)::BIGINT AS ts) FROM nvda");
     tst_table *t = create_table(root, symbol_entity, 1);
     table_print before = print_of(root);
@@ -387,10 +366,10 @@ static void null_entities_and_empty_sources_are_refused_without_writing(void **s
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *nulls = nvda_parquet(dir, "a.parquet",
+    char *nulls = tst_test_nvda_parquet(dir, "a.parquet",
                                "SELECT * REPLACE (CASE WHEN ts = '2024-06-02' THEN NULL ELSE "
                                "symbol END AS symbol) FROM nvda");
-    char *empty = nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE false");
+    char *empty = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE false");
     char *missing = tst_test_path(dir, "nope.parquet");
     tst_table *t = create_table(root, symbol_entity, 1);
     table_print before = print_of(root);
@@ -412,14 +391,14 @@ static void two_symbols_in_one_file_make_a_mixed_segment_with_separate_coverage(
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *both = nvda_parquet(dir, "a.parquet",
+    char *both = tst_test_nvda_parquet(dir, "a.parquet",
                               "SELECT * FROM nvda WHERE ts < '2024-06-03' UNION ALL "
                               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE ts >= "
                               "'2024-06-02' AND ts < '2024-06-04'");
-    char *aapl_again = nvda_parquet(dir, "b.parquet",
+    char *aapl_again = tst_test_nvda_parquet(dir, "b.parquet",
                                     "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE ts >= "
                                     "'2024-06-03T12:00:00Z' AND ts < '2024-06-05'");
-    char *nvda_later = nvda_parquet(dir, "c.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-03'");
+    char *nvda_later = tst_test_nvda_parquet(dir, "c.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-03'");
     tst_table *t = create_table(root, symbol_entity, 1);
     assert_tst_ok(tst_table_append_parquet(t, both, NULL, NULL));
     assert_int_equal(tst_table_segment_at(t, 0)->layout.kind, TST_LAYOUT_MIXED);
@@ -448,8 +427,8 @@ static void a_table_without_entities_rejects_any_covered_bucket(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *a = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    char *b = nvda_parquet(dir, "b.parquet",
+    char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *b = tst_test_nvda_parquet(dir, "b.parquet",
                            "SELECT * REPLACE ('AMD' AS symbol) FROM nvda WHERE ts >= "
                            "'2024-06-04T23:00:00Z'");
     tst_table *t = create_table(root, NULL, 0);
@@ -470,8 +449,8 @@ static void a_stale_handle_rebases_onto_the_other_writers_commit(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *a = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    char *b = nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
+    char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
     tst_table *one = create_table(root, symbol_entity, 1);
     tst_table *two = NULL;
     assert_tst_ok(tst_table_open(&two, root));
@@ -498,7 +477,7 @@ static void a_table_started_from_csv_takes_parquet_that_duckdb_wrote_of_the_same
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *later = nvda_parquet(dir, "later.parquet",
+    char *later = tst_test_nvda_parquet(dir, "later.parquet",
                                "SELECT * REPLACE (ts + INTERVAL 10 DAY AS ts) FROM nvda");
     tst_table *t = create_table(root, symbol_entity, 1);
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
@@ -538,8 +517,8 @@ static void an_append_that_loses_the_commit_race_rebases_and_commits_next(void *
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *a = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    char *b = nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
+    char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
     tst_table *t = create_table(root, symbol_entity, 1);
     interloper in = {root, a, -1};
     tst_append_before_commit_hook = interlope;
@@ -574,7 +553,7 @@ static void a_rebase_that_finds_the_window_taken_fails_with_overlap_and_cleans_u
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *a = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     tst_table *t = create_table(root, symbol_entity, 1);
     table_print before = print_of(root);
     interloper in = {root, a, -1};
@@ -600,8 +579,8 @@ static void a_bounded_number_of_attempts_gives_up_with_a_conflict(void **state)
     (void)state;
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
-    char *a = nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    char *b = nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
+    char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
+    char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
     tst_table *t = create_table(root, symbol_entity, 1);
     interloper in = {root, a, -1};
     tst_append_before_commit_hook = interlope;

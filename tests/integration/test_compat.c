@@ -77,14 +77,6 @@ static tst_table *create_table(const char *root)
     return t;
 }
 
-static void duck(const char *sql)
-{
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
-    tst_duck_disconnect(&con);
-}
-
 /* The first value of a one-row query, as text (malloc'd). */
 static char *duck_text(const char *sql)
 {
@@ -367,7 +359,7 @@ static char *write_duck_variant(const char *dir, const duck_variant *v)
     snprintf(sql, sizeof sql,
              "COPY (WITH nvda AS (SELECT * FROM read_csv('%s')) %s) TO '%s' (FORMAT parquet, %s)",
              NVDA_CSV, v->split ? split : "SELECT * FROM nvda", path, v->options);
-    duck(sql);
+    tst_test_duck(sql);
     return path;
 }
 
@@ -737,7 +729,7 @@ static void write_sample_millis(const char *path, int shift_hours)
              "'VARCHAR', 'open': 'DOUBLE', 'high': 'DOUBLE', 'low': 'DOUBLE', 'close': 'DOUBLE', "
              "'volume': 'BIGINT'})) TO '%s' (FORMAT parquet)",
              shift_hours, NVDA_CSV, path);
-    duck(sql);
+    tst_test_duck(sql);
 }
 
 /* Commit 2 of §1.1, from the golden file, with file_size set to the real size. */

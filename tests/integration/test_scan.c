@@ -36,15 +36,6 @@ static tst_table *create_table(const char *root, size_t entities)
     return t;
 }
 
-static void duck(const char *sql)
-{
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, "SET TimeZone = 'UTC'", NULL, "test"));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
-    tst_duck_disconnect(&con);
-}
-
 static int64_t duck_int(const char *sql)
 {
     duckdb_connection con = NULL;
@@ -66,7 +57,7 @@ static char *append_select(tst_table *t, const char *dir, const char *select)
     snprintf(name, sizeof name, "src%d.parquet", n++);
     char *path = tst_test_path(dir, name);
     snprintf(sql, sizeof sql, "COPY (%s) TO '%s' (FORMAT parquet)", select, path);
-    duck(sql);
+    tst_test_duck(sql);
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, path, NULL, &res));
     free(path);

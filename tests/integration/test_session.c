@@ -41,27 +41,6 @@ static tst_table *create_table(const char *root)
     return t;
 }
 
-static void duck(const char *sql)
-{
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
-    tst_duck_disconnect(&con);
-}
-
-/* A Parquet file from a SELECT over the NVDA sample (as `nvda`). */
-static char *nvda_parquet(const char *dir, const char *name, const char *select)
-{
-    char *path = tst_test_path(dir, name);
-    char sql[4096];
-    snprintf(sql, sizeof sql,
-             "COPY (WITH nvda AS (SELECT * FROM read_csv('%s')) %s) TO '%s' (FORMAT parquet)",
-             NVDA_CSV, select, path);
-    duck(sql);
-    free(path);
-    return tst_test_path(dir, name);
-}
-
 /* The NVDA sample as a table at <dir>/bars. */
 static char *nvda_table(const char *dir)
 {
@@ -120,7 +99,7 @@ static void names_are_registered_listed_sorted_and_deregistered(void **state)
     (void)state;
     char *dir = tst_test_tmpdir("session");
     char *root = nvda_table(dir);
-    char *refs = nvda_parquet(dir, "refs.parquet", "SELECT 'NVDA' AS symbol, 'NVIDIA' AS name");
+    char *refs = tst_test_nvda_parquet(dir, "refs.parquet", "SELECT 'NVDA' AS symbol, 'NVIDIA' AS name");
     tst_session *s = NULL;
     assert_tst_ok(tst_session_open(&s));
     assert_tst_ok(tst_session_register_table(s, "bars", root));
@@ -402,7 +381,7 @@ static void export_writes_csv_json_jsonl_and_parquet(void **state)
 static char *two_symbol_table(const char *dir)
 {
     char *root = nvda_table(dir);
-    char *aapl = nvda_parquet(dir, "aapl.parquet",
+    char *aapl = tst_test_nvda_parquet(dir, "aapl.parquet",
                               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE hour(ts) <> 5");
     tst_table *t = NULL;
     assert_tst_ok(tst_table_open(&t, root));
@@ -462,7 +441,7 @@ static void the_coverage_functions_take_integer_bounds_for_integer_indexes(void 
     spec.kind.bucket_width = 10;
     tst_table *t = NULL;
     assert_tst_ok(tst_table_create(&t, root, &spec));
-    char *pq = nvda_parquet(dir, "ints.parquet",
+    char *pq = tst_test_nvda_parquet(dir, "ints.parquet",
                             "SELECT range AS id, range * 2 AS v FROM range(0, 50) "
                             "WHERE range < 20 OR range >= 30");
     assert_tst_ok(tst_table_append_parquet(t, pq, NULL, NULL));
@@ -487,7 +466,7 @@ static void a_table_joins_with_a_parquet_file(void **state)
     (void)state;
     char *dir = tst_test_tmpdir("session");
     char *root = nvda_table(dir);
-    char *refs = nvda_parquet(dir, "refs.parquet",
+    char *refs = tst_test_nvda_parquet(dir, "refs.parquet",
                               "SELECT * FROM (VALUES ('NVDA', 'NVIDIA'), ('AMD', 'AMD')) "
                               "v(symbol, name)");
     tst_session *s = NULL;
@@ -531,7 +510,7 @@ static void asof_joins_date_trunc_and_time_bucket_work(void **state)
     (void)state;
     char *dir = tst_test_tmpdir("session");
     char *root = nvda_table(dir);
-    char *trades = nvda_parquet(dir, "trades.parquet",
+    char *trades = tst_test_nvda_parquet(dir, "trades.parquet",
                                 "SELECT TIMESTAMPTZ '2024-06-01 02:30:00+00' AS ts, 'NVDA' AS "
                                 "symbol, 10 AS qty");
     tst_session *s = NULL;

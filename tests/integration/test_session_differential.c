@@ -35,14 +35,6 @@ static unsigned rnd(unsigned n)
     return (unsigned)(rng_state % n);
 }
 
-static void duck(const char *sql)
-{
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
-    tst_duck_disconnect(&con);
-}
-
 static tst_table *create(const char *root, const char *index, char **entity,
                          tst_index_type type)
 {
@@ -65,7 +57,7 @@ static void append_select(tst_table *t, const char *dir, const char *select)
     char *path = tst_test_path(dir, "slice.parquet");
     char sql[2048];
     snprintf(sql, sizeof sql, "COPY (%s) TO '%s' (FORMAT parquet)", select, path);
-    duck(sql);
+    tst_test_duck(sql);
     assert_tst_ok(tst_table_append_parquet(t, path, NULL, NULL));
     unlink(path);
     free(path);

@@ -29,14 +29,6 @@ typedef struct fixture {
     tst_session *s;
 } fixture;
 
-static void duck(const char *sql)
-{
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
-    tst_duck_disconnect(&con);
-}
-
 static void append_day(tst_table *t, const char *dir, const char *symbol, int day)
 {
     char name[64], sql[1024];
@@ -47,7 +39,7 @@ static void append_day(tst_table *t, const char *dir, const char *symbol, int da
              "TIMESTAMPTZ '2024-06-%02d' AND ts < TIMESTAMPTZ '2024-06-%02d' + INTERVAL 1 DAY) "
              "TO '%s' (FORMAT parquet)",
              symbol, NVDA_CSV, day, day, path);
-    duck(sql);
+    tst_test_duck(sql);
     assert_tst_ok(tst_table_append_parquet(t, path, NULL, NULL));
     unlink(path);
     free(path);

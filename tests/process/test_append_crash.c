@@ -39,18 +39,7 @@ static char *day_file(const char *dir, int d)
              "INTERVAL %d DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY) TO '%s' "
              "(FORMAT parquet)",
              NVDA_CSV, d, d + 1, path);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        duckdb_connection con = NULL;
-        int rc = tst_duck_connect(&con);
-        if (rc == 0)
-            rc = tst_duck_query(con, sql, NULL, "fixture");
-        _exit(rc == 0 ? 0 : 1);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    tst_test_duck_in_child(sql);
     return path;
 }
 

@@ -45,20 +45,9 @@ static char *day_file(const char *dir, int d)
              "INTERVAL %d DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY) TO '%s' "
              "(FORMAT parquet)",
              NVDA_CSV, d, d + 1, path);
-    /* In a child: DuckDB runs threads, and the appenders forked later must
-     * each start their own engine, not inherit a copy of this one. */
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        duckdb_connection con = NULL;
-        int rc = tst_duck_connect(&con);
-        if (rc == 0)
-            rc = tst_duck_query(con, sql, NULL, "fixture");
-        _exit(rc == 0 ? 0 : 1);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* In a child: the appenders forked later must each start their own
+     * engine, not inherit a copy of a running one. */
+    tst_test_duck_in_child(sql);
     return path;
 }
 

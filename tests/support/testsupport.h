@@ -53,6 +53,19 @@ int tst_test_exists(const char *path);
         assert_int_equal(rc_, 0);                                                      \
     } while (0)
 
+
+/* ---- DuckDB fixtures ------------------------------------------------------ */
+
+/* Runs SQL through the library's DuckDB (session zone UTC), e.g. COPY ...
+ * TO 'x.parquet' to write a fixture. Fails the test on error. */
+void tst_test_duck(const char *sql);
+/* The same in a forked child: for process tests, whose later children must
+ * start their own engine rather than inherit a copy of a running one. */
+void tst_test_duck_in_child(const char *sql);
+/* <dir>/<name> written as Parquet from `select`, which reads the NVDA
+ * sample as `nvda`. Returns the malloc'd path. */
+char *tst_test_nvda_parquet(const char *dir, const char *name, const char *select);
+
 #endif
 
 /* ---- hand-made logs ---------------------------------------------------- */

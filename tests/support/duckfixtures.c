@@ -1,0 +1,52 @@
+/*
+ * duckfixtures.c — test fixtures written through the library's DuckDB (see
+ * testsupport.h). A file of its own, so that tests which never touch DuckDB
+ * do not link the engine (the unit tests run under valgrind).
+ */
+#include "testsupport.h"
+
+#include "duck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void tst_test_duck(const char *sql)
+{
+    duckdb_connection con = NULL;
+    assert_tst_ok(tst_duck_connect(&con));
+    assert_tst_ok(tst_duck_query(con, "SET TimeZone = 'UTC'", NULL, "test fixture"));
+    assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
+    tst_duck_disconnect(&con);
+}
+
+void tst_test_duck_in_child(const char *sql)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        duckdb_connection con = NULL;
+        int rc = tst_duck_connect(&con);
+        if (rc == 0)
+            rc = tst_duck_query(con, sql, NULL, "test fixture");
+        if (rc != 0)
+            fprintf(stderr, "fixture: %s\n", tst_error_last()->message);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+char *tst_test_nvda_parquet(const char *dir, const char *name, const char *select)
+{
+    char *path = tst_test_path(dir, name);
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "COPY (WITH nvda AS (SELECT * FROM read_csv('%s/examples/data/nvda_1h_sample.csv')) "
+             "%s) TO '%s' (FORMAT parquet)",
+             TST_SOURCE_DIR, select, path);
+    tst_test_duck(sql);
+    return path;
+}
