@@ -88,6 +88,9 @@ typedef struct tst_index_value {
     } v;
 } tst_index_value;
 
+/* "timestamp", "int64" or "uint64" (the names the log uses); "unknown" otherwise. */
+const char *tst_index_type_name(tst_index_type type);
+
 /* Constructors, for readability at call sites. */
 tst_index_value tst_index_value_timestamp(int64_t sec, uint32_t nsec);
 tst_index_value tst_index_value_int64(int64_t v);

@@ -78,7 +78,7 @@ static int timestamp_kind(const cli_args *args, tst_index_kind *kind)
 
 static int integer_kind(const cli_args *args, tst_index_kind *kind)
 {
-    const char *type = kind->type == TST_INDEX_INT64 ? "int64" : "uint64";
+    const char *type = tst_index_type_name(kind->type);
     const char *width = cli_get(args, "bucket-width");
     if (cli_has(args, "bucket"))
         return cli_fail("Invalid --bucket for --index-type %s: is only valid for timestamp "

@@ -51,11 +51,6 @@ static table_totals totals_of(const tst_table *table)
     return t;
 }
 
-static const char *index_type_name(tst_index_type t)
-{
-    return t == TST_INDEX_TIMESTAMP ? "timestamp" : t == TST_INDEX_INT64 ? "int64" : "uint64";
-}
-
 /* ---- for people ---------------------------------------------------------- */
 
 static void print_schema_grid(const tst_schema *schema)
@@ -145,7 +140,7 @@ static void json_index(const tst_index_spec *spec)
 {
     fputs("\"index\":{\"column\":", stdout);
     cli_json_string(stdout, spec->column);
-    printf(",\"type\":\"%s\"", index_type_name(spec->kind.type));
+    printf(",\"type\":\"%s\"", tst_index_type_name(spec->kind.type));
     if (spec->kind.type == TST_INDEX_TIMESTAMP) {
         char bucket[32] = "";
         tst_time_bucket_format(spec->kind.bucket, bucket, sizeof bucket);

@@ -353,7 +353,7 @@ void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap)
     case TST_INDEX_INT64:
     case TST_INDEX_UINT64:
         snprintf(buf, cap, "%s, bucket width %llu",
-                 kind->type == TST_INDEX_INT64 ? "int64" : "uint64",
+                 tst_index_type_name(kind->type),
                  (unsigned long long)kind->bucket_width);
         return;
     }

@@ -17,11 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *index_kind_name(tst_index_type t)
-{
-    return t == TST_INDEX_TIMESTAMP ? "timestamp" : t == TST_INDEX_INT64 ? "int64" : "uint64";
-}
-
 static bool index_type_fits(const tst_type *type, tst_index_type index)
 {
     switch (index) {
@@ -53,7 +48,7 @@ int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *
     if (!index_type_fits(&index->type, spec->kind.type)) {
         tst_type_format(&index->type, type, sizeof type);
         return schema_error(root, "the index column '%s' has type %s, but the table's index is %s",
-                            spec->column, type, index_kind_name(spec->kind.type));
+                            spec->column, type, tst_index_type_name(spec->kind.type));
     }
     for (size_t i = 0; i < spec->entity_count; i++) {
         const tst_field *f = tst_schema_find(schema, spec->entity_columns[i]);

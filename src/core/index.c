@@ -58,7 +58,7 @@ tst_index_value tst_index_value_uint64(uint64_t value)
     return v;
 }
 
-static const char *index_type_name(tst_index_type type)
+const char *tst_index_type_name(tst_index_type type)
 {
     switch (type) {
     case TST_INDEX_TIMESTAMP:
@@ -113,7 +113,7 @@ int tst_index_value_compare(const tst_index_value *a, const tst_index_value *b, 
         return rc;
     if (a->type != b->type)
         return tst_fail(TST_EINVAL, "cannot compare index values of different domains: %s and %s",
-                        index_type_name(a->type), index_type_name(b->type));
+                        tst_index_type_name(a->type), tst_index_type_name(b->type));
     *out_cmp = compare_same(a, b);
     return 0;
 }
@@ -304,7 +304,7 @@ static int check_kind(const tst_index_kind *kind)
     case TST_INDEX_UINT64:
         if (kind->bucket_width == 0)
             return tst_fail(TST_EINVAL, "invalid %s index: bucket width must be at least 1",
-                            index_type_name(kind->type));
+                            tst_index_type_name(kind->type));
         return 0;
     }
     return tst_fail(TST_EINVAL, "invalid index type %d", (int)kind->type);
@@ -318,7 +318,7 @@ static int check_kind_value(const tst_index_kind *kind, const tst_index_value *v
         rc = check_value(value);
     if (rc == 0 && value->type != kind->type)
         rc = tst_fail(TST_EINVAL, "index value is %s, but the index is %s",
-                      index_type_name(value->type), index_type_name(kind->type));
+                      tst_index_type_name(value->type), tst_index_type_name(kind->type));
     return rc;
 }
 
@@ -435,7 +435,7 @@ int tst_bucket_range(const tst_index_kind *kind, const tst_index_value *start,
 static int outside_domain(const tst_index_kind *kind, uint64_t bucket)
 {
     return tst_fail(TST_EINVAL, "bucket %llu is outside the index domain: no %s value falls in it",
-                    (unsigned long long)bucket, index_type_name(kind->type));
+                    (unsigned long long)bucket, tst_index_type_name(kind->type));
 }
 
 /* [ordinal * width, ordinal * width + width) in 128 bits, clipped to
