@@ -39,27 +39,6 @@ static tst_table *create_table(const char *root, char **entities, size_t n)
     return t;
 }
 
-/* Counts the files under a folder, recursively. */
-static int count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *p = tst_test_path(dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0)
-            n += S_ISDIR(st.st_mode) ? count_files(p) : 1;
-        free(p);
-    }
-    closedir(d);
-    return n;
-}
-
 typedef struct table_print {
     uint64_t version;
     int data_files;
@@ -74,8 +53,8 @@ static table_print print_of(const char *root)
     p.version = tst_table_version(t);
     tst_table_free(t);
     char *data = tst_test_path(root, "data"), *cov = tst_test_path(root, "_coverage");
-    p.data_files = count_files(data);
-    p.coverage_files = count_files(cov);
+    p.data_files = tst_test_count_files(data);
+    p.coverage_files = tst_test_count_files(cov);
     free(data);
     free(cov);
     return p;
@@ -87,23 +66,6 @@ static void assert_unchanged(const char *root, table_print before)
     assert_int_equal(after.version, before.version);
     assert_int_equal(after.data_files, before.data_files);
     assert_int_equal(after.coverage_files, before.coverage_files);
-}
-
-static tst_index_value ts(const char *text)
-{
-    tst_index_value v = {TST_INDEX_TIMESTAMP, {{0, 0}}};
-    assert_tst_ok(tst_timestamp_parse(&v.v.ts, text));
-    return v;
-}
-
-static tst_entity_binding symbol(const char *value)
-{
-    tst_entity_binding b;
-    b.column = "symbol";
-    b.value.type = TST_ENTITY_UTF8;
-    b.value.v.utf8.ptr = value;
-    b.value.v.utf8.len = strlen(value);
-    return b;
 }
 
 /* ---- CSV --------------------------------------------------------------- */
@@ -138,8 +100,8 @@ static void the_nvda_csv_becomes_the_first_segment(void **state)
     assert_non_null(seg->coverage_path);
     assert_non_null(tst_table_coverage_path(t, NULL));
 
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value start = ts("2024-06-01T00:00:00Z"), end = ts("2024-06-11T00:00:00Z");
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-11T00:00:00Z");
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(t, &nvda, 1, &start, &end, &c));
     assert_int_equal(c.covered_buckets, 240);
@@ -200,8 +162,8 @@ static void a_parquet_file_matching_the_schema_is_copied_byte_for_byte(void **st
     assert_memory_equal(a, b, la);
     assert_int_equal(res.bytes, la);
 
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value start = ts("2024-06-01T00:00:00Z"), end = ts("2024-06-11T00:00:00Z");
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-11T00:00:00Z");
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(t, &nvda, 1, &start, &end, &c));
     assert_int_equal(c.covered_buckets, 240);
@@ -407,8 +369,8 @@ static void two_symbols_in_one_file_make_a_mixed_segment_with_separate_coverage(
     assert_string_equal(tst_error_last()->entity, "symbol=AAPL");
     assert_int_equal(tst_error_last()->overlap_count, 12);
     assert_tst_ok(tst_table_append_parquet(t, nvda_later, NULL, NULL));
-    tst_entity_binding aapl = symbol("AAPL");
-    tst_index_value start = ts("2024-06-01T00:00:00Z"), end = ts("2024-06-11T00:00:00Z");
+    tst_entity_binding aapl = tst_test_symbol("AAPL");
+    tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-11T00:00:00Z");
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(t, &aapl, 1, &start, &end, &c));
     assert_int_equal(c.covered_buckets, 48);
@@ -459,8 +421,8 @@ static void a_stale_handle_rebases_onto_the_other_writers_commit(void **state)
     assert_tst_ok(tst_table_append_parquet(two, b, NULL, &res));
     assert_int_equal(res.version, 3);
     assert_int_equal(tst_table_segment_count(two), 2);
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value start = ts("2024-06-01T00:00:00Z"), end = ts("2024-06-11T00:00:00Z");
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-11T00:00:00Z");
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(two, &nvda, 1, &start, &end, &c));
     assert_int_equal(c.covered_buckets, 240);
@@ -532,14 +494,14 @@ static void an_append_that_loses_the_commit_race_rebases_and_commits_next(void *
     assert_int_equal(res.version, 3);
     /* Both first appends raced on adopting the schema; one UpdateTableMeta won. */
     assert_int_equal(tst_table_segment_count(t), 2);
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value start = ts("2024-06-01T00:00:00Z"), end = ts("2024-06-11T00:00:00Z");
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-11T00:00:00Z");
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(t, &nvda, 1, &start, &end, &c));
     assert_int_equal(c.covered_buckets, 240);
     /* The losing attempt's snapshot was removed: one snapshot per commit. */
     char *snaps = tst_test_path(root, "_coverage/table");
-    assert_int_equal(count_files(snaps), 2);
+    assert_int_equal(tst_test_count_files(snaps), 2);
     free(snaps);
     free(a);
     free(b);
@@ -593,7 +555,7 @@ static void a_bounded_number_of_attempts_gives_up_with_a_conflict(void **state)
     assert_int_equal(tst_error_last()->expected_version, 1);
     assert_int_equal(tst_error_last()->found_version, 2);
     char *data = tst_test_path(root, "data");
-    assert_int_equal(count_files(data), 1); /* only the other writer's */
+    assert_int_equal(tst_test_count_files(data), 1); /* only the other writer's */
     free(data);
     free(a);
     free(b);

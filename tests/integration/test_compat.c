@@ -92,23 +92,6 @@ static char *duck_text(const char *sql)
     return out;
 }
 
-static tst_index_value ts(const char *text)
-{
-    tst_index_value v = {TST_INDEX_TIMESTAMP, {{0, 0}}};
-    assert_tst_ok(tst_timestamp_parse(&v.v.ts, text));
-    return v;
-}
-
-static tst_entity_binding symbol(const char *value)
-{
-    tst_entity_binding b;
-    b.column = "symbol";
-    b.value.type = TST_ENTITY_UTF8;
-    b.value.v.utf8.ptr = value;
-    b.value.v.utf8.len = strlen(value);
-    return b;
-}
-
 /* A growing text buffer for describe(). */
 typedef struct text {
     char buf[8192];
@@ -130,27 +113,6 @@ static const char *fmt_value(const tst_index_value *v, char *buf)
 {
     assert_true(tst_index_value_format(v, buf, TST_TIMESTAMP_TEXT_MAX) > 0);
     return buf;
-}
-
-/* Counts the files under a folder, recursively. */
-static int count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char *p = tst_test_path(dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0)
-            n += S_ISDIR(st.st_mode) ? count_files(p) : 1;
-        free(p);
-    }
-    closedir(d);
-    return n;
 }
 
 /* ---- describe(): every coverage answer of a table, as text -------------- */
@@ -176,8 +138,8 @@ static void describe_rows(text *out, tst_table *t)
 static void describe_coverage(text *out, tst_table *t, const char *sym, const char *from,
                               const char *to)
 {
-    tst_entity_binding b = symbol(sym ? sym : "");
-    tst_index_value start = ts(from), end = ts(to);
+    tst_entity_binding b = tst_test_symbol(sym ? sym : "");
+    tst_index_value start = tst_test_ts(from), end = tst_test_ts(to);
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(t, sym ? &b : NULL, sym ? 1 : 0, &start, &end, &c));
     char x[TST_TIMESTAMP_TEXT_MAX], y[TST_TIMESTAMP_TEXT_MAX];
@@ -205,8 +167,8 @@ static int count_gap(void *ctx, const tst_index_value *gs, const tst_index_value
 
 static void describe_gaps(text *out, tst_table *t)
 {
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value start = ts("2024-05-31T00:00:00Z"), end = ts("2024-06-12T00:00:00Z");
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value start = tst_test_ts("2024-05-31T00:00:00Z"), end = tst_test_ts("2024-06-12T00:00:00Z");
     assert_tst_ok(tst_table_gaps(t, &nvda, 1, &start, &end, 0, put_gap, out));
     int pieces = 0;
     assert_tst_ok(tst_table_gaps(t, &nvda, 1, &start, &end, 10, count_gap, &pieces));
@@ -215,8 +177,8 @@ static void describe_gaps(text *out, tst_table *t)
 
 static void describe_window(text *out, tst_table *t, const char *before, uint64_t buckets)
 {
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value end = ts(before), ws, we;
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value end = tst_test_ts(before), ws, we;
     bool found = false;
     assert_tst_ok(tst_table_last_covered_window(t, &nvda, 1, &end, buckets, &found, &ws, &we));
     char a[TST_TIMESTAMP_TEXT_MAX], b[TST_TIMESTAMP_TEXT_MAX];
@@ -664,8 +626,8 @@ static void a_hadoop_lz4_file_is_refused_cleanly(void **state)
         assert_int_equal(tst_table_version(t), 1);
         assert_int_equal(tst_table_segment_count(t), 0);
         char *data = tst_test_path(root, "data"), *cov = tst_test_path(root, "_coverage");
-        assert_int_equal(count_files(data), 0);
-        assert_int_equal(count_files(cov), 0);
+        assert_int_equal(tst_test_count_files(data), 0);
+        assert_int_equal(tst_test_count_files(cov), 0);
         free(data);
         free(cov);
         tst_table_free(t);
@@ -926,8 +888,8 @@ static void the_next_ten_days_extend_the_reference_table(void **state)
     tst_table_free(t);
 
     assert_tst_ok(tst_table_open(&t, root));
-    tst_entity_binding nvda = symbol("NVDA");
-    tst_index_value start = ts("2024-06-01T00:00:00Z"), end = ts("2024-06-21T00:00:00Z");
+    tst_entity_binding nvda = tst_test_symbol("NVDA");
+    tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-21T00:00:00Z");
     tst_coverage_counts c;
     assert_tst_ok(tst_table_coverage(t, &nvda, 1, &start, &end, &c));
     assert_int_equal(c.covered_buckets, 480);

@@ -1,6 +1,7 @@
 /* testsupport.c — see testsupport.h. */
 #include "testsupport.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,4 +154,41 @@ char *tst_test_add_segment_action(const char *path, const char *sym, long long m
              "\"%s\"},\"row_count\":1,\"file_size\":100}}",
              path, sym, min_text, max_text);
     return out;
+}
+
+tst_index_value tst_test_ts(const char *text)
+{
+    tst_index_value v = {TST_INDEX_TIMESTAMP, {{0, 0}}};
+    assert_tst_ok(tst_timestamp_parse(&v.v.ts, text));
+    return v;
+}
+
+tst_entity_binding tst_test_symbol(const char *value)
+{
+    tst_entity_binding b;
+    b.column = "symbol";
+    b.value.type = TST_ENTITY_UTF8;
+    b.value.v.utf8.ptr = value;
+    b.value.v.utf8.len = strlen(value);
+    return b;
+}
+
+int tst_test_count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *p = tst_test_path(dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0)
+            n += S_ISDIR(st.st_mode) ? tst_test_count_files(p) : 1;
+        free(p);
+    }
+    closedir(d);
+    return n;
 }

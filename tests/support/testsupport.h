@@ -15,6 +15,7 @@
 
 #include "tstable/error.h"
 #include "tstable/index.h"
+#include "tstable/table_coverage.h"
 
 /* Creates a fresh folder under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tst_test_tmpdir(const char *tag);
@@ -67,6 +68,15 @@ void tst_test_duck_in_child(const char *sql);
 char *tst_test_nvda_parquet(const char *dir, const char *name, const char *select);
 
 #endif
+
+/* ---- small values and checks ------------------------------------------ */
+
+/* A timestamp index value from RFC 3339 text (fails the test if invalid). */
+tst_index_value tst_test_ts(const char *text);
+/* The binding symbol=<value> (a utf8 entity; value is borrowed). */
+tst_entity_binding tst_test_symbol(const char *value);
+/* The files under a folder, recursively (0 for a missing folder). */
+int tst_test_count_files(const char *dir);
 
 /* ---- hand-made logs ---------------------------------------------------- */
 
