@@ -54,9 +54,10 @@ build="$root/build-bench"
 t_start=$(date +%s)
 
 echo "== install what is missing" >&2
+"$root/scripts/deps.sh" # the project's venv (.venv) runs the driver and draws the chart
+py="$root/.venv/bin/python"
 need=()
 dpkg -s time >/dev/null 2>&1 || need+=(time)
-dpkg -s python3-matplotlib >/dev/null 2>&1 || need+=(python3-matplotlib)
 case ",$systems," in *,postgres,*) dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15) ;; esac
 case ",$systems," in *,sqlite,*) dpkg -s sqlite3 >/dev/null 2>&1 || need+=(sqlite3) ;; esac
 if [ ${#need[@]} -gt 0 ]; then
@@ -108,7 +109,7 @@ chmod -R a+rX "$data"
 echo "== measure (tables in $work)" >&2
 mkdir -p "$report_dir"
 results="$report_dir/results.csv"
-bench_cmd="/usr/bin/python3 $here/cross_bench.py --data $data --work $work --bin $build --out $results --runs $runs --systems $systems"
+bench_cmd="$py $here/cross_bench.py --data $data --work $work --bin $build --out $results --runs $runs --systems $systems"
 t_bench=$(date +%s)
 $bench_cmd
 bench_s=$(( $(date +%s) - t_bench ))
@@ -116,7 +117,7 @@ rm -rf "$work"
 
 echo "== report into $report_dir" >&2
 total_s=$(( $(date +%s) - t_start ))
-/usr/bin/python3 "$here/cross_report.py" --results "$results" --out "$report_dir" \
+"$py" "$here/cross_report.py" --results "$results" --out "$report_dir" \
     --data "$data" --rows "$rows" --runs "$runs" --args="$args" --bench-dir "$bench_dir" \
     --total-seconds "$total_s" --bench-seconds "$bench_s" \
     --commands "$configure_cmd" "$build_cmd" "$generate_cmd" "$csv_cmd" "$bench_cmd"

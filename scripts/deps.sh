@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything tstable needs on a fresh Debian machine, and nothing
-# that is already there: Debian packages through apt-get, and DuckDB 1.4.4
-# (shared library + matching C header) from the npm registry into .deps/duckdb.
+# that is already there: Debian packages through apt-get, DuckDB 1.4.4
+# (shared library + matching C header) from the npm registry into .deps/duckdb,
+# and the project's Python environment .venv/ from the pinned versions in
+# python/requirements-dev.txt (PyPI).
 #
 # Idempotent: a second run does no network work. Set DUCKDB_DIR to use your
 # own DuckDB (a folder holding libduckdb.so and duckdb.h) instead.
@@ -13,7 +15,7 @@ debian_packages=(
   build-essential cmake pkg-config
   libjson-c-dev libroaring-dev libcmocka-dev libedit-dev uuid-dev
   clang libclang-rt-14-dev libfuzzer-14-dev valgrind
-  python3 python3-dev python3-pytest python3-setuptools
+  python3 python3-dev python3-venv
 )
 # npm fetches DuckDB; some machines ship a Node.js that bundles npm (and
 # conflicts with Debian's npm package), so only ask for it when it is absent.
@@ -30,6 +32,33 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# ---- the Python environment (.venv) ---------------------------------------
+# Built on the first interpreter found that can make a venv and has the C
+# headers for our extension: $TST_PYTHON, then python3 on PATH (pyenv's on
+# the polyglot machines), then Debian's /usr/bin/python3 (installed above).
+# Rebuilt only when python/requirements-dev.txt changes (its hash is kept in
+# .venv/.requirements.sha256).
+venv="$here/.venv"
+reqs="$here/python/requirements-dev.txt"
+want=$(sha256sum "$reqs" | cut -d' ' -f1)
+if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$venv/bin/python" ]; then
+  base=""
+  for cand in "${TST_PYTHON:-}" python3 /usr/bin/python3; do
+    [ -n "$cand" ] && command -v "$cand" >/dev/null 2>&1 || continue
+    if "$cand" -c 'import sys, sysconfig, os, venv, ensurepip; sys.exit(sys.version_info < (3, 10) or
+                   not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+      base=$(command -v "$cand"); break
+    fi
+  done
+  [ -n "$base" ] || { echo "deps: no Python >= 3.10 with venv and C headers found" >&2; exit 1; }
+  echo "deps: making .venv with $base ($("$base" --version 2>&1)) from python/requirements-dev.txt" >&2
+  rm -rf "$venv"
+  "$base" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$reqs"
+  echo "$want" > "$venv/.requirements.sha256"
+fi
+# ---- end of the Python environment ------------------------------------------
 
 # ---- Node packages for the Parquet compatibility fixtures ----------------
 # tests/fixtures/write_parquet_wasm.mjs writes Parquet with a second writer

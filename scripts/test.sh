@@ -8,7 +8,8 @@
 # 3. bench/run.sh --tiny: every system of the cross-system benchmark, tiny;
 #    then the whole suite on the normal build (build/);
 # 4. the Python package (built in place) and the command-line golden tests,
-#    with Debian's pytest — its summary is the last thing printed.
+#    with the project's venv (.venv, pinned) — pytest's summary is the last
+#    thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,8 @@ BENCH_DIR="$bench_dir" ./bench/run.sh --tiny
 echo "== all tests"
 (cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
 echo "== Python package: build in place, then its tests and the CLI's (pytest)"
-(cd python && TSTABLE_BUILD_DIR="$PWD/../build" /usr/bin/python3 setup.py -q build_ext --inplace)
+py="$PWD/.venv/bin/python"
+(cd python && TSTABLE_BUILD_DIR="$PWD/../build" "$py" setup.py -q build_ext --inplace)
 # Two runs: each suite's conftest.py provides its own helpers.
-TSTABLE_BIN="$PWD/build/tstable" /usr/bin/python3 -m pytest -q tests/cli
-/usr/bin/python3 -m pytest -q python/tests
+TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
+"$py" -m pytest -q python/tests
