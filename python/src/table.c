@@ -150,16 +150,41 @@ static int parse_int_kind(create_args *a, PyObject *bucket, PyObject *width, PyO
     return 0;
 }
 
+/*
+ * index_type may be omitted (finding 16: the reference's quickstart call
+ * has none): bucket means a timestamp index, bucket_width alone an int64
+ * one (pass index_type="uint64" for unsigned indexes). Returns the name
+ * to use, or NULL with TypeError when neither option says.
+ */
+static const char *infer_index_type(PyObject *type, PyObject *bucket, PyObject *width)
+{
+    if (type != Py_None) {
+        const char *name = PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : NULL;
+        PyErr_Clear(); /* not a str, or not encodable: parse_kind names the valid choices */
+        return name ? name : "";
+    }
+    if (bucket != Py_None)
+        return "timestamp";
+    if (width != Py_None)
+        return "int64";
+    PyErr_SetString(PyExc_TypeError,
+                    "create() needs bucket= for a timestamp index (e.g. bucket=\"1h\") or "
+                    "bucket_width= for an integer index (index_type=\"int64\" by default, or "
+                    "\"uint64\")");
+    return NULL;
+}
+
 static int parse_kind(create_args *a, PyObject *type, PyObject *bucket, PyObject *width,
                       PyObject *tz)
 {
-    a->index_type = PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : NULL;
-    if (a->index_type && strcmp(a->index_type, "timestamp") == 0) {
+    a->index_type = infer_index_type(type, bucket, width);
+    if (a->index_type == NULL)
+        return -1;
+    if (strcmp(a->index_type, "timestamp") == 0) {
         a->spec.kind.type = TST_INDEX_TIMESTAMP;
         return parse_time_kind(a, bucket, width, tz);
     }
-    if (a->index_type && (strcmp(a->index_type, "int64") == 0 ||
-                          strcmp(a->index_type, "uint64") == 0)) {
+    if (strcmp(a->index_type, "int64") == 0 || strcmp(a->index_type, "uint64") == 0) {
         a->spec.kind.type = a->index_type[0] == 'i' ? TST_INDEX_INT64 : TST_INDEX_UINT64;
         return parse_int_kind(a, bucket, width, tz);
     }
@@ -192,14 +217,14 @@ static PyObject *table_create(PyTypeObject *type, PyObject *args, PyObject *kwar
 {
     static char *kw[] = {"table_root", "index_column", "index_type", "entity_columns", "bucket",
                          "bucket_width", "timezone", "time_column", NULL};
-    PyObject *root = NULL, *index_type = NULL, *column = Py_None, *entities = Py_None,
+    PyObject *root = NULL, *index_type = Py_None, *column = Py_None, *entities = Py_None,
              *bucket = Py_None, *width = Py_None, *tz = Py_None, *time_column = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOOO:create", kw, &root, &column,
                                      &index_type, &entities, &bucket, &width, &tz, &time_column))
         return NULL;
-    if (root == NULL || index_type == NULL)
-        return PyErr_Format(PyExc_TypeError, "create() missing required keyword argument: '%s'",
-                            root == NULL ? "table_root" : "index_type");
+    if (root == NULL)
+        return PyErr_Format(PyExc_TypeError, "create() missing required keyword argument: "
+                            "'table_root'");
     create_args a;
     memset(&a, 0, sizeof a);
     if (ttf_path_arg(root, &a.root) < 0 || parse_column(&a, column, time_column) < 0 ||
@@ -620,11 +645,13 @@ static PyObject *table_repr(ttf_TableObject *self)
 
 static PyMethodDef table_methods[] = {
     {"create", TTF_KW(table_create), METH_CLASS | METH_VARARGS | METH_KEYWORDS,
-     "create(*, table_root, index_column, index_type, entity_columns=None, bucket=None,\n"
+     "create(*, table_root, index_column, index_type=None, entity_columns=None, bucket=None,\n"
      "       bucket_width=None, timezone=None, time_column=None) -> TimeSeriesTable\n\n"
      "Create a table at table_root (version 1). Timestamp indexes need bucket ('1h',\n"
      "'15m', ...) and may carry timezone; int64/uint64 indexes need bucket_width.\n"
-     "time_column is an alias of index_column. Options are checked before any I/O."},
+     "index_type (\"timestamp\", \"int64\" or \"uint64\") may be omitted: bucket means\n"
+     "\"timestamp\", bucket_width alone means \"int64\". time_column is an alias of\n"
+     "index_column. Options are checked before any I/O."},
     {"open", (PyCFunction)table_open, METH_CLASS | METH_O,
      "open(table_root) -> TimeSeriesTable\n\nOpen an existing table at its latest version."},
     {"append_parquet", (PyCFunction)table_append_parquet, METH_O,
