@@ -413,6 +413,17 @@ static PyObject *table_refresh(ttf_TableObject *self, PyObject *unused)
     return out;
 }
 
+int ttf_table_refresh_locked(ttf_TableObject *self)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_refresh(self->table, NULL);
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        ttf_raise_last(tst_table_root(self->table), self->table);
+    return rc == 0 ? 0 : -1;
+}
+
 static PyObject *index_spec_dict(const tst_index_spec *spec)
 {
     PyObject *entities = PyList_New((Py_ssize_t)spec->entity_count);
@@ -593,15 +604,19 @@ static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
     tst_index_type type = tst_table_index(self->table)->kind.type;
     int rc = -1;
     if (ttf_index_value_from_py(start, type, "start", &a.start) == 0 &&
-        ttf_index_value_from_py(end, type, "end", &a.end) == 0 &&
-        ttf_entity_args_from_py(entity, self->table, &a.entity) == 0 && scan_columns(&a, columns) == 0) {
+        ttf_index_value_from_py(end, type, "end", &a.end) == 0 && scan_columns(&a, columns) == 0) {
         ttf_table_lock(self);
-        Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
-                            (const char *const *)a.columns, a.column_count, out);
-        Py_END_ALLOW_THREADS
-        if (rc != 0)
-            ttf_raise_last(tst_table_root(self->table), self->table);
+        /* Like the coverage answers, a scan reads the latest commit; the
+         * entity values are typed by its schema. */
+        if (ttf_table_refresh_locked(self) == 0 &&
+            ttf_entity_args_from_py(entity, self->table, &a.entity) == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
+                                (const char *const *)a.columns, a.column_count, out);
+            Py_END_ALLOW_THREADS
+            if (rc != 0)
+                ttf_raise_last(tst_table_root(self->table), self->table);
+        }
         ttf_table_unlock(self);
     }
     scan_args_free(&a);
@@ -667,10 +682,12 @@ static PyMethodDef table_methods[] = {
      "__arrow_c_stream__ is called once and the stream is released exactly once."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},
     {"version", (PyCFunction)table_version, METH_NOARGS,
-     "version() -> int\n\nThe version this handle holds (moves with its own appends and "
-     "refresh())."},
+     "version() -> int\n\nThe version this handle holds (moves with its own appends, "
+     "refresh(),\nand the coverage answers and scans, which refresh first)."},
     {"refresh", (PyCFunction)table_refresh, METH_NOARGS,
-     "refresh() -> bool\n\nMove to the latest committed version; True if it changed."},
+     "refresh() -> bool\n\nMove to the latest committed version; True if it changed.\n"
+     "Coverage answers and scans do this by themselves; version(), schema() and\n"
+     "segments() describe the version the handle holds."},
     {"index_spec", (PyCFunction)table_index_spec, METH_NOARGS,
      "index_spec() -> dict\n\nThe index: column, entity_columns, kind and bucket (+timezone)\n"
      "for timestamps or bucket_width for integers."},
@@ -685,7 +702,8 @@ static PyMethodDef table_methods[] = {
      "version after this handle's. A stale handle gets ConflictError. For tools and tests."},
     {"scan", TTF_KW(table_scan), METH_VARARGS | METH_KEYWORDS,
      "scan(start, end, *, entity=None, columns=None) -> SqlResult\n\n"
-     "Rows whose index lies in [start, end), read without the SQL engine's planner."},
+     "Rows whose index lies in [start, end) at the latest commit, read without the\n"
+     "SQL engine's planner."},
     {"scan_reader", TTF_KW(table_scan_reader), METH_VARARGS | METH_KEYWORDS,
      "scan_reader(start, end, *, entity=None, columns=None) -> RecordBatchReader\n\n"
      "Like scan(), streaming batch by batch."},

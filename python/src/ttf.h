@@ -99,6 +99,10 @@ extern PyTypeObject ttf_TableType;
  * the lock can still run Python (an Arrow producer may need the GIL). */
 void ttf_table_lock(ttf_TableObject *self);
 void ttf_table_unlock(ttf_TableObject *self);
+/* With the lock held: brings the handle to the latest commit (reading only
+ * new commits), so reads answer what any process committed. Raises and
+ * returns -1 on failure, leaving the handle as it was. */
+int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
 
 /* ---- session.c ---------------------------------------------------------- */
