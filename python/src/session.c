@@ -400,7 +400,7 @@ static int param_decimal(param_args *a, PyObject *v, const char *label, tst_para
 static int param_value(param_args *a, PyObject *v, const char *label, tst_param *p)
 {
     char when[TST_TIMESTAMP_TEXT_MAX];
-    int is_time;
+    int is_time, is_decimal;
     if (v == Py_None) {
         p->type = TST_PARAM_NULL;
     } else if (PyBool_Check(v)) {
@@ -417,8 +417,8 @@ static int param_value(param_args *a, PyObject *v, const char *label, tst_param 
         return param_bytes(a, Py_NewRef(v), TST_PARAM_BLOB, p);
     } else if ((is_time = ttf_time_param_text(v, when, sizeof when)) != 0) {
         return is_time < 0 ? -1 : param_bytes(a, PyBytes_FromString(when), TST_PARAM_TEXT, p);
-    } else if (PyObject_IsInstance(v, ttf_decimal_type) == 1) {
-        return param_decimal(a, v, label, p);
+    } else if ((is_decimal = PyObject_IsInstance(v, ttf_decimal_type)) != 0) {
+        return is_decimal < 0 ? -1 : param_decimal(a, v, label, p);
     } else if (PyIndex_Check(v)) { /* numpy integers and other int-likes */
         PyObject *i = PyNumber_Index(v);
         int rc = i ? param_int(i, label, p) : -1;

@@ -203,3 +203,9 @@ def test_finding_17_new_parameter_kinds_leak_no_python_objects(june):
     # caches still move by ~0.2 a cycle under pytest.
     assert sys.getallocatedblocks() - before < 500
     assert [sys.getrefcount(o) for o in (when, day, price)] == refs
+
+
+def test_finding_17_pandas_timestamps_are_datetimes(june):
+    pd = pytest.importorskip("pandas")
+    paris = pd.Timestamp("2024-06-05 02:00", tz="Europe/Paris")      # 00:00Z
+    assert count(june, "ts >= $1 AND ts < $2", [paris, pd.Timestamp("2024-06-06")]) == (24, 1)
