@@ -5,8 +5,10 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 import timeseries_table_format as ttf
-from conftest import NVDA_CSV, PYTHON_DIR, needs_session
+from conftest import NVDA_CSV, PYTHON_DIR, REPO, needs_session
 
 QUICKSTART = os.path.join(PYTHON_DIR, "examples", "quickstart.py")
 
@@ -90,3 +92,29 @@ def test_finding_32_quickstart_prefers_the_in_place_build_of_its_checkout(tmp_pa
     assert out.returncode == 0, out.stderr
     assert "joined rows: 10" in out.stdout
     assert f"from {os.path.join(PYTHON_DIR, 'timeseries_table_format', '__init__.py')}" in out.stdout
+
+
+@needs_session
+def test_finding_32_quickstart_runs_against_a_pip_installed_package(tmp_path):
+    # The real thing: pip builds and installs python/ into a site folder; the
+    # example of a checkout without an in-place build imports it from there.
+    build_dir = os.environ.get("TSTABLE_BUILD_DIR", os.path.join(REPO, "build"))
+    if not os.path.exists(os.path.join(build_dir, "libtstable.a")):
+        pytest.skip(f"no libtstable.a in {build_dir} for pip to link")
+    site = tmp_path / "site"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation",
+                          "--no-deps", "--no-index", "--target", str(site), PYTHON_DIR],
+                         capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, TSTABLE_BUILD_DIR=build_dir))
+    assert pip.returncode == 0, pip.stderr
+    checkout = tmp_path / "checkout"
+    os.makedirs(checkout / "python" / "examples")
+    os.makedirs(checkout / "examples" / "data")
+    shutil.copy(QUICKSTART, checkout / "python" / "examples")
+    shutil.copy(NVDA_CSV, checkout / "examples" / "data")
+    copy_package(PYTHON_DIR, checkout / "python", with_extension=False)
+    out = subprocess.run([sys.executable, str(checkout / "python" / "examples" / "quickstart.py"),
+                          str(tmp_path / "work")], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(site)), cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "NVDA 2024-06-01  low   114.30  high   118.44  volume 203759" in out.stdout
