@@ -2,6 +2,9 @@
 
     python3 examples/quickstart.py [WORK_DIR]
 
+Runs against the in-place build when python/ has one, else against the
+installed package (pip install ./python).
+
 1. `prices`: hourly NVDA bars, appended straight from the sample CSV.
 2. `volume`: daily volume per symbol, derived in plain Python from the same
    CSV and appended from a small generated CSV (no SQL engine needed).
@@ -9,13 +12,28 @@
    its volume. Coverage questions are answered from the tables directly.
 """
 import csv
+import datetime
+import importlib.machinery
 import os
 import sys
 import tempfile
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # the in-place build in python/
+
+
+def prefer_in_place_build(python_dir):
+    """Puts python/ first on sys.path only when it holds an in-place build
+    (setup.py build_ext --inplace); otherwise its sources, which have no
+    _native extension, would shadow an installed package."""
+    package = os.path.join(python_dir, "timeseries_table_format")
+    built = any(os.path.exists(os.path.join(package, "_native" + suffix))
+                for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+    if built and python_dir not in sys.path:
+        sys.path.insert(0, python_dir)
+
+
+prefer_in_place_build(os.path.dirname(HERE))
 
 import timeseries_table_format as ttf  # noqa: E402
 
@@ -39,12 +57,12 @@ def daily_volume_csv(src, dst):
 
 def main(work):
     prices = ttf.TimeSeriesTable.create(table_root=os.path.join(work, "prices"),
-                                        index_column="ts", index_type="timestamp",
-                                        bucket="1h", entity_columns=["symbol"])
+                                        time_column="ts", bucket="1h",
+                                        entity_columns=["symbol"], timezone=None)
     print("prices version", prices.append_csv(SAMPLE))
 
     volume = ttf.TimeSeriesTable.create(table_root=os.path.join(work, "volume"),
-                                        time_column="day", index_type="timestamp",
+                                        index_column="day", index_type="timestamp",
                                         bucket="1d", entity_columns=["symbol"])
     generated = daily_volume_csv(SAMPLE, os.path.join(work, "daily_volume.csv"))
     print("volume version", volume.append_csv(generated))
@@ -67,7 +85,7 @@ def main(work):
         GROUP BY v.symbol, v.day, v.volume
         ORDER BY v.day
         """,
-        params=["2024-06-01T00:00:00Z"],
+        params=[datetime.datetime(2024, 6, 1)],  # naive = UTC; or "2024-06-01T00:00:00Z"
     )
     print("joined rows:", len(result), "columns:", result.column_names)
     for row in result:

@@ -397,6 +397,32 @@ int ttf_is_timedelta(PyObject *obj, int64_t *out_micros)
     return 1;
 }
 
+/*
+ * A datetime or date as the text of a SQL parameter: datetimes in UTC as
+ * RFC 3339 with 'Z' (naive ones are UTC, aware ones converted), which
+ * DuckDB reads as the same instant whatever the session's TimeZone; dates
+ * as "YYYY-MM-DD". The library binds no typed timestamp or date, so the
+ * engine casts this text to the type the statement gives the parameter.
+ */
+int ttf_time_param_text(PyObject *obj, char *buf, size_t cap)
+{
+    if (PyDateTime_Check(obj)) {
+        tst_timestamp ts;
+        if (timestamp_from_datetime(obj, &ts) < 0)
+            return -1;
+        if (tst_timestamp_format(ts, buf, cap) >= 0)
+            return 1;
+        PyErr_Format(PyExc_ValueError, "datetime parameter %R: %s", obj, tst_error_last()->message);
+        return -1;
+    }
+    if (PyDate_Check(obj)) {
+        snprintf(buf, cap, "%04d-%02d-%02d", PyDateTime_GET_YEAR(obj), PyDateTime_GET_MONTH(obj),
+                 PyDateTime_GET_DAY(obj));
+        return 1;
+    }
+    return 0;
+}
+
 int ttf_convert_init(void)
 {
     PyDateTime_IMPORT;

@@ -9,10 +9,17 @@
  * never as bucket ids. `entity` is a dict of entity column to value, or
  * None for the whole table.
  *
- * Each method parses its arguments into C first, then asks the library
- * under the handle's lock with the GIL released. The gap walk collects
- * into a C array inside that section and becomes Python afterwards,
- * because the callback runs without the GIL.
+ * Each answer is for the latest commit (finding 29): under the handle's
+ * lock, the handle is refreshed first (tst_table_refresh reads CURRENT and
+ * only the commits it has not seen), so a long-lived TimeSeriesTable sees
+ * what other processes appended, as Session SQL does. The entity dict is
+ * read after the refresh because its values are typed by the schema,
+ * which the first append of another process may have just set.
+ *
+ * The range is parsed into C first (the index type never changes); the
+ * library is asked with the GIL released. The gap walk collects into a C
+ * array inside that section and becomes Python afterwards, because the
+ * callback runs without the GIL.
  */
 #include "ttf.h"
 
@@ -23,18 +30,30 @@ typedef struct range_args {
     ttf_entity_args entity;
 } range_args;
 
+/* Parses start and end; *entity is the borrowed entity argument, read
+ * later by fresh_entity(). */
 static int parse_range(ttf_TableObject *self, PyObject *args, PyObject *kwargs, const char *fmt,
-                       range_args *out)
+                       range_args *out, PyObject **entity)
 {
     static char *kw[] = {"start", "end", "entity", NULL};
-    PyObject *start, *end, *entity = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &start, &end, &entity))
+    PyObject *start, *end;
+    *entity = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &start, &end, entity))
         return -1;
     tst_index_type type = tst_table_index(self->table)->kind.type;
     if (ttf_index_value_from_py(start, type, "start", &out->start) < 0 ||
         ttf_index_value_from_py(end, type, "end", &out->end) < 0)
         return -1;
-    return ttf_entity_args_from_py(entity, self->table, &out->entity);
+    return 0;
+}
+
+/* With the lock held: refreshes the handle, then reads the entity dict
+ * against the schema of the latest commit. */
+static int fresh_entity(ttf_TableObject *self, PyObject *entity, ttf_entity_args *out)
+{
+    if (ttf_table_refresh_locked(self) < 0)
+        return -1;
+    return ttf_entity_args_from_py(entity, self->table, out);
 }
 
 static PyObject *fail(ttf_TableObject *self)
@@ -47,15 +66,19 @@ static int counts(ttf_TableObject *self, PyObject *args, PyObject *kwargs, const
                   tst_coverage_counts *out)
 {
     range_args a = {.entity = TTF_ENTITY_ARGS_INIT};
-    if (parse_range(self, args, kwargs, fmt, &a) < 0)
+    PyObject *entity;
+    if (parse_range(self, args, kwargs, fmt, &a, &entity) < 0)
         return -1;
-    int rc;
     ttf_table_lock(self);
-    Py_BEGIN_ALLOW_THREADS
-    rc = tst_table_coverage(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end, out);
-    Py_END_ALLOW_THREADS
-    if (rc != 0)
-        fail(self);
+    int rc = fresh_entity(self, entity, &a.entity);
+    if (rc == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_table_coverage(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end,
+                                out);
+        Py_END_ALLOW_THREADS
+        if (rc != 0)
+            fail(self);
+    }
     ttf_table_unlock(self);
     ttf_entity_args_free(&a.entity);
     return rc == 0 ? 0 : -1;
@@ -133,16 +156,19 @@ static PyObject *gap_pairs(const gap_list *g)
 static PyObject *gaps(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
     range_args a = {.entity = TTF_ENTITY_ARGS_INIT};
-    if (parse_range(self, args, kwargs, "OO|O:gaps", &a) < 0)
+    PyObject *entity, *out = NULL;
+    if (parse_range(self, args, kwargs, "OO|O:gaps", &a, &entity) < 0)
         return NULL;
     gap_list g = {NULL, 0, 0};
-    int rc;
     ttf_table_lock(self);
-    Py_BEGIN_ALLOW_THREADS
-    rc = tst_table_gaps(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end, 0,
-                        collect_gap, &g);
-    Py_END_ALLOW_THREADS
-    PyObject *out = rc == 0 ? gap_pairs(&g) : rc == TST_ENOMEM ? PyErr_NoMemory() : fail(self);
+    if (fresh_entity(self, entity, &a.entity) == 0) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_table_gaps(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end, 0,
+                            collect_gap, &g);
+        Py_END_ALLOW_THREADS
+        out = rc == 0 ? gap_pairs(&g) : rc == TST_ENOMEM ? PyErr_NoMemory() : fail(self);
+    }
     ttf_table_unlock(self);
     free(g.bounds);
     ttf_entity_args_free(&a.entity);
@@ -191,18 +217,20 @@ static PyObject *last_window(ttf_TableObject *self, PyObject *args, PyObject *kw
     uint64_t buckets;
     ttf_entity_args ent = TTF_ENTITY_ARGS_INIT;
     if (ttf_index_value_from_py(end, tst_table_index(self->table)->kind.type, "end", &e) < 0 ||
-        window_buckets(self, length, &buckets) < 0 ||
-        ttf_entity_args_from_py(entity, self->table, &ent) < 0)
+        window_buckets(self, length, &buckets) < 0)
         return NULL;
     bool found = false;
-    int rc;
+    PyObject *out = NULL;
     ttf_table_lock(self);
-    Py_BEGIN_ALLOW_THREADS
-    rc = tst_table_last_covered_window(self->table, ent.bindings, ent.count, &e, buckets, &found,
-                                       &ws, &we);
-    Py_END_ALLOW_THREADS
-    PyObject *out = rc != 0 ? fail(self) : !found ? Py_NewRef(Py_None)
-                    : Py_BuildValue("(NN)", ttf_index_value_to_py(&ws), ttf_index_value_to_py(&we));
+    if (fresh_entity(self, entity, &ent) == 0) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_table_last_covered_window(self->table, ent.bindings, ent.count, &e, buckets,
+                                           &found, &ws, &we);
+        Py_END_ALLOW_THREADS
+        out = rc != 0 ? fail(self) : !found ? Py_NewRef(Py_None)
+              : Py_BuildValue("(NN)", ttf_index_value_to_py(&ws), ttf_index_value_to_py(&we));
+    }
     ttf_table_unlock(self);
     ttf_entity_args_free(&ent);
     return out;
@@ -232,12 +260,16 @@ static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
 {
     (void)unused;
     tst_coverage_summary *sum = NULL;
-    int rc;
+    int rc = -1;
     ttf_table_lock(self);
-    Py_BEGIN_ALLOW_THREADS
-    rc = tst_table_coverage_summary(self->table, &sum);
-    Py_END_ALLOW_THREADS
-    PyObject *list = rc == 0 ? PyList_New((Py_ssize_t)tst_coverage_summary_count(sum)) : fail(self);
+    if (ttf_table_refresh_locked(self) == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_table_coverage_summary(self->table, &sum);
+        Py_END_ALLOW_THREADS
+        if (rc != 0)
+            fail(self);
+    }
+    PyObject *list = rc == 0 ? PyList_New((Py_ssize_t)tst_coverage_summary_count(sum)) : NULL;
     for (size_t i = 0; list && i < tst_coverage_summary_count(sum); i++) {
         PyObject *d = summary_dict(tst_table_index(self->table), tst_coverage_summary_at(sum, i));
         if (d == NULL)
@@ -253,7 +285,8 @@ static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
 PyMethodDef ttf_coverage_methods[] = {
     {"coverage_ratio", TTF_KW(coverage_ratio), METH_VARARGS | METH_KEYWORDS,
      "coverage_ratio(start, end, entity=None) -> float\n\n"
-     "Covered buckets / buckets of [start, end). entity is {column: value} or None\n"
+     "Covered buckets / buckets of [start, end) at the latest commit (every coverage\n"
+     "answer refreshes the handle first). entity is {column: value} or None\n"
      "(whole table: a bucket counts when any entity covers it)."},
     {"max_gap", TTF_KW(max_gap), METH_VARARGS | METH_KEYWORDS,
      "max_gap(start, end, entity=None) -> int\n\nThe longest run of missing buckets in "

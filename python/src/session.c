@@ -330,41 +330,104 @@ typedef struct param_args {
 } param_args;
 
 static const char params_type_msg[] =
-    "params values must be one of: None, bool, int (i64), float, str, bytes";
+    "params values must be one of: None, bool, int, float, decimal.Decimal, str, bytes, "
+    "datetime.datetime, datetime.date";
 
-/* Fills one parameter. Buffers of str/bytes are borrowed from objects kept
- * alive (and immutable) in a->keep, which outlives the call. */
-static int param_value(param_args *a, PyObject *v, tst_param *p)
+/* Points p at the buffer of `bytes` (a new reference, stolen), kept alive
+ * and immutable in a->keep, which outlives the call. */
+static int param_bytes(param_args *a, PyObject *bytes, tst_param_type type, tst_param *p)
 {
+    if (bytes == NULL || PyList_Append(a->keep, bytes) < 0) {
+        Py_XDECREF(bytes);
+        return -1;
+    }
+    p->type = type;
+    p->v.bytes.ptr = PyBytes_AS_STRING(bytes);
+    p->v.bytes.len = (size_t)PyBytes_GET_SIZE(bytes);
+    Py_DECREF(bytes);
+    return 0;
+}
+
+/* -2^63..2^63-1 binds as BIGINT; 2^63..2^64-1 as UBIGINT, so uint64 index
+ * values near 2^64 can be compared (and pruned on). */
+static int param_int(PyObject *v, const char *label, tst_param *p)
+{
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (!overflow) {
+        p->type = TST_PARAM_INT64;
+        p->v.i64 = x;
+        return x == -1 && PyErr_Occurred() ? -1 : 0;
+    }
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(v);
+        if (!PyErr_Occurred()) {
+            p->type = TST_PARAM_UINT64;
+            p->v.u64 = u;
+            return 0;
+        }
+        PyErr_Clear();
+    }
+    PyErr_Format(PyExc_ValueError, "int parameter %s = %S is out of range: SQL integer "
+                 "parameters take -2**63 .. 2**64-1 (BIGINT, UBIGINT from 2**63); pass a "
+                 "decimal.Decimal or str for wider values", label, v);
+    return -1;
+}
+
+/* A Decimal binds as its exact plain text ("12.340", never "1.234E+1"),
+ * which the engine casts to the DECIMAL (or other numeric) it compares with. */
+static int param_decimal(param_args *a, PyObject *v, const char *label, tst_param *p)
+{
+    PyObject *finite = PyObject_CallMethod(v, "is_finite", NULL);
+    if (finite == NULL)
+        return -1;
+    int ok = PyObject_IsTrue(finite);
+    Py_DECREF(finite);
+    if (ok == 0)
+        PyErr_Format(PyExc_ValueError, "decimal parameter %s = %R has no SQL DECIMAL value; "
+                     "pass a float for NaN or infinity", label, v);
+    if (ok != 1)
+        return -1;
+    PyObject *spec = PyUnicode_FromString("f");
+    PyObject *text = spec ? PyObject_Format(v, spec) : NULL;
+    Py_XDECREF(spec);
+    PyObject *bytes = text ? PyUnicode_AsUTF8String(text) : NULL;
+    Py_XDECREF(text);
+    return param_bytes(a, bytes, TST_PARAM_TEXT, p);
+}
+
+/* Fills one parameter; `label` ("$1", "$name") names it in errors. */
+static int param_value(param_args *a, PyObject *v, const char *label, tst_param *p)
+{
+    char when[TST_TIMESTAMP_TEXT_MAX];
+    int is_time, is_decimal;
     if (v == Py_None) {
         p->type = TST_PARAM_NULL;
     } else if (PyBool_Check(v)) {
         p->type = TST_PARAM_BOOL;
         p->v.b = v == Py_True;
     } else if (PyLong_Check(v)) {
-        int overflow = 0;
-        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (overflow) {
-            PyErr_SetString(PyExc_ValueError, "int parameter out of i64 range");
-            return -1;
-        }
-        p->type = TST_PARAM_INT64;
-        p->v.i64 = x;
+        return param_int(v, label, p);
     } else if (PyFloat_Check(v)) {
         p->type = TST_PARAM_DOUBLE;
         p->v.f64 = PyFloat_AS_DOUBLE(v);
-    } else if (PyUnicode_Check(v) || PyBytes_Check(v)) {
-        PyObject *bytes = PyUnicode_Check(v) ? PyUnicode_AsUTF8String(v) : Py_NewRef(v);
-        if (bytes == NULL || PyList_Append(a->keep, bytes) < 0) {
-            Py_XDECREF(bytes);
-            return -1;
-        }
-        p->type = PyUnicode_Check(v) ? TST_PARAM_TEXT : TST_PARAM_BLOB;
-        p->v.bytes.ptr = PyBytes_AS_STRING(bytes);
-        p->v.bytes.len = (size_t)PyBytes_GET_SIZE(bytes);
-        Py_DECREF(bytes);
+    } else if (PyUnicode_Check(v)) {
+        return param_bytes(a, PyUnicode_AsUTF8String(v), TST_PARAM_TEXT, p);
+    } else if (PyBytes_Check(v)) {
+        return param_bytes(a, Py_NewRef(v), TST_PARAM_BLOB, p);
+    } else if ((is_time = ttf_time_param_text(v, when, sizeof when)) != 0) {
+        return is_time < 0 ? -1 : param_bytes(a, PyBytes_FromString(when), TST_PARAM_TEXT, p);
+    } else if ((is_decimal = PyObject_IsInstance(v, ttf_decimal_type)) != 0) {
+        return is_decimal < 0 ? -1 : param_decimal(a, v, label, p);
+    } else if (PyIndex_Check(v)) { /* numpy integers and other int-likes */
+        PyObject *i = PyNumber_Index(v);
+        int rc = i ? param_int(i, label, p) : -1;
+        Py_XDECREF(i);
+        return rc;
     } else {
-        PyErr_SetString(PyExc_TypeError, params_type_msg);
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "%s (parameter %s is %.100s)", params_type_msg, label,
+                         Py_TYPE(v)->tp_name);
         return -1;
     }
     return 0;
@@ -413,8 +476,13 @@ static int params_from_py(PyObject *obj, param_args *a)
         PyObject *item = PyList_GET_ITEM(items, i);
         tst_param *p = &a->params[i];
         rc = is_dict ? param_name(a, PyTuple_GET_ITEM(item, 0), p) : 0;
+        char label[96];
+        if (p->name)
+            snprintf(label, sizeof label, "$%.80s", p->name);
+        else
+            snprintf(label, sizeof label, "$%zd", i + 1);
         if (rc == 0)
-            rc = param_value(a, is_dict ? PyTuple_GET_ITEM(item, 1) : item, p);
+            rc = param_value(a, is_dict ? PyTuple_GET_ITEM(item, 1) : item, label, p);
         a->count = (size_t)i + 1;
     }
     Py_XDECREF(items);
@@ -499,8 +567,11 @@ static PyMethodDef session_methods[] = {
     {"sql", TTF_KW(sql), METH_VARARGS | METH_KEYWORDS,
      "sql(query, params=None) -> SqlResult\n\n"
      "Run one statement and return all its rows. params: a list/tuple for $1, $2, ...\n"
-     "or a dict for $name (keys may start with '$'); values None, bool, int (i64),\n"
-     "float, str or bytes."},
+     "or a dict for $name (keys may start with '$'). Values: None, bool, int\n"
+     "(-2**63 .. 2**64-1; UBIGINT from 2**63), float, str, bytes, decimal.Decimal\n"
+     "(exact text), datetime.datetime (UTC text; naive = UTC) and datetime.date\n"
+     "('YYYY-MM-DD'); text values take the type the statement gives the parameter\n"
+     "(write $1::TIMESTAMPTZ where nothing does, e.g. SELECT $1)."},
     {"sql_reader", TTF_KW(sql_reader), METH_VARARGS | METH_KEYWORDS,
      "sql_reader(query, params=None) -> RecordBatchReader\n\n"
      "Run one statement and stream its rows. Until the reader is read to the end or\n"

@@ -150,16 +150,41 @@ static int parse_int_kind(create_args *a, PyObject *bucket, PyObject *width, PyO
     return 0;
 }
 
+/*
+ * index_type may be omitted (finding 16: the reference's quickstart call
+ * has none): bucket means a timestamp index, bucket_width alone an int64
+ * one (pass index_type="uint64" for unsigned indexes). Returns the name
+ * to use, or NULL with TypeError when neither option says.
+ */
+static const char *infer_index_type(PyObject *type, PyObject *bucket, PyObject *width)
+{
+    if (type != Py_None) {
+        const char *name = PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : NULL;
+        PyErr_Clear(); /* not a str, or not encodable: parse_kind names the valid choices */
+        return name ? name : "";
+    }
+    if (bucket != Py_None)
+        return "timestamp";
+    if (width != Py_None)
+        return "int64";
+    PyErr_SetString(PyExc_TypeError,
+                    "create() needs bucket= for a timestamp index (e.g. bucket=\"1h\") or "
+                    "bucket_width= for an integer index (index_type=\"int64\" by default, or "
+                    "\"uint64\")");
+    return NULL;
+}
+
 static int parse_kind(create_args *a, PyObject *type, PyObject *bucket, PyObject *width,
                       PyObject *tz)
 {
-    a->index_type = PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : NULL;
-    if (a->index_type && strcmp(a->index_type, "timestamp") == 0) {
+    a->index_type = infer_index_type(type, bucket, width);
+    if (a->index_type == NULL)
+        return -1;
+    if (strcmp(a->index_type, "timestamp") == 0) {
         a->spec.kind.type = TST_INDEX_TIMESTAMP;
         return parse_time_kind(a, bucket, width, tz);
     }
-    if (a->index_type && (strcmp(a->index_type, "int64") == 0 ||
-                          strcmp(a->index_type, "uint64") == 0)) {
+    if (strcmp(a->index_type, "int64") == 0 || strcmp(a->index_type, "uint64") == 0) {
         a->spec.kind.type = a->index_type[0] == 'i' ? TST_INDEX_INT64 : TST_INDEX_UINT64;
         return parse_int_kind(a, bucket, width, tz);
     }
@@ -192,14 +217,14 @@ static PyObject *table_create(PyTypeObject *type, PyObject *args, PyObject *kwar
 {
     static char *kw[] = {"table_root", "index_column", "index_type", "entity_columns", "bucket",
                          "bucket_width", "timezone", "time_column", NULL};
-    PyObject *root = NULL, *index_type = NULL, *column = Py_None, *entities = Py_None,
+    PyObject *root = NULL, *index_type = Py_None, *column = Py_None, *entities = Py_None,
              *bucket = Py_None, *width = Py_None, *tz = Py_None, *time_column = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOOO:create", kw, &root, &column,
                                      &index_type, &entities, &bucket, &width, &tz, &time_column))
         return NULL;
-    if (root == NULL || index_type == NULL)
-        return PyErr_Format(PyExc_TypeError, "create() missing required keyword argument: '%s'",
-                            root == NULL ? "table_root" : "index_type");
+    if (root == NULL)
+        return PyErr_Format(PyExc_TypeError, "create() missing required keyword argument: "
+                            "'table_root'");
     create_args a;
     memset(&a, 0, sizeof a);
     if (ttf_path_arg(root, &a.root) < 0 || parse_column(&a, column, time_column) < 0 ||
@@ -388,6 +413,17 @@ static PyObject *table_refresh(ttf_TableObject *self, PyObject *unused)
     return out;
 }
 
+int ttf_table_refresh_locked(ttf_TableObject *self)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_refresh(self->table, NULL);
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        ttf_raise_last(tst_table_root(self->table), self->table);
+    return rc == 0 ? 0 : -1;
+}
+
 static PyObject *index_spec_dict(const tst_index_spec *spec)
 {
     PyObject *entities = PyList_New((Py_ssize_t)spec->entity_count);
@@ -568,15 +604,19 @@ static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
     tst_index_type type = tst_table_index(self->table)->kind.type;
     int rc = -1;
     if (ttf_index_value_from_py(start, type, "start", &a.start) == 0 &&
-        ttf_index_value_from_py(end, type, "end", &a.end) == 0 &&
-        ttf_entity_args_from_py(entity, self->table, &a.entity) == 0 && scan_columns(&a, columns) == 0) {
+        ttf_index_value_from_py(end, type, "end", &a.end) == 0 && scan_columns(&a, columns) == 0) {
         ttf_table_lock(self);
-        Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
-                            (const char *const *)a.columns, a.column_count, out);
-        Py_END_ALLOW_THREADS
-        if (rc != 0)
-            ttf_raise_last(tst_table_root(self->table), self->table);
+        /* Like the coverage answers, a scan reads the latest commit; the
+         * entity values are typed by its schema. */
+        if (ttf_table_refresh_locked(self) == 0 &&
+            ttf_entity_args_from_py(entity, self->table, &a.entity) == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
+                                (const char *const *)a.columns, a.column_count, out);
+            Py_END_ALLOW_THREADS
+            if (rc != 0)
+                ttf_raise_last(tst_table_root(self->table), self->table);
+        }
         ttf_table_unlock(self);
     }
     scan_args_free(&a);
@@ -620,11 +660,13 @@ static PyObject *table_repr(ttf_TableObject *self)
 
 static PyMethodDef table_methods[] = {
     {"create", TTF_KW(table_create), METH_CLASS | METH_VARARGS | METH_KEYWORDS,
-     "create(*, table_root, index_column, index_type, entity_columns=None, bucket=None,\n"
+     "create(*, table_root, index_column, index_type=None, entity_columns=None, bucket=None,\n"
      "       bucket_width=None, timezone=None, time_column=None) -> TimeSeriesTable\n\n"
      "Create a table at table_root (version 1). Timestamp indexes need bucket ('1h',\n"
      "'15m', ...) and may carry timezone; int64/uint64 indexes need bucket_width.\n"
-     "time_column is an alias of index_column. Options are checked before any I/O."},
+     "index_type (\"timestamp\", \"int64\" or \"uint64\") may be omitted: bucket means\n"
+     "\"timestamp\", bucket_width alone means \"int64\". time_column is an alias of\n"
+     "index_column. Options are checked before any I/O."},
     {"open", (PyCFunction)table_open, METH_CLASS | METH_O,
      "open(table_root) -> TimeSeriesTable\n\nOpen an existing table at its latest version."},
     {"append_parquet", (PyCFunction)table_append_parquet, METH_O,
@@ -640,10 +682,12 @@ static PyMethodDef table_methods[] = {
      "__arrow_c_stream__ is called once and the stream is released exactly once."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},
     {"version", (PyCFunction)table_version, METH_NOARGS,
-     "version() -> int\n\nThe version this handle holds (moves with its own appends and "
-     "refresh())."},
+     "version() -> int\n\nThe version this handle holds (moves with its own appends, "
+     "refresh(),\nand the coverage answers and scans, which refresh first)."},
     {"refresh", (PyCFunction)table_refresh, METH_NOARGS,
-     "refresh() -> bool\n\nMove to the latest committed version; True if it changed."},
+     "refresh() -> bool\n\nMove to the latest committed version; True if it changed.\n"
+     "Coverage answers and scans do this by themselves; version(), schema() and\n"
+     "segments() describe the version the handle holds."},
     {"index_spec", (PyCFunction)table_index_spec, METH_NOARGS,
      "index_spec() -> dict\n\nThe index: column, entity_columns, kind and bucket (+timezone)\n"
      "for timestamps or bucket_width for integers."},
@@ -658,7 +702,8 @@ static PyMethodDef table_methods[] = {
      "version after this handle's. A stale handle gets ConflictError. For tools and tests."},
     {"scan", TTF_KW(table_scan), METH_VARARGS | METH_KEYWORDS,
      "scan(start, end, *, entity=None, columns=None) -> SqlResult\n\n"
-     "Rows whose index lies in [start, end), read without the SQL engine's planner."},
+     "Rows whose index lies in [start, end) at the latest commit, read without the\n"
+     "SQL engine's planner."},
     {"scan_reader", TTF_KW(table_scan_reader), METH_VARARGS | METH_KEYWORDS,
      "scan_reader(start, end, *, entity=None, columns=None) -> RecordBatchReader\n\n"
      "Like scan(), streaming batch by batch."},

@@ -69,6 +69,10 @@ int ttf_convert_init(void); /* imports the datetime C API (per file, so here) */
 PyObject *ttf_date_to_py(int64_t days);
 PyObject *ttf_time_to_py(int64_t micros);
 PyObject *ttf_timedelta_to_py(int64_t micros);
+/* The text a datetime (UTC RFC 3339) or date (YYYY-MM-DD) is bound as in SQL:
+ * 1 when obj is one (buf filled, TST_TIMESTAMP_TEXT_MAX is enough), 0 when
+ * not, -1 with an exception set. */
+int ttf_time_param_text(PyObject *obj, char *buf, size_t cap);
 /* 1 and the length in microseconds if obj is a timedelta, else 0. */
 int ttf_is_timedelta(PyObject *obj, int64_t *out_micros);
 
@@ -95,6 +99,10 @@ extern PyTypeObject ttf_TableType;
  * the lock can still run Python (an Arrow producer may need the GIL). */
 void ttf_table_lock(ttf_TableObject *self);
 void ttf_table_unlock(ttf_TableObject *self);
+/* With the lock held: brings the handle to the latest commit (reading only
+ * new commits), so reads answer what any process committed. Raises and
+ * returns -1 on failure, leaving the handle as it was. */
+int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
 
 /* ---- session.c ---------------------------------------------------------- */

@@ -53,10 +53,11 @@ def test_param_value_types(session):
 
 
 def test_param_errors(session):
-    with pytest.raises(ValueError, match="int parameter out of i64 range"):
-        session.sql("SELECT $1", [2**63])
-    with pytest.raises(TypeError, match="params values must be one of: None, bool, int \\(i64\\), "
-                                        "float, str, bytes"):
+    with pytest.raises(ValueError, match="int parameter \\$1 = 18446744073709551616 is out"):
+        session.sql("SELECT $1", [2**64])
+    with pytest.raises(TypeError, match="params values must be one of: None, bool, int, float, "
+                                        "decimal.Decimal, str, bytes, datetime.datetime, "
+                                        "datetime.date \\(parameter \\$1 is object\\)"):
         session.sql("SELECT $1", [object()])
     with pytest.raises(TypeError, match="params must be a dict \\(named \\$param\\) or "
                                         "list/tuple \\(positional \\$1, \\$2, ...\\)"):

@@ -27,11 +27,12 @@ def test_create_is_keyword_only(tmp_path):
         ttf.TimeSeriesTable.create(str(tmp_path / "t"), "ts", "timestamp")
 
 
-def test_create_needs_table_root_and_index_type(tmp_path):
+def test_create_needs_table_root_a_bucket_and_an_index_column(tmp_path):
     with pytest.raises(TypeError, match="table_root"):
         ttf.TimeSeriesTable.create(index_column="ts", index_type="timestamp", bucket="1h")
-    with pytest.raises(TypeError, match="index_type"):
-        ttf.TimeSeriesTable.create(table_root=str(tmp_path), index_column="ts", bucket="1h")
+    with pytest.raises(TypeError, match="bucket= for a timestamp index"):
+        ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts")
+    assert not os.path.exists(tmp_path / "t")
     with pytest.raises(TypeError, match="index_column"):
         ttf.TimeSeriesTable.create(table_root=str(tmp_path), index_type="timestamp", bucket="1h")
 

@@ -1,8 +1,7 @@
 """timeseries_table_format: time-series tables with bucketed coverage, over libtstable.
 
     import timeseries_table_format as ttf
-    t = ttf.TimeSeriesTable.create(table_root="bars", index_column="ts",
-                                   index_type="timestamp", bucket="1h",
+    t = ttf.TimeSeriesTable.create(table_root="bars", time_column="ts", bucket="1h",
                                    entity_columns=["symbol"])
     t.append_csv("bars.csv")
     t.coverage_ratio("2024-06-01", "2024-06-02", entity={"symbol": "NVDA"})

@@ -1,7 +1,8 @@
 """Type stubs for timeseries_table_format (the _native extension)."""
 import datetime as _dt
+import decimal as _decimal
 import os
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 __version__: str
 HAS_SESSION: bool
@@ -10,7 +11,15 @@ IndexValue = Union[_dt.datetime, _dt.date, str, int]
 EntityValue = Union[str, int]
 Entity = Optional[Mapping[str, EntityValue]]
 PathLike = Union[str, bytes, "os.PathLike[str]"]
-Params = Optional[Union[Sequence[Any], Mapping[str, Any]]]
+IndexType = Literal["timestamp", "int64", "uint64"]
+# A SQL parameter value. int: -2**63 .. 2**64-1 (BIGINT; UBIGINT from 2**63; others
+# raise ValueError naming the value). datetime: sent as UTC RFC 3339 text (naive =
+# UTC, aware converted); date: "YYYY-MM-DD"; Decimal: its exact plain text (NaN and
+# infinities raise ValueError). Text values take the type the statement gives the
+# parameter (ts >= $1 on a TIMESTAMPTZ column); where it gives none (SELECT $1,
+# $1 + INTERVAL ...), cast in SQL: $1::TIMESTAMPTZ, $1::DATE, $1::DECIMAL(18,3).
+ParamValue = Union[None, bool, int, float, str, bytes, _decimal.Decimal, _dt.datetime, _dt.date]
+Params = Optional[Union[Sequence[ParamValue], Mapping[str, ParamValue]]]
 
 class TimeseriesTableError(Exception):
     table_root: Optional[str]
@@ -26,14 +35,34 @@ class ConflictError(TimeseriesTableError):
     found_version: int
 
 class CoverageOverlapError(TimeseriesTableError):
+    """An append would cover (entity, bucket) pairs the table already covers;
+    nothing was written. The example_* attributes describe one overlapping
+    entity only, while overlap_count counts every entity."""
+
     segment_path: Optional[str]
+    """Always None: the rejected segment is removed before the error is raised."""
     overlap_count: int
+    """How many (entity, bucket) pairs of the append the table already covers,
+    summed over ALL overlapping entities (not the count of `entity`): two symbols
+    re-appending 240 hours each give 480. The message says the same."""
     example_entity_identity: Optional[Dict[str, EntityValue]]
+    """The first overlapping entity as {column: value} (int for integer entity
+    columns, str otherwise), in entity_columns order; None for tables without
+    entity columns."""
     example_bucket: Optional[int]
+    """That entity's smallest overlapping bucket, as the format's 64-bit bucket id
+    (format-v6 §1.10): timestamps floor(seconds / bucket seconds) + 2**63, int64
+    floor(value / bucket_width) + 2**63, uint64 value // bucket_width."""
     example_bucket_range: str
+    """example_bucket in index units, half-open: "[2024-06-01T00:00:00Z,
+    2024-06-01T01:00:00Z)" or "[50460, 50470)"."""
     entity: Optional[str]
+    """example_entity_identity rendered "col=value[,col=value]"; None without
+    entity columns."""
     bucket: Optional[int]
+    """The same as example_bucket."""
     bucket_range: Optional[str]
+    """The same as example_bucket_range."""
 
 class SchemaMismatchError(TimeseriesTableError): ...
 
@@ -72,19 +101,30 @@ class RecordBatchReader:
     def __next__(self) -> Dict[str, Any]: ...
 
 class TimeSeriesTable:
+    """A table handle. Coverage answers (coverage_ratio, max_gap, coverage, gaps,
+    last_fully_covered_window, coverage_summary) and scans refresh the handle
+    first, so they answer for the latest commit of any process; version(),
+    schema(), segments() and index_spec() describe the version the handle holds
+    (moved by its own appends, refresh() and those reads)."""
+
     @classmethod
     def create(
         cls,
         *,
         table_root: PathLike,
         index_column: Optional[str] = None,
-        index_type: str,
+        index_type: Optional[IndexType] = None,
         entity_columns: Optional[Sequence[str]] = None,
         bucket: Optional[str] = None,
         bucket_width: Optional[int] = None,
         timezone: Optional[str] = None,
         time_column: Optional[str] = None,
-    ) -> "TimeSeriesTable": ...
+    ) -> "TimeSeriesTable":
+        """Create a table (version 1). Give the index column as index_column or
+        time_column (one of the two). index_type may be omitted: bucket ("1h",
+        "15m", ...) means "timestamp"; bucket_width alone means "int64" (pass
+        index_type="uint64" for unsigned indexes). Neither bucket nor
+        bucket_width: TypeError. Options are checked before any I/O."""
     @classmethod
     def open(cls, table_root: PathLike) -> "TimeSeriesTable": ...
     def append_parquet(self, path: PathLike) -> int: ...
@@ -99,7 +139,8 @@ class TimeSeriesTable:
     def append(self, source: Any) -> int: ...
     def root(self) -> str: ...
     def version(self) -> int: ...
-    def refresh(self) -> bool: ...
+    def refresh(self) -> bool:
+        """Move to the latest commit; True if the version changed."""
     def index_spec(self) -> Dict[str, Any]: ...
     def schema(self) -> Optional[List[Dict[str, Any]]]: ...
     def segments(self) -> List[Dict[str, Any]]: ...
