@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 (pa.compute)
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
@@ -61,6 +62,13 @@ APPENDS = {"outcome": "appends"}
 # A zone-less file into a zoned table (or the other way round): refused, and
 # the message names the column and says it is about the time zone.
 ZONE_REFUSED = {"outcome": "refused", "message": [r"\bts\b", r"zone|utc"]}
+
+
+def narrow_refused(unit):
+    """A timestamp that isn't exact in the table's coarser unit: refused, and
+    the message names the column and the unit (or says it is not exact)."""
+    return {"outcome": "refused",
+            "message": [r"\bts\b", unit + r"|exact|precision|lossless|truncat"]}
 
 # ---- the logical data ---------------------------------------------------
 
@@ -228,6 +236,36 @@ def write_pyarrow(c: Corpus):
       "INT96 and no ARROW:schema (store_schema=False), as Spark writes it: DuckDB "
       "reads a zone-less TIMESTAMP", cross=naive_cross(),
       use_deprecated_int96_timestamps=True, store_schema=False)
+    # Edge cases of the rules themselves.
+    w("pa-shuffled-d2.parquet", d2.take(np.random.default_rng(7).permutation(d2.num_rows)),
+      "rows in random order")
+    sub_ms = with_ts(d2, "us", "UTC")
+    sub_ms = sub_ms.set_column(0, sub_ms.schema.field("ts"), pa.array(
+        [v + dt.timedelta(microseconds=123) for v in sub_ms.column("ts").to_pylist()],
+        pa.timestamp("us", "UTC")))
+    w("pa-ts-us-subms-d2.parquet", sub_ms,
+      "timestamp[us, UTC] with 123 us past each minute: exact in us, not in ms",
+      cross=[{"base": "duckdb-tz", "expect": APPENDS},
+             {"base": "wasm-tz", "expect": narrow_refused("ms|milli")}])
+    ns = with_ts(d2, "ns", "UTC")
+    ns = ns.set_column(0, ns.schema.field("ts"), pa.compute.add(
+        ns.column("ts").cast(pa.int64()), 7).cast(pa.timestamp("ns", "UTC")))
+    w("pa-ts-ns-subus-d2.parquet", ns,
+      "timestamp[ns, UTC] with 7 ns past each minute: not exact in us or ms",
+      cross=[{"base": "duckdb-tz", "expect": narrow_refused(r"\bus\b|micro")},
+             {"base": "wasm-tz", "expect": narrow_refused("ms|milli")}])
+    vol = d2.column("volume").to_pylist()
+    vol[10] = vol[500] = None
+    w("pa-nulls-in-volume-d2.parquet", d2.set_column(6, "volume", pa.array(vol, pa.int64())),
+      "two nulls in volume: fine for a nullable column, not for a REQUIRED one",
+      cross=[{"base": "duckdb-tz", "expect": APPENDS},
+             {"base": "wasm-tz", "expect": {"outcome": "refused",
+                                            "message": [r"\bvolume\b", "null"]}}])
+    ts = d2.column("ts").to_pylist()
+    ts[3] = None
+    w("pa-ts-null-d2.parquet", d2.set_column(0, "ts", pa.array(ts, pa.timestamp("us", "UTC"))),
+      "one row has a null index value: refused (a row without a time has no bucket)",
+      expect={"outcome": "refused", "message": [r"\bts\b", "null"]}, cross=[])
     # The daily table: a DATE index.
     pq.write_table(daily(2), c.path("pa-daily-date32-p2.parquet"))
     c.add("pa-daily-date32-p2.parquet", PA, "date32 index column of a daily (1d) table",

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import append_args, create_table
+from compat_support import append_args, create_table
 
 # Segments are read in a session whose zone is not UTC (see above).
 READ_TZ = "America/New_York"
