@@ -61,8 +61,13 @@ class Cli:
     def __call__(self, *args, cwd=None):
         env = dict(os.environ)
         env.pop("TSTABLE_LOG", None)
-        return subprocess.run([str(BIN), *map(str, args)], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=120)
+        r = subprocess.run([str(BIN), *map(str, args)], cwd=cwd, env=env,
+                           capture_output=True, text=True, timeout=120)
+        # Under a sanitizer build (TSTABLE_BIN=build-asan/tstable), a report is a
+        # failure even when the command's outcome looks expected.
+        for mark in ("Sanitizer", "runtime error:"):
+            assert mark not in r.stderr, f"tstable {' '.join(map(str, args))}: {r.stderr}"
+        return r
 
     def ok(self, *args, cwd=None):
         r = self(*args, cwd=cwd)
