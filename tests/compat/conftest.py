@@ -54,8 +54,9 @@ def base_tables(tmp_path_factory, cli, corpus):
             made[name] = (table, r)
         table, r = made[name]
         if r.returncode != 0:
+            message = r.stderr.replace(str(folder), "<CORPUS>").replace(str(table), "<BASE>")
             pytest.fail(f"base table {name} could not be started from "
-                        f"{man['bases'][name]['file']}: {r.stderr.strip()}")
+                        f"{man['bases'][name]['file']}: {message.strip()}")
         return table
 
     return get
