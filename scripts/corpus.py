@@ -196,15 +196,15 @@ def write_pyarrow(c: Corpus):
 
     w("pa-default-d2.parquet", d2, "pq.write_table defaults (snappy, dictionary pages, "
       "timestamp[us, UTC])")
-    w("pa-dict-string-d2.parquet", with_column(d2, "symbol", pa.dictionary(pa.int32(), pa.string())),
+    w("pa-dict-string-d2.parquet",
+      with_column(d2, "symbol", pa.dictionary(pa.int32(), pa.string())),
       "symbol is dictionary<int32, utf8> in the Arrow schema")
     w("pa-large-string-d2.parquet", with_column(d2, "symbol", pa.large_string()),
       "symbol is large_string")
     w("pa-string-view-d2.parquet", with_column(d2, "symbol", pa.string_view()),
       "symbol is string_view")
-    for unit in ("s", "ms", "us", "ns"):
-        t = d2 if unit != "s" else d2  # every bar is on a whole minute: exact in seconds
-        w(f"pa-ts-{unit}-utc-d2.parquet", with_ts(t, unit, "UTC"),
+    for unit in ("s", "ms", "us", "ns"):  # every bar is on a whole minute: exact in seconds
+        w(f"pa-ts-{unit}-utc-d2.parquet", with_ts(d2, unit, "UTC"),
           f"ts is timestamp[{unit}, UTC]" + (" (Parquet stores it as ms)" if unit == "s" else ""))
     for label, tz in (("plus0000", "+00:00"), ("etc-utc", "Etc/UTC"),
                       ("new-york", "America/New_York")):

@@ -1,5 +1,5 @@
-"""Helpers shared by tests/compat/conftest.py and test_corpus.py: where the
-corpus is, its manifest, and running the tstable binary.
+"""Helpers of tests/compat/test_corpus.py: where the corpus is, its manifest,
+and running the tstable binary.
 
 The corpus (scripts/corpus.py) is generated once per session, on first use
 (at collection time, because the tests are parametrised over its manifest):

@@ -27,6 +27,7 @@ table as it was (version, files). Nothing here is marked xfail: a file that
 today's code handles wrongly fails, with the reason in the assertion.
 """
 
+import atexit
 import json
 import math
 import re
@@ -36,10 +37,69 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from compat_support import append_args, create_table
+from compat_support import BIN, Cli, append_args, cleanup, corpus_dir, create_table, manifest
+
+# The fixtures live here, not in a conftest.py: tests/cli imports its helpers
+# with "from conftest import ...", and a second conftest module in the same
+# pytest session would shadow that one.
+atexit.register(cleanup)
 
 # Segments are read in a session whose zone is not UTC (see above).
 READ_TZ = "America/New_York"
+
+
+# ---- fixtures ----------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc):
+    """One test per file (fresh table), one per (file, base) pair (crossed)."""
+    if "cross" in metafunc.fixturenames:
+        pairs = [(f, c) for f in manifest()["files"] for c in f["cross"]]
+        metafunc.parametrize("entry,cross", pairs,
+                             ids=[f"{c['base']}<-{f['file']}" for f, c in pairs])
+    elif "entry" in metafunc.fixturenames:
+        files = manifest()["files"]
+        metafunc.parametrize("entry", files, ids=[f["file"] for f in files])
+
+
+@pytest.fixture(scope="session")
+def cli():
+    if not BIN.exists():
+        pytest.fail(f"tstable binary not found at {BIN}: build it or set TSTABLE_BIN")
+    return Cli()
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    return corpus_dir(), manifest()
+
+
+@pytest.fixture(scope="session")
+def base_tables(tmp_path_factory, cli, corpus):
+    """base name -> a table folder holding that base file, made on first use.
+    A base that can't be made fails every test using it, with the reason."""
+    folder, man = corpus
+    root = tmp_path_factory.mktemp("bases")
+    made = {}
+
+    def get(name):
+        if name not in made:
+            base = man["bases"][name]
+            entry = next(f for f in man["files"] if f["file"] == base["file"])
+            ds = man["datasets"][entry["dataset"]]
+            table = root / name
+            create_table(cli, table, ds)
+            r = cli(*append_args(table, folder / entry["file"], entry["format"]))
+            made[name] = (table, r)
+        table, r = made[name]
+        if r.returncode != 0:
+            message = r.stderr.replace(str(folder), "<CORPUS>").replace(str(table), "<BASE>")
+            pytest.fail(f"base table {name} could not be started from "
+                        f"{man['bases'][name]['file']}: {message.strip()}")
+        return table
+
+    return get
+
 
 # ---- normalising a relation into comparable columns ---------------------
 
@@ -207,7 +267,8 @@ def segment_stats(table: Path, schema, ds):
             exprs.append(f"{norm_expr(cast, want)} AS {quote(name)}")
         selects.append(f"SELECT {', '.join(exprs)} FROM {reader(seg, 'parquet')}")
     rel = "(" + " UNION ALL BY NAME ".join(selects) + ")"
-    return row_dict(con, stats_sql(rel, kinds, ds["index"], ds["entity"], ds["bucket_us"])), problems
+    stats = row_dict(con, stats_sql(rel, kinds, ds["index"], ds["entity"], ds["bucket_us"]))
+    return stats, problems
 
 
 def query_stats(cli, table: Path, schema, ds):
@@ -326,5 +387,6 @@ def test_table_of_another_writer(cli, corpus, base_tables, entry, cross, tmp_pat
     table = tmp_path / "t"
     shutil.copytree(base_tables(cross["base"]), table)
     base_entry = next(f for f in man["files"] if f["file"] == base["file"])
-    sources = [(folder / base["file"], base_entry["format"]), (folder / entry["file"], entry["format"])]
+    sources = [(folder / base["file"], base_entry["format"]),
+               (folder / entry["file"], entry["format"])]
     check_outcome(cli, table, folder / entry["file"], entry, cross["expect"], sources, ds)
