@@ -164,7 +164,7 @@ class Corpus:
         self.entries.append({
             "file": file, "format": fmt or ("csv" if file.endswith(".csv") else "parquet"),
             "writer": writer, "special": special, "dataset": dataset, "day": day,
-            "expect": expect, "cross": cross or []})
+            "expect": expect, "cross": (cross or []) + other_direction(file)})
 
     def base(self, name, file, note):
         self.bases[name] = {"file": file, "note": note}
@@ -175,6 +175,20 @@ class Corpus:
 
 def zoned_cross(expect=APPENDS):
     return [{"base": "duckdb-tz", "expect": expect}, {"base": "wasm-tz", "expect": expect}]
+
+
+# Tables started by the Python writers, for the other direction: a DuckDB,
+# arrow-rs or CSV day 2 into a table whose first file was pyarrow's (zone
+# America/New_York), polars' (large_utf8 strings) or pandas' (ns timestamps).
+OTHER_DIRECTION = {
+    "duckdb-tz-d2.parquet": ["pyarrow-ny", "polars-tz", "pandas-ns"],
+    "wasm-ms-utc-req-d2.parquet": ["pyarrow-ny", "polars-tz", "pandas-ns"],
+    "csv-iso-z-d2.csv": ["pyarrow-ny", "polars-tz", "pandas-ns"],
+}
+
+
+def other_direction(file):
+    return [{"base": b, "expect": APPENDS} for b in OTHER_DIRECTION.get(file, [])]
 
 
 def naive_cross(expect=APPENDS):
@@ -210,6 +224,9 @@ def write_pyarrow(c: Corpus):
                       ("new-york", "America/New_York")):
         w(f"pa-tz-{label}-d2.parquet", with_ts(d2, "us", tz),
           f"ts is timestamp[us, {tz}]: the same instants as UTC")
+    pq.write_table(with_ts(bars(1), "us", "America/New_York"), c.path("pa-tz-new-york-d1.parquet"))
+    c.add("pa-tz-new-york-d1.parquet", PA, "day 1 base: timestamp[us, America/New_York]", day=1)
+    c.base("pyarrow-ny", "pa-tz-new-york-d1.parquet", "pyarrow, us, zone America/New_York")
     w("pa-tz-none-d2.parquet", with_ts(d2, "us", None),
       "ts is zone-less timestamp[us] (UTC wall clock)", cross=naive_cross())
     w("pa-required-d2.parquet", required(d2), "every field non-nullable except vwap (REQUIRED)")
@@ -285,6 +302,10 @@ def write_polars(c: Corpus):
 
     w("pl-default-d2.parquet", naive, "write_parquet defaults; ts is Datetime('us') with no "
       "zone, polars' default", cross=naive_cross())
+    pl.from_arrow(bars(1)).write_parquet(c.path("pl-tz-utc-d1.parquet"))
+    c.add("pl-tz-utc-d1.parquet", PL, "day 1 base: Datetime('us', 'UTC'), symbol large_utf8",
+          day=1)
+    c.base("polars-tz", "pl-tz-utc-d1.parquet", "polars, us UTC, large_utf8 strings")
     w("pl-tz-utc-d2.parquet", d2, "ts is Datetime('us', 'UTC')")
     w("pl-tz-new-york-d2.parquet",
       d2.with_columns(pl.col("ts").dt.convert_time_zone("America/New_York")),
@@ -317,6 +338,10 @@ def write_pandas(c: Corpus):
       f"(symbol: {df['symbol'].dtype}), ts {df['ts'].dtype}", index=False)
     w("pd-category-d2.parquet", df.astype({"symbol": "category"}),
       "symbol is category dtype", index=False)
+    day1 = bars(1).to_pandas().astype({"ts": "datetime64[ns, UTC]"})
+    day1.to_parquet(c.path("pd-ts-ns-utc-d1.parquet"), index=False)
+    c.add("pd-ts-ns-utc-d1.parquet", PD, "day 1 base: datetime64[ns, UTC], str dtype", day=1)
+    c.base("pandas-ns", "pd-ts-ns-utc-d1.parquet", "pandas, ns UTC, large_utf8 strings")
     w("pd-ts-ns-utc-d2.parquet", df.astype({"ts": "datetime64[ns, UTC]"}),
       "ts is datetime64[ns, UTC]", index=False)
     kept = df.set_axis(np.arange(len(df)) * 2 + 1, axis=0)
