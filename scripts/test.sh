@@ -7,9 +7,9 @@
 # 2. the unit tests and fuzz-corpus replays under valgrind (build/);
 # 3. bench/run.sh --tiny: every system of the cross-system benchmark, tiny;
 #    then the whole suite on the normal build (build/);
-# 4. the Python package (built in place) and the command-line golden tests,
-#    with the project's venv (.venv, pinned) — pytest's summary is the last
-#    thing printed.
+# 4. the Python package (built in place), the command-line golden tests and
+#    the other-writers compatibility tests (tests/compat), with the project's
+#    venv (.venv, pinned) — pytest's summary is the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,9 @@ echo "== all tests"
 echo "== Python package: build in place, then its tests and the CLI's (pytest)"
 py="$PWD/.venv/bin/python"
 (cd python && TSTABLE_BUILD_DIR="$PWD/../build" "$py" setup.py -q build_ext --inplace)
-# Two runs: each suite's conftest.py provides its own helpers.
+# Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
+# Files from other writers (pyarrow, polars, pandas, DuckDB, parquet-wasm),
+# appended through the tool and checked against DuckDB's reading of them.
+TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/compat
 "$py" -m pytest -q python/tests
