@@ -158,7 +158,9 @@ def stats_sql(relation: str, kinds: dict, index: str, entity: list, bucket_us: i
         parts += [f"({e})::VARCHAR AS {quote(col + ':' + k)}" for k, e in aggs.items()]
     ent = ", ".join(quote(e) for e in entity)
     bucket = f"floor({quote(index)} / {bucket_us})"
-    parts.append(f"(SELECT count(*) FROM (SELECT DISTINCT {ent}, {bucket} FROM {relation}))"
+    # Rows without an index value are stored but cover no bucket (format §1.12).
+    parts.append(f"(SELECT count(*) FROM (SELECT DISTINCT {ent}, {bucket} FROM {relation}"
+                 f" WHERE {quote(index)} IS NOT NULL))"
                  f"::VARCHAR AS \"coverage:entity_buckets\"")
     parts.append(f"(SELECT count(DISTINCT {bucket}) FROM {relation})::VARCHAR"
                  f" AS \"coverage:buckets\"")
