@@ -102,6 +102,8 @@ typedef struct select_scope {
 } select_scope;
 
 typedef struct prune_ctx {
+    duckdb_connection con; /* the session's: literals are evaluated there */
+    bool zone_read, zone_utc;
     tst_prune_target *targets;
     size_t target_count;
     const tst_param *params;
@@ -468,14 +470,127 @@ static cmp_op flip(cmp_op op)
     return op == OP_LT ? OP_GT : op == OP_LE ? OP_GE : op == OP_GT ? OP_LT : op == OP_GE ? OP_LE : op;
 }
 
-static bool is_timestamp_cast(const char *id)
+/* ---- timestamp bounds, evaluated by DuckDB in the session ------------------ */
+
+/* The SQL spelling of a cast the planner evaluates, or NULL for any other. */
+static const char *time_cast_sql(const char *id)
 {
-    return strcmp(id, "TIMESTAMP") == 0 || strcmp(id, "TIMESTAMP_S") == 0 ||
-           strcmp(id, "TIMESTAMP_MS") == 0 || strcmp(id, "TIMESTAMP_NS") == 0;
+    static const struct { const char *id, *sql; } casts[] = {
+        {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}, {"TIMESTAMP", "TIMESTAMP"},
+        {"TIMESTAMP_S", "TIMESTAMP_S"}, {"TIMESTAMP_MS", "TIMESTAMP_MS"},
+        {"TIMESTAMP_NS", "TIMESTAMP_NS"}, {"DATE", "DATE"},
+    };
+    for (size_t i = 0; id && i < sizeof casts / sizeof casts[0]; i++)
+        if (strcmp(id, casts[i].id) == 0)
+            return casts[i].sql;
+    return NULL;
 }
 
-/* The literal in the index's units; *slack > 0 when DuckDB may round it. */
-static bool index_value(const tst_table *t, const lit *l, wide *out, wide *slack)
+/* The type the table's view gives a timestamp index column (segment_select.c). */
+static const char *index_view_type(const tst_field *f)
+{
+    if (f->type.timezone)
+        return "TIMESTAMPTZ";
+    return f->type.unit == TST_PRECISION_MILLIS   ? "TIMESTAMP_MS"
+           : f->type.unit == TST_PRECISION_MICROS ? "TIMESTAMP"
+                                                  : "TIMESTAMP_NS";
+}
+
+/* Runs a one-value SELECT on the session's connection: its BIGINT, or false
+ * (NULL, an error, anything else). */
+static bool eval_bigint(duckdb_connection con, const char *sql, int64_t *out)
+{
+    duckdb_result res;
+    bool ok = false;
+    if (duckdb_query(con, sql, &res) == DuckDBSuccess &&
+        duckdb_column_type(&res, 0) == DUCKDB_TYPE_BIGINT) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (chunk && duckdb_data_chunk_get_size(chunk) == 1) {
+            duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
+            uint64_t *valid = duckdb_vector_get_validity(vec);
+            if (!valid || duckdb_validity_row_is_valid(valid, 0)) {
+                *out = ((int64_t *)duckdb_vector_get_data(vec))[0];
+                ok = true;
+            }
+        }
+        if (chunk)
+            duckdb_destroy_data_chunk(&chunk);
+    }
+    duckdb_destroy_result(&res);
+    return ok;
+}
+
+/* Whether the session's TimeZone is UTC (read once per statement): only then
+ * does a zone-less column compare with an instant without a zone shift. */
+static bool session_is_utc(prune_ctx *c)
+{
+    static const char *const utc[] = {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT",
+                                      "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"};
+    if (c->zone_read)
+        return c->zone_utc;
+    c->zone_read = true;
+    duckdb_result res;
+    if (duckdb_query(c->con, "SELECT current_setting('TimeZone')", &res) == DuckDBSuccess) {
+        char *zone = duckdb_value_varchar(&res, 0, 0);
+        for (size_t i = 0; zone && i < sizeof utc / sizeof utc[0]; i++)
+            if (strcasecmp(zone, utc[i]) == 0)
+                c->zone_utc = true;
+        duckdb_free(zone);
+    }
+    duckdb_destroy_result(&res);
+    return c->zone_utc;
+}
+
+/* Any offset a zone can take lies within these hours of any other: the
+ * widening when a zone-less column is compared with an instant. */
+#define ZONE_SLACK_NS (48LL * 3600 * NS_PER_SEC)
+
+/*
+ * The bound `col op <literal>` puts on a timestamp index, in ns of the
+ * column's own values. DuckDB compares a TIMESTAMPTZ column with
+ * CAST(x AS TIMESTAMPTZ) (a zone-less text, TIMESTAMP or DATE read in the
+ * session's TimeZone), and a zone-less column of type C with CAST('text' AS C)
+ * or, for a typed x, in the finer of the two types (exact both ways), except
+ * TIMESTAMPTZ x: then CAST(col AS TIMESTAMPTZ) >= x, a local-to-instant
+ * mapping that is not even monotonic across a DST change, so outside UTC the
+ * bound is the instant's local time widened by ZONE_SLACK_NS. The values are
+ * DuckDB's own, evaluated in this session, so they match whatever the
+ * statement will see.
+ */
+static bool timestamp_bound(prune_ctx *c, const tst_field *f, const lit *l, wide *out,
+                            wide *slack)
+{
+    const char *col = index_view_type(f), *cast = l->cast ? time_cast_sql(l->cast) : col;
+    if (l->kind != LIT_TEXT || !cast || l->len > 256 || memchr(l->text, '\0', l->len))
+        return false;
+    bool col_tz = f->type.timezone != NULL, lit_tz = strcmp(cast, "TIMESTAMPTZ") == 0;
+    if ((col_tz && !lit_tz && strncmp(cast, "TIMESTAMP_", 10) == 0) ||
+        (!col_tz && lit_tz && strcmp(col, "TIMESTAMP") != 0))
+        return false; /* DuckDB refuses the comparison itself */
+    char *text = strndup(l->text, l->len);
+    tst_sql q = {0};
+    int rc = text ? 0 : TST_ENOMEM;
+    const char *unit = strcmp(cast, "TIMESTAMP_NS") == 0 && !col_tz ? "ns" : "us";
+    if (rc == 0)
+        rc = SQL_F(&q, "SELECT epoch_%s(CAST(CAST(", unit);
+    if (rc == 0)
+        rc = SQL_LIT(&q, text);
+    if (rc == 0)
+        rc = SQL_F(&q, " AS %s) AS %s))", cast,
+                   col_tz ? "TIMESTAMPTZ" : strcmp(unit, "ns") == 0 ? "TIMESTAMP_NS" : "TIMESTAMP");
+    int64_t v = 0;
+    bool ok = rc == 0 && eval_bigint(c->con, q.s, &v);
+    free(q.s);
+    free(text);
+    if (!ok)
+        return false;
+    *out = strcmp(unit, "ns") == 0 ? (wide)v : (wide)v * 1000;
+    *slack = !col_tz && lit_tz && !session_is_utc(c) ? ZONE_SLACK_NS : 0;
+    return true;
+}
+
+/* The literal in the index's units; *slack > 0 when the bound is widened. */
+static bool index_value(prune_ctx *c, const tst_table *t, const lit *l, wide *out, wide *slack)
 {
     const tst_index_spec *spec = tst_table_index(t);
     *slack = 0;
@@ -488,25 +603,8 @@ static bool index_value(const tst_table *t, const lit *l, wide *out, wide *slack
         }
         return l->kind == LIT_TEXT && l->cast && parse_wide(l->text, l->len, out);
     }
-    if (l->kind != LIT_TEXT || l->len > 64)
-        return false;
-    bool zoned, date_only = false, fuzzy = false;
-    if (!l->cast) {
-        const tst_field *f = find_column(t, spec->column);
-        zoned = f && f->type.timezone;
-    } else if (strcmp(l->cast, "TIMESTAMP WITH TIME ZONE") == 0) {
-        zoned = true;
-    } else if (strcmp(l->cast, "DATE") == 0) {
-        zoned = false, date_only = true;
-    } else if (is_timestamp_cast(l->cast)) {
-        zoned = false;
-    } else {
-        return false;
-    }
-    if (!parse_timestamp(l->text, l->len, zoned, date_only, out, &fuzzy))
-        return false;
-    *slack = fuzzy ? NS_PER_SEC : 0;
-    return true;
+    const tst_field *f = find_column(t, spec->column);
+    return f && f->type.kind == TST_TYPE_TIMESTAMP && timestamp_bound(c, f, l, out, slack);
 }
 
 static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack)
@@ -543,20 +641,20 @@ static void narrow_entity(const tst_table *t, ref_filter *f, int k, const lit *l
         have->conflict = true; /* a = 'x' AND a = 'y': no row of a Single segment matches */
 }
 
-static void narrow(const prune_ctx *c, const from_item *it, ref_filter *f, int col, cmp_op op,
+static void narrow(prune_ctx *c, const from_item *it, ref_filter *f, int col, cmp_op op,
                    json_object *operand)
 {
     lit l = read_literal(c, operand);
     wide v = 0, slack = 0;
     if (l.kind == LIT_NONE)
         return;
-    if (col == COL_INDEX && index_value(it->target->table, &l, &v, &slack))
+    if (col == COL_INDEX && index_value(c, it->target->table, &l, &v, &slack))
         narrow_index(f, op, v, slack);
     else if (col >= 0 && op == OP_EQ)
         narrow_entity(it->target->table, f, col, &l);
 }
 
-static void read_predicate(const prune_ctx *c, const select_scope *s, const from_item *it,
+static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
                            json_object *node, ref_filter *f)
 {
     const char *cls = jstr(node, "class");
@@ -617,16 +715,38 @@ static bool identity_matches(const ref_filter *f, const tst_segment *seg, size_t
     return true;
 }
 
-static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_segment *seg)
+/* The table's view reads a zoned index as TIMESTAMPTZ (microseconds): a
+ * finer stored value reaches the statement truncated, so bounds are compared
+ * at that grain, widened outwards. */
+static wide view_grain(const tst_table *t)
+{
+    const tst_field *f = find_column(t, tst_table_index(t)->column);
+    return f && f->type.kind == TST_TYPE_TIMESTAMP && f->type.timezone &&
+                   f->type.unit == TST_PRECISION_NANOS
+               ? 1000
+               : 1;
+}
+
+static wide floor_to(wide v, wide grain)
+{
+    wide r = v % grain;
+    return r < 0 ? v - r - grain : v - r;
+}
+
+static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_segment *seg,
+                           wide grain)
 {
     wide lo = 0, hi = 0;
     if (!f)
         return true;
     if (f->lo > f->hi)
         return false;
-    if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi) &&
-        (hi < f->lo || lo > f->hi))
-        return false;
+    if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi)) {
+        lo = floor_to(lo, grain);
+        hi = -floor_to(-hi, grain);
+        if (hi < f->lo || lo > f->hi)
+            return false;
+    }
     return identity_matches(f, seg, tst_table_index(t)->entity_count);
 }
 
@@ -635,8 +755,9 @@ static void keep_needed(tst_prune_target *t, const ref_filter *f)
 {
     t->referenced = true;
     size_t n = tst_table_segment_count(t->table);
+    wide grain = view_grain(t->table);
     for (size_t i = 0; t->keep && i < n; i++)
-        if (!t->keep[i] && segment_needed(t->table, f, tst_table_segment_at(t->table, i)))
+        if (!t->keep[i] && segment_needed(t->table, f, tst_table_segment_at(t->table, i), grain))
             t->keep[i] = true;
 }
 
@@ -788,28 +909,124 @@ static int alloc_keep(tst_prune_target *targets, size_t n)
     return 0;
 }
 
+/* Past blanks and SQL comments. */
+static const char *skip_space(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            if (!end)
+                return p;
+            p = end + 2;
+        } else {
+            return p;
+        }
+    }
+}
+
+/* Past `word` (any case, a whole word) and the blanks after it, or NULL. */
+static const char *skip_word(const char *p, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncasecmp(p, word, n) != 0 || isalnum((unsigned char)p[n]) || p[n] == '_')
+        return NULL;
+    return skip_space(p + n);
+}
+
+/* Past a balanced "( ... )" (EXPLAIN's options), or NULL. Quotes are not
+ * special here: a statement cut wrongly fails to serialize, and prunes
+ * nothing. */
+static const char *skip_parens(const char *p)
+{
+    int depth = 0;
+    for (; *p; p++) {
+        depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+        if (depth == 0)
+            return skip_space(p + 1);
+    }
+    return NULL;
+}
+
+/* The parse tree of one statement, or NULL when DuckDB cannot serialize it. */
+static json_object *parse_one(duckdb_connection con, const char *sql)
+{
+    char *text = serialize(con, sql);
+    json_object *root = text ? json_tokener_parse(text) : NULL;
+    free(text);
+    json_object *stmts = jget(root, "statements"), *err = jget(root, "error");
+    if (stmts && json_object_is_type(stmts, json_type_array) &&
+        json_object_array_length(stmts) == 1 && !(err && json_object_get_boolean(err)))
+        return root;
+    json_object_put(root);
+    return NULL;
+}
+
+/*
+ * EXPLAIN [ANALYZE] [(options)] <statement> shows (and ANALYZE runs) the plan
+ * of <statement> over the views this statement defines, so it prunes as
+ * <statement> does. json_serialize_sql reads SELECTs only: the inner
+ * statement is found in the text. "EXPLAIN (SELECT ...)" is a statement in
+ * parentheses, tried before reading the parentheses as options.
+ */
+static json_object *parse_statement(duckdb_connection con, const char *sql)
+{
+    const char *p = skip_space(sql), *inner = skip_word(p, "EXPLAIN");
+    if (!inner)
+        return parse_one(con, sql);
+    const char *analyze = skip_word(inner, "ANALYZE");
+    inner = analyze ? analyze : skip_word(inner, "ANALYSE") ? skip_word(inner, "ANALYSE") : inner;
+    json_object *root = parse_one(con, inner);
+    if (!root && *inner == '(' && (inner = skip_parens(inner)) != NULL)
+        root = parse_one(con, inner);
+    return root;
+}
+
 int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param *params,
                         size_t param_count, tst_prune_target *targets, size_t target_count)
 {
     int rc = alloc_keep(targets, target_count);
     if (rc != 0 || target_count == 0)
         return rc;
-    prune_ctx c = {targets, target_count, params, param_count};
-    char *text = serialize(con, sql);
-    json_object *root = text ? json_tokener_parse(text) : NULL;
-    json_object *stmts = jget(root, "statements"), *err = jget(root, "error");
-    bool readable = stmts && json_object_is_type(stmts, json_type_array) &&
-                    json_object_array_length(stmts) == 1 && !(err && json_object_get_boolean(err));
-    if (readable) {
-        walk(&c, stmts);
+    prune_ctx c = {con, false, false, targets, target_count, params, param_count};
+    json_object *root = parse_statement(con, sql);
+    if (root) {
+        walk(&c, jget(root, "statements"));
     } else {
         for (size_t i = 0; i < target_count; i++)
             if (tst_prune_mentions(sql, targets[i].name))
                 keep_needed(&targets[i], NULL);
     }
     json_object_put(root);
-    free(text);
     return 0;
+}
+
+char *tst_prune_defined_name(const char *sql)
+{
+    const char *p = skip_word(skip_space(sql), "CREATE"), *q;
+    if (!p)
+        return NULL;
+    if ((q = skip_word(p, "OR")) != NULL && (q = skip_word(q, "REPLACE")) != NULL)
+        p = q;
+    if ((q = skip_word(p, "TEMP")) != NULL || (q = skip_word(p, "TEMPORARY")) != NULL)
+        p = q;
+    if ((q = skip_word(p, "VIEW")) == NULL && (q = skip_word(p, "MACRO")) == NULL &&
+        (q = skip_word(p, "FUNCTION")) == NULL)
+        return NULL;
+    p = q;
+    if ((q = skip_word(p, "IF")) != NULL && (q = skip_word(q, "NOT")) != NULL &&
+        (q = skip_word(q, "EXISTS")) != NULL)
+        p = q;
+    size_t n = 0; /* [schema.]name, unquoted: the last part */
+    for (const char *e = p; isalnum((unsigned char)*e) || *e == '_' || *e == '.'; e++)
+        if (*e == '.')
+            p = e + 1, n = 0;
+        else
+            n++;
+    return strndup(p, n);
 }
 
 void tst_prune_clear(tst_prune_target *targets, size_t target_count)

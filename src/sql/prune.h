@@ -35,6 +35,11 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
  * tables a statement can reference are among those it mentions. */
 bool tst_prune_mentions(const char *sql, const char *name);
 
+/* The name a statement defines when it is CREATE [OR REPLACE] [TEMP|TEMPORARY]
+ * VIEW|MACRO|FUNCTION [IF NOT EXISTS] name ...: malloc'd, "" when the name
+ * cannot be read; NULL for any other statement (or out of memory). */
+char *tst_prune_defined_name(const char *sql);
+
 void tst_prune_clear(tst_prune_target *targets, size_t target_count);
 
 #endif

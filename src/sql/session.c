@@ -23,6 +23,7 @@
 #include "session_internal.h"
 
 #include "fail.h"
+#include "fsio.h"
 #include "prune.h"
 #include "segment_select.h"
 
@@ -123,6 +124,13 @@ int tst_session_open(tst_session **out)
     return 0;
 }
 
+static void free_definitions(tst_session *s)
+{
+    for (size_t i = 0; i < s->def_count; i++)
+        free(s->defs[i].name), free(s->defs[i].sql);
+    free(s->defs);
+}
+
 void tst_session_free(tst_session *s)
 {
     if (!s)
@@ -131,6 +139,7 @@ void tst_session_free(tst_session *s)
     for (size_t i = 0; i < s->count; i++)
         registration_clear(&s->regs[i]);
     free(s->regs);
+    free_definitions(s);
     if (s->con)
         tst_duck_disconnect(&s->con);
     free(s);
@@ -170,20 +179,31 @@ static void free_files(char **files, size_t n)
     free(files);
 }
 
-/* The absolute paths of the kept segments (keep NULL: all of them). */
-static int kept_files(tst_registration *r, const bool *keep, char ***out, size_t *out_n)
+/* The absolute paths of the kept segments (keep NULL: all of them). With
+ * `check`, each is checked to exist, so a missing one is an error naming the
+ * file and the table rather than DuckDB's; the registration and a table
+ * reached only indirectly skip that (no per-file system call). */
+static int kept_files(tst_registration *r, const bool *keep, bool check, char ***out,
+                      size_t *out_n)
 {
     size_t total = tst_table_segment_count(r->table), n = 0;
     char **files = calloc(total ? total : 1, sizeof *files);
     if (!files)
         return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
     char what[256];
-    snprintf(what, sizeof what, "table '%s' (%s)", r->name, r->root);
+    snprintf(what, sizeof what, "query of table '%s' (%s)", r->name, r->root);
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < total; i++)
-        if (!keep || keep[i])
-            rc = tst_select_segment_file(r->root, tst_table_segment_at(r->table, i), what,
-                                         &files[n++]);
+    for (size_t i = 0; rc == 0 && i < total; i++) {
+        const tst_segment *seg = tst_table_segment_at(r->table, i);
+        if (keep && !keep[i])
+            continue;
+        if (check) {
+            rc = tst_select_segment_file(r->root, seg, what, &files[n]);
+        } else if ((files[n] = tst_io_join(r->root, seg->path)) == NULL) {
+            rc = tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
+        }
+        n += rc == 0;
+    }
     if (rc != 0) {
         free_files(files, n);
         return rc;
@@ -192,14 +212,22 @@ static int kept_files(tst_registration *r, const bool *keep, char ***out, size_t
     return 0;
 }
 
-/* (Re)defines the table's view over the kept segments, unless it already is. */
-static int define_table_view(tst_session *s, tst_registration *r, const bool *keep,
-                             uint64_t *kept)
+/* Which files a table's view reads for one statement. */
+typedef enum view_files {
+    VIEW_NONE,      /* no rows: the name and columns only (registration) */
+    VIEW_ALL,       /* every segment, unchecked (reached indirectly) */
+    VIEW_KEPT       /* the kept segments, checked to exist */
+} view_files;
+
+/* (Re)defines the table's view over the chosen files, unless it already is. */
+static int define_table_view(tst_session *s, tst_registration *r, view_files which,
+                             const bool *keep, uint64_t *kept)
 {
     char **files = NULL;
     size_t n = 0;
     tst_sql t = {0};
-    int rc = kept_files(r, keep, &files, &n);
+    int rc = which == VIEW_NONE ? 0 : kept_files(r, which == VIEW_ALL ? NULL : keep,
+                                                 which == VIEW_KEPT, &files, &n);
     if (rc != 0)
         return rc;
     *kept = n;
@@ -251,8 +279,10 @@ int tst_session_register_table(tst_session *s, const char *name, const char *roo
     if (rc == 0 && (!r.name || !r.root))
         rc = tst_fail(TST_ENOMEM, "out of memory registering '%s'", name);
     uint64_t kept = 0;
-    if (rc == 0) /* a full view now, so the name exists for the catalog and for views */
-        rc = define_table_view(s, &r, NULL, &kept);
+    /* The name and its columns exist from now on; which files the view reads
+     * is decided per statement, so registering opens and checks no file. */
+    if (rc == 0)
+        rc = define_table_view(s, &r, VIEW_NONE, NULL, &kept);
     if (rc == 0)
         rc = registry_put(s, &r);
     registration_clear(&r);
@@ -355,38 +385,118 @@ static int refresh_table(tst_registration *r)
     return rc == 0 ? 0 : tst_fail_context(rc, "refreshing registered table '%s'", r->name);
 }
 
-/* Prunes and (re)defines the views of the tables the statement names. */
-static int ready_tables(tst_session *s, const char *sql, const tst_param *params, size_t n)
+/* ---- what a statement reaches ---------------------------------------------- */
+
+/* Remembers a view or macro the statement defines (replacing one of that name). */
+static int record_definition(tst_session *s, const char *sql)
 {
-    size_t count = 0;
-    tst_prune_target *targets = calloc(s->count ? s->count : 1, sizeof *targets);
-    tst_registration **regs = calloc(s->count ? s->count : 1, sizeof *regs);
-    int rc = targets && regs ? 0 : tst_fail(TST_ENOMEM, "out of memory planning a statement");
+    char *name = tst_prune_defined_name(sql), *text = name ? strdup(sql) : NULL;
+    if (!name || !text) {
+        free(name);
+        return 0; /* not a definition (or out of memory: reported below) */
+    }
+    for (size_t i = 0; *name && i < s->def_count; i++)
+        if (strcasecmp(s->defs[i].name, name) == 0) {
+            free(s->defs[i].sql), free(name);
+            s->defs[i].sql = text;
+            return 0;
+        }
+    if (s->def_count == s->def_cap) {
+        size_t cap = s->def_cap ? s->def_cap * 2 : 8;
+        tst_definition *defs = realloc(s->defs, cap * sizeof *defs);
+        if (!defs) {
+            free(name), free(text);
+            return tst_fail(TST_ENOMEM, "out of memory remembering a view definition");
+        }
+        s->defs = defs, s->def_cap = cap;
+    }
+    s->defs[s->def_count++] = (tst_definition){name, text};
+    return 0;
+}
+
+/* Marks the definitions the statement reaches: named by it, or by a reached
+ * one (views over views), and those whose name could not be read. */
+static void reach_definitions(const tst_session *s, const char *sql, bool *reached)
+{
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (size_t i = 0; i < s->def_count; i++) {
+            const char *name = s->defs[i].name;
+            bool named = !*name || tst_prune_mentions(sql, name);
+            for (size_t j = 0; !named && j < s->def_count; j++)
+                named = reached[j] && tst_prune_mentions(s->defs[j].sql, name);
+            if (named && !reached[i])
+                reached[i] = grew = true;
+        }
+    }
+}
+
+static bool reached_indirectly(const tst_session *s, const bool *reached, const char *name)
+{
+    for (size_t i = 0; i < s->def_count; i++)
+        if (reached[i] && tst_prune_mentions(s->defs[i].sql, name))
+            return true;
+    return false;
+}
+
+/* The tables a statement reaches: named in it (pruned by what it says of
+ * them) or through a view or macro (every segment). */
+typedef struct statement_tables {
+    tst_prune_target *targets;
+    tst_registration **regs;
+    bool *indirect;
+    size_t count;
+} statement_tables;
+
+static int find_tables(tst_session *s, const char *sql, statement_tables *out)
+{
+    size_t cap = s->count ? s->count : 1;
+    bool *reached = calloc(s->def_count ? s->def_count : 1, sizeof *reached);
+    out->targets = calloc(cap, sizeof *out->targets);
+    out->regs = calloc(cap, sizeof *out->regs);
+    out->indirect = calloc(cap, sizeof *out->indirect);
+    int rc = reached && out->targets && out->regs && out->indirect
+                 ? 0
+                 : tst_fail(TST_ENOMEM, "out of memory planning a statement");
+    if (rc == 0)
+        reach_definitions(s, sql, reached);
     for (size_t i = 0; rc == 0 && i < s->count; i++) {
         tst_registration *r = &s->regs[i];
-        if (!r->table || !tst_prune_mentions(sql, r->name))
+        bool indirect = r->table && reached_indirectly(s, reached, r->name);
+        if (!r->table || (!indirect && !tst_prune_mentions(sql, r->name)))
             continue;
         rc = refresh_table(r);
-        targets[count] = (tst_prune_target){r->name, r->table, false, NULL};
-        regs[count++] = r;
+        out->targets[out->count] = (tst_prune_target){r->name, r->table, false, NULL};
+        out->indirect[out->count] = indirect;
+        out->regs[out->count++] = r;
     }
+    free(reached);
+    return rc;
+}
+
+/* Prunes and (re)defines the views of the tables the statement reaches. A
+ * table it names only as text (a string, a column, inside query('...')) or
+ * reaches through a definition reads every segment, unchecked. */
+static int ready_tables(tst_session *s, const char *sql, const tst_param *params, size_t n)
+{
+    statement_tables st = {NULL, NULL, NULL, 0};
+    int rc = find_tables(s, sql, &st);
     if (rc == 0)
-        rc = tst_prune_statement(s->con, sql, params, n, targets, count);
+        rc = tst_prune_statement(s->con, sql, params, n, st.targets, st.count);
     tst_prune_stats stats = {0, 0};
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        if (!targets[i].referenced)
-            continue;
+    for (size_t i = 0; rc == 0 && i < st.count; i++) {
         uint64_t kept = 0;
-        rc = define_table_view(s, regs[i], targets[i].keep, &kept);
-        stats.candidate_segments += tst_table_segment_count(regs[i]->table);
+        bool all = st.indirect[i] || !st.targets[i].referenced;
+        rc = define_table_view(s, st.regs[i], all ? VIEW_ALL : VIEW_KEPT, st.targets[i].keep,
+                               &kept);
+        stats.candidate_segments += tst_table_segment_count(st.regs[i]->table);
         stats.kept_segments += kept;
     }
     if (rc == 0)
         s->last = stats;
-    if (targets)
-        tst_prune_clear(targets, count);
-    free(targets);
-    free(regs);
+    if (st.targets)
+        tst_prune_clear(st.targets, st.count);
+    free(st.targets), free(st.regs), free(st.indirect);
     return rc;
 }
 
@@ -466,6 +576,8 @@ int tst_session_prepare(tst_session *s, const char *analyse, const char *sql,
         rc = fail_prepare(duckdb_prepare_error(ps));
     if (rc == 0)
         rc = bind_params(ps, params, param_count);
+    if (rc == 0)
+        rc = record_definition(s, analyse);
     if (rc != 0) {
         duckdb_destroy_prepare(&ps);
         return rc;
