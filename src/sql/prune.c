@@ -995,10 +995,9 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
     json_object *root = parse_statement(con, sql);
     if (root) {
         walk(&c, jget(root, "statements"));
-    } else {
+    } else { /* unread: every segment, and "referenced" stays unknown (false) */
         for (size_t i = 0; i < target_count; i++)
-            if (tst_prune_mentions(sql, targets[i].name))
-                keep_needed(&targets[i], NULL);
+            memset(targets[i].keep, 1, tst_table_segment_count(targets[i].table));
     }
     json_object_put(root);
     return 0;
