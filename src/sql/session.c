@@ -28,6 +28,7 @@
 #include "segment_select.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,28 @@ static void free_files(char **files, size_t n)
     free(files);
 }
 
+/* The absolute path of a segment's data file, checked to exist: a missing
+ * one is an error naming the table, the segment and the file. */
+static int check_segment_file(const tst_registration *r, const tst_segment *seg, char **out)
+{
+    char *abs = tst_io_join(r->root, seg->path);
+    if (!abs)
+        return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
+    struct stat st;
+    if (stat(abs, &st) == 0) {
+        *out = abs;
+        return 0;
+    }
+    int err = errno, code = err == ENOENT || err == ENOTDIR ? TST_ENOTFOUND : TST_EIO;
+    tst_fail(code, "table '%s' (%s): the statement needs segment %s, whose data file %s cannot "
+             "be read: %s; restore the file, or narrow the statement's time range or entities "
+             "so that it does not need this segment", r->name, r->root, seg->path, abs,
+             strerror(err));
+    tst_fail_set_path(abs);
+    free(abs);
+    return code;
+}
+
 /* The absolute paths of the kept segments (keep NULL: all of them). With
  * `check`, each is checked to exist, so a missing one is an error naming the
  * file and the table rather than DuckDB's; the registration and a table
@@ -190,15 +213,13 @@ static int kept_files(tst_registration *r, const bool *keep, bool check, char **
     char **files = calloc(total ? total : 1, sizeof *files);
     if (!files)
         return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
-    char what[256];
-    snprintf(what, sizeof what, "query of table '%s' (%s)", r->name, r->root);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < total; i++) {
         const tst_segment *seg = tst_table_segment_at(r->table, i);
         if (keep && !keep[i])
             continue;
         if (check) {
-            rc = tst_select_segment_file(r->root, seg, what, &files[n]);
+            rc = check_segment_file(r, seg, &files[n]);
         } else if ((files[n] = tst_io_join(r->root, seg->path)) == NULL) {
             rc = tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
         }
@@ -218,6 +239,18 @@ typedef enum view_files {
     VIEW_ALL,       /* every segment, unchecked (reached indirectly) */
     VIEW_KEPT       /* the kept segments, checked to exist */
 } view_files;
+
+/* When a view over every file failed: the first missing file, named with the
+ * table (TST_ENOTFOUND), or `rc` with DuckDB's message when none is. */
+static int name_missing_file(tst_registration *r, int rc)
+{
+    char **files = NULL;
+    size_t n = 0;
+    int missing = kept_files(r, NULL, true, &files, &n);
+    if (missing == 0)
+        free_files(files, n);
+    return missing != 0 ? missing : rc;
+}
 
 /* (Re)defines the table's view over the chosen files, unless it already is. */
 static int define_table_view(tst_session *s, tst_registration *r, view_files which,
@@ -245,6 +278,8 @@ static int define_table_view(tst_session *s, tst_registration *r, view_files whi
     }
     if (rc == 0)
         rc = run(s, &t, "defining a registered table's view");
+    if (rc != 0 && which == VIEW_ALL) /* DuckDB's message names no table: find the file */
+        rc = name_missing_file(r, rc);
     free(r->view_sql);
     r->view_sql = rc == 0 ? t.s : NULL;
     if (rc != 0)

@@ -476,6 +476,45 @@ def test_query_explain_prints_the_plan_first(cli):
     assert r.stdout.endswith("total_rows: 1\n")
 
 
+def make_tzr(cli):
+    """The report's "tzr": the NVDA sample (2024-06-01 .. 06-10) and the same bars ten days
+    later, appended from a DuckDB Parquet file: two segments."""
+    import duckdb
+
+    make_bars(cli, "tzr", amd=False)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"COPY (SELECT ts + INTERVAL 10 DAY AS ts, * EXCLUDE (ts) FROM "
+                f"read_csv('{NVDA_CSV}')) TO '{cli.tmp / 'june11_20.parquet'}' (FORMAT parquet)")
+    cli.ok("append", "--table", "tzr", "--parquet", "june11_20.parquet")
+
+
+def test_finding_4_explain_shows_the_pruned_plan_and_its_segment_count(cli, golden):
+    make_tzr(cli)
+    golden("query_explain_pruned", cli("query", "--table", "tzr", "--explain", "--max-rows", "0",
+                                       "--sql", "select count(*) from tzr where ts >= '2024-06-15'"))
+    whole = cli("query", "--table", "tzr", "--explain", "--max-rows", "0", "--sql",
+                "select count(*) from tzr")
+    assert "segments kept after pruning: 2 of 2\n" in whole.stdout
+    # The plan is the pruned statement's: with the first segment's file gone,
+    # the plan, EXPLAIN ANALYZE (which runs the statement) and the query work.
+    first = min((cli.tmp / "tzr" / "data").glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+    first.unlink()
+    r = cli("query", "--table", "tzr", "--explain", "--sql",
+            "select count(*) AS n from tzr where ts >= '2024-06-15'")
+    assert r.code == 0, r.stderr
+    assert "segments kept after pruning: 1 of 2\n" in r.stdout
+    assert "│ 144          │\n" in r.stdout and r.stdout.endswith("total_rows: 1\n")
+    r = cli("query", "--table", "tzr", "--sql",
+            "explain analyze select count(*) from tzr where ts >= '2024-06-15'")
+    assert r.code == 0 and "READ_PARQUET" in r.stdout, r.stderr
+    # An --explain whose statement fails is one error, not a crash.
+    r = cli("query", "--table", "tzr", "--explain", "--sql", "select count(*) from tzr")
+    assert r.code == 1 and r.stderr.count("Query failed") == 1, r.stderr
+    assert "table 'tzr' (tzr): the statement needs segment data/" in r.stderr
+    assert f"whose data file tzr/data/{first.name} cannot be read" in r.stderr
+
+
 def test_query_timing_reports_elapsed(cli, golden):
     make_bars(cli)
     golden("query_timing", query(cli, "--timing", "--sql", "SELECT 1 AS one"))
