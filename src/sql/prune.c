@@ -541,51 +541,79 @@ static bool session_is_utc(prune_ctx *c)
     return c->zone_utc;
 }
 
-/* Any offset a zone can take lies within these hours of any other: the
- * widening when a zone-less column is compared with an instant. */
-#define ZONE_SLACK_NS (48LL * 3600 * NS_PER_SEC)
+/* No zone's offset from UTC, local mean times included, exceeds 16 hours
+ * (America/Sitka's +14:58:47 and Asia/Manila's -15:56 come closest): the
+ * widening when a zone's offset is not known exactly. */
+#define ZONE_SLACK_NS (17LL * 3600 * NS_PER_SEC)
+/* now() is evaluated in its own statement just before the real one: a clock
+ * step between the two may move it, this much at most. */
+#define NOW_SLACK_NS (3600LL * NS_PER_SEC)
+#define DAY_NS (86400LL * NS_PER_SEC)
+
+/* A constant operand as SQL DuckDB evaluates for the planner, and its type
+ * (the SQL spelling; NULL for an untyped string, which takes the column's). */
+typedef struct operand {
+    tst_sql sql;
+    const char *type;
+    bool now; /* a now() form: the value is the statement's clock */
+} operand;
+
+static bool literal_operand(const lit *l, operand *out)
+{
+    memset(out, 0, sizeof *out);
+    if (l->kind != LIT_TEXT || l->len > 256 || memchr(l->text, '\0', l->len))
+        return false;
+    out->type = l->cast ? time_cast_sql(l->cast) : NULL;
+    if (l->cast && !out->type)
+        return false;
+    char *text = strndup(l->text, l->len);
+    int rc = text ? SQL_LIT(&out->sql, text) : TST_ENOMEM;
+    free(text);
+    return rc == 0;
+}
+
+/* SELECT epoch_<unit>(CAST(CAST(<operand> AS <as>) AS <to>)) in the session. */
+static bool eval_epoch(prune_ctx *c, const operand *o, const char *as, const char *to, wide *out)
+{
+    bool ns = strcmp(to, "TIMESTAMP_NS") == 0;
+    tst_sql q = {0};
+    int64_t v = 0;
+    int rc = SQL_F(&q, "SELECT epoch_%s(CAST(CAST(%s AS %s) AS %s))", ns ? "ns" : "us",
+                   o->sql.s, as, to);
+    bool ok = rc == 0 && eval_bigint(c->con, q.s, &v);
+    free(q.s);
+    if (ok)
+        *out = ns ? (wide)v : (wide)v * 1000;
+    return ok;
+}
 
 /*
- * The bound `col op <literal>` puts on a timestamp index, in ns of the
+ * The bound `col op <operand>` puts on a timestamp index, in ns of the
  * column's own values. DuckDB compares a TIMESTAMPTZ column with
  * CAST(x AS TIMESTAMPTZ) (a zone-less text, TIMESTAMP or DATE read in the
  * session's TimeZone), and a zone-less column of type C with CAST('text' AS C)
  * or, for a typed x, in the finer of the two types (exact both ways), except
- * TIMESTAMPTZ x: then CAST(col AS TIMESTAMPTZ) >= x, a local-to-instant
- * mapping that is not even monotonic across a DST change, so outside UTC the
- * bound is the instant's local time widened by ZONE_SLACK_NS. The values are
- * DuckDB's own, evaluated in this session, so they match whatever the
+ * for a TIMESTAMPTZ x: then CAST(col AS TIMESTAMPTZ) >= x, where the column's
+ * local time moves by the zone's offset (not even monotonically across a DST
+ * change), so outside UTC the instant is widened by ZONE_SLACK_NS. The values
+ * are DuckDB's own, evaluated in this session, so they match whatever the
  * statement will see.
  */
-static bool timestamp_bound(prune_ctx *c, const tst_field *f, const lit *l, wide *out,
+static bool timestamp_bound(prune_ctx *c, const tst_field *f, const operand *o, wide *out,
                             wide *slack)
 {
-    const char *col = index_view_type(f), *cast = l->cast ? time_cast_sql(l->cast) : col;
-    if (l->kind != LIT_TEXT || !cast || l->len > 256 || memchr(l->text, '\0', l->len))
-        return false;
-    bool col_tz = f->type.timezone != NULL, lit_tz = strcmp(cast, "TIMESTAMPTZ") == 0;
-    if ((col_tz && !lit_tz && strncmp(cast, "TIMESTAMP_", 10) == 0) ||
+    const char *col = index_view_type(f), *type = o->type ? o->type : col;
+    bool col_tz = f->type.timezone != NULL, lit_tz = strcmp(type, "TIMESTAMPTZ") == 0;
+    if ((col_tz && !lit_tz && strncmp(type, "TIMESTAMP_", 10) == 0) ||
         (!col_tz && lit_tz && strcmp(col, "TIMESTAMP") != 0))
         return false; /* DuckDB refuses the comparison itself */
-    char *text = strndup(l->text, l->len);
-    tst_sql q = {0};
-    int rc = text ? 0 : TST_ENOMEM;
-    const char *unit = strcmp(cast, "TIMESTAMP_NS") == 0 && !col_tz ? "ns" : "us";
-    if (rc == 0)
-        rc = SQL_F(&q, "SELECT epoch_%s(CAST(CAST(", unit);
-    if (rc == 0)
-        rc = SQL_LIT(&q, text);
-    if (rc == 0)
-        rc = SQL_F(&q, " AS %s) AS %s))", cast,
-                   col_tz ? "TIMESTAMPTZ" : strcmp(unit, "ns") == 0 ? "TIMESTAMP_NS" : "TIMESTAMP");
-    int64_t v = 0;
-    bool ok = rc == 0 && eval_bigint(c->con, q.s, &v);
-    free(q.s);
-    free(text);
-    if (!ok)
+    const char *to = col_tz || lit_tz ? "TIMESTAMPTZ"
+                     : strcmp(type, "TIMESTAMP_NS") == 0 ? "TIMESTAMP_NS"
+                                                         : "TIMESTAMP";
+    if (!eval_epoch(c, o, type, to, out))
         return false;
-    *out = strcmp(unit, "ns") == 0 ? (wide)v : (wide)v * 1000;
-    *slack = !col_tz && lit_tz && !session_is_utc(c) ? ZONE_SLACK_NS : 0;
+    *slack = (!col_tz && lit_tz && !session_is_utc(c) ? ZONE_SLACK_NS : 0) +
+             (o->now ? NOW_SLACK_NS : 0);
     return true;
 }
 
@@ -604,7 +632,115 @@ static bool index_value(prune_ctx *c, const tst_table *t, const lit *l, wide *ou
         return l->kind == LIT_TEXT && l->cast && parse_wide(l->text, l->len, out);
     }
     const tst_field *f = find_column(t, spec->column);
-    return f && f->type.kind == TST_TYPE_TIMESTAMP && timestamp_bound(c, f, l, out, slack);
+    operand o = {{NULL, 0, 0}, NULL, false};
+    bool ok = f && f->type.kind == TST_TYPE_TIMESTAMP && literal_operand(l, &o) &&
+              timestamp_bound(c, f, &o, out, slack);
+    free(o.sql.s);
+    return ok;
+}
+
+/* ---- now() and its offsets ------------------------------------------------- */
+
+static bool now_function(const char *name)
+{
+    static const char *const names[] = {"now", "get_current_timestamp", "transaction_timestamp",
+                                        "current_timestamp"};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* now(), get_current_timestamp(), transaction_timestamp() or current_timestamp
+ * (a column reference unless a FROM item may have a column of that name). */
+static bool render_now(const select_scope *s, const from_item *it, json_object *node,
+                       tst_sql *out)
+{
+    const char *cls = jstr(node, "class");
+    json_object *names = jget(node, "column_names"), *kids = jget(node, "children");
+    if (cls && strcmp(cls, "FUNCTION") == 0 && now_function(jstr(node, "function_name")) &&
+        kids && json_object_array_length(kids) == 0 && jempty(node, "schema"))
+        return SQL_F(out, "%s()", jstr(node, "function_name")) == 0;
+    if (!cls || strcmp(cls, "COLUMN_REF") != 0 || !names ||
+        json_object_array_length(names) != 1 ||
+        strcasecmp(json_object_get_string(json_object_array_get_idx(names, 0)),
+                   "current_timestamp") != 0 ||
+        find_column(it->target->table, "current_timestamp") ||
+        !unambiguous(s, it, "current_timestamp"))
+        return false;
+    return SQL_F(out, "current_timestamp") == 0;
+}
+
+/* An interval constant as the parser writes INTERVAL 30 DAY or
+ * INTERVAL '2 hours': integers, strings, casts and to_<unit>/trunc only. */
+static bool render_interval(json_object *node, tst_sql *out, int depth)
+{
+    static const char *const fns[] = {"to_years",   "to_months",  "to_weeks",
+                                      "to_days",    "to_hours",   "to_minutes",
+                                      "to_seconds", "to_milliseconds", "to_microseconds",
+                                      "trunc"};
+    const char *cls = jstr(node, "class");
+    if (!cls || depth > 6)
+        return false;
+    if (strcmp(cls, "CONSTANT") == 0) {
+        lit l = {LIT_NONE, NULL, 0, 0, NULL};
+        read_constant(node, &l);
+        if (l.kind == LIT_INT)
+            return SQL_F(out, "%lld", (long long)l.num) == 0;
+        return l.kind == LIT_TEXT && !memchr(l.text, '\0', l.len) && SQL_LIT(out, l.text) == 0;
+    }
+    if (strcmp(cls, "CAST") == 0) {
+        const char *type = jstr(jget(node, "cast_type"), "id");
+        json_object *try_cast = jget(node, "try_cast");
+        if (!type || (try_cast && json_object_get_boolean(try_cast)) ||
+            (strcmp(type, "INTERVAL") != 0 && strcmp(type, "DOUBLE") != 0 &&
+             strcmp(type, "INTEGER") != 0 && strcmp(type, "BIGINT") != 0))
+            return false;
+        return SQL_F(out, "CAST(") == 0 && render_interval(jget(node, "child"), out, depth + 1) &&
+               SQL_F(out, " AS %s)", type) == 0;
+    }
+    json_object *kids = jget(node, "children");
+    const char *name = jstr(node, "function_name");
+    bool known = false;
+    for (size_t i = 0; name && i < sizeof fns / sizeof fns[0]; i++)
+        known = known || strcmp(name, fns[i]) == 0;
+    if (strcmp(cls, "FUNCTION") != 0 || !known || !kids || json_object_array_length(kids) != 1 ||
+        !jempty(node, "schema"))
+        return false;
+    return SQL_F(out, "%s(", name) == 0 &&
+           render_interval(json_object_array_get_idx(kids, 0), out, depth + 1) &&
+           SQL_F(out, ")") == 0;
+}
+
+/*
+ * now() [+|- interval constant]: a constant for the statement (the start of
+ * its transaction), monotonic in the clock, so it bounds the index like a
+ * literal once DuckDB evaluates it here, widened by NOW_SLACK_NS.
+ */
+static bool now_operand(const select_scope *s, const from_item *it, json_object *node,
+                        operand *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = "TIMESTAMPTZ", out->now = true;
+    if (render_now(s, it, node, &out->sql))
+        return true;
+    json_object *kids = jget(node, "children");
+    const char *name = jstr(node, "function_name");
+    if (!jis(node, "class", "FUNCTION") || !name || (strcmp(name, "+") != 0 && strcmp(name, "-")) ||
+        !kids || json_object_array_length(kids) != 2)
+        return false;
+    json_object *a = json_object_array_get_idx(kids, 0), *b = json_object_array_get_idx(kids, 1);
+    bool ok = SQL_F(&out->sql, "(") == 0 && render_now(s, it, a, &out->sql) &&
+              SQL_F(&out->sql, " %s ", name) == 0 && render_interval(b, &out->sql, 0) &&
+              SQL_F(&out->sql, ")") == 0;
+    if (!ok && strcmp(name, "+") == 0) { /* interval + now() */
+        free(out->sql.s);
+        memset(&out->sql, 0, sizeof out->sql);
+        ok = SQL_F(&out->sql, "(") == 0 && render_interval(a, &out->sql, 0) &&
+             SQL_F(&out->sql, " + ") == 0 && render_now(s, it, b, &out->sql) &&
+             SQL_F(&out->sql, ")") == 0;
+    }
+    return ok;
 }
 
 static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack)
@@ -641,23 +777,83 @@ static void narrow_entity(const tst_table *t, ref_filter *f, int k, const lit *l
         have->conflict = true; /* a = 'x' AND a = 'y': no row of a Single segment matches */
 }
 
-static void narrow(prune_ctx *c, const from_item *it, ref_filter *f, int col, cmp_op op,
-                   json_object *operand)
+/* `col::DATE op <date>`: the day [D, D + 1 day) of the column's local time,
+ * for a zoned column D's midnight in the session's zone; outside UTC that is
+ * within ZONE_SLACK_NS of D's midnight in UTC. */
+static void narrow_date(prune_ctx *c, const from_item *it, ref_filter *f, cmp_op op,
+                        json_object *operand_node)
 {
-    lit l = read_literal(c, operand);
-    wide v = 0, slack = 0;
-    if (l.kind == LIT_NONE)
+    const tst_table *t = it->target->table;
+    const tst_field *col = find_column(t, tst_table_index(t)->column);
+    lit l = read_literal(c, operand_node);
+    operand o = {{NULL, 0, 0}, NULL, false};
+    wide d = 0;
+    bool ok = col && col->type.kind == TST_TYPE_TIMESTAMP &&
+              tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && literal_operand(&l, &o) &&
+              (!o.type || strcmp(o.type, "DATE") == 0) && eval_epoch(c, &o, "DATE", "TIMESTAMP", &d);
+    free(o.sql.s);
+    if (!ok)
         return;
-    if (col == COL_INDEX && index_value(c, it->target->table, &l, &v, &slack))
+    wide slack = col->type.timezone && !session_is_utc(c) ? ZONE_SLACK_NS : 0;
+    if (op == OP_EQ || op == OP_GE || op == OP_GT)
+        narrow_index(f, OP_GE, op == OP_GT ? d + DAY_NS : d, slack);
+    if (op == OP_EQ || op == OP_LE || op == OP_LT)
+        narrow_index(f, OP_LT, op == OP_LT ? d : d + DAY_NS, slack);
+}
+
+static void narrow(prune_ctx *c, const select_scope *s, const from_item *it, ref_filter *f,
+                   int col, cmp_op op, json_object *operand_node)
+{
+    lit l = read_literal(c, operand_node);
+    wide v = 0, slack = 0;
+    if (l.kind == LIT_NONE && col == COL_INDEX) {
+        const tst_table *t = it->target->table;
+        const tst_field *field = find_column(t, tst_table_index(t)->column);
+        operand o = {{NULL, 0, 0}, NULL, false};
+        if (tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && field &&
+            field->type.kind == TST_TYPE_TIMESTAMP && now_operand(s, it, operand_node, &o) &&
+            timestamp_bound(c, field, &o, &v, &slack))
+            narrow_index(f, op, v, slack);
+        free(o.sql.s);
+    } else if (col == COL_INDEX && index_value(c, it->target->table, &l, &v, &slack)) {
         narrow_index(f, op, v, slack);
-    else if (col >= 0 && op == OP_EQ)
+    } else if (col >= 0 && op == OP_EQ && l.kind != LIT_NONE) {
         narrow_entity(it->target->table, f, col, &l);
+    }
+}
+
+/* CAST(col AS DATE) (col::DATE) of the index column. */
+static bool index_as_date(const select_scope *s, const from_item *it, json_object *node)
+{
+    json_object *try_cast = jget(node, "try_cast");
+    return jis(node, "class", "CAST") && jis(jget(node, "cast_type"), "id", "DATE") &&
+           !(try_cast && json_object_get_boolean(try_cast)) &&
+           resolve_column(s, it, jget(node, "child")) == COL_INDEX;
+}
+
+static void read_comparison(prune_ctx *c, const select_scope *s, const from_item *it,
+                            json_object *node, ref_filter *f)
+{
+    cmp_op op = op_of(jstr(node, "type"));
+    json_object *left = jget(node, "left"), *right = jget(node, "right");
+    int col = COL_NONE;
+    if (op == OP_NONE)
+        return;
+    if (index_as_date(s, it, left))
+        narrow_date(c, it, f, op, right);
+    else if (index_as_date(s, it, right))
+        narrow_date(c, it, f, flip(op), left);
+    else if ((col = resolve_column(s, it, left)) != COL_NONE)
+        narrow(c, s, it, f, col, op, right);
+    else if ((col = resolve_column(s, it, right)) != COL_NONE)
+        narrow(c, s, it, f, col, flip(op), left);
 }
 
 static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
                            json_object *node, ref_filter *f)
 {
     const char *cls = jstr(node, "class");
+    json_object *input = jget(node, "input");
     if (!cls)
         return;
     if (strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_AND")) {
@@ -665,17 +861,15 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
         for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
             read_predicate(c, s, it, json_object_array_get_idx(kids, i), f);
     } else if (strcmp(cls, "COMPARISON") == 0) {
-        cmp_op op = op_of(jstr(node, "type"));
-        json_object *left = jget(node, "left"), *right = jget(node, "right");
-        int col = resolve_column(s, it, left);
-        if (op != OP_NONE && col != COL_NONE)
-            narrow(c, it, f, col, op, right);
-        else if (op != OP_NONE && (col = resolve_column(s, it, right)) != COL_NONE)
-            narrow(c, it, f, col, flip(op), left);
-    } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN") &&
-               resolve_column(s, it, jget(node, "input")) == COL_INDEX) {
-        narrow(c, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
-        narrow(c, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
+        read_comparison(c, s, it, node, f);
+    } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN")) {
+        if (index_as_date(s, it, input)) {
+            narrow_date(c, it, f, OP_GE, jget(node, "lower"));
+            narrow_date(c, it, f, OP_LE, jget(node, "upper"));
+        } else if (resolve_column(s, it, input) == COL_INDEX) {
+            narrow(c, s, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
+            narrow(c, s, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
+        }
     }
 }
 

@@ -440,13 +440,36 @@ static void zone_literal(char *buf, size_t cap, bool zoned, zone_params *zp)
     }
 }
 
+/* A date operand for `ts::DATE op date`. */
+static void zone_date(char *buf, size_t cap, zone_params *zp)
+{
+    char d[16], t[16];
+    wall_time(d, sizeof d, t, sizeof t);
+    switch (rnd(4)) {
+    case 0: snprintf(buf, cap, "'%s'", d); break;
+    case 1: snprintf(buf, cap, "DATE '%s'", d); break;
+    case 2: snprintf(buf, cap, "'%s'::DATE", d); break;
+    default: snprintf(buf, cap, "%s", param_ref(zp, d)); break;
+    }
+}
+
 static void zone_atom(tst_sql *t, bool zoned, const char *qual, zone_params *zp)
 {
     static const char *const ops[] = {"<", "<=", ">", ">=", "="};
     char a[96], b[96];
-    unsigned form = rnd(6);
+    unsigned form = rnd(8);
     if (form == 2) {
         SQL_F(t, "%ssymbol = '%s'", qual, rnd(2) ? "A" : "B");
+        return;
+    }
+    if (form >= 6) { /* the local day of the index */
+        zone_date(a, sizeof a, zp);
+        if (form == 7) {
+            zone_date(b, sizeof b, zp);
+            SQL_F(t, "CAST(%sts AS DATE) BETWEEN %s AND %s", qual, a, b);
+        } else {
+            SQL_F(t, "%sts::DATE %s %s", qual, ops[rnd(5)], a);
+        }
         return;
     }
     zone_literal(a, sizeof a, zoned, zp); /* only when used: it may be a parameter */

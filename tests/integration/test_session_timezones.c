@@ -197,6 +197,35 @@ static void literals_with_a_zone_or_offset_are_read_as_duckdb_reads_them(void **
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= '2024-06-11'", NULL, 0, "240", 1, 2);
 }
 
+/* ---- finding 26 ----------------------------------------------------------- */
+
+static void test_finding_26_now_and_date_casts_of_the_index_prune(void **state)
+{
+    fixture *f = *state;
+    /* The data is from June 2024: nothing is newer than a day before now. */
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts > now() - INTERVAL 1 DAY", NULL, 0, "0", 0,
+           2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= current_timestamp - INTERVAL '30 days'",
+           NULL, 0, "0", 0, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts > get_current_timestamp()", NULL, 0, "0", 0,
+           2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts < now()", NULL, 0, "480", 2, 2);
+    /* A function of now() that is not an offset prunes nothing. */
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts > date_trunc('year', now()) - INTERVAL 1000 "
+                 "DAY", NULL, 0, "480", 2, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE = DATE '2024-06-15'", NULL, 0, "24", 1,
+           2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE CAST(ts AS DATE) BETWEEN '2024-06-12' AND "
+                 "'2024-06-13'", NULL, 0, "48", 1, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE < '2024-06-11'", NULL, 0, "240", 1, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE > '2024-06-10'", NULL, 0, "240", 1, 2);
+    /* In New York the local day 06-10 runs into the second segment. */
+    run(f->s, "SET TimeZone = 'America/New_York'");
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE = '2024-06-10'", NULL, 0, "24", 2, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE = '2024-06-15'", NULL, 0, "24", 1, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE <= '2024-06-10'", NULL, 0, "244", 2, 2);
+}
+
 /* ---- finding 4 ------------------------------------------------------------ */
 
 static void test_finding_4_explain_prunes_the_inner_statement_and_reports_it(void **state)
@@ -329,6 +358,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             literals_with_a_zone_or_offset_are_read_as_duckdb_reads_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding_26_now_and_date_casts_of_the_index_prune,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_finding_4_explain_prunes_the_inner_statement_and_reports_it, setup, teardown),
         cmocka_unit_test_setup_teardown(
