@@ -16,26 +16,34 @@
  *    left/right/ref_type, SUBQUERY, TABLE_FUNCTION, ...) and a where_clause
  *    of expression objects ("class": COMPARISON | BETWEEN | CONJUNCTION |
  *    COLUMN_REF | CONSTANT | PARAMETER | CAST | FUNCTION | OPERATOR ...).
- *    Statements it cannot serialize (EXPLAIN, COPY, SHOW, several statements,
- *    syntax errors) prune nothing: every registered table whose name appears
- *    in the text keeps all its segments.
+ *    EXPLAIN [ANALYZE] [(options)] is read as its inner statement (the
+ *    plan shown is the pruned statement's). Statements it cannot serialize
+ *    (COPY, SHOW, DESCRIBE, several statements, syntax errors) prune
+ *    nothing: every registered table whose name appears in the text keeps
+ *    all its segments.
  * 2. Every SELECT node anywhere in the tree (CTEs, subqueries, set
  *    operations, join sides) is visited. For each base-table reference in its
  *    FROM (through REGULAR and CROSS joins only) to a registered tstable, the
  *    top-level AND-conjuncts of that node's WHERE are read:
  *        col  <|<=|>|>=|=  constant     (either side)
  *        col  BETWEEN constant AND constant
+ *        col::DATE  <|<=|>|>=|=  date   and   CAST(col AS DATE) BETWEEN ...
+ *        col  op  now() [+|- INTERVAL ...]   (also current_timestamp, ...)
  *        entity_col = constant
  *    where col is the table's index column, unqualified (only when every
  *    other FROM item is a registered tstable without such a column) or
  *    qualified by the reference's alias (or table name when it has none);
  *    and a constant is a literal, a $parameter with a given value, or a
- *    plain CAST of one. Timestamps: strings 'YYYY-MM-DD[( |T)HH:MM:SS[.f]]
- *    [Z|+hh[:mm]]', typed or cast (TIMESTAMP, TIMESTAMP_S/MS/NS,
- *    TIMESTAMPTZ, DATE) — read as DuckDB reads them in a UTC session; a
- *    value with a sub-second part widens the range by a second on each side,
- *    as DuckDB may truncate it to the column's unit. Integer indexes:
- *    integer literals.
+ *    plain CAST of one. Integer indexes: integer literals. Timestamps are
+ *    not parsed here: DuckDB evaluates each constant in the session (one
+ *    small SELECT, e.g. epoch_us(CAST('2024-06-10 18:00' AS TIMESTAMPTZ))),
+ *    cast the way the comparison casts it, so a zone-less text, a DATE or a
+ *    TIMESTAMP compared with a TIMESTAMPTZ index is read in the session's
+ *    current TimeZone, DST and all, and a text with a zone or offset as
+ *    DuckDB reads it. Where the statement's reading depends on a zone offset
+ *    the planner does not compute (a zone-less index against an instant, the
+ *    local date of a zoned index, outside UTC) the bound is widened by the
+ *    largest offset any zone has (ZONE_SLACK_NS); now() by NOW_SLACK_NS.
  *    A WHERE conjunct filters rows before joins, windows and aggregates see
  *    them, and a NULL-extended outer-join row fails it too, so pruning on it
  *    is exact for inner and outer joins. ASOF, POSITIONAL, NATURAL and

@@ -2,19 +2,28 @@
  * session.c — SQL sessions (see tstable/session.h): a registry of names,
  * and the path every statement takes before DuckDB runs it.
  *
- * A session is one DuckDB connection on the process's database, pinned to
- * UTC. A registered Parquet path is a TEMP VIEW over read_parquet(path). A
- * registered tstable is a tst_table handle, and its name is redefined for
- * each statement that names it:
+ * A session is one DuckDB connection on the process's database, opened in
+ * UTC (a statement may SET TimeZone; pruning reads the current setting). A
+ * registered Parquet path is a TEMP VIEW over read_parquet(path). A
+ * registered tstable is a tst_table handle whose name is, at registration,
+ * a view with the table's columns and no rows (no data file is opened or
+ * checked, so a table with thousands of segments, or a lost one, registers
+ * at once), and is redefined for each statement that reaches it:
  *
- *   1. refresh the handle (reads only new commits), so rows another
+ *   1. find the tables the statement reaches: named in its text, or named by
+ *      a view or macro the session defined that the statement names;
+ *   2. refresh their handles (reads only new commits), so rows another
  *      process appended are seen without registering again;
- *   2. prune (prune.c): which segments the statement can need;
- *   3. CREATE OR REPLACE TEMP VIEW name AS SELECT CAST(c AS T) AS c, ...
+ *   3. prune (prune.c): which segments the statement can need — every
+ *      segment for a table reached through a definition or named only as
+ *      text (a string, a column name, query('...'));
+ *   4. CREATE OR REPLACE TEMP VIEW name AS SELECT CAST(c AS T) AS c, ...
  *      FROM read_parquet([kept files], union_by_name = false) — or, when
  *      nothing is kept, the same columns over no rows — skipped when the
- *      definition is the one already in place;
- *   4. prepare the statement and bind its parameters.
+ *      definition is the one already in place. Kept files the statement
+ *      reads directly are checked to exist first, so a missing one is an
+ *      error naming the table, the segment and the file;
+ *   5. prepare the statement and bind its parameters.
  *
  * Every segment file shares the table's column order (an append that does
  * not match it exactly is re-encoded), so columns are matched by position;
