@@ -159,7 +159,7 @@ int tst_session_export(tst_session *session, const char *sql, const tst_param *p
 
 /* What pruning decided for the last statement, for EXPLAIN-like output and
  * tests: segments considered and kept, summed over the registered tables
- * the statement referenced. */
+ * the statement reached (for EXPLAIN [ANALYZE] x, those of x). */
 typedef struct tst_prune_stats {
     uint64_t candidate_segments;
     uint64_t kept_segments;
