@@ -202,12 +202,14 @@ static int check_segment_file(const tst_registration *r, const tst_segment *seg,
         return 0;
     }
     int err = errno, code = err == ENOENT || err == ENOTDIR ? TST_ENOTFOUND : TST_EIO;
+    char *root = realpath(r->root, NULL); /* the message names the file absolutely */
+    char *named = root ? tst_io_join(root, seg->path) : NULL;
     tst_fail(code, "table '%s' (%s): the statement needs segment %s, whose data file %s cannot "
              "be read: %s; restore the file, or narrow the statement's time range or entities "
-             "so that it does not need this segment", r->name, r->root, seg->path, abs,
-             strerror(err));
-    tst_fail_set_path(abs);
-    free(abs);
+             "so that it does not need this segment", r->name, r->root, seg->path,
+             named ? named : abs, strerror(err));
+    tst_fail_set_path(named ? named : abs);
+    free(named), free(root), free(abs);
     return code;
 }
 

@@ -512,7 +512,7 @@ def test_finding_4_explain_shows_the_pruned_plan_and_its_segment_count(cli, gold
     r = cli("query", "--table", "tzr", "--explain", "--sql", "select count(*) from tzr")
     assert r.code == 1 and r.stderr.count("Query failed") == 1, r.stderr
     assert "table 'tzr' (tzr): the statement needs segment data/" in r.stderr
-    assert "whose data file tzr/data/<UUID>.parquet cannot be read: No such file" in r.stderr
+    assert "whose data file <TMP>/tzr/data/<UUID>.parquet cannot be read: No such file" in r.stderr
 
 
 def test_query_timing_reports_elapsed(cli, golden):
