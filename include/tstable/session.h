@@ -19,7 +19,8 @@
  *
  * Pruning: before a statement runs, its predicates on a registered table's
  * index column (comparisons and BETWEEN with constants or parameters,
- * col::DATE comparisons, now() [+|- interval]) and equalities on its entity
+ * col::DATE comparisons, now() [+|- interval], OR and IN of those) and
+ * equalities on its entity
  * columns are read from the parsed statement, and only the segments whose
  * bounds and identity can match are given to the engine — the files of the
  * others are never opened. Timestamp constants are read exactly as DuckDB

@@ -30,6 +30,7 @@
  *        col::DATE  <|<=|>|>=|=  date   and   CAST(col AS DATE) BETWEEN ...
  *        col  op  now() [+|- INTERVAL ...]   (also current_timestamp, ...)
  *        entity_col = constant
+ *        a OR b ..., col IN (constants): the hull of the alternatives' ranges
  *    where col is the table's index column, unqualified (only when every
  *    other FROM item is a registered tstable without such a column) or
  *    qualified by the reference's alias (or table name when it has none);
@@ -52,8 +53,8 @@
  * 3. Each reference gives a range [lo, hi] (inclusive, in index units: ns
  *    for timestamps) and per-entity-column equalities. A segment is kept
  *    when [index_min, index_max] meets the range and, for a Single-layout
- *    segment, its identity matches every equality. Anything unread (OR, NOT,
- *    a function of the column, IN, an unknown node, an ambiguous column, an
+ *    segment, its identity matches every equality. Anything unread (NOT,
+ *    a function of the column, an unknown node, an ambiguous column, an
  *    alias we cannot resolve) simply does not narrow the range, so the
  *    result is always that of the full table.
  * 4. A table referenced several times keeps the union of what each
@@ -798,7 +799,8 @@ static void narrow_date(prune_ctx *c, const from_item *it, ref_filter *f, cmp_op
     wide d = 0;
     bool ok = col && col->type.kind == TST_TYPE_TIMESTAMP &&
               tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && literal_operand(&l, &o) &&
-              (!o.type || strcmp(o.type, "DATE") == 0) && eval_epoch(c, &o, "DATE", "TIMESTAMP", &d);
+              (!o.type || strcmp(o.type, "DATE") == 0) &&
+              eval_epoch(c, &o, "DATE", "TIMESTAMP", &d);
     free(o.sql.s);
     if (!ok)
         return;
@@ -858,6 +860,71 @@ static void read_comparison(prune_ctx *c, const select_scope *s, const from_item
 }
 
 static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
+                           json_object *node, ref_filter *f);
+
+/* What an IN element is, for DuckDB's choice of the type all are compared in. */
+static const char *element_type(json_object *node)
+{
+    const char *cls = jstr(node, "class");
+    if (cls && strcmp(cls, "CAST") == 0)
+        return jstr(jget(node, "cast_type"), "id");
+    if (cls && strcmp(cls, "CONSTANT") == 0)
+        return jstr(jget(jget(node, "value"), "type"), "id");
+    return cls && strcmp(cls, "PARAMETER") == 0 ? "PARAMETER" : NULL;
+}
+
+/* The range one alternative of an OR (or value of an IN) allows the index. */
+static void read_alternative(prune_ctx *c, const select_scope *s, const from_item *it,
+                             json_object *in_col, json_object *node, ref_filter *alt)
+{
+    memset(alt, 0, sizeof *alt);
+    alt->lo = WIDE_MIN, alt->hi = WIDE_MAX;
+    if (!in_col)
+        read_predicate(c, s, it, node, alt);
+    else if (index_as_date(s, it, in_col))
+        narrow_date(c, it, alt, OP_EQ, node);
+    else if (resolve_column(s, it, in_col) == COL_INDEX)
+        narrow(c, s, it, alt, COL_INDEX, OP_EQ, node);
+}
+
+/*
+ * a OR b OR ..., index IN (x, y, ...): a matching row lies in one
+ * alternative's range, so in the hull of them all. Only the index range is
+ * used (entity equalities inside are not); an IN is read only when its
+ * values all have one type, so each compares as it would alone.
+ */
+static void read_alternatives(prune_ctx *c, const select_scope *s, const from_item *it,
+                              json_object *node, ref_filter *f)
+{
+    json_object *kids = jget(node, "children");
+    bool in = jis(node, "type", "COMPARE_IN");
+    size_t n = kids && json_object_is_type(kids, json_type_array) ? json_object_array_length(kids)
+                                                                   : 0;
+    json_object *in_col = in && n > 1 ? json_object_array_get_idx(kids, 0) : NULL;
+    const char *type = in_col ? element_type(json_object_array_get_idx(kids, 1)) : NULL;
+    for (size_t i = 2; in_col && i < n; i++) {
+        const char *other = element_type(json_object_array_get_idx(kids, i));
+        if (!type || !other || strcmp(type, other) != 0)
+            return;
+    }
+    if (n == 0 || (in && !in_col))
+        return;
+    wide lo = WIDE_MAX, hi = WIDE_MIN;
+    for (size_t i = in ? 1 : 0; i < n; i++) {
+        ref_filter alt;
+        read_alternative(c, s, it, in_col, json_object_array_get_idx(kids, i), &alt);
+        if (alt.lo > alt.hi)
+            continue; /* this alternative matches nothing */
+        lo = alt.lo < lo ? alt.lo : lo;
+        hi = alt.hi > hi ? alt.hi : hi;
+    }
+    if (lo > f->lo)
+        f->lo = lo;
+    if (hi < f->hi)
+        f->hi = hi;
+}
+
+static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
                            json_object *node, ref_filter *f)
 {
     const char *cls = jstr(node, "class");
@@ -868,6 +935,9 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
         json_object *kids = jget(node, "children");
         for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
             read_predicate(c, s, it, json_object_array_get_idx(kids, i), f);
+    } else if ((strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_OR")) ||
+               (strcmp(cls, "OPERATOR") == 0 && jis(node, "type", "COMPARE_IN"))) {
+        read_alternatives(c, s, it, node, f);
     } else if (strcmp(cls, "COMPARISON") == 0) {
         read_comparison(c, s, it, node, f);
     } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN")) {

@@ -493,7 +493,20 @@ static void zone_predicate(tst_sql *t, bool zoned, const char *qual, zone_params
           rnd(2) ? "<" : "<=", hi);
     for (unsigned i = rnd(3); i > 0; i--) {
         SQL_F(t, " AND ");
-        zone_atom(t, zoned, qual, zp);
+        if (rnd(5) == 0) { /* alternatives: the hull of their ranges prunes */
+            SQL_F(t, "(");
+            zone_atom(t, zoned, qual, zp);
+            SQL_F(t, " OR ");
+            zone_atom(t, zoned, qual, zp);
+            SQL_F(t, ")");
+        } else if (rnd(5) == 0) {
+            char a[96], b[96];
+            zone_literal(a, sizeof a, zoned, zp);
+            zone_literal(b, sizeof b, zoned, zp);
+            SQL_F(t, "%sts IN (%s, %s)", qual, a, b);
+        } else {
+            zone_atom(t, zoned, qual, zp);
+        }
     }
 }
 

@@ -200,7 +200,7 @@ static void literals_with_a_zone_or_offset_are_read_as_duckdb_reads_them(void **
 
 /* ---- finding 26 ----------------------------------------------------------- */
 
-static void test_finding_26_now_and_date_casts_of_the_index_prune(void **state)
+static void test_finding_26_now_date_casts_or_and_in_prune(void **state)
 {
     fixture *f = *state;
     /* The data is from June 2024: nothing is newer than a day before now. */
@@ -220,6 +220,20 @@ static void test_finding_26_now_and_date_casts_of_the_index_prune(void **state)
                  "'2024-06-13'", NULL, 0, "48", 1, 2);
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE < '2024-06-11'", NULL, 0, "240", 1, 2);
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE > '2024-06-10'", NULL, 0, "240", 1, 2);
+    /* OR and IN: every match lies in the hull of the alternatives' ranges. */
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE = '2024-06-12' OR ts::DATE = "
+                 "'2024-06-14'", NULL, 0, "48", 1, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts IN ('2024-06-12 05:00:00', "
+                 "'2024-06-18 07:00:00')", NULL, 0, "2", 1, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts < '2024-06-02' OR ts >= '2024-06-20'",
+           NULL, 0, "48", 2, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE (ts < '2024-06-02' AND ts > '2024-06-03') OR "
+                 "ts >= '2024-06-20'", NULL, 0, "24", 1, 2);
+    /* Mixed IN types, or an alternative the planner cannot read, prune nothing. */
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts IN ('2024-06-12 05:00:00', "
+                 "TIMESTAMP '2024-06-18 07:00:00')", NULL, 0, "2", 2, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= '2024-06-12' OR close > 0", NULL, 0,
+           "480", 2, 2);
     /* In New York the local day 06-10 runs into the second segment. */
     run(f->s, "SET TimeZone = 'America/New_York'");
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts::DATE = '2024-06-10'", NULL, 0, "24", 2, 2);
@@ -360,8 +374,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             literals_with_a_zone_or_offset_are_read_as_duckdb_reads_them, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_finding_26_now_and_date_casts_of_the_index_prune,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finding_26_now_date_casts_or_and_in_prune, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_finding_4_explain_prunes_the_inner_statement_and_reports_it, setup, teardown),
         cmocka_unit_test_setup_teardown(
