@@ -20,16 +20,15 @@
  * Pruning: before a statement runs, its predicates on a registered table's
  * index column (comparisons and BETWEEN with constants or parameters,
  * col::DATE comparisons, now() [+|- interval], OR and IN of those) and
- * equalities on its entity
- * columns are read from the parsed statement, and only the segments whose
- * bounds and identity can match are given to the engine — the files of the
- * others are never opened. Timestamp constants are read exactly as DuckDB
- * reads them in this session: a zone-less text, DATE or TIMESTAMP compared
- * with a TIMESTAMPTZ index is in the session's current TimeZone (SET
- * TimeZone = '...' is followed, DST included). EXPLAIN [ANALYZE] prunes its
- * inner statement. A table reached through a view or macro the session
- * defined reads every segment. Anything the planner cannot read prunes
- * nothing: results are always those of the full table.
+ * equalities on its entity columns are read from the parsed statement, and
+ * only the segments whose bounds and identity can match are given to the
+ * engine — the files of the others are never opened. Timestamp constants are
+ * read exactly as DuckDB reads them in this session: a zone-less text, DATE
+ * or TIMESTAMP compared with a TIMESTAMPTZ index is in the session's current
+ * TimeZone (SET TimeZone = '...' is followed, DST included). EXPLAIN
+ * [ANALYZE] prunes its inner statement. A table reached through a view or
+ * macro the session defined reads every segment. Anything the planner cannot
+ * read prunes nothing: results are always those of the full table.
  *
  * Registration opens and checks no data file. A statement that needs a
  * segment whose file is missing fails with TST_ENOTFOUND naming the table,
