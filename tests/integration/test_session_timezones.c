@@ -298,6 +298,13 @@ static void test_finding_15_a_missing_segment_fails_only_the_queries_that_need_i
     assert_non_null(strstr(msg, relative));
     assert_non_null(strstr(msg, "'tzr2'"));
     assert_string_equal(tst_error_last()->path, first);
+    /* A view over the table can be defined; reading it needs every file. */
+    run(s, "CREATE TEMP VIEW all_of_it AS SELECT * FROM tzr2");
+    assert_tst_fails(tst_session_query_rows(s, "SELECT count(*) FROM all_of_it", NULL, 0, &rows),
+                     TST_ENOTFOUND);
+    assert_non_null(strstr(tst_error_last()->message, "'tzr2'"));
+    assert_string_equal(tst_error_last()->path, first);
+    expect(s, "SELECT count(*) FROM tzr2 WHERE ts >= '2024-06-12'", NULL, 0, "216", 1, 2);
     tst_session_free(s);
     free(first), free(relative), free(file), free(root);
 }
