@@ -498,8 +498,9 @@ static int find_tables(tst_session *s, const char *sql, statement_tables *out)
 {
     size_t cap = s->count ? s->count : 1;
     char *defined = tst_prune_defined_name(sql);
+    bool defines = defined != NULL;
     free(defined);
-    if (defined) /* a view or macro body is bound against the columns only */
+    if (defines) /* a view or macro body is bound against the columns only */
         return 0;
     bool *reached = calloc(s->def_count ? s->def_count : 1, sizeof *reached);
     out->targets = calloc(cap, sizeof *out->targets);
