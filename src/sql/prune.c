@@ -1275,18 +1275,19 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
     return 0;
 }
 
-char *tst_prune_defined_name(const char *sql)
+int tst_prune_defined_name(const char *sql, char **out)
 {
     const char *p = skip_word(skip_space(sql), "CREATE"), *q;
+    *out = NULL;
     if (!p)
-        return NULL;
+        return 0;
     if ((q = skip_word(p, "OR")) != NULL && (q = skip_word(q, "REPLACE")) != NULL)
         p = q;
     if ((q = skip_word(p, "TEMP")) != NULL || (q = skip_word(p, "TEMPORARY")) != NULL)
         p = q;
     if ((q = skip_word(p, "VIEW")) == NULL && (q = skip_word(p, "MACRO")) == NULL &&
         (q = skip_word(p, "FUNCTION")) == NULL)
-        return NULL;
+        return 0;
     p = q;
     if ((q = skip_word(p, "IF")) != NULL && (q = skip_word(q, "NOT")) != NULL &&
         (q = skip_word(q, "EXISTS")) != NULL)
@@ -1297,7 +1298,8 @@ char *tst_prune_defined_name(const char *sql)
             p = e + 1, n = 0;
         else
             n++;
-    return strndup(p, n);
+    *out = strndup(p, n);
+    return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory reading a view definition");
 }
 
 void tst_prune_clear(tst_prune_target *targets, size_t target_count)

@@ -39,9 +39,9 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
 bool tst_prune_mentions(const char *sql, const char *name);
 
 /* The name a statement defines when it is CREATE [OR REPLACE] [TEMP|TEMPORARY]
- * VIEW|MACRO|FUNCTION [IF NOT EXISTS] name ...: malloc'd, "" when the name
- * cannot be read; NULL for any other statement (or out of memory). */
-char *tst_prune_defined_name(const char *sql);
+ * VIEW|MACRO|FUNCTION [IF NOT EXISTS] name ...: *out malloc'd, "" when the
+ * name cannot be read; *out NULL for any other statement. TST_ENOMEM. */
+int tst_prune_defined_name(const char *sql, char **out);
 
 void tst_prune_clear(tst_prune_target *targets, size_t target_count);
 

@@ -436,10 +436,13 @@ static int refresh_table(tst_registration *r)
 /* Remembers a view or macro the statement defines (replacing one of that name). */
 static int record_definition(tst_session *s, const char *sql)
 {
-    char *name = tst_prune_defined_name(sql), *text = name ? strdup(sql) : NULL;
-    if (!name || !text) {
+    char *name = NULL, *text = NULL;
+    int rc = tst_prune_defined_name(sql, &name);
+    if (rc != 0 || !name)
+        return rc; /* not a definition */
+    if ((text = strdup(sql)) == NULL) {
         free(name);
-        return 0; /* not a definition (or out of memory: reported below) */
+        return tst_fail(TST_ENOMEM, "out of memory remembering a view definition");
     }
     for (size_t i = 0; *name && i < s->def_count; i++)
         if (strcasecmp(s->defs[i].name, name) == 0) {
@@ -497,18 +500,19 @@ typedef struct statement_tables {
 static int find_tables(tst_session *s, const char *sql, statement_tables *out)
 {
     size_t cap = s->count ? s->count : 1;
-    char *defined = tst_prune_defined_name(sql);
+    char *defined = NULL;
+    int rc = tst_prune_defined_name(sql, &defined);
     bool defines = defined != NULL;
     free(defined);
-    if (defines) /* a view or macro body is bound against the columns only */
-        return 0;
+    if (rc != 0 || defines) /* a view or macro body binds to the columns only */
+        return rc;
     bool *reached = calloc(s->def_count ? s->def_count : 1, sizeof *reached);
     out->targets = calloc(cap, sizeof *out->targets);
     out->regs = calloc(cap, sizeof *out->regs);
     out->indirect = calloc(cap, sizeof *out->indirect);
-    int rc = reached && out->targets && out->regs && out->indirect
-                 ? 0
-                 : tst_fail(TST_ENOMEM, "out of memory planning a statement");
+    rc = reached && out->targets && out->regs && out->indirect
+             ? 0
+             : tst_fail(TST_ENOMEM, "out of memory planning a statement");
     if (rc == 0)
         reach_definitions(s, sql, reached);
     for (size_t i = 0; rc == 0 && i < s->count; i++) {
