@@ -1292,12 +1292,21 @@ int tst_prune_defined_name(const char *sql, char **out)
     if ((q = skip_word(p, "IF")) != NULL && (q = skip_word(q, "NOT")) != NULL &&
         (q = skip_word(q, "EXISTS")) != NULL)
         p = q;
-    size_t n = 0; /* [schema.]name, unquoted: the last part */
-    for (const char *e = p; isalnum((unsigned char)*e) || *e == '_' || *e == '.'; e++)
-        if (*e == '.')
+    size_t n = 0; /* [schema.]name: the last part, unquoted or in "..." */
+    for (const char *e = p; *e && (isalnum((unsigned char)*e) || strchr("_.\"", *e)); e++) {
+        if (*e == '"') {
+            const char *close = strchr(e + 1, '"');
+            if (!close || close[1] == '"') { /* unreadable: reached by every statement */
+                p = "", n = 0;
+                break;
+            }
+            p = e + 1, n = (size_t)(close - p), e = close;
+        } else if (*e == '.') {
             p = e + 1, n = 0;
-        else
+        } else {
             n++;
+        }
+    }
     *out = strndup(p, n);
     return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory reading a view definition");
 }

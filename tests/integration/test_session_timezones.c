@@ -360,6 +360,7 @@ static void views_macros_and_query_strings_read_every_segment(void **state)
     run(f->s, "CREATE TEMP VIEW everything AS SELECT * FROM tzr");
     run(f->s, "CREATE OR REPLACE TEMP VIEW latest AS SELECT * FROM everything WHERE close > 0");
     run(f->s, "CREATE MACRO tzr_rows() AS TABLE SELECT * FROM tzr");
+    run(f->s, "CREATE TEMP VIEW \"Quoted View\" AS SELECT * FROM tzr");
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= '2024-06-15'", NULL, 0, "144", 1, 2);
     expect(f->s, "SELECT count(*) FROM everything", NULL, 0, "480", 2, 2);
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= '2024-06-15'", NULL, 0, "144", 1, 2);
@@ -371,6 +372,8 @@ static void views_macros_and_query_strings_read_every_segment(void **state)
     expect(f->s, "SELECT count(*) FROM tzr_rows()", NULL, 0, "480", 2, 2);
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= '2024-06-15'", NULL, 0, "144", 1, 2);
     expect(f->s, "SELECT * FROM query('SELECT count(*) FROM tzr')", NULL, 0, "480", 2, 2);
+    expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= '2024-06-15'", NULL, 0, "144", 1, 2);
+    expect(f->s, "SELECT count(*) FROM \"Quoted View\"", NULL, 0, "480", 2, 2);
 }
 
 int main(void)
