@@ -36,9 +36,10 @@
  *    qualified by the reference's alias (or table name when it has none);
  *    and a constant is a literal, a $parameter with a given value, or a
  *    plain CAST of one. Integer indexes: integer literals. Timestamps are
- *    not parsed here: DuckDB evaluates each constant in the session (one
- *    small SELECT, e.g. epoch_us(CAST('2024-06-10 18:00' AS TIMESTAMPTZ))),
- *    cast the way the comparison casts it, so a zone-less text, a DATE or a
+ *    not parsed here: DuckDB evaluates the statement's constants in the
+ *    session (one SELECT for all, e.g. of
+ *    TRY(epoch_us(CAST('2024-06-10 18:00' AS TIMESTAMPTZ)))), each cast the
+ *    way the comparison casts it, so a zone-less text, a DATE or a
  *    TIMESTAMP compared with a TIMESTAMPTZ index is read in the session's
  *    current TimeZone, DST and all, and a text with a zone or offset as
  *    DuckDB reads it. Where the statement's reading depends on a zone offset
