@@ -63,6 +63,7 @@
  */
 #include "prune.h"
 
+#include "constants.h"
 #include "fail.h"
 #include "session_internal.h"
 
@@ -111,22 +112,11 @@ typedef struct select_scope {
     bool unsafe; /* a join kind whose matching pruning could change */
 } select_scope;
 
-/* One constant expression DuckDB evaluates for the planner (see eval_epoch). */
-typedef struct evaluation {
-    char *sql; /* epoch_us(CAST(... AS ...)) */
-    bool ok;   /* a finite value came back */
-    wide value;
-} evaluation;
-
 typedef struct prune_ctx {
-    duckdb_connection con; /* the session's: literals are evaluated there */
-    bool zone_read, zone_utc;
     /* The walk runs twice when the statement has timestamp constants: the
-     * first collects them, one SELECT evaluates them all, the second uses
-     * the values. */
-    bool collected;
-    evaluation *evals;
-    size_t eval_count, eval_cap;
+     * first records them, one SELECT evaluates them all, the second uses the
+     * values (constants.c). */
+    tst_constants k;
     tst_prune_target *targets;
     size_t target_count;
     const tst_param *params;
@@ -415,58 +405,6 @@ static const char *index_view_type(const tst_field *f)
                                                   : "TIMESTAMP_NS";
 }
 
-/* Runs a one-value SELECT on the session's connection: its BIGINT, or false
- * (NULL, an error, anything else). */
-static bool eval_bigint(duckdb_connection con, const char *sql, int64_t *out)
-{
-    duckdb_result res;
-    bool ok = false;
-    if (duckdb_query(con, sql, &res) == DuckDBSuccess &&
-        duckdb_column_type(&res, 0) == DUCKDB_TYPE_BIGINT) {
-        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
-        if (chunk && duckdb_data_chunk_get_size(chunk) == 1) {
-            duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
-            uint64_t *valid = duckdb_vector_get_validity(vec);
-            if (!valid || duckdb_validity_row_is_valid(valid, 0)) {
-                *out = ((int64_t *)duckdb_vector_get_data(vec))[0];
-                ok = true;
-            }
-        }
-        if (chunk)
-            duckdb_destroy_data_chunk(&chunk);
-    }
-    duckdb_destroy_result(&res);
-    return ok;
-}
-
-static void note_zone(prune_ctx *c, const char *zone)
-{
-    static const char *const utc[] = {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT",
-                                      "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"};
-    c->zone_read = true;
-    for (size_t i = 0; zone && i < sizeof utc / sizeof utc[0]; i++)
-        if (strcasecmp(zone, utc[i]) == 0)
-            c->zone_utc = true;
-}
-
-/* Whether the session's TimeZone is UTC (read once per statement, with the
- * batch of constants): only then does a zone-less column compare with an
- * instant, or a zoned one give its date, without a zone shift. */
-static bool session_is_utc(prune_ctx *c)
-{
-    if (c->zone_read)
-        return c->zone_utc;
-    duckdb_result res;
-    if (duckdb_query(c->con, "SELECT current_setting('TimeZone')", &res) == DuckDBSuccess) {
-        char *zone = duckdb_value_varchar(&res, 0, 0);
-        note_zone(c, zone);
-        duckdb_free(zone);
-    }
-    duckdb_destroy_result(&res);
-    c->zone_read = true;
-    return c->zone_utc;
-}
-
 /* No zone's offset from UTC, local mean times included, exceeds 16 hours
  * (America/Sitka's +14:58:47 and Asia/Manila's -15:56 come closest): the
  * widening when a zone's offset is not known exactly. */
@@ -498,30 +436,6 @@ static bool literal_operand(const lit *l, operand *out)
     return rc == 0;
 }
 
-/* SELECT epoch_<unit>(CAST(CAST(<operand> AS <as>) AS <to>)) in the session. */
-static evaluation *find_evaluation(prune_ctx *c, const char *sql)
-{
-    for (size_t i = 0; i < c->eval_count; i++)
-        if (strcmp(c->evals[i].sql, sql) == 0)
-            return &c->evals[i];
-    return NULL;
-}
-
-/* Remembers an expression for the batch; out of memory only loses a bound. */
-static void collect_evaluation(prune_ctx *c, char *sql)
-{
-    if (c->eval_count == c->eval_cap) {
-        size_t cap = c->eval_cap ? c->eval_cap * 2 : 8;
-        evaluation *e = realloc(c->evals, cap * sizeof *e);
-        if (!e) {
-            free(sql);
-            return;
-        }
-        c->evals = e, c->eval_cap = cap;
-    }
-    c->evals[c->eval_count++] = (evaluation){sql, false, 0};
-}
-
 /*
  * epoch_<unit>(CAST(CAST(<operand> AS <as>) AS <to>)) as evaluated in the
  * session, in ns. While collecting, it only records the expression (and
@@ -531,80 +445,14 @@ static bool eval_epoch(prune_ctx *c, const operand *o, const char *as, const cha
 {
     bool ns = strcmp(to, "TIMESTAMP_NS") == 0;
     tst_sql q = {0};
-    if (SQL_F(&q, "epoch_%s(CAST(CAST(%s AS %s) AS %s))", ns ? "ns" : "us", o->sql.s, as, to) != 0) {
-        free(q.s);
-        return false;
-    }
-    evaluation *e = find_evaluation(c, q.s);
-    if (!c->collected) {
-        if (!e)
-            collect_evaluation(c, q.s);
-        else
-            free(q.s);
-        return false;
-    }
+    int64_t v = 0;
+    bool ok = SQL_F(&q, "epoch_%s(CAST(CAST(%s AS %s) AS %s))", ns ? "ns" : "us", o->sql.s, as,
+                    to) == 0 &&
+              tst_constants_get(&c->k, q.s, &v);
     free(q.s);
-    if (e && e->ok)
-        *out = ns ? e->value : e->value * 1000;
-    return e && e->ok;
-}
-
-/* Reads the batch's one row: the TimeZone, then each expression's value. */
-static void read_batch(prune_ctx *c, duckdb_data_chunk chunk)
-{
-    duckdb_vector zone = duckdb_data_chunk_get_vector(chunk, 0);
-    duckdb_string_t *z = duckdb_vector_get_data(zone);
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)duckdb_string_t_length(z[0]),
-             duckdb_string_t_data(&z[0]));
-    note_zone(c, name);
-    for (size_t i = 0; i < c->eval_count; i++) {
-        duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, (idx_t)i + 1);
-        uint64_t *valid = duckdb_vector_get_validity(vec);
-        c->evals[i].ok = !valid || duckdb_validity_row_is_valid(valid, 0);
-        c->evals[i].value = c->evals[i].ok ? ((int64_t *)duckdb_vector_get_data(vec))[0] : 0;
-    }
-}
-
-/* SELECT current_setting('TimeZone'), TRY(e1), TRY(e2), ...: one statement
- * for all the constants (TRY: a text DuckDB cannot cast gives no bound). */
-static void evaluate_batch(prune_ctx *c)
-{
-    tst_sql q = {0};
-    int rc = SQL_F(&q, "SELECT current_setting('TimeZone')");
-    for (size_t i = 0; rc == 0 && i < c->eval_count; i++)
-        rc = SQL_F(&q, ", TRY(%s)", c->evals[i].sql);
-    duckdb_result res;
-    bool done = false;
-    if (rc == 0 && duckdb_query(c->con, q.s, &res) == DuckDBSuccess) {
-        bool shaped = duckdb_column_type(&res, 0) == DUCKDB_TYPE_VARCHAR;
-        for (size_t i = 0; shaped && i < c->eval_count; i++)
-            shaped = duckdb_column_type(&res, (idx_t)i + 1) == DUCKDB_TYPE_BIGINT;
-        duckdb_data_chunk chunk = shaped ? duckdb_fetch_chunk(res) : NULL;
-        if (chunk && duckdb_data_chunk_get_size(chunk) == 1)
-            read_batch(c, chunk), done = true;
-        if (chunk)
-            duckdb_destroy_data_chunk(&chunk);
-    }
-    if (rc == 0)
-        duckdb_destroy_result(&res);
-    free(q.s);
-    /* One expression DuckDB refuses to bind fails the batch: one at a time. */
-    for (size_t i = 0; !done && i < c->eval_count; i++) {
-        evaluation *e = &c->evals[i];
-        tst_sql one = {0};
-        int64_t v = 0;
-        e->ok = SQL_F(&one, "SELECT %s", e->sql) == 0 && eval_bigint(c->con, one.s, &v);
-        e->value = v;
-        free(one.s);
-    }
-}
-
-static void free_evaluations(prune_ctx *c)
-{
-    for (size_t i = 0; i < c->eval_count; i++)
-        free(c->evals[i].sql);
-    free(c->evals);
+    if (ok)
+        *out = ns ? (wide)v : (wide)v * 1000;
+    return ok;
 }
 
 /*
@@ -632,7 +480,7 @@ static bool timestamp_bound(prune_ctx *c, const tst_field *f, const operand *o, 
                                                          : "TIMESTAMP";
     if (!eval_epoch(c, o, type, to, out))
         return false;
-    *slack = (!col_tz && lit_tz && !session_is_utc(c) ? ZONE_SLACK_NS : 0) +
+    *slack = (!col_tz && lit_tz && !tst_constants_zone_is_utc(&c->k) ? ZONE_SLACK_NS : 0) +
              (o->now ? NOW_SLACK_NS : 0);
     return true;
 }
@@ -815,7 +663,7 @@ static void narrow_date(prune_ctx *c, const from_item *it, ref_filter *f, cmp_op
     free(o.sql.s);
     if (!ok)
         return;
-    wide slack = col->type.timezone && !session_is_utc(c) ? ZONE_SLACK_NS : 0;
+    wide slack = col->type.timezone && !tst_constants_zone_is_utc(&c->k) ? ZONE_SLACK_NS : 0;
     if (op == OP_EQ || op == OP_GE || op == OP_GT)
         narrow_index(f, OP_GE, op == OP_GT ? d + DAY_NS : d, slack);
     if (op == OP_EQ || op == OP_LE || op == OP_LT)
@@ -1276,14 +1124,13 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
         return rc;
     prune_ctx c;
     memset(&c, 0, sizeof c);
-    c.con = con, c.targets = targets, c.target_count = target_count;
+    c.k.con = con, c.targets = targets, c.target_count = target_count;
     c.params = params, c.param_count = param_count;
     json_object *root = parse_statement(con, sql);
     if (root) {
         walk(&c, jget(root, "statements"));
-        if (c.eval_count > 0) { /* again, with the constants' values */
-            evaluate_batch(&c);
-            c.collected = true;
+        if (c.k.count > 0) { /* again, with the constants' values */
+            tst_constants_evaluate(&c.k);
             for (size_t i = 0; i < target_count; i++) {
                 targets[i].referenced = false;
                 memset(targets[i].keep, 0, tst_table_segment_count(targets[i].table));
@@ -1295,7 +1142,7 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
             memset(targets[i].keep, 1, tst_table_segment_count(targets[i].table));
     }
     json_object_put(root);
-    free_evaluations(&c);
+    tst_constants_free(&c.k);
     return 0;
 }
 
