@@ -100,8 +100,9 @@ static bool bigint_at(duckdb_data_chunk chunk, idx_t col, int64_t *out)
     return true;
 }
 
-/* Runs `sql`; true when its one row arrived with the expected column types
- * (VARCHAR first when `zone`, then BIGINTs), read by fill(). */
+/* Runs `sql`; true when its one row arrived with the expected columns (the
+ * TimeZone first when `zone`, then BIGINTs), stored in `one` or, when NULL,
+ * in the recorded constants in order. */
 static bool run_row(tst_constants *k, const char *sql, bool zone, size_t bigints, tst_constant *one)
 {
     duckdb_result res;
