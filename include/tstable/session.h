@@ -18,11 +18,22 @@
  * another process appended are seen without registering again.
  *
  * Pruning: before a statement runs, its predicates on a registered table's
- * index column (comparisons, BETWEEN, with constants or parameters) and
+ * index column (comparisons and BETWEEN with constants or parameters,
+ * col::DATE comparisons, now() [+|- interval], OR and IN of those) and
  * equalities on its entity columns are read from the parsed statement, and
  * only the segments whose bounds and identity can match are given to the
- * engine — the files of the others are never opened. Anything the planner
- * cannot read prunes nothing: results are always those of the full table.
+ * engine — the files of the others are never opened. Timestamp constants are
+ * read exactly as DuckDB reads them in this session: a zone-less text, DATE
+ * or TIMESTAMP compared with a TIMESTAMPTZ index is in the session's current
+ * TimeZone (SET TimeZone = '...' is followed, DST included). EXPLAIN
+ * [ANALYZE] prunes its inner statement. A table reached through a view or
+ * macro the session defined reads every segment. Anything the planner cannot
+ * read prunes nothing: results are always those of the full table.
+ *
+ * Registration opens and checks no data file. A statement that needs a
+ * segment whose file is missing fails with TST_ENOTFOUND naming the table,
+ * the segment and the file (tst_error_last()->path is the file); one whose
+ * range excludes it runs.
  *
  * Coverage in SQL, as table functions usable in joins:
  *   tstable_coverage('name', start, end)
@@ -148,7 +159,7 @@ int tst_session_export(tst_session *session, const char *sql, const tst_param *p
 
 /* What pruning decided for the last statement, for EXPLAIN-like output and
  * tests: segments considered and kept, summed over the registered tables
- * the statement referenced. */
+ * the statement reached (for EXPLAIN [ANALYZE] x, those of x). */
 typedef struct tst_prune_stats {
     uint64_t candidate_segments;
     uint64_t kept_segments;

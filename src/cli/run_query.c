@@ -197,6 +197,7 @@ static int print_explain(tst_session *s, const char *sql, FILE *out)
     char *explain = cli_xsprintf("EXPLAIN %s", sql);
     cli_grid grid;
     uint64_t total = 0;
+    cli_grid_init(&grid, 0); /* freed below even when the query fails */
     int rc = read_rows(s, explain, UINT64_MAX, true, &grid, &total);
     if (rc == 0) {
         tst_prune_stats prune = {0, 0};

@@ -16,26 +16,36 @@
  *    left/right/ref_type, SUBQUERY, TABLE_FUNCTION, ...) and a where_clause
  *    of expression objects ("class": COMPARISON | BETWEEN | CONJUNCTION |
  *    COLUMN_REF | CONSTANT | PARAMETER | CAST | FUNCTION | OPERATOR ...).
- *    Statements it cannot serialize (EXPLAIN, COPY, SHOW, several statements,
- *    syntax errors) prune nothing: every registered table whose name appears
- *    in the text keeps all its segments.
+ *    EXPLAIN [ANALYZE] [(options)] is read as its inner statement (the
+ *    plan shown is the pruned statement's). Statements it cannot serialize
+ *    (COPY, SHOW, DESCRIBE, several statements, syntax errors) prune
+ *    nothing: every registered table whose name appears in the text keeps
+ *    all its segments.
  * 2. Every SELECT node anywhere in the tree (CTEs, subqueries, set
  *    operations, join sides) is visited. For each base-table reference in its
  *    FROM (through REGULAR and CROSS joins only) to a registered tstable, the
  *    top-level AND-conjuncts of that node's WHERE are read:
  *        col  <|<=|>|>=|=  constant     (either side)
  *        col  BETWEEN constant AND constant
+ *        col::DATE  <|<=|>|>=|=  date   and   CAST(col AS DATE) BETWEEN ...
+ *        col  op  now() [+|- INTERVAL ...]   (also current_timestamp, ...)
  *        entity_col = constant
+ *        a OR b ..., col IN (constants): the hull of the alternatives' ranges
  *    where col is the table's index column, unqualified (only when every
  *    other FROM item is a registered tstable without such a column) or
  *    qualified by the reference's alias (or table name when it has none);
  *    and a constant is a literal, a $parameter with a given value, or a
- *    plain CAST of one. Timestamps: strings 'YYYY-MM-DD[( |T)HH:MM:SS[.f]]
- *    [Z|+hh[:mm]]', typed or cast (TIMESTAMP, TIMESTAMP_S/MS/NS,
- *    TIMESTAMPTZ, DATE) — read as DuckDB reads them in a UTC session; a
- *    value with a sub-second part widens the range by a second on each side,
- *    as DuckDB may truncate it to the column's unit. Integer indexes:
- *    integer literals.
+ *    plain CAST of one. Integer indexes: integer literals. Timestamps are
+ *    not parsed here: DuckDB evaluates the statement's constants in the
+ *    session (one SELECT for all, e.g. of
+ *    TRY(epoch_us(CAST('2024-06-10 18:00' AS TIMESTAMPTZ)))), each cast the
+ *    way the comparison casts it, so a zone-less text, a DATE or a
+ *    TIMESTAMP compared with a TIMESTAMPTZ index is read in the session's
+ *    current TimeZone, DST and all, and a text with a zone or offset as
+ *    DuckDB reads it. Where the statement's reading depends on a zone offset
+ *    the planner does not compute (a zone-less index against an instant, the
+ *    local date of a zoned index, outside UTC) the bound is widened by the
+ *    largest offset any zone has (ZONE_SLACK_NS); now() by NOW_SLACK_NS.
  *    A WHERE conjunct filters rows before joins, windows and aggregates see
  *    them, and a NULL-extended outer-join row fails it too, so pruning on it
  *    is exact for inner and outer joins. ASOF, POSITIONAL, NATURAL and
@@ -44,8 +54,8 @@
  * 3. Each reference gives a range [lo, hi] (inclusive, in index units: ns
  *    for timestamps) and per-entity-column equalities. A segment is kept
  *    when [index_min, index_max] meets the range and, for a Single-layout
- *    segment, its identity matches every equality. Anything unread (OR, NOT,
- *    a function of the column, IN, an unknown node, an ambiguous column, an
+ *    segment, its identity matches every equality. Anything unread (NOT,
+ *    a function of the column, an unknown node, an ambiguous column, an
  *    alias we cannot resolve) simply does not narrow the range, so the
  *    result is always that of the full table.
  * 4. A table referenced several times keeps the union of what each
@@ -53,6 +63,7 @@
  */
 #include "prune.h"
 
+#include "constants.h"
 #include "fail.h"
 #include "session_internal.h"
 
@@ -102,6 +113,10 @@ typedef struct select_scope {
 } select_scope;
 
 typedef struct prune_ctx {
+    /* The walk runs twice when the statement has timestamp constants: the
+     * first records them, one SELECT evaluates them all, the second uses the
+     * values (constants.c). */
+    tst_constants k;
     tst_prune_target *targets;
     size_t target_count;
     const tst_param *params;
@@ -342,110 +357,6 @@ static lit read_literal(const prune_ctx *c, json_object *node)
     return out;
 }
 
-/* ---- timestamp text, as DuckDB reads it in a UTC session ------------------ */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool digits(const char **p, const char *end, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++, (*p)++) {
-        if (*p >= end || !isdigit((unsigned char)**p))
-            return false;
-        v = v * 10 + (**p - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool valid_date(int y, int m, int d)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= mdays[m - 1] + (m == 2 && leap);
-}
-
-/* "[.f{1,9}]": nanoseconds. */
-static bool read_fraction(const char **p, const char *end, int64_t *nsec)
-{
-    *nsec = 0;
-    if (*p >= end || **p != '.')
-        return true;
-    (*p)++;
-    int n = 0;
-    int64_t scale = 100000000;
-    for (; *p < end && isdigit((unsigned char)**p); (*p)++, n++, scale /= 10) {
-        if (n == 9)
-            return false;
-        *nsec += (**p - '0') * scale;
-    }
-    return n > 0;
-}
-
-/* "Z" or "+hh[:mm]" / "-hh[:mm]" in seconds east of UTC; nothing is 0. */
-static bool read_offset(const char **p, const char *end, int64_t *offset)
-{
-    *offset = 0;
-    if (*p == end)
-        return true;
-    if (**p == 'Z' || **p == 'z') {
-        (*p)++;
-        return *p == end;
-    }
-    int sign = **p == '+' ? 1 : **p == '-' ? -1 : 0;
-    int hh = 0, mm = 0;
-    if (!sign)
-        return false;
-    (*p)++;
-    if (!digits(p, end, 2, &hh) || hh > 23)
-        return false;
-    if (*p < end && **p == ':' && (++(*p), !digits(p, end, 2, &mm)))
-        return false;
-    *offset = sign * (hh * 3600 + mm * 60);
-    return *p == end && mm < 60;
-}
-
-/*
- * A timestamp text as nanoseconds since the epoch. zoned: read as
- * TIMESTAMPTZ (an offset applies); otherwise as TIMESTAMP, which ignores an
- * offset, so only a zero one is accepted. date_only: DATE.
- */
-static bool parse_timestamp(const char *text, size_t len, bool zoned, bool date_only,
-                            wide *out, bool *fuzzy)
-{
-    const char *p = text, *end = text + len;
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-    int64_t nsec = 0, offset = 0;
-    if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
-        p >= end || *p++ != '-' || !digits(&p, end, 2, &d) || !valid_date(y, mo, d))
-        return false;
-    if (p < end) {
-        if (date_only || (*p != 'T' && *p != 't' && *p != ' '))
-            return false;
-        p++;
-        if (!digits(&p, end, 2, &h) || p >= end || *p++ != ':' || !digits(&p, end, 2, &mi) ||
-            p >= end || *p++ != ':' || !digits(&p, end, 2, &s) || h > 23 || mi > 59 || s > 59 ||
-            !read_fraction(&p, end, &nsec) || !read_offset(&p, end, &offset))
-            return false;
-        if (offset != 0 && !zoned)
-            return false;
-    }
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
-    *out = ((wide)secs - offset) * NS_PER_SEC + nsec;
-    *fuzzy = nsec != 0;
-    return true;
-}
-
 /* ---- one predicate -------------------------------------------------------- */
 
 typedef enum cmp_op { OP_EQ, OP_LT, OP_LE, OP_GT, OP_GE, OP_NONE } cmp_op;
@@ -468,14 +379,114 @@ static cmp_op flip(cmp_op op)
     return op == OP_LT ? OP_GT : op == OP_LE ? OP_GE : op == OP_GT ? OP_LT : op == OP_GE ? OP_LE : op;
 }
 
-static bool is_timestamp_cast(const char *id)
+/* ---- timestamp bounds, evaluated by DuckDB in the session ------------------ */
+
+/* The SQL spelling of a cast the planner evaluates, or NULL for any other. */
+static const char *time_cast_sql(const char *id)
 {
-    return strcmp(id, "TIMESTAMP") == 0 || strcmp(id, "TIMESTAMP_S") == 0 ||
-           strcmp(id, "TIMESTAMP_MS") == 0 || strcmp(id, "TIMESTAMP_NS") == 0;
+    static const struct { const char *id, *sql; } casts[] = {
+        {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}, {"TIMESTAMP", "TIMESTAMP"},
+        {"TIMESTAMP_S", "TIMESTAMP_S"}, {"TIMESTAMP_MS", "TIMESTAMP_MS"},
+        {"TIMESTAMP_NS", "TIMESTAMP_NS"}, {"DATE", "DATE"},
+    };
+    for (size_t i = 0; id && i < sizeof casts / sizeof casts[0]; i++)
+        if (strcmp(id, casts[i].id) == 0)
+            return casts[i].sql;
+    return NULL;
 }
 
-/* The literal in the index's units; *slack > 0 when DuckDB may round it. */
-static bool index_value(const tst_table *t, const lit *l, wide *out, wide *slack)
+/* The type the table's view gives a timestamp index column (segment_select.c). */
+static const char *index_view_type(const tst_field *f)
+{
+    if (f->type.timezone)
+        return "TIMESTAMPTZ";
+    return f->type.unit == TST_PRECISION_MILLIS   ? "TIMESTAMP_MS"
+           : f->type.unit == TST_PRECISION_MICROS ? "TIMESTAMP"
+                                                  : "TIMESTAMP_NS";
+}
+
+/* No zone's offset from UTC, local mean times included, exceeds 16 hours
+ * (America/Sitka's +14:58:47 and Asia/Manila's -15:56 come closest): the
+ * widening when a zone's offset is not known exactly. */
+#define ZONE_SLACK_NS (17LL * 3600 * NS_PER_SEC)
+/* now() is evaluated in its own statement just before the real one: a clock
+ * step between the two may move it, this much at most. */
+#define NOW_SLACK_NS (3600LL * NS_PER_SEC)
+#define DAY_NS (86400LL * NS_PER_SEC)
+
+/* A constant operand as SQL DuckDB evaluates for the planner, and its type
+ * (the SQL spelling; NULL for an untyped string, which takes the column's). */
+typedef struct operand {
+    tst_sql sql;
+    const char *type;
+    bool now; /* a now() form: the value is the statement's clock */
+} operand;
+
+static bool literal_operand(const lit *l, operand *out)
+{
+    memset(out, 0, sizeof *out);
+    if (l->kind != LIT_TEXT || l->len > 256 || memchr(l->text, '\0', l->len))
+        return false;
+    out->type = l->cast ? time_cast_sql(l->cast) : NULL;
+    if (l->cast && !out->type)
+        return false;
+    char *text = strndup(l->text, l->len);
+    int rc = text ? SQL_LIT(&out->sql, text) : TST_ENOMEM;
+    free(text);
+    return rc == 0;
+}
+
+/*
+ * epoch_<unit>(CAST(CAST(<operand> AS <as>) AS <to>)) as evaluated in the
+ * session, in ns. While collecting, it only records the expression (and
+ * answers false); afterwards it answers from the batch.
+ */
+static bool eval_epoch(prune_ctx *c, const operand *o, const char *as, const char *to, wide *out)
+{
+    bool ns = strcmp(to, "TIMESTAMP_NS") == 0;
+    tst_sql q = {0};
+    int64_t v = 0;
+    bool ok = SQL_F(&q, "epoch_%s(CAST(CAST(%s AS %s) AS %s))", ns ? "ns" : "us", o->sql.s, as,
+                    to) == 0 &&
+              tst_constants_get(&c->k, q.s, &v);
+    free(q.s);
+    if (ok)
+        *out = ns ? (wide)v : (wide)v * 1000;
+    return ok;
+}
+
+/*
+ * The bound `col op <operand>` puts on a timestamp index, in ns of the
+ * column's own values. DuckDB compares a TIMESTAMPTZ column with
+ * CAST(x AS TIMESTAMPTZ) (a zone-less text, TIMESTAMP or DATE read in the
+ * session's TimeZone), and a zone-less column of type C with CAST('text' AS C)
+ * or, for a typed x, in the finer of the two types (exact both ways), except
+ * for a TIMESTAMPTZ x: then CAST(col AS TIMESTAMPTZ) >= x, where the column's
+ * local time moves by the zone's offset (not even monotonically across a DST
+ * change), so outside UTC the instant is widened by ZONE_SLACK_NS. The values
+ * are DuckDB's own, evaluated in this session, so they match whatever the
+ * statement will see.
+ */
+static bool timestamp_bound(prune_ctx *c, const tst_field *f, const operand *o, wide *out,
+                            wide *slack)
+{
+    const char *col = index_view_type(f), *type = o->type ? o->type : col;
+    bool col_tz = f->type.timezone != NULL, lit_tz = strcmp(type, "TIMESTAMPTZ") == 0;
+    if ((col_tz && !lit_tz && strncmp(type, "TIMESTAMP_", 10) == 0) ||
+        (!col_tz && lit_tz && strcmp(col, "TIMESTAMP") != 0))
+        return false; /* DuckDB refuses the comparison itself */
+    const char *to = col_tz || lit_tz ? "TIMESTAMPTZ"
+                     : strcmp(type, "TIMESTAMP_NS") == 0 ? "TIMESTAMP_NS"
+                                                         : "TIMESTAMP";
+    if (!eval_epoch(c, o, type, to, out))
+        return false;
+    *slack = (!col_tz && lit_tz && !tst_constants_zone_is_utc(&c->k) ? ZONE_SLACK_NS : 0) +
+             (o->now ? NOW_SLACK_NS : 0);
+    return true;
+}
+
+/* The literal in the index's units; *slack > 0 when the bound is widened. */
+static bool index_value(prune_ctx *c, const tst_table *t, const lit *l, wide *out, wide *slack)
 {
     const tst_index_spec *spec = tst_table_index(t);
     *slack = 0;
@@ -488,25 +499,116 @@ static bool index_value(const tst_table *t, const lit *l, wide *out, wide *slack
         }
         return l->kind == LIT_TEXT && l->cast && parse_wide(l->text, l->len, out);
     }
-    if (l->kind != LIT_TEXT || l->len > 64)
+    const tst_field *f = find_column(t, spec->column);
+    operand o = {{NULL, 0, 0}, NULL, false};
+    bool ok = f && f->type.kind == TST_TYPE_TIMESTAMP && literal_operand(l, &o) &&
+              timestamp_bound(c, f, &o, out, slack);
+    free(o.sql.s);
+    return ok;
+}
+
+/* ---- now() and its offsets ------------------------------------------------- */
+
+static bool now_function(const char *name)
+{
+    static const char *const names[] = {"now", "get_current_timestamp", "transaction_timestamp",
+                                        "current_timestamp"};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* now(), get_current_timestamp(), transaction_timestamp() or current_timestamp
+ * (a column reference unless a FROM item may have a column of that name). */
+static bool render_now(const select_scope *s, const from_item *it, json_object *node,
+                       tst_sql *out)
+{
+    const char *cls = jstr(node, "class");
+    json_object *names = jget(node, "column_names"), *kids = jget(node, "children");
+    if (cls && strcmp(cls, "FUNCTION") == 0 && now_function(jstr(node, "function_name")) &&
+        kids && json_object_array_length(kids) == 0 && jempty(node, "schema"))
+        return SQL_F(out, "%s()", jstr(node, "function_name")) == 0;
+    if (!cls || strcmp(cls, "COLUMN_REF") != 0 || !names ||
+        json_object_array_length(names) != 1 ||
+        strcasecmp(json_object_get_string(json_object_array_get_idx(names, 0)),
+                   "current_timestamp") != 0 ||
+        find_column(it->target->table, "current_timestamp") ||
+        !unambiguous(s, it, "current_timestamp"))
         return false;
-    bool zoned, date_only = false, fuzzy = false;
-    if (!l->cast) {
-        const tst_field *f = find_column(t, spec->column);
-        zoned = f && f->type.timezone;
-    } else if (strcmp(l->cast, "TIMESTAMP WITH TIME ZONE") == 0) {
-        zoned = true;
-    } else if (strcmp(l->cast, "DATE") == 0) {
-        zoned = false, date_only = true;
-    } else if (is_timestamp_cast(l->cast)) {
-        zoned = false;
-    } else {
+    return SQL_F(out, "current_timestamp") == 0;
+}
+
+/* An interval constant as the parser writes INTERVAL 30 DAY or
+ * INTERVAL '2 hours': integers, strings, casts and to_<unit>/trunc only. */
+static bool render_interval(json_object *node, tst_sql *out, int depth)
+{
+    static const char *const fns[] = {"to_years",   "to_months",  "to_weeks",
+                                      "to_days",    "to_hours",   "to_minutes",
+                                      "to_seconds", "to_milliseconds", "to_microseconds",
+                                      "trunc"};
+    const char *cls = jstr(node, "class");
+    if (!cls || depth > 6)
         return false;
+    if (strcmp(cls, "CONSTANT") == 0) {
+        lit l = {LIT_NONE, NULL, 0, 0, NULL};
+        read_constant(node, &l);
+        if (l.kind == LIT_INT)
+            return SQL_F(out, "%lld", (long long)l.num) == 0;
+        return l.kind == LIT_TEXT && !memchr(l.text, '\0', l.len) && SQL_LIT(out, l.text) == 0;
     }
-    if (!parse_timestamp(l->text, l->len, zoned, date_only, out, &fuzzy))
+    if (strcmp(cls, "CAST") == 0) {
+        const char *type = jstr(jget(node, "cast_type"), "id");
+        json_object *try_cast = jget(node, "try_cast");
+        if (!type || (try_cast && json_object_get_boolean(try_cast)) ||
+            (strcmp(type, "INTERVAL") != 0 && strcmp(type, "DOUBLE") != 0 &&
+             strcmp(type, "INTEGER") != 0 && strcmp(type, "BIGINT") != 0))
+            return false;
+        return SQL_F(out, "CAST(") == 0 && render_interval(jget(node, "child"), out, depth + 1) &&
+               SQL_F(out, " AS %s)", type) == 0;
+    }
+    json_object *kids = jget(node, "children");
+    const char *name = jstr(node, "function_name");
+    bool known = false;
+    for (size_t i = 0; name && i < sizeof fns / sizeof fns[0]; i++)
+        known = known || strcmp(name, fns[i]) == 0;
+    if (strcmp(cls, "FUNCTION") != 0 || !known || !kids || json_object_array_length(kids) != 1 ||
+        !jempty(node, "schema"))
         return false;
-    *slack = fuzzy ? NS_PER_SEC : 0;
-    return true;
+    return SQL_F(out, "%s(", name) == 0 &&
+           render_interval(json_object_array_get_idx(kids, 0), out, depth + 1) &&
+           SQL_F(out, ")") == 0;
+}
+
+/*
+ * now() [+|- interval constant]: a constant for the statement (the start of
+ * its transaction), monotonic in the clock, so it bounds the index like a
+ * literal once DuckDB evaluates it here, widened by NOW_SLACK_NS.
+ */
+static bool now_operand(const select_scope *s, const from_item *it, json_object *node,
+                        operand *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = "TIMESTAMPTZ", out->now = true;
+    if (render_now(s, it, node, &out->sql))
+        return true;
+    json_object *kids = jget(node, "children");
+    const char *name = jstr(node, "function_name");
+    if (!jis(node, "class", "FUNCTION") || !name || (strcmp(name, "+") != 0 && strcmp(name, "-")) ||
+        !kids || json_object_array_length(kids) != 2)
+        return false;
+    json_object *a = json_object_array_get_idx(kids, 0), *b = json_object_array_get_idx(kids, 1);
+    bool ok = SQL_F(&out->sql, "(") == 0 && render_now(s, it, a, &out->sql) &&
+              SQL_F(&out->sql, " %s ", name) == 0 && render_interval(b, &out->sql, 0) &&
+              SQL_F(&out->sql, ")") == 0;
+    if (!ok && strcmp(name, "+") == 0) { /* interval + now() */
+        free(out->sql.s);
+        memset(&out->sql, 0, sizeof out->sql);
+        ok = SQL_F(&out->sql, "(") == 0 && render_interval(a, &out->sql, 0) &&
+             SQL_F(&out->sql, " + ") == 0 && render_now(s, it, b, &out->sql) &&
+             SQL_F(&out->sql, ")") == 0;
+    }
+    return ok;
 }
 
 static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack)
@@ -543,41 +645,168 @@ static void narrow_entity(const tst_table *t, ref_filter *f, int k, const lit *l
         have->conflict = true; /* a = 'x' AND a = 'y': no row of a Single segment matches */
 }
 
-static void narrow(const prune_ctx *c, const from_item *it, ref_filter *f, int col, cmp_op op,
-                   json_object *operand)
+/* `col::DATE op <date>`: the day [D, D + 1 day) of the column's local time,
+ * for a zoned column D's midnight in the session's zone; outside UTC that is
+ * within ZONE_SLACK_NS of D's midnight in UTC. */
+static void narrow_date(prune_ctx *c, const from_item *it, ref_filter *f, cmp_op op,
+                        json_object *operand_node)
 {
-    lit l = read_literal(c, operand);
-    wide v = 0, slack = 0;
-    if (l.kind == LIT_NONE)
+    const tst_table *t = it->target->table;
+    const tst_field *col = find_column(t, tst_table_index(t)->column);
+    lit l = read_literal(c, operand_node);
+    operand o = {{NULL, 0, 0}, NULL, false};
+    wide d = 0;
+    bool ok = col && col->type.kind == TST_TYPE_TIMESTAMP &&
+              tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && literal_operand(&l, &o) &&
+              (!o.type || strcmp(o.type, "DATE") == 0) &&
+              eval_epoch(c, &o, "DATE", "TIMESTAMP", &d);
+    free(o.sql.s);
+    if (!ok)
         return;
-    if (col == COL_INDEX && index_value(it->target->table, &l, &v, &slack))
-        narrow_index(f, op, v, slack);
-    else if (col >= 0 && op == OP_EQ)
-        narrow_entity(it->target->table, f, col, &l);
+    wide slack = col->type.timezone && !tst_constants_zone_is_utc(&c->k) ? ZONE_SLACK_NS : 0;
+    if (op == OP_EQ || op == OP_GE || op == OP_GT)
+        narrow_index(f, OP_GE, op == OP_GT ? d + DAY_NS : d, slack);
+    if (op == OP_EQ || op == OP_LE || op == OP_LT)
+        narrow_index(f, OP_LT, op == OP_LT ? d : d + DAY_NS, slack);
 }
 
-static void read_predicate(const prune_ctx *c, const select_scope *s, const from_item *it,
+static void narrow(prune_ctx *c, const select_scope *s, const from_item *it, ref_filter *f,
+                   int col, cmp_op op, json_object *operand_node)
+{
+    lit l = read_literal(c, operand_node);
+    wide v = 0, slack = 0;
+    if (l.kind == LIT_NONE && col == COL_INDEX) {
+        const tst_table *t = it->target->table;
+        const tst_field *field = find_column(t, tst_table_index(t)->column);
+        operand o = {{NULL, 0, 0}, NULL, false};
+        if (tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && field &&
+            field->type.kind == TST_TYPE_TIMESTAMP && now_operand(s, it, operand_node, &o) &&
+            timestamp_bound(c, field, &o, &v, &slack))
+            narrow_index(f, op, v, slack);
+        free(o.sql.s);
+    } else if (col == COL_INDEX && index_value(c, it->target->table, &l, &v, &slack)) {
+        narrow_index(f, op, v, slack);
+    } else if (col >= 0 && op == OP_EQ && l.kind != LIT_NONE) {
+        narrow_entity(it->target->table, f, col, &l);
+    }
+}
+
+/* CAST(col AS DATE) (col::DATE) of the index column. */
+static bool index_as_date(const select_scope *s, const from_item *it, json_object *node)
+{
+    json_object *try_cast = jget(node, "try_cast");
+    return jis(node, "class", "CAST") && jis(jget(node, "cast_type"), "id", "DATE") &&
+           !(try_cast && json_object_get_boolean(try_cast)) &&
+           resolve_column(s, it, jget(node, "child")) == COL_INDEX;
+}
+
+static void read_comparison(prune_ctx *c, const select_scope *s, const from_item *it,
+                            json_object *node, ref_filter *f)
+{
+    cmp_op op = op_of(jstr(node, "type"));
+    json_object *left = jget(node, "left"), *right = jget(node, "right");
+    int col = COL_NONE;
+    if (op == OP_NONE)
+        return;
+    if (index_as_date(s, it, left))
+        narrow_date(c, it, f, op, right);
+    else if (index_as_date(s, it, right))
+        narrow_date(c, it, f, flip(op), left);
+    else if ((col = resolve_column(s, it, left)) != COL_NONE)
+        narrow(c, s, it, f, col, op, right);
+    else if ((col = resolve_column(s, it, right)) != COL_NONE)
+        narrow(c, s, it, f, col, flip(op), left);
+}
+
+static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
+                           json_object *node, ref_filter *f);
+
+/* What an IN element is, for DuckDB's choice of the type all are compared in. */
+static const char *element_type(json_object *node)
+{
+    const char *cls = jstr(node, "class");
+    if (cls && strcmp(cls, "CAST") == 0)
+        return jstr(jget(node, "cast_type"), "id");
+    if (cls && strcmp(cls, "CONSTANT") == 0)
+        return jstr(jget(jget(node, "value"), "type"), "id");
+    return cls && strcmp(cls, "PARAMETER") == 0 ? "PARAMETER" : NULL;
+}
+
+/* The range one alternative of an OR (or value of an IN) allows the index. */
+static void read_alternative(prune_ctx *c, const select_scope *s, const from_item *it,
+                             json_object *in_col, json_object *node, ref_filter *alt)
+{
+    memset(alt, 0, sizeof *alt);
+    alt->lo = WIDE_MIN, alt->hi = WIDE_MAX;
+    if (!in_col)
+        read_predicate(c, s, it, node, alt);
+    else if (index_as_date(s, it, in_col))
+        narrow_date(c, it, alt, OP_EQ, node);
+    else if (resolve_column(s, it, in_col) == COL_INDEX)
+        narrow(c, s, it, alt, COL_INDEX, OP_EQ, node);
+}
+
+/*
+ * a OR b OR ..., index IN (x, y, ...): a matching row lies in one
+ * alternative's range, so in the hull of them all. Only the index range is
+ * used (entity equalities inside are not); an IN is read only when its
+ * values all have one type, so each compares as it would alone.
+ */
+static void read_alternatives(prune_ctx *c, const select_scope *s, const from_item *it,
+                              json_object *node, ref_filter *f)
+{
+    json_object *kids = jget(node, "children");
+    bool in = jis(node, "type", "COMPARE_IN");
+    size_t n = kids && json_object_is_type(kids, json_type_array) ? json_object_array_length(kids)
+                                                                   : 0;
+    json_object *in_col = in && n > 1 ? json_object_array_get_idx(kids, 0) : NULL;
+    const char *type = in_col ? element_type(json_object_array_get_idx(kids, 1)) : NULL;
+    for (size_t i = 2; in_col && i < n; i++) {
+        const char *other = element_type(json_object_array_get_idx(kids, i));
+        if (!type || !other || strcmp(type, other) != 0)
+            return;
+    }
+    if (n == 0 || (in && !in_col))
+        return;
+    wide lo = WIDE_MAX, hi = WIDE_MIN;
+    for (size_t i = in ? 1 : 0; i < n; i++) {
+        ref_filter alt;
+        read_alternative(c, s, it, in_col, json_object_array_get_idx(kids, i), &alt);
+        if (alt.lo > alt.hi)
+            continue; /* this alternative matches nothing */
+        lo = alt.lo < lo ? alt.lo : lo;
+        hi = alt.hi > hi ? alt.hi : hi;
+    }
+    if (lo > f->lo)
+        f->lo = lo;
+    if (hi < f->hi)
+        f->hi = hi;
+}
+
+static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
                            json_object *node, ref_filter *f)
 {
     const char *cls = jstr(node, "class");
+    json_object *input = jget(node, "input");
     if (!cls)
         return;
     if (strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_AND")) {
         json_object *kids = jget(node, "children");
         for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
             read_predicate(c, s, it, json_object_array_get_idx(kids, i), f);
+    } else if ((strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_OR")) ||
+               (strcmp(cls, "OPERATOR") == 0 && jis(node, "type", "COMPARE_IN"))) {
+        read_alternatives(c, s, it, node, f);
     } else if (strcmp(cls, "COMPARISON") == 0) {
-        cmp_op op = op_of(jstr(node, "type"));
-        json_object *left = jget(node, "left"), *right = jget(node, "right");
-        int col = resolve_column(s, it, left);
-        if (op != OP_NONE && col != COL_NONE)
-            narrow(c, it, f, col, op, right);
-        else if (op != OP_NONE && (col = resolve_column(s, it, right)) != COL_NONE)
-            narrow(c, it, f, col, flip(op), left);
-    } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN") &&
-               resolve_column(s, it, jget(node, "input")) == COL_INDEX) {
-        narrow(c, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
-        narrow(c, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
+        read_comparison(c, s, it, node, f);
+    } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN")) {
+        if (index_as_date(s, it, input)) {
+            narrow_date(c, it, f, OP_GE, jget(node, "lower"));
+            narrow_date(c, it, f, OP_LE, jget(node, "upper"));
+        } else if (resolve_column(s, it, input) == COL_INDEX) {
+            narrow(c, s, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
+            narrow(c, s, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
+        }
     }
 }
 
@@ -617,16 +846,38 @@ static bool identity_matches(const ref_filter *f, const tst_segment *seg, size_t
     return true;
 }
 
-static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_segment *seg)
+/* The table's view reads a zoned index as TIMESTAMPTZ (microseconds): a
+ * finer stored value reaches the statement truncated, so bounds are compared
+ * at that grain, widened outwards. */
+static wide view_grain(const tst_table *t)
+{
+    const tst_field *f = find_column(t, tst_table_index(t)->column);
+    return f && f->type.kind == TST_TYPE_TIMESTAMP && f->type.timezone &&
+                   f->type.unit == TST_PRECISION_NANOS
+               ? 1000
+               : 1;
+}
+
+static wide floor_to(wide v, wide grain)
+{
+    wide r = v % grain;
+    return r < 0 ? v - r - grain : v - r;
+}
+
+static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_segment *seg,
+                           wide grain)
 {
     wide lo = 0, hi = 0;
     if (!f)
         return true;
     if (f->lo > f->hi)
         return false;
-    if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi) &&
-        (hi < f->lo || lo > f->hi))
-        return false;
+    if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi)) {
+        lo = floor_to(lo, grain);
+        hi = -floor_to(-hi, grain);
+        if (hi < f->lo || lo > f->hi)
+            return false;
+    }
     return identity_matches(f, seg, tst_table_index(t)->entity_count);
 }
 
@@ -635,8 +886,9 @@ static void keep_needed(tst_prune_target *t, const ref_filter *f)
 {
     t->referenced = true;
     size_t n = tst_table_segment_count(t->table);
+    wide grain = view_grain(t->table);
     for (size_t i = 0; t->keep && i < n; i++)
-        if (!t->keep[i] && segment_needed(t->table, f, tst_table_segment_at(t->table, i)))
+        if (!t->keep[i] && segment_needed(t->table, f, tst_table_segment_at(t->table, i), grain))
             t->keep[i] = true;
 }
 
@@ -788,28 +1040,146 @@ static int alloc_keep(tst_prune_target *targets, size_t n)
     return 0;
 }
 
+/* Past blanks and SQL comments. */
+static const char *skip_space(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            if (!end)
+                return p;
+            p = end + 2;
+        } else {
+            return p;
+        }
+    }
+}
+
+/* Past `word` (any case, a whole word) and the blanks after it, or NULL. */
+static const char *skip_word(const char *p, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncasecmp(p, word, n) != 0 || isalnum((unsigned char)p[n]) || p[n] == '_')
+        return NULL;
+    return skip_space(p + n);
+}
+
+/* Past a balanced "( ... )" (EXPLAIN's options), or NULL. Quotes are not
+ * special here: a statement cut wrongly fails to serialize, and prunes
+ * nothing. */
+static const char *skip_parens(const char *p)
+{
+    int depth = 0;
+    for (; *p; p++) {
+        depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+        if (depth == 0)
+            return skip_space(p + 1);
+    }
+    return NULL;
+}
+
+/* The parse tree of one statement, or NULL when DuckDB cannot serialize it. */
+static json_object *parse_one(duckdb_connection con, const char *sql)
+{
+    char *text = serialize(con, sql);
+    json_object *root = text ? json_tokener_parse(text) : NULL;
+    free(text);
+    json_object *stmts = jget(root, "statements"), *err = jget(root, "error");
+    if (stmts && json_object_is_type(stmts, json_type_array) &&
+        json_object_array_length(stmts) == 1 && !(err && json_object_get_boolean(err)))
+        return root;
+    json_object_put(root);
+    return NULL;
+}
+
+/*
+ * EXPLAIN [ANALYZE] [(options)] <statement> shows (and ANALYZE runs) the plan
+ * of <statement> over the views this statement defines, so it prunes as
+ * <statement> does. json_serialize_sql reads SELECTs only: the inner
+ * statement is found in the text. "EXPLAIN (SELECT ...)" is a statement in
+ * parentheses, tried before reading the parentheses as options.
+ */
+static json_object *parse_statement(duckdb_connection con, const char *sql)
+{
+    const char *p = skip_space(sql), *inner = skip_word(p, "EXPLAIN");
+    if (!inner)
+        return parse_one(con, sql);
+    const char *analyze = skip_word(inner, "ANALYZE");
+    inner = analyze ? analyze : skip_word(inner, "ANALYSE") ? skip_word(inner, "ANALYSE") : inner;
+    json_object *root = parse_one(con, inner);
+    if (!root && *inner == '(' && (inner = skip_parens(inner)) != NULL)
+        root = parse_one(con, inner);
+    return root;
+}
+
 int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param *params,
                         size_t param_count, tst_prune_target *targets, size_t target_count)
 {
     int rc = alloc_keep(targets, target_count);
     if (rc != 0 || target_count == 0)
         return rc;
-    prune_ctx c = {targets, target_count, params, param_count};
-    char *text = serialize(con, sql);
-    json_object *root = text ? json_tokener_parse(text) : NULL;
-    json_object *stmts = jget(root, "statements"), *err = jget(root, "error");
-    bool readable = stmts && json_object_is_type(stmts, json_type_array) &&
-                    json_object_array_length(stmts) == 1 && !(err && json_object_get_boolean(err));
-    if (readable) {
-        walk(&c, stmts);
-    } else {
+    prune_ctx c;
+    memset(&c, 0, sizeof c);
+    c.k.con = con, c.targets = targets, c.target_count = target_count;
+    c.params = params, c.param_count = param_count;
+    json_object *root = parse_statement(con, sql);
+    if (root) {
+        walk(&c, jget(root, "statements"));
+        if (c.k.count > 0) { /* again, with the constants' values */
+            tst_constants_evaluate(&c.k);
+            for (size_t i = 0; i < target_count; i++) {
+                targets[i].referenced = false;
+                memset(targets[i].keep, 0, tst_table_segment_count(targets[i].table));
+            }
+            walk(&c, jget(root, "statements"));
+        }
+    } else { /* unread: every segment, and "referenced" stays unknown (false) */
         for (size_t i = 0; i < target_count; i++)
-            if (tst_prune_mentions(sql, targets[i].name))
-                keep_needed(&targets[i], NULL);
+            memset(targets[i].keep, 1, tst_table_segment_count(targets[i].table));
     }
     json_object_put(root);
-    free(text);
+    tst_constants_free(&c.k);
     return 0;
+}
+
+int tst_prune_defined_name(const char *sql, char **out)
+{
+    const char *p = skip_word(skip_space(sql), "CREATE"), *q;
+    *out = NULL;
+    if (!p)
+        return 0;
+    if ((q = skip_word(p, "OR")) != NULL && (q = skip_word(q, "REPLACE")) != NULL)
+        p = q;
+    if ((q = skip_word(p, "TEMP")) != NULL || (q = skip_word(p, "TEMPORARY")) != NULL)
+        p = q;
+    if ((q = skip_word(p, "VIEW")) == NULL && (q = skip_word(p, "MACRO")) == NULL &&
+        (q = skip_word(p, "FUNCTION")) == NULL)
+        return 0;
+    p = q;
+    if ((q = skip_word(p, "IF")) != NULL && (q = skip_word(q, "NOT")) != NULL &&
+        (q = skip_word(q, "EXISTS")) != NULL)
+        p = q;
+    size_t n = 0; /* [schema.]name: the last part, unquoted or in "..." */
+    for (const char *e = p; *e && (isalnum((unsigned char)*e) || strchr("_.\"", *e)); e++) {
+        if (*e == '"') {
+            const char *close = strchr(e + 1, '"');
+            if (!close || close[1] == '"') { /* unreadable: reached by every statement */
+                p = "", n = 0;
+                break;
+            }
+            p = e + 1, n = (size_t)(close - p), e = close;
+        } else if (*e == '.') {
+            p = e + 1, n = 0;
+        } else {
+            n++;
+        }
+    }
+    *out = strndup(p, n);
+    return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory reading a view definition");
 }
 
 void tst_prune_clear(tst_prune_target *targets, size_t target_count)
@@ -818,20 +1188,4 @@ void tst_prune_clear(tst_prune_target *targets, size_t target_count)
         free(targets[i].keep);
         targets[i].keep = NULL;
     }
-}
-
-/* Used by the coverage table functions: ISO text to an instant, as a
- * TIMESTAMPTZ in a UTC session reads it. */
-bool tst_session_parse_time(const char *text, tst_timestamp *out)
-{
-    wide ns = 0;
-    bool fuzzy = false;
-    if (!text || !parse_timestamp(text, strlen(text), true, false, &ns, &fuzzy))
-        return false;
-    wide sec = ns / NS_PER_SEC, rem = ns % NS_PER_SEC;
-    if (rem < 0)
-        sec -= 1, rem += NS_PER_SEC;
-    out->sec = (int64_t)sec;
-    out->nsec = (uint32_t)rem;
-    return true;
 }

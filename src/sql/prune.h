@@ -17,15 +17,18 @@ typedef struct tst_prune_target {
     const char *name;   /* the registration name (matched case-insensitively) */
     tst_table *table;   /* refreshed by the caller; read only */
     /* Filled by tst_prune_statement(): */
-    bool referenced;    /* the statement names the table */
+    bool referenced;    /* the parsed statement reads the table by name */
     bool *keep;         /* per segment (tst_table_segment_at order); malloc'd, or NULL */
 } tst_prune_target;
 
 /*
  * Decides referenced/keep for every target. Uses json_serialize_sql on
- * `con`; a statement it cannot serialize (EXPLAIN, COPY, several
- * statements, a syntax error) marks every target whose name appears in the
- * text as referenced with every segment kept. Parameters feed the bounds.
+ * `con` (EXPLAIN [ANALYZE] is read as its inner statement), and evaluates
+ * timestamp constants there too, so they are read in the session's current
+ * TimeZone exactly as the statement will read them. A statement it cannot
+ * serialize (COPY, SHOW, several statements, a syntax error) keeps every
+ * segment of every target and leaves `referenced` false: the planner does
+ * not know whether it reads the table. Parameters feed the bounds.
  * Errors: TST_ENOMEM only (a statement the planner cannot read is not an
  * error: it prunes nothing). Free the keep arrays with tst_prune_clear().
  */
@@ -34,6 +37,11 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
 /* Whether `name` appears in the text as a whole identifier (any case): the
  * tables a statement can reference are among those it mentions. */
 bool tst_prune_mentions(const char *sql, const char *name);
+
+/* The name a statement defines when it is CREATE [OR REPLACE] [TEMP|TEMPORARY]
+ * VIEW|MACRO|FUNCTION [IF NOT EXISTS] name ...: *out malloc'd, "" when the
+ * name cannot be read; *out NULL for any other statement. TST_ENOMEM. */
+int tst_prune_defined_name(const char *sql, char **out);
 
 void tst_prune_clear(tst_prune_target *targets, size_t target_count);
 

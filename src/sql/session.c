@@ -2,19 +2,28 @@
  * session.c — SQL sessions (see tstable/session.h): a registry of names,
  * and the path every statement takes before DuckDB runs it.
  *
- * A session is one DuckDB connection on the process's database, pinned to
- * UTC. A registered Parquet path is a TEMP VIEW over read_parquet(path). A
- * registered tstable is a tst_table handle, and its name is redefined for
- * each statement that names it:
+ * A session is one DuckDB connection on the process's database, opened in
+ * UTC (a statement may SET TimeZone; pruning reads the current setting). A
+ * registered Parquet path is a TEMP VIEW over read_parquet(path). A
+ * registered tstable is a tst_table handle whose name is, at registration,
+ * a view with the table's columns and no rows (no data file is opened or
+ * checked, so a table with thousands of segments, or a lost one, registers
+ * at once), and is redefined for each statement that reaches it:
  *
- *   1. refresh the handle (reads only new commits), so rows another
+ *   1. find the tables the statement reaches: named in its text, or named by
+ *      a view or macro the session defined that the statement names;
+ *   2. refresh their handles (reads only new commits), so rows another
  *      process appended are seen without registering again;
- *   2. prune (prune.c): which segments the statement can need;
- *   3. CREATE OR REPLACE TEMP VIEW name AS SELECT CAST(c AS T) AS c, ...
+ *   3. prune (prune.c): which segments the statement can need — every
+ *      segment for a table reached through a definition or named only as
+ *      text (a string, a column name, query('...'));
+ *   4. CREATE OR REPLACE TEMP VIEW name AS SELECT CAST(c AS T) AS c, ...
  *      FROM read_parquet([kept files], union_by_name = false) — or, when
  *      nothing is kept, the same columns over no rows — skipped when the
- *      definition is the one already in place;
- *   4. prepare the statement and bind its parameters.
+ *      definition is the one already in place. Kept files the statement
+ *      reads directly are checked to exist first, so a missing one is an
+ *      error naming the table, the segment and the file;
+ *   5. prepare the statement and bind its parameters.
  *
  * Every segment file shares the table's column order (an append that does
  * not match it exactly is re-encoded), so columns are matched by position;
@@ -23,10 +32,12 @@
 #include "session_internal.h"
 
 #include "fail.h"
+#include "fsio.h"
 #include "prune.h"
 #include "segment_select.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +134,13 @@ int tst_session_open(tst_session **out)
     return 0;
 }
 
+static void free_definitions(tst_session *s)
+{
+    for (size_t i = 0; i < s->def_count; i++)
+        free(s->defs[i].name), free(s->defs[i].sql);
+    free(s->defs);
+}
+
 void tst_session_free(tst_session *s)
 {
     if (!s)
@@ -131,6 +149,7 @@ void tst_session_free(tst_session *s)
     for (size_t i = 0; i < s->count; i++)
         registration_clear(&s->regs[i]);
     free(s->regs);
+    free_definitions(s);
     if (s->con)
         tst_duck_disconnect(&s->con);
     free(s);
@@ -170,20 +189,53 @@ static void free_files(char **files, size_t n)
     free(files);
 }
 
-/* The absolute paths of the kept segments (keep NULL: all of them). */
-static int kept_files(tst_registration *r, const bool *keep, char ***out, size_t *out_n)
+/* The absolute path of a segment's data file, checked to exist: a missing
+ * one is an error naming the table, the segment and the file. */
+static int check_segment_file(const tst_registration *r, const tst_segment *seg, char **out)
+{
+    char *abs = tst_io_join(r->root, seg->path);
+    if (!abs)
+        return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
+    struct stat st;
+    if (stat(abs, &st) == 0) {
+        *out = abs;
+        return 0;
+    }
+    int err = errno, code = err == ENOENT || err == ENOTDIR ? TST_ENOTFOUND : TST_EIO;
+    char *root = realpath(r->root, NULL); /* the message names the file absolutely */
+    char *named = root ? tst_io_join(root, seg->path) : NULL;
+    tst_fail(code, "table '%s' (%s): the statement needs segment %s, whose data file %s cannot "
+             "be read: %s; restore the file, or narrow the statement's time range or entities "
+             "so that it does not need this segment", r->name, r->root, seg->path,
+             named ? named : abs, strerror(err));
+    tst_fail_set_path(named ? named : abs);
+    free(named), free(root), free(abs);
+    return code;
+}
+
+/* The absolute paths of the kept segments (keep NULL: all of them). With
+ * `check`, each is checked to exist, so a missing one is an error naming the
+ * file and the table rather than DuckDB's; the registration and a table
+ * reached only indirectly skip that (no per-file system call). */
+static int kept_files(tst_registration *r, const bool *keep, bool check, char ***out,
+                      size_t *out_n)
 {
     size_t total = tst_table_segment_count(r->table), n = 0;
     char **files = calloc(total ? total : 1, sizeof *files);
     if (!files)
         return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
-    char what[256];
-    snprintf(what, sizeof what, "table '%s' (%s)", r->name, r->root);
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < total; i++)
-        if (!keep || keep[i])
-            rc = tst_select_segment_file(r->root, tst_table_segment_at(r->table, i), what,
-                                         &files[n++]);
+    for (size_t i = 0; rc == 0 && i < total; i++) {
+        const tst_segment *seg = tst_table_segment_at(r->table, i);
+        if (keep && !keep[i])
+            continue;
+        if (check) {
+            rc = check_segment_file(r, seg, &files[n]);
+        } else if ((files[n] = tst_io_join(r->root, seg->path)) == NULL) {
+            rc = tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
+        }
+        n += rc == 0;
+    }
     if (rc != 0) {
         free_files(files, n);
         return rc;
@@ -192,14 +244,34 @@ static int kept_files(tst_registration *r, const bool *keep, char ***out, size_t
     return 0;
 }
 
-/* (Re)defines the table's view over the kept segments, unless it already is. */
-static int define_table_view(tst_session *s, tst_registration *r, const bool *keep,
-                             uint64_t *kept)
+/* Which files a table's view reads for one statement. */
+typedef enum view_files {
+    VIEW_NONE,      /* no rows: the name and columns only (registration) */
+    VIEW_ALL,       /* every segment, unchecked (reached indirectly) */
+    VIEW_KEPT       /* the kept segments, checked to exist */
+} view_files;
+
+/* When a view over every file failed: the first missing file, named with the
+ * table (TST_ENOTFOUND), or `rc` with DuckDB's message when none is. */
+static int name_missing_file(tst_registration *r, int rc)
+{
+    char **files = NULL;
+    size_t n = 0;
+    int missing = kept_files(r, NULL, true, &files, &n);
+    if (missing == 0)
+        free_files(files, n);
+    return missing != 0 ? missing : rc;
+}
+
+/* (Re)defines the table's view over the chosen files, unless it already is. */
+static int define_table_view(tst_session *s, tst_registration *r, view_files which,
+                             const bool *keep, uint64_t *kept)
 {
     char **files = NULL;
     size_t n = 0;
     tst_sql t = {0};
-    int rc = kept_files(r, keep, &files, &n);
+    int rc = which == VIEW_NONE ? 0 : kept_files(r, which == VIEW_ALL ? NULL : keep,
+                                                 which == VIEW_KEPT, &files, &n);
     if (rc != 0)
         return rc;
     *kept = n;
@@ -217,6 +289,8 @@ static int define_table_view(tst_session *s, tst_registration *r, const bool *ke
     }
     if (rc == 0)
         rc = run(s, &t, "defining a registered table's view");
+    if (rc != 0 && which == VIEW_ALL) /* DuckDB's message names no table: find the file */
+        rc = name_missing_file(r, rc);
     free(r->view_sql);
     r->view_sql = rc == 0 ? t.s : NULL;
     if (rc != 0)
@@ -251,8 +325,10 @@ int tst_session_register_table(tst_session *s, const char *name, const char *roo
     if (rc == 0 && (!r.name || !r.root))
         rc = tst_fail(TST_ENOMEM, "out of memory registering '%s'", name);
     uint64_t kept = 0;
-    if (rc == 0) /* a full view now, so the name exists for the catalog and for views */
-        rc = define_table_view(s, &r, NULL, &kept);
+    /* The name and its columns exist from now on; which files the view reads
+     * is decided per statement, so registering opens and checks no file. */
+    if (rc == 0)
+        rc = define_table_view(s, &r, VIEW_NONE, NULL, &kept);
     if (rc == 0)
         rc = registry_put(s, &r);
     registration_clear(&r);
@@ -355,38 +431,127 @@ static int refresh_table(tst_registration *r)
     return rc == 0 ? 0 : tst_fail_context(rc, "refreshing registered table '%s'", r->name);
 }
 
-/* Prunes and (re)defines the views of the tables the statement names. */
-static int ready_tables(tst_session *s, const char *sql, const tst_param *params, size_t n)
+/* ---- what a statement reaches ---------------------------------------------- */
+
+/* Remembers a view or macro the statement defines (replacing one of that name). */
+static int record_definition(tst_session *s, const char *sql)
 {
-    size_t count = 0;
-    tst_prune_target *targets = calloc(s->count ? s->count : 1, sizeof *targets);
-    tst_registration **regs = calloc(s->count ? s->count : 1, sizeof *regs);
-    int rc = targets && regs ? 0 : tst_fail(TST_ENOMEM, "out of memory planning a statement");
+    char *name = NULL, *text = NULL;
+    int rc = tst_prune_defined_name(sql, &name);
+    if (rc != 0 || !name)
+        return rc; /* not a definition */
+    if ((text = strdup(sql)) == NULL) {
+        free(name);
+        return tst_fail(TST_ENOMEM, "out of memory remembering a view definition");
+    }
+    for (size_t i = 0; *name && i < s->def_count; i++)
+        if (strcasecmp(s->defs[i].name, name) == 0) {
+            free(s->defs[i].sql), free(name);
+            s->defs[i].sql = text;
+            return 0;
+        }
+    if (s->def_count == s->def_cap) {
+        size_t cap = s->def_cap ? s->def_cap * 2 : 8;
+        tst_definition *defs = realloc(s->defs, cap * sizeof *defs);
+        if (!defs) {
+            free(name), free(text);
+            return tst_fail(TST_ENOMEM, "out of memory remembering a view definition");
+        }
+        s->defs = defs, s->def_cap = cap;
+    }
+    s->defs[s->def_count++] = (tst_definition){name, text};
+    return 0;
+}
+
+/* Marks the definitions the statement reaches: named by it, or by a reached
+ * one (views over views), and those whose name could not be read. */
+static void reach_definitions(const tst_session *s, const char *sql, bool *reached)
+{
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (size_t i = 0; i < s->def_count; i++) {
+            const char *name = s->defs[i].name;
+            bool named = !*name || tst_prune_mentions(sql, name);
+            for (size_t j = 0; !named && j < s->def_count; j++)
+                named = reached[j] && tst_prune_mentions(s->defs[j].sql, name);
+            if (named && !reached[i])
+                reached[i] = grew = true;
+        }
+    }
+}
+
+static bool reached_indirectly(const tst_session *s, const bool *reached, const char *name)
+{
+    for (size_t i = 0; i < s->def_count; i++)
+        if (reached[i] && tst_prune_mentions(s->defs[i].sql, name))
+            return true;
+    return false;
+}
+
+/* The tables a statement reaches: named in it (pruned by what it says of
+ * them) or through a view or macro (every segment). */
+typedef struct statement_tables {
+    tst_prune_target *targets;
+    tst_registration **regs;
+    bool *indirect;
+    size_t count;
+} statement_tables;
+
+static int find_tables(tst_session *s, const char *sql, statement_tables *out)
+{
+    size_t cap = s->count ? s->count : 1;
+    char *defined = NULL;
+    int rc = tst_prune_defined_name(sql, &defined);
+    bool defines = defined != NULL;
+    free(defined);
+    if (rc != 0 || defines) /* a view or macro body binds to the columns only */
+        return rc;
+    bool *reached = calloc(s->def_count ? s->def_count : 1, sizeof *reached);
+    out->targets = calloc(cap, sizeof *out->targets);
+    out->regs = calloc(cap, sizeof *out->regs);
+    out->indirect = calloc(cap, sizeof *out->indirect);
+    rc = reached && out->targets && out->regs && out->indirect
+             ? 0
+             : tst_fail(TST_ENOMEM, "out of memory planning a statement");
+    if (rc == 0)
+        reach_definitions(s, sql, reached);
     for (size_t i = 0; rc == 0 && i < s->count; i++) {
         tst_registration *r = &s->regs[i];
-        if (!r->table || !tst_prune_mentions(sql, r->name))
+        bool indirect = r->table && reached_indirectly(s, reached, r->name);
+        if (!r->table || (!indirect && !tst_prune_mentions(sql, r->name)))
             continue;
         rc = refresh_table(r);
-        targets[count] = (tst_prune_target){r->name, r->table, false, NULL};
-        regs[count++] = r;
+        out->targets[out->count] = (tst_prune_target){r->name, r->table, false, NULL};
+        out->indirect[out->count] = indirect;
+        out->regs[out->count++] = r;
     }
+    free(reached);
+    return rc;
+}
+
+/* Prunes and (re)defines the views of the tables the statement reaches. A
+ * table it names only as text (a string, a column, inside query('...')) or
+ * reaches through a definition reads every segment, unchecked. */
+static int ready_tables(tst_session *s, const char *sql, const tst_param *params, size_t n)
+{
+    statement_tables st = {NULL, NULL, NULL, 0};
+    int rc = find_tables(s, sql, &st);
     if (rc == 0)
-        rc = tst_prune_statement(s->con, sql, params, n, targets, count);
+        rc = tst_prune_statement(s->con, sql, params, n, st.targets, st.count);
     tst_prune_stats stats = {0, 0};
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        if (!targets[i].referenced)
-            continue;
+    for (size_t i = 0; rc == 0 && i < st.count; i++) {
         uint64_t kept = 0;
-        rc = define_table_view(s, regs[i], targets[i].keep, &kept);
-        stats.candidate_segments += tst_table_segment_count(regs[i]->table);
+        bool all = st.indirect[i] || !st.targets[i].referenced;
+        rc = define_table_view(s, st.regs[i], all ? VIEW_ALL : VIEW_KEPT, st.targets[i].keep,
+                               &kept);
+        stats.candidate_segments += tst_table_segment_count(st.regs[i]->table);
         stats.kept_segments += kept;
     }
     if (rc == 0)
         s->last = stats;
-    if (targets)
-        tst_prune_clear(targets, count);
-    free(targets);
-    free(regs);
+    if (st.targets)
+        tst_prune_clear(st.targets, st.count);
+    free(st.targets), free(st.regs), free(st.indirect);
     return rc;
 }
 
@@ -466,6 +631,8 @@ int tst_session_prepare(tst_session *s, const char *analyse, const char *sql,
         rc = fail_prepare(duckdb_prepare_error(ps));
     if (rc == 0)
         rc = bind_params(ps, params, param_count);
+    if (rc == 0)
+        rc = record_definition(s, analyse);
     if (rc != 0) {
         duckdb_destroy_prepare(&ps);
         return rc;

@@ -22,12 +22,22 @@ typedef struct tst_registration {
     char *view_sql;     /* the view definition last executed, to skip repeats */
 } tst_registration;
 
+/* A view or macro one of the session's statements defined. A statement
+ * naming it reaches the registered tables its text names, which then read
+ * every segment (their predicates are not in the statement). */
+typedef struct tst_definition {
+    char *name;         /* "" when the name could not be read: always reached */
+    char *sql;
+} tst_definition;
+
 struct tst_session {
     duckdb_connection con;
     idx_t connection_id;      /* DuckDB's id, to find the session from a table function */
     tst_registration *regs;   /* sorted by name (strcmp) */
     size_t count, cap;
     tst_prune_stats last;
+    tst_definition *defs;
+    size_t def_count, def_cap;
 };
 
 /* The registration of `name` (case-insensitive, as DuckDB's catalog), or NULL. */

@@ -476,6 +476,76 @@ def test_query_explain_prints_the_plan_first(cli):
     assert r.stdout.endswith("total_rows: 1\n")
 
 
+def make_tzr(cli):
+    """The report's "tzr": the NVDA sample (2024-06-01 .. 06-10) and the same bars ten days
+    later, appended from a DuckDB Parquet file: two segments."""
+    import duckdb
+
+    make_bars(cli, "tzr", amd=False)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"COPY (SELECT ts + INTERVAL 10 DAY AS ts, * EXCLUDE (ts) FROM "
+                f"read_csv('{NVDA_CSV}')) TO '{cli.tmp / 'june11_20.parquet'}' (FORMAT parquet)")
+    cli.ok("append", "--table", "tzr", "--parquet", "june11_20.parquet")
+
+
+def test_finding_4_explain_shows_the_pruned_plan_and_its_segment_count(cli, golden):
+    make_tzr(cli)
+    golden("query_explain_pruned", cli("query", "--table", "tzr", "--explain", "--max-rows", "0",
+                                       "--sql", "select count(*) from tzr where ts >= '2024-06-15'"))
+    whole = cli("query", "--table", "tzr", "--explain", "--max-rows", "0", "--sql",
+                "select count(*) from tzr")
+    assert "segments kept after pruning: 2 of 2\n" in whole.stdout
+    # The plan is the pruned statement's: with the first segment's file gone,
+    # the plan, EXPLAIN ANALYZE (which runs the statement) and the query work.
+    first = min((cli.tmp / "tzr" / "data").glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+    first.unlink()
+    r = cli("query", "--table", "tzr", "--explain", "--sql",
+            "select count(*) AS n from tzr where ts >= '2024-06-15'")
+    assert r.code == 0, r.stderr
+    assert "segments kept after pruning: 1 of 2\n" in r.stdout
+    assert "│ 144          │\n" in r.stdout and r.stdout.endswith("total_rows: 1\n")
+    r = cli("query", "--table", "tzr", "--sql",
+            "explain analyze select count(*) from tzr where ts >= '2024-06-15'")
+    assert r.code == 0 and "READ_PARQUET" in r.stdout, r.stderr
+    # An --explain whose statement fails is one error, not a crash.
+    r = cli("query", "--table", "tzr", "--explain", "--sql", "select count(*) from tzr")
+    assert r.code == 1 and r.stderr.count("Query failed") == 1, r.stderr
+    assert "table 'tzr' (tzr): the statement needs segment data/" in r.stderr
+    assert "whose data file <TMP>/tzr/data/<UUID>.parquet cannot be read: No such file" in r.stderr
+
+
+def test_a_nanosecond_zoned_index_prunes_at_the_microseconds_sql_sees(cli):
+    """pyarrow writes timestamp[ns, UTC]; SQL reads TIMESTAMPTZ (microseconds), so a row
+    at 00:00:00.000000500 is 00:00:00 to the statement and its segment must be kept, even
+    when the log records the bound in nanoseconds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = pa.array([1704067200000000500, 1704067200000001500, 1704070800000000000],
+                  pa.timestamp("ns", "UTC"))
+    pq.write_table(pa.table({"ts": ts.slice(0, 2), "sym": ["A", "A"], "v": [1.0, 2.0]}),
+                   cli.tmp / "a.parquet")
+    pq.write_table(pa.table({"ts": ts.slice(2, 1), "sym": ["A"], "v": [3.0]}),
+                   cli.tmp / "b.parquet")
+    cli.ok("create", "--table", "ns", "--index-column", "ts", "--bucket", "1h", "--entity", "sym")
+    cli.ok("append", "--table", "ns", "--parquet", "a.parquet")
+    cli.ok("append", "--table", "ns", "--parquet", "b.parquet")
+    # tstable measures these bounds as SQL sees them (microseconds); a writer that keeps
+    # nanoseconds (the Rust reference) records .000000500 and .000001500: do the same.
+    commit = cli.tmp / "ns" / "_timeseries_log" / "0000000002.json"
+    text = commit.read_text()
+    for us, ns in [("00:00:00Z", "00:00:00.000000500Z"), ("00:00:00.000001Z", "00:00:00.000001500Z")]:
+        assert f'"2024-01-01T{us}"' in text
+        text = text.replace(f'"2024-01-01T{us}"', f'"2024-01-01T{ns}"')
+    commit.write_text(text)
+    r = cli("query", "--table", "ns", "--explain", "--sql",
+            "select count(*) AS n from ns where ts <= '2024-01-01 00:00:00'")
+    assert r.code == 0, r.stderr
+    assert "segments kept after pruning: 1 of 2\n" in r.stdout
+    assert "│ 1            │" in r.stdout
+
+
 def test_query_timing_reports_elapsed(cli, golden):
     make_bars(cli)
     golden("query_timing", query(cli, "--timing", "--sql", "SELECT 1 AS one"))

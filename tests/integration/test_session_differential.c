@@ -233,10 +233,10 @@ static int compare_lines(const void *a, const void *b)
 }
 
 /* The result as sorted "a|b|c" lines joined by newlines. */
-static char *sorted_rows(tst_session *s, const char *sql)
+static char *sorted_rows_with(tst_session *s, const char *sql, const tst_param *p, size_t n_p)
 {
     tst_rows *rows = NULL;
-    assert_tst_ok(tst_session_query_rows(s, sql, NULL, 0, &rows));
+    assert_tst_ok(tst_session_query_rows(s, sql, p, n_p, &rows));
     char **lines = NULL;
     size_t n = 0, cap = 0;
     int rc;
@@ -263,6 +263,11 @@ static char *sorted_rows(tst_session *s, const char *sql)
     }
     free(lines);
     return out.s;
+}
+
+static char *sorted_rows(tst_session *s, const char *sql)
+{
+    return sorted_rows_with(s, sql, NULL, 0);
 }
 
 static void run_cases(tst_session *s, const table_case *c)
@@ -318,10 +323,289 @@ static void sql_over_tables_equals_sql_over_all_their_files(void **state)
     tst_test_rmtree(dir);
 }
 
+/* ---- across time zones ---------------------------------------------------- */
+
+/*
+ * Two tables with the same half-hourly rows of symbols A and B, one with a
+ * TIMESTAMPTZ index and one with a zone-less TIMESTAMP index, in two windows
+ * that hold DST changes: 2024-03-08 .. 04-02 (New York springs forward on
+ * 03-10, Berlin on 03-31) and 2024-10-24 .. 11-05 (Berlin falls back on
+ * 10-27, New York on 11-03). Slices of 4 to 40 hours make segment bounds
+ * fall at every hour of the day; every 7th half hour is missing.
+ */
+#define ZONE_QUERIES 50 /* per zone and table */
+
+static const char *const windows[][2] = {{"2024-03-08", "2024-04-02"},
+                                         {"2024-10-24", "2024-11-05"}};
+
+static void build_dst(const char *dir, const char *root, bool zoned)
+{
+    static char *entity[] = {"symbol"};
+    tst_index_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.column = "ts";
+    spec.entity_columns = entity;
+    spec.entity_count = 1;
+    spec.kind.type = TST_INDEX_TIMESTAMP;
+    spec.kind.bucket.unit = TST_TIME_MINUTES;
+    spec.kind.bucket.count = 30;
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_create(&t, root, &spec));
+    for (size_t w = 0; w < 2; w++) {
+        int days = w == 0 ? 25 : 12;
+        for (int m = 0; m < days * 48;) {
+            int len = 8 + (int)rnd(73), end = m + len < days * 48 ? m + len : days * 48;
+            char select[1024];
+            snprintf(select, sizeof select,
+                     "SELECT %s(TIMESTAMP '%s' + INTERVAL (m * 30) MINUTE)%s AS ts, s AS symbol, "
+                     "CAST(m %% 97 AS DOUBLE) AS price, CAST(m AS BIGINT) AS qty "
+                     "FROM range(%d, %d) r(m), (VALUES ('A'), ('B')) v(s) "
+                     "WHERE m %% 7 <> 5 ORDER BY ts, s",
+                     zoned ? "CAST(" : "", windows[w][0], zoned ? " AS TIMESTAMPTZ)" : "", m,
+                     end);
+            append_select(t, dir, select);
+            m = end;
+        }
+    }
+    tst_table_free(t);
+}
+
+/* A statement's parameters, kept alive with their text. */
+typedef struct zone_params {
+    tst_param p[24];
+    char text[24][48];
+    size_t n;
+} zone_params;
+
+/* A wall-clock time near the windows, often at a DST change. */
+static void wall_time(char *date, size_t date_cap, char *time, size_t time_cap)
+{
+    static const char *const changes[] = {"2024-03-10", "2024-03-31", "2024-10-27",
+                                          "2024-11-03", "2024-03-09", "2024-11-02"};
+    int hour, minute = rnd(2) ? 30 : 0;
+    if (rnd(3) == 0) {
+        snprintf(date, date_cap, "%s", changes[rnd(6)]);
+        hour = (int)rnd(6);
+    } else {
+        size_t w = rnd(2);
+        int y, mo, d, days = w == 0 ? 27 : 14;
+        sscanf(windows[w][0], "%d-%d-%d", &y, &mo, &d);
+        d += (int)rnd((unsigned)days) - 1;
+        int month_days = mo == 3 ? 31 : mo == 10 ? 31 : 30;
+        if (d < 1)
+            d += 28, mo--;
+        while (d > month_days)
+            d -= month_days, mo++, month_days = 30;
+        snprintf(date, date_cap, "%04d-%02d-%02d", y, mo, d);
+        hour = (int)rnd(24);
+    }
+    snprintf(time, time_cap, "%02d:%02d:00", hour, minute);
+}
+
+static const char *param_ref(zone_params *zp, const char *text)
+{
+    static char ref[16];
+    size_t k = zp->n++;
+    snprintf(zp->text[k], sizeof zp->text[k], "%s", text);
+    memset(&zp->p[k], 0, sizeof zp->p[k]);
+    zp->p[k].type = TST_PARAM_TEXT;
+    zp->p[k].v.bytes.ptr = zp->text[k];
+    zp->p[k].v.bytes.len = strlen(zp->text[k]);
+    snprintf(ref, sizeof ref, "$%zu", zp->n);
+    return ref;
+}
+
+/* A timestamp operand in one of the forms users write. */
+static void zone_literal(char *buf, size_t cap, bool zoned, zone_params *zp)
+{
+    char d[16], t[16], both[40];
+    wall_time(d, sizeof d, t, sizeof t);
+    snprintf(both, sizeof both, "%s %s", d, t);
+    switch (rnd(zoned ? 15 : 14)) {
+    case 0: snprintf(buf, cap, "'%s'", both); break;
+    case 1: snprintf(buf, cap, "'%s'", d); break;
+    case 2: snprintf(buf, cap, "DATE '%s'", d); break;
+    case 3: snprintf(buf, cap, "'%s'::TIMESTAMP", both); break;
+    case 4: snprintf(buf, cap, "'%s'::TIMESTAMPTZ", both); break;
+    case 5: snprintf(buf, cap, "'%s'::DATE", d); break;
+    case 6: snprintf(buf, cap, "CAST('%s+05:30' AS TIMESTAMPTZ)", both); break;
+    case 7: snprintf(buf, cap, "'%s America/New_York'::TIMESTAMPTZ", both); break;
+    case 8: snprintf(buf, cap, "TIMESTAMPTZ '%s UTC'", both); break;
+    case 9: snprintf(buf, cap, "'%s.5'", both); break;
+    case 10: snprintf(buf, cap, "%s", param_ref(zp, both)); break;
+    case 11: snprintf(buf, cap, "%s::DATE", param_ref(zp, d)); break;
+    case 12: snprintf(buf, cap, "%s::TIMESTAMPTZ", param_ref(zp, both)); break;
+    case 13: snprintf(buf, cap, "TIMESTAMP '%s'", both); break;
+    default: snprintf(buf, cap, "'%s Europe/Berlin'", both); break;
+    }
+}
+
+/* A date operand for `ts::DATE op date`. */
+static void zone_date(char *buf, size_t cap, zone_params *zp)
+{
+    char d[16], t[16];
+    wall_time(d, sizeof d, t, sizeof t);
+    switch (rnd(4)) {
+    case 0: snprintf(buf, cap, "'%s'", d); break;
+    case 1: snprintf(buf, cap, "DATE '%s'", d); break;
+    case 2: snprintf(buf, cap, "'%s'::DATE", d); break;
+    default: snprintf(buf, cap, "%s", param_ref(zp, d)); break;
+    }
+}
+
+static void zone_atom(tst_sql *t, bool zoned, const char *qual, zone_params *zp)
+{
+    static const char *const ops[] = {"<", "<=", ">", ">=", "="};
+    char a[96], b[96];
+    unsigned form = rnd(8);
+    if (form == 2) {
+        SQL_F(t, "%ssymbol = '%s'", qual, rnd(2) ? "A" : "B");
+        return;
+    }
+    if (form >= 6) { /* the local day of the index */
+        zone_date(a, sizeof a, zp);
+        if (form == 7) {
+            zone_date(b, sizeof b, zp);
+            SQL_F(t, "CAST(%sts AS DATE) BETWEEN %s AND %s", qual, a, b);
+        } else {
+            SQL_F(t, "%sts::DATE %s %s", qual, ops[rnd(5)], a);
+        }
+        return;
+    }
+    zone_literal(a, sizeof a, zoned, zp); /* only when used: it may be a parameter */
+    switch (form) {
+    case 0:
+        zone_literal(b, sizeof b, zoned, zp);
+        SQL_F(t, "%sts BETWEEN %s AND %s", qual, a, b);
+        break;
+    case 1: SQL_F(t, "%s %s %sts", a, ops[rnd(5)], qual); break;
+    default: SQL_F(t, "%sts %s %s", qual, ops[rnd(4)], a); break;
+    }
+}
+
+/* A range (two bounds, so that most statements can prune) and more. */
+static void zone_predicate(tst_sql *t, bool zoned, const char *qual, zone_params *zp)
+{
+    char lo[96], hi[96];
+    zone_literal(lo, sizeof lo, zoned, zp);
+    zone_literal(hi, sizeof hi, zoned, zp);
+    SQL_F(t, "%sts %s %s AND %sts %s %s", qual, rnd(2) ? ">=" : ">", lo, qual,
+          rnd(2) ? "<" : "<=", hi);
+    for (unsigned i = rnd(3); i > 0; i--) {
+        SQL_F(t, " AND ");
+        if (rnd(5) == 0) { /* alternatives: the hull of their ranges prunes */
+            SQL_F(t, "(");
+            zone_atom(t, zoned, qual, zp);
+            SQL_F(t, " OR ");
+            zone_atom(t, zoned, qual, zp);
+            SQL_F(t, ")");
+        } else if (rnd(5) == 0) {
+            char a[96], b[96];
+            zone_literal(a, sizeof a, zoned, zp);
+            zone_literal(b, sizeof b, zoned, zp);
+            SQL_F(t, "%sts IN (%s, %s)", qual, a, b);
+        } else {
+            zone_atom(t, zoned, qual, zp);
+        }
+    }
+}
+
+static char *zone_statement(bool zoned, zone_params *zp)
+{
+    tst_sql t = {0};
+    switch (rnd(4)) {
+    case 0: SQL_F(&t, "SELECT count(*), min(ts), max(ts) FROM %%s WHERE "); break;
+    case 1: SQL_F(&t, "SELECT symbol, count(*), sum(qty) FROM %%s WHERE "); break;
+    case 2: SQL_F(&t, "SELECT ts, symbol, price FROM %%s WHERE "); break;
+    default:
+        SQL_F(&t, "SELECT count(*) FROM %%s x JOIN %%s y ON x.ts = y.ts AND x.symbol <> "
+                  "y.symbol WHERE ");
+        zone_predicate(&t, zoned, "x.", zp);
+        SQL_F(&t, " AND ");
+        zone_predicate(&t, zoned, "y.", zp);
+        return t.s;
+    }
+    zone_predicate(&t, zoned, "", zp);
+    if (strncmp(t.s, "SELECT symbol", 13) == 0)
+        SQL_F(&t, " GROUP BY symbol");
+    return t.s;
+}
+
+/* Runs the random statements of one table in the session's current zone;
+ * returns how many of them pruned at least one segment. */
+static unsigned run_zone_cases(tst_session *s, const char *zone, const char *name,
+                               const char *ref, bool zoned)
+{
+    unsigned pruned = 0;
+    for (int i = 0; i < ZONE_QUERIES; i++) {
+        zone_params zp;
+        zp.n = 0;
+        char *shape = zone_statement(zoned, &zp);
+        char a[4096], b[4096];
+        snprintf(a, sizeof a, shape, name, name);
+        snprintf(b, sizeof b, shape, ref, ref);
+        char *got = sorted_rows_with(s, a, zp.p, zp.n);
+        tst_prune_stats st;
+        tst_session_last_prune(s, &st);
+        pruned += st.kept_segments < st.candidate_segments;
+        char *want = sorted_rows_with(s, b, zp.p, zp.n);
+        if (strcmp(got, want) != 0) {
+            print_error("%s, query %d differs:\n%s\n", zone, i, a);
+            for (size_t k = 0; k < zp.n; k++)
+                print_error("  $%zu = '%s'\n", k + 1, zp.text[k]);
+            print_error("--- pruned (kept %llu of %llu):\n%.2000s\n--- all files:\n%.2000s\n",
+                        (unsigned long long)st.kept_segments,
+                        (unsigned long long)st.candidate_segments, got, want);
+        }
+        assert_string_equal(got, want);
+        free(got), free(want), free(shape);
+    }
+    return pruned;
+}
+
+static void sql_equals_sql_over_all_files_in_every_time_zone_across_dst_changes(void **state)
+{
+    (void)state;
+    static const char *const zones[] = {"UTC", "America/New_York", "Asia/Kolkata",
+                                        "Europe/Berlin"};
+    char *dir = tst_test_tmpdir("zones");
+    char *tz = tst_test_path(dir, "tz"), *naive = tst_test_path(dir, "naive");
+    build_dst(dir, tz, true);
+    build_dst(dir, naive, false);
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    const char *roots[] = {tz, naive}, *names[] = {"tz", "naive"};
+    const char *refs[] = {"all_tz", "all_naive"};
+    for (int i = 0; i < 2; i++) {
+        char *data = tst_test_path(roots[i], "data");
+        assert_tst_ok(tst_session_register_table(s, names[i], roots[i]));
+        assert_tst_ok(tst_session_register_parquet(s, refs[i], data));
+        free(data);
+    }
+    unsigned total = 0, pruned = 0;
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        char set[96];
+        snprintf(set, sizeof set, "SET TimeZone = '%s'", zones[z]);
+        free(sorted_rows(s, set));
+        for (int i = 0; i < 2; i++) {
+            unsigned p = run_zone_cases(s, zones[z], names[i], refs[i], i == 0);
+            print_message("%-16s %-5s: %u of %d statements pruned segments\n", zones[z],
+                          names[i], p, ZONE_QUERIES);
+            assert_true(p * 2 >= ZONE_QUERIES); /* pruning did happen, in most of them */
+            pruned += p, total += ZONE_QUERIES;
+        }
+    }
+    print_message("all zones: %u of %u statements pruned segments, all equal\n", pruned, total);
+    tst_session_free(s);
+    free(tz), free(naive);
+    tst_test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sql_over_tables_equals_sql_over_all_their_files),
+        cmocka_unit_test(sql_equals_sql_over_all_files_in_every_time_zone_across_dst_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
