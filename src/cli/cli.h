@@ -150,8 +150,21 @@ void cli_grid_free(cli_grid *grid);
 void cli_json_string(FILE *out, const char *s);
 void cli_json_double(FILE *out, double v);
 
-/* A float for people: at most 6 decimals, trailing zeros trimmed, "-0" -> "0". */
+/*
+ * A double as the shortest of %.15g, %.16g and %.17g that reads back as the
+ * same value (1.5e-07, 1e+300, 0.1, 123.45; nan, inf, -inf), the text
+ * DuckDB's CSV export and the library's row rendering also use.
+ * CLI_FLOAT_TEXT_MAX always holds it.
+ */
+#define CLI_FLOAT_TEXT_MAX 32
 void cli_format_float(double v, char *buf, size_t cap);
+
+/*
+ * A result value made fit for one box cell (malloc'd; free it): tab, CR and
+ * LF as \t \r \n, other control characters as \xNN, and cut with "…" to
+ * at most max_width terminal columns (0: never cut).
+ */
+char *cli_preview_cell(const char *value, size_t max_width);
 
 /* ---- values (values.c) --------------------------------------------------- */
 

@@ -41,7 +41,8 @@ static const cli_opt OPTS[] = {
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)
 {
-    char start[TST_TIMESTAMP_TEXT_MAX], end[TST_TIMESTAMP_TEXT_MAX], entity[512], ratio[64];
+    char start[TST_TIMESTAMP_TEXT_MAX], end[TST_TIMESTAMP_TEXT_MAX], entity[512];
+    char ratio[CLI_FLOAT_TEXT_MAX];
     cli_format_index_value(&t->start, start, sizeof start);
     cli_format_index_value(&t->end, end, sizeof end);
     cli_format_bindings(t->entity, t->entity_count, entity, sizeof entity);

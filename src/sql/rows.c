@@ -67,6 +67,21 @@ static int render_double(tst_sql *t, double v)
     return SQL_F(t, "%s", buf);
 }
 
+/* A FLOAT as the fewest digits that read back as the same float (0.1, not
+ * 0.10000000149011612, the double it widens to). */
+static int render_float(tst_sql *t, float v)
+{
+    if (isnan(v) || isinf(v))
+        return render_double(t, v);
+    char buf[40];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    return SQL_F(t, "%s", buf);
+}
+
 /* A count of `per_sec` units since the epoch, as RFC 3339 UTC. */
 static int render_timestamp(tst_sql *t, int64_t units, int64_t per_sec)
 {
@@ -292,7 +307,7 @@ static int render(tst_sql *t, duckdb_vector vec, duckdb_logical_type type, idx_t
         duckdb_uhugeint u = AT(duckdb_uhugeint);
         return render_uwide(t, ((uwide)u.upper << 64) | u.lower, false);
     }
-    case DUCKDB_TYPE_FLOAT: return render_double(t, AT(float));
+    case DUCKDB_TYPE_FLOAT: return render_float(t, AT(float));
     case DUCKDB_TYPE_DOUBLE: return render_double(t, AT(double));
     case DUCKDB_TYPE_DECIMAL: return render_decimal(t, vec, type, row);
     case DUCKDB_TYPE_TIMESTAMP_S: return render_timestamp(t, AT(int64_t), 1);
