@@ -34,6 +34,8 @@ class CoverageOverlapError(TimeseriesTableError):
     entity: Optional[str]
     bucket: Optional[int]
     bucket_range: Optional[str]
+    entity_count: Optional[int]
+    entity_overlap_count: Optional[int]
 
 class SchemaMismatchError(TimeseriesTableError): ...
 
