@@ -239,7 +239,7 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
 typedef struct cli_query_plan {
     const char *sql;    /* borrowed */
     uint64_t max_rows;  /* rows in the preview; 0 = none */
-    const char *format; /* "csv", "jsonl", "json", "parquet", "arrow" */
+    const char *format; /* "csv", "jsonl", "json", "parquet", "arrow", "arrows" */
     const char *label;  /* "Csv", ... for the "wrote:" line */
     const char *output; /* NULL: preview only */
     bool to_stdout;     /* every row to stdout, no preview */

@@ -80,7 +80,8 @@ static const struct {
     {"jsonl", "Jsonl", ".jsonl", NULL, false},
     {"json", "Json", ".json", NULL, false},
     {"parquet", "Parquet", ".parquet", NULL, true},
-    {"arrow", "Arrow", ".arrow", ".arrows", true},
+    {"arrow", "Arrow", ".arrow", ".feather", true},
+    {"arrows", "Arrow stream", ".arrows", NULL, true},
 };
 #define FORMAT_COUNT (sizeof FORMATS / sizeof FORMATS[0])
 
@@ -106,7 +107,8 @@ static int pick_format(const char *format, const char *output, cli_query_plan *p
         while (pick < FORMAT_COUNT && strcmp(FORMATS[pick].name, format) != 0)
             pick++;
         if (pick == FORMAT_COUNT)
-            return cli_fail("Invalid --format '%s': expected csv, jsonl, json, parquet or arrow",
+            return cli_fail("Invalid --format '%s': expected csv, jsonl, json, parquet, arrow or "
+                            "arrows",
                             format);
     } else if (output) {
         for (size_t i = 0; i < FORMAT_COUNT; i++)
