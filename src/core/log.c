@@ -156,10 +156,16 @@ static int read_current_hint(const char *root, uint64_t *out_version)
     int rc = tst_log_read_current(root, out_version);
     if (rc != TST_ECORRUPT)
         return rc;
-    tst_log_event(TST_LOG_WARN, "log.current_invalid",
-                  "%s; reading the log from its commit files instead (the next commit "
-                  "rewrites CURRENT)",
-                  tst_error_last()->message);
+    /* Once per table, content and thread: a session re-reads the log on every
+     * statement. The message names both. */
+    static _Thread_local char warned[512];
+    const char *why = tst_error_last()->message;
+    if (strncmp(warned, why, sizeof warned - 1) != 0)
+        tst_log_event(TST_LOG_WARN, "log.current_invalid",
+                      "%s; reading the log from its commit files instead (the next commit "
+                      "rewrites CURRENT)",
+                      why);
+    snprintf(warned, sizeof warned, "%s", why);
     tst_error_clear();
     *out_version = 0;
     return 0;
