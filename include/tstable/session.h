@@ -155,6 +155,15 @@ int tst_session_export(tst_session *session, const char *sql, const tst_param *p
                        size_t param_count, const char *format, const char *path,
                        uint64_t *out_rows);
 
+/*
+ * Asks the statement the session is running to stop: it fails soon after
+ * with TST_ESQL ("Interrupted"), and the session and its registrations stay
+ * usable. Safe to call from another thread than the one running the
+ * statement (not from a signal handler: post to a thread that calls it).
+ * Does nothing when no statement runs.
+ */
+void tst_session_interrupt(tst_session *session);
+
 /* What pruning decided for the last statement, for EXPLAIN-like output and
  * tests: segments considered and kept, summed over the registered tables
  * the statement referenced. */

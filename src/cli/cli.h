@@ -223,6 +223,19 @@ void cli_json_index_value(FILE *out, const tst_index_value *v);
 /* Name and index description of a table: "ts (timestamp, bucket 1h)". */
 void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap);
 
+/*
+ * A timestamp bucket ("1h") for `option`, with hints for "0" (must be
+ * positive) and weeks ("1w": use 7d). Prints the error; returns 1 on one.
+ */
+int cli_parse_time_bucket(const char *option, const char *text, tst_time_bucket *out);
+
+/*
+ * An IANA timezone name ("" and UTC pass): looked up in $TZDIR or
+ * /usr/share/zoneinfo (a TZif file), so no DuckDB is loaded; without a tz
+ * database only the name's shape is checked. Prints the error; returns 1.
+ */
+int cli_check_timezone(const char *option, const char *tz);
+
 /* ---- appending (append.c; also used by shell.c) --------------------------- */
 
 /*
