@@ -508,13 +508,13 @@ def read_arrow_with_node(path):
     return p.stdout.decode()
 
 
-def test_query_arrow_output_is_an_ipc_stream_apache_arrow_reads(cli, golden):
+def test_query_arrow_output_is_an_ipc_file_apache_arrow_reads(cli, golden):
     make_bars(cli)
     sql = "SELECT * FROM bars WHERE symbol = 'AMD' ORDER BY ts"
     golden("query_arrow_file", query(cli, "--max-rows", "0", "--format", "arrow",
                                      "--output", "amd.arrow", "--sql", sql))
     data = (cli.tmp / "amd.arrow").read_bytes()
-    assert data.startswith(b"\xff\xff\xff\xff") and data.endswith(ARROW_EOS)
+    assert data.startswith(b"ARROW1\0\0") and data.endswith(b"ARROW1")
     golden("query_arrow_read_by_apache_arrow",
            Result(read_arrow_with_node(cli.tmp / "amd.arrow"), "", 0))
 
@@ -523,9 +523,9 @@ def test_query_arrow_to_stdout_is_the_same_bytes_as_the_file(cli):
     make_bars(cli)
     sql = "SELECT ts, symbol, close FROM bars ORDER BY symbol, ts"
     cli.ok("query", "--table", "bars", "--sql", sql, "--output", "all.arrows", "--max-rows", "0")
-    p = cli.raw("query", "--table", "bars", "--sql", sql, "--output", "-", "--format", "arrow")
+    p = cli.raw("query", "--table", "bars", "--sql", sql, "--output", "-", "--format", "arrows")
     assert p.returncode == 0, p.stderr.decode()
-    assert p.stdout == (cli.tmp / "all.arrows").read_bytes()  # .arrows picked Arrow
+    assert p.stdout == (cli.tmp / "all.arrows").read_bytes()  # .arrows picked the stream
     assert p.stdout.endswith(ARROW_EOS)
     lines = read_arrow_with_node(cli.tmp / "all.arrows").splitlines()
     assert lines[:4] == ["schema ts: Timestamp<MICROSECOND, UTC> nullable",
