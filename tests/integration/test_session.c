@@ -279,7 +279,7 @@ static void rows_render_types_as_documented(void **state)
     assert_string_equal(tst_rows_column_type(rows, 4), "DECIMAL(6,2)");
     assert_string_equal(tst_rows_column_type(rows, 7), "INTEGER[]");
     assert_int_equal(tst_rows_next(rows), 1);
-    const char *want[] = {"2024-05-31T22:00:00Z", "2024-06-01T00:00:00.500Z", "0.1", "1e+100",
+    const char *want[] = {"2024-05-31T22:00:00Z", "2024-06-01T00:00:00.500" /* zone-less: no Z */, "0.1", "1e+100",
                           "12.50", "2024-06-01", NULL, "[1, 2]", "{'k': 'v'}", "x", "true", "-7"};
     for (size_t i = 0; i < 12; i++) {
         if (want[i])
@@ -347,13 +347,14 @@ static void export_writes_csv_json_jsonl_and_parquet(void **state)
     assert_tst_ok(tst_session_export(s, q, &p, 1, "csv", csv, &n));
     assert_int_equal(n, 2);
     char *text = read_text(csv);
-    assert_string_equal(text, "ts,close\n2024-06-01 00:00:00+00,115.22\n"
-                              "2024-06-01 01:00:00+00,115.55\n");
+    assert_string_equal(text, "ts,close\n2024-06-01T00:00:00Z,115.22\n"
+                              "2024-06-01T01:00:00Z,115.55\n"); /* RFC 3339, as rows */
     free(text);
     assert_tst_ok(tst_session_export(s, q, &p, 1, "json", json, &n));
     text = read_text(json);
     assert_true(text[0] == '[');
     assert_non_null(strstr(text, "\"close\":115.55"));
+    assert_non_null(strstr(text, "\"ts\":\"2024-06-01T01:00:00Z\""));
     free(text);
     assert_tst_ok(tst_session_export(s, q, &p, 1, "jsonl", jsonl, &n));
     text = read_text(jsonl);
@@ -367,8 +368,24 @@ static void export_writes_csv_json_jsonl_and_parquet(void **state)
     assert_tst_fails(tst_session_export(s, q, &p, 1, "xml", csv, &n), TST_EINVAL);
     assert_tst_fails(tst_session_export(s, "SELECT nope FROM bars", NULL, 0, "csv", csv, &n),
                      TST_ESQL);
+    assert_null(strstr(tst_error_last()->message, "COPY")); /* the user's SQL, not ours */
+    assert_non_null(strstr(tst_error_last()->message, "LINE 1: SELECT nope FROM bars"));
     assert_tst_fails(tst_session_export(s, q, &p, 1, "csv", "/no/such/dir/x.csv", &n),
-                     TST_ESQL);
+                     TST_ENOTFOUND);
+    assert_string_equal(tst_error_last()->path, "/no/such/dir");
+    /* statements COPY cannot wrap: nested (DESCRIBE) or row by row (EXPLAIN, PRAGMA) */
+    assert_tst_ok(tst_session_export(s, "DESCRIBE bars", NULL, 0, "csv", csv, &n));
+    text = read_text(csv);
+    assert_true(strncmp(text, "column_name,column_type,", 24) == 0);
+    free(text);
+    assert_tst_ok(tst_session_export(s, "PRAGMA table_info('bars')", NULL, 0, "jsonl", jsonl, &n));
+    text = read_text(jsonl);
+    assert_true(strncmp(text, "{\"cid\":0,\"name\":\"ts\",", 21) == 0);
+    free(text);
+    assert_tst_ok(tst_session_export(s, "EXPLAIN SELECT 1", NULL, 0, "json", json, &n));
+    assert_int_equal(n, 1);
+    assert_tst_fails(tst_session_export(s, "EXPLAIN SELECT 1", NULL, 0, "parquet", pq, &n),
+                     TST_EUNSUPPORTED);
     tst_session_free(s);
     free(csv), free(json), free(jsonl), free(pq);
     free(root);
