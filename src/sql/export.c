@@ -217,9 +217,12 @@ static int text_select(tst_sql *t, duckdb_prepared_statement ps, const char *bod
     tst_sql list = {0};
     bool any = false;
     int rc = 0;
-    for (idx_t c = 0; rc == 0 && c < duckdb_prepared_statement_column_count(ps); c++)
-        rc = replace_item(&list, duckdb_prepared_statement_column_type(ps, c),
-                          duckdb_prepared_statement_column_name(ps, c), &any);
+    for (idx_t c = 0; rc == 0 && c < duckdb_prepared_statement_column_count(ps); c++) {
+        const char *name = duckdb_prepared_statement_column_name(ps, c); /* ours to free */
+        rc = replace_item(&list, duckdb_prepared_statement_column_type(ps, c), name ? name : "",
+                          &any);
+        duckdb_free((void *)name);
+    }
     if (rc == 0 && any)
         rc = SQL_F(t, "SELECT * REPLACE (%s) FROM (%s\n) AS _tst_q", list.s, body);
     else if (rc == 0)
