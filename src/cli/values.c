@@ -348,7 +348,10 @@ void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap)
     case TST_INDEX_TIMESTAMP:
         tst_time_bucket_format(kind->bucket, bucket, sizeof bucket);
         if (kind->timezone[0])
-            snprintf(buf, cap, "timestamp, bucket %s, timezone %s: metadata only, buckets and dates stay UTC", bucket, kind->timezone);
+            snprintf(buf, cap,
+                     "timestamp, bucket %s, timezone %s: metadata only, buckets and dates "
+                     "stay UTC",
+                     bucket, kind->timezone);
         else
             snprintf(buf, cap, "timestamp, bucket %s", bucket);
         return;

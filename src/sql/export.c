@@ -419,7 +419,8 @@ static int export_text_or_parquet(tst_session *s, const char *sql, const tst_par
         return tst_fail(TST_ENOMEM, "out of memory");
     duckdb_prepared_statement ps = NULL;
     int rc = tst_session_prepare(s, body, body, params, param_count, &ps);
-    export_route route = rc == 0 ? pick_route(body, duckdb_prepared_statement_type(ps)) : ROUTE_ROWS;
+    export_route route =
+        rc == 0 ? pick_route(body, duckdb_prepared_statement_type(ps)) : ROUTE_ROWS;
     if (rc == 0 && route != ROUTE_ROWS)
         rc = export_copy(s, ps, body, params, param_count, kind, route == ROUTE_COPY_FROM, tmp,
                          rows);
