@@ -726,10 +726,27 @@ static int cmd_tables(shell *sh, int argc, char **argv)
     return SHELL_OK;
 }
 
+/* A name already taken (DuckDB's names ignore case) is an error naming what holds it. */
+static int check_free_name(shell *sh, const char *name, const char *path)
+{
+    for (size_t i = 0; i < tst_session_name_count(sh->session); i++) {
+        const char *taken = tst_session_name_at(sh->session, i);
+        if (strcasecmp(taken, name) != 0)
+            continue;
+        const char *root = tst_session_table_root(sh->session, taken);
+        return cli_fail("'%s' is already registered (%s%s); register %s under another name",
+                        taken, root ? "the tstable at " : "a Parquet source",
+                        root ? root : "", path);
+    }
+    return SHELL_OK;
+}
+
 static int cmd_register_table(shell *sh, int argc, char **argv)
 {
     if (argc != 3)
         return cli_fail("usage: .table NAME PATH (register the tstable at PATH as NAME)");
+    if (check_free_name(sh, argv[1], argv[2]) != SHELL_OK)
+        return SHELL_FAILED;
     if (tst_session_register_table(sh->session, argv[1], argv[2]) != 0)
         return cli_fail_lib("Failed to register table");
     printf("registered as: %s (quoted: \"%s\")\n", argv[1], argv[1]);
@@ -740,6 +757,8 @@ static int cmd_register_parquet(shell *sh, int argc, char **argv)
 {
     if (argc != 3)
         return cli_fail("usage: .parquet NAME PATH (a Parquet file, folder or glob)");
+    if (check_free_name(sh, argv[1], argv[2]) != SHELL_OK)
+        return SHELL_FAILED;
     if (tst_session_register_parquet(sh->session, argv[1], argv[2]) != 0)
         return cli_fail("Failed to register Parquet %s as '%s': %s", argv[2], argv[1],
                         tst_error_last()->message);

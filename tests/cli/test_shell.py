@@ -517,3 +517,16 @@ def test_finding_27_the_wizard_checks_answers_and_can_be_cancelled(cli, terminal
     again.expect("cancelled")
     assert again.wait() == 0
     assert not (cli.tmp / "shnew2" / "_timeseries_log").exists()
+
+
+def test_finding_14_shell_registrations_never_replace_another_name(cli):
+    make_prices(cli)
+    nvda_parquet(cli)
+    r = run_script(cli, ".parquet PRICES nvda.parquet\n.table extra prices\n"
+                   ".parquet extra nvda.parquet\nSELECT count(*) AS n FROM prices;\n",
+                   "--table", "prices")
+    assert ("'prices' is already registered (the tstable at prices); register nvda.parquet "
+            "under another name") in r.stderr
+    assert ("'extra' is already registered (the tstable at prices); register nvda.parquet "
+            "under another name") in r.stderr
+    assert "│ 240 " in r.stdout and r.code == 1
