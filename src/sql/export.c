@@ -164,8 +164,16 @@ static export_route pick_route(const char *body, duckdb_statement_type type)
 {
     if (type != DUCKDB_STATEMENT_TYPE_SELECT)
         return ROUTE_ROWS;
-    while (isspace((unsigned char)*body))
-        body++;
+    for (;;) { /* blanks and comments before the first word */
+        while (isspace((unsigned char)*body))
+            body++;
+        if (body[0] == '-' && body[1] == '-')
+            body += strcspn(body, "\n");
+        else if (body[0] == '/' && body[1] == '*' && strstr(body + 2, "*/"))
+            body = strstr(body + 2, "*/") + 2;
+        else
+            break;
+    }
     static const char *const NESTED[] = {"describe", "desc", "show", "summarize"};
     for (size_t i = 0; i < sizeof NESTED / sizeof NESTED[0]; i++)
         if (starts_with_word(body, NESTED[i]))
@@ -177,58 +185,67 @@ static export_route pick_route(const char *body, duckdb_statement_type type)
     return body[0] == '(' ? ROUTE_COPY : ROUTE_ROWS;
 }
 
-/* x as RFC 3339 text: fractional digits only when present, 3, 6 or 9. */
+/* x as RFC 3339 text: fractional digits only when present, 3, 6 or 9;
+ * infinities as DuckDB names them, as tst_rows_value does. */
 static int rfc3339_expr(tst_sql *t, const char *x, bool zone)
 {
     return SQL_F(t,
+                 "CASE WHEN isinf(%s) THEN CAST(%s AS VARCHAR) ELSE "
                  "strftime(%s, '%%Y-%%m-%%dT%%H:%%M:%%S') || CASE WHEN epoch_ns(%s) %% "
                  "1000000000 = 0 THEN '' WHEN epoch_ns(%s) %% 1000000 = 0 THEN strftime(%s, "
                  "'.%%g') WHEN epoch_ns(%s) %% 1000 = 0 THEN strftime(%s, '.%%f') ELSE "
-                 "strftime(%s, '.%%n') END%s",
-                 x, x, x, x, x, x, x, zone ? " || 'Z'" : "");
+                 "strftime(%s, '.%%n') END%s END",
+                 x, x, x, x, x, x, x, x, x, zone ? " || 'Z'" : "");
 }
 
-/* One "expr AS name" of the REPLACE list for a timestamp column, or nothing. */
-static int replace_item(tst_sql *t, duckdb_type type, const char *name, bool *any)
+static bool is_timestamp(duckdb_type type)
 {
-    bool zone = type == DUCKDB_TYPE_TIMESTAMP_TZ;
-    if (!zone && type != DUCKDB_TYPE_TIMESTAMP && type != DUCKDB_TYPE_TIMESTAMP_S &&
-        type != DUCKDB_TYPE_TIMESTAMP_MS && type != DUCKDB_TYPE_TIMESTAMP_NS)
-        return 0;
-    tst_sql col = {0}, x = {0};
-    int rc = SQL_IDENT(&col, name);
-    if (rc == 0)
-        rc = zone ? SQL_F(&x, "timezone('UTC', _tst_q.%s)", col.s) : SQL_F(&x, "_tst_q.%s", col.s);
-    if (rc == 0)
-        rc = SQL_F(t, "%s", *any ? ", " : "");
-    if (rc == 0)
-        rc = rfc3339_expr(t, x.s, zone);
-    if (rc == 0)
-        rc = SQL_F(t, " AS %s", col.s);
-    *any = true;
-    free(col.s);
-    free(x.s);
-    return rc;
+    return type == DUCKDB_TYPE_TIMESTAMP_TZ || type == DUCKDB_TYPE_TIMESTAMP ||
+           type == DUCKDB_TYPE_TIMESTAMP_S || type == DUCKDB_TYPE_TIMESTAMP_MS ||
+           type == DUCKDB_TYPE_TIMESTAMP_NS;
 }
 
-/* SELECT * REPLACE (...) FROM (body) _tst_q when a column is a timestamp; else body. */
+/* Column c of the renamed subquery (_c<N>), as text when it is a timestamp, named `name`. */
+static int project_column(tst_sql *t, idx_t c, duckdb_type type, const char *name)
+{
+    char x[64];
+    if (type == DUCKDB_TYPE_TIMESTAMP_TZ)
+        snprintf(x, sizeof x, "timezone('UTC', _tst_q._c%llu)", (unsigned long long)c);
+    else
+        snprintf(x, sizeof x, "_tst_q._c%llu", (unsigned long long)c);
+    int rc = SQL_F(t, "%s", c ? ", " : "");
+    if (rc == 0)
+        rc = is_timestamp(type) ? rfc3339_expr(t, x, type == DUCKDB_TYPE_TIMESTAMP_TZ)
+                                : SQL_F(t, "%s", x);
+    if (rc == 0)
+        rc = SQL_F(t, " AS ");
+    return rc == 0 ? SQL_IDENT(t, name) : rc;
+}
+
+/*
+ * With a timestamp column: SELECT <each column, timestamps as text> FROM
+ * (body) AS _tst_q(_c0, _c1, ...) — columns renamed by position, so
+ * results with two columns of one name work too. Else the body as it is.
+ */
 static int text_select(tst_sql *t, duckdb_prepared_statement ps, const char *body, bool from)
 {
-    tst_sql list = {0};
+    idx_t n = duckdb_prepared_statement_column_count(ps);
     bool any = false;
-    int rc = 0;
-    for (idx_t c = 0; rc == 0 && c < duckdb_prepared_statement_column_count(ps); c++) {
+    for (idx_t c = 0; c < n; c++)
+        any |= is_timestamp(duckdb_prepared_statement_column_type(ps, c));
+    if (!any)
+        return from ? SQL_F(t, "FROM (%s\n)", body) : SQL_F(t, "%s\n", body);
+    int rc = SQL_F(t, "SELECT ");
+    for (idx_t c = 0; rc == 0 && c < n; c++) {
         const char *name = duckdb_prepared_statement_column_name(ps, c); /* ours to free */
-        rc = replace_item(&list, duckdb_prepared_statement_column_type(ps, c), name ? name : "",
-                          &any);
+        rc = project_column(t, c, duckdb_prepared_statement_column_type(ps, c), name ? name : "");
         duckdb_free((void *)name);
     }
-    if (rc == 0 && any)
-        rc = SQL_F(t, "SELECT * REPLACE (%s) FROM (%s\n) AS _tst_q", list.s, body);
-    else if (rc == 0)
-        rc = from ? SQL_F(t, "FROM (%s\n)", body) : SQL_F(t, "%s\n", body);
-    free(list.s);
-    return rc;
+    if (rc == 0)
+        rc = SQL_F(t, " FROM (%s%s\n) AS _tst_q(", from ? "FROM (" : "", body);
+    for (idx_t c = 0; rc == 0 && c < n; c++)
+        rc = SQL_F(t, "%s_c%llu", c ? ", " : "", (unsigned long long)c);
+    return rc == 0 ? SQL_F(t, from ? "))" : ")") : rc;
 }
 
 static int copy_sql(tst_sql *t, duckdb_prepared_statement ps, const char *body, export_kind kind,

@@ -727,10 +727,13 @@ def test_finding_20_exports_write_rfc3339_timestamps(cli, golden):
     assert row == {"ts": "2024-06-01T00:00:00Z", "naive": "2024-06-01T00:00:00",
                    "ms": "2024-06-01T00:00:01.500Z", "us": "2024-06-01T00:00:00.000007Z"}
     assert json.loads(query(cli, "--sql", sql, "--format", "jsonl").stdout) == row
+    r = query(cli, "--sql", "SELECT ts, ts AS \"a\"\"b\", 'infinity'::timestamptz AS inf, "
+              "NULL::timestamp AS n FROM bars ORDER BY ts LIMIT 1", "--format", "csv")
+    assert r.stdout == 'ts,"a""b",inf,n\n2024-06-01T00:00:00Z,2024-06-01T00:00:00Z,infinity,\n'
     preview = query(cli, "--sql", sql).stdout
     assert "│ 2024-06-01T00:00:00Z │ 2024-06-01T00:00:00 │ 2024-06-01T00:00:01.500Z │" in preview
     # parquet keeps the real type
-    query(cli, "--sql", "SELECT ts FROM bars", "--output", "ts.parquet")
+    query(cli, "--sql", "-- a comment first\nSELECT ts FROM bars", "--output", "ts.parquet")
     import pyarrow.parquet as pq
     assert str(pq.read_schema(cli.tmp / "ts.parquet").field("ts").type) == "timestamp[us, tz=UTC]"
 
