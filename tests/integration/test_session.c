@@ -16,6 +16,7 @@
 #include "tstable/session.h"
 #include "tstable/table.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,6 +566,57 @@ static int append_child(const char *root, const char *csv)
     return rc == 0 ? 0 : 2;
 }
 
+/* ---- interrupting ---------------------------------------------------------- */
+
+typedef struct long_query {
+    tst_session *s;
+    int rc;
+    char message[256];
+} long_query;
+
+static void *run_long_query(void *arg)
+{
+    long_query *q = arg;
+    tst_rows *rows = NULL;
+    q->rc = tst_session_query_rows(q->s, "SELECT sum(a.range * b.range) FROM range(300000) a, "
+                                   "range(300000) b", NULL, 0, &rows);
+    int more = 0;
+    while (q->rc == 0 && (more = tst_rows_next(rows)) > 0)
+        ;
+    if (q->rc == 0)
+        q->rc = more;
+    if (q->rc < 0)
+        snprintf(q->message, sizeof q->message, "%s", tst_error_last()->message);
+    tst_rows_free(rows);
+    return NULL;
+}
+
+/* Finding 11: a shell's Ctrl-C cancels the statement, not the session. */
+static void interrupt_cancels_the_running_statement_and_keeps_the_session(void **state)
+{
+    (void)state;
+    char *dir = tst_test_tmpdir("session");
+    char *root = nvda_table(dir);
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    assert_tst_ok(tst_session_register_table(s, "bars", root));
+    tst_session_interrupt(s); /* nothing runs: nothing happens */
+    assert_rows(s, "SELECT count(*) FROM bars", NULL, 0, "240\n");
+    long_query q = {s, 0, ""};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, run_long_query, &q), 0);
+    usleep(300 * 1000);
+    tst_session_interrupt(s);
+    pthread_join(thread, NULL);
+    assert_int_equal(q.rc, TST_ESQL);
+    assert_non_null(strstr(q.message, "Interrupted"));
+    assert_rows(s, "SELECT count(*) FROM bars", NULL, 0, "240\n"); /* still registered */
+    tst_session_interrupt(NULL);
+    tst_session_free(s);
+    free(root);
+    tst_test_rmtree(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--append-child") == 0)
@@ -580,6 +632,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rows_render_types_as_documented),
         cmocka_unit_test(the_arrow_stream_yields_every_row),
         cmocka_unit_test(export_writes_csv_json_jsonl_and_parquet),
+        cmocka_unit_test(interrupt_cancels_the_running_statement_and_keeps_the_session),
         cmocka_unit_test(the_coverage_function_lists_symbols_with_gaps_in_a_backtest_window),
         cmocka_unit_test(the_coverage_functions_take_integer_bounds_for_integer_indexes),
         cmocka_unit_test(a_table_joins_with_a_parquet_file),
