@@ -176,11 +176,12 @@ static void overlap_hint(const overlap_report *r, const char *range, char *buf, 
     buf[0] = '\0';
     if (!r->edge)
         return;
-    snprintf(buf, cap,
-             "; the table's %s bucket%s%s %s is partly covered: append from the %s bucket "
-             "boundary or use a smaller bucket",
+    bool last = strcmp(r->edge, "last") == 0;
+    snprintf(buf, cap, "the table's %s bucket%s%s %s is partly covered and the source %s it: %s",
              r->edge, r->entity[0] ? " for " : "", r->entity, range,
-             strcmp(r->edge, "last") == 0 ? "next" : "previous");
+             last ? "starts inside" : "ends inside",
+             last ? "append from the next bucket boundary or use a smaller bucket"
+                  : "end the source before that bucket or use a smaller bucket");
 }
 
 static int overlap_error(append_job *job, const overlap_report *r)
@@ -190,21 +191,24 @@ static int overlap_error(append_job *job, const overlap_report *r)
     tst_bucket_format(kind, r->bucket, range, sizeof range);
     overlap_hint(r, range, hint, sizeof hint);
     const char *root = tst_table_root(job->table);
-    if (r->entity[0] && r->entities > 1)
+    if (r->edge && r->total == 1)
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %s; nothing was written (source %s)",
+                 root, hint, job->source.path);
+    else if (r->entity[0] && r->entities > 1)
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " (entity, bucket) pairs "
                  "over %" PRIu64 " entities already covered; first: %s, %" PRIu64 " bucket%s "
-                 "from %s%s; nothing was written (source %s)",
+                 "from %s%s%s; nothing was written (source %s)",
                  root, r->total, r->entities, r->entity, r->first_count,
-                 r->first_count == 1 ? "" : "s", range, hint, job->source.path);
+                 r->first_count == 1 ? "" : "s", range, hint[0] ? "; " : "", hint,
+                 job->source.path);
     else if (r->entity[0])
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s of entity %s "
-                 "already covered, first %s%s; nothing was written (source %s)",
-                 root, r->total, r->total == 1 ? "" : "s", r->entity, range, hint,
-                 job->source.path);
+                 "already covered, first %s; nothing was written (source %s)",
+                 root, r->total, r->total == 1 ? "" : "s", r->entity, range, job->source.path);
     else
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s already "
-                 "covered, first %s%s; nothing was written (source %s)",
-                 root, r->total, r->total == 1 ? "" : "s", range, hint, job->source.path);
+                 "covered, first %s; nothing was written (source %s)",
+                 root, r->total, r->total == 1 ? "" : "s", range, job->source.path);
     tst_fail_set_overlap(r->total, r->entity, r->bucket, range);
     tst_fail_set_overlap_entities(r->entities, r->first_count);
     tst_fail_set_path(root);

@@ -644,9 +644,17 @@ def test_finding_13_a_partly_covered_last_bucket_is_explained(cli, golden):
     cli.ok("append", "--table", "ch", "--csv", write_minutes(cli, "c1.csv", 0, 45))
     r = cli("append", "--table", "ch", "--csv", write_minutes(cli, "c2.csv", 45, 45))
     golden("finding_13_partly_covered_bucket", r)
-    assert ("the table's last bucket for symbol=NVDA [2024-06-01T00:00:00Z, "
-            "2024-06-01T01:00:00Z) is partly covered: append from the next bucket boundary "
-            "or use a smaller bucket") in r.stderr
+    assert ("rejected: the table's last bucket for symbol=NVDA [2024-06-01T00:00:00Z, "
+            "2024-06-01T01:00:00Z) is partly covered and the source starts inside it: append "
+            "from the next bucket boundary or use a smaller bucket; nothing was written") in r.stderr
+    # the other edge: a backfill that ends inside the table's first bucket
+    cli.ok("create", "--table", "late", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "late", "--csv", write_minutes(cli, "c3.csv", 60, 60))
+    r = cli("append", "--table", "late", "--csv", write_minutes(cli, "c5.csv", 50, 15))
+    assert ("the table's first bucket for symbol=NVDA [2024-06-01T01:00:00Z, "
+            "2024-06-01T02:00:00Z) is partly covered and the source ends inside it: end the "
+            "source before that bucket or use a smaller bucket") in r.stderr
     # a real overlap of several buckets gets no such hint
     cli.ok("create", "--table", "two", "--index-column", "ts", "--bucket", "1h",
            "--entity", "symbol")
