@@ -138,6 +138,13 @@ static int parse_binding(tst_table *table, const char *spec, tst_entity_binding 
 {
     const tst_index_spec *index = tst_table_index(table);
     const char *eq = strchr(spec, '=');
+    /* --entity JPM: the only column; --entity symbol is a forgotten value. */
+    if (!eq && spec[0] && index->entity_count == 1 &&
+        strcmp(spec, index->entity_columns[0]) != 0) {
+        *column = cli_xstrdup(index->entity_columns[0]);
+        out->column = *column;
+        return typed_entity_value(column_type(table, *column), *column, spec, &out->value);
+    }
     if (!eq || eq == spec) {
         cli_fail("Invalid --entity '%s': expected COLUMN=VALUE, e.g. --entity symbol=NVDA", spec);
         return -1;

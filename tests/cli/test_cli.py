@@ -812,3 +812,12 @@ def test_finding_31_preview_shows_null_tabs_cjk_and_long_text_apart(cli, golden)
     def width(s):
         return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
     assert len({width(line) for line in lines[:5]}) == 1  # every box line equally wide
+
+
+def test_finding_31_a_bare_entity_value_names_the_only_entity_column(cli):
+    make_bars(cli)
+    bare = cli.ok("coverage", "--table", "bars", "--entity", "AMD").stdout
+    assert bare == cli.ok("coverage", "--table", "bars", "--entity", "symbol=AMD").stdout
+    assert "entity:          symbol=AMD\n" in bare
+    assert cli.ok("gaps", "--table", "bars", "--entity", "AMD").stdout == \
+        cli.ok("gaps", "--table", "bars", "--entity", "symbol=AMD").stdout
