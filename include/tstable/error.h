@@ -54,13 +54,19 @@ typedef struct tst_error {
     /* TST_ECONFLICT: the version the writer built on, and the one it found. */
     uint64_t expected_version;
     uint64_t found_version;
-    /* TST_EOVERLAP: how many (entity, bucket) pairs overlap, the first
-     * overlapping entity rendered as "col=value[,col=value]" ("" for tables
-     * without entity columns), and its smallest overlapping bucket. */
+    /* TST_EOVERLAP: how many (entity, bucket) pairs overlap in total, the
+     * first overlapping entity (canonical order) rendered as
+     * "col=value[,col=value]" ("" for tables without entity columns), and
+     * its smallest overlapping bucket. */
     uint64_t overlap_count;
     const char *entity;
     uint64_t bucket;
     const char *bucket_range;  /* e.g. "[2024-01-03T09:00:00Z, 2024-01-03T10:00:00Z)" */
+    /* TST_EOVERLAP: how many entities overlap (1 for tables without entity
+     * columns), and how many buckets of the first one (`entity`) do; equal
+     * to overlap_count when only one entity overlaps. */
+    uint64_t overlap_entity_count;
+    uint64_t entity_overlap_count;
 } tst_error;
 
 /* The last failure on this thread. Never NULL; code is TST_OK if none yet. */

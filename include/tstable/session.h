@@ -128,8 +128,9 @@ int tst_session_query(tst_session *session, const char *sql, const tst_param *pa
 
 /*
  * Row by row, for printing: every value rendered as text (NULL for SQL
- * NULL). Timestamps print as RFC 3339 UTC, floats with up to 17 significant
- * digits.
+ * NULL). Timestamps print as RFC 3339 UTC (zone-less TIMESTAMP without the
+ * Z), DOUBLEs with the fewest significant digits (up to 17) that read back
+ * as the same value, FLOATs likewise (up to 9).
  */
 typedef struct tst_rows tst_rows;
 int tst_session_query_rows(tst_session *session, const char *sql, const tst_param *params,
@@ -149,13 +150,30 @@ void tst_rows_free(tst_rows *rows);
 /*
  * Writes the whole result of a statement to a file, streaming:
  * format "csv" (with header), "json" (one array of row objects), "jsonl"
- * (one object per line), "parquet", or "arrow" (the Arrow IPC stream format;
- * ENUM and UNION columns are TST_EUNSUPPORTED). Written to a temp file and renamed
- * into place. *out_rows (may be NULL) receives the row count.
+ * (one object per line), "parquet", "arrow" (the Arrow IPC file format,
+ * Feather v2) or "arrows" (the Arrow IPC stream format); ENUM and UNION
+ * columns are TST_EUNSUPPORTED in the Arrow formats. In csv, json and jsonl,
+ * timestamp columns are written as RFC 3339 text, as tst_rows_value renders
+ * them (2024-06-01T00:00:00Z; fractional digits only when present; no Z for
+ * a zone-less TIMESTAMP). Any statement works: SELECTs, DESCRIBE, SHOW and
+ * SUMMARIZE through DuckDB's COPY; others (EXPLAIN, PRAGMA) are written row
+ * by row, and only in csv, json, jsonl or the Arrow formats. Errors in the
+ * statement quote the statement as given. Written to a temp file beside
+ * `path` and renamed into place; a missing folder is TST_ENOTFOUND naming
+ * it. *out_rows (may be NULL) receives the row count.
  */
 int tst_session_export(tst_session *session, const char *sql, const tst_param *params,
                        size_t param_count, const char *format, const char *path,
                        uint64_t *out_rows);
+
+/*
+ * Asks the statement the session is running to stop: it fails soon after
+ * with TST_ESQL ("Interrupted"), and the session and its registrations stay
+ * usable. Safe to call from another thread than the one running the
+ * statement (not from a signal handler: post to a thread that calls it).
+ * Does nothing when no statement runs.
+ */
+void tst_session_interrupt(tst_session *session);
 
 /* What pruning decided for the last statement, for EXPLAIN-like output and
  * tests: segments considered and kept, summed over the registered tables

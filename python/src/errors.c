@@ -11,7 +11,8 @@
  *   TimeseriesTableError
  *   |-- StorageError          path                      TST_EIO, TST_ENOTFOUND
  *   |-- ConflictError         expected, found           TST_ECONFLICT
- *   |-- CoverageOverlapError  overlap_count, example_*  TST_EOVERLAP
+ *   |-- CoverageOverlapError  overlap_count, example_*,  TST_EOVERLAP
+ *   |                         entity_count, entity_overlap_count
  *   |-- SchemaMismatchError                             TST_ESCHEMA
  *   `-- SqlError (= DataFusionError)                    TST_ESQL
  *
@@ -35,7 +36,8 @@ PyObject *ttf_SqlError;
 static const char *const attr_defaults[] = {
     "table_root", "code", "path", "expected", "found", "expected_version", "found_version",
     "segment_path", "overlap_count", "example_entity_identity", "example_bucket",
-    "example_bucket_range", "entity", "bucket", "bucket_range", "index_type", "name", NULL};
+    "example_bucket_range", "entity", "bucket", "bucket_range", "index_type", "name",
+    "entity_count", "entity_overlap_count", NULL};
 
 static PyObject *new_class(PyObject *module, const char *name, PyObject *base, const char *doc)
 {
@@ -211,6 +213,8 @@ static int overlap_attrs(PyObject *attrs, const tst_error *e, const tst_table *t
     if (rc < 0 || set_u64(attrs, "overlap_count", e->overlap_count) < 0 ||
         set_u64(attrs, "example_bucket", e->bucket) < 0 ||
         set_u64(attrs, "bucket", e->bucket) < 0 ||
+        set_u64(attrs, "entity_count", e->overlap_entity_count) < 0 ||
+        set_u64(attrs, "entity_overlap_count", e->entity_overlap_count) < 0 ||
         set_str(attrs, "example_bucket_range", e->bucket_range) < 0 ||
         set_str(attrs, "bucket_range", e->bucket_range) < 0 ||
         set_str(attrs, "entity", e->entity) < 0)

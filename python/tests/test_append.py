@@ -67,6 +67,7 @@ def test_overlap_raises_coverage_overlap_error_with_details(bars):
     assert e.segment_path is None
     assert e.table_root == bars.root()
     assert e.code == "TST_EOVERLAP"
+    assert e.entity_count == 1 and e.entity_overlap_count == 240
     assert bars.version() == 2
 
 
@@ -235,3 +236,20 @@ def test_threads_appending_to_one_handle_are_serialised(tmp_path):
     assert errors == []
     assert t.version() == 9
     assert t.coverage_ratio(0, 80) == 1.0
+
+
+def test_finding_5_overlap_error_counts_pairs_entities_and_the_first_entity(tmp_path):
+    two = tmp_path / "two.csv"
+    lines = open(NVDA_CSV).read().splitlines()
+    amd = [l.replace(",NVDA,", ",AMD,") for l in lines[1:]]
+    two.write_text("\n".join(lines + amd) + "\n")
+    t = new_bars(tmp_path, "ov")
+    t.append_csv(str(two))
+    with pytest.raises(ttf.CoverageOverlapError) as info:
+        t.append_csv(str(two))
+    e = info.value
+    assert e.overlap_count == 480
+    assert e.entity_count == 2
+    assert e.entity == "symbol=AMD" and e.entity_overlap_count == 240
+    assert "480 (entity, bucket) pairs over 2 entities" in str(e)
+    assert "first: symbol=AMD, 240 buckets from" in str(e)

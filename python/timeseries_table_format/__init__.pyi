@@ -63,6 +63,10 @@ class CoverageOverlapError(TimeseriesTableError):
     """The same as example_bucket."""
     bucket_range: Optional[str]
     """The same as example_bucket_range."""
+    entity_count: Optional[int]
+    """How many entities overlap."""
+    entity_overlap_count: Optional[int]
+    """How many (entity, bucket) pairs of the first entity (`entity`) overlap."""
 
 class SchemaMismatchError(TimeseriesTableError): ...
 

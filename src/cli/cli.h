@@ -150,8 +150,21 @@ void cli_grid_free(cli_grid *grid);
 void cli_json_string(FILE *out, const char *s);
 void cli_json_double(FILE *out, double v);
 
-/* A float for people: at most 6 decimals, trailing zeros trimmed, "-0" -> "0". */
+/*
+ * A double as the shortest of %.15g, %.16g and %.17g that reads back as the
+ * same value (1.5e-07, 1e+300, 0.1, 123.45; nan, inf, -inf), the text
+ * DuckDB's CSV export and the library's row rendering also use.
+ * CLI_FLOAT_TEXT_MAX always holds it.
+ */
+#define CLI_FLOAT_TEXT_MAX 32
 void cli_format_float(double v, char *buf, size_t cap);
+
+/*
+ * A result value made fit for one box cell (malloc'd; free it): tab, CR and
+ * LF as \t \r \n, other control characters as \xNN, and cut with "…" to
+ * at most max_width terminal columns (0: never cut).
+ */
+char *cli_preview_cell(const char *value, size_t max_width);
 
 /* ---- values (values.c) --------------------------------------------------- */
 
@@ -210,6 +223,19 @@ void cli_json_index_value(FILE *out, const tst_index_value *v);
 /* Name and index description of a table: "ts (timestamp, bucket 1h)". */
 void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap);
 
+/*
+ * A timestamp bucket ("1h") for `option`, with hints for "0" (must be
+ * positive) and weeks ("1w": use 7d). Prints the error; returns 1 on one.
+ */
+int cli_parse_time_bucket(const char *option, const char *text, tst_time_bucket *out);
+
+/*
+ * An IANA timezone name ("" and UTC pass): looked up in $TZDIR or
+ * /usr/share/zoneinfo (a TZif file), so no DuckDB is loaded; without a tz
+ * database only the name's shape is checked. Prints the error; returns 1.
+ */
+int cli_check_timezone(const char *option, const char *tz);
+
 /* ---- appending (append.c; also used by shell.c) --------------------------- */
 
 /*
@@ -226,7 +252,7 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
 typedef struct cli_query_plan {
     const char *sql;    /* borrowed */
     uint64_t max_rows;  /* rows in the preview; 0 = none */
-    const char *format; /* "csv", "jsonl", "json", "parquet", "arrow" */
+    const char *format; /* "csv", "jsonl", "json", "parquet", "arrow", "arrows" */
     const char *label;  /* "Csv", ... for the "wrote:" line */
     const char *output; /* NULL: preview only */
     bool to_stdout;     /* every row to stdout, no preview */

@@ -23,7 +23,8 @@ static const char HELP[] =
     "                      Timestamps are RFC 3339 (2024-06-01T00:00:00Z) or a date\n"
     "                      (2024-06-01, midnight UTC); integer indexes take integers.\n"
     "  --entity COL=VALUE  Ask about one entity; repeat for each column of a composite\n"
-    "                      entity. Without it: the whole table (any entity counts).\n"
+    "                      entity (a bare VALUE will do for a one-column entity).\n"
+    "                      Without it: the whole table (any entity counts).\n"
     "  --format FORMAT     table (default) or json\n"
     "  --help              Show this help\n"
     "\n"
@@ -41,7 +42,8 @@ static const cli_opt OPTS[] = {
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)
 {
-    char start[TST_TIMESTAMP_TEXT_MAX], end[TST_TIMESTAMP_TEXT_MAX], entity[512], ratio[64];
+    char start[TST_TIMESTAMP_TEXT_MAX], end[TST_TIMESTAMP_TEXT_MAX], entity[512];
+    char ratio[CLI_FLOAT_TEXT_MAX];
     cli_format_index_value(&t->start, start, sizeof start);
     cli_format_index_value(&t->end, end, sizeof end);
     cli_format_bindings(t->entity, t->entity_count, entity, sizeof entity);

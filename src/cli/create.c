@@ -25,8 +25,10 @@ static const char HELP[] =
     "  --index-type TYPE    timestamp (default), int64 or uint64\n"
     "  --bucket SPEC        Coverage bucket of a timestamp index: 30s, 15m, 1h, 1d, ...\n"
     "                       (required for timestamp indexes, refused for integer ones)\n"
-    "  --timezone TZ        Timezone name kept as metadata, e.g. America/New_York\n"
-    "                       (timestamp indexes only; buckets stay aligned to UTC)\n"
+    "  --timezone TZ        An IANA timezone name kept as metadata, e.g. America/New_York\n"
+    "                       (timestamp indexes only). It does not change anything: buckets\n"
+    "                       stay aligned to UTC (a 1d bucket is a UTC day) and dates in\n"
+    "                       --start/--end are UTC midnights.\n"
     "  --bucket-width N     Coverage bucket of an integer index, in index units,\n"
     "                       1..18446744073709551615 (required for int64 and uint64)\n"
     "  --entity COL         An entity column (e.g. symbol): coverage is kept per entity.\n"
@@ -67,11 +69,10 @@ static int timestamp_kind(const cli_args *args, tst_index_kind *kind)
     if (!bucket)
         return cli_fail("Missing --bucket for --index-type timestamp: give the coverage bucket, "
                         "e.g. --bucket 1h");
-    if (tst_time_bucket_parse(&kind->bucket, bucket) != 0)
-        return cli_fail("Invalid --bucket '%s' for --index-type timestamp: %s", bucket,
-                        tst_error_last()->message);
-    if (tz && strlen(tz) > TST_TIMEZONE_MAX)
-        return cli_fail("Invalid --timezone: longer than %d bytes", TST_TIMEZONE_MAX);
+    if (cli_parse_time_bucket("--bucket", bucket, &kind->bucket) != 0)
+        return CLI_EXIT_FAIL;
+    if (tz && cli_check_timezone("--timezone", tz) != 0)
+        return CLI_EXIT_FAIL;
     snprintf(kind->timezone, sizeof kind->timezone, "%s", tz ? tz : "");
     return 0;
 }

@@ -9,6 +9,8 @@
  * rebuilt in memory, say) reach stderr.
  * TSTABLE_LOG=debug|info shows the quieter events too.
  */
+#include <langinfo.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,8 +75,59 @@ static void log_to_stderr(void *ctx, tst_log_level level, const char *event, con
     fprintf(stderr, "%s: %s: %s\n", name, event, message);
 }
 
+/* Edit distance (Levenshtein) between two short names. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 32 || lb > 32)
+        return 99;
+    size_t row[33];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The command nearest to a mistyped name (at most 2 edits, or a prefix), or NULL. */
+static const char *nearest_command(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        size_t d = edit_distance(name, COMMANDS[i].name);
+        if (strlen(name) >= 2 && strncmp(COMMANDS[i].name, name, strlen(name)) == 0)
+            d = 1;
+        if (d < best_d)
+            best = COMMANDS[i].name, best_d = d;
+    }
+    return best;
+}
+
+/* Box widths count terminal columns with wcwidth, which needs a UTF-8 LC_CTYPE. */
+static void set_utf8_ctype(void)
+{
+    if (setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
+        return;
+    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+        setlocale(LC_CTYPE, "C");
+}
+
 int main(int argc, char **argv)
 {
+    set_utf8_ctype();
     if (argc < 2) {
         print_usage(stderr);
         return CLI_EXIT_FAIL;
@@ -95,5 +148,8 @@ int main(int argc, char **argv)
             return COMMANDS[i].run(argc - 1, argv + 1);
     if (name[0] == '-')
         return cli_usage_error(NULL, "unknown option '%s'", name);
+    const char *near = nearest_command(name);
+    if (near)
+        return cli_usage_error(NULL, "unknown command '%s'; did you mean '%s'?", name, near);
     return cli_usage_error(NULL, "unknown command '%s'", name);
 }

@@ -5,9 +5,10 @@
  * style): a rounded border, a line under the header and none between rows;
  * an optional label such as "Preview output" sits in the top border. Cells
  * may span several lines (DuckDB's EXPLAIN plan is one multi-line cell).
- * Widths count UTF-8 code points, which is right for the text we print
- * (names, numbers, timestamps); East Asian wide characters would misalign
- * by design of that simplification.
+ * Widths are terminal columns (wcwidth of each UTF-8 code point, so CJK
+ * text counts two per character); main() sets a UTF-8 LC_CTYPE for that.
+ * Preview cells of data are made printable first (cli_preview_cell):
+ * control characters escaped, long values cut with an ellipsis.
  *
  * JSON is written directly with a small escaper rather than built as a tree,
  * so a long result streams row by row. Allocation failures end the process
@@ -18,6 +19,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "cli.h"
 #include "tstable/error.h"
@@ -105,14 +107,79 @@ void cli_grid_free(cli_grid *grid)
     memset(grid, 0, sizeof *grid);
 }
 
-/* Code points in s[0..len). */
+/* Decodes one UTF-8 sequence at s (at most len bytes); returns its length
+ * (1 for a malformed byte, decoded as U+FFFD). */
+static size_t utf8_decode(const char *s, size_t len, uint32_t *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = p[0] < 0x80 ? 1 : p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
+    if (n == 0 || n > len) {
+        *out = 0xFFFD;
+        return 1;
+    }
+    uint32_t c = n == 1 ? p[0] : p[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            *out = 0xFFFD;
+            return 1;
+        }
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    *out = c;
+    return n;
+}
+
+/* Terminal columns of one code point: 2 for East Asian wide, 0 for combining marks. */
+static size_t char_width(uint32_t c)
+{
+    if (c < 0x80)
+        return 1;
+    int w = wcwidth((wchar_t)c);
+    return w < 0 ? 1 : (size_t)w;
+}
+
+/* Terminal columns of s[0..len). */
 static size_t text_width(const char *s, size_t len)
 {
     size_t w = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            w++;
+    for (size_t i = 0; i < len;) {
+        uint32_t c;
+        i += utf8_decode(s + i, len - i, &c);
+        w += char_width(c);
+    }
     return w;
+}
+
+char *cli_preview_cell(const char *value, size_t max_width)
+{
+    size_t len = strlen(value), cap = len * 4 + 8, n = 0, width = 0;
+    char *out = cli_xmalloc(cap);
+    for (size_t i = 0; i < len;) {
+        uint32_t c;
+        size_t step = utf8_decode(value + i, len - i, &c);
+        char esc[8] = "";
+        if (c == '\t' || c == '\n' || c == '\r')
+            snprintf(esc, sizeof esc, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
+        else if (c < 0x20 || c == 0x7F)
+            snprintf(esc, sizeof esc, "\\x%02X", (unsigned)c);
+        size_t w = esc[0] ? strlen(esc) : char_width(c);
+        if (max_width > 0 && width + w > max_width - 1 && i + step < len) {
+            memcpy(out + n, "…", strlen("…"));
+            n += strlen("…");
+            break;
+        }
+        if (esc[0]) {
+            memcpy(out + n, esc, strlen(esc));
+            n += strlen(esc);
+        } else {
+            memcpy(out + n, value + i, step);
+            n += step;
+        }
+        width += w;
+        i += step;
+    }
+    out[n] = '\0';
+    return out;
 }
 
 /* Widest line of a cell, and how many lines it has. */
@@ -251,30 +318,21 @@ void cli_json_double(FILE *out, double v)
         fputs("null", out); /* JSON has no NaN or infinity */
         return;
     }
-    char buf[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
+    char buf[CLI_FLOAT_TEXT_MAX];
+    cli_format_float(v, buf, sizeof buf);
     fputs(buf, out);
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double. */
 void cli_format_float(double v, char *buf, size_t cap)
 {
     if (!isfinite(v)) {
-        snprintf(buf, cap, "%s", isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf"));
+        snprintf(buf, cap, "%s", isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
         return;
     }
-    snprintf(buf, cap, "%.6f", v);
-    char *dot = strchr(buf, '.');
-    if (dot) {
-        char *end = buf + strlen(buf) - 1;
-        while (end > dot && *end == '0')
-            *end-- = '\0';
-        if (end == dot)
-            *end = '\0';
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, cap, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
     }
-    if (strcmp(buf, "-0") == 0)
-        snprintf(buf, cap, "0");
 }

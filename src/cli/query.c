@@ -3,8 +3,11 @@
  *
  * Each --table is registered in a SQL session under its folder's name,
  * sanitized the reference's way (non [A-Za-z0-9_] -> '_', a leading
- * non-letter gets "t_", lowercase: ./my-table 1 -> my_table_1), and a note
- * on stderr says which name to use. --parquet NAME=PATH registers files.
+ * non-letter gets "t_", lowercase: ./my-table 1 -> my_table_1; a note on
+ * stderr says so when the name differs from the folder's), or under the
+ * NAME of --table NAME=PATH. --parquet NAME=PATH registers files. Two
+ * sources wanting one name is an error naming both, never a silent
+ * replacement.
  *
  * The statement itself runs in run_query.c, shared with `tstable shell`:
  * a preview of --max-rows rows and total_rows: N by default, every row to
@@ -14,6 +17,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "tstable/error.h"
@@ -22,21 +26,25 @@
 static const char HELP[] =
     "Run SQL (DuckDB dialect) over tables and Parquet files.\n"
     "\n"
-    "Usage: tstable query [--table PATH]... [--parquet NAME=PATH]... --sql SQL\n"
+    "Usage: tstable query [--table [NAME=]PATH]... [--parquet NAME=PATH]... --sql SQL\n"
     "                     [--max-rows N] [--format FORMAT] [--output FILE|-]\n"
     "                     [--explain] [--timing]\n"
     "\n"
     "Options:\n"
-    "  --table PATH         A table to query; repeatable. It is registered under its folder\n"
-    "                       name made SQL-safe (./my-table -> my_table, 123-data ->\n"
-    "                       t_123_data); stderr says which name.\n"
+    "  --table [NAME=]PATH  A table to query; repeatable. Registered as NAME, or else under\n"
+    "                       its folder name made SQL-safe (./my-table -> my_table,\n"
+    "                       123-data -> t_123_data; stderr says so when it differs).\n"
+    "                       Two sources (tables or Parquet) with one name are an error.\n"
     "  --parquet NAME=PATH  A Parquet file (or folder, or glob) to query as NAME; repeatable\n"
     "  --sql SQL            The statement\n"
     "  --max-rows N         Rows in the preview (default 10; 0 = no preview)\n"
-    "  --format FORMAT      csv, jsonl, json (one array of row objects), parquet or arrow\n"
-    "                       (an Arrow IPC stream, read by pyarrow.ipc.open_stream).\n"
+    "  --format FORMAT      csv, jsonl, json (one array of row objects), parquet, arrow\n"
+    "                       (the Arrow IPC file, Feather v2: pyarrow.ipc.open_file,\n"
+    "                       pyarrow.feather, polars.read_ipc) or arrows (the Arrow IPC\n"
+    "                       stream: pyarrow.ipc.open_stream). Timestamps in csv and\n"
+    "                       json(l) are RFC 3339 text, as in the preview.\n"
     "                       With --output FILE the default follows the file's extension\n"
-    "                       (.csv .jsonl .json .parquet .arrow .arrows), else csv.\n"
+    "                       (.csv .jsonl .json .parquet .arrow .feather .arrows), else csv.\n"
     "                       Without --output, --format writes every row to stdout (like\n"
     "                       --output -).\n"
     "  --output FILE        Write every row (not just the preview) to FILE;\n"
@@ -49,6 +57,8 @@ static const char HELP[] =
     "Examples:\n"
     "  tstable query --table ./my_stocks \\\n"
     "      --sql 'SELECT symbol, avg(close) AS mean FROM my_stocks GROUP BY symbol'\n"
+    "  tstable query --table prod=./prod/bars --table staging=./staging/bars \\\n"
+    "      --sql 'SELECT count(*) FROM prod JOIN staging USING (symbol, ts)'\n"
     "  tstable query --table ./bars --parquet refs=refs.parquet \\\n"
     "      --sql 'SELECT * FROM bars JOIN refs USING (symbol)' --format json\n"
     "  tstable query --table ./bars --sql 'SELECT * FROM bars' --output bars.arrow\n";
@@ -61,26 +71,115 @@ static const cli_opt OPTS[] = {
 
 /* ---- registration -------------------------------------------------------- */
 
-static int register_tables(tst_session *s, const cli_args *args)
+/* One name the statement may use: a --table or a --parquet. */
+typedef struct query_source {
+    char *name;       /* owned */
+    const char *path; /* borrowed from argv */
+    bool table;
+    bool named;       /* NAME= given: no note about the name */
+} query_source;
+
+static bool is_identifier(const char *s, size_t n)
 {
-    size_t n = 0;
-    const char *const *roots = cli_list(args, "table", &n);
-    for (size_t i = 0; i < n; i++) {
-        char *name = cli_table_name(roots[i]);
-        int rc = 0;
-        if (tst_session_table_root(s, name))
-            rc = cli_fail("Two --table folders would both be registered as '%s' (%s); "
-                          "rename one folder",
-                          name, roots[i]);
-        else if (tst_session_register_table(s, name, roots[i]) != 0)
-            rc = cli_fail_lib("Failed to register table"); /* names root and name */
-        else
-            fprintf(stderr, "Registered table as '%s' (quoted: \"%s\")\n", name, name);
-        free(name);
-        if (rc != 0)
-            return rc;
+    if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* --table NAME=PATH when NAME is an identifier; else the whole text is the path. */
+static void parse_table_spec(const char *spec, query_source *out)
+{
+    const char *eq = strchr(spec, '=');
+    out->table = true;
+    if (eq && eq[1] != '\0' && is_identifier(spec, (size_t)(eq - spec))) {
+        out->name = cli_xsprintf("%.*s", (int)(eq - spec), spec);
+        out->path = eq + 1;
+        out->named = true;
+        return;
     }
+    out->name = cli_table_name(spec);
+    out->path = spec;
+    out->named = false;
+}
+
+static void describe_source(const query_source *q, char *buf, size_t cap)
+{
+    if (q->table && !q->named)
+        snprintf(buf, cap, "--table %s", q->path);
+    else
+        snprintf(buf, cap, "--%s %s=%s", q->table ? "table" : "parquet", q->name, q->path);
+}
+
+/* Two sources wanting one name (DuckDB's names ignore case) is an error naming both. */
+static int check_clashes(const query_source *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) {
+            if (strcasecmp(q[i].name, q[j].name) != 0)
+                continue;
+            char a[1024], b[1024];
+            describe_source(&q[j], a, sizeof a);
+            describe_source(&q[i], b, sizeof b);
+            return cli_fail("%s and %s would both be registered as '%s'; give one another "
+                            "name with --table NAME=PATH or --parquet NAME=PATH",
+                            a, b, q[i].name);
+        }
     return 0;
+}
+
+/* The last path component of a folder, as typed. */
+static bool name_is_folder_name(const char *name, const char *root)
+{
+    size_t len = strlen(root);
+    while (len > 1 && root[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && root[start - 1] != '/')
+        start--;
+    return strlen(name) == len - start && strncmp(name, root + start, len - start) == 0;
+}
+
+static int register_source(tst_session *s, const query_source *q)
+{
+    if (!q->table) {
+        if (tst_session_register_parquet(s, q->name, q->path) == 0)
+            return 0;
+        return cli_fail("Failed to register Parquet %s as '%s': %s", q->path, q->name,
+                        tst_error_last()->message);
+    }
+    if (tst_session_register_table(s, q->name, q->path) != 0)
+        return cli_fail_lib("Failed to register table"); /* names root and name */
+    if (!q->named && !name_is_folder_name(q->name, q->path))
+        fprintf(stderr, "Registered table %s as '%s' (quoted: \"%s\")\n", q->path, q->name,
+                q->name);
+    return 0;
+}
+
+/* Every --table then every --parquet, after checking that the names are distinct. */
+static int register_sources(tst_session *s, const cli_args *args)
+{
+    size_t nt = 0, np = 0;
+    const char *const *tables = cli_list(args, "table", &nt);
+    const char *const *parquets = cli_list(args, "parquet", &np);
+    query_source *q = cli_xmalloc((nt + np) * sizeof *q);
+    for (size_t i = 0; i < nt; i++)
+        parse_table_spec(tables[i], &q[i]);
+    for (size_t i = 0; i < np; i++) {
+        const char *eq = strchr(parquets[i], '=');
+        q[nt + i] = (query_source){cli_xsprintf("%.*s", (int)(eq - parquets[i]), parquets[i]),
+                                   eq + 1, false, true};
+    }
+    int rc = check_clashes(q, nt + np);
+    for (size_t i = 0; rc == 0 && i < nt + np; i++)
+        rc = register_source(s, &q[i]);
+    for (size_t i = 0; i < nt + np; i++)
+        free(q[i].name);
+    free(q);
+    return rc;
 }
 
 /* Checked with the other options, before anything is opened. */
@@ -98,24 +197,6 @@ static int check_parquet_specs(const cli_args *args)
     return 0;
 }
 
-static int register_parquets(tst_session *s, const cli_args *args)
-{
-    size_t n = 0;
-    const char *const *specs = cli_list(args, "parquet", &n);
-    for (size_t i = 0; i < n; i++) {
-        const char *eq = strchr(specs[i], '=');
-        char *name = cli_xsprintf("%.*s", (int)(eq - specs[i]), specs[i]);
-        int rc = tst_session_register_parquet(s, name, eq + 1);
-        if (rc != 0)
-            cli_fail("Failed to register Parquet %s as '%s': %s", eq + 1, name,
-                     tst_error_last()->message);
-        free(name);
-        if (rc != 0)
-            return CLI_EXIT_FAIL;
-    }
-    return 0;
-}
-
 /* ---- the run ------------------------------------------------------------- */
 
 static int run(const cli_query_plan *plan, const cli_args *args)
@@ -123,9 +204,7 @@ static int run(const cli_query_plan *plan, const cli_args *args)
     tst_session *s = NULL;
     if (tst_session_open(&s) != 0)
         return cli_fail_lib("Failed to start the SQL engine");
-    int rc = register_tables(s, args);
-    if (rc == 0)
-        rc = register_parquets(s, args);
+    int rc = register_sources(s, args);
     if (rc == 0)
         rc = cli_query_run(s, plan);
     tst_session_free(s);

@@ -80,7 +80,8 @@ static const struct {
     {"jsonl", "Jsonl", ".jsonl", NULL, false},
     {"json", "Json", ".json", NULL, false},
     {"parquet", "Parquet", ".parquet", NULL, true},
-    {"arrow", "Arrow", ".arrow", ".arrows", true},
+    {"arrow", "Arrow", ".arrow", ".feather", true},
+    {"arrows", "Arrow stream", ".arrows", NULL, true},
 };
 #define FORMAT_COUNT (sizeof FORMATS / sizeof FORMATS[0])
 
@@ -106,7 +107,8 @@ static int pick_format(const char *format, const char *output, cli_query_plan *p
         while (pick < FORMAT_COUNT && strcmp(FORMATS[pick].name, format) != 0)
             pick++;
         if (pick == FORMAT_COUNT)
-            return cli_fail("Invalid --format '%s': expected csv, jsonl, json, parquet or arrow",
+            return cli_fail("Invalid --format '%s': expected csv, jsonl, json, parquet, arrow or "
+                            "arrows",
                             format);
     } else if (output) {
         for (size_t i = 0; i < FORMAT_COUNT; i++)
@@ -138,31 +140,39 @@ int cli_query_plan_init(cli_query_plan *plan, const char *sql, const char *max_r
 
 /* ---- preview ------------------------------------------------------------- */
 
-static bool is_float_type(const char *type)
-{
-    return type &&
-           (strcmp(type, "DOUBLE") == 0 || strcmp(type, "FLOAT") == 0 || strcmp(type, "REAL") == 0);
-}
+/* Values wider than this many terminal columns are cut with "…" in the preview. */
+#define PREVIEW_CELL_MAX 48
 
-/* One row as display cells: floats shortened, NULL shown as NULL. */
-static void add_display_row(cli_grid *grid, tst_rows *rows, char **cells, char (*floats)[64])
+/*
+ * One row as display cells. SQL NULL prints as NULL, and a text value that
+ * reads NULL (or is empty) is quoted ('NULL', '') so the two never look
+ * alike; control characters are escaped and long values cut.
+ */
+static void add_display_row(cli_grid *grid, tst_rows *rows, char **cells, bool raw)
 {
     for (size_t c = 0; c < grid->cols; c++) {
         const char *v = tst_rows_value(rows, c);
-        cells[c] = (char *)(v ? v : "NULL");
-        if (v && is_float_type(tst_rows_column_type(rows, c))) {
-            cli_format_float(strtod(v, NULL), floats[c], sizeof floats[c]);
-            cells[c] = floats[c];
-        }
+        const char *type = tst_rows_column_type(rows, c);
+        bool text = type && strcmp(type, "VARCHAR") == 0;
+        if (!v)
+            cells[c] = cli_xstrdup("NULL");
+        else if (raw) /* EXPLAIN's plan: one multi-line cell, drawn as is */
+            cells[c] = cli_xstrdup(v);
+        else if (text && (strcmp(v, "NULL") == 0 || v[0] == '\0'))
+            cells[c] = cli_xsprintf("'%s'", v);
+        else
+            cells[c] = cli_preview_cell(v, PREVIEW_CELL_MAX);
     }
     cli_grid_add(grid, (const char *const *)cells);
+    for (size_t c = 0; c < grid->cols; c++)
+        free(cells[c]);
 }
 
 /*
  * Runs sql and collects its header and first `limit` rows into grid. With
  * count_all, reads on to count every row into *total; else stops at limit.
  */
-static int read_rows(tst_session *s, const char *sql, uint64_t limit, bool count_all,
+static int read_rows(tst_session *s, const char *sql, uint64_t limit, bool count_all, bool raw,
                      cli_grid *grid, uint64_t *total)
 {
     tst_rows *rows = NULL;
@@ -170,7 +180,6 @@ static int read_rows(tst_session *s, const char *sql, uint64_t limit, bool count
         return cli_fail_lib("Query failed");
     size_t cols = tst_rows_column_count(rows);
     char **cells = cli_xmalloc(cols * sizeof *cells);
-    char(*floats)[64] = cli_xmalloc(cols * sizeof *floats);
     cli_grid_init(grid, cols);
     for (size_t c = 0; c < cols; c++)
         cells[c] = (char *)tst_rows_column_name(rows, c);
@@ -183,10 +192,9 @@ static int read_rows(tst_session *s, const char *sql, uint64_t limit, bool count
             break;
         }
         if (*total < limit)
-            add_display_row(grid, rows, cells, floats);
+            add_display_row(grid, rows, cells, raw);
         (*total)++;
     }
-    free(floats);
     free(cells);
     tst_rows_free(rows);
     return rc;
@@ -198,7 +206,7 @@ static int print_explain(tst_session *s, const char *sql, FILE *out)
     cli_grid grid;
     uint64_t total = 0;
     cli_grid_init(&grid, 0); /* freed below even when the query fails */
-    int rc = read_rows(s, explain, UINT64_MAX, true, &grid, &total);
+    int rc = read_rows(s, explain, UINT64_MAX, true, true, &grid, &total);
     if (rc == 0) {
         tst_prune_stats prune = {0, 0};
         tst_session_last_prune(s, &prune);
@@ -271,11 +279,12 @@ static double now_ms(void)
     return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
-static void print_preview(const cli_grid *grid, uint64_t shown, uint64_t total, uint64_t max)
+static void print_preview(const cli_grid *grid, uint64_t shown, uint64_t total, uint64_t max,
+                          bool to_file)
 {
     if (shown > 0)
         cli_grid_print(grid, stdout, "Preview output");
-    else if (total > 0 && max == 0)
+    else if (total > 0 && max == 0 && !to_file)
         puts("(preview suppressed; use --max-rows > 0)");
     if (total == 0)
         puts("(no rows)");
@@ -291,7 +300,8 @@ static int run_preview_and_file(tst_session *s, const cli_query_plan *plan)
     int rc = 0;
     /* Without a file the preview query is the only one, so it counts every row. */
     if (plan->max_rows > 0 || !plan->output)
-        rc = read_rows(s, plan->sql, plan->max_rows, plan->output == NULL, &grid, &previewed);
+        rc = read_rows(s, plan->sql, plan->max_rows, plan->output == NULL, false, &grid,
+                      &previewed);
     if (rc == 0 && plan->output)
         rc = export_to_file(s, plan, &total);
     else
@@ -299,7 +309,7 @@ static int run_preview_and_file(tst_session *s, const cli_query_plan *plan)
     double elapsed = now_ms() - t0;
     if (rc == 0) {
         print_preview(&grid, previewed < plan->max_rows ? previewed : plan->max_rows, total,
-                      plan->max_rows);
+                      plan->max_rows, plan->output != NULL);
         if (plan->timing)
             printf("elapsed_ms: %llu\n", (unsigned long long)elapsed);
         if (plan->output)

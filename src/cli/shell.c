@@ -13,12 +13,19 @@
  * without doing anything.
  *
  * Reading lines: on a terminal, libedit's native API (histedit.h) gives
- * line editing and history, saved to <root>/.ts_table_history after every
- * line so a killed shell loses nothing. Ctrl-C is bound as an editing key
- * (the terminal's own interrupt is switched off while a line is edited)
- * so it clears the line instead of racing a signal against read(); while
- * a statement runs it still interrupts the process, since the engine has
- * no way to cancel one. When stdin is not a terminal (a script piped in)
+ * line editing and history, saved after every statement so a killed shell
+ * loses nothing, to $XDG_STATE_HOME/tstable/history (default
+ * ~/.local/state/tstable/history), outside the table folder, which may be
+ * shared or read-only. A statement typed over several lines is one history
+ * entry. Ctrl-C is bound as an editing key (the terminal's own interrupt is
+ * switched off while a line is edited) so it clears the line instead of
+ * racing a signal against read(). While a statement runs, SIGINT is caught:
+ * the handler only posts a semaphore (async-signal-safe), and a watcher
+ * thread calls tst_session_interrupt, so the statement fails with
+ * "Interrupted" and the prompt comes back with every registration kept;
+ * outside a statement (an append) Ctrl-C ends the process as before.
+ * Several statements on one line (select 1; select 2;) run one after the
+ * other. When stdin is not a terminal (a script piped in)
  * lines are read plainly, nothing is edited or remembered, no prompts are
  * shown and the banner goes to stderr: stdout carries results only, and
  * the exit code is 1 if any line failed, like sqlite3.
@@ -26,7 +33,11 @@
  * Errors inside the loop are printed to stderr once and the loop goes on.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <histedit.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -46,8 +57,9 @@ static const char HELP[] =
     "                  without a table is created after a few questions (index\n"
     "                  column, type, bucket, entity columns); a table without data\n"
     "                  asks for its first Parquet or CSV file.\n"
-    "  --history FILE  Where to keep the lines typed (default <table>/.ts_table_history;\n"
-    "                  '' keeps none)\n"
+    "  --history FILE  Where to keep the statements typed (default\n"
+    "                  $XDG_STATE_HOME/tstable/history, else\n"
+    "                  ~/.local/state/tstable/history; '' keeps none)\n"
     "  --help          Show this help\n"
     "\n"
     "In the shell, SQL ending with ';' runs against the table, registered under its\n"
@@ -85,7 +97,9 @@ static const char SHELL_HELP[] =
     "  .help                This help\n"
     "  .exit                Leave (also .quit, or Ctrl-D)\n"
     "Also: help, exit, quit, append PATH, refresh, \\timing.\n"
-    "Arguments may be quoted ('a b', \"a b\"). Ctrl-C clears the line being typed.\n";
+    "Arguments may be quoted ('a b', \"a b\"). Ctrl-C clears the line being typed,\n"
+    "and cancels a running statement (the shell stays, with its registrations).\n"
+    "Several statements on one line run in turn: SELECT 1; SELECT 2;\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},
@@ -98,7 +112,6 @@ enum { SHELL_OK = 0, SHELL_FAILED = 1, SHELL_EXIT = 2 };
 typedef enum line_status { LINE_OK, LINE_CANCELLED, LINE_EOF } line_status;
 
 #define HISTORY_SIZE 1000
-#define HISTORY_FILE ".ts_table_history"
 
 typedef struct shell {
     bool interactive;   /* stdin is a terminal: editing, prompts, history */
@@ -170,8 +183,14 @@ static void editor_open(shell *sh)
 static void set_prompt(shell *sh, const char *text, bool colored)
 {
     free(sh->prompt);
-    /* \1 ... \1 marks the color codes as taking no room on the line. */
-    sh->prompt = colored ? cli_xsprintf("\1\033[1;36m\1%s\1\033[0m\1", text) : cli_xstrdup(text);
+    /* \1 ... \1 marks the color codes as taking no room on the line. libedit
+     * drops a marked sequence at the very end of the prompt, so the reset goes
+     * before the prompt's last character (its trailing space). */
+    size_t n = strlen(text);
+    sh->prompt = colored && n > 0
+                     ? cli_xsprintf("\1\033[1;36m\1%.*s\1\033[0m\1%s", (int)(n - 1), text,
+                                    text + n - 1)
+                     : cli_xstrdup(text);
 }
 
 /* A line from a script: no prompt, no editing. */
@@ -213,11 +232,40 @@ static line_status read_line(shell *sh, const char *prompt, bool colored, char *
     return LINE_OK;
 }
 
+/* mkdir -p of the folder a file goes in (errors show when saving). */
+static void make_parents(const char *path)
+{
+    char *dir = cli_xstrdup(path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(dir, 0700);
+        *p = '/';
+    }
+    free(dir);
+}
+
+/* $XDG_STATE_HOME/tstable/history, else ~/.local/state/tstable/history; NULL without HOME. */
+static char *default_history_path(void)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (state && state[0] == '/')
+        return cli_xsprintf("%s/tstable/history", state);
+    if (home && home[0])
+        return cli_xsprintf("%s/.local/state/tstable/history", home);
+    return NULL;
+}
+
 static void history_attach(shell *sh, const char *given)
 {
     if (!sh->interactive || (given && given[0] == '\0'))
         return;
-    sh->history_path = given ? cli_xstrdup(given) : cli_xsprintf("%s/%s", sh->root, HISTORY_FILE);
+    sh->history_path = given ? cli_xstrdup(given) : default_history_path();
+    if (!sh->history_path)
+        return;
+    if (!given)
+        make_parents(sh->history_path);
     HistEvent ev;
     history(sh->hist, &ev, H_LOAD, sh->history_path); /* a missing file is a new history */
 }
@@ -248,18 +296,23 @@ static char *trim(char *s)
     return s;
 }
 
-/* A question of the setup dialog: 0 with the trimmed answer, or SHELL_EXIT at EOF. */
+/*
+ * A question of the setup dialog: 0 with the trimmed answer, or SHELL_EXIT
+ * at EOF, on Ctrl-C, or when the answer is .exit / .quit (the dialog is
+ * cancelled and nothing is created).
+ */
 static int ask(shell *sh, const char *question, char **out)
 {
-    for (;;) {
-        line_status st = read_line(sh, question, false, out);
-        if (st == LINE_EOF)
-            return SHELL_EXIT;
-        if (st == LINE_OK) {
-            trim(*out);
+    line_status st = read_line(sh, question, false, out);
+    if (st == LINE_OK) {
+        trim(*out);
+        if (strcmp(*out, ".exit") != 0 && strcmp(*out, ".quit") != 0)
             return SHELL_OK;
-        }
+        free(*out);
+        *out = NULL;
     }
+    fputs("cancelled\n", sh->talk);
+    return SHELL_EXIT;
 }
 
 /* ---- words and statements ---------------------------------------------------- */
@@ -344,32 +397,60 @@ static int split_words(const char *line, words *w)
 }
 
 /*
- * Whether the SQL typed so far ends with a ';' that is not inside a string,
- * a quoted name or a comment — the same test psql and sqlite3 make before
- * running what was typed.
+ * The next ';' of sql that is not inside a string, a quoted name or a
+ * comment (the test psql and sqlite3 make), or NULL. *open is set when the
+ * text ends inside a string, quoted name or block comment.
  */
-static bool statement_complete(const char *sql)
+static const char *next_terminator(const char *sql, bool *open)
 {
-    char last = 0, quote = 0;
+    char quote = 0;
+    *open = false;
     for (const char *p = sql; *p; p++) {
         if (quote) {
             quote = *p == quote ? 0 : quote;
         } else if (*p == '\'' || *p == '"') {
-            quote = last = *p;
+            quote = *p;
         } else if (p[0] == '-' && p[1] == '-') {
             p += strcspn(p, "\n");
             if (*p == '\0')
                 break;
         } else if (p[0] == '/' && p[1] == '*') {
             const char *end = strstr(p + 2, "*/");
-            if (!end)
-                return false;
+            if (!end) {
+                *open = true;
+                return NULL;
+            }
             p = end + 1;
-        } else if (!isspace((unsigned char)*p)) {
-            last = *p;
+        } else if (*p == ';') {
+            return p;
         }
     }
-    return quote == 0 && last == ';';
+    *open = quote != 0;
+    return NULL;
+}
+
+/* Whether only blanks and comments follow p. */
+static bool only_comments(const char *p)
+{
+    for (;;) {
+        p += strspn(p, " \t\r\n");
+        if (p[0] == '-' && p[1] == '-')
+            p += strcspn(p, "\n");
+        else if (p[0] == '/' && p[1] == '*' && strstr(p + 2, "*/"))
+            p = strstr(p + 2, "*/") + 2;
+        else
+            return *p == '\0';
+    }
+}
+
+/* Whether the SQL typed so far ends with a ';' outside strings and comments. */
+static bool statement_complete(const char *sql)
+{
+    bool open = false;
+    const char *last = NULL;
+    for (const char *p = sql, *t; (t = next_terminator(p, &open)) != NULL; p = t + 1)
+        last = t;
+    return !open && last && only_comments(last + 1);
 }
 
 /* The statement without its trailing ';' and blanks (the engine takes one statement). */
@@ -386,6 +467,89 @@ static bool has_suffix_nocase(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+/* ---- Ctrl-C while a statement runs ------------------------------------------------ */
+
+/*
+ * The handler may only do async-signal-safe things: it posts a semaphore
+ * that a watcher thread waits on, and the thread interrupts the session.
+ * Outside a statement the default action is restored and the signal
+ * raised again, so Ctrl-C during an append still ends the process.
+ */
+static sem_t interrupt_sem;
+static volatile sig_atomic_t statement_running;
+static tst_session *volatile interrupt_target;
+static volatile sig_atomic_t watcher_stop;
+static pthread_t watcher;
+static bool watcher_started;
+
+static void on_sigint(int sig)
+{
+    if (statement_running) {
+        int saved = errno;
+        sem_post(&interrupt_sem);
+        errno = saved;
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void *watch_interrupts(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        while (sem_wait(&interrupt_sem) != 0 && errno == EINTR)
+            ;
+        if (watcher_stop)
+            return NULL;
+        if (interrupt_target)
+            tst_session_interrupt(interrupt_target);
+    }
+}
+
+static void interrupts_start(shell *sh)
+{
+    if (!sh->interactive || sem_init(&interrupt_sem, 0, 0) != 0)
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* the watcher never takes SIGINT itself */
+    watcher_started = pthread_create(&watcher, NULL, watch_interrupts, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!watcher_started)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+static void interrupts_stop(void)
+{
+    if (!watcher_started)
+        return;
+    signal(SIGINT, SIG_DFL);
+    watcher_stop = 1;
+    sem_post(&interrupt_sem);
+    pthread_join(watcher, NULL);
+    sem_destroy(&interrupt_sem);
+    watcher_started = false;
+}
+
+/* Runs the plan with Ctrl-C cancelling it rather than the shell. */
+static int run_interruptible(shell *sh, const cli_query_plan *plan)
+{
+    interrupt_target = sh->session;
+    while (watcher_started && sem_trywait(&interrupt_sem) == 0) /* a late Ctrl-C */
+        ;
+    statement_running = 1;
+    int rc = cli_query_run(sh->session, plan);
+    statement_running = 0;
+    return rc;
 }
 
 /* ---- running SQL ------------------------------------------------------------- */
@@ -407,7 +571,7 @@ static int run_statement(shell *sh, const char *sql, const query_options *o)
     if (rc == SHELL_OK) {
         plan.explain = o->explain;
         plan.timing = o->timing;
-        rc = cli_query_run(sh->session, &plan) == 0 ? SHELL_OK : SHELL_FAILED;
+        rc = run_interruptible(sh, &plan) == 0 ? SHELL_OK : SHELL_FAILED;
     }
     free(text);
     return rc;
@@ -487,7 +651,26 @@ static int run_sql(shell *sh, const char *sql)
     return rc;
 }
 
-/* A line of SQL: run it once the statement is complete, else keep it for more. */
+/* Runs each ';'-terminated statement of a complete text in turn (SELECT 1; SELECT 2;). */
+static int run_statements(shell *sh, const char *text)
+{
+    int rc = SHELL_OK;
+    bool open = false;
+    const char *p = text, *t;
+    while ((t = next_terminator(p, &open)) != NULL) {
+        char *one = cli_xsprintf("%.*s", (int)(t - p), p);
+        if (!only_comments(one) && run_sql(sh, one) != SHELL_OK)
+            rc = SHELL_FAILED; /* like sqlite3: the next statements still run */
+        free(one);
+        p = t + 1;
+    }
+    return rc;
+}
+
+/*
+ * A line of SQL: once the statement is complete, remember it as one history
+ * entry (however many lines it took) and run it; else keep it for more.
+ */
 static int add_sql_line(shell *sh, const char *line)
 {
     char *joined = sh->pending ? cli_xsprintf("%s\n%s", sh->pending, line) : cli_xstrdup(line);
@@ -497,7 +680,8 @@ static int add_sql_line(shell *sh, const char *line)
         sh->pending = joined;
         return SHELL_OK;
     }
-    int rc = run_sql(sh, joined);
+    remember(sh, joined);
+    int rc = run_statements(sh, joined);
     free(joined);
     return rc;
 }
@@ -542,10 +726,27 @@ static int cmd_tables(shell *sh, int argc, char **argv)
     return SHELL_OK;
 }
 
+/* A name already taken (DuckDB's names ignore case) is an error naming what holds it. */
+static int check_free_name(shell *sh, const char *name, const char *path)
+{
+    for (size_t i = 0; i < tst_session_name_count(sh->session); i++) {
+        const char *taken = tst_session_name_at(sh->session, i);
+        if (strcasecmp(taken, name) != 0)
+            continue;
+        const char *root = tst_session_table_root(sh->session, taken);
+        return cli_fail("'%s' is already registered (%s%s); register %s under another name",
+                        taken, root ? "the tstable at " : "a Parquet source",
+                        root ? root : "", path);
+    }
+    return SHELL_OK;
+}
+
 static int cmd_register_table(shell *sh, int argc, char **argv)
 {
     if (argc != 3)
         return cli_fail("usage: .table NAME PATH (register the tstable at PATH as NAME)");
+    if (check_free_name(sh, argv[1], argv[2]) != SHELL_OK)
+        return SHELL_FAILED;
     if (tst_session_register_table(sh->session, argv[1], argv[2]) != 0)
         return cli_fail_lib("Failed to register table");
     printf("registered as: %s (quoted: \"%s\")\n", argv[1], argv[1]);
@@ -556,6 +757,8 @@ static int cmd_register_parquet(shell *sh, int argc, char **argv)
 {
     if (argc != 3)
         return cli_fail("usage: .parquet NAME PATH (a Parquet file, folder or glob)");
+    if (check_free_name(sh, argv[1], argv[2]) != SHELL_OK)
+        return SHELL_FAILED;
     if (tst_session_register_parquet(sh->session, argv[1], argv[2]) != 0)
         return cli_fail("Failed to register Parquet %s as '%s': %s", argv[2], argv[1],
                         tst_error_last()->message);
@@ -685,13 +888,17 @@ static int handle_line(shell *sh, const char *line)
     size_t len = strcspn(p, " \t;");
     if (*p == '\0')
         return SHELL_OK;
+    bool command = (len == 5 && strncmp(p, "query", 5) == 0) || find_command(p, len) ||
+                   *p == '.' || *p == '\\';
+    if (command)
+        remember(sh, line);
     if (len == 5 && strncmp(p, "query", 5) == 0)
         return cmd_query(sh, p + 5);
     const shell_command *cmd = find_command(p, len);
     if (cmd)
         return run_command(sh, cmd, p);
     if (*p == '.' || *p == '\\')
-        return cli_fail("unknown command. type 'help'.");
+        return cli_fail("unknown command '%.*s'; type 'help' for the commands", (int)len, p);
     return add_sql_line(sh, line);
 }
 
@@ -707,7 +914,6 @@ static int shell_loop(shell *sh)
         }
         if (st == LINE_EOF)
             break;
-        remember(sh, line);
         int rc = handle_line(sh, line);
         free(line);
         fflush(stdout);
@@ -774,13 +980,12 @@ static int ask_timezone(shell *sh, tst_index_kind *kind)
 {
     for (;;) {
         char *a = NULL;
-        if (ask(sh, "timezone (optional, IANA TZ): ", &a) != SHELL_OK)
+        if (ask(sh, "timezone (optional, IANA name; metadata only, buckets stay UTC): ", &a) !=
+            SHELL_OK)
             return SHELL_EXIT;
-        bool ok = strlen(a) <= TST_TIMEZONE_MAX;
+        bool ok = cli_check_timezone("timezone", a) == 0;
         if (ok)
             snprintf(kind->timezone, sizeof kind->timezone, "%s", a);
-        else
-            cli_fail("Invalid timezone: longer than %d bytes", TST_TIMEZONE_MAX);
         free(a);
         if (ok)
             return SHELL_OK;
@@ -803,22 +1008,46 @@ static int ask_bucket_width(shell *sh, tst_index_kind *kind)
     }
 }
 
-/* "symbol, venue" -> two entity columns; empty pieces are skipped. */
-static int ask_entities(shell *sh, tst_index_spec *spec)
+/* A column name, not a path or a sentence typed at the wrong question. */
+static bool plausible_column(const char *name)
 {
-    char *a = NULL;
-    if (ask(sh, "entity columns (comma-separated, optional): ", &a) != SHELL_OK)
-        return SHELL_EXIT;
-    for (char *save = NULL, *piece = strtok_r(a, ",", &save); piece;
+    return name[0] != '.' && !strpbrk(name, "/\\ \t");
+}
+
+/* "symbol, venue" -> entity columns; empty pieces are skipped. False on an odd name. */
+static bool parse_entities(shell *sh, char *answer, tst_index_spec *spec)
+{
+    (void)sh;
+    for (char *save = NULL, *piece = strtok_r(answer, ",", &save); piece;
          piece = strtok_r(NULL, ",", &save)) {
         if (trim(piece)[0] == '\0')
             continue;
+        if (!plausible_column(piece)) {
+            cli_fail("Invalid entity column '%s': expected column names, e.g. symbol, venue",
+                     piece);
+            return false;
+        }
         spec->entity_columns =
             cli_xrealloc(spec->entity_columns, (spec->entity_count + 1) * sizeof(char *));
         spec->entity_columns[spec->entity_count++] = cli_xstrdup(piece);
     }
-    free(a);
-    return SHELL_OK;
+    return true;
+}
+
+static int ask_entities(shell *sh, tst_index_spec *spec)
+{
+    for (;;) {
+        char *a = NULL;
+        if (ask(sh, "entity columns (comma-separated, optional): ", &a) != SHELL_OK)
+            return SHELL_EXIT;
+        bool ok = parse_entities(sh, a, spec);
+        free(a);
+        if (ok)
+            return SHELL_OK;
+        for (size_t i = 0; i < spec->entity_count; i++)
+            free(spec->entity_columns[i]);
+        spec->entity_count = 0;
+    }
 }
 
 static int ask_index_spec(shell *sh, tst_index_spec *spec)
@@ -829,6 +1058,10 @@ static int ask_index_spec(shell *sh, tst_index_spec *spec)
         spec->column = NULL;
         if ((rc = ask(sh, "index column name: ", &spec->column)) != SHELL_OK)
             return rc;
+        if (spec->column[0] && !plausible_column(spec->column)) {
+            cli_fail("Invalid index column '%s': expected a column name, e.g. ts", spec->column);
+            spec->column[0] = '\0';
+        }
     } while (spec->column[0] == '\0');
     if ((rc = ask_index_type(sh, &spec->kind.type)) != SHELL_OK)
         return rc;
@@ -866,7 +1099,7 @@ static int append_first_segment(shell *sh)
     fputs("table has no schema yet; please append the first segment.\n", sh->talk);
     for (;;) {
         char *path = NULL;
-        if (ask(sh, "first segment parquet path: ", &path) != SHELL_OK)
+        if (ask(sh, "first segment (Parquet or CSV file): ", &path) != SHELL_OK)
             return SHELL_EXIT;
         int rc = path[0] ? append_file(sh, path) : SHELL_FAILED;
         free(path);
@@ -961,8 +1194,11 @@ int cli_cmd_shell(int argc, char **argv)
     shell sh;
     shell_init(&sh);
     int rc = shell_start(&sh, cli_get(&args, "table"), cli_get(&args, "history"));
-    if (rc == SHELL_OK)
+    if (rc == SHELL_OK) {
+        interrupts_start(&sh);
         rc = shell_loop(&sh);
+        interrupts_stop();
+    }
     /* Leaving by Ctrl-D or exit is success; a script reports its failures. */
     if (rc == SHELL_OK && sh.failed && !sh.interactive)
         rc = SHELL_FAILED;

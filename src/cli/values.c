@@ -8,9 +8,11 @@
  * after its column in the table's schema (utf8, int32, int64, uint64).
  * Every parse error here names the option it came from and is printed once.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "tstable/error.h"
@@ -136,6 +138,13 @@ static int parse_binding(tst_table *table, const char *spec, tst_entity_binding 
 {
     const tst_index_spec *index = tst_table_index(table);
     const char *eq = strchr(spec, '=');
+    /* --entity JPM: the only column; --entity symbol is a forgotten value. */
+    if (!eq && spec[0] && index->entity_count == 1 &&
+        strcmp(spec, index->entity_columns[0]) != 0) {
+        *column = cli_xstrdup(index->entity_columns[0]);
+        out->column = *column;
+        return typed_entity_value(column_type(table, *column), *column, spec, &out->value);
+    }
     if (!eq || eq == spec) {
         cli_fail("Invalid --entity '%s': expected COLUMN=VALUE, e.g. --entity symbol=NVDA", spec);
         return -1;
@@ -346,7 +355,10 @@ void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap)
     case TST_INDEX_TIMESTAMP:
         tst_time_bucket_format(kind->bucket, bucket, sizeof bucket);
         if (kind->timezone[0])
-            snprintf(buf, cap, "timestamp, bucket %s, timezone %s", bucket, kind->timezone);
+            snprintf(buf, cap,
+                     "timestamp, bucket %s, timezone %s: metadata only, buckets and dates "
+                     "stay UTC",
+                     bucket, kind->timezone);
         else
             snprintf(buf, cap, "timestamp, bucket %s", bucket);
         return;
@@ -380,4 +392,69 @@ void cli_target_close(cli_target *t)
     cli_free_entity(t->entity, t->entity_count);
     tst_table_free(t->table);
     memset(t, 0, sizeof *t);
+}
+
+/* ---- time buckets and timezones ------------------------------------------- */
+
+/*
+ * The library's parser names what is wrong; a few common slips get a
+ * better word first: a zero count ("0", "0h") and weeks ("1w" -> "7d").
+ */
+int cli_parse_time_bucket(const char *option, const char *text, tst_time_bucket *out)
+{
+    char *end = NULL;
+    unsigned long long n = strtoull(text, &end, 10);
+    bool digits = end != text && text[0] >= '0' && text[0] <= '9';
+    if (digits && n == 0)
+        return cli_fail("Invalid %s '%s': the bucket must be positive, e.g. 1h", option, text);
+    if (digits && strcmp(end, "w") == 0 && n <= UINT64_MAX / 7)
+        return cli_fail("Invalid %s '%s': weeks are not a bucket unit; use %llud", option, text,
+                        n * 7);
+    if (tst_time_bucket_parse(out, text) != 0)
+        return cli_fail("Invalid %s '%s': %s", option, text, tst_error_last()->message);
+    return 0;
+}
+
+/* An IANA name: letters, digits and - _ + / in parts, no "..", no leading '/'. */
+static bool timezone_name_is_clean(const char *tz)
+{
+    if (tz[0] == '/' || strstr(tz, "..") || strstr(tz, "//"))
+        return false;
+    for (const char *p = tz; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-_+/", *p))
+            return false;
+    return true;
+}
+
+/* The tz database's file for the name starts with TZif. */
+static bool zoneinfo_has(const char *dir, const char *tz)
+{
+    char *path = cli_xsprintf("%s/%s", dir, tz);
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    bool ok = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+    if (f)
+        fclose(f);
+    free(path);
+    return ok;
+}
+
+int cli_check_timezone(const char *option, const char *tz)
+{
+    if (tz[0] == '\0' || strcmp(tz, "UTC") == 0)
+        return 0;
+    if (strlen(tz) > TST_TIMEZONE_MAX)
+        return cli_fail("Invalid %s: longer than %d bytes", option, TST_TIMEZONE_MAX);
+    const char *env = getenv("TZDIR");
+    const char *dir = env && env[0] ? env : "/usr/share/zoneinfo";
+    struct stat st;
+    if (!timezone_name_is_clean(tz))
+        return cli_fail("Invalid %s '%s': not an IANA timezone name (e.g. America/New_York, "
+                        "Europe/Berlin, UTC)",
+                        option, tz);
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !zoneinfo_has(dir, tz))
+        return cli_fail("Invalid %s '%s': no such IANA timezone in %s (e.g. America/New_York, "
+                        "Europe/Berlin, UTC)",
+                        option, tz, dir);
+    return 0;
 }

@@ -142,49 +142,131 @@ static int derive_layout(append_job *job)
 
 /* ---- overlap ----------------------------------------------------------- */
 
-static int overlap_error(append_job *job, uint64_t count, const char *entity, uint64_t bucket)
+/*
+ * What an overlap error reports: the total of (entity, bucket) pairs, how
+ * many entities overlap, and the first entity (canonical order) with its
+ * own count and first bucket. `edge` says when that entity's overlap is one
+ * bucket at the edge of the table's data (the table's last bucket is the
+ * source's first, or the other way round): the usual outcome of appending
+ * the next chunk when the last one ended mid-bucket.
+ */
+typedef struct overlap_report {
+    uint64_t total, entities, first_count, bucket;
+    char entity[512]; /* "" for tables without entity columns */
+    const char *edge; /* NULL, "last" or "first" */
+} overlap_report;
+
+/* "last" / "first" when the overlap of src and table is one bucket at the table's edge. */
+static const char *overlap_edge(const tst_coverage *src, const tst_coverage *table,
+                                uint64_t count, uint64_t bucket)
+{
+    uint64_t src_min = 0, src_max = 0, t_min = 0, t_max = 0;
+    if (count != 1 || !tst_coverage_min(src, &src_min) || !tst_coverage_max(src, &src_max) ||
+        !tst_coverage_min(table, &t_min) || !tst_coverage_max(table, &t_max))
+        return NULL;
+    if (bucket == t_max && bucket == src_min)
+        return "last";
+    if (bucket == t_min && bucket == src_max)
+        return "first";
+    return NULL;
+}
+
+static void overlap_hint(const overlap_report *r, const char *range, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!r->edge)
+        return;
+    bool last = strcmp(r->edge, "last") == 0;
+    snprintf(buf, cap, "the table's %s bucket%s%s %s is partly covered and the source %s it: %s",
+             r->edge, r->entity[0] ? " for " : "", r->entity, range,
+             last ? "starts inside" : "ends inside",
+             last ? "append from the next bucket boundary or use a smaller bucket"
+                  : "end the source before that bucket or use a smaller bucket");
+}
+
+static int overlap_error(append_job *job, const overlap_report *r)
 {
     const tst_index_kind *kind = &tst_table_index(job->table)->kind;
-    char range[TST_BUCKET_TEXT_MAX] = "";
-    tst_bucket_format(kind, bucket, range, sizeof range);
+    char range[TST_BUCKET_TEXT_MAX] = "", hint[TST_BUCKET_TEXT_MAX + 700];
+    tst_bucket_format(kind, r->bucket, range, sizeof range);
+    overlap_hint(r, range, hint, sizeof hint);
     const char *root = tst_table_root(job->table);
-    if (entity[0])
-        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " buckets of entity %s "
+    if (r->edge && r->total == 1)
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %s; nothing was written (source %s)",
+                 root, hint, job->source.path);
+    else if (r->entity[0] && r->entities > 1)
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " (entity, bucket) pairs "
+                 "over %" PRIu64 " entities already covered; first: %s, %" PRIu64 " bucket%s "
+                 "from %s%s%s; nothing was written (source %s)",
+                 root, r->total, r->entities, r->entity, r->first_count,
+                 r->first_count == 1 ? "" : "s", range, hint[0] ? "; " : "", hint,
+                 job->source.path);
+    else if (r->entity[0])
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s of entity %s "
                  "already covered, first %s; nothing was written (source %s)",
-                 root, count, entity, range, job->source.path);
+                 root, r->total, r->total == 1 ? "" : "s", r->entity, range, job->source.path);
     else
-        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " buckets already "
+        tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s already "
                  "covered, first %s; nothing was written (source %s)",
-                 root, count, range, job->source.path);
-    tst_fail_set_overlap(count, entity, bucket, range);
+                 root, r->total, r->total == 1 ? "" : "s", range, job->source.path);
+    tst_fail_set_overlap(r->total, r->entity, r->bucket, range);
+    tst_fail_set_overlap_entities(r->entities, r->first_count);
     tst_fail_set_path(root);
     return TST_EOVERLAP;
+}
+
+static int check_global_overlap(append_job *job, const tst_table_cov *table_cov)
+{
+    overlap_report r = {.entities = 1};
+    r.total = tst_coverage_intersection_cardinality(job->measure.global, table_cov->global);
+    if (r.total == 0)
+        return 0;
+    tst_coverage *both = NULL;
+    int rc = tst_coverage_intersect(&both, job->measure.global, table_cov->global);
+    if (rc == 0)
+        tst_coverage_min(both, &r.bucket);
+    tst_coverage_free(both);
+    r.first_count = r.total;
+    r.edge = overlap_edge(job->measure.global, table_cov->global, r.total, r.bucket);
+    return rc != 0 ? rc : overlap_error(job, &r);
+}
+
+/* Entities of src whose coverage meets the table's. */
+static uint64_t overlapping_entities(const tst_entity_coverage *src,
+                                     const tst_entity_coverage *table)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < tst_entity_coverage_count(src); i++) {
+        tst_entity_identity id;
+        const tst_coverage *cov = NULL, *other;
+        if (tst_entity_coverage_at(src, i, &id, &cov) == 0 &&
+            (other = tst_entity_coverage_get(table, &id)) != NULL &&
+            tst_coverage_intersection_cardinality(cov, other) > 0)
+            n++;
+    }
+    return n;
 }
 
 /* Rejects the append if any (entity, bucket) it covers is already covered. */
 static int check_overlap(append_job *job, const tst_table_cov *table_cov)
 {
-    if (job->measure.global) {
-        uint64_t count = tst_coverage_intersection_cardinality(job->measure.global,
-                                                               table_cov->global);
-        if (count == 0)
-            return 0;
-        tst_coverage *both = NULL;
-        uint64_t first = 0;
-        int rc = tst_coverage_intersect(&both, job->measure.global, table_cov->global);
-        if (rc == 0)
-            tst_coverage_min(both, &first);
-        tst_coverage_free(both);
-        return rc != 0 ? rc : overlap_error(job, count, "", first);
-    }
-    uint64_t count = 0, bucket = 0;
+    if (job->measure.global)
+        return check_global_overlap(job, table_cov);
+    overlap_report r = {0};
     tst_entity_identity id;
-    if (!tst_entity_coverage_overlap(job->measure.entities, table_cov->entities, &count, &id,
-                                     &bucket))
+    const tst_entity_coverage *src = job->measure.entities, *table = table_cov->entities;
+    if (!tst_entity_coverage_overlap(src, table, &r.total, &id, &r.bucket))
         return 0;
-    char entity[512];
-    tst_entity_identity_format_named(tst_table_index(job->table), &id, entity, sizeof entity);
-    return overlap_error(job, count, entity, bucket);
+    const tst_coverage *src_cov = tst_entity_coverage_get(src, &id);
+    const tst_coverage *table_ent = tst_entity_coverage_get(table, &id);
+    r.first_count = src_cov && table_ent
+                        ? tst_coverage_intersection_cardinality(src_cov, table_ent)
+                        : r.total;
+    r.entities = overlapping_entities(src, table);
+    if (src_cov && table_ent && r.total == r.entities) /* one bucket each */
+        r.edge = overlap_edge(src_cov, table_ent, r.first_count, r.bucket);
+    tst_entity_identity_format_named(tst_table_index(job->table), &id, r.entity, sizeof r.entity);
+    return overlap_error(job, &r);
 }
 
 /* ---- files ------------------------------------------------------------- */

@@ -51,6 +51,7 @@ static void reset_fields(last_error *e, int code)
     e->path[0] = e->entity[0] = e->bucket_range[0] = '\0';
     e->pub.expected_version = e->pub.found_version = 0;
     e->pub.overlap_count = e->pub.bucket = 0;
+    e->pub.overlap_entity_count = e->pub.entity_overlap_count = 0;
 }
 
 static int vfail(int code, const char *fmt, va_list ap)
@@ -129,6 +130,13 @@ void tst_fail_set_overlap(uint64_t count, const char *entity, uint64_t bucket,
     e->pub.bucket = bucket;
     copy_field(e->entity, sizeof e->entity, entity);
     copy_field(e->bucket_range, sizeof e->bucket_range, bucket_range);
+}
+
+void tst_fail_set_overlap_entities(uint64_t entity_count, uint64_t first_entity_count)
+{
+    last_error *e = current();
+    e->pub.overlap_entity_count = entity_count;
+    e->pub.entity_overlap_count = first_entity_count;
 }
 
 const tst_error *tst_error_last(void)

@@ -33,5 +33,7 @@ void tst_fail_set_path(const char *path);
 void tst_fail_set_conflict(uint64_t expected, uint64_t found);
 void tst_fail_set_overlap(uint64_t count, const char *entity, uint64_t bucket,
                           const char *bucket_range);
+/* TST_EOVERLAP: entities that overlap, and buckets of the first one that do. */
+void tst_fail_set_overlap_entities(uint64_t entity_count, uint64_t first_entity_count);
 
 #endif

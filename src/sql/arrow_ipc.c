@@ -1,7 +1,16 @@
 /*
  * arrow_ipc.c — an Arrow C stream (struct ArrowArrayStream) written as an
- * Arrow IPC stream, batch by batch: memory holds one batch (the producer's)
- * plus the small metadata of its message, whatever the result's size.
+ * Arrow IPC stream or file, batch by batch: memory holds one batch (the
+ * producer's) plus the small metadata of its message, whatever the result's
+ * size (the file format also keeps 24 bytes per batch for its footer).
+ *
+ * The file format (Feather v2) is the stream between a magic and a footer:
+ *
+ *   file     "ARROW1" 00 00, the stream (end marker included), the Footer
+ *            flatbuffer, its int32 LE length, "ARROW1"
+ *   Footer   { version V5, schema (the same Schema table), dictionaries [],
+ *            recordBatches [Block] }, Block { offset (of the message's
+ *            FF FF FF FF), metaDataLength (8 + M), bodyLength }
  *
  * The stream (Arrow columnar format, "IPC Streaming Format"):
  *
@@ -322,10 +331,19 @@ typedef struct body_piece {
     int64_t offset, len;
 } body_piece;
 
+/* Where a RecordBatch message sits in the file, for the footer (Block). */
+typedef struct ipc_block {
+    int64_t offset, meta_len, body_len;
+} ipc_block;
+
 typedef struct ipc_writer {
     fbw w;
     tst_arrow_ipc_sink sink;
     void *ctx;
+    int64_t pos;        /* bytes sent so far */
+    bool file;          /* the IPC file format: remember each batch's block */
+    ipc_block *blocks;
+    size_t nblocks, cap_blocks;
     const char *column; /* the top-level column at hand, for messages */
     /* the batch at hand */
     body_piece *pieces;
@@ -356,12 +374,20 @@ static int writer_check(ipc_writer *wr, const char *doing)
     return 0;
 }
 
+/* Every byte goes out through here, so the file format knows its offsets. */
+static int emit(ipc_writer *wr, const void *bytes, size_t len)
+{
+    int rc = wr->sink(wr->ctx, bytes, len);
+    wr->pos += rc == 0 ? (int64_t)len : 0;
+    return rc;
+}
+
 /* Sends the framed message in the flatbuffer writer. */
 static int send_metadata(ipc_writer *wr, const char *doing)
 {
     fbw_end_message(&wr->w);
     int rc = writer_check(wr, doing);
-    return rc == 0 ? wr->sink(wr->ctx, wr->w.p, wr->w.len) : rc;
+    return rc == 0 ? emit(wr, wr->w.p, wr->w.len) : rc;
 }
 
 /* Message{V5, header_type, header, bodyLength}; returns the header slot's table. */
@@ -476,8 +502,8 @@ static int encode_field(ipc_writer *wr, const struct ArrowSchema *f, int depth, 
     return encode_children(wr, field, f, depth);
 }
 
-/* Schema{Little, fields, custom_metadata} as the header of a Message. */
-static int write_schema(ipc_writer *wr, const struct ArrowSchema *schema)
+/* Schema{Little, fields, custom_metadata}, built in the writer's buffer. */
+static int encode_schema(ipc_writer *wr, const struct ArrowSchema *schema, size_t *out)
 {
     if (!schema->format || strcmp(schema->format, "+s") != 0)
         return tst_fail(TST_EINVAL,
@@ -487,12 +513,9 @@ static int write_schema(ipc_writer *wr, const struct ArrowSchema *schema)
     if (schema->n_children < 0 || (schema->n_children > 0 && !schema->children))
         return tst_fail(TST_EINVAL, "arrow export: the stream's schema has no columns array");
     fbw *w = &wr->w;
-    size_t root = fbw_begin_message(w);
-    size_t msg = write_message(w, root, HEADER_SCHEMA, 0);
     bool has_meta = schema->metadata && read_i32(schema->metadata) > 0;
     fb_slot slots[] = {fb_scalar(2, ENDIAN_LITTLE), FB_REF, has_meta ? FB_REF : FB_ABSENT};
     size_t header = fbw_table(w, slots, 3);
-    fbw_set_ref(w, msg, MESSAGE_HEADER, header);
     size_t fields = fbw_vector(w, (size_t)(schema->n_children > 0 ? schema->n_children : 0));
     fbw_set_ref(w, header, SCHEMA_FIELDS, fields);
     for (int64_t i = 0; i < schema->n_children; i++) {
@@ -508,6 +531,20 @@ static int write_schema(ipc_writer *wr, const struct ArrowSchema *schema)
     }
     if (has_meta)
         fbw_set_ref(w, header, SCHEMA_METADATA, encode_metadata(wr, schema->metadata));
+    *out = header;
+    return 0;
+}
+
+/* The Schema message. */
+static int write_schema(ipc_writer *wr, const struct ArrowSchema *schema)
+{
+    size_t root = fbw_begin_message(&wr->w);
+    size_t msg = write_message(&wr->w, root, HEADER_SCHEMA, 0);
+    size_t header = 0;
+    int rc = encode_schema(wr, schema, &header);
+    if (rc != 0)
+        return rc;
+    fbw_set_ref(&wr->w, msg, MESSAGE_HEADER, header);
     return send_metadata(wr, "describing the schema");
 }
 
@@ -761,11 +798,25 @@ static int write_body(ipc_writer *wr)
     for (size_t i = 0; rc == 0 && i < wr->npieces; i++) {
         const body_piece *p = &wr->pieces[i];
         if (p->len > 0)
-            rc = wr->sink(wr->ctx, p->bytes, (size_t)p->len);
+            rc = emit(wr, p->bytes, (size_t)p->len);
         if (rc == 0 && p->len % 8)
-            rc = wr->sink(wr->ctx, PAD, (size_t)(8 - p->len % 8));
+            rc = emit(wr, PAD, (size_t)(8 - p->len % 8));
     }
     return rc;
+}
+
+static int add_block(ipc_writer *wr, int64_t offset, int64_t meta_len, int64_t body_len)
+{
+    if (wr->nblocks == wr->cap_blocks) {
+        size_t cap = wr->cap_blocks ? 2 * wr->cap_blocks : 16;
+        ipc_block *b = realloc(wr->blocks, cap * sizeof *b);
+        if (!b)
+            return out_of_memory();
+        wr->blocks = b;
+        wr->cap_blocks = cap;
+    }
+    wr->blocks[wr->nblocks++] = (ipc_block){offset, meta_len, body_len};
+    return 0;
 }
 
 static int write_batch(ipc_writer *wr, const struct ArrowSchema *schema,
@@ -784,8 +835,11 @@ static int write_batch(ipc_writer *wr, const struct ArrowSchema *schema,
                                  batch->length, 0)
                  : type_error(wr, TST_EINVAL, schema->format, "a column's array is missing");
     }
+    int64_t start = wr->pos;
     if (rc == 0)
         rc = write_batch_metadata(wr, batch->length);
+    if (rc == 0 && wr->file)
+        rc = add_block(wr, start, wr->pos - start, wr->body_len);
     if (rc == 0)
         rc = write_body(wr);
     batch_reset(wr);
@@ -822,10 +876,58 @@ static int write_batches(ipc_writer *wr, struct ArrowArrayStream *stream,
     }
 }
 
-int tst_arrow_ipc_write_stream(struct ArrowArrayStream *stream, tst_arrow_ipc_sink sink, void *ctx,
-                               uint64_t *out_rows)
+/* ---- the file format's footer ------------------------------------------------- */
+
+enum { FOOTER_VERSION, FOOTER_SCHEMA, FOOTER_DICTIONARIES, FOOTER_BATCHES };
+
+/* A vector of Block structs {offset: long, metaDataLength: int (+4 pad), bodyLength: long}. */
+static size_t encode_blocks(fbw *w, const ipc_block *blocks, size_t count)
+{
+    if (w->rc == 0 && count > FB_MAX_BYTES / 24)
+        w->rc = TST_EINVAL;
+    size_t pos = fbw_reserve(w, 8, 4, 4 + 24 * count);
+    fbw_put(w, pos, count, 4);
+    for (size_t i = 0; i < count; i++) {
+        fbw_put(w, pos + 4 + 24 * i, (uint64_t)blocks[i].offset, 8);
+        fbw_put(w, pos + 12 + 24 * i, (uint64_t)blocks[i].meta_len, 4);
+        fbw_put(w, pos + 20 + 24 * i, (uint64_t)blocks[i].body_len, 8);
+    }
+    return pos;
+}
+
+/* Footer{V5, schema, dictionaries [], recordBatches}, its int32 length, ARROW1. */
+static int write_footer(ipc_writer *wr, const struct ArrowSchema *schema)
+{
+    fbw *w = &wr->w;
+    size_t root = fbw_begin_message(w); /* the 8-byte prefix is not sent */
+    fb_slot slots[] = {fb_scalar(2, METADATA_V5), FB_REF, FB_REF, FB_REF};
+    size_t footer = fbw_table(w, slots, 4);
+    fbw_put_ref(w, root, footer);
+    size_t header = 0;
+    int rc = encode_schema(wr, schema, &header);
+    if (rc != 0)
+        return rc;
+    fbw_set_ref(w, footer, FOOTER_SCHEMA, header);
+    fbw_set_ref(w, footer, FOOTER_DICTIONARIES, encode_blocks(w, NULL, 0));
+    fbw_set_ref(w, footer, FOOTER_BATCHES, encode_blocks(w, wr->blocks, wr->nblocks));
+    fbw_reserve(w, 8, 0, 0);
+    rc = writer_check(wr, "writing the file footer");
+    uint8_t tail[10] = {0, 0, 0, 0, 'A', 'R', 'R', 'O', 'W', '1'};
+    uint32_t len = (uint32_t)(w->len - 8);
+    for (int i = 0; i < 4; i++)
+        tail[i] = (uint8_t)(len >> (8 * i));
+    if (rc == 0)
+        rc = emit(wr, w->p + 8, w->len - 8);
+    return rc == 0 ? emit(wr, tail, sizeof tail) : rc;
+}
+
+/* ---- the writers ------------------------------------------------------------------- */
+
+static int write_ipc(struct ArrowArrayStream *stream, tst_arrow_ipc_sink sink, void *ctx,
+                     bool file, uint64_t *out_rows)
 {
     static const uint8_t END[8] = {0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0};
+    static const uint8_t MAGIC[8] = {'A', 'R', 'R', 'O', 'W', '1', 0, 0};
     if (!stream || !stream->release || !sink)
         return tst_fail(TST_EINVAL, "arrow export needs a live stream and a sink");
     struct ArrowSchema schema;
@@ -833,20 +935,37 @@ int tst_arrow_ipc_write_stream(struct ArrowArrayStream *stream, tst_arrow_ipc_si
     int err = stream->get_schema(stream, &schema);
     if (err != 0)
         return stream_error(stream, err, "reading the schema");
-    ipc_writer wr = {.sink = sink, .ctx = ctx, .column = ""};
+    ipc_writer wr = {.sink = sink, .ctx = ctx, .column = "", .file = file};
     uint64_t rows = 0;
-    int rc = write_schema(&wr, &schema);
+    int rc = file ? emit(&wr, MAGIC, sizeof MAGIC) : 0;
+    if (rc == 0)
+        rc = write_schema(&wr, &schema);
     if (rc == 0)
         rc = write_batches(&wr, stream, &schema, &rows);
     if (rc == 0)
-        rc = sink(ctx, END, sizeof END);
+        rc = emit(&wr, END, sizeof END);
+    if (rc == 0 && file)
+        rc = write_footer(&wr, &schema);
     if (rc == 0 && out_rows)
         *out_rows = rows;
     batch_reset(&wr);
     free(wr.pieces);
     free(wr.nodes);
+    free(wr.blocks);
     free(wr.w.p);
     if (schema.release)
         schema.release(&schema);
     return rc;
+}
+
+int tst_arrow_ipc_write_stream(struct ArrowArrayStream *stream, tst_arrow_ipc_sink sink, void *ctx,
+                               uint64_t *out_rows)
+{
+    return write_ipc(stream, sink, ctx, false, out_rows);
+}
+
+int tst_arrow_ipc_write_file(struct ArrowArrayStream *stream, tst_arrow_ipc_sink sink, void *ctx,
+                             uint64_t *out_rows)
+{
+    return write_ipc(stream, sink, ctx, true, out_rows);
 }

@@ -45,4 +45,12 @@ typedef int (*tst_arrow_ipc_sink)(void *ctx, const void *bytes, size_t len);
 int tst_arrow_ipc_write_stream(struct ArrowArrayStream *stream, tst_arrow_ipc_sink sink, void *ctx,
                                uint64_t *out_rows);
 
+/*
+ * The same as an Arrow IPC file (Feather v2: magic, the stream, a footer
+ * listing every batch; read by pyarrow.ipc.open_file, pyarrow.feather,
+ * polars.read_ipc). Same errors.
+ */
+int tst_arrow_ipc_write_file(struct ArrowArrayStream *stream, tst_arrow_ipc_sink sink, void *ctx,
+                             uint64_t *out_rows);
+
 #endif

@@ -1,7 +1,6 @@
 /*
  * rows.c — a statement's result row by row as text (tst_session_query_rows),
- * for printing in a CLI or shell, and whole results written to a file
- * (tst_session_export).
+ * for printing in a CLI or shell (export.c writes whole results to files).
  *
  * Rows stream: one DuckDB chunk is held at a time and the current row's
  * values are rendered into per-column buffers. Values are rendered here in
@@ -12,28 +11,19 @@
  * significant digits (up to 17) that read back as the same double. Other
  * types follow DuckDB's own text forms: DATE 2024-06-01, TIME 09:30:00,
  * DECIMAL 12.50, BLOB with \xNN escapes, lists [1, 2], structs {'a': 1},
- * maps {k=v}; INTERVAL renders as ISO 8601 ("P1M2DT3.5S").
- *
- * Export hands the whole statement to DuckDB's COPY (streaming, any size):
- * COPY (stmt) TO '<path>.tmp-<pid>-<n>' (FORMAT ...), fsync, then rename.
- * DuckDB has no COPY format for Arrow IPC, so "arrow" reads the statement's
- * Arrow stream (tst_session_query) into arrow_ipc.c's writer instead, into
- * the same kind of temp file, fsync'd and renamed the same way.
+ * maps {k=v}; INTERVAL renders as ISO 8601 ("P1M2DT3.5S"). Zone-less
+ * TIMESTAMP columns print without the Z (2024-06-01T00:00:00): they name a
+ * wall-clock time, not an instant.
  */
 #include "session_internal.h"
 
-#include "arrow_ipc.h"
-
 #include "fail.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- rendering ------------------------------------------------------------ */
 
@@ -67,8 +57,23 @@ static int render_double(tst_sql *t, double v)
     return SQL_F(t, "%s", buf);
 }
 
-/* A count of `per_sec` units since the epoch, as RFC 3339 UTC. */
-static int render_timestamp(tst_sql *t, int64_t units, int64_t per_sec)
+/* A FLOAT as the fewest digits that read back as the same float (0.1, not
+ * 0.10000000149011612, the double it widens to). */
+static int render_float(tst_sql *t, float v)
+{
+    if (isnan(v) || isinf(v))
+        return render_double(t, v);
+    char buf[40];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    return SQL_F(t, "%s", buf);
+}
+
+/* A count of `per_sec` units since the epoch, as RFC 3339 UTC (no Z without a zone). */
+static int render_timestamp(tst_sql *t, int64_t units, int64_t per_sec, bool zone)
 {
     if (units == INT64_MAX || units == -INT64_MAX)
         return SQL_F(t, units > 0 ? "infinity" : "-infinity");
@@ -79,6 +84,9 @@ static int render_timestamp(tst_sql *t, int64_t units, int64_t per_sec)
     char buf[TST_TIMESTAMP_TEXT_MAX];
     if (tst_timestamp_format(ts, buf, sizeof buf) < 0)
         return SQL_F(t, "%" PRId64, units); /* outside years 0000..9999 */
+    size_t n = strlen(buf);
+    if (!zone && n > 0 && buf[n - 1] == 'Z')
+        buf[n - 1] = '\0';
     return SQL_F(t, "%s", buf);
 }
 
@@ -292,14 +300,14 @@ static int render(tst_sql *t, duckdb_vector vec, duckdb_logical_type type, idx_t
         duckdb_uhugeint u = AT(duckdb_uhugeint);
         return render_uwide(t, ((uwide)u.upper << 64) | u.lower, false);
     }
-    case DUCKDB_TYPE_FLOAT: return render_double(t, AT(float));
+    case DUCKDB_TYPE_FLOAT: return render_float(t, AT(float));
     case DUCKDB_TYPE_DOUBLE: return render_double(t, AT(double));
     case DUCKDB_TYPE_DECIMAL: return render_decimal(t, vec, type, row);
-    case DUCKDB_TYPE_TIMESTAMP_S: return render_timestamp(t, AT(int64_t), 1);
-    case DUCKDB_TYPE_TIMESTAMP_MS: return render_timestamp(t, AT(int64_t), 1000);
-    case DUCKDB_TYPE_TIMESTAMP:
-    case DUCKDB_TYPE_TIMESTAMP_TZ: return render_timestamp(t, AT(int64_t), 1000000);
-    case DUCKDB_TYPE_TIMESTAMP_NS: return render_timestamp(t, AT(int64_t), 1000000000);
+    case DUCKDB_TYPE_TIMESTAMP_S: return render_timestamp(t, AT(int64_t), 1, false);
+    case DUCKDB_TYPE_TIMESTAMP_MS: return render_timestamp(t, AT(int64_t), 1000, false);
+    case DUCKDB_TYPE_TIMESTAMP: return render_timestamp(t, AT(int64_t), 1000000, false);
+    case DUCKDB_TYPE_TIMESTAMP_TZ: return render_timestamp(t, AT(int64_t), 1000000, true);
+    case DUCKDB_TYPE_TIMESTAMP_NS: return render_timestamp(t, AT(int64_t), 1000000000, false);
     case DUCKDB_TYPE_DATE: return render_date(t, AT(int32_t));
     case DUCKDB_TYPE_TIME: return render_time(t, AT(int64_t));
     case DUCKDB_TYPE_INTERVAL: return render_interval(t, &AT(duckdb_interval));
@@ -551,153 +559,4 @@ const char *tst_rows_value(tst_rows *r, size_t col)
         r->rendered[col] = true;
     }
     return v->s;
-}
-
-/* ---- export --------------------------------------------------------------- */
-
-static const char *copy_options(const char *format)
-{
-    if (!format)
-        return NULL;
-    if (strcmp(format, "csv") == 0)
-        return "FORMAT csv, HEADER true";
-    if (strcmp(format, "json") == 0)
-        return "FORMAT json, ARRAY true";
-    if (strcmp(format, "jsonl") == 0)
-        return "FORMAT json";
-    if (strcmp(format, "parquet") == 0)
-        return "FORMAT parquet";
-    if (strcmp(format, "arrow") == 0)
-        return ""; /* not COPY's: see export_arrow() */
-    return NULL;
-}
-
-/* The statement without trailing blanks and semicolons, to nest in COPY (...). */
-static char *statement_body(const char *sql)
-{
-    size_t n = strlen(sql);
-    while (n && (sql[n - 1] == ';' || sql[n - 1] == ' ' || sql[n - 1] == '\n' ||
-                 sql[n - 1] == '\t' || sql[n - 1] == '\r'))
-        n--;
-    return strndup(sql, n);
-}
-
-static int copy_sql(tst_sql *t, const char *body, const char *tmp, const char *options)
-{
-    int rc = SQL_F(t, "COPY (%s\n) TO ", body);
-    if (rc == 0)
-        rc = SQL_LIT(t, tmp);
-    return rc == 0 ? SQL_F(t, " (%s)", options) : rc;
-}
-
-static int run_copy(tst_session *s, const char *body, const char *copy, const tst_param *params,
-                    size_t param_count, uint64_t *rows)
-{
-    duckdb_prepared_statement ps = NULL;
-    duckdb_result res;
-    int rc = tst_session_prepare(s, body, copy, params, param_count, &ps);
-    if (rc == 0) {
-        if (duckdb_execute_prepared(ps, &res) == DuckDBError)
-            rc = tst_fail(TST_ESQL, "%s", duckdb_result_error(&res));
-        else
-            *rows = duckdb_rows_changed(&res);
-        duckdb_destroy_result(&res);
-    }
-    duckdb_destroy_prepare(&ps);
-    return rc;
-}
-
-static int sync_file(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return tst_fail_errno(TST_EIO, errno, "export: cannot reopen %s", path);
-    int rc = fsync(fd) == 0 ? 0 : tst_fail_errno(TST_EIO, errno, "export: fsync of %s", path);
-    close(fd);
-    return rc;
-}
-
-/* COPY (stmt) TO tmp, then fsync of what DuckDB wrote. */
-static int export_copy(tst_session *s, const char *sql, const tst_param *params,
-                       size_t param_count, const char *options, const char *tmp, uint64_t *rows)
-{
-    char *body = statement_body(sql);
-    tst_sql copy = {0};
-    int rc = body ? copy_sql(&copy, body, tmp, options) : tst_fail(TST_ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = run_copy(s, body, copy.s, params, param_count, rows);
-    if (rc == 0)
-        rc = sync_file(tmp);
-    free(body);
-    free(copy.s);
-    return rc;
-}
-
-typedef struct export_file {
-    FILE *fp;
-    const char *path;
-} export_file;
-
-static int file_sink(void *ctx, const void *bytes, size_t len)
-{
-    export_file *f = ctx;
-    if (fwrite(bytes, 1, len, f->fp) != len)
-        return tst_fail_errno(TST_EIO, errno, "export: cannot write %s", f->path);
-    return 0;
-}
-
-/* Flushes and fsyncs the file, and closes it whatever happened. */
-static int close_file(export_file *f, int rc)
-{
-    if (rc == 0 && fflush(f->fp) != 0)
-        rc = tst_fail_errno(TST_EIO, errno, "export: cannot write %s", f->path);
-    if (rc == 0 && fsync(fileno(f->fp)) != 0)
-        rc = tst_fail_errno(TST_EIO, errno, "export: fsync of %s", f->path);
-    if (fclose(f->fp) != 0 && rc == 0)
-        rc = tst_fail_errno(TST_EIO, errno, "export: cannot write %s", f->path);
-    return rc;
-}
-
-/* The statement's Arrow stream written to tmp as an Arrow IPC stream. */
-static int export_arrow(tst_session *s, const char *sql, const tst_param *params,
-                        size_t param_count, const char *tmp, uint64_t *rows)
-{
-    struct ArrowArrayStream stream;
-    int rc = tst_session_query(s, sql, params, param_count, &stream);
-    if (rc != 0)
-        return rc;
-    export_file f = {fopen(tmp, "wbx"), tmp};
-    if (!f.fp)
-        rc = tst_fail_errno(TST_EIO, errno, "export: cannot create %s", tmp);
-    if (rc == 0)
-        rc = close_file(&f, tst_arrow_ipc_write_stream(&stream, file_sink, &f, rows));
-    stream.release(&stream);
-    return rc;
-}
-
-int tst_session_export(tst_session *s, const char *sql, const tst_param *params,
-                       size_t param_count, const char *format, const char *path,
-                       uint64_t *out_rows)
-{
-    const char *options = copy_options(format);
-    if (!s || !sql || !path)
-        return tst_fail(TST_EINVAL, "export needs a session, a statement and a path");
-    if (!options)
-        return tst_fail(TST_EINVAL,
-                        "export format '%s' is not one of csv, json, jsonl, parquet, arrow",
-                        format ? format : "(null)");
-    static unsigned counter;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(), __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-    uint64_t rows = 0;
-    int rc = strcmp(format, "arrow") == 0
-                 ? export_arrow(s, sql, params, param_count, tmp, &rows)
-                 : export_copy(s, sql, params, param_count, options, tmp, &rows);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = tst_fail_errno(TST_EIO, errno, "export: cannot rename %s to %s", tmp, path);
-    if (rc != 0)
-        unlink(tmp);
-    else if (out_rows)
-        *out_rows = rows;
-    return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * session_internal.h — the session's state, shared by session.c (registry,
- * statements, Arrow results), rows.c (text rows and export) and
- * coverage_functions.c (tstable_coverage / tstable_gaps).
+ * statements, Arrow results), rows.c (text rows), export.c (files),
+ * session_interrupt.c (Ctrl-C) and coverage_functions.c (tstable_coverage /
+ * tstable_gaps).
  */
 #ifndef TST_SESSION_INTERNAL_H
 #define TST_SESSION_INTERNAL_H

@@ -578,13 +578,13 @@ def read_arrow_with_node(path):
     return p.stdout.decode()
 
 
-def test_query_arrow_output_is_an_ipc_stream_apache_arrow_reads(cli, golden):
+def test_query_arrow_output_is_an_ipc_file_apache_arrow_reads(cli, golden):
     make_bars(cli)
     sql = "SELECT * FROM bars WHERE symbol = 'AMD' ORDER BY ts"
     golden("query_arrow_file", query(cli, "--max-rows", "0", "--format", "arrow",
                                      "--output", "amd.arrow", "--sql", sql))
     data = (cli.tmp / "amd.arrow").read_bytes()
-    assert data.startswith(b"\xff\xff\xff\xff") and data.endswith(ARROW_EOS)
+    assert data.startswith(b"ARROW1\0\0") and data.endswith(b"ARROW1")
     golden("query_arrow_read_by_apache_arrow",
            Result(read_arrow_with_node(cli.tmp / "amd.arrow"), "", 0))
 
@@ -593,9 +593,9 @@ def test_query_arrow_to_stdout_is_the_same_bytes_as_the_file(cli):
     make_bars(cli)
     sql = "SELECT ts, symbol, close FROM bars ORDER BY symbol, ts"
     cli.ok("query", "--table", "bars", "--sql", sql, "--output", "all.arrows", "--max-rows", "0")
-    p = cli.raw("query", "--table", "bars", "--sql", sql, "--output", "-", "--format", "arrow")
+    p = cli.raw("query", "--table", "bars", "--sql", sql, "--output", "-", "--format", "arrows")
     assert p.returncode == 0, p.stderr.decode()
-    assert p.stdout == (cli.tmp / "all.arrows").read_bytes()  # .arrows picked Arrow
+    assert p.stdout == (cli.tmp / "all.arrows").read_bytes()  # .arrows picked the stream
     assert p.stdout.endswith(ARROW_EOS)
     lines = read_arrow_with_node(cli.tmp / "all.arrows").splitlines()
     assert lines[:4] == ["schema ts: Timestamp<MICROSECOND, UTC> nullable",
@@ -663,3 +663,231 @@ def test_example_scripts_run(cli, golden, script):
                                   cli.normalise(p.stderr.decode()), p.returncode)
     golden(f"example_{script.replace('.sh', '')}", r)
     assert p.returncode == 0
+
+
+# ---- findings of the 2026-12-07 new-user trial ------------------------------------
+
+def test_finding_3_preview_and_coverage_print_floats_exactly(cli, golden):
+    sql = ("SELECT 1.5e-7::double AS r, 0.00001234::double AS p, 1e300::double AS big, "
+           "6e-8::double AS tiny, 0.1::double AS tenth, 123.45::double AS price, "
+           "0.1::float AS f32, 1e63::double AS e63")
+    r = cli("query", "--sql", sql)
+    golden("finding_3_float_preview", r)
+    assert "│ 1.5e-07 │ 1.234e-05 │ 1e+300 │ 6e-08 │ 0.1   │ 123.45 │ 0.1 │ 1e+63 │" in r.stdout
+    csv = cli.ok("query", "--sql", sql, "--format", "csv").stdout.splitlines()[1]
+    assert csv.split(",")[:6] == ["1.5e-07", "1.234e-05", "1e+300", "6e-08", "0.1", "123.45"]
+    # coverage's ratio: 1 covered bucket of 2**24 seconds is 5.96e-08, not 0
+    cli.ok("create", "--table", "sec", "--index-column", "ts", "--bucket", "1s")
+    (cli.tmp / "one.csv").write_text("ts,v\n2024-01-01T00:00:00Z,1\n")
+    cli.ok("append", "--table", "sec", "--csv", "one.csv")
+    r = cli("coverage", "--table", "sec", "--start", "2024-01-01T00:00:00Z",
+            "--end", "2024-07-14T04:20:16Z")
+    assert "ratio:           5.929926298132026e-08\n" in r.stdout  # was "ratio: 0"
+    assert float(r.stdout.split("ratio:")[1].split()[0]) == 1 / int(
+        r.stdout.split("total_buckets:")[1].split()[0])
+
+
+def test_finding_5_overlap_error_counts_pairs_entities_and_the_first_entity(cli, golden):
+    lines = NVDA_CSV.read_text().splitlines()
+    amd = [line.replace(",NVDA,", ",AMD,") for line in lines[1:]]
+    (cli.tmp / "two.csv").write_text("\n".join(lines + amd) + "\n")
+    cli.ok("create", "--table", "ov", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "ov", "--csv", "two.csv")
+    r = cli("append", "--table", "ov", "--csv", "two.csv")
+    golden("finding_5_overlap_two_entities", r)
+    assert ("480 (entity, bucket) pairs over 2 entities already covered; first: symbol=AMD, "
+            "240 buckets from [2024-06-01T00:00:00Z, 2024-06-01T01:00:00Z)") in r.stderr
+
+
+def write_minutes(cli, name, first, count):
+    rows = ["ts,symbol,price"]
+    for m in range(first, first + count):
+        rows.append(f"2024-06-01T{m // 60:02d}:{m % 60:02d}:00Z,NVDA,1.5")
+    (cli.tmp / name).write_text("\n".join(rows) + "\n")
+    return name
+
+
+def test_finding_13_a_partly_covered_last_bucket_is_explained(cli, golden):
+    cli.ok("create", "--table", "ch", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "ch", "--csv", write_minutes(cli, "c1.csv", 0, 45))
+    r = cli("append", "--table", "ch", "--csv", write_minutes(cli, "c2.csv", 45, 45))
+    golden("finding_13_partly_covered_bucket", r)
+    assert ("rejected: the table's last bucket for symbol=NVDA [2024-06-01T00:00:00Z, "
+            "2024-06-01T01:00:00Z) is partly covered and the source starts inside it: append "
+            "from the next bucket boundary or use a smaller bucket; nothing was written") in r.stderr
+    # the other edge: a backfill that ends inside the table's first bucket
+    cli.ok("create", "--table", "late", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "late", "--csv", write_minutes(cli, "c3.csv", 60, 60))
+    r = cli("append", "--table", "late", "--csv", write_minutes(cli, "c5.csv", 50, 15))
+    assert ("the table's first bucket for symbol=NVDA [2024-06-01T01:00:00Z, "
+            "2024-06-01T02:00:00Z) is partly covered and the source ends inside it: end the "
+            "source before that bucket or use a smaller bucket") in r.stderr
+    # a real overlap of several buckets gets no such hint
+    cli.ok("create", "--table", "two", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "two", "--csv", write_minutes(cli, "c0.csv", 0, 120))
+    r = cli("append", "--table", "two", "--csv", "c0.csv")
+    assert "partly covered" not in r.stderr and "2 buckets of entity symbol=NVDA" in r.stderr
+
+
+def test_finding_14_table_aliases_and_name_clashes(cli, golden):
+    make_bars(cli)
+    make_bars(cli, "other", amd=False)
+    r = cli("query", "--table", "bars", "--parquet", "bars=" + nvda_parquet(cli), "--sql",
+            "SELECT count(*) FROM bars")
+    golden("finding_14_clash", r)
+    assert r.code == 1 and "--table bars and --parquet bars=nvda.parquet" in r.stderr
+    r = cli("query", "--table", "bars", "--table", "BARS=other", "--sql", "SELECT 1")
+    assert r.code == 1 and "would both be registered as 'BARS'" in r.stderr
+    r = cli("query", "--table", "prod=bars", "--table", "staging=other", "--format", "csv",
+            "--sql", "SELECT (SELECT count(*) FROM prod) AS p, (SELECT count(*) FROM staging) AS s")
+    assert r.code == 0 and r.stdout == "p,s\n245,240\n" and r.stderr == ""
+    shutil.copytree(cli.tmp / "bars", cli.tmp / "my-bars")
+    r = cli("query", "--table", "my-bars", "--sql", "SELECT 1", "--format", "csv")
+    assert r.stderr == "Registered table my-bars as 'my_bars' (quoted: \"my_bars\")\n"
+
+
+def test_finding_18_garbage_current_rolls_forward_and_current_beyond_the_log_says_so(cli,
+                                                                                     golden):
+    make_bars(cli)
+    current = cli.tmp / "bars" / "_timeseries_log" / "CURRENT"
+    current.write_text("garbage\n")
+    r = cli("info", "--table", "bars", "--format", "json")
+    assert r.code == 0 and json.loads(r.stdout)["version"] == 3
+    assert r.stderr == ("warning: log.current_invalid: CURRENT has invalid content at "
+                        "bars/_timeseries_log/CURRENT: 'garbage'; reading the log from its "
+                        "commit files instead (the next commit rewrites CURRENT)\n")
+    current.write_text("99\n")
+    r = cli("info", "--table", "bars")
+    golden("finding_18_current_beyond_log", r)
+    assert "CURRENT says 99 but the log ends at version 3" in r.stderr and r.code == 1
+
+
+def test_finding_19_describe_show_summarize_pragma_explain_export(cli, golden):
+    make_bars(cli)
+    r = query(cli, "--sql", "describe bars", "--format", "csv")
+    assert r.code == 0 and r.stdout.startswith("column_name,column_type,null,key,default,extra\n"
+                                               "ts,TIMESTAMP WITH TIME ZONE,")
+    for sql in ("show tables", "summarize bars", "pragma table_info('bars')",
+                "explain select * from bars"):
+        for fmt in ("csv", "json", "jsonl"):
+            r = query(cli, "--sql", sql, "--format", fmt)
+            assert r.code == 0 and r.stdout, (sql, fmt, r.stderr)
+            if fmt == "json":
+                json.loads(r.stdout)
+    r = query(cli, "--sql", "pragma table_info('bars')", "--format", "json")
+    assert json.loads(r.stdout)[0] == {"cid": 0, "name": "ts", "type": "TIMESTAMP WITH TIME ZONE",
+                                       "notnull": False, "dflt_value": None, "pk": False}
+    r = query(cli, "--sql", "select * from tstable_coverage('nosuch', '2024-01-01', "
+              "'2024-01-02')", "--format", "csv")
+    golden("finding_19_error_shows_users_sql", r)
+    assert "COPY" not in r.stderr and "LINE 1: select * from tstable_coverage" in r.stderr
+    r = query(cli, "--sql", "select 1", "--output", "/nonexistent/dir/x.csv")
+    assert r.code == 1 and r.stderr == ("Failed to write /nonexistent/dir/x.csv: export: the "
+                                        "folder /nonexistent/dir does not exist (for "
+                                        "/nonexistent/dir/x.csv); create it first\n")
+    r = query(cli, "--sql", "explain select 1", "--output", "plan.parquet")
+    assert r.code == 1 and "cannot be written as parquet" in r.stderr
+    assert not list(cli.tmp.glob("plan.parquet*"))
+
+
+def test_finding_20_exports_write_rfc3339_timestamps(cli, golden):
+    make_bars(cli)
+    sql = ("SELECT ts, ts::timestamp AS naive, ts + INTERVAL 1500 MILLISECOND AS ms, "
+           "ts + INTERVAL 7 MICROSECOND AS us FROM bars ORDER BY ts LIMIT 1")
+    r = query(cli, "--sql", sql, "--format", "csv")
+    assert r.stdout == ("ts,naive,ms,us\n2024-06-01T00:00:00Z,2024-06-01T00:00:00,"
+                        "2024-06-01T00:00:01.500Z,2024-06-01T00:00:00.000007Z\n")
+    row = json.loads(query(cli, "--sql", sql, "--format", "json").stdout)[0]
+    assert row == {"ts": "2024-06-01T00:00:00Z", "naive": "2024-06-01T00:00:00",
+                   "ms": "2024-06-01T00:00:01.500Z", "us": "2024-06-01T00:00:00.000007Z"}
+    assert json.loads(query(cli, "--sql", sql, "--format", "jsonl").stdout) == row
+    r = query(cli, "--sql", "SELECT ts, ts AS \"a\"\"b\", 'infinity'::timestamptz AS inf, "
+              "NULL::timestamp AS n FROM bars ORDER BY ts LIMIT 1", "--format", "csv")
+    assert r.stdout == 'ts,"a""b",inf,n\n2024-06-01T00:00:00Z,2024-06-01T00:00:00Z,infinity,\n'
+    preview = query(cli, "--sql", sql).stdout
+    assert "│ 2024-06-01T00:00:00Z │ 2024-06-01T00:00:00 │ 2024-06-01T00:00:01.500Z │" in preview
+    # parquet keeps the real type
+    query(cli, "--sql", "-- a comment first\nSELECT ts FROM bars", "--output", "ts.parquet")
+    import pyarrow.parquet as pq
+    assert str(pq.read_schema(cli.tmp / "ts.parquet").field("ts").type) == "timestamp[us, tz=UTC]"
+
+
+def test_finding_20_arrow_is_the_ipc_file_that_pyarrow_and_polars_read(cli):
+    import polars as pl
+    import pyarrow.feather as feather
+    import pyarrow.ipc as ipc
+    make_bars(cli)
+    sql = "SELECT * FROM bars ORDER BY symbol, ts"
+    cli.ok("query", "--table", "bars", "--sql", sql, "--output", "all.arrow", "--max-rows", "0")
+    data = (cli.tmp / "all.arrow").read_bytes()
+    assert data[:8] == b"ARROW1\0\0" and data[-6:] == b"ARROW1"
+    table = ipc.open_file(cli.tmp / "all.arrow").read_all()
+    assert table.num_rows == 245 and table.column_names[:2] == ["ts", "symbol"]
+    assert str(table.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    assert feather.read_table(cli.tmp / "all.arrow").equals(table)
+    frame = pl.read_ipc(cli.tmp / "all.arrow")
+    assert frame.shape == (245, 7) and frame["symbol"][0] == "AMD"
+    p = cli.raw("query", "--table", "bars", "--sql", sql, "--format", "arrow")
+    assert p.returncode == 0 and p.stdout == data
+    cli.ok("query", "--table", "bars", "--sql", sql, "--output", "all.arrows", "--max-rows", "0")
+    assert ipc.open_stream(cli.tmp / "all.arrows").read_all().equals(table)
+    # many batches and an empty result
+    big = "SELECT range AS i, range * 0.5 AS x FROM range(100000)"
+    cli.ok("query", "--sql", big, "--output", "big.arrow", "--max-rows", "0")
+    t = ipc.open_file(cli.tmp / "big.arrow")
+    assert t.num_record_batches > 1 and t.read_all().num_rows == 100000
+    cli.ok("query", "--sql", "SELECT 1 AS a WHERE false", "--output", "none.arrow")
+    assert ipc.open_file(cli.tmp / "none.arrow").read_all().num_rows == 0
+
+
+def test_finding_27_timezone_is_validated_and_said_to_be_metadata(cli, golden):
+    r = cli("create", "--table", "tz", "--index-column", "ts", "--bucket", "1d",
+            "--timezone", "Invalid/Zone")
+    golden("finding_27_bad_timezone", r)
+    r = cli("create", "--table", "tz", "--index-column", "ts", "--bucket", "1d",
+            "--timezone", "Europe/Berlin; drop")
+    assert r.code == 1 and "not an IANA timezone name" in r.stderr
+    assert not (cli.tmp / "tz").exists()
+    cli.ok("create", "--table", "tz", "--index-column", "ts", "--bucket", "1d",
+           "--timezone", "America/New_York")
+    info = cli.ok("info", "--table", "tz").stdout
+    assert ("timezone America/New_York: metadata only, buckets and dates stay UTC") in info
+    assert "does not change anything" in cli("create", "--help").stdout
+
+
+def test_finding_31_cli_polish(cli, golden):
+    r = cli("creat")
+    golden("finding_31_unknown_command", r)
+    assert "unknown command 'creat'; did you mean 'create'?" in r.stderr
+    r = cli("create", "--table", "b", "--index-column", "ts", "--bucket", "0")
+    assert r.stderr == "Invalid --bucket '0': the bucket must be positive, e.g. 1h\n"
+    r = cli("create", "--table", "b", "--index-column", "ts", "--bucket", "2w")
+    assert r.stderr == "Invalid --bucket '2w': weeks are not a bucket unit; use 14d\n"
+    r = cli("query", "--sql", "SELECT 1 AS a", "--output", "a.csv", "--max-rows", "0")
+    assert r.stdout == "total_rows: 1\nwrote: a.csv (Csv)\n"
+
+
+def test_finding_31_preview_shows_null_tabs_cjk_and_long_text_apart(cli, golden):
+    sql = ("SELECT NULL::varchar AS n, 'NULL' AS s, '' AS e, 'a\tb' AS tab, "
+           "'日本語' AS cjk, repeat('x', 300) AS long")
+    r = cli("query", "--sql", sql)
+    golden("finding_31_preview_cells", r)
+    lines = r.stdout.splitlines()
+    assert "│ NULL │ 'NULL' │ '' │ a\\tb │ 日本語 │ " + "x" * 47 + "… │" in lines[3]
+    import unicodedata
+    def width(s):
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+    assert len({width(line) for line in lines[:5]}) == 1  # every box line equally wide
+
+
+def test_finding_31_a_bare_entity_value_names_the_only_entity_column(cli):
+    make_bars(cli)
+    bare = cli.ok("coverage", "--table", "bars", "--entity", "AMD").stdout
+    assert bare == cli.ok("coverage", "--table", "bars", "--entity", "symbol=AMD").stdout
+    assert "entity:          symbol=AMD\n" in bare
+    assert cli.ok("gaps", "--table", "bars", "--entity", "AMD").stdout == \
+        cli.ok("gaps", "--table", "bars", "--entity", "symbol=AMD").stdout

@@ -205,10 +205,10 @@ def test_shell_creates_a_table_by_asking_and_reprompts_on_invalid_answers(cli, t
     t.answer("time bucket (e.g. 1s, 1m, 1h, 1d): ", "2x")
     seen = t.answer("time bucket (e.g. 1s, 1m, 1h, 1d): ", "1h")
     assert "Invalid time bucket '2x': unknown time bucket unit 'x'" in seen
-    t.answer("timezone (optional, IANA TZ): ", "")
+    t.answer("timezone (optional, IANA name; metadata only, buckets stay UTC): ", "")
     t.answer("entity columns (comma-separated, optional): ", "symbol, ")
-    t.answer("first segment parquet path: ", "missing.parquet")
-    seen = t.answer("first segment parquet path: ", "nvda.parquet")
+    t.answer("first segment (Parquet or CSV file): ", "missing.parquet")
+    seen = t.answer("first segment (Parquet or CSV file): ", "nvda.parquet")
     assert "created table at prices" in t.transcript
     assert "table has no schema yet; please append the first segment." in t.transcript
     assert "Failed to read Parquet source missing.parquet" in seen
@@ -234,7 +234,7 @@ def test_shell_creates_an_integer_indexed_table(cli, terminal):
     seen = t.answer("integer bucket width (positive index-value units): ", "10")
     assert "Invalid bucket width '0'" in seen
     t.answer("entity columns (comma-separated, optional): ", "device")
-    t.answer("first segment parquet path: ", "counts.csv")
+    t.answer("first segment (Parquet or CSV file): ", "counts.csv")
     t.answer(">> ", ".coverage --entity device=a")
     seen = t.expect(">> ")
     assert "covered_buckets: 3" in seen
@@ -269,7 +269,7 @@ def test_shell_commands_on_a_terminal(cli, terminal):
     assert "timing: off\n" in t.run("\\timing")
     assert "elapsed_ms" not in t.run("SELECT 1 AS one;")
     assert re.search(r"│ prices +│ tstable +│ prices +│", t.run(".tables"))
-    assert "unknown command. type 'help'.\n" in t.run(".frobnicate")
+    assert "unknown command '.frobnicate'; type 'help' for the commands\n" in t.run(".frobnicate")
     seen = t.run("SELECT no_such_column FROM prices;")
     assert "Query failed" in seen and "no_such_column" in seen
     assert "130.72" in t.run("SELECT max(close) AS hi FROM prices;")  # the loop went on
@@ -334,8 +334,9 @@ def test_history_is_saved_after_each_line_and_loaded_next_time(cli, terminal):
     t.run(".timing")
     t.type(CTRL_D)
     assert t.wait() == 0
-    history = cli.tmp / "prices" / ".ts_table_history"
+    history = cli.tmp / ".local" / "state" / "tstable" / "history"  # HOME is tmp
     assert decode_history(history) == ["SELECT 7 AS seven;", ".timing"]
+    assert not (cli.tmp / "prices" / ".ts_table_history").exists()
 
     again = terminal("--table", "prices")
     again.expect(">> ")
@@ -360,8 +361,8 @@ def test_history_file_option_moves_the_history(cli, terminal):
 def test_prompt_is_colored_unless_no_color(cli, terminal):
     make_prices(cli)
     colored = terminal("--table", "prices", env={"NO_COLOR": None})
-    colored.expect(">> ")
-    assert b"\x1b[1;36m>> " in colored.raw
+    colored.expect(">>\x1b[0m ")
+    assert b"\x1b[1;36m>>\x1b[0m " in colored.raw
     colored.type("exit\r")
     assert colored.wait() == 0
     plain = terminal("--table", "prices")
@@ -421,3 +422,111 @@ def test_a_clean_script_exits_zero_and_can_create_the_table(cli):
 def test_a_missing_table_path_fails_cleanly(cli):
     r = run_script(cli, "", "--table", "")
     assert r.code == 1 and "Invalid --table: the path is empty" in r.stderr
+
+
+# ---- findings of the 2026-12-07 new-user trial ---------------------------------
+
+LONG_SQL = ("SELECT sum(a.range * b.range) AS s FROM range(200000) a, range(200000) b;")
+
+
+def test_finding_11_ctrl_c_cancels_the_running_statement_and_keeps_the_shell(cli, terminal):
+    make_prices(cli)
+    t = terminal("--table", "prices")
+    t.expect(">> ")
+    t.run(".parquet extra " + nvda_parquet(cli))
+    t.type(LONG_SQL + "\r")
+    t.expect(LONG_SQL)
+    time.sleep(1.0)  # the statement runs; the terminal's own interrupt is back on
+    os.write(t.fd, CTRL_C.encode())
+    seen = t.expect(">> ", timeout=15)
+    assert "Interrupted" in seen and "Preview" not in seen
+    assert "│ 42 " in t.run("SELECT 42 AS x;")  # the shell is still there
+    seen = t.run(".tables")  # with its registrations
+    assert re.search(r"│ extra +│ parquet", seen) and re.search(r"│ prices +│ tstable", seen)
+    t.type(CTRL_D)
+    assert t.wait() == 0
+
+
+def test_finding_21_the_prompt_colour_is_reset_before_what_is_typed(cli, terminal):
+    make_prices(cli)
+    t = terminal("--table", "prices", env={"NO_COLOR": None})
+    t.expect(">>\x1b[0m ")
+    t.type("SELECT 1 AS one;\r")
+    t.expect(">>\x1b[0m ")
+    prompts = t.raw.count(b"\x1b[1;36m")
+    assert prompts >= 2 and t.raw.count(b"\x1b[0m ") >= prompts
+    t.type("exit\r")
+    assert t.wait() == 0
+
+
+def test_finding_31_two_statements_on_one_line_both_run(cli, terminal):
+    make_prices(cli)
+    t = terminal("--table", "prices")
+    t.expect(">> ")
+    seen = t.run("SELECT 1 AS first; SELECT 2 AS second;")
+    assert "│ first " in seen and "│ second " in seen and "multiple statements" not in seen
+    seen = t.run("SELECT 'a;b' AS semi; -- a comment; not a statement")
+    assert "│ a;b " in seen and seen.count("total_rows") == 1
+    t.type(CTRL_D)
+    assert t.wait() == 0
+    r = run_script(cli, "SELECT 3 AS x; SELECT nope; SELECT 4 AS y;\n", "--table", "prices")
+    assert "│ 3 " in r.stdout and "│ 4 " in r.stdout and r.code == 1
+
+
+def test_finding_31_unknown_dot_command_names_itself(cli):
+    make_prices(cli)
+    r = run_script(cli, ".tabels\n", "--table", "prices")
+    assert "unknown command '.tabels'; type 'help' for the commands" in r.stderr
+    assert r.code == 1
+
+
+def test_finding_31_history_lives_outside_the_table_and_keeps_statements_whole(cli, terminal):
+    make_prices(cli)
+    state = cli.tmp / "state"
+    t = terminal("--table", "prices", env={"XDG_STATE_HOME": str(state)})
+    t.expect(">> ")
+    t.run("SELECT symbol,", prompt=".. ")
+    t.run("  count(*) AS n FROM prices GROUP BY symbol;")
+    t.run(".timing")
+    t.type(CTRL_D)
+    assert t.wait() == 0
+    entries = decode_history(state / "tstable" / "history")
+    assert entries == ["SELECT symbol,\n  count(*) AS n FROM prices GROUP BY symbol;", ".timing"]
+    assert not (cli.tmp / "prices" / ".ts_table_history").exists()
+
+
+def test_finding_27_the_wizard_checks_answers_and_can_be_cancelled(cli, terminal):
+    t = terminal("--table", "shnew")
+    t.answer("index column name: ", "ts")
+    t.answer("index type (timestamp, int64, uint64): ", "")
+    t.answer("time bucket (e.g. 1s, 1m, 1h, 1d): ", "1h")
+    tz = "timezone (optional, IANA name; metadata only, buckets stay UTC): "
+    t.answer(tz, "symbol")
+    seen = t.answer(tz, "America/New_York")
+    assert "Invalid timezone 'symbol': no such IANA timezone" in seen
+    t.answer("entity columns (comma-separated, optional): ", str(NVDA_CSV))
+    seen = t.answer("entity columns (comma-separated, optional): ", ".exit")
+    assert "Invalid entity column" in seen
+    t.expect("cancelled")
+    assert t.wait() == 0
+    assert not (cli.tmp / "shnew" / "_timeseries_log").exists()  # nothing was created
+
+    again = terminal("--table", "shnew2")
+    again.expect("index column name: ")
+    again.type(CTRL_C)
+    again.expect("cancelled")
+    assert again.wait() == 0
+    assert not (cli.tmp / "shnew2" / "_timeseries_log").exists()
+
+
+def test_finding_14_shell_registrations_never_replace_another_name(cli):
+    make_prices(cli)
+    nvda_parquet(cli)
+    r = run_script(cli, ".parquet PRICES nvda.parquet\n.table extra prices\n"
+                   ".parquet extra nvda.parquet\nSELECT count(*) AS n FROM prices;\n",
+                   "--table", "prices")
+    assert ("'prices' is already registered (the tstable at prices); register nvda.parquet "
+            "under another name") in r.stderr
+    assert ("'extra' is already registered (the tstable at prices); register nvda.parquet "
+            "under another name") in r.stderr
+    assert "│ 240 " in r.stdout and r.code == 1

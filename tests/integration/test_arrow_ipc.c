@@ -378,7 +378,8 @@ static uint32_t le32(const char *p)
     return u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
-/* A schema message and the end marker, nothing else; still a valid stream. */
+/* A schema message and the end marker, nothing else; still a valid stream,
+ * and as a file the same between the magic and the footer. */
 static void zero_rows_give_the_schema_and_the_end_marker(void **state)
 {
     (void)state;
@@ -386,7 +387,9 @@ static void zero_rows_give_the_schema_and_the_end_marker(void **state)
     char *dir = tst_test_tmpdir("arrow-ipc");
     tst_session *s = nvda_session(dir);
     assert_reads_back(s, dir, "SELECT * FROM nvda WHERE false", NVDA_SCHEMA, 0);
-    char *path = tst_test_path(dir, "out.arrow"), *bytes = NULL;
+    char *path = tst_test_path(dir, "out.arrows"), *bytes = NULL;
+    assert_tst_ok(tst_session_export(s, "SELECT * FROM nvda WHERE false", NULL, 0, "arrows", path,
+                                     NULL));
     size_t len = 0;
     assert_int_equal(tst_test_read_file(path, &bytes, &len), 0);
     assert_true(len >= 16);
@@ -395,6 +398,16 @@ static void zero_rows_give_the_schema_and_the_end_marker(void **state)
     assert_int_equal(meta % 8, 0);
     assert_int_equal(len, 8 + meta + 8);
     assert_memory_equal(bytes + len - 8, "\xFF\xFF\xFF\xFF\0\0\0\0", 8);
+    char *file = tst_test_path(dir, "out.arrow"), *fbytes = NULL;
+    size_t flen = 0;
+    assert_int_equal(tst_test_read_file(file, &fbytes, &flen), 0);
+    assert_memory_equal(fbytes, "ARROW1\0\0", 8);
+    assert_memory_equal(fbytes + flen - 6, "ARROW1", 6);
+    uint32_t footer = le32(fbytes + flen - 10);
+    assert_int_equal(flen, 8 + len + footer + 10); /* magic, the stream, footer, length, magic */
+    assert_memory_equal(fbytes + 8, bytes, len);
+    free(fbytes);
+    free(file);
     free(bytes);
     free(path);
     tst_session_free(s);
@@ -618,7 +631,9 @@ static void enums_and_sql_errors_fail_and_leave_no_file(void **state)
     assert_tst_fails(tst_session_export(s, "SELECT nope FROM nvda", NULL, 0, "arrow", path, NULL),
                      TST_ESQL);
     assert_tst_fails(
-        tst_session_export(s, "SELECT 1", NULL, 0, "arrow", "/no/such/dir/x.arrow", NULL), TST_EIO);
+        tst_session_export(s, "SELECT 1", NULL, 0, "arrow", "/no/such/dir/x.arrow", NULL),
+        TST_ENOTFOUND);
+    assert_non_null(strstr(tst_error_last()->message, "folder /no/such/dir does not exist"));
     assert_false(tst_test_exists(path));
     tst_session_free(s);
     tst_test_rmtree(tst_test_path(dir, "nvda"));

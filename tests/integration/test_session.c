@@ -16,6 +16,7 @@
 #include "tstable/session.h"
 #include "tstable/table.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,7 +280,7 @@ static void rows_render_types_as_documented(void **state)
     assert_string_equal(tst_rows_column_type(rows, 4), "DECIMAL(6,2)");
     assert_string_equal(tst_rows_column_type(rows, 7), "INTEGER[]");
     assert_int_equal(tst_rows_next(rows), 1);
-    const char *want[] = {"2024-05-31T22:00:00Z", "2024-06-01T00:00:00.500Z", "0.1", "1e+100",
+    const char *want[] = {"2024-05-31T22:00:00Z", "2024-06-01T00:00:00.500" /* zone-less: no Z */, "0.1", "1e+100",
                           "12.50", "2024-06-01", NULL, "[1, 2]", "{'k': 'v'}", "x", "true", "-7"};
     for (size_t i = 0; i < 12; i++) {
         if (want[i])
@@ -347,13 +348,14 @@ static void export_writes_csv_json_jsonl_and_parquet(void **state)
     assert_tst_ok(tst_session_export(s, q, &p, 1, "csv", csv, &n));
     assert_int_equal(n, 2);
     char *text = read_text(csv);
-    assert_string_equal(text, "ts,close\n2024-06-01 00:00:00+00,115.22\n"
-                              "2024-06-01 01:00:00+00,115.55\n");
+    assert_string_equal(text, "ts,close\n2024-06-01T00:00:00Z,115.22\n"
+                              "2024-06-01T01:00:00Z,115.55\n"); /* RFC 3339, as rows */
     free(text);
     assert_tst_ok(tst_session_export(s, q, &p, 1, "json", json, &n));
     text = read_text(json);
     assert_true(text[0] == '[');
     assert_non_null(strstr(text, "\"close\":115.55"));
+    assert_non_null(strstr(text, "\"ts\":\"2024-06-01T01:00:00Z\""));
     free(text);
     assert_tst_ok(tst_session_export(s, q, &p, 1, "jsonl", jsonl, &n));
     text = read_text(jsonl);
@@ -367,8 +369,24 @@ static void export_writes_csv_json_jsonl_and_parquet(void **state)
     assert_tst_fails(tst_session_export(s, q, &p, 1, "xml", csv, &n), TST_EINVAL);
     assert_tst_fails(tst_session_export(s, "SELECT nope FROM bars", NULL, 0, "csv", csv, &n),
                      TST_ESQL);
+    assert_null(strstr(tst_error_last()->message, "COPY")); /* the user's SQL, not ours */
+    assert_non_null(strstr(tst_error_last()->message, "LINE 1: SELECT nope FROM bars"));
     assert_tst_fails(tst_session_export(s, q, &p, 1, "csv", "/no/such/dir/x.csv", &n),
-                     TST_ESQL);
+                     TST_ENOTFOUND);
+    assert_string_equal(tst_error_last()->path, "/no/such/dir");
+    /* statements COPY cannot wrap: nested (DESCRIBE) or row by row (EXPLAIN, PRAGMA) */
+    assert_tst_ok(tst_session_export(s, "DESCRIBE bars", NULL, 0, "csv", csv, &n));
+    text = read_text(csv);
+    assert_true(strncmp(text, "column_name,column_type,", 24) == 0);
+    free(text);
+    assert_tst_ok(tst_session_export(s, "PRAGMA table_info('bars')", NULL, 0, "jsonl", jsonl, &n));
+    text = read_text(jsonl);
+    assert_true(strncmp(text, "{\"cid\":0,\"name\":\"ts\",", 21) == 0);
+    free(text);
+    assert_tst_ok(tst_session_export(s, "EXPLAIN SELECT 1", NULL, 0, "json", json, &n));
+    assert_int_equal(n, 1);
+    assert_tst_fails(tst_session_export(s, "EXPLAIN SELECT 1", NULL, 0, "parquet", pq, &n),
+                     TST_EUNSUPPORTED);
     tst_session_free(s);
     free(csv), free(json), free(jsonl), free(pq);
     free(root);
@@ -548,6 +566,57 @@ static int append_child(const char *root, const char *csv)
     return rc == 0 ? 0 : 2;
 }
 
+/* ---- interrupting ---------------------------------------------------------- */
+
+typedef struct long_query {
+    tst_session *s;
+    int rc;
+    char message[256];
+} long_query;
+
+static void *run_long_query(void *arg)
+{
+    long_query *q = arg;
+    tst_rows *rows = NULL;
+    q->rc = tst_session_query_rows(q->s, "SELECT sum(a.range * b.range) FROM range(300000) a, "
+                                   "range(300000) b", NULL, 0, &rows);
+    int more = 0;
+    while (q->rc == 0 && (more = tst_rows_next(rows)) > 0)
+        ;
+    if (q->rc == 0)
+        q->rc = more;
+    if (q->rc < 0)
+        snprintf(q->message, sizeof q->message, "%s", tst_error_last()->message);
+    tst_rows_free(rows);
+    return NULL;
+}
+
+/* Finding 11: a shell's Ctrl-C cancels the statement, not the session. */
+static void interrupt_cancels_the_running_statement_and_keeps_the_session(void **state)
+{
+    (void)state;
+    char *dir = tst_test_tmpdir("session");
+    char *root = nvda_table(dir);
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    assert_tst_ok(tst_session_register_table(s, "bars", root));
+    tst_session_interrupt(s); /* nothing runs: nothing happens */
+    assert_rows(s, "SELECT count(*) FROM bars", NULL, 0, "240\n");
+    long_query q = {s, 0, ""};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, run_long_query, &q), 0);
+    usleep(300 * 1000);
+    tst_session_interrupt(s);
+    pthread_join(thread, NULL);
+    assert_int_equal(q.rc, TST_ESQL);
+    assert_non_null(strstr(q.message, "Interrupted"));
+    assert_rows(s, "SELECT count(*) FROM bars", NULL, 0, "240\n"); /* still registered */
+    tst_session_interrupt(NULL);
+    tst_session_free(s);
+    free(root);
+    tst_test_rmtree(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--append-child") == 0)
@@ -563,6 +632,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rows_render_types_as_documented),
         cmocka_unit_test(the_arrow_stream_yields_every_row),
         cmocka_unit_test(export_writes_csv_json_jsonl_and_parquet),
+        cmocka_unit_test(interrupt_cancels_the_running_statement_and_keeps_the_session),
         cmocka_unit_test(the_coverage_function_lists_symbols_with_gaps_in_a_backtest_window),
         cmocka_unit_test(the_coverage_functions_take_integer_bounds_for_integer_indexes),
         cmocka_unit_test(a_table_joins_with_a_parquet_file),

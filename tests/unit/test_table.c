@@ -298,19 +298,61 @@ static int open_code(const char *root)
     return rc;
 }
 
-static void replay_rejects_corrupt_current(void **state)
+typedef struct current_warning {
+    int calls;
+    char event[64];
+    char message[1024];
+} current_warning;
+
+static void capture_warning(void *ctx, tst_log_level level, const char *event,
+                            const char *message)
+{
+    current_warning *w = ctx;
+    (void)level;
+    w->calls++;
+    snprintf(w->event, sizeof w->event, "%s", event);
+    snprintf(w->message, sizeof w->message, "%s", message);
+}
+
+/* Finding 18: a garbage CURRENT is a hint gone bad, handled like a missing one. */
+static void replay_rolls_forward_over_a_garbage_current_with_a_warning(void **state)
 {
     (void)state;
     char *root = hand_made_table();
     char *cur = tst_test_path(root, "_timeseries_log/CURRENT");
-    tst_test_write_file(cur, "two\n", 4);
-    assert_tst_fails(open_code(root), TST_ECORRUPT);
-    assert_non_null(strstr(tst_error_last()->message, "CURRENT"));
+    current_warning w;
+    memset(&w, 0, sizeof w);
+    tst_set_log_callback(capture_warning, &w);
+    tst_test_write_file(cur, "garbage\n", 8);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_int_equal(tst_table_version(t), 1);
+    tst_table_free(t);
+    assert_int_equal(w.calls, 1);
+    assert_string_equal(w.event, "log.current_invalid");
+    assert_non_null(strstr(w.message, "'garbage'")); /* no newline inside the quotes */
     tst_test_write_file(cur, " \n", 2);
-    assert_tst_fails(open_code(root), TST_ECORRUPT);
-    assert_non_null(strstr(tst_error_last()->message, "empty"));
+    assert_tst_ok(open_code(root));
+    assert_int_equal(w.calls, 2);
+    assert_non_null(strstr(w.message, "empty"));
+    tst_set_log_callback(NULL, NULL);
     tst_test_write_file(cur, "  1  \n", 6);
     assert_tst_ok(open_code(root));
+    free(cur);
+    tst_test_rmtree(root);
+}
+
+static void replay_names_where_the_log_ends_when_current_is_beyond_it(void **state)
+{
+    (void)state;
+    char *root = hand_made_table();
+    char *cur = tst_test_path(root, "_timeseries_log/CURRENT");
+    tst_test_write_file(cur, "99\n", 3);
+    assert_tst_fails(open_code(root), TST_ECORRUPT);
+    assert_non_null(strstr(tst_error_last()->message,
+                           "CURRENT says 99 but the log ends at version 1"));
+    assert_non_null(strstr(tst_error_last()->message, "write 1 to"));
+    assert_string_equal(tst_error_last()->path, cur);
     free(cur);
     tst_test_rmtree(root);
 }
@@ -574,7 +616,8 @@ int main(void)
         cmocka_unit_test(a_stale_handle_gets_a_conflict_with_both_versions),
         cmocka_unit_test(segments_are_listed_in_index_order),
         cmocka_unit_test(commits_that_would_corrupt_the_log_are_refused_unwritten),
-        cmocka_unit_test(replay_rejects_corrupt_current),
+        cmocka_unit_test(replay_rolls_forward_over_a_garbage_current_with_a_warning),
+        cmocka_unit_test(replay_names_where_the_log_ends_when_current_is_beyond_it),
         cmocka_unit_test(replay_rejects_a_corrupt_commit_naming_the_file),
         cmocka_unit_test(replay_rejects_a_version_that_does_not_match_its_file),
         cmocka_unit_test(replay_reports_a_missing_intermediate_commit),
