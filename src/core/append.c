@@ -349,6 +349,7 @@ static int prepare(append_job *job)
     if (rc == 0)
         rc = tst_measure_relation(job->source.relation_sql, tst_table_index(job->table),
                                   job->plan.schema, &job->measure);
+    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
     if (rc == 0 && job->measure.rows == 0)
         rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
                       job->source.path);
@@ -377,6 +378,7 @@ static int run(append_job *job, tst_append_result *res)
         rc = commit_with_rebase(job, res);
     if (rc == TST_EAMBIGUOUS)
         return rc; /* the commit may stand: keep every file it names */
+    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value seen while writing */
     if (rc != 0) {
         roll_back(job);
         return rc;
@@ -421,6 +423,7 @@ int tst_table_append_parquet(tst_table *table, const char *path, const tst_appen
 }
 
 typedef struct csv_arg {
+    tst_table *table; /* refreshed first: the CSV is read with its current types */
     const char *path;
     const tst_csv_options *csv;
 } csv_arg;
@@ -429,7 +432,8 @@ static int open_csv(tst_source *src, const void *arg)
 {
     const csv_arg *a = arg;
     static const tst_csv_options defaults = TST_CSV_OPTIONS_INIT;
-    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults);
+    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults,
+                          tst_table_get_meta(a->table));
 }
 
 int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
@@ -437,7 +441,10 @@ int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_optio
 {
     if (!table || !path)
         return tst_fail(TST_EINVAL, "append needs a table and a source path");
-    csv_arg arg = {path, csv};
+    int rc = tst_table_refresh(table, NULL);
+    if (rc != 0)
+        return rc;
+    csv_arg arg = {table, path, csv};
     return append_source(table, open_csv, &arg, opts, out);
 }
 
