@@ -689,6 +689,28 @@ static int read_parquet_columns(duckdb_connection con, const char *path, tst_sou
     return rc;
 }
 
+int tst_source_literal_path(const char *path, char **out)
+{
+    /* DuckDB globs '*', '?' and '[...]'; a one-character class matches it literally. */
+    size_t n = 0;
+    for (const char *p = path; *p; p++)
+        n += strchr("*?[", *p) ? 3 : 1;
+    char *s = malloc(n + 1);
+    if (!(*out = s))
+        return nomem();
+    for (const char *p = path; *p; p++) {
+        if (strchr("*?[", *p)) {
+            *s++ = '[';
+            *s++ = *p;
+            *s++ = ']';
+        } else {
+            *s++ = *p;
+        }
+    }
+    *s = '\0';
+    return 0;
+}
+
 int tst_source_parquet(tst_source *out, const char *path)
 {
     memset(out, 0, sizeof *out);
@@ -696,17 +718,21 @@ int tst_source_parquet(tst_source *out, const char *path)
     if (rc != 0)
         return rc;
     duckdb_connection con = NULL;
-    rc = tst_duck_connect(&con);
+    char *literal = NULL; /* the file itself, even when its name looks like a glob */
+    rc = tst_source_literal_path(path, &literal);
     if (rc == 0)
-        rc = read_row_count(con, path, &out->row_count);
+        rc = tst_duck_connect(&con);
     if (rc == 0)
-        rc = read_parquet_columns(con, path, out);
+        rc = read_row_count(con, literal, &out->row_count);
+    if (rc == 0)
+        rc = read_parquet_columns(con, literal, out);
     tst_duck_disconnect(&con);
     out->is_parquet = true;
     if (rc == 0 && !(out->path = strdup(path)))
         rc = nomem();
     if (rc == 0)
-        rc = set_relation(out, "read_parquet", path, NULL);
+        rc = set_relation(out, "read_parquet", literal, NULL);
+    free(literal);
     if (rc != 0)
         tst_source_clear(out);
     return rc;

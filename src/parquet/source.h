@@ -88,6 +88,10 @@ int tst_source_duck_type(const char *t, tst_type *out, tst_wire_kind *wire);
  * represented exactly in the table logical schema at 'c': int16"). */
 int tst_source_logical_schema(const tst_source *src, tst_schema **out);
 
+/* path as DuckDB must be given it to read that one file: glob characters
+ * ('*', '?', '[') escaped as one-character classes. *out is malloc'd. */
+int tst_source_literal_path(const char *path, char **out);
+
 void tst_source_clear(tst_source *src);
 
 #endif

@@ -52,6 +52,7 @@ typedef struct csv_column {
 
 typedef struct csv_reader {
     const char *path;
+    char *literal;            /* path with glob characters escaped, for DuckDB */
     const tst_csv_options *opts;
     const tst_table_meta *meta;
     duckdb_connection con;
@@ -85,6 +86,7 @@ static void reader_clear(csv_reader *r)
         free(r->columns[i].read_type);
     }
     free(r->columns);
+    free(r->literal);
     tst_duck_disconnect(&r->con);
 }
 
@@ -130,7 +132,7 @@ static int read_csv_sql(tst_sql *t, const csv_reader *r, int header, const char 
 {
     int rc = SQL_F(t, "read_csv(");
     if (rc == 0)
-        rc = SQL_LIT(t, r->path);
+        rc = SQL_LIT(t, r->literal);
     if (rc == 0)
         rc = dialect_sql(t, r->opts, header);
     if (rc == 0)
@@ -193,7 +195,7 @@ static int sniff(csv_reader *r)
     int rc = SQL_F(&t, "SELECT c.name, c.type, HasHeader FROM (SELECT unnest(Columns) AS c, "
                        "HasHeader FROM sniff_csv(");
     if (rc == 0)
-        rc = SQL_LIT(&t, r->path);
+        rc = SQL_LIT(&t, r->literal);
     if (rc == 0)
         rc = dialect_sql(&t, r->opts, r->opts->header);
     if (rc == 0)
@@ -631,12 +633,14 @@ int tst_source_csv(tst_source *out, const char *path, const tst_csv_options *opt
     static const tst_csv_options defaults = TST_CSV_OPTIONS_INIT;
     memset(out, 0, sizeof *out);
     out->row_count = UINT64_MAX;
-    csv_reader r = {path, opts ? opts : &defaults, meta, NULL, NULL, 0, false, false};
+    csv_reader r = {path, NULL, opts ? opts : &defaults, meta, NULL, NULL, 0, false, false};
     /* Without a header, the caller's `columns` name every column (DuckDB's meaning). */
     bool named_by_caller = r.opts->header == 0 && r.opts->columns;
     int rc = check_file(path);
     if (rc == 0 && !(out->path = strdup(path)))
         rc = nomem();
+    if (rc == 0)
+        rc = tst_source_literal_path(path, &r.literal);
     if (rc == 0)
         rc = tst_duck_connect(&r.con);
     if (rc == 0)
