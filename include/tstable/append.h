@@ -155,6 +155,13 @@ int tst_table_append_parquet_files(tst_table *table, const char *const *paths, s
 int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
                          const tst_append_options *opts, tst_append_result *out);
 
+/* Several CSV files as ONE commit, with the same options for each: as
+ * tst_table_append_parquet_files (every file is re-encoded). A first
+ * append adopts the first file's types; the others are read with them. */
+int tst_table_append_csv_files(tst_table *table, const char *const *paths, size_t count,
+                               const tst_csv_options *csv, const tst_append_options *opts,
+                               tst_append_result *out);
+
 /*
  * Appends the rows of an Arrow C stream (always re-encoded; opts.reencode
  * is implied). The stream's schema must be a struct ("+s") whose children

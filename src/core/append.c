@@ -63,9 +63,13 @@ typedef struct append_job {
 } append_job;
 
 /* One commit: its jobs (one per file) and the table coverage snapshot. */
+typedef int (*open_fn)(tst_source *, const void *arg, const tst_table_meta *meta);
+
 typedef struct append_batch {
     tst_table *table;
     const tst_append_options *opts;
+    open_fn open;             /* opens jobs[i].source from args[i] */
+    const void *const *args;
     append_job *jobs;
     size_t count;
     char attempt_uuid[37];
@@ -436,15 +440,20 @@ static int commit_with_rebase(append_batch *b, tst_append_result *res)
 
 /* ---- the append -------------------------------------------------------- */
 
-/* Schema rules for one file; files after the first of a first append
- * match the schema the first one adopts. */
+/* Opens and plans one file. Files after the first of a first append are
+ * read and matched as if the first one's schema were the table's. */
 static int plan_job(append_batch *b, size_t i)
 {
     append_job *job = &b->jobs[i];
     tst_table_meta meta = *tst_table_get_meta(b->table);
     if (i > 0 && !meta.schema)
         meta.schema = (tst_schema *)b->jobs[0].plan.schema;
-    return tst_append_plan_schema(&meta, &job->source, tst_table_root(b->table), &job->plan);
+    int rc = b->open(&job->source, b->args[i], &meta);
+    if (rc == 0)
+        rc = cancelled(b);
+    if (rc == 0)
+        rc = tst_append_plan_schema(&meta, &job->source, tst_table_root(b->table), &job->plan);
+    return rc;
 }
 
 static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov)
@@ -526,9 +535,7 @@ static int run(append_batch *b, tst_append_result *res)
     return 0;
 }
 
-typedef int (*open_fn)(tst_source *, const void *);
-
-/* Opens sources[i] for each job, runs the batch, and releases everything. */
+/* Runs a batch of count sources (opened by open from args[i]) and releases everything. */
 static int append_batch_run(tst_table *table, open_fn open, const void *const *args,
                             size_t count, const tst_append_options *opts, tst_append_result *out)
 {
@@ -538,6 +545,8 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     b.table = table;
     b.opts = opts ? opts : &defaults;
     b.count = count;
+    b.open = open;
+    b.args = args;
     b.jobs = calloc(count, sizeof *b.jobs);
     tst_append_result res;
     memset(&res, 0, sizeof res);
@@ -546,9 +555,6 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     for (size_t i = 0; rc == 0 && i < count; i++) {
         b.jobs[i].table = table;
         b.jobs[i].opts = b.opts;
-        rc = open(&b.jobs[i].source, args[i]);
-        if (rc == 0)
-            rc = cancelled(&b);
     }
     if (rc == 0)
         rc = run(&b, &res);
@@ -568,8 +574,9 @@ static int append_source(tst_table *table, open_fn open, const void *arg,
     return append_batch_run(table, open, &arg, 1, opts, out);
 }
 
-static int open_parquet(tst_source *src, const void *arg)
+static int open_parquet(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
+    (void)meta;
     return tst_source_parquet(src, arg);
 }
 
@@ -593,17 +600,39 @@ int tst_table_append_parquet_files(tst_table *table, const char *const *paths, s
 }
 
 typedef struct csv_arg {
-    tst_table *table; /* refreshed first: the CSV is read with its current types */
     const char *path;
     const tst_csv_options *csv;
 } csv_arg;
 
-static int open_csv(tst_source *src, const void *arg)
+static int open_csv(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
     const csv_arg *a = arg;
     static const tst_csv_options defaults = TST_CSV_OPTIONS_INIT;
-    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults,
-                          tst_table_get_meta(a->table));
+    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults, meta);
+}
+
+int tst_table_append_csv_files(tst_table *table, const char *const *paths, size_t count,
+                               const tst_csv_options *csv, const tst_append_options *opts,
+                               tst_append_result *out)
+{
+    if (!table || !paths || count == 0)
+        return tst_fail(TST_EINVAL, "append needs a table and at least one source path");
+    int rc = 0;
+    csv_arg *args = calloc(count, sizeof *args);
+    const void **ptrs = args ? calloc(count, sizeof *ptrs) : NULL;
+    if (rc == 0 && !ptrs)
+        rc = tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (!paths[i])
+            rc = tst_fail(TST_EINVAL, "append: source path %zu of %zu is NULL", i + 1, count);
+        args[i] = (csv_arg){paths[i], csv};
+        ptrs[i] = &args[i];
+    }
+    if (rc == 0)
+        rc = append_batch_run(table, open_csv, ptrs, count, opts, out);
+    free(ptrs);
+    free(args);
+    return rc;
 }
 
 int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
@@ -611,10 +640,7 @@ int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_optio
 {
     if (!table || !path)
         return tst_fail(TST_EINVAL, "append needs a table and a source path");
-    int rc = tst_table_refresh(table, NULL);
-    if (rc != 0)
-        return rc;
-    csv_arg arg = {table, path, csv};
+    csv_arg arg = {path, csv};
     return append_source(table, open_csv, &arg, opts, out);
 }
 
@@ -625,8 +651,9 @@ typedef struct arrow_arg {
     tst_arrow_staging *staging;
 } arrow_arg;
 
-static int open_arrow(tst_source *src, const void *arg)
+static int open_arrow(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
+    (void)meta;
     const arrow_arg *a = arg;
     return tst_source_arrow(src, a->stream, a->staging);
 }
