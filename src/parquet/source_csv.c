@@ -200,7 +200,7 @@ static int sniff(csv_reader *r)
         rc = dialect_sql(&t, r->opts, r->opts->header);
     if (rc == 0)
         rc = SQL_F(&t, "))");
-    if (rc == 0 && tst_duck_query(r->con, t.s, &res, "sniffing") != 0)
+    if (rc == 0 && (rc = tst_duck_query(r->con, t.s, &res, "sniffing")) == TST_ESQL)
         rc = unreadable(r, tst_error_last()->message);
     free(t.s);
     if (rc != 0)
@@ -233,7 +233,7 @@ static int check_rows(csv_reader *r)
         rc = read_csv_sql(&t, r, r->header, ", all_varchar=true");
     if (rc == 0)
         rc = SQL_F(&t, " LIMIT 1");
-    if (rc == 0 && tst_duck_query(r->con, t.s, &res, "reading") != 0)
+    if (rc == 0 && (rc = tst_duck_query(r->con, t.s, &res, "reading")) == TST_ESQL)
         rc = unreadable(r, tst_error_last()->message);
     free(t.s);
     if (rc != 0)
@@ -389,7 +389,8 @@ static int apply_user_types(csv_reader *r)
     duckdb_result res;
     int rc = SQL_F(&t, "SELECT key, value ->> '$' FROM json_each(to_json(%s))",
                    r->opts->columns);
-    if (rc == 0 && tst_duck_query(r->con, t.s, &res, "reading the column types") != 0) {
+    if (rc == 0 &&
+        (rc = tst_duck_query(r->con, t.s, &res, "reading the column types")) == TST_ESQL) {
         char why[512];
         first_line(tst_error_last()->message, why, sizeof why);
         rc = fail_at(TST_EINVAL, r->path, "column types %s are not a {'name': 'TYPE', ...} "
@@ -596,7 +597,7 @@ static int describe(const csv_reader *r, tst_source *src)
     size_t len = 0, cap = 0;
     duckdb_result res;
     int rc = tst_duck_appendf(&sql, &len, &cap, "DESCRIBE SELECT * FROM %s", src->relation_sql);
-    if (rc == 0 && tst_duck_query(r->con, sql, &res, "describing") != 0) {
+    if (rc == 0 && (rc = tst_duck_query(r->con, sql, &res, "describing")) == TST_ESQL) {
         char why[512];
         first_line(tst_error_last()->message, why, sizeof why);
         rc = fail_at(TST_EINVAL, r->path, "cannot be read with the given column types (%s)%s",
