@@ -124,14 +124,17 @@ static void job_clear(append_job *job)
     clear_layout(&job->layout);
 }
 
-static int cancelled(const append_batch *b)
+static int cancel_error(const append_batch *b)
 {
-    if (!tst_cancel_requested(b->opts->cancel))
-        return 0;
     tst_fail(TST_ECANCELLED, "append to table %s cancelled; nothing was written",
              tst_table_root(b->table));
     tst_fail_set_path(tst_table_root(b->table));
     return TST_ECANCELLED;
+}
+
+static int cancelled(const append_batch *b)
+{
+    return tst_cancel_requested(b->opts->cancel) ? cancel_error(b) : 0;
 }
 
 /* ---- layout ------------------------------------------------------------ */
@@ -558,6 +561,8 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     }
     if (rc == 0)
         rc = run(&b, &res);
+    if (rc == TST_ECANCELLED) /* whichever step noticed, one message */
+        rc = cancel_error(&b);
     tst_cancel_scope_leave(outer);
     for (size_t i = 0; b.jobs && i < count; i++)
         job_clear(&b.jobs[i]);
