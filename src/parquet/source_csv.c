@@ -142,6 +142,17 @@ static int read_csv_sql(tst_sql *t, const csv_reader *r, int header, const char 
 
 /* ---- the file before DuckDB ------------------------------------------------ */
 
+/* A Parquet file handed in as CSV starts with "PAR1". */
+static bool looks_parquet(const char *path)
+{
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(magic, 1, sizeof magic, f) : 0;
+    if (f)
+        fclose(f);
+    return n == 4 && memcmp(magic, "PAR1", 4) == 0;
+}
+
 static int check_file(const char *path)
 {
     struct stat st;
@@ -156,25 +167,14 @@ static int check_file(const char *path)
         return fail_at(TST_EINVAL, path, "is not a regular file%s%s", "", "");
     if (st.st_size == 0)
         return fail_at(TST_EEMPTY, path, "is empty (0 bytes)%s%s", "", "");
+    if (looks_parquet(path))
+        return fail_at(TST_EINVAL, path, "is a Parquet file, not CSV: append it as Parquet "
+                       "(--parquet)%s%s", "", "");
     return 0;
-}
-
-/* A Parquet file handed in as CSV starts with "PAR1". */
-static bool looks_parquet(const char *path)
-{
-    char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(magic, 1, sizeof magic, f) : 0;
-    if (f)
-        fclose(f);
-    return n == 4 && memcmp(magic, "PAR1", 4) == 0;
 }
 
 static int unreadable(const csv_reader *r, const char *duck_message)
 {
-    if (looks_parquet(r->path))
-        return fail_at(TST_EINVAL, r->path, "is a Parquet file, not CSV: append it as Parquet "
-                       "(--parquet)%s%s", "", "");
     char why[512] = " (";
     first_line(duck_message, why + 2, sizeof why - 3);
     if (strncmp(why + 2, "Error when sniffing", 19) == 0)
