@@ -47,6 +47,7 @@ typedef struct csv_column {
     char *name;
     char *sniffed;            /* DuckDB's guess, e.g. "BIGINT" */
     char *read_type;          /* the type it is cast to; NULL = keep the text */
+    const char *format;       /* strptime format the sniffer found for it, or NULL */
     const tst_field *table;   /* the table's column of this name, typed from it */
 } csv_column;
 
@@ -59,6 +60,8 @@ typedef struct csv_reader {
     csv_column *columns;
     size_t count;
     bool header;              /* the file has a header line */
+    char *date_format;        /* the sniffer's DateFormat / TimestampFormat, or NULL */
+    char *timestamp_format;
     bool typed;               /* some column has a read_type: the checked-cast relation */
 } csv_reader;
 
@@ -87,6 +90,8 @@ static void reader_clear(csv_reader *r)
     }
     free(r->columns);
     free(r->literal);
+    free(r->date_format);
+    free(r->timestamp_format);
     tst_duck_disconnect(&r->con);
 }
 
@@ -192,8 +197,9 @@ static int sniff(csv_reader *r)
 {
     tst_sql t = {0};
     duckdb_result res;
-    int rc = SQL_F(&t, "SELECT c.name, c.type, HasHeader FROM (SELECT unnest(Columns) AS c, "
-                       "HasHeader FROM sniff_csv(");
+    int rc = SQL_F(&t, "SELECT c.name, c.type, HasHeader, DateFormat, TimestampFormat FROM "
+                       "(SELECT unnest(Columns) AS c, HasHeader, DateFormat, TimestampFormat "
+                       "FROM sniff_csv(");
     if (rc == 0)
         rc = SQL_LIT(&t, r->literal);
     if (rc == 0)
@@ -217,6 +223,10 @@ static int sniff(csv_reader *r)
             rc = unreadable(r, "a column without a name or type");
     }
     r->header = rows > 0 && duckdb_value_boolean(&res, 2, 0);
+    if (rc == 0 && rows > 0)
+        rc = cell_text(&res, 3, 0, &r->date_format);
+    if (rc == 0 && rows > 0)
+        rc = cell_text(&res, 4, 0, &r->timestamp_format);
     if (r->opts->header >= 0)
         r->header = r->opts->header != 0;
     duckdb_destroy_result(&res);
@@ -459,6 +469,22 @@ static int message_lit(tst_sql *t, const char *fmt, const char *a, const char *b
     return SQL_LIT(t, text);
 }
 
+/* c, or TRY_STRPTIME(c, '<format>') for dates and times in the sniffer's format. */
+static int parsed_sql(tst_sql *t, const csv_column *c)
+{
+    int rc = c->format ? SQL_F(t, "TRY_STRPTIME(") : 0;
+    if (rc == 0)
+        rc = SQL_IDENT(t, c->name);
+    if (rc == 0 && c->format) {
+        rc = SQL_F(t, ", ");
+        if (rc == 0)
+            rc = SQL_LIT(t, c->format);
+        if (rc == 0)
+            rc = SQL_F(t, ")");
+    }
+    return rc;
+}
+
 /*
  * CASE WHEN c IS NULL OR <c parses as T> THEN CAST(c AS T)
  *      ELSE error('<mark>line ' || (ordinality + h) || ', column ''c'': ''' || c || ''' is not T')
@@ -481,7 +507,7 @@ static int checked_cast_sql(tst_sql *t, const csv_column *c, bool header)
     if (rc == 0)
         rc = SQL_F(t, " IS NULL OR (TRY_CAST(");
     if (rc == 0)
-        rc = SQL_IDENT(t, c->name);
+        rc = parsed_sql(t, c);
     if (rc == 0)
         rc = SQL_F(t, " AS %s) IS NOT NULL", type);
     if (rc == 0 && strstr(type, "INT") && !strstr(type, "INTERVAL")) {
@@ -494,7 +520,7 @@ static int checked_cast_sql(tst_sql *t, const csv_column *c, bool header)
     if (rc == 0)
         rc = SQL_F(t, ") THEN CAST(");
     if (rc == 0)
-        rc = SQL_IDENT(t, c->name);
+        rc = parsed_sql(t, c);
     if (rc == 0)
         rc = SQL_F(t, " AS %s) ELSE error(concat(", type);
     if (rc == 0) /* the mark in two pieces: only the raised error has it whole */
@@ -518,6 +544,21 @@ static int checked_cast_sql(tst_sql *t, const csv_column *c, bool header)
     return rc;
 }
 
+/* Dates and times the sniffer read with a format (e.g. "%d/%m/%Y") keep it
+ * when the column is cast to a date or timestamp type. */
+static const char *sniffed_format(const csv_reader *r, const csv_column *c)
+{
+    bool to_time = c->read_type && (strncmp(c->read_type, "TIMESTAMP", 9) == 0 ||
+                                    strcmp(c->read_type, "DATE") == 0);
+    if (!to_time)
+        return NULL;
+    if (strcmp(c->sniffed, "DATE") == 0)
+        return r->date_format;
+    if (strncmp(c->sniffed, "TIMESTAMP", 9) == 0)
+        return r->timestamp_format;
+    return NULL;
+}
+
 /* "(SELECT <checked casts> FROM read_csv(..., all_varchar=true) WITH ORDINALITY)" */
 static int typed_relation(const csv_reader *r, tst_source *src)
 {
@@ -528,6 +569,7 @@ static int typed_relation(const csv_reader *r, tst_source *src)
         csv_column c = r->columns[i];
         if (!c.read_type && strcmp(c.sniffed, "VARCHAR") != 0)
             c.read_type = c.sniffed;
+        c.format = sniffed_format(r, &c);
         rc = SQL_F(&t, "%s", i ? ", " : "");
         if (rc == 0)
             rc = c.read_type ? checked_cast_sql(&t, &c, r->header) : SQL_IDENT(&t, c.name);

@@ -350,3 +350,17 @@ def test_finding_12_signal_during_append_leaves_nothing(cli, sig):
     assert files_under(cli.tmp / "b") == []
     assert version(cli, "b") == 1
     assert cli("append", "--table", "b", "--csv", "big.csv").code == 0
+
+
+def test_finding_10_dates_keep_the_format_the_sniffer_found(cli):
+    (cli.tmp / "d1.csv").write_text("date,symbol,close\n25/01/2024,AAPL,1\n26/01/2024,AAPL,2\n")
+    (cli.tmp / "d2.csv").write_text("date,symbol,close\n27/01/2024,AAPL,3\n")
+    cli.ok("create", "--table", "dly", "--index-column", "date", "--bucket", "1d",
+           "--entity", "symbol")
+    r = cli("append", "--table", "dly", "--csv", "d1.csv", "--column", "date=TIMESTAMP")
+    assert r.code == 0, r.stderr
+    r = cli("append", "--table", "dly", "--csv", "d2.csv")  # read with the table's TIMESTAMP
+    assert r.code == 0, r.stderr
+    out = cli.ok("query", "--table", "dly", "--sql", "select max(date) as m from dly",
+                 "--format", "csv").stdout
+    assert "2024-01-27" in out
