@@ -2,7 +2,9 @@
  * tstable/append.h — adding data to a table, safely.
  *
  * An append turns a source (a Parquet file, a CSV file, an Arrow stream) into one new
- * immutable segment plus its coverage, and commits them as the next version:
+ * immutable segment plus its coverage, and commits them as the next version
+ * (several files: one segment each, one commit, see
+ * tst_table_append_parquet_files):
  *
  *   1. schema: the first append adopts the source's schema exactly (a type
  *      the format cannot store exactly is TST_ESCHEMA naming the column);

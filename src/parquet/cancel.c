@@ -11,6 +11,7 @@
  */
 #include "cancel.h"
 
+#include "duck.h"
 #include "fail.h"
 
 #include <pthread.h>

@@ -9,23 +9,19 @@
  *
  * Scope: tst_cancel_scope_enter() makes a token the calling thread's
  * current one (NULL: none) and returns the previous one, to restore with
- * tst_cancel_scope_leave(). tst_duck_connect/disconnect/query consult it.
+ * tst_cancel_scope_leave(). tst_duck_connect/disconnect/query consult it
+ * (tst_cancel_attach/detach are declared in duck.h, which knows DuckDB's
+ * types; this header does not, so core code can include it).
  */
 #ifndef TST_CANCEL_H
 #define TST_CANCEL_H
 
 #include "tstable/append.h"
 
-#include <duckdb.h>
-
 tst_cancel *tst_cancel_scope_enter(tst_cancel *token);
 void tst_cancel_scope_leave(tst_cancel *previous);
 /* The calling thread's current token, or NULL. */
 tst_cancel *tst_cancel_current(void);
-
-/* duck.c: a new connection joins the current token; a closing one leaves. */
-void tst_cancel_attach(duckdb_connection con);
-void tst_cancel_detach(duckdb_connection con);
 
 /* TST_ECANCELLED "<what> cancelled" when the current token was cancelled, else 0. */
 int tst_cancel_check(const char *what);
