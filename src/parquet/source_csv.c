@@ -273,7 +273,8 @@ static char other_delimiter(const csv_reader *r)
     return 0;
 }
 
-/* A column the table needs, absent from the header: say why if we can. */
+/* A column the table needs, absent from the header: say why if we can,
+ * else list what the header has. */
 static int missing_column(const csv_reader *r, const char *want)
 {
     char d = other_delimiter(r);
@@ -293,7 +294,12 @@ static int missing_column(const csv_reader *r, const char *want)
                  "case-sensitive; rename it in the header", want, r->columns[i].name);
         return fail_at(TST_ESCHEMA, r->path, "%s%s", what, "");
     }
-    return 0; /* plainly missing: the schema rules name it */
+    char found[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < r->count && len + 4 < sizeof found; i++)
+        len += (size_t)snprintf(found + len, sizeof found - len, "%s'%s'", i ? ", " : "",
+                                r->columns[i].name);
+    return fail_at(TST_ESCHEMA, r->path, "has no column '%s' (its columns: %s)", want, found);
 }
 
 /* The columns the table needs: its schema's, or before the first append

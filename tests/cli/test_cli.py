@@ -227,7 +227,8 @@ def test_append_schema_mismatch_is_reported(cli):
     (cli.tmp / "other.csv").write_text("ts,symbol,price\n2024-07-01T00:00:00Z,NVDA,1.5\n")
     r = cli("append", "--table", "t", "--csv", "other.csv")
     assert r.code == 1 and r.stdout == "" and r.stderr.count("\n") == 1
-    assert r.stderr.startswith("append to table t rejected: the source has no column 'open'")
+    assert r.stderr.startswith("CSV source other.csv has no column 'open' (its columns: 'ts', "
+                               "'symbol', 'price')")
 
 
 def test_append_needs_exactly_one_source(cli, golden):

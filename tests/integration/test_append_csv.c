@@ -158,6 +158,8 @@ static void the_usual_csv_mistakes_have_their_own_messages(void **state)
                    "it looks '\\t'-separated");
     assert_refused(&f, "ts,SYMBOL,open,high,low,close,volume\n2024-06-02T00:00:00Z,NVDA,1,1,1,1,1\n",
                    NULL, TST_ESCHEMA, "no column 'symbol' (found 'SYMBOL')");
+    assert_refused(&f, "ts,symbol,price\n2024-06-02T00:00:00Z,NVDA,1\n", NULL, TST_ESCHEMA,
+                   "x.csv has no column 'open' (its columns: 'ts', 'symbol', 'price')");
     assert_refused(&f, "PAR1\x01\x02garbage", NULL, TST_EINVAL,
                    "is a Parquet file, not CSV: append it as Parquet");
     /* A binary: one sentence, not DuckDB's sniffer report. */
@@ -165,6 +167,16 @@ static void the_usual_csv_mistakes_have_their_own_messages(void **state)
                      TST_EINVAL);
     assert_non_null(strstr(tst_error_last()->message, "cannot be read as CSV: check that it is"));
     assert_null(strchr(tst_error_last()->message, '\n'));
+    fixture_close(&f);
+}
+
+static void a_first_append_without_the_index_column_lists_the_header(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    assert_refused(&f, "time,symbol\n2024-06-02T00:00:00Z,NVDA\n", NULL, TST_ESCHEMA,
+                   "x.csv has no column 'ts' (its columns: 'time', 'symbol')");
     fixture_close(&f);
 }
 
@@ -240,6 +252,7 @@ int main(void)
         cmocka_unit_test(a_fractional_value_in_an_int64_column_is_refused),
         cmocka_unit_test(empty_cells_are_nulls_not_errors),
         cmocka_unit_test(the_usual_csv_mistakes_have_their_own_messages),
+        cmocka_unit_test(a_first_append_without_the_index_column_lists_the_header),
         cmocka_unit_test(the_delimiter_option_reads_a_semicolon_file),
         cmocka_unit_test(a_subset_of_column_types_applies_to_those_columns),
         cmocka_unit_test(bad_column_types_are_einval_naming_the_column),
