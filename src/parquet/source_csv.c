@@ -493,7 +493,7 @@ static int parsed_sql(tst_sql *t, const csv_column *c)
 
 /*
  * CASE WHEN c IS NULL OR <c parses as T> THEN CAST(c AS T)
- *      ELSE error('<mark>line ' || (ordinality + h) || ', column ''c'': ''' || c || ''' is not T')
+ *      ELSE error('<mark>line ' || (__tst_line + h) || ', column ''c'': ''' || c || ''' is not T')
  * Integers must also be written as integers: DuckDB casts '1.5' to 2.
  */
 static int checked_cast_sql(tst_sql *t, const csv_column *c, bool header)
@@ -532,7 +532,7 @@ static int checked_cast_sql(tst_sql *t, const csv_column *c, bool header)
     if (rc == 0) /* the mark in two pieces: only the raised error has it whole */
         rc = SQL_F(t, "'%.8s', '%s', 'line '", BAD_VALUE_MARK, BAD_VALUE_MARK + 8);
     if (rc == 0)
-        rc = SQL_F(t, ", ordinality + %d, ", header ? 1 : 0);
+        rc = SQL_F(t, ", __tst_line + %d, ", header ? 1 : 0);
     if (rc == 0)
         rc = message_lit(t, ", column '%s': '", c->name, "");
     if (rc == 0)
@@ -565,7 +565,8 @@ static const char *sniffed_format(const csv_reader *r, const csv_column *c)
     return NULL;
 }
 
-/* "(SELECT <checked casts> FROM read_csv(..., all_varchar=true) WITH ORDINALITY)" */
+/* "(SELECT <checked casts> FROM read_csv(..., all_varchar=true) WITH ORDINALITY
+ *  AS __tst_csv(<columns>, __tst_line))" */
 static int typed_relation(const csv_reader *r, tst_source *src)
 {
     tst_sql t = {0};
@@ -584,8 +585,16 @@ static int typed_relation(const csv_reader *r, tst_source *src)
         rc = SQL_F(&t, " FROM ");
     if (rc == 0)
         rc = read_csv_sql(&t, r, r->header, ", all_varchar=true");
+    /* Named columns, so a CSV column called "ordinality" is not ambiguous. */
     if (rc == 0)
-        rc = SQL_F(&t, " WITH ORDINALITY)");
+        rc = SQL_F(&t, " WITH ORDINALITY AS __tst_csv(");
+    for (size_t i = 0; rc == 0 && i < r->count; i++) {
+        rc = SQL_IDENT(&t, r->columns[i].name);
+        if (rc == 0)
+            rc = SQL_F(&t, ", ");
+    }
+    if (rc == 0)
+        rc = SQL_F(&t, "__tst_line))");
     if (rc == 0)
         src->relation_sql = t.s;
     else

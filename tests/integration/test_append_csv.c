@@ -228,6 +228,21 @@ static void bad_column_types_are_einval_naming_the_column(void **state)
     fixture_close(&f);
 }
 
+static void a_column_called_ordinality_is_just_a_column(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    char *a = csv_file(&f, "a.csv", "ts,symbol,ordinality\n2024-06-01T00:00:00Z,NVDA,1\n");
+    char *b = csv_file(&f, "b.csv", "ts,symbol,ordinality\n2024-06-02T00:00:00Z,NVDA,x\n");
+    assert_tst_ok(tst_table_append_csv(f.t, a, NULL, NULL, NULL));
+    assert_tst_fails(tst_table_append_csv(f.t, b, NULL, NULL, NULL), TST_ESCHEMA);
+    assert_non_null(strstr(tst_error_last()->message, "line 2, column 'ordinality': 'x'"));
+    free(a);
+    free(b);
+    fixture_close(&f);
+}
+
 static void a_csv_named_with_glob_characters_is_that_file(void **state)
 {
     (void)state;
@@ -256,6 +271,7 @@ int main(void)
         cmocka_unit_test(the_delimiter_option_reads_a_semicolon_file),
         cmocka_unit_test(a_subset_of_column_types_applies_to_those_columns),
         cmocka_unit_test(bad_column_types_are_einval_naming_the_column),
+        cmocka_unit_test(a_column_called_ordinality_is_just_a_column),
         cmocka_unit_test(a_csv_named_with_glob_characters_is_that_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
