@@ -436,15 +436,12 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
 }
 
 static int run_append(tst_table *table, const source_list *l, const csv_settings *csv,
-                      bool timing)
+                      signal_guard *guard, bool timing)
 {
-    signal_guard guard;
     tst_append_result result;
     double elapsed = 0;
-    guard_start(&guard);
-    int rc = append_all(table, l, &csv->opts, guard.cancel, &result, &elapsed);
-    int sig = guard.received;
-    guard_stop(&guard);
+    int rc = append_all(table, l, &csv->opts, guard->cancel, &result, &elapsed);
+    int sig = guard->received;
     if (rc != 0) {
         report_failure();
         return rc == TST_ECANCELLED && sig ? 128 + sig : CLI_EXIT_FAIL;
@@ -469,13 +466,16 @@ int cli_cmd_append(int argc, char **argv)
     source_list sources = {0};
     csv_settings csv = {0};
     tst_table *table = NULL;
+    signal_guard guard;
+    guard_start(&guard); /* first: every thread started later inherits the blocked signals */
     int rc = cli_require(&args, "table") ? pick_sources(&args, &sources) : CLI_EXIT_FAIL;
     if (rc == 0)
         rc = csv_settings_from(&args, &csv);
     if (rc == 0)
         rc = cli_open_table(&table, cli_get(&args, "table")) == 0 ? 0 : CLI_EXIT_FAIL;
     if (rc == 0)
-        rc = run_append(table, &sources, &csv, cli_has(&args, "timing"));
+        rc = run_append(table, &sources, &csv, &guard, cli_has(&args, "timing"));
+    guard_stop(&guard);
     tst_table_free(table);
     sources_free(&sources);
     free(csv.columns);
