@@ -32,6 +32,7 @@
 #include "model.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +107,17 @@ static void first_line(const char *message, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), m);
 }
 
-static int fail_at(int code, const char *path, const char *fmt, const char *a, const char *b)
+/* "CSV source <path> <detail>; nothing was written", with the path recorded. */
+static int fail_at(int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(int code, const char *path, const char *fmt, ...)
 {
     char detail[1024];
-    snprintf(detail, sizeof detail, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
     tst_fail(code, "CSV source %s %s; nothing was written", path, detail);
     tst_fail_set_path(path);
     return code;
@@ -169,12 +177,12 @@ static int check_file(const char *path)
         return tst_error_last()->code;
     }
     if (!S_ISREG(st.st_mode))
-        return fail_at(TST_EINVAL, path, "is not a regular file%s%s", "", "");
+        return fail_at(TST_EINVAL, path, "is not a regular file");
     if (st.st_size == 0)
-        return fail_at(TST_EEMPTY, path, "is empty (0 bytes)%s%s", "", "");
+        return fail_at(TST_EEMPTY, path, "is empty (0 bytes)");
     if (looks_parquet(path))
         return fail_at(TST_EINVAL, path, "is a Parquet file, not CSV: append it as Parquet "
-                       "(--parquet)%s%s", "", "");
+                       "(--parquet)");
     return 0;
 }
 
@@ -187,7 +195,7 @@ static int unreadable(const csv_reader *r, const char *duck_message)
     else
         strcat(why, ")");
     return fail_at(TST_EINVAL, r->path, "cannot be read as CSV%s: check that it is a text file "
-                   "and give its delimiter and header (--delimiter, --no-header)%s", why, "");
+                   "and give its delimiter and header (--delimiter, --no-header)", why);
 }
 
 /* ---- the header ------------------------------------------------------------ */
@@ -250,7 +258,7 @@ static int check_rows(csv_reader *r)
         return rc;
     bool empty = duckdb_row_count(&res) == 0;
     duckdb_destroy_result(&res);
-    return empty ? fail_at(TST_EEMPTY, r->path, "has a header but no rows%s%s", "", "") : 0;
+    return empty ? fail_at(TST_EEMPTY, r->path, "has a header but no rows") : 0;
 }
 
 static const csv_column *find_column(const csv_reader *r, const char *name)
@@ -292,7 +300,7 @@ static int missing_column(const csv_reader *r, const char *want)
         char what[512];
         snprintf(what, sizeof what, "has no column '%s' (found '%s'): column names are "
                  "case-sensitive; rename it in the header", want, r->columns[i].name);
-        return fail_at(TST_ESCHEMA, r->path, "%s%s", what, "");
+        return fail_at(TST_ESCHEMA, r->path, "%s", what);
     }
     char found[512] = "";
     size_t len = 0;
@@ -387,8 +395,8 @@ static int set_read_type(csv_reader *r, const char *name, const char *type)
 {
     csv_column *c = (csv_column *)find_column(r, name);
     if (!c)
-        return fail_at(TST_EINVAL, r->path, "has no column '%s' (a type was given for it)%s",
-                       name, "");
+        return fail_at(TST_EINVAL, r->path, "has no column '%s' (a type was given for it)",
+                       name);
     const char *duck = logical_read_type(type);
     if (!duck && !plain_type_name(type))
         return fail_at(TST_EINVAL, r->path, "column '%s': '%s' is not a type name", name, type);
@@ -657,8 +665,8 @@ static int describe(const csv_reader *r, tst_source *src)
     if (rc == 0 && (rc = tst_duck_query(r->con, sql, &res, "describing")) == TST_ESQL) {
         char why[512];
         first_line(tst_error_last()->message, why, sizeof why);
-        rc = fail_at(TST_EINVAL, r->path, "cannot be read with the given column types (%s)%s",
-                     why, "");
+        rc = fail_at(TST_EINVAL, r->path, "cannot be read with the given column types (%s)",
+                     why);
     }
     free(sql);
     if (rc != 0)
