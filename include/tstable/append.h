@@ -2,7 +2,9 @@
  * tstable/append.h — adding data to a table, safely.
  *
  * An append turns a source (a Parquet file, a CSV file, an Arrow stream) into one new
- * immutable segment plus its coverage, and commits them as the next version:
+ * immutable segment plus its coverage, and commits them as the next version
+ * (several files: one segment each, one commit, see
+ * tst_table_append_parquet_files):
  *
  *   1. schema: the first append adopts the source's schema exactly (a type
  *      the format cannot store exactly is TST_ESCHEMA naming the column);
@@ -24,9 +26,11 @@
  *      overlap against the new state, writes a fresh snapshot and tries
  *      again, up to opts.max_attempts times.
  *
- * Whatever fails, the table is unchanged and every file the append created
- * is removed; the source file is never modified. Duplicate rows inside one
- * append are allowed. Rows with a null index value are skipped for coverage
+ * Whatever fails — cancellation included (see tst_cancel below) — the table
+ * is unchanged and every file the append created is removed; the source
+ * file is never modified. Only a process killed outright (kill -9) leaves
+ * files behind, which no reader sees and a later vacuum removes. Duplicate
+ * rows inside one append are allowed. Rows with a null index value are skipped for coverage
  * (they are still stored); a null entity value is TST_ESCHEMA; a source
  * without rows is TST_EEMPTY, raised before anything is written.
  *
@@ -53,13 +57,42 @@ extern "C" {
 
 typedef struct tst_table tst_table;
 
+/*
+ * Cancellation. A token lets another thread stop a running append: the
+ * append stops at its next step or interrupts the DuckDB query it is
+ * running (duckdb_interrupt), removes every file it created — temp files
+ * included — and returns TST_ECANCELLED; the table is unchanged. Once the
+ * commit is published the append completes and returns 0: a cancel that
+ * comes later is ignored.
+ *
+ * tst_cancel_request() is thread-safe but takes a mutex, so it is not
+ * async-signal-safe: from a signal, request it on a thread that waits for
+ * the signal (sigwait) or reads a self-pipe, never in the handler. A token
+ * can serve one operation at a time; once requested it stays requested.
+ *
+ * What a kill -9 (or a power cut) leaves — "data/<uuid>.parquet.<uuid>.tmp"
+ * temp files, data files and coverage sidecars no commit names — is
+ * harmless (no reader looks at files the log does not name) and is for a
+ * later vacuum to remove.
+ */
+typedef struct tst_cancel tst_cancel;
+
+/* A new, unrequested token; free it with tst_cancel_free (accepts NULL)
+ * after the operations that use it have returned. */
+int tst_cancel_new(tst_cancel **out);
+void tst_cancel_free(tst_cancel *token);
+/* Asks every operation running under the token to stop. NULL is ignored. */
+void tst_cancel_request(tst_cancel *token);
+bool tst_cancel_requested(const tst_cancel *token);
+
 typedef struct tst_append_options {
     unsigned max_attempts;   /* commit attempts while other writers get in first (>= 1) */
     bool reencode;           /* re-encode even when the source could be copied */
     uint64_t row_group_rows; /* rows per row group when re-encoding; 0 = engine default */
+    tst_cancel *cancel;      /* borrowed; NULL: the append cannot be cancelled */
 } tst_append_options;
 
-#define TST_APPEND_OPTIONS_INIT {10, false, 0}
+#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL}
 
 /* What an append did. */
 typedef struct tst_append_result {
@@ -75,8 +108,12 @@ typedef struct tst_append_result {
 typedef struct tst_csv_options {
     char delimiter;          /* ',' by default; 0 = infer */
     int header;              /* 1 = first line is a header, 0 = none, -1 = infer */
-    /* Column types as DuckDB SQL, e.g. "{'ts': 'TIMESTAMPTZ', 'symbol': 'VARCHAR'}";
-     * NULL to infer them. */
+    /* Types of some or all columns, as a DuckDB struct literal:
+     * "{'ts': 'TIMESTAMPTZ', 'volume': 'int64'}". A type is DuckDB SQL or a
+     * table logical name (bool, int32, int64, uint64, float32, float64, utf8,
+     * binary, date32, timestamp[ms|us|ns], timestamp[us](UTC)). NULL: the
+     * table's types, then DuckDB's inference. With header = 0 the struct
+     * names every column, in order (DuckDB's `columns`). */
     const char *columns;
 } tst_csv_options;
 
@@ -86,9 +123,46 @@ typedef struct tst_csv_options {
 int tst_table_append_parquet(tst_table *table, const char *path, const tst_append_options *opts,
                              tst_append_result *out);
 
-/* Appends a CSV file (always re-encoded). */
+/*
+ * Appends several Parquet files as ONE commit: each file becomes its own
+ * segment (copied byte for byte when it matches the table, else
+ * re-encoded), and the commit adds them all, or none. paths holds count
+ * (>= 1) file paths, borrowed; each names one file (a name with '*', '?' or
+ * '[' is that file, not a pattern; expand globs and folders yourself).
+ *
+ * A first append adopts the first file's schema; the others must match it
+ * as a later append would. The overlap check covers the table and the files
+ * against each other: two files covering the same (entity, bucket) are
+ * TST_EOVERLAP naming both. On any failure (schema, overlap, I/O, a
+ * conflict that rebasing cannot resolve, cancellation) every file the call
+ * wrote is removed and nothing is committed. Another writer committing
+ * first is rebased as for one file.
+ *
+ * out: version and attempts of the commit; rows and bytes summed over the
+ * files; copied is true when every file was copied; segment_path is the
+ * first file's segment.
+ */
+int tst_table_append_parquet_files(tst_table *table, const char *const *paths, size_t count,
+                                   const tst_append_options *opts, tst_append_result *out);
+
+/*
+ * Appends a CSV file (always re-encoded). Once the table has a schema, the
+ * columns it has are read with its types (the header decides names and
+ * order), so a file whose prices happen to be whole numbers still goes into
+ * a float64 column; a value that is not of its column's type is TST_ESCHEMA
+ * "CSV source f.csv, line 3, column 'ts': 'not-a-time' is not a timestamp".
+ * csv->columns may type any subset of the columns; it wins over the table's
+ * types. An empty file or a header without rows is TST_EEMPTY.
+ */
 int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
                          const tst_append_options *opts, tst_append_result *out);
+
+/* Several CSV files as ONE commit, with the same options for each: as
+ * tst_table_append_parquet_files (every file is re-encoded). A first
+ * append adopts the first file's types; the others are read with them. */
+int tst_table_append_csv_files(tst_table *table, const char *const *paths, size_t count,
+                               const tst_csv_options *csv, const tst_append_options *opts,
+                               tst_append_result *out);
 
 /*
  * Appends the rows of an Arrow C stream (always re-encoded; opts.reencode

@@ -39,7 +39,8 @@ enum tst_error_code {
     TST_ENOMEM = -10,      /* an allocation failed */
     TST_EUNSUPPORTED = -11,/* a valid request this version cannot serve (format version, type) */
     TST_EEMPTY = -12,      /* the table has no commits, or an append source has no rows */
-    TST_EAMBIGUOUS = -13   /* a commit may or may not have been published; files were kept */
+    TST_EAMBIGUOUS = -13,  /* a commit may or may not have been published; files were kept */
+    TST_ECANCELLED = -14   /* the caller cancelled the operation (tst_cancel_request) */
 };
 
 /*

@@ -6,7 +6,9 @@
  * --entity b`). The token after a value option is always its value, even
  * when it starts with '-', so `--bucket-width -1` reaches validation and gets
  * the specific message rather than a generic parse error (the reference CLI
- * behaves the same way). There are no positional arguments.
+ * behaves the same way). There are no positional arguments, except that a
+ * CLI_LIST_MANY option (`append --parquet a b c`) also takes the tokens that
+ * follow its value, up to the next one starting with "--".
  *
  * Usage errors are printed here, once, as "error: ..." followed by a hint to
  * run --help; the caller only turns the outcome into an exit code.
@@ -59,6 +61,19 @@ static int store_value(cli_args *args, const cli_opt *opt, size_t idx, const cha
     return CLI_PARSED;
 }
 
+/* The value, and for CLI_LIST_MANY the tokens after it up to the next "--option". */
+static int store_values(cli_args *args, const cli_opt *opt, size_t idx, const char *value,
+                        int argc, char **argv, int *i)
+{
+    int rc = store_value(args, opt, idx, value);
+    while (rc == CLI_PARSED && opt->kind == CLI_LIST_MANY && *i + 1 < argc &&
+           strncmp(argv[*i + 1], "--", 2) != 0) {
+        *i += 1;
+        rc = store_value(args, opt, idx, argv[*i]);
+    }
+    return rc;
+}
+
 /* Handles argv[*i]; may consume the next token as its value. */
 static int parse_one(cli_args *args, int argc, char **argv, int *i)
 {
@@ -85,13 +100,13 @@ static int parse_one(cli_args *args, int argc, char **argv, int *i)
         return CLI_PARSED;
     }
     if (eq)
-        return store_value(args, opt, idx, eq + 1);
+        return store_values(args, opt, idx, eq + 1, argc, argv, i);
     if (*i + 1 >= argc) {
         cli_usage_error(args->command, "option '--%s' needs a value", opt->name);
         return CLI_USAGE_ERROR;
     }
     *i += 1;
-    return store_value(args, opt, idx, argv[*i]);
+    return store_values(args, opt, idx, argv[*i], argc, argv, i);
 }
 
 int cli_parse(cli_args *args, const char *command, const char *help, const cli_opt *opts,

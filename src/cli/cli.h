@@ -61,7 +61,9 @@ int cli_cmd_shell(int argc, char **argv);
 typedef enum cli_opt_kind {
     CLI_FLAG,  /* --timing */
     CLI_VALUE, /* --table PATH, at most once */
-    CLI_LIST   /* --entity COL, repeatable; values kept in order */
+    CLI_LIST,  /* --entity COL, repeatable; values kept in order */
+    CLI_LIST_MANY /* --parquet A [B ...], repeatable: also takes the tokens after its value
+                     up to the next "--option" (a shell glob expands to several) */
 } cli_opt_kind;
 
 typedef struct cli_opt {

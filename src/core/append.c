@@ -12,10 +12,22 @@
  * re-checks overlap against the new coverage, writes a snapshot for the
  * next version and tries again. The data file and segment sidecar are
  * reused across attempts; only the snapshot is per attempt.
+ *
+ * Several files can go in one commit (a batch): each file is a job with its
+ * own source, plan, measure, data file and segment sidecar; the batch owns
+ * the snapshot and the commit, which adds every job's segment. Jobs are
+ * checked against the table and against each other before anything is
+ * written, and a failure anywhere rolls back every job. A single-file
+ * append is a batch of one.
+ *
+ * Cancellation (tst_append_options.cancel) is checked between steps, and
+ * interrupts DuckDB while a step runs (cancel.h); a cancelled append rolls
+ * back like any failure. Nothing is checked after the commit is published.
  */
 #include "append_internal.h"
 #include "append_schema.h"
 #include "arrow_source.h"
+#include "cancel.h"
 #include "fail.h"
 #include "fsio.h"
 #include "model.h"
@@ -46,11 +58,25 @@ typedef struct append_job {
     char attempt_uuid[37];
     char data_path[96];       /* relative */
     char segment_cov_path[TST_SIDECAR_PATH_MAX];
-    char snapshot_path[TST_SIDECAR_PATH_MAX]; /* of the current attempt */
-    tst_table_cov snapshot;   /* what the current attempt's snapshot holds */
-    bool data_written, segment_cov_written, snapshot_written;
+    bool data_written, segment_cov_written;
     uint64_t file_rows, file_bytes;
 } append_job;
+
+/* One commit: its jobs (one per file) and the table coverage snapshot. */
+typedef int (*open_fn)(tst_source *, const void *arg, const tst_table_meta *meta);
+
+typedef struct append_batch {
+    tst_table *table;
+    const tst_append_options *opts;
+    open_fn open;             /* opens jobs[i].source from args[i] */
+    const void *const *args;
+    append_job *jobs;
+    size_t count;
+    char attempt_uuid[37];
+    char snapshot_path[TST_SIDECAR_PATH_MAX]; /* of the current attempt */
+    tst_table_cov snapshot;   /* what the current attempt's snapshot holds */
+    bool snapshot_written;
+} append_batch;
 
 static char *absolute(const append_job *job, const char *rel)
 {
@@ -66,15 +92,19 @@ static void remove_file(const append_job *job, const char *rel)
 }
 
 /* Removes what this append created, newest first. */
-static void roll_back(append_job *job)
+static void roll_back(append_batch *b)
 {
-    if (job->snapshot_written)
-        remove_file(job, job->snapshot_path);
-    if (job->segment_cov_written)
-        remove_file(job, job->segment_cov_path);
-    if (job->data_written)
-        remove_file(job, job->data_path);
-    job->snapshot_written = job->segment_cov_written = job->data_written = false;
+    if (b->snapshot_written)
+        remove_file(&b->jobs[0], b->snapshot_path);
+    b->snapshot_written = false;
+    for (size_t i = b->count; i-- > 0;) {
+        append_job *job = &b->jobs[i];
+        if (job->segment_cov_written)
+            remove_file(job, job->segment_cov_path);
+        if (job->data_written)
+            remove_file(job, job->data_path);
+        job->segment_cov_written = job->data_written = false;
+    }
 }
 
 static void clear_layout(tst_entity_layout *l)
@@ -91,8 +121,20 @@ static void job_clear(append_job *job)
     tst_source_clear(&job->source);
     tst_append_plan_clear(&job->plan);
     tst_measure_clear(&job->measure);
-    tst_table_cov_clear(&job->snapshot);
     clear_layout(&job->layout);
+}
+
+static int cancel_error(const append_batch *b)
+{
+    tst_fail(TST_ECANCELLED, "append to table %s cancelled; nothing was written",
+             tst_table_root(b->table));
+    tst_fail_set_path(tst_table_root(b->table));
+    return TST_ECANCELLED;
+}
+
+static int cancelled(const append_batch *b)
+{
+    return tst_cancel_requested(b->opts->cancel) ? cancel_error(b) : 0;
 }
 
 /* ---- layout ------------------------------------------------------------ */
@@ -269,6 +311,48 @@ static int check_overlap(append_job *job, const tst_table_cov *table_cov)
     return overlap_error(job, &r);
 }
 
+/* Two files of one batch must not cover the same (entity, bucket). */
+static int files_overlap_error(const append_job *a, const append_job *b, uint64_t count,
+                               const char *entity, uint64_t bucket)
+{
+    const tst_index_kind *kind = &tst_table_index(a->table)->kind;
+    char range[TST_BUCKET_TEXT_MAX] = "";
+    tst_bucket_format(kind, bucket, range, sizeof range);
+    const char *root = tst_table_root(a->table);
+    tst_fail(TST_EOVERLAP, "append to table %s rejected: %s and %s both cover %" PRIu64
+             " buckets%s%s, first %s; remove one of them or split them by time; nothing was "
+             "written", root, a->source.path, b->source.path, count, entity[0] ? " of entity " : "",
+             entity, range);
+    tst_fail_set_overlap(count, entity, bucket, range);
+    tst_fail_set_path(b->source.path);
+    return TST_EOVERLAP;
+}
+
+static int check_files_overlap(const append_job *a, const append_job *b)
+{
+    if (a->measure.global) {
+        uint64_t count = tst_coverage_intersection_cardinality(a->measure.global,
+                                                               b->measure.global);
+        if (count == 0)
+            return 0;
+        tst_coverage *both = NULL;
+        uint64_t first = 0;
+        int rc = tst_coverage_intersect(&both, a->measure.global, b->measure.global);
+        if (rc == 0)
+            tst_coverage_min(both, &first);
+        tst_coverage_free(both);
+        return rc != 0 ? rc : files_overlap_error(a, b, count, "", first);
+    }
+    uint64_t count = 0, bucket = 0;
+    tst_entity_identity id;
+    if (!tst_entity_coverage_overlap(b->measure.entities, a->measure.entities, &count, &id,
+                                     &bucket))
+        return 0;
+    char entity[512];
+    tst_entity_identity_format_named(tst_table_index(a->table), &id, entity, sizeof entity);
+    return files_overlap_error(a, b, count, entity, bucket);
+}
+
 /* ---- files ------------------------------------------------------------- */
 
 static int write_data(append_job *job)
@@ -312,20 +396,21 @@ static int write_segment_sidecar(append_job *job)
     return rc;
 }
 
-/* The snapshot for the next version: the table's coverage plus ours. */
-static int write_snapshot(append_job *job, const tst_table_cov *table_cov)
+/* The snapshot for the next version: the table's coverage plus every file's. */
+static int write_snapshot(append_batch *b, const tst_table_cov *table_cov)
 {
-    tst_table_cov mine = measured_cov(job);
-    tst_table_cov_clear(&job->snapshot);
-    int rc = tst_table_cov_clone(&job->snapshot, table_cov);
+    tst_table_cov_clear(&b->snapshot);
+    int rc = tst_table_cov_clone(&b->snapshot, table_cov);
+    for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        tst_table_cov mine = measured_cov(&b->jobs[i]);
+        rc = tst_table_cov_union_inplace(&b->snapshot, &mine);
+    }
     if (rc == 0)
-        rc = tst_table_cov_union_inplace(&job->snapshot, &mine);
-    if (rc == 0)
-        rc = tst_sidecar_write_snapshot(tst_table_root(job->table), tst_table_index(job->table),
-                                        tst_table_version(job->table) + 1, &job->snapshot,
-                                        job->attempt_uuid, job->snapshot_path,
-                                        sizeof job->snapshot_path);
-    job->snapshot_written = rc == 0;
+        rc = tst_sidecar_write_snapshot(tst_table_root(b->table), tst_table_index(b->table),
+                                        tst_table_version(b->table) + 1, &b->snapshot,
+                                        b->attempt_uuid, b->snapshot_path,
+                                        sizeof b->snapshot_path);
+    b->snapshot_written = rc == 0;
     return rc;
 }
 
@@ -344,77 +429,95 @@ static void fill_segment(const append_job *job, tst_segment *seg)
     seg->coverage_path = (char *)job->segment_cov_path;
 }
 
-static int commit_once(append_job *job, uint64_t *out_version)
+static int commit_once(append_batch *b, uint64_t *out_version)
 {
-    tst_action actions[3];
-    size_t n = 0;
-    memset(actions, 0, sizeof actions);
-    const tst_table_meta *meta = tst_table_get_meta(job->table);
-    if (job->plan.adopted) {
+    size_t cap = b->count + 2, n = 0;
+    tst_action *actions = calloc(cap, sizeof *actions);
+    if (!actions)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    const tst_table_meta *meta = tst_table_get_meta(b->table);
+    if (b->jobs[0].plan.adopted) {
         actions[n].type = TST_ACTION_UPDATE_TABLE_META;
         actions[n].u.meta = *meta;
-        actions[n].u.meta.schema = job->plan.adopted;
+        actions[n].u.meta.schema = b->jobs[0].plan.adopted;
         n++;
     }
-    actions[n].type = TST_ACTION_ADD_SEGMENT;
-    fill_segment(job, &actions[n].u.segment);
-    n++;
+    for (size_t i = 0; i < b->count; i++) {
+        actions[n].type = TST_ACTION_ADD_SEGMENT;
+        fill_segment(&b->jobs[i], &actions[n].u.segment);
+        n++;
+    }
     actions[n].type = TST_ACTION_UPDATE_TABLE_COVERAGE;
     actions[n].u.coverage.index_kind = meta->index.kind;
-    actions[n].u.coverage.coverage_path = job->snapshot_path;
+    actions[n].u.coverage.coverage_path = b->snapshot_path;
     n++;
-    return tst_table_commit(job->table, actions, n, out_version);
+    int rc = tst_table_commit(b->table, actions, n, out_version);
+    free(actions);
+    return rc;
 }
 
 /* Re-plans against a table another writer has moved on. */
-static int rebase(append_job *job)
+static int rebase(append_batch *b)
 {
-    remove_file(job, job->snapshot_path);
-    job->snapshot_written = false;
-    int rc = tst_table_refresh(job->table, NULL);
-    if (rc != 0 || !job->plan.adopted)
+    remove_file(&b->jobs[0], b->snapshot_path);
+    b->snapshot_written = false;
+    int rc = tst_table_refresh(b->table, NULL);
+    append_job *lead = &b->jobs[0];
+    if (rc != 0 || !lead->plan.adopted)
         return rc;
     /* This was to be the first append. If another writer made it, our data
-     * file was written in the schema we meant to adopt: it must be theirs. */
-    const tst_schema *now = tst_table_get_meta(job->table)->schema;
+     * files were written in the schema we meant to adopt: it must be theirs. */
+    const tst_schema *now = tst_table_get_meta(b->table)->schema;
     if (!now)
         return 0;
-    if (!tst_append_schema_equal(now, job->plan.adopted))
+    if (!tst_append_schema_equal(now, lead->plan.adopted))
         return tst_fail(TST_ESCHEMA, "append to table %s rejected: another writer made the first "
                         "append with a different schema; nothing was written",
-                        tst_table_root(job->table));
-    tst_schema_free(job->plan.adopted);
-    job->plan.adopted = NULL;
-    job->plan.schema = now;
+                        tst_table_root(b->table));
+    tst_schema_free(lead->plan.adopted);
+    lead->plan.adopted = NULL;
+    for (size_t i = 0; i < b->count; i++)
+        b->jobs[i].plan.schema = now;
     return 0;
 }
 
-static int commit_with_rebase(append_job *job, tst_append_result *res)
+/* A rebase brings new table coverage: every file is checked against it. */
+static int check_overlap_all(append_batch *b, const tst_table_cov *table_cov)
 {
-    unsigned max = job->opts->max_attempts ? job->opts->max_attempts : 1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = check_overlap(&b->jobs[i], table_cov);
+    return rc;
+}
+
+static int commit_with_rebase(append_batch *b, tst_append_result *res)
+{
+    unsigned max = b->opts->max_attempts ? b->opts->max_attempts : 1;
     for (unsigned attempt = 1;; attempt++) {
         const tst_table_cov *table_cov = NULL;
-        int rc = tst_table_load_coverage(job->table, &table_cov);
+        int rc = tst_table_load_coverage(b->table, &table_cov);
         /* prepare() checked the first attempt's state; a rebase brings new data. */
         if (rc == 0 && attempt > 1)
-            rc = check_overlap(job, table_cov);
+            rc = check_overlap_all(b, table_cov);
         if (rc == 0)
-            rc = write_snapshot(job, table_cov);
+            rc = write_snapshot(b, table_cov);
         uint64_t version = 0;
         if (rc == 0 && tst_append_before_commit_hook)
             tst_append_before_commit_hook(tst_append_before_commit_ctx, attempt);
         if (rc == 0)
-            rc = commit_once(job, &version);
+            rc = cancelled(b); /* the last moment: after the commit, it stands */
+        if (rc == 0)
+            rc = commit_once(b, &version);
         if (rc == 0) {
             res->version = version;
             res->attempts = attempt;
             /* The handle is at our version now: it already knows its coverage. */
-            (void)tst_table_adopt_coverage(job->table, &job->snapshot);
+            (void)tst_table_adopt_coverage(b->table, &b->snapshot);
             return 0;
         }
         if (rc != TST_ECONFLICT || attempt >= max)
             return rc;
-        rc = rebase(job);
+        rc = rebase(b);
         if (rc != 0)
             return rc;
     }
@@ -422,75 +525,145 @@ static int commit_with_rebase(append_job *job, tst_append_result *res)
 
 /* ---- the append -------------------------------------------------------- */
 
-static int prepare(append_job *job)
+/* Opens and plans one file. Files after the first of a first append are
+ * read and matched as if the first one's schema were the table's. */
+static int plan_job(append_batch *b, size_t i)
 {
-    int rc = tst_table_refresh(job->table, NULL);
+    append_job *job = &b->jobs[i];
+    tst_table_meta meta = *tst_table_get_meta(b->table);
+    if (i > 0 && !meta.schema)
+        meta.schema = (tst_schema *)b->jobs[0].plan.schema;
+    int rc = b->open(&job->source, b->args[i], &meta);
     if (rc == 0)
-        rc = tst_append_plan_schema(tst_table_get_meta(job->table), &job->source,
-                                    tst_table_root(job->table), &job->plan);
+        rc = cancelled(b);
+    if (rc == 0)
+        rc = tst_append_plan_schema(&meta, &job->source, tst_table_root(b->table), &job->plan);
+    return rc;
+}
+
+static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov)
+{
+    append_job *job = &b->jobs[i];
+    int rc = plan_job(b, i);
     if (rc == 0)
         rc = tst_measure_relation(job->source.relation_sql, tst_table_index(job->table),
                                   job->plan.schema, &job->measure);
+    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
     if (rc == 0 && job->measure.rows == 0)
         rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
                       job->source.path);
     if (rc == 0)
         rc = derive_layout(job);
-    if (rc == 0) {
-        /* Cheap early rejection, before any file exists; re-checked at commit. */
-        const tst_table_cov *table_cov = NULL;
-        rc = tst_table_load_coverage(job->table, &table_cov);
-        if (rc == 0)
-            rc = check_overlap(job, table_cov);
-    }
+    /* Cheap early rejection, before any file exists; re-checked at commit. */
+    if (rc == 0)
+        rc = check_overlap(job, table_cov);
+    for (size_t j = 0; rc == 0 && j < i; j++)
+        rc = check_files_overlap(&b->jobs[j], job);
+    if (rc == 0)
+        rc = cancelled(b);
     return rc;
 }
 
-static int run(append_job *job, tst_append_result *res)
+static int prepare(append_batch *b)
 {
-    int rc = prepare(job);
+    int rc = tst_table_refresh(b->table, NULL);
+    const tst_table_cov *table_cov = NULL;
     if (rc == 0)
-        rc = tst_io_uuid(job->attempt_uuid);
+        rc = tst_table_load_coverage(b->table, &table_cov);
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = prepare_job(b, i, table_cov);
+    return rc;
+}
+
+static int write_job(append_batch *b, append_job *job)
+{
+    int rc = tst_io_uuid(job->attempt_uuid);
     if (rc == 0)
         rc = write_data(job);
     if (rc == 0)
-        rc = write_segment_sidecar(job);
+        rc = cancelled(b);
     if (rc == 0)
-        rc = commit_with_rebase(job, res);
+        rc = write_segment_sidecar(job);
+    return rc;
+}
+
+static void fill_result(const append_batch *b, tst_append_result *res)
+{
+    res->copied = true;
+    for (size_t i = 0; i < b->count; i++) {
+        const append_job *job = &b->jobs[i];
+        res->rows += job->file_rows;
+        res->bytes += job->file_bytes;
+        res->copied &= job->plan.copyable && !b->opts->reencode;
+    }
+    snprintf(res->segment_path, sizeof res->segment_path, "%s", b->jobs[0].data_path);
+}
+
+static int run(append_batch *b, tst_append_result *res)
+{
+    int rc = prepare(b);
+    if (rc == 0)
+        rc = tst_io_uuid(b->attempt_uuid);
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = write_job(b, &b->jobs[i]);
+    if (rc == 0)
+        rc = commit_with_rebase(b, res);
     if (rc == TST_EAMBIGUOUS)
         return rc; /* the commit may stand: keep every file it names */
+    for (size_t i = 0; rc != 0 && i < b->count; i++) /* a bad CSV value seen while writing */
+        rc = tst_source_csv_explain(&b->jobs[i].source, rc);
     if (rc != 0) {
-        roll_back(job);
+        roll_back(b);
         return rc;
     }
-    res->rows = job->file_rows;
-    res->bytes = job->file_bytes;
-    res->copied = job->plan.copyable && !job->opts->reencode;
-    snprintf(res->segment_path, sizeof res->segment_path, "%s", job->data_path);
+    fill_result(b, res);
     return 0;
 }
 
-static int append_source(tst_table *table, int (*open)(tst_source *, const void *),
-                         const void *arg, const tst_append_options *opts, tst_append_result *out)
+/* Runs a batch of count sources (opened by open from args[i]) and releases everything. */
+static int append_batch_run(tst_table *table, open_fn open, const void *const *args,
+                            size_t count, const tst_append_options *opts, tst_append_result *out)
 {
     static const tst_append_options defaults = TST_APPEND_OPTIONS_INIT;
-    append_job job;
-    memset(&job, 0, sizeof job);
-    job.table = table;
-    job.opts = opts ? opts : &defaults;
+    append_batch b;
+    memset(&b, 0, sizeof b);
+    b.table = table;
+    b.opts = opts ? opts : &defaults;
+    b.count = count;
+    b.open = open;
+    b.args = args;
+    b.jobs = calloc(count, sizeof *b.jobs);
     tst_append_result res;
     memset(&res, 0, sizeof res);
-    int rc = open(&job.source, arg);
+    tst_cancel *outer = tst_cancel_scope_enter(b.opts->cancel);
+    int rc = b.jobs ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        b.jobs[i].table = table;
+        b.jobs[i].opts = b.opts;
+    }
     if (rc == 0)
-        rc = run(&job, &res);
-    job_clear(&job);
+        rc = run(&b, &res);
+    if (rc == TST_ECANCELLED) /* whichever step noticed, one message */
+        rc = cancel_error(&b);
+    tst_cancel_scope_leave(outer);
+    for (size_t i = 0; b.jobs && i < count; i++)
+        job_clear(&b.jobs[i]);
+    tst_table_cov_clear(&b.snapshot);
+    free(b.jobs);
     if (rc == 0 && out)
         *out = res;
     return rc;
 }
 
-static int open_parquet(tst_source *src, const void *arg)
+static int append_source(tst_table *table, open_fn open, const void *arg,
+                         const tst_append_options *opts, tst_append_result *out)
 {
+    return append_batch_run(table, open, &arg, 1, opts, out);
+}
+
+static int open_parquet(tst_source *src, const void *arg, const tst_table_meta *meta)
+{
+    (void)meta;
     return tst_source_parquet(src, arg);
 }
 
@@ -502,16 +675,51 @@ int tst_table_append_parquet(tst_table *table, const char *path, const tst_appen
     return append_source(table, open_parquet, path, opts, out);
 }
 
+int tst_table_append_parquet_files(tst_table *table, const char *const *paths, size_t count,
+                                   const tst_append_options *opts, tst_append_result *out)
+{
+    if (!table || !paths || count == 0)
+        return tst_fail(TST_EINVAL, "append needs a table and at least one source path");
+    for (size_t i = 0; i < count; i++)
+        if (!paths[i])
+            return tst_fail(TST_EINVAL, "append: source path %zu of %zu is NULL", i + 1, count);
+    return append_batch_run(table, open_parquet, (const void *const *)paths, count, opts, out);
+}
+
 typedef struct csv_arg {
     const char *path;
     const tst_csv_options *csv;
 } csv_arg;
 
-static int open_csv(tst_source *src, const void *arg)
+static int open_csv(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
     const csv_arg *a = arg;
     static const tst_csv_options defaults = TST_CSV_OPTIONS_INIT;
-    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults);
+    return tst_source_csv(src, a->path, a->csv ? a->csv : &defaults, meta);
+}
+
+int tst_table_append_csv_files(tst_table *table, const char *const *paths, size_t count,
+                               const tst_csv_options *csv, const tst_append_options *opts,
+                               tst_append_result *out)
+{
+    if (!table || !paths || count == 0)
+        return tst_fail(TST_EINVAL, "append needs a table and at least one source path");
+    int rc = 0;
+    csv_arg *args = calloc(count, sizeof *args);
+    const void **ptrs = args ? calloc(count, sizeof *ptrs) : NULL;
+    if (rc == 0 && !ptrs)
+        rc = tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (!paths[i])
+            rc = tst_fail(TST_EINVAL, "append: source path %zu of %zu is NULL", i + 1, count);
+        args[i] = (csv_arg){paths[i], csv};
+        ptrs[i] = &args[i];
+    }
+    if (rc == 0)
+        rc = append_batch_run(table, open_csv, ptrs, count, opts, out);
+    free(ptrs);
+    free(args);
+    return rc;
 }
 
 int tst_table_append_csv(tst_table *table, const char *path, const tst_csv_options *csv,
@@ -530,8 +738,9 @@ typedef struct arrow_arg {
     tst_arrow_staging *staging;
 } arrow_arg;
 
-static int open_arrow(tst_source *src, const void *arg)
+static int open_arrow(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
+    (void)meta;
     const arrow_arg *a = arg;
     return tst_source_arrow(src, a->stream, a->staging);
 }

@@ -168,6 +168,7 @@ const char *tst_error_name(int code)
     case TST_EUNSUPPORTED: return "TST_EUNSUPPORTED";
     case TST_EEMPTY: return "TST_EEMPTY";
     case TST_EAMBIGUOUS: return "TST_EAMBIGUOUS";
+    case TST_ECANCELLED: return "TST_ECANCELLED";
     default: return "unknown";
     }
 }

@@ -4,6 +4,7 @@
  */
 #include "duck.h"
 
+#include "cancel.h"
 #include "fail.h"
 
 #include <pthread.h>
@@ -80,24 +81,31 @@ int tst_duck_connect(duckdb_connection *out)
         return tst_fail(open_state, "%s", open_error);
     if (duckdb_connect(database, out) == DuckDBError)
         return tst_fail(TST_ESQL, "cannot connect to DuckDB");
+    tst_cancel_attach(*out); /* a cancel request interrupts its queries */
     return 0;
 }
 
 void tst_duck_disconnect(duckdb_connection *con)
 {
-    if (con && *con)
+    if (con && *con) {
+        tst_cancel_detach(*con);
         duckdb_disconnect(con);
+    }
 }
 
 int tst_duck_query(duckdb_connection con, const char *sql, duckdb_result *out, const char *what)
 {
     duckdb_result local;
     duckdb_result *r = out ? out : &local;
+    int rc = tst_cancel_check(what); /* a request that came between two queries */
+    if (rc != 0)
+        return rc;
     if (duckdb_query(con, sql, r) == DuckDBError) {
         const char *msg = duckdb_result_error(r);
         tst_fail(TST_ESQL, "%s: %s", what, msg ? msg : "DuckDB query failed");
         duckdb_destroy_result(r);
-        return TST_ESQL;
+        rc = tst_cancel_check(what); /* interrupted on purpose: say so */
+        return rc != 0 ? rc : TST_ESQL;
     }
     if (!out)
         duckdb_destroy_result(r);

@@ -49,6 +49,11 @@ typedef struct tst_sql {
 #define SQL_IDENT(t, name) tst_duck_append_ident(&(t)->s, &(t)->len, &(t)->cap, (name))
 #define SQL_LIT(t, text) tst_duck_append_literal(&(t)->s, &(t)->len, &(t)->cap, (text))
 
+/* cancel.c: a new connection joins the calling thread's cancellation token
+ * (cancel.h), so a request interrupts its queries; a closing one leaves. */
+void tst_cancel_attach(duckdb_connection con);
+void tst_cancel_detach(duckdb_connection con);
+
 /*
  * Whether `column` of `relation` is a TIMESTAMPTZ. DuckDB 1.4.4 has no cast
  * from TIMESTAMPTZ to TIMESTAMP_MS or TIMESTAMP_NS, so such columns go

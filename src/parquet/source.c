@@ -16,8 +16,8 @@
  * byte, so integer annotations are read from converted_type or DuckDB's own
  * derived type (duckdb_type), never by parsing that text.
  *
- * CSV: DuckDB's read_csv decides the types (or the caller's `columns`);
- * DESCRIBE gives them as DuckDB type names, mapped below.
+ * CSV sources are described in source_csv.c; their DuckDB type names are
+ * mapped to table types here (tst_source_duck_type).
  */
 #include "source.h"
 
@@ -689,6 +689,28 @@ static int read_parquet_columns(duckdb_connection con, const char *path, tst_sou
     return rc;
 }
 
+int tst_source_literal_path(const char *path, char **out)
+{
+    /* DuckDB globs '*', '?' and '[...]'; a one-character class matches it literally. */
+    size_t n = 0;
+    for (const char *p = path; *p; p++)
+        n += strchr("*?[", *p) ? 3 : 1;
+    char *s = malloc(n + 1);
+    if (!(*out = s))
+        return nomem();
+    for (const char *p = path; *p; p++) {
+        if (strchr("*?[", *p)) {
+            *s++ = '[';
+            *s++ = *p;
+            *s++ = ']';
+        } else {
+            *s++ = *p;
+        }
+    }
+    *s = '\0';
+    return 0;
+}
+
 int tst_source_parquet(tst_source *out, const char *path)
 {
     memset(out, 0, sizeof *out);
@@ -696,26 +718,30 @@ int tst_source_parquet(tst_source *out, const char *path)
     if (rc != 0)
         return rc;
     duckdb_connection con = NULL;
-    rc = tst_duck_connect(&con);
+    char *literal = NULL; /* the file itself, even when its name looks like a glob */
+    rc = tst_source_literal_path(path, &literal);
     if (rc == 0)
-        rc = read_row_count(con, path, &out->row_count);
+        rc = tst_duck_connect(&con);
     if (rc == 0)
-        rc = read_parquet_columns(con, path, out);
+        rc = read_row_count(con, literal, &out->row_count);
+    if (rc == 0)
+        rc = read_parquet_columns(con, literal, out);
     tst_duck_disconnect(&con);
     out->is_parquet = true;
     if (rc == 0 && !(out->path = strdup(path)))
         rc = nomem();
     if (rc == 0)
-        rc = set_relation(out, "read_parquet", path, NULL);
+        rc = set_relation(out, "read_parquet", literal, NULL);
+    free(literal);
     if (rc != 0)
         tst_source_clear(out);
     return rc;
 }
 
-/* ---- CSV ----------------------------------------------------------------- */
+/* ---- CSV (the rest is in source_csv.c) ------------------------------------ */
 
 /* DuckDB type names that are table logical types or narrow integers. */
-static int duck_type_map(const char *t, tst_type *out, tst_wire_kind *wire)
+int tst_source_duck_type(const char *t, tst_type *out, tst_wire_kind *wire)
 {
     static const struct {
         const char *duck;
@@ -751,89 +777,6 @@ static int duck_type_map(const char *t, tst_type *out, tst_wire_kind *wire)
     bool matched;
     int rc = pq_integer(t, out, wire, &matched);
     return rc != 0 || matched ? rc : other(out, wire, TST_WIRE_OTHER, t);
-}
-
-static int csv_options(const tst_csv_options *opts, char **out)
-{
-    size_t len = 0, cap = 0;
-    int rc = tst_duck_appendf(out, &len, &cap, "%s", "");
-    if (rc == 0 && opts->header >= 0)
-        rc = tst_duck_appendf(out, &len, &cap, ", header=%s", opts->header ? "true" : "false");
-    if (rc == 0 && opts->delimiter) {
-        char delim[2] = {opts->delimiter, '\0'};
-        rc = tst_duck_appendf(out, &len, &cap, ", delim=");
-        if (rc == 0)
-            rc = tst_duck_append_literal(out, &len, &cap, delim);
-    }
-    if (rc == 0 && opts->columns) /* the caller's DuckDB struct literal, verbatim */
-        rc = tst_duck_appendf(out, &len, &cap, ", columns=%s", opts->columns);
-    else if (rc == 0)
-        rc = tst_duck_appendf(out, &len, &cap, ", auto_detect=true");
-    return rc;
-}
-
-static int csv_columns(duckdb_connection con, tst_source *src)
-{
-    char *sql = NULL;
-    size_t len = 0, cap = 0;
-    duckdb_result res;
-    char what[4096];
-    snprintf(what, sizeof what, "CSV source %s cannot be read", src->path);
-    int rc = tst_duck_appendf(&sql, &len, &cap, "DESCRIBE SELECT * FROM %s", src->relation_sql);
-    if (rc == 0)
-        rc = query_as(con, sql, &res, TST_EINVAL, what, src->path);
-    free(sql);
-    if (rc != 0)
-        return rc;
-    idx_t rows = duckdb_row_count(&res);
-    src->columns = calloc(rows ? rows : 1, sizeof *src->columns);
-    rc = src->columns ? 0 : nomem();
-    for (idx_t r = 0; rc == 0 && r < rows; r++) {
-        tst_field field = {.nullable = true}; /* a CSV cell can always be empty */
-        char *type_name = NULL;
-        tst_wire_kind wire = TST_WIRE_OTHER;
-        rc = cell_text(&res, 0, r, &field.name);
-        if (rc == 0)
-            rc = cell_text(&res, 1, r, &type_name);
-        if (rc == 0 && (!field.name || !type_name))
-            rc = tst_fail(TST_ESQL, "DuckDB described a CSV column without a name or type");
-        if (rc == 0)
-            rc = duck_type_map(type_name, &field.type, &wire);
-        free(type_name);
-        if (rc != 0)
-            tst_source_field_clear(&field);
-        else if ((rc = tst_source_column_take(&src->columns[r], &field, wire)) == 0)
-            src->column_count = r + 1;
-    }
-    duckdb_destroy_result(&res);
-    return rc;
-}
-
-int tst_source_csv(tst_source *out, const char *path, const tst_csv_options *opts)
-{
-    static const tst_csv_options defaults = TST_CSV_OPTIONS_INIT;
-    memset(out, 0, sizeof *out);
-    out->row_count = UINT64_MAX;
-    int rc = check_file(path, "CSV");
-    if (rc != 0)
-        return rc;
-    char *options = NULL;
-    duckdb_connection con = NULL;
-    if (!(out->path = strdup(path)))
-        rc = nomem();
-    if (rc == 0)
-        rc = csv_options(opts ? opts : &defaults, &options);
-    if (rc == 0)
-        rc = set_relation(out, "read_csv", path, options);
-    free(options);
-    if (rc == 0)
-        rc = tst_duck_connect(&con);
-    if (rc == 0)
-        rc = csv_columns(con, out);
-    tst_duck_disconnect(&con);
-    if (rc != 0)
-        tst_source_clear(out);
-    return rc;
 }
 
 /* ---- the logical schema ---------------------------------------------------- */

@@ -57,14 +57,40 @@ typedef struct tst_source {
  * naming the file. Reads only the footer. */
 int tst_source_parquet(tst_source *out, const char *path);
 
-/* Inspects a CSV file through DuckDB's reader (header, delimiter and column
- * types from opts, or inferred). */
-int tst_source_csv(tst_source *out, const char *path, const tst_csv_options *opts);
+/*
+ * Inspects a CSV file through DuckDB's reader (source_csv.c). The header
+ * decides the columns' names and order; their types come from, in order:
+ * opts->columns (DuckDB SQL types or table logical names, for any subset of
+ * the columns), the table's schema (meta->schema, when the table has one),
+ * else DuckDB's inference. Columns given a type are read as text and cast
+ * with a check, so a bad value fails the append later with its line
+ * (tst_source_csv_explain). Errors name the file and say what to do: an
+ * empty file or a header without rows is TST_EEMPTY; a column of the table
+ * that is missing but present in another case, or a single column that
+ * looks separated by another delimiter, is TST_ESCHEMA; a file DuckDB
+ * cannot read as CSV is TST_EINVAL. meta may be NULL.
+ */
+int tst_source_csv(tst_source *out, const char *path, const tst_csv_options *opts,
+                   const tst_table_meta *meta);
+
+/* After a failure reading a CSV source's rows (measuring or writing): when
+ * the failure is a value that does not parse as its column's type, replaces
+ * the message with "CSV source X, line N, column 'c': 'v' is not a
+ * timestamp ..." and returns TST_ESCHEMA; otherwise returns rc unchanged. */
+int tst_source_csv_explain(const tst_source *src, int rc);
+
+/* A DuckDB type name ("BIGINT", "TIMESTAMP WITH TIME ZONE") as a table type,
+ * or an OTHER leaf named after it. */
+int tst_source_duck_type(const char *t, tst_type *out, tst_wire_kind *wire);
 
 /* The exact logical schema of the source, or TST_ESCHEMA naming the first
  * column whose type cannot be represented exactly ("Arrow type cannot be
  * represented exactly in the table logical schema at 'c': int16"). */
 int tst_source_logical_schema(const tst_source *src, tst_schema **out);
+
+/* path as DuckDB must be given it to read that one file: glob characters
+ * ('*', '?', '[') escaped as one-character classes. *out is malloc'd. */
+int tst_source_literal_path(const char *path, char **out);
 
 void tst_source_clear(tst_source *src);
 

@@ -299,7 +299,7 @@ static void csv_nvda_sample_infers_seven_nullable_columns(void **state)
 {
     (void)state;
     tst_source src;
-    assert_tst_ok(tst_source_csv(&src, NVDA_CSV, NULL));
+    assert_tst_ok(tst_source_csv(&src, NVDA_CSV, NULL, NULL));
     assert_int_equal(src.column_count, 7);
     assert_false(src.is_parquet);
     assert_true(src.row_count == UINT64_MAX);
@@ -322,7 +322,7 @@ static void csv_declared_column_types_replace_inference(void **state)
     opts.columns = "{'ts': 'TIMESTAMP_MS', 'symbol': 'VARCHAR', 'open': 'DECIMAL(10,2)', "
                    "'high': 'FLOAT', 'low': 'DOUBLE', 'close': 'DOUBLE', 'volume': 'SMALLINT'}";
     tst_source src;
-    assert_tst_ok(tst_source_csv(&src, NVDA_CSV, &opts));
+    assert_tst_ok(tst_source_csv(&src, NVDA_CSV, &opts, NULL));
     assert_column(&src, "ts", TST_WIRE_EXACT, "timestamp[ms]", true);
     assert_null(column(&src, "ts")->type.timezone);
     assert_column(&src, "open", TST_WIRE_EXACT, "decimal(precision=10, scale=2)", true);
@@ -344,7 +344,7 @@ static void csv_types_without_a_logical_type_keep_duckdbs_name(void **state)
     opts.delimiter = ';';
     opts.columns = "{'d': 'DATE', 't': 'TIME', 'u': 'UINTEGER'}";
     tst_source src;
-    assert_tst_ok(tst_source_csv(&src, path, &opts));
+    assert_tst_ok(tst_source_csv(&src, path, &opts, NULL));
     assert_column(&src, "d", TST_WIRE_OTHER, "DATE", true);
     assert_column(&src, "t", TST_WIRE_OTHER, "TIME", true);
     assert_column(&src, "u", TST_WIRE_UINT32, "uint32", true);
@@ -357,11 +357,11 @@ static void csv_failures_name_the_file(void **state)
 {
     (void)state;
     tst_source src;
-    assert_tst_fails(tst_source_csv(&src, "/nonexistent/x.csv", NULL), TST_ENOTFOUND);
+    assert_tst_fails(tst_source_csv(&src, "/nonexistent/x.csv", NULL, NULL), TST_ENOTFOUND);
     assert_message_has("/nonexistent/x.csv");
     tst_csv_options opts = TST_CSV_OPTIONS_INIT;
     opts.columns = "{'ts': 'NOT_A_TYPE'}";
-    assert_tst_fails(tst_source_csv(&src, NVDA_CSV, &opts), TST_EINVAL);
+    assert_tst_fails(tst_source_csv(&src, NVDA_CSV, &opts, NULL), TST_EINVAL);
     assert_message_has("nvda_1h_sample.csv cannot be read");
     assert_message_has("NOT_A_TYPE");
     assert_null(src.columns);
