@@ -89,8 +89,6 @@ def test_finding_17_date_params_in_a_utc_session(june):
     assert count(june, "ts::DATE = $1", [dt.date(2024, 6, 11)])[0] == 24
 
 
-@pytest.mark.xfail(strict=False, reason="finding 1: the pruner reads a zone-less date as UTC "
-                   "midnight while DuckDB reads it in the session's TimeZone (src/sql fix)")
 def test_finding_17_date_params_under_set_timezone_follow_the_session_zone(june):
     june.sql("SET TimeZone = 'America/New_York'")
     # New York's 2024-06-10 is 04:00Z..04:00Z next day: 20 rows in the first segment, 4 in the second

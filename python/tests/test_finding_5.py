@@ -12,7 +12,8 @@ from conftest import NVDA_CSV, PYTHON_DIR
 
 STUBS = os.path.join(PYTHON_DIR, "timeseries_table_format", "__init__.pyi")
 OVERLAP_ATTRS = {"segment_path", "overlap_count", "example_entity_identity", "example_bucket",
-                 "example_bucket_range", "entity", "bucket", "bucket_range"}
+                 "example_bucket_range", "entity", "bucket", "bucket_range", "entity_count",
+                 "entity_overlap_count"}
 
 
 def stub_docs(class_name):
@@ -51,6 +52,8 @@ def test_finding_5_overlap_count_is_the_total_over_all_entities(two_symbols):
     assert e.example_bucket == e.bucket == (1 << 63) + 1717200000 // 3600
     assert e.example_bucket_range == e.bucket_range == \
         "[2024-06-01T00:00:00Z, 2024-06-01T01:00:00Z)"
+    assert e.entity_count == 2                         # AMD and NVDA
+    assert e.entity_overlap_count == 240               # the first entity's own pairs
     assert e.segment_path is None
     assert t.version() == 2
 
