@@ -282,6 +282,8 @@ const char *tst_source_way_out(const tst_source_column *col)
         {"duration", "store it as int64 in its unit: pyarrow `pc.cast(d, pa.int64())`, polars "
                      "`.dt.total_microseconds()`, DuckDB `epoch_us(d)`"},
         {"null", "give it a type: cast it to the type its values will have"},
+        {"float16", "cast it to float32 first (pyarrow `pc.cast(c, pa.float32())`): an Arrow "
+                    "stream reaches the table through DuckDB, which cannot read float16"},
         {"union", "split it into one column per member type"},
         {"large_list", "cast it to a plain list: pyarrow `pc.cast(c, pa.list_(...))`"},
         {"fixed_size_list", "cast it to a plain list: pyarrow `pc.cast(c, pa.list_(...))`"},
