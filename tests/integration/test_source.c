@@ -446,7 +446,9 @@ static void parquet_dates_times_decimals_and_binaries_follow_the_mapping(void **
     tst_source src;
     inspect_select(&src, "SELECT DATE '2024-01-01' AS d, TIME '10:00' AS t, "
                          "1.5::DECIMAL(10,2) AS dec, 1.5::DECIMAL(38,4) AS wide, "
-                         "'x'::BLOB AS bin, gen_random_uuid() AS id, INTERVAL 1 DAY AS iv");
+                         "'x'::BLOB AS bin, gen_random_uuid() AS id, INTERVAL 1 DAY AS iv, "
+                         "'{}'::JSON AS js, TIMESTAMPTZ '2024-01-01' AS tz, "
+                         "TIMESTAMP '2024-01-01' AS naive");
     assert_column(&src, "d", TST_WIRE_DATE, "date32", true);
     assert_int_equal(column(&src, "d")->type.kind, TST_TYPE_TIMESTAMP);
     assert_int_equal(column(&src, "d")->type.unit, TST_PRECISION_MICROS);
@@ -458,6 +460,14 @@ static void parquet_dates_times_decimals_and_binaries_follow_the_mapping(void **
     /* UUID: its bytes would be a BLOB that no '<uuid>' string matches (finding 2) */
     assert_column(&src, "id", TST_WIRE_OTHER, "uuid", true);
     assert_column(&src, "iv", TST_WIRE_OTHER, "interval", true);
+    /* JSON is text: read as utf8, re-encoded (a footer reader sees binary). */
+    assert_column(&src, "js", TST_WIRE_ENCODED, "json", true);
+    assert_int_equal(column(&src, "js")->type.kind, TST_TYPE_UTF8);
+    assert_false(column(&src, "js")->footer_exact);
+    /* Without ARROW:schema a footer reader takes every timestamp as zone-less. */
+    assert_false(column(&src, "tz")->footer_exact);
+    assert_true(column(&src, "naive")->footer_exact);
+    assert_true(column(&src, "dec")->footer_exact);
     tst_source_clear(&src);
 }
 
