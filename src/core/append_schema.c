@@ -349,10 +349,39 @@ static void note_adoption(const char *root, const char *column, const char *from
                   column, from, type);
 }
 
+/* A decimal over 38 digits anywhere in a type: the format holds it, but the
+ * engine (DuckDB) reads it only as a DOUBLE, so SQL would show rounded
+ * values and a re-encode could not write it. */
+static bool wide_decimal(const tst_type *t)
+{
+    if (t->kind == TST_TYPE_DECIMAL && t->precision > 38)
+        return true;
+    for (size_t i = 0; i < t->field_count; i++)
+        if (wide_decimal(&t->fields[i].type))
+            return true;
+    return (t->element && wide_decimal(&t->element->type)) ||
+           (t->key && wide_decimal(&t->key->type)) || (t->value && wide_decimal(&t->value->type));
+}
+
+static int check_decimals(const tst_source *src, const char *root)
+{
+    for (size_t i = 0; i < src->column_count; i++)
+        if (src->columns[i].wire != TST_WIRE_OTHER && wide_decimal(&src->columns[i].type))
+            return schema_error(root, "column '%s' has type %s: decimals over 38 digits are "
+                                "read by the engine only as float64, so queries would see "
+                                "rounded values; cast it to decimal(38, s), to float64 or to "
+                                "text first%s", src->columns[i].name, src->columns[i].type_text,
+                                "");
+    return 0;
+}
+
 static int adopt(const tst_table_meta *meta, const tst_source *src, const char *root,
                  tst_append_plan *out)
 {
-    int rc = tst_source_logical_schema(src, &out->adopted);
+    int rc = check_decimals(src, root);
+    if (rc != 0)
+        return rc;
+    rc = tst_source_logical_schema(src, &out->adopted);
     if (rc == TST_ESCHEMA)
         return tst_fail_context(TST_ESCHEMA, "append to table %s rejected (nothing was "
                                 "written)", root);

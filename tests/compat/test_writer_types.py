@@ -496,6 +496,16 @@ def test_finding_30_unstorable_types_are_refused_with_a_cast(tmp_path, sql, colu
     assert words in message
 
 
+def test_finding_30_a_decimal_over_38_digits_is_refused_not_rounded(tmp_path):
+    import decimal
+    wide = pa.array([decimal.Decimal("1234567890123456789012345678901234567890.12")] * 48,
+                    pa.decimal256(50, 2))
+    path = write_pyarrow(arrow_bars(JAN, 24, big=wide), tmp_path / "wide.parquet")
+    message = refused(create(tmp_path / "t"), path)
+    assert "column 'big' has type decimal(precision=50, scale=2)" in message
+    assert "cast it to decimal(38, s), to float64 or to text" in message
+
+
 def test_finding_30_decimal_enum_and_nested_types_round_trip(tmp_path):
     sql = duck_bars_sql(JAN, 24).replace(
         "AS volume", "AS volume, 12.34::DECIMAL(10,2) AS price, [1, 2] AS l, "
