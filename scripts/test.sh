@@ -43,7 +43,7 @@ py="$PWD/.venv/bin/python"
 (cd python && TSTABLE_BUILD_DIR="$PWD/../build" "$py" setup.py -q build_ext --inplace)
 # Two runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
-# Every writer's types (tests/compat/test_writer_types.py); the reference check in it
-# runs when TSTABLE_REFERENCE_PYTHON (default /tmp/refvenv/bin/python) has the reference.
+# Every writer's types (tests/compat/test_writer_types.py), and the reference
+# (.deps/refvenv, made by deps.sh) reading what we wrote.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/compat/test_writer_types.py
 "$py" -m pytest -q python/tests

@@ -10,9 +10,9 @@ DuckDB's reading of the source files. Test names carry the finding of
 shared/reports/2026-12-07-new-user-trial/REPORT.md they reproduce.
 
 The last test opens tables written here with the reference implementation
-(PyPI timeseries-table-format 0.4.0, in a venv of its own: set
-TSTABLE_REFERENCE_PYTHON, default /tmp/refvenv/bin/python) and is skipped
-when it is not installed.
+(PyPI timeseries-table-format 0.4.0, in a venv of its own that
+scripts/deps.sh makes at .deps/refvenv; TSTABLE_REFERENCE_PYTHON names
+another) and is skipped when it is not installed.
 """
 
 import datetime as dt
@@ -34,7 +34,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("TSTABLE_BIN", REPO / "build" / "tstable"))
 WASM = REPO / "tests" / "fixtures" / "write_parquet_wasm.mjs"
-REFERENCE = Path(os.environ.get("TSTABLE_REFERENCE_PYTHON", "/tmp/refvenv/bin/python"))
+REFERENCE = Path(os.environ.get("TSTABLE_REFERENCE_PYTHON",
+                                REPO / ".deps" / "refvenv" / "bin" / "python"))
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built")
 
