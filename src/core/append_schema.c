@@ -237,11 +237,12 @@ static int check_duplicates(const tst_source *src, const char *root)
 static int type_error(const char *root, const tst_field *want, const tst_source_column *in,
                       const char *table_type)
 {
-    char detail[768];
+    char detail[1024], way_out[512];
+    tst_source_way_out(in, way_out, sizeof way_out);
     if (in->wire == TST_WIRE_OTHER)
         snprintf(detail, sizeof detail, "column '%s' has type %s in the table but %s in the "
                  "source, which no table column can hold; %s", want->name, table_type,
-                 in->type_text, tst_source_way_out(in));
+                 in->type_text, way_out);
     else
         snprintf(detail, sizeof detail, "column '%s' has type %s in the table but %s in the "
                  "source, and %s does not convert to %s without loss; cast it to %s first",

@@ -266,42 +266,63 @@ int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_ki
     return 0;
 }
 
-/* How to get a refused type into a table, by the start of its display. */
-const char *tst_source_way_out(const tst_source_column *col)
+/* How to get a refused type into a table, by the start of its display;
+ * '@' stands for the column's name. */
+static const struct {
+    const char *prefix;
+    const char *hint;
+} WAYS_OUT[] = {
+    {"uuid", "the format has no UUID type; store it as text: DuckDB `@::VARCHAR`, polars "
+             "`pl.col('@').cast(pl.Utf8)`, pyarrow `pa.array([str(u) for u in ...])`"},
+    {"time", "store it as text or as an int64 count since midnight: DuckDB `@::VARCHAR` or "
+             "`epoch_us(@)`, polars `pl.col('@').cast(pl.Utf8)`, pyarrow `pc.cast(@, "
+             "pa.int64())`"},
+    {"interval", "store it as text or as int64 microseconds: DuckDB `@::VARCHAR` or "
+                 "`epoch_us(@)`"},
+    {"duration", "store it as int64 in its unit: pyarrow `pc.cast(@, pa.int64())`, polars "
+                 "`pl.col('@').dt.total_microseconds()`, DuckDB `epoch_us(@)`"},
+    {"null", "give it a type: cast it to the type its values will have"},
+    {"float16", "cast it to float32 first (pyarrow `pc.cast(@, pa.float32())`): an Arrow "
+                "stream reaches the table through DuckDB, which cannot read float16"},
+    {"union", "split it into one column per member type"},
+    {"large_list", "cast it to a plain list: pyarrow `pc.cast(@, pa.list_(...))`"},
+    {"fixed_size_list", "cast it to a plain list: pyarrow `pc.cast(@, pa.list_(...))`"},
+    {"timestamp", "cast it to timestamp[ms], [us] or [ns]"},
+    {"decimal", "cast it to a decimal of at most 38 digits, or to float64"},
+    {"List", "a list, struct or map is stored only with members the table holds as they are "
+             "(utf8, not large_utf8 or dictionary; no unnamed fields, which is how DuckDB "
+             "writes a UNION); cast the members, or store the column as text (DuckDB "
+             "`@::VARCHAR`)"},
+};
+
+static const char *way_out_hint(const char *type_text)
 {
-    static const struct {
-        const char *prefix;
-        const char *hint;
-    } hints[] = {
-        {"uuid", "the format has no UUID type; store it as text: DuckDB `id::VARCHAR`, "
-                 "polars `.cast(pl.Utf8)`, pyarrow `pa.array([str(u) for u in ...])`"},
-        {"time", "store it as text or as an int64 count since midnight: DuckDB `t::VARCHAR` "
-                 "or `epoch_us(t)`, polars `.cast(pl.Utf8)`, pyarrow `pc.cast(t, pa.int64())`"},
-        {"interval", "store it as text or as int64 microseconds: DuckDB `iv::VARCHAR` or "
-                     "`epoch_us(iv)`"},
-        {"duration", "store it as int64 in its unit: pyarrow `pc.cast(d, pa.int64())`, polars "
-                     "`.dt.total_microseconds()`, DuckDB `epoch_us(d)`"},
-        {"null", "give it a type: cast it to the type its values will have"},
-        {"float16", "cast it to float32 first (pyarrow `pc.cast(c, pa.float32())`): an Arrow "
-                    "stream reaches the table through DuckDB, which cannot read float16"},
-        {"union", "split it into one column per member type"},
-        {"large_list", "cast it to a plain list: pyarrow `pc.cast(c, pa.list_(...))`"},
-        {"fixed_size_list", "cast it to a plain list: pyarrow `pc.cast(c, pa.list_(...))`"},
-        {"list", "lists and structs are stored only with element types the table holds as "
-                 "they are (utf8, not large_utf8 or dictionary); cast the elements"},
-        {"struct", "structs are stored only with field types the table holds as they are; "
-                   "cast the fields"},
-        {"timestamp", "cast it to timestamp[ms], [us] or [ns]"},
-        {"decimal", "cast it to a decimal of at most 76 digits, or to float64"},
-    };
-    const char *t = col->type_text ? col->type_text : "";
-    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
-        if (strncmp(t, hints[i].prefix, strlen(hints[i].prefix)) == 0)
-            return hints[i].hint;
-    if (strncmp(t, "List", 4) == 0 || strncmp(t, "Map", 3) == 0 || strncmp(t, "Struct", 6) == 0)
-        return hints[8].hint;
+    for (size_t i = 0; i < sizeof WAYS_OUT / sizeof WAYS_OUT[0]; i++)
+        if (strncmp(type_text, WAYS_OUT[i].prefix, strlen(WAYS_OUT[i].prefix)) == 0)
+            return WAYS_OUT[i].hint;
+    if (strncmp(type_text, "Map", 3) == 0 || strncmp(type_text, "Struct", 6) == 0 ||
+        strncmp(type_text, "dictionary", 10) == 0)
+        return WAYS_OUT[sizeof WAYS_OUT / sizeof WAYS_OUT[0] - 1].hint; /* "List" */
     return "cast it to a type the table can hold (bool, int32, int64, uint64, float32, "
            "float64, utf8, binary, timestamp, decimal)";
+}
+
+void tst_source_way_out(const tst_source_column *col, char *buf, size_t cap)
+{
+    const char *hint = way_out_hint(col->type_text ? col->type_text : "");
+    const char *name = col->name ? col->name : "";
+    size_t n = 0;
+    if (cap == 0)
+        return;
+    for (const char *h = hint; *h && n + 1 < cap; h++) {
+        if (*h != '@') {
+            buf[n++] = *h;
+            continue;
+        }
+        for (const char *c = name; *c && n + 1 < cap; c++)
+            buf[n++] = *c;
+    }
+    buf[n] = '\0';
 }
 
 /* ---- base64 ------------------------------------------------------------ */

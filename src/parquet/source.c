@@ -897,10 +897,13 @@ static int check_source_columns(const tst_source *src)
 {
     for (size_t i = 0; i < src->column_count; i++) {
         const tst_source_column *c = &src->columns[i];
-        if (c->wire == TST_WIRE_OTHER)
+        if (c->wire == TST_WIRE_OTHER) {
+            char way_out[512];
+            tst_source_way_out(c, way_out, sizeof way_out);
             return tst_fail(TST_ESCHEMA,
                             "column '%s' has type %s, which no table column can hold; %s",
-                            c->name, c->type_text, tst_source_way_out(c));
+                            c->name, c->type_text, way_out);
+        }
         for (size_t j = 0; j < i; j++)
             if (strcmp(src->columns[j].name, c->name) == 0)
                 return tst_fail(TST_ESCHEMA, "source %s has two columns named '%s'",

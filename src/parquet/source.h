@@ -87,8 +87,8 @@ int tst_source_csv(tst_source *out, const char *path, const tst_csv_options *opt
 int tst_source_logical_schema(const tst_source *src, tst_schema **out);
 
 /* For a refused (TST_WIRE_OTHER) column: a way out, in words, naming the
- * cast to use in DuckDB, polars or pyarrow. Static text. */
-const char *tst_source_way_out(const tst_source_column *col);
+ * cast to use in DuckDB, polars or pyarrow on this column, in buf[cap]. */
+void tst_source_way_out(const tst_source_column *col, char *buf, size_t cap);
 
 void tst_source_clear(tst_source *src);
 

@@ -398,7 +398,7 @@ static void unsupported_types_are_refused_on_the_first_append_naming_the_column(
         assert_tst_fails(tst_table_append_arrow(t, &s, NULL, NULL), TST_ESCHEMA);
         assert_non_null(strstr(tst_error_last()->message, "'v'"));
         assert_non_null(strstr(tst_error_last()->message, names[i]));
-        assert_non_null(strstr(tst_error_last()->message, "epoch_us")); /* the way out */
+        assert_non_null(strstr(tst_error_last()->message, "epoch_us(v)")); /* the way out */
         assert_released_once(&p);
         /* A type no table can hold is refused from the schema, before any
          * batch is read. */
@@ -461,7 +461,7 @@ static void a_uuid_extension_stream_is_refused_with_the_way_out(void **state)
     struct ArrowArrayStream s = stream_of(&p);
     assert_tst_fails(tst_table_append_arrow(t, &s, NULL, NULL), TST_ESCHEMA);
     assert_non_null(strstr(tst_error_last()->message, "column 'v' has type uuid"));
-    assert_non_null(strstr(tst_error_last()->message, "id::VARCHAR"));
+    assert_non_null(strstr(tst_error_last()->message, "v::VARCHAR")); /* the way out */
     assert_int_equal(p.next, 0);
     assert_released_once(&p);
     tst_table_free(t);

@@ -536,8 +536,8 @@ static void logical_schema_rejects_inexact_types_naming_the_column(void **state)
     assert_string_equal(tst_error_last()->message,
                         "column 't' has type time64[us], which no table column can hold; store "
                         "it as text or as an int64 count since midnight: DuckDB `t::VARCHAR` or "
-                        "`epoch_us(t)`, polars `.cast(pl.Utf8)`, pyarrow `pc.cast(t, "
-                        "pa.int64())`");
+                        "`epoch_us(t)`, polars `pl.col('t').cast(pl.Utf8)`, pyarrow "
+                        "`pc.cast(t, pa.int64())`");
     tst_source_clear(&src);
 }
 
