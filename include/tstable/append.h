@@ -13,8 +13,10 @@
  *      can index a 1d table), timestamp[s] -> timestamp[ms] (same zone),
  *      Parquet INT96 -> timestamp[us](UTC), dictionary / large_utf8 /
  *      utf8_view -> utf8 (large_binary / binary_view -> binary), JSON ->
- *      utf8; an integer index column narrower than an int64/uint64 index
- *      is stored as the index type. Types no table holds (UUID, time,
+ *      utf8; large_list / fixed_size_list -> list, and lists, structs
+ *      and maps of those string encodings -> the same of utf8 (binary); an
+ *      integer index column narrower than an int64/uint64 index is stored
+ *      as the index type. Types no table holds (UUID, time,
  *      interval, duration, null, union, ...) are TST_ESCHEMA naming the
  *      column and the cast to use.
  *      Later appends match the table's columns by name. A source column fits

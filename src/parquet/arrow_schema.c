@@ -20,6 +20,7 @@
 #include "arrow_schema.h"
 
 #include "fail.h"
+#include "model.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -196,6 +197,26 @@ int tst_source_type_unconvert(tst_type *type)
     return 0;
 }
 
+int tst_source_mark_list(tst_type *list, tst_wire_kind *wire, const char *prefix,
+                         const char *suffix)
+{
+    char *inner = NULL;
+    int rc = tst_source_incoming_text(&list->element->type, &inner);
+    if (rc != 0)
+        return rc;
+    size_t len = strlen(prefix) + strlen(inner) + strlen(suffix) + 1;
+    char *name = malloc(len);
+    if (name)
+        snprintf(name, len, "%s%s%s", prefix, inner, suffix);
+    free(inner);
+    if (!name)
+        return tst_fail(TST_ENOMEM, "out of memory describing a column type");
+    free(list->other_name);
+    list->other_name = name;
+    *wire = TST_WIRE_ENCODED;
+    return 0;
+}
+
 int tst_source_mark_seconds(tst_type *type, tst_wire_kind *wire)
 {
     char text[160];
@@ -224,18 +245,90 @@ int tst_source_type_dictionary(tst_type *type, tst_wire_kind *wire)
     return tst_source_type_mark(type, wire, kind, name);
 }
 
-/* Nested trees hold converted nodes as OTHER leaves (see arrow_schema.h). */
-static void unconvert_tree(tst_type *t)
+static bool is_nested(const tst_type *t)
 {
-    tst_source_type_unconvert(t);
+    return t->kind == TST_TYPE_STRUCT || t->kind == TST_TYPE_LIST || t->kind == TST_TYPE_MAP;
+}
+
+/*
+ * Inside a nested column, a converted node is kept only when a re-encode
+ * passes its values through as they are: strings and binaries in another
+ * encoding (DuckDB reads them as VARCHAR/BLOB) and lists in another layout
+ * (large or fixed-size lists, read as LIST). A narrow integer or a date
+ * would be written in its own Parquet type, which the table's schema does
+ * not declare, so it becomes an OTHER leaf and the column is refused.
+ */
+static bool passes_through(const tst_type *t)
+{
+    return t->kind == TST_TYPE_UTF8 || t->kind == TST_TYPE_BINARY || t->kind == TST_TYPE_LIST;
+}
+
+/* Turns converted nodes into OTHER leaves: all of them, or those that do
+ * not pass through a re-encode. */
+static void unconvert_tree(tst_type *t, bool all)
+{
+    if (t->kind != TST_TYPE_OTHER && t->other_name && (all || !passes_through(t))) {
+        tst_source_type_unconvert(t);
+        return;
+    }
     for (size_t i = 0; i < t->field_count; i++)
-        unconvert_tree(&t->fields[i].type);
+        unconvert_tree(&t->fields[i].type, all);
     if (t->element)
-        unconvert_tree(&t->element->type);
+        unconvert_tree(&t->element->type, all);
     if (t->key)
-        unconvert_tree(&t->key->type);
+        unconvert_tree(&t->key->type, all);
     if (t->value)
-        unconvert_tree(&t->value->type);
+        unconvert_tree(&t->value->type, all);
+}
+
+/* Forgets where converted nodes came from; true if there was one. */
+static bool strip_converted(tst_type *t)
+{
+    bool any = false;
+    if (t->kind != TST_TYPE_OTHER && t->other_name) {
+        free(t->other_name);
+        t->other_name = NULL;
+        any = true;
+    }
+    for (size_t i = 0; i < t->field_count; i++)
+        any |= strip_converted(&t->fields[i].type);
+    if (t->element)
+        any |= strip_converted(&t->element->type);
+    if (t->key)
+        any |= strip_converted(&t->key->type);
+    if (t->value)
+        any |= strip_converted(&t->value->type);
+    return any;
+}
+
+/* The display of a tree as it arrived: converted nodes by their incoming names. */
+int tst_source_incoming_text(const tst_type *type, char **out)
+{
+    tst_field view = {"", *type, false};
+    tst_schema one = {&view, 1};
+    tst_schema *copy = NULL;
+    int rc = tst_schema_copy(&copy, &one);
+    if (rc == 0) {
+        unconvert_tree(&copy->columns[0].type, true);
+        rc = format_type_text(&copy->columns[0].type, out);
+    }
+    tst_schema_free(copy);
+    return rc;
+}
+
+/* A nested column: exact, ENCODED (strings or lists to pass through), or OTHER. */
+static int take_nested(tst_source_column *col, tst_field *field, tst_wire_kind *wire)
+{
+    int rc = tst_source_incoming_text(&field->type, &col->type_text);
+    if (rc != 0)
+        return rc;
+    unconvert_tree(&field->type, false);
+    bool encoded = strip_converted(&field->type);
+    if (!tst_source_type_exact(&field->type))
+        *wire = TST_WIRE_OTHER;
+    else
+        *wire = encoded ? TST_WIRE_ENCODED : TST_WIRE_EXACT;
+    return 0;
 }
 
 int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_kind wire)
@@ -244,11 +337,12 @@ int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_ki
     bool converted = tst_wire_converted(wire) && field->type.kind != TST_TYPE_OTHER &&
                      field->type.other_name;
     int rc = 0;
-    if (converted) {
+    if (is_nested(&field->type)) {
+        rc = take_nested(col, field, &wire);
+    } else if (converted) {
         col->type_text = field->type.other_name; /* what arrived; type is what it reads as */
         field->type.other_name = NULL;
     } else {
-        unconvert_tree(&field->type);
         if (wire != TST_WIRE_OTHER && !tst_source_type_exact(&field->type))
             wire = TST_WIRE_OTHER;
         rc = format_type_text(&field->type, &col->type_text);
@@ -846,6 +940,8 @@ static int map_list_like(arrow_walk *w, int id, const fb_table *ft, const fb_tab
                          : id == AT_FIXED_LIST   ? "fixed_size_list<"
                          : id == AT_LIST_VIEW    ? "list_view<"
                                                  : "large_list_view<";
+    if (id == AT_LARGE_LIST || id == AT_FIXED_LIST)
+        return tst_source_mark_list(out, wire, prefix, suffix);
     return relabel(out, wire, prefix, true, suffix);
 }
 

@@ -228,16 +228,6 @@ static int map_map(const struct ArrowSchema *s, int depth, tst_type *out)
     return rc;
 }
 
-/* An OTHER leaf reading prefix<display of the mapped type>suffix. */
-static int relabel(tst_type *type, tst_wire_kind *wire, const char *prefix, const char *suffix)
-{
-    char inner[256];
-    if (tst_type_format(type, inner, sizeof inner) < 0)
-        snprintf(inner, sizeof inner, "...");
-    tst_source_type_clear(type);
-    return other(type, wire, TST_WIRE_OTHER, "%s%s%s", prefix, inner, suffix);
-}
-
 static int map_nested(const struct ArrowSchema *s, int depth, tst_type *out,
                       tst_wire_kind *wire)
 {
@@ -253,11 +243,12 @@ static int map_nested(const struct ArrowSchema *s, int depth, tst_type *out,
         rc = map_map(s, depth, out);
     else
         return other(out, wire, TST_WIRE_OTHER, "arrow format '%s'", f); /* unions, views, ... */
-    if (rc == 0 && (large || fixed)) {
+    if (rc == 0 && (large || fixed)) { /* lists in another layout: passed through */
         char suffix[32];
         snprintf(suffix, sizeof suffix, ">%s%s%s", fixed ? "[" : "", fixed ? f + 3 : "",
                  fixed ? "]" : "");
-        return relabel(out, wire, large ? "large_list<" : "fixed_size_list<", suffix);
+        return tst_source_mark_list(out, wire, large ? "large_list<" : "fixed_size_list<",
+                                    suffix);
     }
     *wire = rc == 0 && tst_source_type_exact(out) ? TST_WIRE_EXACT : TST_WIRE_OTHER;
     return rc;

@@ -498,6 +498,36 @@ def test_finding_30_unstorable_types_are_refused_with_a_cast(tmp_path, sql, colu
     assert words in message
 
 
+def test_finding_30_lists_and_structs_of_any_string_encoding_append(tmp_path):
+    n = 48
+    tags = pa.array([["a", "b"]] * n, pa.large_list(pa.large_utf8()))
+    fixed = pa.array([[1, 2]] * n, pa.list_(pa.int64(), 2))
+    inner = pa.array([{"k": "x"}] * n, pa.struct([pa.field("k", pa.string_view())]))
+    first = write_pyarrow(arrow_bars(JAN, 24, tags=tags, pair=fixed, st=inner),
+                          tmp_path / "pa.parquet")
+    root = create(tmp_path / "t")
+    notes = append(root, first)
+    assert "column 'tags' (large_list<large_utf8>) stored as List<item?: utf8>" in notes
+    s = schema(root)
+    assert s["pair"][0] == {"List": {"elements": {"name": "item", "data_type": "Int64",
+                                                  "nullable": True}}}
+    # polars writes lists of strings as large_list<large_string>; they join the table.
+    df = pl.DataFrame(bars(FEB, 24)).with_columns(
+        pl.col("ts").dt.replace_time_zone("UTC"), pl.lit(["a", "b"]).alias("tags"),
+        pl.lit([1, 2]).cast(pl.Array(pl.Int64, 2)).alias("pair"),
+        pl.struct(pl.lit("y").alias("k")).alias("st"))
+    later = tmp_path / "pl.parquet"
+    df.write_parquet(later)
+    append(root, later)
+    assert query(root, "SELECT count(*), sum(len(tags)), sum(pair[2]), string_agg(DISTINCT st.k, "
+                       "'' ORDER BY st.k) FROM {t}") == ["96,192,192,xy"]
+    # A narrow integer inside a list would be written in its own type: refused.
+    narrow = pa.array([[1]] * n, pa.list_(pa.int16()))
+    message = refused(create(tmp_path / "u"), write_pyarrow(arrow_bars(JAN, 24, l=narrow),
+                                                          tmp_path / "narrow.parquet"))
+    assert "column 'l' has type List<item?: int16>" in message
+
+
 def test_finding_30_a_decimal_over_38_digits_is_refused_not_rounded(tmp_path):
     import decimal
     wide = pa.array([decimal.Decimal("1234567890123456789012345678901234567890.12")] * 48,
@@ -575,7 +605,8 @@ def test_the_reference_reads_tables_filled_by_every_writer(tmp_path):
     nested = arrow_bars(JAN, 24, symbol_type=pa.large_utf8(),
                         l=pa.array([[1, 2]] * 48, pa.list_(pa.int64())),
                         st=pa.array([{"a": 1, "b": "x"}] * 48),
-                        m=pa.array([[("k", 1.5)]] * 48, pa.map_(pa.utf8(), pa.float64())))
+                        m=pa.array([[("k", 1.5)]] * 48, pa.map_(pa.utf8(), pa.float64())),
+                        tags=pa.array([["a", "b"]] * 48, pa.large_list(pa.large_utf8())))
     files = [write_pyarrow(nested, tmp_path / "nested.parquet")]
     append(root, files[0])
     tables[str(root)] = files
