@@ -625,3 +625,44 @@ def test_the_reference_reads_tables_filled_by_every_writer(tmp_path):
         assert seen[root][0] == int(n), root
         assert seen[root][1] == pytest.approx(float(c)), root
         assert seen[root][2] == int(v), root
+
+
+# ---- Arrow streams: the same rules through the Python package -----------------------------------
+
+
+def our_package():
+    """Our Python package, built in place in python/ (scripts/test.sh builds it), or None."""
+    import importlib
+    import sys
+    if str(REPO / "python") not in sys.path:
+        sys.path.insert(0, str(REPO / "python"))
+    try:
+        module = importlib.import_module("timeseries_table_format")
+        module.TimeSeriesTable  # the extension, not a stray folder
+        return module
+    except (ImportError, AttributeError):
+        return None
+
+
+def test_finding_7_and_9_pandas_and_polars_frames_append_as_arrow_streams(tmp_path):
+    ttf = our_package()
+    if ttf is None:
+        pytest.skip("the Python package is not built in python/")
+    root = tmp_path / "frames"
+    t = ttf.TimeSeriesTable.create(table_root=str(root), index_column="ts",
+                                   index_type="timestamp", bucket="1h", entity_columns=["symbol"])
+    pdf = pd.DataFrame(bars(JAN, 24))
+    pdf["ts"] = pdf["ts"].dt.tz_localize("UTC")
+    pdf["symbol"] = pdf["symbol"].astype("category")
+    pdf["day"] = [d.date() for d in bars(JAN, 24)["ts"]]
+    pdf["tags"] = [["x", "y"]] * len(pdf)
+    t.append(pa.Table.from_pandas(pdf, preserve_index=False))
+    df = pl.DataFrame(bars(FEB, 24)).with_columns(
+        pl.col("ts").dt.replace_time_zone("UTC"), pl.col("symbol").cast(pl.Categorical),
+        pl.col("ts").dt.date().alias("day"), pl.lit(["z"]).alias("tags"))
+    t.append(df)  # large_list<string_view>, a dictionary, a date: through __arrow_c_stream__
+    s = schema(root)
+    assert s["symbol"][0] == "Utf8"
+    assert s["day"][0] == {"Timestamp": {"unit": "Micros", "timezone": None}}
+    assert query(root, "SELECT count(*), sum(close), sum(len(tags)), count(DISTINCT day) "
+                       "FROM {t}") == ["96,9924.0,144,2"]
