@@ -528,6 +528,25 @@ def test_finding_30_lists_and_structs_of_any_string_encoding_append(tmp_path):
     assert "column 'l' has type List<item?: int16>" in message
 
 
+def test_finding_30_lists_from_duckdb_pyarrow_and_polars_meet(tmp_path):
+    """DuckDB names a list's element "element", pyarrow, polars and arrow-rs "item"."""
+    root = create(tmp_path / "t")
+    first = write_duckdb(duck_bars_sql(JAN, 24).replace(
+        "AS volume", "AS volume, [1, 2]::INTEGER[] AS l"), tmp_path / "duck.parquet")
+    append(root, first)
+    assert schema(root)["l"][0]["List"]["elements"]["name"] == "element"
+    items = pa.array([[3, 4]] * 48, pa.list_(pa.field("item", pa.int32(), nullable=False)))
+    second = write_pyarrow(arrow_bars(FEB, 24, l=items), tmp_path / "pa.parquet")
+    append(root, second)
+    third = tmp_path / "pl.parquet"
+    pl.DataFrame(bars(MAR, 24)).with_columns(
+        pl.col("ts").dt.replace_time_zone("UTC"),
+        pl.lit([5, 6]).cast(pl.List(pl.Int32)).alias("l")).write_parquet(third)
+    append(root, third)
+    assert query(root, "SELECT count(*), sum(l[1] + l[2]) FROM {t}") == [
+        f"144,{48 * (3 + 7 + 11)}"]
+
+
 def test_finding_30_a_decimal_over_38_digits_is_refused_not_rounded(tmp_path):
     import decimal
     wide = pa.array([decimal.Decimal("1234567890123456789012345678901234567890.12")] * 48,
@@ -609,6 +628,15 @@ def test_the_reference_reads_tables_filled_by_every_writer(tmp_path):
                         tags=pa.array([["a", "b"]] * 48, pa.large_list(pa.large_utf8())))
     files = [write_pyarrow(nested, tmp_path / "nested.parquet")]
     append(root, files[0])
+    tables[str(root)] = files
+    # Lists named "element" (DuckDB) then "item" (pyarrow), in one table.
+    root = create(tmp_path / "lists")
+    files = [write_duckdb(duck_bars_sql(JAN, 24).replace(
+                 "AS volume", "AS volume, [1, 2]::INTEGER[] AS l"), tmp_path / "l1.parquet"),
+             write_pyarrow(arrow_bars(FEB, 24, l=pa.array([[3]] * 48, pa.list_(pa.int32()))),
+                           tmp_path / "l2.parquet")]
+    for f in files:
+        append(root, f)
     tables[str(root)] = files
     # A daily table indexed by a DATE column.
     root = create(tmp_path / "daily", index="date", bucket="1d")

@@ -371,6 +371,36 @@ static void integers_widen_but_never_a_possibly_negative_into_unsigned(void **st
     table_clear(&t);
 }
 
+static void lists_meet_whatever_their_element_is_named(void **state)
+{
+    (void)state;
+    table t;
+    table_of(&t, "SELECT TIMESTAMP '2024-01-01' AS ts, 'A' AS symbol, [1, 2]::INTEGER[] AS l",
+             TST_INDEX_TIMESTAMP);
+    tst_source src;
+    source_of(&src, "items.parquet", "SELECT TIMESTAMP '2024-01-01' AS ts, 'A' AS symbol, "
+                                     "[3]::INTEGER[] AS l");
+    tst_append_plan p;
+    assert_tst_ok(plan(&t, &src, &p));
+    assert_true(p.copyable); /* the same names: copied */
+    tst_append_plan_clear(&p);
+    /* pyarrow and arrow-rs name the element "item", and may make it non-null. */
+    tst_field *element = src.columns[2].type.element;
+    free(element->name);
+    element->name = strdup("item");
+    element->nullable = false;
+    assert_tst_ok(plan(&t, &src, &p));
+    assert_false(p.copyable); /* re-encoded to declare the table's names */
+    tst_append_plan_clear(&p);
+    /* A nullable element never goes into a non-null one unchecked. */
+    field(&t, "l")->type.element->nullable = false;
+    element->nullable = true;
+    assert_tst_fails(plan(&t, &src, &p), TST_ESCHEMA);
+    assert_message_has("column 'l' has type List<element: int32> in the table");
+    tst_source_clear(&src);
+    table_clear(&t);
+}
+
 /* ---- whole appends ------------------------------------------------------------------------ */
 
 static void a_daily_table_takes_dates_as_its_index(void **state)
@@ -425,6 +455,7 @@ int main(void)
         cmocka_unit_test(timestamps_narrow_only_when_every_value_is_exact),
         cmocka_unit_test(any_zone_meets_any_zone_but_never_a_zone_less_column),
         cmocka_unit_test(integers_widen_but_never_a_possibly_negative_into_unsigned),
+        cmocka_unit_test(lists_meet_whatever_their_element_is_named),
         cmocka_unit_test(a_daily_table_takes_dates_as_its_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
