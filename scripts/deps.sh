@@ -60,6 +60,22 @@ if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$
 fi
 # ---- end of the Python environment ------------------------------------------
 
+# ---- the reference implementation, as a test oracle ----------------------
+# tests/compat/test_writer_types.py opens tables we wrote with the reference
+# (PyPI timeseries-table-format 0.4.0, format_version 6). Its import name is
+# ours too, so it lives in a venv of its own. A failed install only warns:
+# that test is then skipped.
+refvenv="$here/.deps/refvenv"
+if ! "$refvenv/bin/python" -c 'import timeseries_table_format as t; assert t.__version__ == "0.4.0"' \
+    >/dev/null 2>&1; then
+  echo "deps: installing timeseries-table-format 0.4.0 into .deps/refvenv" >&2
+  rm -rf "$refvenv"
+  { "$venv/bin/python" -m venv "$refvenv" &&
+    "$refvenv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+      timeseries-table-format==0.4.0 pyarrow; } >/dev/null 2>&1 ||
+    echo "deps: warning: the reference could not be installed; its check is skipped" >&2
+fi
+
 # ---- Node packages for the Parquet compatibility fixtures ----------------
 # tests/fixtures/write_parquet_wasm.mjs writes Parquet with a second writer
 # (parquet-wasm: arrow-rs compiled to WebAssembly) from Arrow tables built

@@ -6,20 +6,45 @@
  * (several files: one segment each, one commit, see
  * tst_table_append_parquet_files):
  *
- *   1. schema: the first append adopts the source's schema exactly (a type
- *      the format cannot store exactly is TST_ESCHEMA naming the column);
- *      later appends must match the table's columns by name, with identical
- *      nullability and the same types or one of the lossless widenings
- *      int8/int16 -> int32/int64, int32 -> int64, uint8/16/32 -> uint64,
- *      float32 -> float64;
+ *   1. schema (docs/guide/source-types.md): the first append adopts the
+ *      source's schema. A type the format lacks whose values convert
+ *      exactly is stored as the nearest table type, and the conversion is
+ *      reported to the log callback (event "append.adopt", TST_LOG_WARN):
+ *      int8/int16 -> int32, uint8/16/32 -> uint64, float16 -> float32,
+ *      date32/date64 -> timestamp[us] without zone (midnight; a DATE column
+ *      can index a 1d table), timestamp[s] -> timestamp[ms] (same zone),
+ *      Parquet INT96 -> timestamp[us](UTC), dictionary / large_utf8 /
+ *      utf8_view -> utf8 (large_binary / binary_view -> binary), JSON ->
+ *      utf8; large_list / fixed_size_list -> list, and lists, structs
+ *      and maps of those string encodings -> the same of utf8 (binary); an
+ *      integer index column narrower than an int64/uint64 index is stored
+ *      as the index type. Types no table holds (UUID, time,
+ *      interval, duration, null, union, ...) are TST_ESCHEMA naming the
+ *      column and the cast to use.
+ *      Later appends match the table's columns by name. A source column fits
+ *      when it converts without loss: the same or a converted type; integer
+ *      widenings (int8/16 -> int32/int64, int32 -> int64, uint8/16 ->
+ *      int32/int64/uint64, uint32 -> int64/uint64; never signed into
+ *      unsigned), float16/32 -> float64; timestamps s -> ms -> us -> ns, and
+ *      a finer unit into a coarser one only when every value is whole in it
+ *      (else TST_ESCHEMA naming the count and the first such value); any
+ *      zone into any zone (the values are instants), never zone-less into
+ *      zoned or back; dates into zone-less timestamps. Nullability: a
+ *      non-null column fits a nullable one; a nullable one fits a non-null
+ *      one when it holds no null (Parquet footer null counts, else a count
+ *      over the column), else TST_ESCHEMA naming the column and the count;
  *   2. coverage: the (entity, bucket) pairs the rows cover are computed; if
  *      any is already covered by the table, the append is rejected with
  *      TST_EOVERLAP (count, first entity and bucket in tst_error_last());
- *   3. data: a source that already matches the table's schema exactly is
- *      copied byte for byte into data/<uuid>.parquet and only its index and
- *      entity columns are read; otherwise (widening, another column order,
+ *   3. data: a Parquet source from whose footer a format reader (format
+ *      §1.7, the reference) derives exactly the table's schema, in the same
+ *      column order, is copied byte for byte into data/<uuid>.parquet and
+ *      only its index and entity columns are read; otherwise (a conversion,
+ *      a widening, a nullability difference, another column order, a
+ *      DuckDB file with a zoned timestamp, which carries no ARROW:schema,
  *      CSV, or opts.reencode) it is re-encoded through DuckDB: zstd, rows
- *      sorted by entity then index, row groups with statistics;
+ *      sorted by entity then index, row groups with statistics, and the
+ *      table's exact schema embedded as the footer's ARROW:schema;
  *   4. commit: segment metadata, the segment's coverage sidecar and a new
  *      table coverage snapshot, as one commit. When another writer committed
  *      first, the append rebases by itself: it reloads the table, re-checks
@@ -169,9 +194,11 @@ int tst_table_append_csv_files(tst_table *table, const char *const *paths, size_
  * is implied). The stream's schema must be a struct ("+s") whose children
  * are the columns; their Arrow types and ARROW_FLAG_NULLABLE take part in
  * the schema rules above exactly as a Parquet file's embedded Arrow schema
- * does: "tsm:UTC" is timestamp[ms](UTC), "s" an int16 that a later append
- * may widen, "tdD" (date32) is refused naming the column. Zero-row batches
- * are skipped.
+ * does: "tsm:UTC" is timestamp[ms](UTC), "s" an int16 (adopted as int32),
+ * "tdD" a date32 (adopted as timestamp[us]), "ttu" (time64) is refused
+ * naming the column, and so are "e" (float16, which DuckDB cannot import
+ * from a stream) and the arrow.uuid extension type. Zero-row batches are
+ * skipped.
  *
  * Ownership: the call takes the stream. It is read once, from the first
  * batch to the end, and released exactly once before the call returns,

@@ -1,17 +1,41 @@
 /*
- * append_schema.c — the schema rules of an append (format §3, step 2).
+ * append_schema.c — the schema rules of an append (format §3, step 2, as
+ * extended in docs/guide/source-types.md).
  *
- * Decides, before any file is touched, how a source's columns meet the
- * table's schema: a first append adopts the source's exact schema (after
- * checking the index and entity columns); a later append matches columns by
- * name with identical nullability and the same type or a lossless widening.
- * The plan says whether the source can be copied byte for byte (same
- * columns, same order, same types) or must be re-encoded.
+ * Decides, before any file is written, how a source's columns meet the
+ * table's schema. A first append adopts the source's schema; columns whose
+ * type the format lacks but whose values convert exactly are adopted as
+ * the nearest table type (int8/int16 -> int32, uint8..uint32 -> uint64,
+ * float16 -> float32, date -> timestamp[us], timestamp[s] -> [ms], INT96 ->
+ * timestamp[us](UTC), dictionary/large/view strings -> utf8, JSON -> utf8),
+ * and each such conversion is reported to the log callback ("append.adopt").
+ * A later append matches columns by name; each source column must read as
+ * the table's type exactly or through a lossless conversion:
+ *   - integers widen (never negative into unsigned), float16/32 -> float64;
+ *   - timestamps widen s -> ms -> us -> ns, and narrow only when every value
+ *     is a whole number of the table's unit (checked over the values);
+ *     any zone matches any zone (the values are instants), but a zone-less
+ *     column never meets a zoned one;
+ *   - a non-nullable column goes into a nullable one; a nullable one into
+ *     a non-nullable one only when it holds no null (checked).
+ * The value checks run after every column passed the type rules, so a
+ * refused type costs no read.
+ *
+ * The invariant behind the copy decision: every committed segment declares
+ * exactly the table's schema as a footer reader (format §1.7, the
+ * reference) derives it. A Parquet source is copied byte for byte only when
+ * each of its columns is `footer_exact` and equals the table's column in
+ * type, nullability and position; anything else is re-encoded, and the
+ * re-encode embeds the table's schema (segment_write.c).
  */
 #include "append_schema.h"
 
+#include "diagnostics.h"
 #include "fail.h"
 #include "model.h"
+#include "source_values.h"
+
+#include <inttypes.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,21 +91,28 @@ int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *
     return 0;
 }
 
-/* True when two logical types are identical, nested types included. */
-static bool same_type(const tst_type *a, const tst_type *b);
+/*
+ * True when two logical types are identical, nested types included; or,
+ * `loose`, when a source type `a` holds values the table type `b` takes as
+ * they are: list element names may differ (pyarrow and arrow-rs say
+ * "item", DuckDB "element"; a re-encode writes the table's), and a nested
+ * field may be non-null where the table's is nullable.
+ */
+static bool same_type(const tst_type *a, const tst_type *b, bool loose);
 
-static bool same_field(const tst_field *a, const tst_field *b)
+static bool same_field(const tst_field *a, const tst_field *b, bool loose, bool named)
 {
-    return strcmp(a->name, b->name) == 0 && a->nullable == b->nullable &&
-           same_type(&a->type, &b->type);
+    bool nullable_ok = a->nullable == b->nullable || (loose && !a->nullable);
+    return (!named || strcmp(a->name, b->name) == 0) && nullable_ok &&
+           same_type(&a->type, &b->type, loose);
 }
 
-static bool same_optional_field(const tst_field *a, const tst_field *b)
+static bool same_optional_field(const tst_field *a, const tst_field *b, bool loose, bool named)
 {
-    return (!a && !b) || (a && b && same_field(a, b));
+    return (!a && !b) || (a && b && same_field(a, b, loose, named));
 }
 
-static bool same_type(const tst_type *a, const tst_type *b)
+static bool same_type(const tst_type *a, const tst_type *b, bool loose)
 {
     if (a->kind != b->kind)
         return false;
@@ -96,13 +127,14 @@ static bool same_type(const tst_type *a, const tst_type *b)
         if (a->field_count != b->field_count)
             return false;
         for (size_t i = 0; i < a->field_count; i++)
-            if (!same_field(&a->fields[i], &b->fields[i]))
+            if (!same_field(&a->fields[i], &b->fields[i], loose, true))
                 return false;
         return true;
-    case TST_TYPE_LIST: return same_optional_field(a->element, b->element);
+    case TST_TYPE_LIST: return same_optional_field(a->element, b->element, loose, !loose);
     case TST_TYPE_MAP:
-        return a->keys_sorted == b->keys_sorted && same_optional_field(a->key, b->key) &&
-               same_optional_field(a->value, b->value);
+        return a->keys_sorted == b->keys_sorted &&
+               same_optional_field(a->key, b->key, loose, true) &&
+               same_optional_field(a->value, b->value, loose, true);
     case TST_TYPE_OTHER: return strcmp(a->other_name, b->other_name) == 0;
     default: return true;
     }
@@ -113,27 +145,84 @@ bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b)
     if (a->column_count != b->column_count)
         return false;
     for (size_t i = 0; i < a->column_count; i++)
-        if (!same_field(&a->columns[i], &b->columns[i]))
+        if (!same_field(&a->columns[i], &b->columns[i], false, true))
             return false;
     return true;
 }
 
-/* The widening allowlist: lossless, top-level, never across signedness. */
+/* ---- integers and floats -------------------------------------------------- */
+
+/* Lossless integer and float conversions, by what arrived and where it goes. */
 static bool widens_to(const tst_source_column *in, const tst_type *table)
 {
-    tst_type_kind to = table->kind;
+    tst_type_kind to = table->kind, from = in->type.kind;
     switch (in->wire) {
     case TST_WIRE_INT8:
     case TST_WIRE_INT16: return to == TST_TYPE_INT32 || to == TST_TYPE_INT64;
     case TST_WIRE_UINT8:
     case TST_WIRE_UINT16:
-    case TST_WIRE_UINT32: return to == TST_TYPE_UINT64;
+        return to == TST_TYPE_UINT64 || to == TST_TYPE_INT32 || to == TST_TYPE_INT64;
+    case TST_WIRE_UINT32: return to == TST_TYPE_UINT64 || to == TST_TYPE_INT64;
+    case TST_WIRE_FLOAT16: return to == TST_TYPE_FLOAT32 || to == TST_TYPE_FLOAT64;
     case TST_WIRE_EXACT:
-        return (in->type.kind == TST_TYPE_INT32 && to == TST_TYPE_INT64) ||
-               (in->type.kind == TST_TYPE_FLOAT32 && to == TST_TYPE_FLOAT64);
+    case TST_WIRE_ENCODED: /* a dictionary of int32, say */
+        return (from == TST_TYPE_INT32 && to == TST_TYPE_INT64) ||
+               (from == TST_TYPE_FLOAT32 && to == TST_TYPE_FLOAT64);
     default: return false;
     }
 }
+
+/* ---- timestamps ------------------------------------------------------------- */
+
+/* What a source column needs beyond its type: value checks. */
+typedef struct column_check {
+    const tst_field *want;
+    const tst_source_column *in;
+    bool nulls;                 /* nullable into non-nullable: count nulls */
+    tst_time_precision narrow;  /* 0, or the source unit to narrow from */
+} column_check;
+
+static const char *unit_name(tst_time_precision u)
+{
+    return u == TST_PRECISION_MILLIS ? "milliseconds"
+         : u == TST_PRECISION_MICROS ? "microseconds"
+                                     : "nanoseconds";
+}
+
+static int zone_error(const char *root, const tst_field *want, const tst_source_column *in,
+                      const char *table_type)
+{
+    bool table_zoned = want->type.timezone != NULL;
+    const char *fix = table_zoned
+        ? "say which zone the source's values are in: DuckDB `timezone('UTC', ts)`, polars "
+          "`.dt.replace_time_zone('UTC')`, pyarrow `pc.assume_timezone(ts, 'UTC')`"
+        : "drop the zone from the source (its values become UTC wall times): DuckDB "
+          "`timezone('UTC', ts)`, polars `.dt.replace_time_zone(None)`, pyarrow "
+          "`ts.cast(pa.timestamp(unit))`";
+    char detail[768];
+    snprintf(detail, sizeof detail, "column '%s' is %s in the table but %s (%s a time zone) in "
+             "the source; a zone-less column and a zoned one hold different things; %s",
+             want->name, table_type, in->type_text, table_zoned ? "without" : "with", fix);
+    tst_fail(TST_ESCHEMA, "append to table %s rejected: %s; nothing was written", root, detail);
+    tst_fail_set_path(root);
+    return TST_ESCHEMA;
+}
+
+/* Timestamps into a timestamp column: zones, then units (see the top). */
+static int match_timestamp(const char *root, column_check *check, const char *table_type,
+                           bool *cast)
+{
+    const tst_type *want = &check->want->type, *in = &check->in->type;
+    if ((want->timezone != NULL) != (in->timezone != NULL))
+        return zone_error(root, check->want, check->in, table_type);
+    bool seconds = check->in->wire == TST_WIRE_SECONDS, date = check->in->wire == TST_WIRE_DATE;
+    if (!seconds && !date && in->unit > want->unit)
+        check->narrow = in->unit;
+    *cast = true;
+    return 0;
+}
+
+/* ---- one column ------------------------------------------------------------- */
 
 static const tst_source_column *find_column(const tst_source *src, const char *name)
 {
@@ -153,28 +242,221 @@ static int check_duplicates(const tst_source *src, const char *root)
     return 0;
 }
 
-/* Matches one table column against the source; sets *cast when it widens. */
-static int match_column(const tst_field *want, const tst_source *src, const char *root,
-                        size_t position, bool *cast, bool *moved)
+static int type_error(const char *root, const tst_field *want, const tst_source_column *in,
+                      const char *table_type)
 {
+    char detail[1024], way_out[512];
+    tst_source_way_out(in, way_out, sizeof way_out);
+    if (in->wire == TST_WIRE_OTHER)
+        snprintf(detail, sizeof detail, "column '%s' has type %s in the table but %s in the "
+                 "source, which no table column can hold; %s", want->name, table_type,
+                 in->type_text, way_out);
+    else
+        snprintf(detail, sizeof detail, "column '%s' has type %s in the table but %s in the "
+                 "source, and %s does not convert to %s without loss; cast it to %s first",
+                 want->name, table_type, in->type_text, in->type_text, table_type, table_type);
+    tst_fail(TST_ESCHEMA, "append to table %s rejected: %s; nothing was written", root, detail);
+    tst_fail_set_path(root);
+    return TST_ESCHEMA;
+}
+
+/* Matches one table column against the source by the rules at the top. */
+static int match_column(const char *root, const tst_source *src, size_t position,
+                        column_check *check, bool *cast, bool *moved)
+{
+    const tst_field *want = check->want;
     const tst_source_column *in = find_column(src, want->name);
     char table_type[128];
     tst_type_format(&want->type, table_type, sizeof table_type);
     if (!in)
         return schema_error(root, "the source has no column '%s' (table type %s)%s", want->name,
                             table_type, "");
-    if (in->nullable != want->nullable)
-        return schema_error(root, "column '%s' is %s in the table but %s in the source",
-                            want->name, want->nullable ? "nullable" : "not nullable",
-                            in->nullable ? "nullable" : "not nullable");
-    if (in->wire == TST_WIRE_EXACT && same_type(&in->type, &want->type)) {
-        *moved |= &src->columns[position] != in;
+    check->in = in;
+    *moved |= &src->columns[position] != in;
+    if (in->nullable != want->nullable) {
+        check->nulls = in->nullable; /* non-null into nullable needs no check */
+        *cast = true;
+    }
+    if (in->wire != TST_WIRE_OTHER && same_type(&in->type, &want->type, false)) {
+        *cast |= in->wire != TST_WIRE_EXACT || !in->footer_exact;
         return 0;
     }
+    if (in->wire != TST_WIRE_OTHER && same_type(&in->type, &want->type, true)) {
+        *cast = true; /* nested names or nullability differ: the re-encode declares ours */
+        return 0;
+    }
+    if (in->wire != TST_WIRE_OTHER && in->type.kind == TST_TYPE_TIMESTAMP &&
+        want->type.kind == TST_TYPE_TIMESTAMP)
+        return match_timestamp(root, check, table_type, cast);
     if (!widens_to(in, &want->type))
-        return schema_error(root, "column '%s' has type %s in the table but %s in the source",
-                            want->name, table_type, in->type_text);
+        return type_error(root, want, in, table_type);
     *cast = true;
+    return 0;
+}
+
+static bool is_nested(const tst_type *t)
+{
+    return t->kind == TST_TYPE_STRUCT || t->kind == TST_TYPE_LIST || t->kind == TST_TYPE_MAP;
+}
+
+/* The checks over values, once every column passed the type rules. */
+static int check_values(const char *root, const tst_source *src, const column_check *c)
+{
+    uint64_t count = 0;
+    char first[128] = "";
+    int rc = 0;
+    if (c->nulls) {
+        rc = tst_source_null_count(src, c->want->name, is_nested(&c->want->type), &count);
+        if (rc == 0 && count > 0) {
+            tst_fail(TST_ESCHEMA, "append to table %s rejected: column '%s' is not nullable in "
+                     "the table, but the source holds %" PRIu64 " null%s in it; nothing was "
+                     "written; fill or drop those rows first (DuckDB `coalesce(%s, ...)` or "
+                     "`WHERE %s IS NOT NULL`, polars `.fill_null(...)`/`.drop_nulls()`)",
+                     root, c->want->name, count, count == 1 ? "" : "s", c->want->name,
+                     c->want->name);
+            tst_fail_set_path(root);
+            return TST_ESCHEMA;
+        }
+    }
+    if (rc == 0 && c->narrow) {
+        tst_time_precision to = c->want->type.unit;
+        rc = tst_source_inexact_count(src, c->want->name, c->narrow, to, &count, first,
+                                      sizeof first);
+        if (rc == 0 && count > 0) {
+            tst_fail(TST_ESCHEMA, "append to table %s rejected: column '%s' holds %s in the "
+                     "table, but %" PRIu64 " value%s of the source (%s) %s not whole %s, the "
+                     "first %s; nothing was written; round them first (DuckDB `date_trunc("
+                     "'%.*s', %s)`, polars `.dt.truncate('1%s')`)", root, c->want->name,
+                     unit_name(to), count, count == 1 ? "" : "s", c->in->type_text,
+                     count == 1 ? "is" : "are", unit_name(to), first,
+                     (int)strlen(unit_name(to)) - 1, unit_name(to), c->want->name,
+                     to == TST_PRECISION_MILLIS ? "ms" : "us");
+            tst_fail_set_path(root);
+            return TST_ESCHEMA;
+        }
+    }
+    return rc;
+}
+
+/* ---- adoption --------------------------------------------------------------- */
+
+/* An integer index column is adopted as the index's own type when it fits. */
+static bool index_widens(const tst_source_column *in, tst_index_type index)
+{
+    tst_wire_kind w = in->wire;
+    bool small_signed = w == TST_WIRE_INT8 || w == TST_WIRE_INT16 ||
+                        ((w == TST_WIRE_EXACT || w == TST_WIRE_ENCODED) &&
+                         in->type.kind == TST_TYPE_INT32);
+    bool small_unsigned = w == TST_WIRE_UINT8 || w == TST_WIRE_UINT16 || w == TST_WIRE_UINT32;
+    if (index == TST_INDEX_INT64)
+        return small_signed || small_unsigned;
+    return index == TST_INDEX_UINT64 && small_unsigned;
+}
+
+static void note_adoption(const char *root, const char *column, const char *from,
+                          const tst_type *to)
+{
+    char type[128];
+    tst_type_format(to, type, sizeof type);
+    tst_log_event(TST_LOG_WARN, "append.adopt", "table %s: column '%s' (%s) stored as %s", root,
+                  column, from, type);
+}
+
+/* A decimal over 38 digits anywhere in a type: the format holds it, but the
+ * engine (DuckDB) reads it only as a DOUBLE, so SQL would show rounded
+ * values and a re-encode could not write it. */
+static bool wide_decimal(const tst_type *t)
+{
+    if (t->kind == TST_TYPE_DECIMAL && t->precision > 38)
+        return true;
+    for (size_t i = 0; i < t->field_count; i++)
+        if (wide_decimal(&t->fields[i].type))
+            return true;
+    return (t->element && wide_decimal(&t->element->type)) ||
+           (t->key && wide_decimal(&t->key->type)) || (t->value && wide_decimal(&t->value->type));
+}
+
+static int check_decimals(const tst_source *src, const char *root)
+{
+    for (size_t i = 0; i < src->column_count; i++)
+        if (src->columns[i].wire != TST_WIRE_OTHER && wide_decimal(&src->columns[i].type))
+            return schema_error(root, "column '%s' has type %s: decimals over 38 digits are "
+                                "read by the engine only as float64, so queries would see "
+                                "rounded values; cast it to decimal(38, s), to float64 or to "
+                                "text first%s", src->columns[i].name, src->columns[i].type_text,
+                                "");
+    return 0;
+}
+
+static int adopt(const tst_table_meta *meta, const tst_source *src, const char *root,
+                 tst_append_plan *out)
+{
+    int rc = check_decimals(src, root);
+    if (rc != 0)
+        return rc;
+    rc = tst_source_logical_schema(src, &out->adopted);
+    if (rc == TST_ESCHEMA)
+        return tst_fail_context(TST_ESCHEMA, "append to table %s rejected (nothing was "
+                                "written)", root);
+    bool exact = rc == 0;
+    for (size_t i = 0; rc == 0 && i < src->column_count; i++) {
+        const tst_source_column *in = &src->columns[i];
+        tst_field *f = &out->adopted->columns[i];
+        if (strcmp(in->name, meta->index.column) == 0 && index_widens(in, meta->index.kind.type))
+            f->type.kind = meta->index.kind.type == TST_INDEX_INT64 ? TST_TYPE_INT64
+                                                                    : TST_TYPE_UINT64;
+        if (in->wire != TST_WIRE_EXACT || f->type.kind != in->type.kind)
+            note_adoption(root, in->name, in->type_text, &f->type);
+        exact &= in->footer_exact && f->type.kind == in->type.kind;
+    }
+    if (rc == 0)
+        rc = tst_append_check_spec_columns(&meta->index, out->adopted, root);
+    if (rc != 0) {
+        tst_schema_free(out->adopted);
+        out->adopted = NULL;
+        return rc;
+    }
+    out->schema = out->adopted;
+    out->copyable = src->is_parquet && exact;
+    return 0;
+}
+
+/* ---- the plan --------------------------------------------------------------- */
+
+static int extra_columns(const tst_table_meta *meta, const tst_source *src, const char *root)
+{
+    if (src->column_count == meta->schema->column_count)
+        return 0;
+    for (size_t i = 0; i < src->column_count; i++)
+        if (!tst_schema_find(meta->schema, src->columns[i].name))
+            return schema_error(root, "the source has a column '%s' (%s) that the table "
+                                "does not have%s", src->columns[i].name,
+                                src->columns[i].type_text, "");
+    return 0;
+}
+
+static int match(const tst_table_meta *meta, const tst_source *src, const char *root,
+                 tst_append_plan *out)
+{
+    size_t n = meta->schema->column_count;
+    column_check *checks = calloc(n ? n : 1, sizeof *checks);
+    if (!checks)
+        return tst_fail(TST_ENOMEM, "out of memory planning an append to %s", root);
+    bool cast = false, moved = false;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        checks[i].want = &meta->schema->columns[i];
+        rc = match_column(root, src, i, &checks[i], &cast, &moved);
+    }
+    if (rc == 0)
+        rc = extra_columns(meta, src, root);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = check_values(root, src, &checks[i]);
+    free(checks);
+    if (rc != 0)
+        return rc;
+    out->schema = meta->schema;
+    out->copyable = src->is_parquet && !cast && !moved;
     return 0;
 }
 
@@ -185,39 +467,7 @@ int tst_append_plan_schema(const tst_table_meta *meta, const tst_source *src, co
     int rc = check_duplicates(src, root);
     if (rc != 0)
         return rc;
-    if (!meta->schema) {
-        /* First append: adopt the source's schema exactly. */
-        rc = tst_source_logical_schema(src, &out->adopted);
-        if (rc == TST_ESCHEMA)
-            return tst_fail_context(TST_ESCHEMA, "append to table %s rejected (nothing was "
-                                    "written)", root);
-        if (rc == 0)
-            rc = tst_append_check_spec_columns(&meta->index, out->adopted, root);
-        if (rc != 0) {
-            tst_schema_free(out->adopted);
-            out->adopted = NULL;
-            return rc;
-        }
-        out->schema = out->adopted;
-        out->copyable = src->is_parquet;
-        return 0;
-    }
-    bool cast = false, moved = false;
-    for (size_t i = 0; i < meta->schema->column_count; i++) {
-        rc = match_column(&meta->schema->columns[i], src, root, i, &cast, &moved);
-        if (rc != 0)
-            return rc;
-    }
-    if (src->column_count != meta->schema->column_count) {
-        for (size_t i = 0; i < src->column_count; i++)
-            if (!tst_schema_find(meta->schema, src->columns[i].name))
-                return schema_error(root, "the source has a column '%s' (%s) that the table "
-                                    "does not have%s", src->columns[i].name,
-                                    src->columns[i].type_text, "");
-    }
-    out->schema = meta->schema;
-    out->copyable = src->is_parquet && !cast && !moved;
-    return 0;
+    return meta->schema ? match(meta, src, root, out) : adopt(meta, src, root, out);
 }
 
 void tst_append_plan_clear(tst_append_plan *plan)

@@ -20,6 +20,7 @@
 #include "arrow_schema.h"
 
 #include "fail.h"
+#include "model.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -105,6 +106,8 @@ bool tst_source_names_valid(const tst_field *fields, size_t count)
 
 bool tst_source_type_exact(const tst_type *t)
 {
+    if (t->kind != TST_TYPE_OTHER && t->other_name)
+        return false; /* a converted node: exact only as a top-level column */
     switch (t->kind) {
     case TST_TYPE_OTHER:
     case TST_TYPE_INT96: return false;
@@ -142,10 +145,208 @@ static int format_type_text(const tst_type *type, char **out)
     return 0;
 }
 
+bool tst_wire_converted(tst_wire_kind wire)
+{
+    return wire != TST_WIRE_EXACT && wire != TST_WIRE_OTHER;
+}
+
+int tst_source_type_mark(tst_type *type, tst_wire_kind *wire, tst_wire_kind kind,
+                         const char *incoming)
+{
+    free(type->other_name);
+    type->other_name = strdup(incoming);
+    *wire = kind;
+    return type->other_name ? 0 : tst_fail(TST_ENOMEM, "out of memory describing a column type");
+}
+
+int tst_source_type_converted(tst_type *out, tst_wire_kind *wire, tst_wire_kind kind,
+                              const char *incoming)
+{
+    memset(out, 0, sizeof *out);
+    switch (kind) {
+    case TST_WIRE_INT8:
+    case TST_WIRE_INT16: out->kind = TST_TYPE_INT32; break;
+    case TST_WIRE_UINT8:
+    case TST_WIRE_UINT16:
+    case TST_WIRE_UINT32: out->kind = TST_TYPE_UINT64; break;
+    case TST_WIRE_FLOAT16: out->kind = TST_TYPE_FLOAT32; break;
+    case TST_WIRE_DATE:
+        out->kind = TST_TYPE_TIMESTAMP;
+        out->unit = TST_PRECISION_MICROS;
+        break;
+    case TST_WIRE_INT96:
+        out->kind = TST_TYPE_TIMESTAMP;
+        out->unit = TST_PRECISION_MICROS;
+        if (!(out->timezone = strdup("UTC")))
+            return tst_fail(TST_ENOMEM, "out of memory describing a column type");
+        break;
+    default: return tst_source_type_other(out, wire, TST_WIRE_OTHER, incoming);
+    }
+    return tst_source_type_mark(out, wire, kind, incoming);
+}
+
+int tst_source_type_unconvert(tst_type *type)
+{
+    if (type->kind == TST_TYPE_OTHER || !type->other_name)
+        return 0;
+    char *name = type->other_name;
+    type->other_name = NULL;
+    tst_source_type_clear(type);
+    type->kind = TST_TYPE_OTHER;
+    type->other_name = name;
+    return 0;
+}
+
+int tst_source_mark_list(tst_type *list, tst_wire_kind *wire, const char *prefix,
+                         const char *suffix)
+{
+    char *inner = NULL;
+    int rc = tst_source_incoming_text(&list->element->type, &inner);
+    if (rc != 0)
+        return rc;
+    size_t len = strlen(prefix) + strlen(inner) + strlen(suffix) + 1;
+    char *name = malloc(len);
+    if (name)
+        snprintf(name, len, "%s%s%s", prefix, inner, suffix);
+    free(inner);
+    if (!name)
+        return tst_fail(TST_ENOMEM, "out of memory describing a column type");
+    free(list->other_name);
+    list->other_name = name;
+    *wire = TST_WIRE_ENCODED;
+    return 0;
+}
+
+int tst_source_mark_seconds(tst_type *type, tst_wire_kind *wire)
+{
+    char text[160];
+    snprintf(text, sizeof text, "timestamp[s]%s%s%s", type->timezone ? "(" : "",
+             type->timezone ? type->timezone : "", type->timezone ? ")" : "");
+    return tst_source_type_mark(type, wire, TST_WIRE_SECONDS, text);
+}
+
+int tst_source_type_dictionary(tst_type *type, tst_wire_kind *wire)
+{
+    char inner[256];
+    if (type->kind == TST_TYPE_OTHER || !type->other_name)
+        tst_type_format(type, inner, sizeof inner);
+    else
+        snprintf(inner, sizeof inner, "%s", type->other_name);
+    if (type->kind == TST_TYPE_OTHER) { /* a refused value type stays refused, renamed */
+        char name[300];
+        snprintf(name, sizeof name, "dictionary<values=%s>", inner);
+        tst_source_type_clear(type);
+        return tst_source_type_other(type, wire, TST_WIRE_OTHER, name);
+    }
+    char name[300];
+    snprintf(name, sizeof name, "dictionary<values=%s>", inner);
+    /* The values are what the column holds; converted values keep their kind. */
+    tst_wire_kind kind = *wire == TST_WIRE_EXACT ? TST_WIRE_ENCODED : *wire;
+    return tst_source_type_mark(type, wire, kind, name);
+}
+
+static bool is_nested(const tst_type *t)
+{
+    return t->kind == TST_TYPE_STRUCT || t->kind == TST_TYPE_LIST || t->kind == TST_TYPE_MAP;
+}
+
+/*
+ * Inside a nested column, a converted node is kept only when a re-encode
+ * passes its values through as they are: strings and binaries in another
+ * encoding (DuckDB reads them as VARCHAR/BLOB) and lists in another layout
+ * (large or fixed-size lists, read as LIST). A narrow integer or a date
+ * would be written in its own Parquet type, which the table's schema does
+ * not declare, so it becomes an OTHER leaf and the column is refused.
+ */
+static bool passes_through(const tst_type *t)
+{
+    return t->kind == TST_TYPE_UTF8 || t->kind == TST_TYPE_BINARY || t->kind == TST_TYPE_LIST;
+}
+
+/* Turns converted nodes into OTHER leaves: all of them, or those that do
+ * not pass through a re-encode. */
+static void unconvert_tree(tst_type *t, bool all)
+{
+    if (t->kind != TST_TYPE_OTHER && t->other_name && (all || !passes_through(t))) {
+        tst_source_type_unconvert(t);
+        return;
+    }
+    for (size_t i = 0; i < t->field_count; i++)
+        unconvert_tree(&t->fields[i].type, all);
+    if (t->element)
+        unconvert_tree(&t->element->type, all);
+    if (t->key)
+        unconvert_tree(&t->key->type, all);
+    if (t->value)
+        unconvert_tree(&t->value->type, all);
+}
+
+/* Forgets where converted nodes came from; true if there was one. */
+static bool strip_converted(tst_type *t)
+{
+    bool any = false;
+    if (t->kind != TST_TYPE_OTHER && t->other_name) {
+        free(t->other_name);
+        t->other_name = NULL;
+        any = true;
+    }
+    for (size_t i = 0; i < t->field_count; i++)
+        any |= strip_converted(&t->fields[i].type);
+    if (t->element)
+        any |= strip_converted(&t->element->type);
+    if (t->key)
+        any |= strip_converted(&t->key->type);
+    if (t->value)
+        any |= strip_converted(&t->value->type);
+    return any;
+}
+
+/* The display of a tree as it arrived: converted nodes by their incoming names. */
+int tst_source_incoming_text(const tst_type *type, char **out)
+{
+    tst_field view = {"", *type, false};
+    tst_schema one = {&view, 1};
+    tst_schema *copy = NULL;
+    int rc = tst_schema_copy(&copy, &one);
+    if (rc == 0) {
+        unconvert_tree(&copy->columns[0].type, true);
+        rc = format_type_text(&copy->columns[0].type, out);
+    }
+    tst_schema_free(copy);
+    return rc;
+}
+
+/* A nested column: exact, ENCODED (strings or lists to pass through), or OTHER. */
+static int take_nested(tst_source_column *col, tst_field *field, tst_wire_kind *wire)
+{
+    int rc = tst_source_incoming_text(&field->type, &col->type_text);
+    if (rc != 0)
+        return rc;
+    unconvert_tree(&field->type, false);
+    bool encoded = strip_converted(&field->type);
+    if (!tst_source_type_exact(&field->type))
+        *wire = TST_WIRE_OTHER;
+    else
+        *wire = encoded ? TST_WIRE_ENCODED : TST_WIRE_EXACT;
+    return 0;
+}
+
 int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_kind wire)
 {
     memset(col, 0, sizeof *col);
-    int rc = format_type_text(&field->type, &col->type_text);
+    bool converted = tst_wire_converted(wire) && field->type.kind != TST_TYPE_OTHER &&
+                     field->type.other_name;
+    int rc = 0;
+    if (is_nested(&field->type)) {
+        rc = take_nested(col, field, &wire);
+    } else if (converted) {
+        col->type_text = field->type.other_name; /* what arrived; type is what it reads as */
+        field->type.other_name = NULL;
+    } else {
+        if (wire != TST_WIRE_OTHER && !tst_source_type_exact(&field->type))
+            wire = TST_WIRE_OTHER;
+        rc = format_type_text(&field->type, &col->type_text);
+    }
     if (rc != 0) {
         tst_source_field_clear(field);
         return rc;
@@ -154,8 +355,68 @@ int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_ki
     col->nullable = field->nullable;
     col->type = field->type;
     col->wire = wire;
+    col->footer_exact = wire == TST_WIRE_EXACT;
     memset(field, 0, sizeof *field);
     return 0;
+}
+
+/* How to get a refused type into a table, by the start of its display;
+ * '@' stands for the column's name. */
+static const struct {
+    const char *prefix;
+    const char *hint;
+} WAYS_OUT[] = {
+    {"uuid", "the format has no UUID type; store it as text: DuckDB `@::VARCHAR`, polars "
+             "`pl.col('@').cast(pl.Utf8)`, pyarrow `pa.array([str(u) for u in ...])`"},
+    {"time", "store it as text or as an int64 count since midnight: DuckDB `@::VARCHAR` or "
+             "`epoch_us(@)`, polars `pl.col('@').cast(pl.Utf8)`, pyarrow `pc.cast(@, "
+             "pa.int64())`"},
+    {"interval", "store it as text or as int64 microseconds: DuckDB `@::VARCHAR` or "
+                 "`epoch_us(@)`"},
+    {"duration", "store it as int64 in its unit: pyarrow `pc.cast(@, pa.int64())`, polars "
+                 "`pl.col('@').dt.total_microseconds()`, DuckDB `epoch_us(@)`"},
+    {"null", "give it a type: cast it to the type its values will have"},
+    {"float16", "cast it to float32 first (pyarrow `pc.cast(@, pa.float32())`): an Arrow "
+                "stream reaches the table through DuckDB, which cannot read float16"},
+    {"union", "split it into one column per member type"},
+    {"large_list", "cast it to a plain list: pyarrow `pc.cast(@, pa.list_(...))`"},
+    {"fixed_size_list", "cast it to a plain list: pyarrow `pc.cast(@, pa.list_(...))`"},
+    {"timestamp", "cast it to timestamp[ms], [us] or [ns]"},
+    {"decimal", "cast it to a decimal of at most 38 digits, or to float64"},
+    {"List", "a list, struct or map is stored only with members the table holds as they are "
+             "(utf8, not large_utf8 or dictionary; no unnamed fields, which is how DuckDB "
+             "writes a UNION); cast the members, or store the column as text (DuckDB "
+             "`@::VARCHAR`)"},
+};
+
+static const char *way_out_hint(const char *type_text)
+{
+    for (size_t i = 0; i < sizeof WAYS_OUT / sizeof WAYS_OUT[0]; i++)
+        if (strncmp(type_text, WAYS_OUT[i].prefix, strlen(WAYS_OUT[i].prefix)) == 0)
+            return WAYS_OUT[i].hint;
+    if (strncmp(type_text, "Map", 3) == 0 || strncmp(type_text, "Struct", 6) == 0 ||
+        strncmp(type_text, "dictionary", 10) == 0)
+        return WAYS_OUT[sizeof WAYS_OUT / sizeof WAYS_OUT[0] - 1].hint; /* "List" */
+    return "cast it to a type the table can hold (bool, int32, int64, uint64, float32, "
+           "float64, utf8, binary, timestamp, decimal)";
+}
+
+void tst_source_way_out(const tst_source_column *col, char *buf, size_t cap)
+{
+    const char *hint = way_out_hint(col->type_text ? col->type_text : "");
+    const char *name = col->name ? col->name : "";
+    size_t n = 0;
+    if (cap == 0)
+        return;
+    for (const char *h = hint; *h && n + 1 < cap; h++) {
+        if (*h != '@') {
+            buf[n++] = *h;
+            continue;
+        }
+        for (const char *c = name; *c && n + 1 < cap; c++)
+            buf[n++] = *c;
+    }
+    buf[n] = '\0';
 }
 
 /* ---- base64 ------------------------------------------------------------ */
@@ -431,7 +692,7 @@ static int map_int(const fb_table *t, tst_type *out, tst_wire_kind *wire)
                   {32, 0, TST_WIRE_UINT32, "uint32"}};
     for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++)
         if (narrow[i].bits == bits && narrow[i].is_signed == (is_signed != 0)) {
-            int rc = tst_source_type_other(out, wire, narrow[i].wire, narrow[i].name);
+            int rc = tst_source_type_converted(out, wire, narrow[i].wire, narrow[i].name);
             return rc == TST_ENOMEM ? nomem() : rc;
         }
     return other(out, wire, "%s(bitWidth=%lld)", is_signed ? "int" : "uint", (long long)bits);
@@ -445,8 +706,11 @@ static int map_float(const fb_table *t, tst_type *out, tst_wire_kind *wire)
         return exact(out, wire, TST_TYPE_FLOAT32);
     if (precision == 2)
         return exact(out, wire, TST_TYPE_FLOAT64);
-    return precision == 0 ? other(out, wire, "float16")
-                          : other(out, wire, "floating_point(precision=%lld)", (long long)precision);
+    if (precision == 0) {
+        int rc = tst_source_type_converted(out, wire, TST_WIRE_FLOAT16, "float16");
+        return rc == TST_ENOMEM ? nomem() : rc;
+    }
+    return other(out, wire, "floating_point(precision=%lld)", (long long)precision);
 }
 
 /* Decimal128 holds precision 1..38, Decimal256 39..76; 0 <= scale <= precision. */
@@ -476,15 +740,14 @@ static int map_timestamp(const fb_table *t, tst_type *out, tst_wire_kind *wire)
         return malformed("a timestamp's timezone lies outside the buffer");
     if (present && !tz)
         return nomem();
-    if (unit >= 1 && unit <= 3) {
+    if (unit >= 0 && unit <= 3) {
         exact(out, wire, TST_TYPE_TIMESTAMP);
-        out->unit = (tst_time_precision)unit; /* MILLI=1, MICRO=2, NANO=3 in both enums */
+        /* MILLI=1, MICRO=2, NANO=3 in both enums; seconds are read as milliseconds */
+        out->unit = unit == 0 ? TST_PRECISION_MILLIS : (tst_time_precision)unit;
         out->timezone = tz;
-        return 0;
+        return unit == 0 ? tst_source_mark_seconds(out, wire) : 0;
     }
-    int rc = unit == 0 ? other(out, wire, "timestamp[s]%s%s%s", tz ? "(" : "", tz ? tz : "",
-                               tz ? ")" : "")
-                       : other(out, wire, "timestamp(unit=%lld)", (long long)unit);
+    int rc = other(out, wire, "timestamp(unit=%lld)", (long long)unit);
     free(tz);
     return rc;
 }
@@ -507,7 +770,7 @@ static int map_temporal(int id, const fb_table *t, tst_type *out, tst_wire_kind 
     int64_t unit, bits;
     READ_INT(t, 0, 2, id == AT_INTERVAL ? 0 : 1, &unit);
     if (id == AT_DATE)
-        return other(out, wire, unit == 0 ? "date32" : "date64");
+        return tst_source_type_converted(out, wire, TST_WIRE_DATE, unit == 0 ? "date32" : "date64");
     if (unit < 0 || unit > (id == AT_INTERVAL ? 2 : 3))
         return other(out, wire, "temporal(type=%d, unit=%lld)", id, (long long)unit);
     if (id == AT_INTERVAL)
@@ -677,7 +940,17 @@ static int map_list_like(arrow_walk *w, int id, const fb_table *ft, const fb_tab
                          : id == AT_FIXED_LIST   ? "fixed_size_list<"
                          : id == AT_LIST_VIEW    ? "list_view<"
                                                  : "large_list_view<";
+    if (id == AT_LARGE_LIST || id == AT_FIXED_LIST)
+        return tst_source_mark_list(out, wire, prefix, suffix);
     return relabel(out, wire, prefix, true, suffix);
+}
+
+/* Another encoding of a plain type's values (large_utf8, views). */
+static int encoded(tst_type *out, tst_wire_kind *wire, tst_type_kind kind, const char *incoming)
+{
+    exact(out, wire, kind);
+    int rc = tst_source_type_mark(out, wire, TST_WIRE_ENCODED, incoming);
+    return rc == TST_ENOMEM ? nomem() : rc;
 }
 
 /* Types without parameters or children. */
@@ -689,11 +962,11 @@ static int map_simple(int id, tst_type *out, tst_wire_kind *wire)
     case AT_BOOL: return exact(out, wire, TST_TYPE_BOOL);
     case AT_NULL: return other(out, wire, "null");
     case AT_UNION: return other(out, wire, "union");
-    case AT_LARGE_BINARY: return other(out, wire, "large_binary");
-    case AT_LARGE_UTF8: return other(out, wire, "large_utf8");
+    case AT_LARGE_BINARY: return encoded(out, wire, TST_TYPE_BINARY, "large_binary");
+    case AT_LARGE_UTF8: return encoded(out, wire, TST_TYPE_UTF8, "large_utf8");
     case AT_RUN_END: return other(out, wire, "run_end_encoded");
-    case AT_BINARY_VIEW: return other(out, wire, "binary_view");
-    case AT_UTF8_VIEW: return other(out, wire, "utf8_view");
+    case AT_BINARY_VIEW: return encoded(out, wire, TST_TYPE_BINARY, "binary_view");
+    case AT_UTF8_VIEW: return encoded(out, wire, TST_TYPE_UTF8, "utf8_view");
     default: return other(out, wire, "arrow type %d", id);
     }
 }
@@ -770,7 +1043,7 @@ static int arrow_field(arrow_walk *w, const fb_table *ft, int depth, tst_field *
         return malformed("a dictionary encoding lies outside the buffer");
     int rc = arrow_type(w, ft, depth, &out->type, wire);
     if (rc == 0 && dictionary)
-        rc = relabel(&out->type, wire, "dictionary<values=", false, ">");
+        rc = tst_source_type_dictionary(&out->type, wire);
     return rc;
 }
 

@@ -49,8 +49,36 @@ bool tst_source_type_exact(const tst_type *type);
 /* True if a struct's field names are non-empty, not blank, and distinct. */
 bool tst_source_names_valid(const tst_field *fields, size_t count);
 /* Fills a column from a mapped field (moving its name and type) and the
- * wire kind; formats type_text. On failure the field is still released. */
+ * wire kind; type_text is what arrived (a converted type's incoming name,
+ * else the display of the tree). A nested column holding converted nodes
+ * is ENCODED when each of them passes through a re-encode as it is
+ * (strings, binaries, large or fixed-size lists), else OTHER. On failure
+ * the field is still released. */
 int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_kind wire);
+/* Marks an exact type as converted from `incoming` (kept in other_name,
+ * which only OTHER leaves otherwise use) with the given wire kind. */
+int tst_source_type_mark(tst_type *type, tst_wire_kind *wire, tst_wire_kind kind,
+                         const char *incoming);
+/* Makes *out the type a converted kind is adopted as (int8 -> int32, date ->
+ * timestamp[us], ...; see source.h), marked as converted from `incoming`. */
+int tst_source_type_converted(tst_type *out, tst_wire_kind *wire, tst_wire_kind kind,
+                              const char *incoming);
+/* Turns a converted node back into an OTHER leaf named by what arrived:
+ * conversions apply to top-level columns only, so a nested tree holding
+ * one is not a table type ("List<large_utf8>"). */
+int tst_source_type_unconvert(tst_type *type);
+/* Marks a list as another list layout ("large_list<" + element + ">"),
+ * ENCODED: its values pass through a re-encode as a plain list. */
+int tst_source_mark_list(tst_type *list, tst_wire_kind *wire, const char *prefix,
+                         const char *suffix);
+/* The display of a type tree as it arrived (converted nodes by the names
+ * they arrived as), into a new string. */
+int tst_source_incoming_text(const tst_type *type, char **out);
+/* Marks a timestamp (already in milliseconds, zone kept) as timestamp[s]. */
+int tst_source_mark_seconds(tst_type *type, tst_wire_kind *wire);
+/* A dictionary-encoded column reads as its values: marks the value type as
+ * converted from "dictionary<values=...>" (ENCODED for exact values). */
+int tst_source_type_dictionary(tst_type *type, tst_wire_kind *wire);
 /* Releases a type tree or a field (and zeroes it). */
 void tst_source_type_clear(tst_type *type);
 void tst_source_field_clear(tst_field *field);

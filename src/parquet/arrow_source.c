@@ -92,13 +92,14 @@ static int map_primitive(const char *f, tst_type *out, tst_wire_kind *wire)
         {"S", TST_TYPE_OTHER, TST_WIRE_UINT16, "uint16"},
         {"I", TST_TYPE_OTHER, TST_WIRE_UINT32, "uint32"},
         {"n", TST_TYPE_OTHER, TST_WIRE_OTHER, "null"},
+        /* DuckDB reads float16 from Parquet but not from an Arrow stream */
         {"e", TST_TYPE_OTHER, TST_WIRE_OTHER, "float16"},
-        {"Z", TST_TYPE_OTHER, TST_WIRE_OTHER, "large_binary"},
-        {"U", TST_TYPE_OTHER, TST_WIRE_OTHER, "large_utf8"},
-        {"vz", TST_TYPE_OTHER, TST_WIRE_OTHER, "binary_view"},
-        {"vu", TST_TYPE_OTHER, TST_WIRE_OTHER, "utf8_view"},
-        {"tdD", TST_TYPE_OTHER, TST_WIRE_OTHER, "date32"},
-        {"tdm", TST_TYPE_OTHER, TST_WIRE_OTHER, "date64"},
+        {"Z", TST_TYPE_BINARY, TST_WIRE_ENCODED, "large_binary"},
+        {"U", TST_TYPE_UTF8, TST_WIRE_ENCODED, "large_utf8"},
+        {"vz", TST_TYPE_BINARY, TST_WIRE_ENCODED, "binary_view"},
+        {"vu", TST_TYPE_UTF8, TST_WIRE_ENCODED, "utf8_view"},
+        {"tdD", TST_TYPE_OTHER, TST_WIRE_DATE, "date32"},
+        {"tdm", TST_TYPE_OTHER, TST_WIRE_DATE, "date64"},
         {"tts", TST_TYPE_OTHER, TST_WIRE_OTHER, "time32[s]"},
         {"ttm", TST_TYPE_OTHER, TST_WIRE_OTHER, "time32[ms]"},
         {"ttu", TST_TYPE_OTHER, TST_WIRE_OTHER, "time64[us]"},
@@ -116,7 +117,13 @@ static int map_primitive(const char *f, tst_type *out, tst_wire_kind *wire)
             continue;
         if (prims[i].wire == TST_WIRE_EXACT)
             return exact(out, wire, prims[i].kind);
-        return tst_source_type_other(out, wire, prims[i].wire, prims[i].name);
+        if (prims[i].wire == TST_WIRE_ENCODED) {
+            exact(out, wire, prims[i].kind);
+            return tst_source_type_mark(out, wire, TST_WIRE_ENCODED, prims[i].name);
+        }
+        if (prims[i].wire == TST_WIRE_OTHER)
+            return tst_source_type_other(out, wire, prims[i].wire, prims[i].name);
+        return tst_source_type_converted(out, wire, prims[i].wire, prims[i].name);
     }
     return other(out, wire, TST_WIRE_OTHER, "arrow format '%s'", f);
 }
@@ -129,16 +136,13 @@ static int map_timestamp(const char *f, tst_type *out, tst_wire_kind *wire)
     if (f[2] == '\0' || !u || f[3] != ':')
         return other(out, wire, TST_WIRE_OTHER, "arrow format '%s'", f);
     const char *tz = f + 4;
-    if (*u == 's')
-        return other(out, wire, TST_WIRE_OTHER, "timestamp[s]%s%s%s", *tz ? "(" : "", tz,
-                     *tz ? ")" : "");
     exact(out, wire, TST_TYPE_TIMESTAMP);
-    out->unit = *u == 'm' ? TST_PRECISION_MILLIS
-              : *u == 'u' ? TST_PRECISION_MICROS
-                          : TST_PRECISION_NANOS;
+    out->unit = *u == 'm' || *u == 's' ? TST_PRECISION_MILLIS
+              : *u == 'u'              ? TST_PRECISION_MICROS
+                                       : TST_PRECISION_NANOS;
     if (*tz && !(out->timezone = strdup(tz)))
         return nomem();
-    return 0;
+    return *u == 's' ? tst_source_mark_seconds(out, wire) : 0;
 }
 
 /* "d:p,s" (128-bit) or "d:p,s,bits"; Decimal128 holds 1..38 digits, Decimal256 39..76. */
@@ -224,16 +228,6 @@ static int map_map(const struct ArrowSchema *s, int depth, tst_type *out)
     return rc;
 }
 
-/* An OTHER leaf reading prefix<display of the mapped type>suffix. */
-static int relabel(tst_type *type, tst_wire_kind *wire, const char *prefix, const char *suffix)
-{
-    char inner[256];
-    if (tst_type_format(type, inner, sizeof inner) < 0)
-        snprintf(inner, sizeof inner, "...");
-    tst_source_type_clear(type);
-    return other(type, wire, TST_WIRE_OTHER, "%s%s%s", prefix, inner, suffix);
-}
-
 static int map_nested(const struct ArrowSchema *s, int depth, tst_type *out,
                       tst_wire_kind *wire)
 {
@@ -249,11 +243,12 @@ static int map_nested(const struct ArrowSchema *s, int depth, tst_type *out,
         rc = map_map(s, depth, out);
     else
         return other(out, wire, TST_WIRE_OTHER, "arrow format '%s'", f); /* unions, views, ... */
-    if (rc == 0 && (large || fixed)) {
+    if (rc == 0 && (large || fixed)) { /* lists in another layout: passed through */
         char suffix[32];
         snprintf(suffix, sizeof suffix, ">%s%s%s", fixed ? "[" : "", fixed ? f + 3 : "",
                  fixed ? "]" : "");
-        return relabel(out, wire, large ? "large_list<" : "fixed_size_list<", suffix);
+        return tst_source_mark_list(out, wire, large ? "large_list<" : "fixed_size_list<",
+                                    suffix);
     }
     *wire = rc == 0 && tst_source_type_exact(out) ? TST_WIRE_EXACT : TST_WIRE_OTHER;
     return rc;
@@ -271,6 +266,48 @@ static int map_type(const struct ArrowSchema *s, int depth, tst_type *out, tst_w
     if (strncmp(f, "w:", 2) == 0)
         return map_fixed_binary(f, out, wire);
     return map_primitive(f, out, wire);
+}
+
+/* The value of key `key` in an ArrowSchema's metadata (int32 count, then
+ * int32-length-prefixed keys and values), or false. */
+static bool metadata_value(const char *md, const char *key, char *out, size_t cap)
+{
+    if (!md)
+        return false;
+    int32_t n, len;
+    memcpy(&n, md, 4);
+    md += 4;
+    for (int32_t i = 0; i < n && i < 1024; i++) {
+        memcpy(&len, md, 4);
+        const char *k = md + 4;
+        bool match = len >= 0 && (size_t)len == strlen(key) && memcmp(k, key, (size_t)len) == 0;
+        md = k + (len > 0 ? len : 0);
+        memcpy(&len, md, 4);
+        if (match && len >= 0 && (size_t)len < cap) {
+            memcpy(out, md + 4, (size_t)len);
+            out[len] = '\0';
+            return true;
+        }
+        md += 4 + (len > 0 ? len : 0);
+    }
+    return false;
+}
+
+/* Canonical extension types whose storage type would mislead: arrow.uuid
+ * (16 bytes) is refused, arrow.json (text) reads as utf8. */
+static int map_extension(const struct ArrowSchema *s, tst_type *type, tst_wire_kind *wire)
+{
+    char name[64];
+    if (!metadata_value(s->metadata, "ARROW:extension:name", name, sizeof name))
+        return 0;
+    if (strcmp(name, "arrow.uuid") == 0) {
+        tst_source_type_clear(type);
+        return tst_source_type_other(type, wire, TST_WIRE_OTHER, "uuid");
+    }
+    if (strcmp(name, "arrow.json") == 0 && type->kind == TST_TYPE_UTF8)
+        return tst_source_type_mark(type, wire, *wire == TST_WIRE_EXACT ? TST_WIRE_ENCODED : *wire,
+                                    "json");
+    return 0;
 }
 
 /* On failure `out` may be partly filled; the caller clears it. */
@@ -293,7 +330,9 @@ static int map_field(const struct ArrowSchema *s, int depth, tst_field *out,
                         out->name);
     int rc = map_type(values, depth, &out->type, wire);
     if (rc == 0 && s->dictionary)
-        rc = relabel(&out->type, wire, "dictionary<values=", ">");
+        rc = tst_source_type_dictionary(&out->type, wire);
+    if (rc == 0)
+        rc = map_extension(s, &out->type, wire);
     return rc;
 }
 

@@ -31,7 +31,9 @@
  *     That cast is the writer's cast (segment_write.c), so what is measured
  *     is what gets written. (Narrowing casts are DuckDB's and not floors:
  *     TIMESTAMP to TIMESTAMP_MS rounds to nearest, TIMESTAMP_NS to
- *     TIMESTAMP truncates; appends keep the unit, so they rarely apply.)
+ *     TIMESTAMP truncates; the append rules let a finer unit into a coarser
+ *     column only when every value is whole in it, so neither ever moves a
+ *     value: source_values.c checks that first.)
  *   - Casts between TIMESTAMP and TIMESTAMPTZ go through the session time
  *     zone; the connection pins it to UTC so they keep the instant.
  */

@@ -20,10 +20,12 @@
  *   Timestamp us "UTC" INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true),
  *   other zoned timestamps: the UTC instant as a plain timestamp of the unit,
  *   Decimal(p<=38) DECIMAL(p,s) on INT32/INT64/FIXED_LEN_BYTE_ARRAY(16).
+ *   Struct, List, Map: passed through as DuckDB read them (the append rules
+ *   admit a nested column only with the table's exact type); the embedded
+ *   ARROW:schema gives their field names.
  * Anything else has no exact DuckDB encoding and is TST_EUNSUPPORTED:
  * FixedBinary (a BLOB is written as BYTE_ARRAY, i.e. binary), decimals over
- * 38 digits, Int96, nested types (DuckDB names list elements and map
- * entries its own way) and Other.
+ * 38 digits, Int96 and Other, also inside a nested column.
  * DuckDB 1.4.4 writes every column OPTIONAL, even from a NOT NULL table
  * column, and writes no ARROW:schema footer key of its own. So the COPY
  * embeds the table's schema as that key (KV_METADATA, encoded by
@@ -277,6 +279,39 @@ static int timestamp_type(const tst_field *f, char *out, size_t cap)
     return 0;
 }
 
+/*
+ * Nested columns pass through as DuckDB reads them (out is ""): the append
+ * rules let one in only with the table's exact type, so there is nothing to
+ * cast, and DuckDB writes lists, structs and maps with the values it read.
+ * The leaves must be ones DuckDB writes as they are.
+ */
+static int nested_type(const tst_field *f, const tst_type *t, char *out, size_t cap)
+{
+    out[0] = '\0';
+    (void)cap;
+    switch (t->kind) {
+    case TST_TYPE_FIXED_BINARY:
+        return unsupported(f, "DuckDB writes BLOB as variable-length binary");
+    case TST_TYPE_INT96:
+    case TST_TYPE_OTHER: return unsupported(f, "the type cannot be appended");
+    case TST_TYPE_DECIMAL:
+        if (t->precision > 38)
+            return unsupported(f, "DuckDB decimals hold at most 38 digits");
+        return 0;
+    default: break;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < t->field_count; i++)
+        rc = nested_type(f, &t->fields[i].type, out, cap);
+    if (rc == 0 && t->element)
+        rc = nested_type(f, &t->element->type, out, cap);
+    if (rc == 0 && t->key)
+        rc = nested_type(f, &t->key->type, out, cap);
+    if (rc == 0 && t->value)
+        rc = nested_type(f, &t->value->type, out, cap);
+    return rc;
+}
+
 /* The DuckDB type that writes f's exact Parquet type (see the top of the file). */
 static int duck_type(const tst_field *f, char *out, size_t cap)
 {
@@ -300,8 +335,7 @@ static int duck_type(const tst_field *f, char *out, size_t cap)
         return unsupported(f, "DuckDB writes BLOB as variable-length binary");
     case TST_TYPE_STRUCT:
     case TST_TYPE_LIST:
-    case TST_TYPE_MAP:
-        return unsupported(f, "nested types are not written yet");
+    case TST_TYPE_MAP: return nested_type(f, &f->type, out, cap);
     default:
         return unsupported(f, "the type cannot be appended");
     }
@@ -328,6 +362,12 @@ static int column_sql(tst_sql *t, duckdb_connection con, const char *relation,
 {
     char type[64];
     int rc = duck_type(f, type, sizeof type);
+    if (rc == 0 && type[0] == '\0') { /* nested: as it is */
+        rc = SQL_IDENT(t, f->name);
+        if (rc == 0)
+            rc = SQL_F(t, " AS ");
+        return rc == 0 ? SQL_IDENT(t, f->name) : rc;
+    }
     bool via = false;
     if (rc == 0 && f->type.kind == TST_TYPE_TIMESTAMP && strcmp(type, "TIMESTAMPTZ") != 0 &&
         strcmp(type, "TIMESTAMP") != 0)

@@ -304,7 +304,7 @@ static int pq_integer(const char *duck, tst_type *out, tst_wire_kind *wire, bool
         *matched = true;
         if (ints[i].wire == TST_WIRE_EXACT)
             return leaf(out, wire, ints[i].kind);
-        return other(out, wire, ints[i].wire, ints[i].name);
+        return tst_source_type_converted(out, wire, ints[i].wire, ints[i].name);
     }
     return 0;
 }
@@ -312,7 +312,8 @@ static int pq_integer(const char *duck, tst_type *out, tst_wire_kind *wire, bool
 /* Which annotation a primitive carries, from logical_type or converted_type. */
 typedef enum pq_annotation {
     PA_NONE, PA_STRING, PA_TS_MILLIS, PA_TS_MICROS, PA_TS_NANOS, PA_DECIMAL, PA_INT,
-    PA_DATE, PA_TIME_MILLIS, PA_TIME_MICROS, PA_TIME_NANOS, PA_INTERVAL, PA_ENUM, PA_NULL
+    PA_DATE, PA_TIME_MILLIS, PA_TIME_MICROS, PA_TIME_NANOS, PA_INTERVAL, PA_ENUM, PA_NULL,
+    PA_JSON, PA_UUID, PA_FLOAT16
 } pq_annotation;
 
 static pq_annotation pq_logical(const char *lt)
@@ -339,7 +340,13 @@ static pq_annotation pq_logical(const char *lt)
         return PA_ENUM;
     if (starts_with(lt, "NullType"))
         return PA_NULL;
-    return PA_NONE; /* JSON, BSON, UUID, FLOAT16, ...: the physical type decides */
+    if (starts_with(lt, "JsonType"))
+        return PA_JSON;
+    if (starts_with(lt, "UUIDType"))
+        return PA_UUID;
+    if (starts_with(lt, "Float16Type"))
+        return PA_FLOAT16;
+    return PA_NONE; /* BSON, ...: the physical type decides */
 }
 
 static pq_annotation pq_converted(const char *ct)
@@ -352,7 +359,7 @@ static pq_annotation pq_converted(const char *ct)
         {"TIMESTAMP_MICROS", PA_TS_MICROS}, {"DECIMAL", PA_DECIMAL},
         {"DATE", PA_DATE},            {"TIME_MILLIS", PA_TIME_MILLIS},
         {"TIME_MICROS", PA_TIME_MICROS}, {"INTERVAL", PA_INTERVAL},
-        {"ENUM", PA_ENUM},
+        {"ENUM", PA_ENUM},            {"JSON", PA_JSON},
     };
     for (size_t i = 0; ct && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(ct, names[i].name) == 0)
@@ -381,11 +388,8 @@ static int pq_physical(const pq_node *n, tst_type *out, tst_wire_kind *wire)
         out->byte_width = n->type_length;
         return 0;
     }
-    if (equals(p, "INT96")) {
-        leaf(out, wire, TST_TYPE_INT96); /* storable in the log, never appendable */
-        *wire = TST_WIRE_OTHER;
-        return 0;
-    }
+    if (equals(p, "INT96")) /* Spark's UTC instants; DuckDB reads them to microseconds */
+        return tst_source_type_converted(out, wire, TST_WIRE_INT96, "int96");
     char name[64];
     snprintf(name, sizeof name, "parquet::%s", p ? p : "unknown");
     return other(out, wire, TST_WIRE_OTHER, name);
@@ -403,12 +407,19 @@ static int pq_primitive(const pq_node *n, tst_type *out, tst_wire_kind *wire)
     case PA_TS_MICROS: return pq_timestamp(n, out, wire, TST_PRECISION_MICROS);
     case PA_TS_NANOS: return pq_timestamp(n, out, wire, TST_PRECISION_NANOS);
     case PA_DECIMAL: return pq_decimal(n, out, wire);
-    case PA_DATE: return other(out, wire, TST_WIRE_OTHER, "date32");
+    case PA_DATE: return tst_source_type_converted(out, wire, TST_WIRE_DATE, "date32");
+    case PA_FLOAT16: return tst_source_type_converted(out, wire, TST_WIRE_FLOAT16, "float16");
+    case PA_UUID: return other(out, wire, TST_WIRE_OTHER, "uuid");
+    case PA_JSON:
+    case PA_ENUM: /* text: JSON documents, enum labels */
+        if (!equals(n->physical, "BYTE_ARRAY"))
+            break;
+        leaf(out, wire, TST_TYPE_UTF8);
+        return tst_source_type_mark(out, wire, TST_WIRE_ENCODED, a == PA_JSON ? "json" : "enum");
     case PA_TIME_MILLIS: return other(out, wire, TST_WIRE_OTHER, "time32[ms]");
     case PA_TIME_MICROS: return other(out, wire, TST_WIRE_OTHER, "time64[us]");
     case PA_TIME_NANOS: return other(out, wire, TST_WIRE_OTHER, "time64[ns]");
     case PA_INTERVAL: return other(out, wire, TST_WIRE_OTHER, "interval");
-    case PA_ENUM: return other(out, wire, TST_WIRE_OTHER, "parquet::Enum");
     case PA_NULL: return other(out, wire, TST_WIRE_OTHER, "null");
     case PA_INT: {
         int rc = pq_integer(n->duck_type, out, wire, &matched);
@@ -631,17 +642,19 @@ static int read_row_count(duckdb_connection con, const char *path, uint64_t *out
 /* The columns of the embedded Arrow schema, or none (*count 0, *cols NULL)
  * when the footer has none or it does not decode. */
 static int read_arrow_columns(duckdb_connection con, const char *path, tst_source_column **cols,
-                              size_t *count)
+                              size_t *count, bool *present)
 {
     duckdb_result res;
     *cols = NULL;
     *count = 0;
+    *present = false;
     int rc = footer_query(con, "value", "parquet_kv_metadata", path,
                           " WHERE key = 'ARROW:schema'::BLOB", &res,
                           "reading the footer metadata of a Parquet source");
     if (rc != 0)
         return rc;
     if (duckdb_row_count(&res) >= 1 && !duckdb_value_is_null(&res, 0, 0)) {
+        *present = true;
         duckdb_blob blob = duckdb_value_blob(&res, 0, 0);
         rc = tst_arrow_schema_decode(blob.data, blob.size, cols, count);
         duckdb_free(blob.data);
@@ -664,12 +677,57 @@ static bool same_names(const tst_source_column *a, size_t na, const tst_source_c
     return true;
 }
 
+static bool has_timezone(const tst_type *t)
+{
+    if (t->kind == TST_TYPE_TIMESTAMP && t->timezone)
+        return true;
+    for (size_t i = 0; i < t->field_count; i++)
+        if (has_timezone(&t->fields[i].type))
+            return true;
+    return (t->element && has_timezone(&t->element->type)) ||
+           (t->key && has_timezone(&t->key->type)) ||
+           (t->value && has_timezone(&t->value->type));
+}
+
+static void swap_columns(tst_source_column *a, tst_source_column *b)
+{
+    tst_source_column t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/*
+ * Which description wins, column by column, and what a footer reader (the
+ * reference) derives from each (footer_exact). With an ARROW:schema that
+ * names the file's columns, its types win: they are what the writer meant
+ * and what the reference reads; except a Parquet UUID, whose Arrow
+ * extension type (fixed_size_binary[16]) would hide it. Without one, the
+ * reference reads every timestamp as zone-less, so a zoned column is not
+ * what it would derive. With one we cannot use, we cannot tell: re-encode.
+ */
+static void choose_columns(tst_source *src, tst_source_column *arrow, size_t arrow_count,
+                           bool arrow_present)
+{
+    bool usable = arrow && same_names(arrow, arrow_count, src->columns, src->column_count);
+    for (size_t i = 0; i < src->column_count; i++) {
+        tst_source_column *c = &src->columns[i];
+        bool uuid = c->wire == TST_WIRE_OTHER && strcmp(c->type_text, "uuid") == 0;
+        if (usable && !uuid)
+            swap_columns(c, &arrow[i]);
+        else if (!arrow_present)
+            c->footer_exact = c->wire == TST_WIRE_EXACT && !has_timezone(&c->type);
+        else
+            c->footer_exact = false;
+    }
+}
+
 static int read_parquet_columns(duckdb_connection con, const char *path, tst_source *src)
 {
     pq_node *nodes = NULL;
     size_t count = 0;
     tst_source_column *arrow = NULL;
     size_t arrow_count = 0;
+    bool arrow_present = false;
     int rc = pq_nodes_load(con, path, &nodes, &count);
     if (rc == 0) {
         pq_walk w = {nodes, count, 0, path};
@@ -677,14 +735,9 @@ static int read_parquet_columns(duckdb_connection con, const char *path, tst_sou
     }
     pq_nodes_free(nodes, count);
     if (rc == 0)
-        rc = read_arrow_columns(con, path, &arrow, &arrow_count);
-    if (rc == 0 && arrow &&
-        same_names(arrow, arrow_count, src->columns, src->column_count)) {
-        tst_source_columns_free(src->columns, src->column_count);
-        src->columns = arrow;
-        src->column_count = arrow_count;
-        arrow = NULL;
-    }
+        rc = read_arrow_columns(con, path, &arrow, &arrow_count, &arrow_present);
+    if (rc == 0)
+        choose_columns(src, arrow, arrow_count, arrow_present);
     tst_source_columns_free(arrow, arrow_count);
     return rc;
 }
@@ -768,6 +821,8 @@ int tst_source_duck_type(const char *t, tst_type *out, tst_wire_kind *wire)
         out->timezone = strdup("UTC"); /* DuckDB stores TIMESTAMPTZ as UTC instants */
         return out->timezone ? 0 : nomem();
     }
+    if (strcmp(t, "DATE") == 0) /* adopted as timestamp[us] (source.h) */
+        return tst_source_type_converted(out, wire, TST_WIRE_DATE, "date32");
     unsigned p, s;
     char end;
     if (sscanf(t, "DECIMAL(%u,%u%c", &p, &s, &end) == 3 && end == ')') {
@@ -785,11 +840,13 @@ static int check_source_columns(const tst_source *src)
 {
     for (size_t i = 0; i < src->column_count; i++) {
         const tst_source_column *c = &src->columns[i];
-        if (c->wire != TST_WIRE_EXACT)
+        if (c->wire == TST_WIRE_OTHER) {
+            char way_out[512];
+            tst_source_way_out(c, way_out, sizeof way_out);
             return tst_fail(TST_ESCHEMA,
-                            "Arrow type cannot be represented exactly in the table logical "
-                            "schema at '%s': %s",
-                            c->name, c->type_text);
+                            "column '%s' has type %s, which no table column can hold; %s",
+                            c->name, c->type_text, way_out);
+        }
         for (size_t j = 0; j < i; j++)
             if (strcmp(src->columns[j].name, c->name) == 0)
                 return tst_fail(TST_ESCHEMA, "source %s has two columns named '%s'",

@@ -22,26 +22,46 @@
 #include <stdint.h>
 
 /*
- * Types a source may hold that a table schema cannot (format §1.7 rejects
- * them on a first append). The narrow integers and float16/float32 take
- * part in the widening allowlist of later appends.
+ * How a source column's values reach the table (see docs/guide/source-types.md).
+ *
+ * EXACT: the column holds `type`, a table logical type, exactly.
+ * Converted kinds: the values convert exactly to `type`, which is what a
+ * first append adopts; a later append may also widen them further, by the
+ * rules of append_schema.c. A converted column is always re-encoded, so the
+ * segment declares the table's type. OTHER: no table type holds the values
+ * (`type` is an OTHER leaf naming them); the append refuses the column.
  */
 typedef enum tst_wire_kind {
-    TST_WIRE_EXACT = 0, /* the column's type is `type`, exactly */
-    TST_WIRE_INT8,
-    TST_WIRE_INT16,
-    TST_WIRE_UINT8,
-    TST_WIRE_UINT16,
-    TST_WIRE_UINT32,
-    TST_WIRE_OTHER      /* anything else: date, time, interval, large_utf8, ... */
+    TST_WIRE_EXACT = 0,
+    TST_WIRE_INT8,    /* int8, adopted as int32 */
+    TST_WIRE_INT16,   /* int16, adopted as int32 */
+    TST_WIRE_UINT8,   /* uint8, adopted as uint64 */
+    TST_WIRE_UINT16,  /* uint16, adopted as uint64 */
+    TST_WIRE_UINT32,  /* uint32, adopted as uint64 */
+    TST_WIRE_OTHER,   /* refused: time, interval, duration, uuid, union, null, ... */
+    TST_WIRE_FLOAT16, /* float16, adopted as float32 */
+    TST_WIRE_DATE,    /* date32/date64, adopted as timestamp[us] (midnight, no zone) */
+    TST_WIRE_SECONDS, /* timestamp[s], adopted as timestamp[ms] with the same zone */
+    TST_WIRE_INT96,   /* a Parquet INT96 timestamp (Spark): timestamp[us](UTC) */
+    TST_WIRE_ENCODED  /* the values of `type` in another encoding: dictionary,
+                         large_utf8/utf8_view, large_binary/binary_view, JSON text */
 } tst_wire_kind;
+
+/* True for the kinds between EXACT and OTHER: values that convert exactly. */
+bool tst_wire_converted(tst_wire_kind wire);
 
 typedef struct tst_source_column {
     char *name;
     bool nullable;
     tst_wire_kind wire;
-    tst_type type;      /* valid when wire == TST_WIRE_EXACT */
+    tst_type type;      /* EXACT: the type; converted: the type it reads as; OTHER: a leaf naming it */
     char *type_text;    /* how the incoming type reads: "int16", "timestamp[s]", "date32" */
+    /* A Parquet file only: a reader that takes the segment's schema from the
+     * footer (format §1.7 "Parquet -> logical", the reference) derives
+     * exactly `type` and `nullable` from this column. False when it would
+     * derive something else (an UTC-adjusted timestamp without ARROW:schema
+     * reads as zone-less there, JSON as binary): such a file is re-encoded. */
+    bool footer_exact;
 } tst_source_column;
 
 typedef struct tst_source {
@@ -91,6 +111,10 @@ int tst_source_logical_schema(const tst_source *src, tst_schema **out);
 /* path as DuckDB must be given it to read that one file: glob characters
  * ('*', '?', '[') escaped as one-character classes. *out is malloc'd. */
 int tst_source_literal_path(const char *path, char **out);
+
+/* For a refused (TST_WIRE_OTHER) column: a way out, in words, naming the
+ * cast to use in DuckDB, polars or pyarrow on this column, in buf[cap]. */
+void tst_source_way_out(const tst_source_column *col, char *buf, size_t cap);
 
 void tst_source_clear(tst_source *src);
 

@@ -345,7 +345,8 @@ static void csv_types_without_a_logical_type_keep_duckdbs_name(void **state)
     opts.columns = "{'d': 'DATE', 't': 'TIME', 'u': 'UINTEGER'}";
     tst_source src;
     assert_tst_ok(tst_source_csv(&src, path, &opts, NULL));
-    assert_column(&src, "d", TST_WIRE_OTHER, "DATE", true);
+    assert_column(&src, "d", TST_WIRE_DATE, "date32", true); /* read as timestamp[us] */
+    assert_int_equal(column(&src, "d")->type.kind, TST_TYPE_TIMESTAMP);
     assert_column(&src, "t", TST_WIRE_OTHER, "TIME", true);
     assert_column(&src, "u", TST_WIRE_UINT32, "uint32", true);
     tst_source_clear(&src);
@@ -445,14 +446,28 @@ static void parquet_dates_times_decimals_and_binaries_follow_the_mapping(void **
     tst_source src;
     inspect_select(&src, "SELECT DATE '2024-01-01' AS d, TIME '10:00' AS t, "
                          "1.5::DECIMAL(10,2) AS dec, 1.5::DECIMAL(38,4) AS wide, "
-                         "'x'::BLOB AS bin, gen_random_uuid() AS id, INTERVAL 1 DAY AS iv");
-    assert_column(&src, "d", TST_WIRE_OTHER, "date32", true);
+                         "'x'::BLOB AS bin, gen_random_uuid() AS id, INTERVAL 1 DAY AS iv, "
+                         "'{}'::JSON AS js, TIMESTAMPTZ '2024-01-01' AS tz, "
+                         "TIMESTAMP '2024-01-01' AS naive");
+    assert_column(&src, "d", TST_WIRE_DATE, "date32", true);
+    assert_int_equal(column(&src, "d")->type.kind, TST_TYPE_TIMESTAMP);
+    assert_int_equal(column(&src, "d")->type.unit, TST_PRECISION_MICROS);
+    assert_null(column(&src, "d")->type.timezone);
     assert_column(&src, "t", TST_WIRE_OTHER, "time64[us]", true);
     assert_column(&src, "dec", TST_WIRE_EXACT, "decimal(precision=10, scale=2)", true);
     assert_column(&src, "wide", TST_WIRE_EXACT, "decimal(precision=38, scale=4)", true);
     assert_column(&src, "bin", TST_WIRE_EXACT, "binary", true);
-    assert_column(&src, "id", TST_WIRE_EXACT, "fixed_binary[16]", true); /* UUID: its bytes */
+    /* UUID: its bytes would be a BLOB that no '<uuid>' string matches (finding 2) */
+    assert_column(&src, "id", TST_WIRE_OTHER, "uuid", true);
     assert_column(&src, "iv", TST_WIRE_OTHER, "interval", true);
+    /* JSON is text: read as utf8, re-encoded (a footer reader sees binary). */
+    assert_column(&src, "js", TST_WIRE_ENCODED, "json", true);
+    assert_int_equal(column(&src, "js")->type.kind, TST_TYPE_UTF8);
+    assert_false(column(&src, "js")->footer_exact);
+    /* Without ARROW:schema a footer reader takes every timestamp as zone-less. */
+    assert_false(column(&src, "tz")->footer_exact);
+    assert_true(column(&src, "naive")->footer_exact);
+    assert_true(column(&src, "dec")->footer_exact);
     tst_source_clear(&src);
 }
 
@@ -514,13 +529,15 @@ static void logical_schema_rejects_inexact_types_naming_the_column(void **state)
 {
     (void)state;
     tst_source src;
-    inspect_select(&src, "SELECT 1::BIGINT AS ok, 1::SMALLINT AS small");
+    inspect_select(&src, "SELECT 1::BIGINT AS ok, 1::SMALLINT AS small, TIME '10:00' AS t");
     tst_schema *schema = NULL;
     assert_tst_fails(tst_source_logical_schema(&src, &schema), TST_ESCHEMA);
     assert_null(schema);
     assert_string_equal(tst_error_last()->message,
-                        "Arrow type cannot be represented exactly in the table logical schema "
-                        "at 'small': int16");
+                        "column 't' has type time64[us], which no table column can hold; store "
+                        "it as text or as an int64 count since midnight: DuckDB `t::VARCHAR` or "
+                        "`epoch_us(t)`, polars `pl.col('t').cast(pl.Utf8)`, pyarrow "
+                        "`pc.cast(t, pa.int64())`");
     tst_source_clear(&src);
 }
 
@@ -600,16 +617,22 @@ static void arrow_types_map_per_the_exact_mapping(void **state)
     tst_source view = {.columns = cols, .column_count = count};
     assert_column(&view, "u64", TST_WIRE_EXACT, "uint64", false);
     assert_column(&view, "u8", TST_WIRE_UINT8, "uint8", true);
-    assert_column(&view, "half", TST_WIRE_OTHER, "float16", true);
+    assert_column(&view, "half", TST_WIRE_FLOAT16, "float16", true);
+    assert_int_equal(column(&view, "half")->type.kind, TST_TYPE_FLOAT32);
     assert_column(&view, "f64", TST_WIRE_EXACT, "float64", true);
     assert_column(&view, "dec", TST_WIRE_EXACT, "decimal(precision=50, scale=2)", true);
     assert_column(&view, "dec256small", TST_WIRE_OTHER, "decimal256(10, 2)", true);
-    assert_column(&view, "secs", TST_WIRE_OTHER, "timestamp[s]", true);
+    assert_column(&view, "secs", TST_WIRE_SECONDS, "timestamp[s]", true);
+    assert_int_equal(column(&view, "secs")->type.unit, TST_PRECISION_MILLIS);
     assert_column(&view, "ns", TST_WIRE_EXACT, "timestamp[ns](America/Phoenix)", true);
     assert_column(&view, "fsb", TST_WIRE_EXACT, "fixed_binary[16]", true);
-    assert_column(&view, "day", TST_WIRE_OTHER, "date32", true);
-    assert_column(&view, "big", TST_WIRE_OTHER, "large_utf8", true);
-    assert_column(&view, "cat", TST_WIRE_OTHER, "dictionary<values=utf8>", true);
+    assert_column(&view, "day", TST_WIRE_DATE, "date32", true);
+    assert_column(&view, "big", TST_WIRE_ENCODED, "large_utf8", true);
+    assert_int_equal(column(&view, "big")->type.kind, TST_TYPE_UTF8);
+    assert_column(&view, "cat", TST_WIRE_ENCODED, "dictionary<values=utf8>", true);
+    assert_int_equal(column(&view, "cat")->type.kind, TST_TYPE_UTF8);
+    assert_false(column(&view, "cat")->footer_exact);
+    assert_true(column(&view, "u64")->footer_exact);
     assert_column(&view, "list", TST_WIRE_EXACT, "List<item?: int64>", true);
     assert_column(&view, "map", TST_WIRE_EXACT, "Map<key: utf8, value?: int32, sorted>", true);
     assert_column(&view, "keys", TST_WIRE_EXACT, "Map<key: utf8>", true);
