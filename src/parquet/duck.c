@@ -193,3 +193,19 @@ int tst_duck_column_is_tstz(duckdb_connection con, const char *relation, const c
     free(q.s);
     return rc;
 }
+
+const char *tst_duck_relation_label(const char *relation_sql, char *buf, size_t cap)
+{
+    enum { SHORT = 200 };
+    size_t len = strlen(relation_sql);
+    const char *call = strstr(relation_sql, "read_");
+    if (len <= SHORT || !call) {
+        snprintf(buf, cap, "%.*s%s", (int)(len <= SHORT ? len : SHORT), relation_sql,
+                 len <= SHORT ? "" : "...");
+        return buf;
+    }
+    const char *end = strchr(call, ')');
+    size_t n = end ? (size_t)(end - call) + 1 : strlen(call);
+    snprintf(buf, cap, "%.*s%s", (int)(n <= SHORT ? n : SHORT), call, n <= SHORT ? "" : "...");
+    return buf;
+}

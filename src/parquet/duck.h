@@ -32,6 +32,12 @@ int tst_duck_query(duckdb_connection con, const char *sql, duckdb_result *out, c
  * Appends text as a SQL string literal ('...' with quotes doubled) to a
  * malloc'd buffer: *buf grows as needed. Returns 0 or TST_ENOMEM.
  */
+/* A short name for a FROM-clause expression, for error messages: the
+ * expression itself when short, else its first read_...(...) call (a typed
+ * CSV relation spells out every column and would push DuckDB's own message
+ * past the error buffer). Writes into buf[cap] and returns buf. */
+const char *tst_duck_relation_label(const char *relation_sql, char *buf, size_t cap);
+
 int tst_duck_append_literal(char **buf, size_t *len, size_t *cap, const char *text);
 /* Appends text as a quoted SQL identifier ("..." with quotes doubled). */
 int tst_duck_append_ident(char **buf, size_t *len, size_t *cap, const char *text);

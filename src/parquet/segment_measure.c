@@ -607,7 +607,9 @@ int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
     free(p.entity);
     if (rc != 0) {
         tst_measure_clear(out);
-        tst_fail_context(rc, "measuring %s", relation_sql);
+        char label[256];
+        tst_fail_context(rc, "measuring %s",
+                         tst_duck_relation_label(relation_sql, label, sizeof label));
     }
     return rc;
 }

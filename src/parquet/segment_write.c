@@ -482,8 +482,11 @@ int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
     if (rc == 0)
         rc = publish(tmp, dst);
     free(tmp);
-    if (rc != 0)
-        tst_fail_context(rc, "writing segment %s from %s", dst, relation_sql);
+    if (rc != 0) {
+        char label[256];
+        tst_fail_context(rc, "writing segment %s from %s", dst,
+                         tst_duck_relation_label(relation_sql, label, sizeof label));
+    }
     return rc;
 }
 
