@@ -183,6 +183,9 @@ static int read_rows(tst_session *s, const char *sql, uint64_t limit, bool count
     cli_grid_init(grid, cols);
     for (size_t c = 0; c < cols; c++)
         cells[c] = (char *)tst_rows_column_name(rows, c);
+    /* EXPLAIN [ANALYZE] typed as a query: its plan is drawn whole too */
+    raw |= cols == 2 && strcmp(cells[0], "explain_key") == 0 &&
+           strcmp(cells[1], "explain_value") == 0;
     cli_grid_add(grid, (const char *const *)cells);
     int rc = 0, more;
     *total = 0;
