@@ -250,8 +250,9 @@ def write_pyarrow(c: Corpus):
       "use_deprecated_int96_timestamps=True with the Arrow schema (zone UTC kept there)",
       use_deprecated_int96_timestamps=True)
     w("pa-int96-spark-d2.parquet", with_ts(d2, "ns", None),
-      "INT96 and no ARROW:schema (store_schema=False), as Spark writes it: DuckDB "
-      "reads a zone-less TIMESTAMP", cross=naive_cross(),
+      "INT96 and no ARROW:schema (store_schema=False), as Spark writes it: UTC "
+      "instants, adopted as timestamp[us](UTC); a zone-less table refuses them",
+      cross=zoned_cross() + [{"base": "duckdb-naive", "expect": ZONE_REFUSED}],
       use_deprecated_int96_timestamps=True, store_schema=False)
     # Edge cases of the rules themselves.
     w("pa-shuffled-d2.parquet", d2.take(np.random.default_rng(7).permutation(d2.num_rows)),
@@ -488,8 +489,10 @@ def write_csv(c: Corpus):
           cross=naive_cross())
 
     iso.to_csv(c.path("csv-semicolon-d2.csv"), index=False, sep=";")
-    c.add("csv-semicolon-d2.csv", "python csv (pandas)", "semicolon-separated, ISO with Z",
-          cross=zoned_cross())
+    c.add("csv-semicolon-d2.csv", "python csv (pandas)",
+          "semicolon-separated: refused with the option to give (--delimiter ';'), as pandas "
+          "and polars also need sep=';'",
+          expect={"outcome": "refused", "message": [r"--delimiter ';'"]}, cross=[])
 
     day = csv_frame(daily(2))
     day["date"] = pd.to_datetime(day["date"]).dt.strftime("%Y-%m-%d")
