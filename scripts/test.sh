@@ -43,7 +43,9 @@ py="$PWD/.venv/bin/python"
 (cd python && TSTABLE_BUILD_DIR="$PWD/../build" "$py" setup.py -q build_ext --inplace)
 # Two runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
-# Every writer's types (tests/compat/test_writer_types.py), and the reference
+# Every writer's types (tests/compat/test_writer_types.py), zoned segments read alike in any
+# session zone (tests/compat/test_zoned_segments.py), and the reference
 # (.deps/refvenv, made by deps.sh) reading what we wrote.
-TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/compat/test_writer_types.py
+TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/compat/test_writer_types.py \
+    tests/compat/test_zoned_segments.py
 "$py" -m pytest -q python/tests
