@@ -9,16 +9,21 @@
  * folder is fsynced. A failure at any step removes what this call created:
  * the caller sees either a complete dst or no dst, and never a temp file.
  * The link, unlink and folder fsync go through fsio so tests can fail each
- * of them; the temp file's own writes are DuckDB's or copy_file_range's.
+ * of them; the temp file's own writes are DuckDB's or copy_file_range's
+ * (and parquet_footer.c's pwrite of the footer fix).
  *
  * The re-encode casts every column to the DuckDB type whose Parquet
  * encoding is the schema's type (checked with parquet_schema() on DuckDB
  * 1.4.4):
  *   Bool BOOLEAN, Int32 INT32, Int64 INT64, UInt64 INT64 (UINT_64),
  *   Float32 FLOAT, Float64 DOUBLE, Utf8 BYTE_ARRAY (UTF8), Binary BYTE_ARRAY,
- *   Timestamp ms/us/ns INT64 TIMESTAMP(unit, isAdjustedToUTC=false),
+ *   zone-less Timestamp ms/us/ns INT64 TIMESTAMP(unit, isAdjustedToUTC=false),
  *   Timestamp us "UTC" INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true),
- *   other zoned timestamps: the UTC instant as a plain timestamp of the unit,
+ *   other zoned timestamps INT64 TIMESTAMP(unit, isAdjustedToUTC=true): DuckDB
+ *   writes a zoned column only as micros, so the UTC instant goes out as a
+ *   plain timestamp of the unit and parquet_footer.c then flips the footer's
+ *   isAdjustedToUTC to true in the temp file (a nibble; nothing moves);
+ *   without it DuckDB reads a wall time and shifts it by the session zone,
  *   Decimal(p<=38) DECIMAL(p,s) on INT32/INT64/FIXED_LEN_BYTE_ARRAY(16).
  *   Struct, List, Map: passed through as DuckDB read them (the append rules
  *   admit a nested column only with the table's exact type); the embedded
@@ -40,6 +45,7 @@
 #include "fail.h"
 #include "fsio.h"
 #include "model.h"
+#include "parquet_footer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -259,18 +265,25 @@ static int unsupported(const tst_field *f, const char *why)
                     type, why);
 }
 
+/* A zoned timestamp DuckDB cannot write as TIMESTAMPTZ (anything but us "UTC"). */
+static bool zoned_as_plain(const tst_field *f)
+{
+    const char *tz = f->type.timezone;
+    return f->type.kind == TST_TYPE_TIMESTAMP && tz &&
+           !(strcmp(tz, "UTC") == 0 && f->type.unit == TST_PRECISION_MICROS);
+}
+
 /*
  * Zoned timestamps are UTC instants. Microseconds in UTC map to DuckDB's
  * TIMESTAMPTZ (Parquet isAdjustedToUTC=true); every other zoned column is
- * written as the plain timestamp of its unit holding the UTC instant, and
- * the ARROW:schema in the footer carries the zone, which is how arrow-rs
- * and pyarrow read it back.
+ * written as the plain timestamp of its unit holding the UTC instant, then
+ * marked as an instant in the footer (mark_zoned_columns); the ARROW:schema
+ * in the footer carries the zone, which is how arrow-rs and pyarrow read it.
  */
 static int timestamp_type(const tst_field *f, char *out, size_t cap)
 {
-    const char *tz = f->type.timezone;
     tst_time_precision u = f->type.unit;
-    bool utc_micros = tz && strcmp(tz, "UTC") == 0 && u == TST_PRECISION_MICROS;
+    bool utc_micros = f->type.timezone && !zoned_as_plain(f);
     const char *name = utc_micros                 ? "TIMESTAMPTZ"
                      : u == TST_PRECISION_MILLIS ? "TIMESTAMP_MS"
                      : u == TST_PRECISION_MICROS ? "TIMESTAMP"
@@ -442,8 +455,24 @@ static int check_spec_columns(const tst_index_spec *spec, const tst_schema *sche
     return 0;
 }
 
+/* Flips isAdjustedToUTC to true in tmp's footer for the zoned columns
+ * written as plain timestamps: the file then says they are instants. */
+static int mark_zoned_columns(const tst_schema *schema, const char *tmp)
+{
+    const char **names = calloc(schema->column_count + 1, sizeof *names);
+    if (!names)
+        return tst_fail(TST_ENOMEM, "out of memory marking the timestamps of %s", tmp);
+    size_t n = 0;
+    for (size_t i = 0; i < schema->column_count; i++)
+        if (zoned_as_plain(&schema->columns[i]))
+            names[n++] = schema->columns[i].name;
+    int rc = n > 0 ? tst_parquet_footer_mark_utc(tmp, names, n) : 0;
+    free(names);
+    return rc;
+}
+
 /*
- * Builds and runs the COPY into tmp, then fsyncs it; on failure no tmp
+ * Builds and runs the COPY into tmp, marks its zoned columns, then fsyncs it; on failure no tmp
  * remains. Zoned columns are cast from whatever the source holds; pinning
  * the session zone to UTC keeps naive timestamps' wall time as the instant.
  */
@@ -461,6 +490,8 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
         rc = tst_duck_query(con, t.s, NULL, "writing the segment");
     tst_duck_disconnect(&con);
     free(t.s);
+    if (rc == 0)
+        rc = mark_zoned_columns(schema, tmp);
     if (rc == 0)
         rc = fsync_path(tmp);
     if (rc != 0)

@@ -1,0 +1,43 @@
+/*
+ * parquet_footer.h — marking top-level timestamp columns of a Parquet file
+ * as UTC instants (isAdjustedToUTC=true) by editing its footer in place.
+ *
+ * DuckDB writes a zoned column only as microseconds (TIMESTAMPTZ); a
+ * re-encoded segment of a zoned ms, ns or non-UTC table holds the UTC
+ * instants in a plain timestamp of the unit, which the footer then calls
+ * TIMESTAMP(unit, isAdjustedToUTC=false). Readers that trust that flag
+ * (DuckDB) take such values as wall times of the session's zone. Thrift's
+ * compact protocol keeps a bool field in its field header's type nibble, so
+ * the flag turns true without any byte moving (see parquet_footer.c).
+ */
+#ifndef TST_PARQUET_FOOTER_H
+#define TST_PARQUET_FOOTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Sets isAdjustedToUTC=true on each named column of the Parquet file at
+ * path: top-level leaf columns (direct children of the schema root) with a
+ * TimestampType logical type. A ConvertedType that contradicts the result
+ * (TIMESTAMP_MILLIS/MICROS of another unit) is corrected; an absent one
+ * stays absent. A column already marked is left as it is. The file is
+ * written in place with pwrite and fsynced: meant for a temp file that no
+ * one else sees yet. A column that is not there, is not a timestamp, or a
+ * footer that is not well-formed compact Thrift is TST_ECORRUPT naming the
+ * file; the file is then unchanged. An unreadable or unwritable file is
+ * TST_EIO (TST_ENOTFOUND when missing).
+ */
+int tst_parquet_footer_mark_utc(const char *path, const char *const *columns, size_t count);
+
+/*
+ * The same on a footer already in memory (the FileMetaData bytes, without
+ * the length and magic): edits footer in place and sets *changed when a
+ * byte changed. path only names the file in messages. On failure footer is
+ * unchanged.
+ */
+int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *const *columns,
+                                      size_t count, const char *path, bool *changed);
+
+#endif
