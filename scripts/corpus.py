@@ -486,7 +486,11 @@ def write_csv(c: Corpus):
     naive["ts"] = naive["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
     naive.to_csv(c.path("csv-naive-d2.csv"), index=False)
     c.add("csv-naive-d2.csv", "python csv (pandas)", "zone-less timestamps (UTC wall clock)",
-          cross=naive_cross())
+          cross=naive_cross()[:2] + [{"base": "duckdb-tz", "expect": APPENDS}])
+    # CSV text has no types: once a table has a schema, a zone-less time in a
+    # CSV is read with the table's type, as UTC, as tstable reads zone-less
+    # times everywhere (--start, coverage); a zone-less Parquet column is a
+    # different type and stays refused by a zoned table.
 
     iso.to_csv(c.path("csv-semicolon-d2.csv"), index=False, sep=";")
     c.add("csv-semicolon-d2.csv", "python csv (pandas)",

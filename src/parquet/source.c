@@ -704,6 +704,7 @@ static void swap_columns(tst_source_column *a, tst_source_column *b)
  * extension type (fixed_size_binary[16]) would hide it. Without one, the
  * reference reads every timestamp as zone-less, so a zoned column is not
  * what it would derive. With one we cannot use, we cannot tell: re-encode.
+ * An INT96 column is never copied, whatever its Arrow type says.
  */
 static void choose_columns(tst_source *src, tst_source_column *arrow, size_t arrow_count,
                            bool arrow_present)
@@ -712,9 +713,13 @@ static void choose_columns(tst_source *src, tst_source_column *arrow, size_t arr
     for (size_t i = 0; i < src->column_count; i++) {
         tst_source_column *c = &src->columns[i];
         bool uuid = c->wire == TST_WIRE_OTHER && strcmp(c->type_text, "uuid") == 0;
-        if (usable && !uuid)
+        bool int96 = c->wire == TST_WIRE_INT96;
+        if (usable && !uuid) {
             swap_columns(c, &arrow[i]);
-        else if (!arrow_present)
+            /* DuckDB reads INT96 as a zone-less TIMESTAMP: a copy would be read
+             * in the session's zone, so it is re-encoded as marked instants */
+            c->footer_exact &= !int96;
+        } else if (!arrow_present)
             c->footer_exact = c->wire == TST_WIRE_EXACT && !has_timezone(&c->type);
         else
             c->footer_exact = false;

@@ -311,7 +311,7 @@ def test_finding_8_ms_table_takes_us_and_ns_files_with_whole_milliseconds(tmp_pa
     assert schema(root)["ts"][0] == {"Timestamp": {"unit": "Millis", "timezone": "UTC"}}
     assert totals(root) == [source_totals([ms, us, ns])]
     assert query(root, "SELECT min(ts), max(ts) FROM {t} WHERE ts >= '2024-03-01'") == [
-        "2024-03-01 00:00:00+00,2024-03-01 23:00:00+00"]
+        "2024-03-01T00:00:00Z,2024-03-01T23:00:00Z"]
 
 
 @need_node
@@ -382,7 +382,7 @@ def test_finding_8_seconds_and_int96_are_adopted_with_a_note(tmp_path):
     notes = append(root, int96)
     assert "column 'ts' (int96) stored as timestamp[us](UTC)" in notes
     assert totals(root) == [source_totals([int96])]
-    assert query(root, "SELECT min(ts) FROM {t}") == ["2024-02-01 00:00:00+00"]
+    assert query(root, "SELECT min(ts) FROM {t}") == ["2024-02-01T00:00:00Z"]
 
 
 # ---- finding 9: dates and small integers ---------------------------------------------------
