@@ -440,12 +440,13 @@ static int check_column(const reader *r, const element *e, const char *name,
 }
 
 /* Applies the edits of e; returns whether a byte changed. */
-static bool mark(uint8_t *footer, const element *e, bool fixes_converted)
+static bool mark(uint8_t *footer, const element *e, bool fixes_converted, bool utc)
 {
     bool changed = false;
     uint8_t *h = &footer[e->utc_header];
-    if ((*h & 0x0f) == CT_FALSE) {
-        *h = (uint8_t)((*h & 0xf0) | CT_TRUE);
+    int want = utc ? CT_TRUE : CT_FALSE;
+    if ((*h & 0x0f) != want) {
+        *h = (uint8_t)((*h & 0xf0) | want);
         changed = true;
     }
     if (fixes_converted) {
@@ -455,8 +456,8 @@ static bool mark(uint8_t *footer, const element *e, bool fixes_converted)
     return changed;
 }
 
-int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *const *columns,
-                                      size_t count, const char *path, bool *changed)
+static int set_utc_bytes(uint8_t *footer, size_t len, const char *const *columns, size_t count,
+                         const char *path, bool utc, bool *changed)
 {
     reader r = {.p = footer, .len = len, .pos = 0, .path = path};
     element *el = NULL;
@@ -472,11 +473,17 @@ int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *c
     }
     *changed = false;
     for (size_t k = 0; rc == 0 && k < count; k++)
-        *changed = mark(footer, found[k], fixes[k]) || *changed;
+        *changed = mark(footer, found[k], fixes[k] && utc, utc) || *changed;
     free(el);
     free(found);
     free(fixes);
     return rc;
+}
+
+int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *const *columns,
+                                      size_t count, const char *path, bool *changed)
+{
+    return set_utc_bytes(footer, len, columns, count, path, true, changed);
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -553,7 +560,7 @@ static int write_footer(int fd, const char *path, uint8_t *footer, size_t len, o
     return 0;
 }
 
-int tst_parquet_footer_mark_utc(const char *path, const char *const *columns, size_t count)
+static int set_utc_file(const char *path, const char *const *columns, size_t count, bool utc)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -568,11 +575,21 @@ int tst_parquet_footer_mark_utc(const char *path, const char *const *columns, si
     bool changed = false;
     int rc = read_footer(fd, path, &footer, &len, &off);
     if (rc == 0)
-        rc = tst_parquet_footer_mark_utc_bytes(footer, len, columns, count, path, &changed);
+        rc = set_utc_bytes(footer, len, columns, count, path, utc, &changed);
     if (rc == 0 && changed)
         rc = write_footer(fd, path, footer, len, off);
     free(footer);
     if (close(fd) != 0 && rc == 0)
         rc = tst_fail_errno(TST_EIO, errno, "cannot close %s", path);
     return rc;
+}
+
+int tst_parquet_footer_mark_utc(const char *path, const char *const *columns, size_t count)
+{
+    return set_utc_file(path, columns, count, true);
+}
+
+int tst_parquet_footer_unmark_utc(const char *path, const char *const *columns, size_t count)
+{
+    return set_utc_file(path, columns, count, false);
 }

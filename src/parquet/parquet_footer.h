@@ -32,6 +32,14 @@
 int tst_parquet_footer_mark_utc(const char *path, const char *const *columns, size_t count);
 
 /*
+ * The reverse, isAdjustedToUTC=false, on a private copy of a source file:
+ * DuckDB 1.4 reads a zoned nanosecond column only to microseconds, but a
+ * zone-less one exactly, so an unmarked copy shows every digit (used to
+ * check that values fit a coarser unit). ConvertedType is left as it is.
+ */
+int tst_parquet_footer_unmark_utc(const char *path, const char *const *columns, size_t count);
+
+/*
  * The same on a footer already in memory (the FileMetaData bytes, without
  * the length and magic): edits footer in place and sets *changed when a
  * byte changed. path only names the file in messages. On failure footer is
