@@ -570,7 +570,10 @@ static int measure_with(duckdb_connection con, measure_plan *p, tst_measure *out
     if (rc == 0 && p->spec->kind.type == TST_INDEX_TIMESTAMP &&
         p->index->type.unit != TST_PRECISION_MICROS)
         rc = tst_duck_column_is_tstz(con, p->relation, p->spec->column, &tstz);
-    p->index_via_timestamp = tstz;
+    /* DuckDB casts nothing finer than TIMESTAMP to TIMESTAMP_MS directly (a
+     * zoned ns source is read as TIMESTAMP_NS, see source.c) */
+    p->index_via_timestamp = tstz || (p->spec->kind.type == TST_INDEX_TIMESTAMP &&
+                                      p->index->type.unit == TST_PRECISION_MILLIS);
     if (rc == 0)
         rc = totals_read(con, p, &s);
     if (rc == 0)

@@ -26,11 +26,15 @@
 #include "fail.h"
 #include "model.h"
 
+#include "parquet_footer.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PARQUET_MAX_DEPTH 64
 
@@ -719,10 +723,13 @@ static void choose_columns(tst_source *src, tst_source_column *arrow, size_t arr
             /* DuckDB reads INT96 as a zone-less TIMESTAMP: a copy would be read
              * in the session's zone, so it is re-encoded as marked instants */
             c->footer_exact &= !int96;
-        } else if (!arrow_present)
+        } else if (!arrow_present) {
             c->footer_exact = c->wire == TST_WIRE_EXACT && !has_timezone(&c->type);
-        else
+        } else {
             c->footer_exact = false;
+        }
+        c->zoned_nanos = !int96 && c->type.kind == TST_TYPE_TIMESTAMP && c->type.timezone &&
+                         c->type.unit == TST_PRECISION_NANOS;
     }
 }
 
@@ -769,6 +776,67 @@ int tst_source_literal_path(const char *path, char **out)
     return 0;
 }
 
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, err = 0;
+    if (in < 0)
+        return tst_fail_errno(TST_EIO, errno, "cannot open %s", from);
+    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        err = errno;
+    char buf[1 << 16];
+    for (ssize_t n; err == 0 && (n = read(in, buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || write(out, buf, (size_t)n) != n)
+            err = errno ? errno : EIO;
+    }
+    close(in);
+    if (out >= 0 && close(out) != 0 && err == 0)
+        err = errno;
+    return err ? tst_fail_errno(TST_EIO, err, "cannot copy %s to %s", from, to) : 0;
+}
+
+/*
+ * DuckDB 1.4 reads a zoned nanosecond column (isAdjustedToUTC=true) only to
+ * microseconds. A source with such columns is read from a private copy
+ * whose footer calls them zone-less: DuckDB then reads every nanosecond of
+ * the same UTC instants (the writer and measurer read zone-less values as
+ * UTC). The copy lives in TMPDIR until tst_source_clear.
+ */
+static int read_nanos_exactly(tst_source *src)
+{
+    const char **names = calloc(src->column_count ? src->column_count : 1, sizeof *names);
+    if (!names)
+        return nomem();
+    size_t n = 0;
+    for (size_t i = 0; i < src->column_count; i++)
+        if (src->columns[i].zoned_nanos)
+            names[n++] = src->columns[i].name;
+    int rc = 0;
+    if (n > 0) {
+        const char *dir = getenv("TMPDIR");
+        static unsigned long serial;
+        if (asprintf(&src->scratch_path, "%s/tstable-nanos-%ld-%lu.parquet",
+                     dir && *dir ? dir : "/tmp", (long)getpid(),
+                     __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED)) < 0) {
+            src->scratch_path = NULL;
+            rc = nomem();
+        }
+        if (rc == 0)
+            rc = copy_file(src->path, src->scratch_path);
+        if (rc == 0)
+            rc = tst_parquet_footer_unmark_utc(src->scratch_path, names, n);
+        if (rc == 0) {
+            free(src->relation_sql);
+            src->relation_sql = NULL;
+            rc = set_relation(src, "read_parquet", src->scratch_path, NULL);
+        }
+    }
+    free(names);
+    return rc;
+}
+
 int tst_source_parquet(tst_source *out, const char *path)
 {
     memset(out, 0, sizeof *out);
@@ -790,6 +858,8 @@ int tst_source_parquet(tst_source *out, const char *path)
         rc = nomem();
     if (rc == 0)
         rc = set_relation(out, "read_parquet", literal, NULL);
+    if (rc == 0)
+        rc = read_nanos_exactly(out);
     free(literal);
     if (rc != 0)
         tst_source_clear(out);
@@ -885,6 +955,9 @@ void tst_source_clear(tst_source *src)
         return;
     free(src->relation_sql);
     free(src->path);
+    if (src->scratch_path)
+        unlink(src->scratch_path);
+    free(src->scratch_path);
     tst_source_columns_free(src->columns, src->column_count);
     memset(src, 0, sizeof *src);
 }

@@ -62,10 +62,14 @@ typedef struct tst_source_column {
      * derive something else (an UTC-adjusted timestamp without ARROW:schema
      * reads as zone-less there, JSON as binary): such a file is re-encoded. */
     bool footer_exact;
+    /* A zoned INT64 nanosecond timestamp: DuckDB 1.4 reads it only to
+     * microseconds, so the source reads it from an unmarked copy (scratch). */
+    bool zoned_nanos;
 } tst_source_column;
 
 typedef struct tst_source {
     char *relation_sql;        /* e.g. read_parquet('/data/x.parquet') */
+    char *scratch_path;        /* a private copy relation_sql reads instead, removed by clear */
     char *path;                /* the file */
     bool is_parquet;           /* a Parquet file: may be copied byte for byte */
     tst_source_column *columns;

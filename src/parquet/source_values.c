@@ -15,14 +15,10 @@
 
 #include "duck.h"
 #include "fail.h"
-#include "parquet_footer.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static int one_row(duckdb_connection con, tst_sql *t, const char *what, duckdb_result *res)
 {
@@ -116,81 +112,6 @@ static const struct {
     [TST_PRECISION_NANOS] = {1000000000, "epoch_ns"},
 };
 
-/*
- * DuckDB 1.4 reads a zoned nanosecond Parquet column (isAdjustedToUTC=true)
- * only to microseconds, which would hide the very digits a narrowing must
- * check. For such a column the check reads a private copy of the file whose
- * footer calls the column zone-less: DuckDB then reads every nanosecond of
- * the same UTC instants. *relation is the FROM expression to read
- * (src->relation_sql, or read_parquet of the copy, which *copy names and the
- * caller removes).
- */
-static bool zoned_parquet_nanos(const tst_source *src, const char *column)
-{
-    if (!src->is_parquet)
-        return false;
-    for (size_t i = 0; i < src->column_count; i++)
-        if (strcmp(src->columns[i].name, column) == 0)
-            return src->columns[i].type.kind == TST_TYPE_TIMESTAMP &&
-                   src->columns[i].type.timezone && src->columns[i].type.unit ==
-                   TST_PRECISION_NANOS;
-    return false;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, err = 0;
-    if (in < 0)
-        return tst_fail_errno(TST_EIO, errno, "cannot open %s", from);
-    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0)
-        err = errno;
-    char buf[1 << 16];
-    for (ssize_t n; err == 0 && (n = read(in, buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || write(out, buf, (size_t)n) != n)
-            err = errno ? errno : EIO;
-    }
-    close(in);
-    if (out >= 0 && close(out) != 0 && err == 0)
-        err = errno;
-    return err ? tst_fail_errno(TST_EIO, err, "cannot copy %s to %s", from, to) : 0;
-}
-
-static int exact_relation(const tst_source *src, const char *column, char **copy, char **relation)
-{
-    *copy = *relation = NULL;
-    if (!zoned_parquet_nanos(src, column))
-        return (*relation = strdup(src->relation_sql)) ? 0
-               : tst_fail(TST_ENOMEM, "out of memory checking %s", src->path);
-    const char *dir = getenv("TMPDIR");
-    char *path = NULL;
-    if (asprintf(&path, "%s/tstable-nanos-%ld-%p.parquet", dir && *dir ? dir : "/tmp",
-                 (long)getpid(), (void *)copy) < 0)
-        return tst_fail(TST_ENOMEM, "out of memory checking %s", src->path);
-    const char *names[] = {column};
-    int rc = copy_file(src->path, path);
-    if (rc == 0)
-        rc = tst_parquet_footer_unmark_utc(path, names, 1);
-    tst_sql t = {0};
-    if (rc == 0)
-        rc = SQL_F(&t, "read_parquet(");
-    if (rc == 0)
-        rc = SQL_LIT(&t, path);
-    if (rc == 0)
-        rc = SQL_F(&t, ")");
-    if (rc != 0) {
-        unlink(path);
-        free(path);
-        free(t.s);
-        return rc;
-    }
-    *copy = path;
-    *relation = t.s;
-    return 0;
-}
-
 int tst_source_inexact_count(const tst_source *src, const char *column, tst_time_precision from,
                              tst_time_precision to, uint64_t *count, char *first, size_t cap)
 {
@@ -202,15 +123,12 @@ int tst_source_inexact_count(const tst_source *src, const char *column, tst_time
     tst_sql t = {0};
     duckdb_result res;
     duckdb_connection con = NULL;
-    char *copy = NULL, *relation = NULL;
-    int rc = exact_relation(src, column, &copy, &relation);
-    if (rc != 0)
-        return tst_fail_context(rc, "checking column '%s' of %s", column, src->path);
-    rc = SQL_F(&t, "SELECT count(*), min(c)::VARCHAR FROM (SELECT ");
+    /* A zoned nanosecond column is read exactly: see read_nanos_exactly in source.c */
+    int rc = SQL_F(&t, "SELECT count(*), min(c)::VARCHAR FROM (SELECT ");
     if (rc == 0)
         rc = SQL_IDENT(&t, column);
     if (rc == 0)
-        rc = SQL_F(&t, " AS c FROM %s) WHERE %s(c) %% %llu <> 0", relation,
+        rc = SQL_F(&t, " AS c FROM %s) WHERE %s(c) %% %llu <> 0", src->relation_sql,
                    UNITS[from].epoch, (unsigned long long)step);
     if (rc == 0)
         rc = tst_duck_connect(&con);
@@ -221,10 +139,6 @@ int tst_source_inexact_count(const tst_source *src, const char *column, tst_time
         rc = one_row(con, &t, "checking that timestamps fit a coarser unit", &res);
     free(t.s);
     tst_duck_disconnect(&con);
-    if (copy)
-        unlink(copy);
-    free(copy);
-    free(relation);
     if (rc != 0)
         return tst_fail_context(rc, "checking column '%s' of %s", column, src->path);
     *count = cell_u64(&res, 0);

@@ -694,3 +694,23 @@ def test_finding_7_and_9_pandas_and_polars_frames_append_as_arrow_streams(tmp_pa
     assert s["day"][0] == {"Timestamp": {"unit": "Micros", "timezone": None}}
     assert query(root, "SELECT count(*), sum(close), sum(len(tags)), count(DISTINCT day) "
                        "FROM {t}") == ["96,9924.0,144,2"]
+
+
+def test_a_zoned_nanosecond_column_keeps_every_digit_when_re_encoded(tmp_path):
+    """DuckDB 1.4 reads a zoned ns column only to microseconds; the append reads it
+    from a copy whose footer calls it zone-less, so the segment and its bounds keep
+    the nanoseconds (pandas files are re-encoded: their strings are large_string)."""
+    root = create(tmp_path / "t")
+    table = arrow_bars(JAN, 4, pa.timestamp("ns", tz="UTC"), pa.large_string())
+    ns = table.column("ts").cast(pa.int64()).to_pylist()
+    ns = [v + 123 for v in ns]  # sub-microsecond digits
+    table = table.set_column(0, table.schema.field("ts"),
+                             pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz="UTC")))
+    append(root, write_pyarrow(table, tmp_path / "ns.parquet"))
+    assert schema(root)["ts"][0] == {"Timestamp": {"unit": "Nanos", "timezone": "UTC"}}
+    [segment] = (root / "data").glob("*.parquet")
+    stored = pq.read_table(segment).column("ts").cast(pa.int64()).to_pylist()
+    assert sorted(stored) == sorted(ns)
+    log = json.loads((root / "_timeseries_log" / "0000000002.json").read_text())
+    add = next(a["AddSegment"] for a in log["actions"] if "AddSegment" in a)
+    assert add["index_min"]["value"].endswith(".000000123Z")
