@@ -22,23 +22,6 @@
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_table(const char *root, char **entities, size_t n)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = entities;
-    spec.entity_count = n;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 typedef struct table_print {
     uint64_t version;
     int data_files;
@@ -74,7 +57,7 @@ static void the_nvda_csv_becomes_the_first_segment(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("append");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_append_result res;
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, &res));
     assert_int_equal(res.version, 2);
@@ -121,7 +104,7 @@ static void appending_the_sample_again_is_rejected_as_overlap_and_writes_nothing
 {
     (void)state;
     char *root = tst_test_tmpdir("append");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
     table_print before = print_of(root);
     assert_tst_fails(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL), TST_EOVERLAP);
@@ -149,7 +132,7 @@ static void a_parquet_file_matching_the_schema_is_copied_byte_for_byte(void **st
                                         "ts) AS ts) FROM nvda WHERE ts < '2024-06-05'");
     char *second = tst_test_nvda_parquet(dir, "second.parquet", "SELECT * REPLACE (timezone("
                                          "'UTC', ts) AS ts) FROM nvda WHERE ts >= '2024-06-05'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, first, NULL, &res));
     assert_true(res.copied);
@@ -187,7 +170,7 @@ static void reencoding_can_be_forced_and_keeps_every_row(void **state)
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
     char *file = tst_test_nvda_parquet(dir, "all.parquet", "SELECT * FROM nvda");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
     opts.reencode = true;
     tst_append_result res;
@@ -225,7 +208,7 @@ static void reordered_columns_are_matched_by_name_and_reencoded(void **state)
     char *moved = tst_test_nvda_parquet(dir, "b.parquet",
                                "SELECT volume, close, low, high, open, symbol, ts FROM nvda "
                                "WHERE ts >= '2024-06-05'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_parquet(t, first, NULL, NULL));
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, moved, NULL, &res));
@@ -253,7 +236,7 @@ static void a_narrower_integer_widens_and_a_wider_one_is_refused(void **state)
     char *unsig = tst_test_nvda_parquet(dir, "d.parquet",
                                "SELECT * REPLACE (volume::UBIGINT AS volume) FROM nvda WHERE "
                                "ts >= '2024-06-07'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_parquet(t, first, NULL, NULL));
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, narrow, NULL, &res));
@@ -283,7 +266,7 @@ static void missing_and_extra_columns_are_refused_without_writing(void **state)
                                  "SELECT * EXCLUDE (volume) FROM nvda WHERE ts >= '2024-06-04'");
     char *extra = tst_test_nvda_parquet(dir, "c.parquet",
                                "SELECT *, 1.5 AS vwap FROM nvda WHERE ts >= '2024-06-04'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_parquet(t, first, NULL, NULL));
     table_print before = print_of(root);
     assert_tst_fails(tst_table_append_parquet(t, missing, NULL, NULL), TST_ESCHEMA);
@@ -309,7 +292,7 @@ static void a_first_append_refuses_types_the_format_cannot_store(void **state)
     char *no_ts = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * EXCLUDE (ts) FROM nvda");
     char *int_ts = tst_test_nvda_parquet(dir, "c.parquet",
                                 "SELECT * REPLACE (epoch(ts)::BIGINT AS ts) FROM nvda");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     table_print before = print_of(root);
     assert_tst_fails(tst_table_append_parquet(t, small, NULL, NULL), TST_ESCHEMA);
     assert_non_null(strstr(tst_error_last()->message, "'volume2'"));
@@ -338,7 +321,7 @@ static void null_entities_and_empty_sources_are_refused_without_writing(void **s
                                "symbol END AS symbol) FROM nvda");
     char *empty = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE false");
     char *missing = tst_test_path(dir, "nope.parquet");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     table_print before = print_of(root);
     assert_tst_fails(tst_table_append_parquet(t, nulls, NULL, NULL), TST_ESCHEMA);
     assert_non_null(strstr(tst_error_last()->message, "symbol"));
@@ -366,7 +349,7 @@ static void two_symbols_in_one_file_make_a_mixed_segment_with_separate_coverage(
                                     "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE ts >= "
                                     "'2024-06-03T12:00:00Z' AND ts < '2024-06-05'");
     char *nvda_later = tst_test_nvda_parquet(dir, "c.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-03'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_parquet(t, both, NULL, NULL));
     assert_int_equal(tst_table_segment_at(t, 0)->layout.kind, TST_LAYOUT_MIXED);
     /* NVDA's coverage does not block AAPL, and the other way round. */
@@ -398,7 +381,7 @@ static void a_table_without_entities_rejects_any_covered_bucket(void **state)
     char *b = tst_test_nvda_parquet(dir, "b.parquet",
                            "SELECT * REPLACE ('AMD' AS symbol) FROM nvda WHERE ts >= "
                            "'2024-06-04T23:00:00Z'");
-    tst_table *t = create_table(root, NULL, 0);
+    tst_table *t = tst_test_create_table(root, "ts", NULL, TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_parquet(t, a, NULL, NULL));
     assert_int_equal(tst_table_segment_at(t, 0)->layout.kind, TST_LAYOUT_NOT_APPLICABLE);
     assert_tst_fails(tst_table_append_parquet(t, b, NULL, NULL), TST_EOVERLAP);
@@ -418,7 +401,7 @@ static void a_stale_handle_rebases_onto_the_other_writers_commit(void **state)
     char *dir = tst_test_tmpdir("src");
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
-    tst_table *one = create_table(root, symbol_entity, 1);
+    tst_table *one = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *two = NULL;
     assert_tst_ok(tst_table_open(&two, root));
     assert_tst_ok(tst_table_append_parquet(one, a, NULL, NULL));
@@ -446,7 +429,7 @@ static void a_table_started_from_csv_takes_parquet_that_duckdb_wrote_of_the_same
     char *dir = tst_test_tmpdir("src");
     char *later = tst_test_nvda_parquet(dir, "later.parquet",
                                "SELECT * REPLACE (ts + INTERVAL 10 DAY AS ts) FROM nvda");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, later, NULL, &res));
@@ -488,7 +471,7 @@ static void an_append_that_loses_the_commit_race_rebases_and_commits_next(void *
     char *dir = tst_test_tmpdir("src");
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     interloper in = {root, a, -1};
     tst_append_before_commit_hook = interlope;
     tst_append_before_commit_ctx = &in;
@@ -523,7 +506,7 @@ static void a_rebase_that_finds_the_window_taken_fails_with_overlap_and_cleans_u
     char *root = tst_test_tmpdir("append");
     char *dir = tst_test_tmpdir("src");
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     table_print before = print_of(root);
     interloper in = {root, a, -1};
     tst_append_before_commit_hook = interlope;
@@ -550,7 +533,7 @@ static void a_bounded_number_of_attempts_gives_up_with_a_conflict(void **state)
     char *dir = tst_test_tmpdir("src");
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
-    tst_table *t = create_table(root, symbol_entity, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     interloper in = {root, a, -1};
     tst_append_before_commit_hook = interlope;
     tst_append_before_commit_ctx = &in;

@@ -19,8 +19,6 @@
 #define HEADER "ts,symbol,open,high,low,close,volume\n"
 #define FIRST_DAY HEADER "2024-06-01T00:00:00Z,NVDA,1.5,2.5,0.5,1.5,100\n"
 
-static char *symbol_entity[] = {"symbol"};
-
 typedef struct fixture {
     char *root, *dir;
     tst_table *t;
@@ -38,16 +36,7 @@ static void fixture_open(fixture *f, bool with_first_day)
 {
     f->root = tst_test_tmpdir("csv");
     f->dir = tst_test_tmpdir("src");
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    f->t = NULL;
-    assert_tst_ok(tst_table_create(&f->t, f->root, &spec));
+    f->t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     if (with_first_day) {
         char *p = csv_file(f, "first.csv", FIRST_DAY);
         assert_tst_ok(tst_table_append_csv(f->t, p, NULL, NULL, NULL));

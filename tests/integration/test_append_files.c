@@ -20,23 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_table(const char *root)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 static int files_in(const char *root, const char *rel)
 {
     char *p = tst_test_path(root, rel);
@@ -71,7 +54,7 @@ static void fixture_open(fixture *f)
 {
     f->root = tst_test_tmpdir("files");
     f->dir = tst_test_tmpdir("src");
-    f->t = create_table(f->root);
+    f->t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     for (int d = 0; d < 4; d++)
         f->days[d] = day(f->dir, d + 1);
 }

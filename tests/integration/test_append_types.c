@@ -407,17 +407,7 @@ static void a_daily_table_takes_dates_as_its_index(void **state)
 {
     (void)state;
     char *root = tst_test_path(dir, "daily");
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    char *entities[] = {"symbol"};
-    spec.column = "date";
-    spec.entity_columns = entities;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_DAYS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
+    tst_table *t = tst_test_create_table(root, "date", "symbol", TST_TIME_DAYS, 1);
     char *a = tst_test_path(dir, "days.parquet"), *b = tst_test_path(dir, "more.parquet");
     char sql[2048];
     snprintf(sql, sizeof sql, "COPY (SELECT (DATE '2024-01-01' + INTERVAL (d) DAY)::DATE AS date, "

@@ -24,23 +24,6 @@
 #define HOUR_US 3600000000LL
 #define T0_US 1717200000000000LL /* 2024-06-01T00:00:00Z */
 
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_table(const char *root)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 /* ---- a hand-made producer --------------------------------------------------
  * Columns ts (ts_format, int64 values), symbol (utf8 "NVDA"), v (v_format,
  * v_width-byte integers). Row r has ts = ts0 + r * step and v = r. */
@@ -265,7 +248,7 @@ static void a_hand_made_stream_with_an_empty_batch_becomes_the_first_segment(voi
 {
     (void)state;
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer p = producer_init("tsu:UTC", "l", 8);
     p.batch_count = 3;
     p.batch_rows[0] = 3;
@@ -319,7 +302,7 @@ static void timestamp_units_and_zones_are_adopted_exactly(void **state)
     /* A zoned millisecond column is stored exactly (the zone travels in the
      * segment's ARROW:schema); a naive one is then another type. */
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer q = producer_init("tsm:UTC", "l", 8);
     q.batch_count = 1;
     q.batch_rows[0] = 2;
@@ -348,7 +331,7 @@ static void a_narrow_integer_stream_widens_on_a_later_append(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer a = producer_init("tsu:UTC", "l", 8);
     a.batch_count = 1;
     a.batch_rows[0] = 5;
@@ -390,7 +373,7 @@ static void unsupported_types_are_refused_on_the_first_append_naming_the_column(
     int widths[] = {8, 8, 4};
     for (size_t i = 0; i < 3; i++) {
         char *root = tst_test_tmpdir("arrow");
-        tst_table *t = create_table(root);
+        tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
         producer p = producer_init("tsu:UTC", formats[i], widths[i]);
         p.batch_count = 1;
         p.batch_rows[0] = 2;
@@ -419,7 +402,7 @@ static void converted_types_from_a_stream_are_adopted(void **state)
     int widths[] = {4, 1, 2};
     for (size_t i = 0; i < 3; i++) {
         char *root = tst_test_tmpdir("arrow");
-        tst_table *t = create_table(root);
+        tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
         producer p = producer_init("tsu:UTC", formats[i], widths[i]);
         p.batch_count = 1;
         p.batch_rows[0] = 3;
@@ -430,7 +413,7 @@ static void converted_types_from_a_stream_are_adopted(void **state)
         tst_test_rmtree(root);
     }
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer p = producer_init("tss:UTC", "l", 8);
     p.ts0 = T0_US / 1000000;
     p.step = HOUR_US / 1000000;
@@ -453,7 +436,7 @@ static void a_uuid_extension_stream_is_refused_with_the_way_out(void **state)
                              "\x14\x00\x00\x00" "ARROW:extension:name"
                              "\x0a\x00\x00\x00" "arrow.uuid";
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer p = producer_init("tsu:UTC", "w:16", 8);
     p.v_metadata = md;
     p.batch_count = 1;
@@ -472,7 +455,7 @@ static void an_empty_stream_is_refused_before_anything_is_written(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer none = producer_init("tsu:UTC", "l", 8); /* no batch at all */
     struct ArrowArrayStream s = stream_of(&none);
     assert_tst_fails(tst_table_append_arrow(t, &s, NULL, NULL), TST_EEMPTY);
@@ -502,7 +485,7 @@ static void a_producer_failing_midway_fails_the_append_and_writes_nothing(void *
 {
     (void)state;
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer p = producer_init("tsu:UTC", "l", 8);
     p.batch_count = 3;
     p.batch_rows[0] = p.batch_rows[1] = p.batch_rows[2] = 2;
@@ -599,8 +582,8 @@ static void duckdbs_own_arrow_export_appends_like_the_csv(void **state)
     (void)state;
     char *root = tst_test_tmpdir("arrow");
     char *csv_root = tst_test_tmpdir("csv");
-    tst_table *t = create_table(root);
-    tst_table *csv = create_table(csv_root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *csv = tst_test_create_table(csv_root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(csv, NVDA_CSV, NULL, NULL, NULL));
 
     duck_producer d;
@@ -638,7 +621,7 @@ static void large_batches_are_staged_whole(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer p = producer_init("tsu:UTC", "l", 8);
     p.step = 1000000; /* one row a second: 5000 rows in two hours */
     p.batch_count = 2;

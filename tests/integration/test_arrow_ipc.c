@@ -219,22 +219,11 @@ static void assert_reads_back(tst_session *s, const char *dir, const char *sql, 
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-static char *symbol_entity[] = {"symbol"};
-
 /* A session with the NVDA sample registered as `nvda`, its table under dir. */
 static tst_session *nvda_session(const char *dir)
 {
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
     char *root = tst_test_path(dir, "nvda");
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
     tst_table_free(t);
     tst_session *s = NULL;

@@ -60,23 +60,6 @@ static const char EXPECTED_ANSWERS[] =
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_table(const char *root)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 /* The first value of a one-row query, as text (malloc'd). */
 static char *duck_text(const char *sql)
 {
@@ -256,7 +239,7 @@ static void schema_text(text *out, tst_table *t)
 static void append_to_fresh_table(const char *file, text *schema)
 {
     char *root = tst_test_tmpdir("compat");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_append_result res;
     int rc = tst_table_append_parquet(t, file, NULL, &res);
     if (rc != 0)
@@ -367,7 +350,7 @@ static void a_duckdb_file_appended_again_is_rejected_as_overlap(void **state)
     char *root = tst_test_tmpdir("compat");
     char *a = write_duck_variant(dir, &DUCK_VARIANTS[3]);
     char *b = write_duck_variant(dir, &DUCK_VARIANTS[15]);
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_parquet(t, a, NULL, NULL));
     /* The same rows under another codec and layout are still the same buckets. */
     assert_tst_fails(tst_table_append_parquet(t, b, NULL, NULL), TST_EOVERLAP);
@@ -589,7 +572,7 @@ static void a_parquet_wasm_file_matching_the_table_is_copied_and_then_overlaps(v
     char *zstd = wasm_file(dir, "pw-ms-utc-req-zstd-v2", "parquet");
     char *nullable = wasm_file(dir, "pw-ms-utc-opt-snappy-v1", "parquet");
     char *root = tst_test_tmpdir("compat");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, snappy, NULL, &res));
     assert_true(res.copied);
@@ -619,7 +602,7 @@ static void a_hadoop_lz4_file_is_refused_cleanly(void **state)
     for (size_t i = 0; i < 2; i++) {
         char *file = wasm_file(dir, WASM_LZ4_FILES[i], "parquet");
         char *root = tst_test_tmpdir("compat");
-        tst_table *t = create_table(root);
+        tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
         int rc = tst_table_append_parquet(t, file, NULL, NULL);
         assert_true(rc < 0);
         assert_int_equal(tst_error_last()->code, rc);
@@ -791,13 +774,13 @@ static void our_tables_from_csv_and_parquet_answer_like_the_reference_table(void
     describe(&ref_answers, ref);
 
     char *csv_root = tst_test_tmpdir("compat");
-    tst_table *csv = create_table(csv_root);
+    tst_table *csv = tst_test_create_table(csv_root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(csv, NVDA_CSV, NULL, NULL, NULL));
     assert_answers(csv, ref_answers.buf, "the table from the CSV");
 
     /* From the reference table's own data file, through the Parquet path. */
     char *pq_root = tst_test_tmpdir("compat");
-    tst_table *pq = create_table(pq_root);
+    tst_table *pq = tst_test_create_table(pq_root, "ts", "symbol", TST_TIME_HOURS, 1);
     char *data = tst_test_path(ref_root, "data/nvda_1h.parquet");
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(pq, data, NULL, &res));

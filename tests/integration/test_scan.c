@@ -19,23 +19,6 @@
 
 #define T0 1704067200LL /* 2024-01-01T00:00:00Z */
 
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_table(const char *root, size_t entities)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = entities;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 static int64_t duck_int(const char *sql)
 {
     duckdb_connection con = NULL;
@@ -163,7 +146,7 @@ static void fixture_open(fixture *f)
 {
     f->root = tst_test_tmpdir("scan");
     f->dir = tst_test_tmpdir("scansrc");
-    f->t = create_table(f->root, 1);
+    f->t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     f->seg[0] = append_hours(f->t, f->dir, "A", 0, 10);
     f->seg[1] = append_hours(f->t, f->dir, "B", 0, 10);
     f->seg[2] = append_hours(f->t, f->dir, "A", 10, 20);
@@ -313,7 +296,7 @@ static void invalid_arguments_fail_before_any_io(void **state)
 
     /* A table with nothing appended has no columns to describe. */
     char *root = tst_test_tmpdir("scan");
-    tst_table *t = create_table(root, 1);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_fails(tst_table_scan(t, &a, &c, NULL, 0, NULL, 0, &s), TST_EINVAL);
     tst_table_free(t);
     tst_test_rmtree(root);
@@ -331,7 +314,7 @@ static void sub_unit_bounds_round_up_in_the_columns_own_unit(void **state)
     for (size_t u = 0; u < 3; u++) {
         char *root = tst_test_tmpdir("scanunit");
         char *dir = tst_test_tmpdir("scanunitsrc");
-        tst_table *t = create_table(root, 0);
+        tst_table *t = tst_test_create_table(root, "ts", NULL, TST_TIME_HOURS, 1);
         char select[512];
         if (units[u].unit_ns == 1) /* DuckDB casts TIMESTAMP_NS to nothing narrower */
             snprintf(select, sizeof select,

@@ -25,28 +25,11 @@
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_table(const char *root)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 /* The NVDA sample as a table at <dir>/bars. */
 static char *nvda_table(const char *dir)
 {
     char *root = tst_test_path(dir, "bars");
-    tst_table *t = create_table(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
     tst_table_free(t);
     return root;
@@ -146,7 +129,7 @@ static void a_table_without_a_schema_is_refused_and_the_old_registration_stays(v
     char *dir = tst_test_tmpdir("session");
     char *root = nvda_table(dir);
     char *empty = tst_test_path(dir, "empty");
-    tst_table_free(create_table(empty));
+    tst_table_free(tst_test_create_table(empty, "ts", "symbol", TST_TIME_HOURS, 1));
     tst_session *s = NULL;
     assert_tst_ok(tst_session_open(&s));
     assert_tst_fails(tst_session_register_table(s, "e", empty), TST_EEMPTY);

@@ -340,17 +340,7 @@ static const char *const windows[][2] = {{"2024-03-08", "2024-04-02"},
 
 static void build_dst(const char *dir, const char *root, bool zoned)
 {
-    static char *entity[] = {"symbol"};
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_MINUTES;
-    spec.kind.bucket.count = 30;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_MINUTES, 30);
     for (size_t w = 0; w < 2; w++) {
         int days = w == 0 ? 25 : 12;
         for (int m = 0; m < days * 48;) {

@@ -22,12 +22,7 @@
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
-static char *symbol_entity[] = {"symbol"};
-
-typedef struct fixture {
-    char *dir, *root;
-    tst_session *s;
-} fixture;
+typedef tst_test_session_fixture fixture;
 
 static void append_day(tst_table *t, const char *dir, const char *symbol, int day)
 {
@@ -50,16 +45,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     f->dir = tst_test_tmpdir("prune");
     f->root = tst_test_path(f->dir, "bars");
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, f->root, &spec));
+    tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     for (int day = 1; day <= 10; day++) {
         append_day(t, f->dir, "NVDA", day);
         append_day(t, f->dir, "AMD", day);
@@ -72,32 +58,11 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tst_session_free(f->s);
-    free(f->root);
-    tst_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
-static char *first_value(tst_session *s, const char *sql, const tst_param *p, size_t n)
-{
-    tst_rows *rows = NULL;
-    assert_tst_ok(tst_session_query_rows(s, sql, p, n, &rows));
-    assert_int_equal(tst_rows_next(rows), 1);
-    const char *v = tst_rows_value(rows, 0);
-    char *copy = strdup(v ? v : "NULL");
-    tst_rows_free(rows);
-    return copy;
-}
-
 /* Runs sql; checks its first value and how many segments it kept. */
 static void expect(tst_session *s, const char *sql, const tst_param *p, size_t n,
                    const char *want, uint64_t kept)
 {
-    char *got = first_value(s, sql, p, n);
+    char *got = tst_test_first_value(s, sql, p, n);
     tst_prune_stats st;
     tst_session_last_prune(s, &st);
     if (strcmp(got, want) != 0 || st.kept_segments != kept)
@@ -144,7 +109,7 @@ static void a_one_day_range_keeps_one_segment_and_never_opens_the_others(void **
     const char *q = "SELECT count(*) || '/' || round(sum(close), 2) FROM bars "
                     "WHERE ts >= '2024-06-03' AND ts < TIMESTAMPTZ '2024-06-04 00:00:00+00' "
                     "AND symbol = 'NVDA'";
-    char *before = first_value(f->s, q, NULL, 0);
+    char *before = tst_test_first_value(f->s, q, NULL, 0);
     expect(f->s, "SELECT count(*) FROM bars WHERE ts BETWEEN '2024-06-03' AND "
                  "'2024-06-03 23:00:00'", NULL, 0, "48", 2);
     delete_segments_except(f->root, is_june_3_nvda);
@@ -231,14 +196,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            a_one_day_range_keeps_one_segment_and_never_opens_the_others, setup, teardown),
-        cmocka_unit_test_setup_teardown(an_entity_equality_prunes_the_segments_of_other_symbols,
-                                        setup, teardown),
+            a_one_day_range_keeps_one_segment_and_never_opens_the_others, setup,
+            tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(
-            what_the_planner_cannot_read_keeps_everything_and_answers_right, setup, teardown),
-        cmocka_unit_test_setup_teardown(parameters_prune_like_literals, setup, teardown),
+            an_entity_equality_prunes_the_segments_of_other_symbols, setup,
+            tst_test_session_teardown),
+        cmocka_unit_test_setup_teardown(
+            what_the_planner_cannot_read_keeps_everything_and_answers_right, setup,
+            tst_test_session_teardown),
+        cmocka_unit_test_setup_teardown(parameters_prune_like_literals, setup,
+                                        tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(a_self_join_with_two_ranges_keeps_the_union, setup,
-                                        teardown),
+                                        tst_test_session_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,34 +28,14 @@
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
-static char *symbol_entity[] = {"symbol"};
-
-typedef struct fixture {
-    char *dir, *root;
-    tst_session *s;
-} fixture;
-
-static tst_table *create_hourly(const char *root)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = symbol_entity;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
+typedef tst_test_session_fixture fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->dir = tst_test_tmpdir("tz");
     f->root = tst_test_path(f->dir, "tzr");
-    tst_table *t = create_hourly(f->root);
+    tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_tst_ok(tst_table_append_csv(t, NVDA_CSV, NULL, NULL, NULL));
     char *later = tst_test_nvda_parquet(
         f->dir, "june11_20.parquet", "SELECT ts + INTERVAL 10 DAY AS ts, * EXCLUDE (ts) FROM nvda");
@@ -66,16 +46,6 @@ static int setup(void **state)
     assert_tst_ok(tst_session_open(&f->s));
     assert_tst_ok(tst_session_register_table(f->s, "tzr", f->root));
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tst_session_free(f->s);
-    free(f->root);
-    tst_test_rmtree(f->dir);
-    free(f);
     return 0;
 }
 
@@ -91,23 +61,11 @@ static void run(tst_session *s, const char *sql)
     tst_rows_free(rows);
 }
 
-/* The first value of the first row, and everything after it ignored. */
-static char *first_value(tst_session *s, const char *sql, const tst_param *p, size_t n)
-{
-    tst_rows *rows = NULL;
-    assert_tst_ok(tst_session_query_rows(s, sql, p, n, &rows));
-    assert_int_equal(tst_rows_next(rows), 1);
-    const char *v = tst_rows_value(rows, 0);
-    char *copy = strdup(v ? v : "NULL");
-    tst_rows_free(rows);
-    return copy;
-}
-
 /* Checks a statement's first value and the segments it kept (of `of`). */
 static void expect(tst_session *s, const char *sql, const tst_param *p, size_t n,
                    const char *want, uint64_t kept, uint64_t of)
 {
-    char *got = first_value(s, sql, p, n);
+    char *got = tst_test_first_value(s, sql, p, n);
     tst_prune_stats st;
     tst_session_last_prune(s, &st);
     if (strcmp(got, want) != 0 || st.kept_segments != kept || st.candidate_segments != of)
@@ -259,7 +217,7 @@ static void test_finding_4_explain_prunes_the_inner_statement_and_reports_it(voi
     assert_int_equal(unlink(first), 0);
     free(first);
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-        char *plan = first_value(f->s, forms[i], NULL, 0);
+        char *plan = tst_test_first_value(f->s, forms[i], NULL, 0);
         tst_prune_stats st;
         tst_session_last_prune(f->s, &st);
         if (st.kept_segments != 1)
@@ -381,20 +339,23 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_finding_1_new_york_range_across_utc_midnight_keeps_both_segments, setup,
-            teardown),
+            tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(
-            literals_with_a_zone_or_offset_are_read_as_duckdb_reads_them, setup, teardown),
+            literals_with_a_zone_or_offset_are_read_as_duckdb_reads_them, setup,
+            tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(test_finding_26_now_date_casts_or_and_in_prune, setup,
-                                        teardown),
+                                        tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(
-            test_finding_4_explain_prunes_the_inner_statement_and_reports_it, setup, teardown),
+            test_finding_4_explain_prunes_the_inner_statement_and_reports_it, setup,
+            tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(
             test_finding_15_a_missing_segment_fails_only_the_queries_that_need_it, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(registering_a_thousand_segment_table_touches_no_data_file,
-                                        setup, teardown),
+            tst_test_session_teardown),
+        cmocka_unit_test_setup_teardown(
+            registering_a_thousand_segment_table_touches_no_data_file, setup,
+            tst_test_session_teardown),
         cmocka_unit_test_setup_teardown(views_macros_and_query_strings_read_every_segment, setup,
-                                        teardown),
+                                        tst_test_session_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

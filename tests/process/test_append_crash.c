@@ -25,8 +25,6 @@
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
-static char *entities[] = {"symbol"};
-
 /* Day d of the sample as a Parquet file, written by DuckDB in a child so
  * this process never starts an engine that later children would inherit. */
 static char *day_file(const char *dir, int d)
@@ -98,10 +96,7 @@ static void an_append_killed_at_any_step_leaves_the_table_whole_and_writable(voi
     for (;; k++) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
         assert_int_equal(system(cmd), 0);
-        tst_index_spec spec = {"ts", entities, 1,
-                               {TST_INDEX_TIMESTAMP, {TST_TIME_HOURS, 1}, 0, ""}};
-        tst_table *t = NULL;
-        assert_tst_ok(tst_table_create(&t, work, &spec));
+        tst_table *t = tst_test_create_table(work, "ts", "symbol", TST_TIME_HOURS, 1);
         tst_table_free(t);
         assert_int_equal(child_append(work, first, 0), 0);
 

@@ -24,14 +24,9 @@
 #define WRITERS 4
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
-static char *entities[] = {"symbol"};
-
 static void create_table(const char *root)
 {
-    tst_index_spec spec = {"ts", entities, 1, {TST_INDEX_TIMESTAMP, {TST_TIME_HOURS, 1}, 0, ""}};
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    tst_table_free(t);
+    tst_table_free(tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1));
 }
 
 /* Day d of the sample (0-based) as its own Parquet file. */

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,4 +50,25 @@ char *tst_test_nvda_parquet(const char *dir, const char *name, const char *selec
              TST_SOURCE_DIR, select, path);
     tst_test_duck(sql);
     return path;
+}
+
+int tst_test_session_teardown(void **state)
+{
+    tst_test_session_fixture *f = *state;
+    tst_session_free(f->s);
+    free(f->root);
+    tst_test_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+char *tst_test_first_value(tst_session *s, const char *sql, const tst_param *p, size_t n)
+{
+    tst_rows *rows = NULL;
+    assert_tst_ok(tst_session_query_rows(s, sql, p, n, &rows));
+    assert_int_equal(tst_rows_next(rows), 1);
+    const char *v = tst_rows_value(rows, 0);
+    char *copy = strdup(v ? v : "NULL");
+    tst_rows_free(rows);
+    return copy;
 }

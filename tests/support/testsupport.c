@@ -192,3 +192,31 @@ int tst_test_count_files(const char *dir)
     closedir(d);
     return n;
 }
+
+tst_index_spec tst_test_hourly_spec(char **entities, size_t n)
+{
+    tst_index_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.column = "ts";
+    spec.entity_columns = entities;
+    spec.entity_count = n;
+    spec.kind.type = TST_INDEX_TIMESTAMP;
+    spec.kind.bucket.unit = TST_TIME_HOURS;
+    spec.kind.bucket.count = 1;
+    return spec;
+}
+
+tst_table *tst_test_create_table(const char *root, const char *index_column,
+                                 const char *entity_column, tst_time_unit unit, uint32_t count)
+{
+    char *entities[1] = {(char *)entity_column};
+    tst_index_spec spec = tst_test_hourly_spec(entities, entity_column ? 1 : 0);
+    if (!entity_column)
+        spec.entity_columns = NULL;
+    spec.column = (char *)index_column;
+    spec.kind.bucket.unit = unit;
+    spec.kind.bucket.count = count;
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_create(&t, root, &spec));
+    return t;
+}

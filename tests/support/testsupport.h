@@ -15,6 +15,9 @@
 
 #include "tstable/error.h"
 #include "tstable/index.h"
+#include "tstable/schema.h"
+#include "tstable/session.h"
+#include "tstable/table.h"
 #include "tstable/table_coverage.h"
 
 /* Creates a fresh folder under $TMPDIR (or /tmp); returns a malloc'd path. */
@@ -67,6 +70,18 @@ void tst_test_duck_in_child(const char *sql);
  * sample as `nvda`. Returns the malloc'd path. */
 char *tst_test_nvda_parquet(const char *dir, const char *name, const char *select);
 
+/* A cmocka state for session tests: a scratch folder, a table root in it,
+ * and a session (each may be NULL). */
+typedef struct tst_test_session_fixture {
+    char *dir, *root;
+    tst_session *s;
+} tst_test_session_fixture;
+/* cmocka teardown: frees the session and root, removes dir, frees the state. */
+int tst_test_session_teardown(void **state);
+/* The first value of a query's first row ("NULL" for null; later rows are
+ * ignored), malloc'd. Fails the test on error or no row. */
+char *tst_test_first_value(tst_session *s, const char *sql, const tst_param *p, size_t n);
+
 #endif
 
 /* ---- small values and checks ------------------------------------------ */
@@ -77,6 +92,17 @@ tst_index_value tst_test_ts(const char *text);
 tst_entity_binding tst_test_symbol(const char *value);
 /* The files under a folder, recursively (0 for a missing folder). */
 int tst_test_count_files(const char *dir);
+
+/* ---- tables ------------------------------------------------------------ */
+
+/* A timestamp index spec on "ts" with buckets of 1 hour and the given entity
+ * columns (borrowed; NULL, 0 for none). */
+tst_index_spec tst_test_hourly_spec(char **entities, size_t n);
+/* Creates a table at `root` with a timestamp index on `index_column`, one
+ * entity column `entity_column` (NULL: none) and buckets of `count` x `unit`.
+ * Fails the test on error; the caller frees the table. */
+tst_table *tst_test_create_table(const char *root, const char *index_column,
+                                 const char *entity_column, tst_time_unit unit, uint32_t count);
 
 /* ---- hand-made logs ---------------------------------------------------- */
 

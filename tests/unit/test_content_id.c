@@ -37,24 +37,13 @@ static char *nvda_entity_columns[] = {"symbol"};
 /* The nvda table: hourly on "ts", entity "symbol", no timezone. */
 static tst_index_spec nvda_spec(void)
 {
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = nvda_entity_columns;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    return spec;
+    return tst_test_hourly_spec(nvda_entity_columns, 1);
 }
 
 /* The same shape without entity columns: the global layout. */
 static tst_index_spec global_spec(void)
 {
-    tst_index_spec spec = nvda_spec();
-    spec.entity_columns = NULL;
-    spec.entity_count = 0;
-    return spec;
+    return tst_test_hourly_spec(NULL, 0);
 }
 
 static void nvda_segment_sidecar_id_matches_the_reference_example(void **state)

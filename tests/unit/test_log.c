@@ -206,10 +206,7 @@ static void a_failure_at_any_step_leaves_the_table_open_and_writable(void **stat
 {
     (void)state;
     char *root = tst_test_tmpdir("log");
-    char *entities[] = {"symbol"};
-    tst_index_spec spec = {"ts", entities, 1, {TST_INDEX_TIMESTAMP, {TST_TIME_HOURS, 1}, 0, ""}};
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table_free(t);
     int failures = 0;
     for (uint64_t k = 1; k < 40; k++) {

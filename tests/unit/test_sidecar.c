@@ -25,19 +25,6 @@
 static char *symbol_entity[] = {"symbol"};
 static char *two_entities[] = {"symbol", "venue"};
 
-static tst_index_spec hourly_spec(char **entities, size_t n)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = entities;
-    spec.entity_count = n;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    return spec;
-}
-
 /* ts: timestamp, symbol: utf8, venue: int32 */
 static tst_field schema_fields[] = {
     {"ts", {.kind = TST_TYPE_TIMESTAMP, .unit = TST_PRECISION_MILLIS}, false},
@@ -103,7 +90,7 @@ static void a_global_sidecar_round_trips_through_its_file(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     uint64_t buckets[] = {0, SIGN_BIT, SIGN_BIT + 1, SIGN_BIT + 7, UINT64_MAX};
     tst_table_cov cov = global_cov(buckets, 5);
     assert_tst_ok(tst_sidecar_write(root, "_coverage/segments/a.roar", &cov));
@@ -121,7 +108,7 @@ static void an_entity_sidecar_round_trips_with_its_empty_identities(void **state
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(symbol_entity, 1);
+    tst_index_spec spec = tst_test_hourly_spec(symbol_entity, 1);
     tst_table_cov cov = symbol_cov("NVDA", SIGN_BIT + 477000, SIGN_BIT + 477239);
     tst_entity_value msft = utf8("MSFT");
     add_identity(&cov, &msft, 1, 1, 0); /* an identity with no buckets is kept */
@@ -152,7 +139,7 @@ static void the_nvda_segment_sidecar_has_the_reference_bytes_and_name(void **sta
     assert_int_equal(len, n);
     assert_memory_equal(bytes, want, n);
     /* ...and is named as in examples/nvda_table (format §1.1). */
-    tst_index_spec spec = hourly_spec(symbol_entity, 1);
+    tst_index_spec spec = tst_test_hourly_spec(symbol_entity, 1);
     char path[TST_SIDECAR_PATH_MAX];
     assert_tst_ok(tst_sidecar_segment_path(path, sizeof path, &spec, bytes, len, UUID));
     assert_string_equal(path,
@@ -165,7 +152,7 @@ static void a_second_write_to_the_same_path_fails_and_keeps_the_first(void **sta
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     uint64_t one[] = {1}, two[] = {2};
     tst_table_cov first = global_cov(one, 1), second = global_cov(two, 1);
     assert_tst_ok(tst_sidecar_write(root, "_coverage/segments/a.roar", &first));
@@ -199,7 +186,7 @@ static void an_identity_of_the_wrong_arity_is_corrupt(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(symbol_entity, 1);
+    tst_index_spec spec = tst_test_hourly_spec(symbol_entity, 1);
     tst_table_cov cov = {NULL, NULL};
     tst_entity_value pair[] = {utf8("NVDA"), i32(1)};
     add_identity(&cov, pair, 2, 5, 5);
@@ -219,7 +206,7 @@ static void an_identity_component_of_the_wrong_type_is_corrupt(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(two_entities, 2);
+    tst_index_spec spec = tst_test_hourly_spec(two_entities, 2);
     tst_table_cov cov = {NULL, NULL};
     tst_entity_value good[] = {utf8("NVDA"), i32(1)};
     tst_entity_value bad[] = {utf8("NVDA"), utf8("XNAS")}; /* venue is int32 */
@@ -242,7 +229,7 @@ static void a_missing_sidecar_is_not_found_naming_the_path(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     tst_table_cov back;
     assert_tst_fails(tst_sidecar_read(root, "_coverage/segments/none.roar", &spec, NULL, &back),
                      TST_ENOTFOUND);
@@ -255,7 +242,8 @@ static void a_malformed_sidecar_is_corrupt_naming_the_path(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec global = hourly_spec(NULL, 0), entity = hourly_spec(symbol_entity, 1);
+    tst_index_spec global = tst_test_hourly_spec(NULL, 0);
+    tst_index_spec entity = tst_test_hourly_spec(symbol_entity, 1);
     char *dir = tst_test_path(root, "_coverage");
     char *path = tst_test_path(root, "_coverage/bad.roar");
     assert_tst_ok(tst_io_mkdirs(dir));
@@ -276,7 +264,7 @@ static void global_bytes_are_corrupt_for_an_entity_table(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec entity = hourly_spec(symbol_entity, 1);
+    tst_index_spec entity = tst_test_hourly_spec(symbol_entity, 1);
     uint64_t one[] = {1};
     tst_table_cov cov = global_cov(one, 1);
     assert_tst_ok(tst_sidecar_write(root, "_coverage/g.roar", &cov));
@@ -301,7 +289,7 @@ static bool is_hex32(const char *s)
 static void sidecar_names_follow_the_reference_layout(void **state)
 {
     (void)state;
-    tst_index_spec spec = hourly_spec(symbol_entity, 1);
+    tst_index_spec spec = tst_test_hourly_spec(symbol_entity, 1);
     const uint8_t bytes[] = "TSTECOV2\0\0\0\0";
     char seg[TST_SIDECAR_PATH_MAX], snap[TST_SIDECAR_PATH_MAX];
     assert_tst_ok(tst_sidecar_segment_path(seg, sizeof seg, &spec, bytes, 12, UUID));
@@ -323,7 +311,7 @@ static void sidecar_names_follow_the_reference_layout(void **state)
 static void a_sidecar_name_needs_room_and_a_valid_uuid(void **state)
 {
     (void)state;
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     const uint8_t bytes[8] = {0};
     char small[40];
     assert_tst_fails(tst_sidecar_segment_path(small, sizeof small, &spec, bytes, 8, UUID),
@@ -340,7 +328,7 @@ static void writing_a_named_sidecar_returns_the_path_it_wrote(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("sidecar");
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     uint64_t one[] = {SIGN_BIT};
     tst_table_cov cov = global_cov(one, 1);
     char seg[TST_SIDECAR_PATH_MAX], snap[TST_SIDECAR_PATH_MAX];
@@ -367,7 +355,7 @@ static void writing_a_named_sidecar_returns_the_path_it_wrote(void **state)
 static void union_and_clone_keep_the_encoding(void **state)
 {
     (void)state;
-    tst_index_spec spec = hourly_spec(symbol_entity, 1);
+    tst_index_spec spec = tst_test_hourly_spec(symbol_entity, 1);
     tst_table_cov all;
     assert_tst_ok(tst_table_cov_new(&all, &spec));
     tst_table_cov a = symbol_cov("A", 1, 2), b = symbol_cov("B", 3, 3);

@@ -14,29 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static tst_index_spec hourly_spec(char **entities, size_t n)
-{
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = entities;
-    spec.entity_count = n;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    return spec;
-}
-
-static char *symbol_entity[] = {"symbol"};
-
-static tst_table *create_hourly(const char *root)
-{
-    tst_index_spec spec = hourly_spec(symbol_entity, 1);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 /* Commits the schema-setting meta plus one segment, through the public API. */
 static void commit_schema_and_segment(tst_table *t, const char *path, long long sec)
 {
@@ -51,7 +28,7 @@ static void create_initializes_log_and_state(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = create_hourly(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_int_equal(tst_table_version(t), 1);
     assert_int_equal(tst_table_get_meta(t)->format_version, 6);
     assert_null(tst_table_get_meta(t)->schema);
@@ -72,7 +49,7 @@ static void create_makes_missing_folders(void **state)
     (void)state;
     char *base = tst_test_tmpdir("table");
     char *root = tst_test_path(base, "a/b/c");
-    tst_table *t = create_hourly(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table_free(t);
     tst_table *again = NULL;
     assert_tst_ok(tst_table_open(&again, root));
@@ -88,23 +65,23 @@ static void create_rejects_invalid_specs_before_writing_anything(void **state)
     char *log = tst_test_path(root, "_timeseries_log");
     tst_table *t = NULL;
 
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     spec.column = "";
     assert_tst_fails(tst_table_create(&t, root, &spec), TST_EINVAL);
 
     char *same[] = {"ts"};
-    spec = hourly_spec(same, 1);
+    spec = tst_test_hourly_spec(same, 1);
     assert_tst_fails(tst_table_create(&t, root, &spec), TST_EINVAL);
 
     char *dup[] = {"a", "a"};
-    spec = hourly_spec(dup, 2);
+    spec = tst_test_hourly_spec(dup, 2);
     assert_tst_fails(tst_table_create(&t, root, &spec), TST_EINVAL);
 
-    spec = hourly_spec(NULL, 0);
+    spec = tst_test_hourly_spec(NULL, 0);
     spec.kind.bucket.count = 0;
     assert_tst_fails(tst_table_create(&t, root, &spec), TST_EINVAL);
 
-    spec = hourly_spec(NULL, 0);
+    spec = tst_test_hourly_spec(NULL, 0);
     spec.kind.type = TST_INDEX_INT64;
     spec.kind.bucket_width = 0;
     assert_tst_fails(tst_table_create(&t, root, &spec), TST_EINVAL);
@@ -119,9 +96,9 @@ static void create_fails_if_the_table_already_exists(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = create_hourly(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *second = NULL;
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     assert_tst_fails(tst_table_create(&second, root, &spec), TST_EEXISTS);
     assert_non_null(strstr(tst_error_last()->message, "version is 1"));
     tst_table_free(t);
@@ -134,7 +111,7 @@ static void locations_are_local_folders_only(void **state)
     tst_table *t = NULL;
     assert_tst_fails(tst_table_open(&t, "s3://bucket/table"), TST_EUNSUPPORTED);
     assert_tst_fails(tst_table_open(&t, "   "), TST_EINVAL);
-    tst_index_spec spec = hourly_spec(NULL, 0);
+    tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     assert_tst_fails(tst_table_create(&t, "gs://x/y", &spec), TST_EUNSUPPORTED);
 }
 
@@ -164,7 +141,7 @@ static void refresh_reports_whether_new_commits_arrived(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *writer = create_hourly(root);
+    tst_table *writer = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *reader = NULL;
     assert_tst_ok(tst_table_open(&reader, root));
     bool changed = true;
@@ -186,7 +163,7 @@ static void a_stale_handle_gets_a_conflict_with_both_versions(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *a = create_hourly(root);
+    tst_table *a = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *b = NULL;
     assert_tst_ok(tst_table_open(&b, root));
     commit_schema_and_segment(a, "data/a.parquet", 0);
@@ -210,7 +187,7 @@ static void segments_are_listed_in_index_order(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = create_hourly(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     commit_schema_and_segment(t, "data/c.parquet", 7200);
     char *s1 = tst_test_add_segment_action("data/a.parquet", "NVDA", 0, 3600);
     char *s2 = tst_test_add_segment_action("data/b.parquet", "AAPL", 0, 3600);
@@ -238,7 +215,7 @@ static void commits_that_would_corrupt_the_log_are_refused_unwritten(void **stat
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = create_hourly(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     /* A segment before the table has a schema. */
     char *seg = tst_test_add_segment_action("data/a.parquet", "NVDA", 0, 3600);
     char actions[4096];
@@ -553,7 +530,7 @@ static void open_uses_the_latest_checkpoint_instead_of_replaying(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("checkpoint");
-    tst_table *t = create_hourly(root);
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     commit_schema_and_segment(t, "data/seg-0.parquet", 0);
     for (int i = 1; tst_table_version(t) < TST_CHECKPOINT_INTERVAL + 5; i++) {
         char path[64];

@@ -464,17 +464,7 @@ static void a_table_before_its_first_append_covers_nothing(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("tcov");
-    char *entities[] = {"symbol"};
-    tst_index_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.column = "ts";
-    spec.entity_columns = entities;
-    spec.entity_count = 1;
-    spec.kind.type = TST_INDEX_TIMESTAMP;
-    spec.kind.bucket.unit = TST_TIME_HOURS;
-    spec.kind.bucket.count = 1;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_coverage_counts c = counts_of(t, NULL, 0, at_hour(0), at_hour(5));
     assert_int_equal(c.covered_buckets, 0);
     assert_int_equal(c.total_buckets, 5);
