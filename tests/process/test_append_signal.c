@@ -4,7 +4,9 @@
  *
  * A CSV of 400k rows is re-encoded by the real command line, and a signal
  * arrives at one of several points: while the CSV is sniffed and measured
- * (a fixed delay) or while the segment is being written (as soon as a
+ * (a tenth and a third of the time a whole append of the file takes on this
+ * machine, timed once in setup, so that a fast machine does not finish
+ * before the signal) or while the segment is being written (as soon as a
  * "data/<uuid>.parquet.<uuid>.tmp" file exists). The process must exit
  * with 128 + the signal and "append cancelled; nothing was written", leave
  * no file in data/ or _coverage/, keep the table at its version, and the
@@ -28,6 +30,7 @@
 
 typedef struct fixture {
     char *dir, *csv, *table;
+    long append_ms; /* one whole append of the CSV, timed in setup */
 } fixture;
 
 static fixture fx;
@@ -153,8 +156,19 @@ static void assert_unchanged_and_appendable(void)
     assert_int_equal(count_in("data"), 1);
 }
 
-static void signal_after_delay(int sig, long ms)
+static long now_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* A share of a whole append's time: the signal lands inside the append. */
+static void signal_after_delay(int sig, long percent)
+{
+    long ms = fx.append_ms * percent / 100;
+    if (ms < 50)
+        ms = 50; /* after the command has installed its signal handling */
     create_table();
     pid_t pid = start_append();
     sleep_ms(ms);
@@ -176,25 +190,25 @@ static void signal_while_writing(int sig)
 static void sigint_while_reading_the_csv_removes_everything(void **state)
 {
     (void)state;
-    signal_after_delay(SIGINT, 300);
+    signal_after_delay(SIGINT, 10);
 }
 
 static void sigterm_while_reading_the_csv_removes_everything(void **state)
 {
     (void)state;
-    signal_after_delay(SIGTERM, 300);
+    signal_after_delay(SIGTERM, 10);
 }
 
 static void sigint_while_measuring_removes_everything(void **state)
 {
     (void)state;
-    signal_after_delay(SIGINT, 900);
+    signal_after_delay(SIGINT, 33);
 }
 
 static void sigterm_while_measuring_removes_everything(void **state)
 {
     (void)state;
-    signal_after_delay(SIGTERM, 900);
+    signal_after_delay(SIGTERM, 33);
 }
 
 static void sigint_while_writing_removes_the_temp_file(void **state)
@@ -230,6 +244,11 @@ static int setup(void **state)
     fx.dir = tst_test_tmpdir("append_signal");
     fx.csv = tst_test_path(fx.dir, "big.csv");
     write_csv(fx.csv);
+    create_table();
+    char *argv[] = {"tstable", "append", "--table", fx.table, "--csv", fx.csv, NULL};
+    long start = now_ms();
+    assert_int_equal(run(argv), 0);
+    fx.append_ms = now_ms() - start;
     return 0;
 }
 
