@@ -776,13 +776,11 @@ int tst_source_literal_path(const char *path, char **out)
     return 0;
 }
 
-static int copy_file(const char *from, const char *to)
+/* Copies the file at from into the open file out (closed here). */
+static int copy_into(const char *from, int out, const char *to)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, err = 0;
+    int in = open(from, O_RDONLY | O_CLOEXEC), err = 0;
     if (in < 0)
-        return tst_fail_errno(TST_EIO, errno, "cannot open %s", from);
-    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0)
         err = errno;
     char buf[1 << 16];
     for (ssize_t n; err == 0 && (n = read(in, buf, sizeof buf)) != 0;) {
@@ -791,8 +789,9 @@ static int copy_file(const char *from, const char *to)
         if (n < 0 || write(out, buf, (size_t)n) != n)
             err = errno ? errno : EIO;
     }
-    close(in);
-    if (out >= 0 && close(out) != 0 && err == 0)
+    if (in >= 0)
+        close(in);
+    if (close(out) != 0 && err == 0)
         err = errno;
     return err ? tst_fail_errno(TST_EIO, err, "cannot copy %s to %s", from, to) : 0;
 }
@@ -816,15 +815,21 @@ static int read_nanos_exactly(tst_source *src)
     int rc = 0;
     if (n > 0) {
         const char *dir = getenv("TMPDIR");
-        static unsigned long serial;
-        if (asprintf(&src->scratch_path, "%s/tstable-nanos-%ld-%lu.parquet",
-                     dir && *dir ? dir : "/tmp", (long)getpid(),
-                     __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED)) < 0) {
+        if (asprintf(&src->scratch_path, "%s/tstable-nanos-XXXXXX.parquet",
+                     dir && *dir ? dir : "/tmp") < 0) {
             src->scratch_path = NULL;
             rc = nomem();
         }
+        int fd = rc == 0 ? mkostemps(src->scratch_path, 8, O_CLOEXEC) : -1;
+        if (rc == 0 && fd < 0) {
+            rc = tst_fail_errno(TST_EIO, errno, "cannot create a scratch copy of %s in %s "
+                                "(its zoned nanoseconds are read from one; set TMPDIR to a "
+                                "writable folder)", src->path, dir && *dir ? dir : "/tmp");
+            free(src->scratch_path); /* nothing to remove */
+            src->scratch_path = NULL;
+        }
         if (rc == 0)
-            rc = copy_file(src->path, src->scratch_path);
+            rc = copy_into(src->path, fd, src->scratch_path);
         if (rc == 0)
             rc = tst_parquet_footer_unmark_utc(src->scratch_path, names, n);
         if (rc == 0) {

@@ -714,3 +714,15 @@ def test_a_zoned_nanosecond_column_keeps_every_digit_when_re_encoded(tmp_path):
     log = json.loads((root / "_timeseries_log" / "0000000002.json").read_text())
     add = next(a["AddSegment"] for a in log["actions"] if "AddSegment" in a)
     assert add["index_min"]["value"].endswith(".000000123Z")
+
+
+def test_a_zoned_nanosecond_source_without_a_scratch_folder_is_refused_saying_so(tmp_path):
+    root = create(tmp_path / "t")
+    path = write_pyarrow(arrow_bars(JAN, 4, pa.timestamp("ns", tz="UTC")), tmp_path / "ns.parquet")
+    env = dict(os.environ, TMPDIR=str(tmp_path / "missing"))
+    r = subprocess.run([str(BIN), "append", "--table", str(root), "--parquet", str(path)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode != 0
+    assert "set TMPDIR to a writable folder" in r.stderr
+    assert version(root) == 0  # only the create commit
+    assert not list((root / "data").glob("*")) if (root / "data").exists() else True
