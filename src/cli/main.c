@@ -22,6 +22,7 @@ static const cli_command COMMANDS[] = {
     {"append", "Append a Parquet or CSV file as a new segment", cli_cmd_append},
     {"query", "Run SQL over tables and Parquet files", cli_cmd_query},
     {"info", "Show a table's schema, index, version, size and coverage", cli_cmd_info},
+    {"segments", "List a table's segments: file, rows, index range, entity", cli_cmd_segments},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},

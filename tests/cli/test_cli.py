@@ -889,3 +889,28 @@ def test_finding_31_a_bare_entity_value_names_the_only_entity_column(cli):
     assert "entity:          symbol=AMD\n" in bare
     assert cli.ok("gaps", "--table", "bars", "--entity", "AMD").stdout == \
         cli.ok("gaps", "--table", "bars", "--entity", "symbol=AMD").stdout
+
+
+def test_finding_31_segments_lists_each_segment_with_its_range_and_entity(cli, golden):
+    make_bars(cli)
+    listed = json.loads(cli.ok("segments", "--table", "bars", "--format", "json").stdout)
+    info = json.loads(cli.ok("info", "--table", "bars", "--format", "json").stdout)
+    assert len(listed) == info["segments"] == 2
+    assert sorted(s["entity"] for s in listed) == ["symbol=AMD", "symbol=NVDA"]
+    assert sum(s["rows"] for s in listed) == info["rows"]
+    assert sum(s["bytes"] for s in listed) == info["bytes"]
+    assert len(list((cli.tmp / "bars" / "data").glob("*.parquet"))) == 2
+    for s in listed:  # (the fixture shows uuids as <UUID>)
+        assert s["path"].startswith("data/") and s["path"].endswith(".parquet")
+        assert s["index_min"] <= s["index_max"]
+    text = cli.ok("segments", "--table", "bars").stdout
+    assert text.endswith("segments: 2\n") and "symbol=AMD" in text
+    # A table without entity columns: no entity; a file of several symbols: mixed.
+    cli.ok("create", "--table", "plain", "--index-column", "ts", "--bucket", "1h")
+    cli.ok("append", "--table", "plain", "--csv", str(NVDA_CSV))
+    [plain] = json.loads(cli.ok("segments", "--table", "plain", "--format", "json").stdout)
+    assert plain["entity"] is None and plain["rows"] == 240
+    assert "│ -      │" in cli.ok("segments", "--table", "plain").stdout
+    r = cli("segments", "--table", "missing")
+    assert r.code == 1 and "does not exist" in r.stderr
+    golden("help_segments", cli("segments", "--help"))
