@@ -16,11 +16,13 @@
 static const char HELP[] =
     "Show a table's index, version, segments, rows, bytes, schema and coverage.\n"
     "\n"
-    "Usage: tstable info --table PATH [--format table|json]\n"
+    "Usage: tstable info --table PATH [--format table|json] [--limit N]\n"
     "\n"
     "Options:\n"
     "  --table PATH     The table\n"
     "  --format FORMAT  table (default, for people) or json (one object, for scripts)\n"
+    "  --limit N        Entities listed in the coverage table (default 100; 0 = all);\n"
+    "                   json lists them all\n"
     "  --help           Show this help\n"
     "\n"
     "Coverage is listed per entity: the first covered bucket's start, the last covered\n"
@@ -32,7 +34,10 @@ static const char HELP[] =
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},
     {"format", NULL, CLI_VALUE},
+    {"limit", NULL, CLI_VALUE},
 };
+
+#define DEFAULT_ENTITY_LIMIT 100
 
 typedef struct table_totals {
     uint64_t rows;
@@ -73,13 +78,17 @@ static void print_schema_grid(const tst_schema *schema)
     cli_grid_free(&grid);
 }
 
-static void print_coverage_grid(const tst_index_spec *spec, const tst_coverage_summary *sum)
+/* The first `limit` entities (0: all), then how many were left out. */
+static void print_coverage_grid(const tst_index_spec *spec, const tst_coverage_summary *sum,
+                                uint64_t limit)
 {
     cli_grid grid;
     cli_grid_init(&grid, 5);
     cli_grid_add(
         &grid, (const char *[]){"entity", "first", "last (exclusive)", "covered_buckets", "gaps"});
-    for (size_t i = 0; i < tst_coverage_summary_count(sum); i++) {
+    size_t count = tst_coverage_summary_count(sum);
+    size_t shown = limit == 0 || limit >= count ? count : (size_t)limit;
+    for (size_t i = 0; i < shown; i++) {
         const tst_entity_summary *e = tst_coverage_summary_at(sum, i);
         char entity[512], first[TST_TIMESTAMP_TEXT_MAX] = "-", last[TST_TIMESTAMP_TEXT_MAX] = "-";
         char covered[24], gaps[24];
@@ -95,9 +104,12 @@ static void print_coverage_grid(const tst_index_spec *spec, const tst_coverage_s
     puts("coverage:");
     cli_grid_print(&grid, stdout, NULL);
     cli_grid_free(&grid);
+    if (shown < count)
+        printf("(%zu more entities not shown; --limit 0 lists all, --format json too)\n",
+               count - shown);
 }
 
-static void print_text(tst_table *table, const tst_coverage_summary *sum)
+static void print_text(tst_table *table, const tst_coverage_summary *sum, uint64_t limit)
 {
     const tst_table_meta *meta = tst_table_get_meta(table);
     const tst_index_spec *spec = &meta->index;
@@ -118,7 +130,7 @@ static void print_text(tst_table *table, const tst_coverage_summary *sum)
     printf("bytes:      %llu\n", (unsigned long long)t.bytes);
     print_schema_grid(meta->schema);
     if (t.segments > 0)
-        print_coverage_grid(spec, sum);
+        print_coverage_grid(spec, sum, limit);
     else
         puts("coverage:   (nothing appended yet)");
 }
@@ -220,7 +232,7 @@ static void print_json(tst_table *table, const tst_coverage_summary *sum)
     fputs("]}\n", stdout);
 }
 
-static int show(const char *root, bool json)
+static int show(const char *root, bool json, uint64_t limit)
 {
     tst_table *table = NULL;
     tst_coverage_summary *sum = NULL;
@@ -232,7 +244,7 @@ static int show(const char *root, bool json)
     else if (json)
         print_json(table, sum);
     else
-        print_text(table, sum);
+        print_text(table, sum, limit);
     if (sum)
         tst_coverage_summary_free(sum);
     tst_table_free(table);
@@ -245,10 +257,16 @@ int cli_cmd_info(int argc, char **argv)
     int parsed = cli_parse(&args, "info", HELP, OPTS, sizeof OPTS / sizeof OPTS[0], argc, argv);
     bool json = false;
     int rc = cli_parse_exit(parsed);
-    if (parsed == CLI_PARSED)
-        rc = cli_require(&args, "table") && cli_format_is_json(&args, &json)
-                 ? show(cli_get(&args, "table"), json)
-                 : CLI_EXIT_FAIL;
+    if (parsed == CLI_PARSED) {
+        uint64_t limit = DEFAULT_ENTITY_LIMIT;
+        const char *text = cli_get(&args, "limit");
+        if (text && !cli_parse_u64(text, &limit))
+            rc = cli_fail("Invalid --limit '%s': expected a number of entities (0 = all)", text);
+        else
+            rc = cli_require(&args, "table") && cli_format_is_json(&args, &json)
+                     ? show(cli_get(&args, "table"), json, limit)
+                     : CLI_EXIT_FAIL;
+    }
     cli_args_free(&args);
     return rc;
 }

@@ -914,3 +914,22 @@ def test_finding_31_segments_lists_each_segment_with_its_range_and_entity(cli, g
     r = cli("segments", "--table", "missing")
     assert r.code == 1 and "does not exist" in r.stderr
     golden("help_segments", cli("segments", "--help"))
+
+
+def test_finding_31_info_lists_at_most_100_entities_unless_asked(cli, golden):
+    rows = ["ts,symbol,close"] + [f"2024-06-01T00:00:00Z,S{i:03d},1.5" for i in range(120)]
+    (cli.tmp / "many.csv").write_text("\n".join(rows) + "\n")
+    cli.ok("create", "--table", "many", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "many", "--csv", "many.csv")
+    default = cli.ok("info", "--table", "many").stdout
+    assert "symbol=S099" in default and "symbol=S100" not in default
+    assert default.endswith("(20 more entities not shown; --limit 0 lists all, "
+                            "--format json too)\n")
+    assert "symbol=S119" in cli.ok("info", "--table", "many", "--limit", "0").stdout
+    five = cli.ok("info", "--table", "many", "--limit", "5").stdout
+    assert "symbol=S004" in five and "symbol=S005" not in five and "(115 more" in five
+    assert len(json.loads(cli.ok("info", "--table", "many", "--format", "json").stdout)
+               ["coverage"]) == 120
+    r = cli("info", "--table", "many", "--limit", "-1")
+    assert r.code == 1 and "Invalid --limit '-1'" in r.stderr
