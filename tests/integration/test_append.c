@@ -6,7 +6,6 @@
  */
 #include "testsupport.h"
 
-#include "append_internal.h"
 #include "duck.h"
 #include "model.h"
 #include "table_internal.h"
@@ -443,26 +442,6 @@ static void a_table_started_from_csv_takes_parquet_that_duckdb_wrote_of_the_same
     tst_test_rmtree(root);
 }
 
-/* Another writer commits right before our first commit attempt. */
-typedef struct interloper {
-    const char *root;
-    const char *file;
-    int rc;
-} interloper;
-
-static void interlope(void *ctx, unsigned attempt)
-{
-    interloper *in = ctx;
-    if (attempt != 1)
-        return;
-    tst_append_before_commit_hook = NULL; /* the other writer's own append runs plainly */
-    tst_table *other = NULL;
-    in->rc = tst_table_open(&other, in->root);
-    if (in->rc == 0)
-        in->rc = tst_table_append_parquet(other, in->file, NULL, NULL);
-    tst_table_free(other);
-    tst_append_before_commit_hook = interlope;
-}
 
 static void an_append_that_loses_the_commit_race_rebases_and_commits_next(void **state)
 {
@@ -472,12 +451,11 @@ static void an_append_that_loses_the_commit_race_rebases_and_commits_next(void *
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
     tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
-    interloper in = {root, a, -1};
-    tst_append_before_commit_hook = interlope;
-    tst_append_before_commit_ctx = &in;
+    tst_test_interloper in = {root, a, -1};
+    tst_test_interloper_arm(&in);
     tst_append_result res;
     int rc = tst_table_append_parquet(t, b, NULL, &res);
-    tst_append_before_commit_hook = NULL;
+    tst_test_interloper_disarm();
     assert_tst_ok(in.rc);
     assert_tst_ok(rc);
     assert_int_equal(res.attempts, 2);
@@ -508,11 +486,10 @@ static void a_rebase_that_finds_the_window_taken_fails_with_overlap_and_cleans_u
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
     table_print before = print_of(root);
-    interloper in = {root, a, -1};
-    tst_append_before_commit_hook = interlope;
-    tst_append_before_commit_ctx = &in;
+    tst_test_interloper in = {root, a, -1};
+    tst_test_interloper_arm(&in);
     int rc = tst_table_append_parquet(t, a, NULL, NULL);
-    tst_append_before_commit_hook = NULL;
+    tst_test_interloper_disarm();
     assert_tst_ok(in.rc);
     assert_tst_fails(rc, TST_EOVERLAP);
     /* Only the other writer's files remain. */
@@ -534,13 +511,12 @@ static void a_bounded_number_of_attempts_gives_up_with_a_conflict(void **state)
     char *a = tst_test_nvda_parquet(dir, "a.parquet", "SELECT * FROM nvda WHERE ts < '2024-06-05'");
     char *b = tst_test_nvda_parquet(dir, "b.parquet", "SELECT * FROM nvda WHERE ts >= '2024-06-05'");
     tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
-    interloper in = {root, a, -1};
-    tst_append_before_commit_hook = interlope;
-    tst_append_before_commit_ctx = &in;
+    tst_test_interloper in = {root, a, -1};
+    tst_test_interloper_arm(&in);
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
     opts.max_attempts = 1;
     int rc = tst_table_append_parquet(t, b, &opts, NULL);
-    tst_append_before_commit_hook = NULL;
+    tst_test_interloper_disarm();
     assert_tst_fails(rc, TST_ECONFLICT);
     assert_int_equal(tst_error_last()->expected_version, 1);
     assert_int_equal(tst_error_last()->found_version, 2);

@@ -166,38 +166,18 @@ static void invalid_arguments_are_einval(void **state)
     fixture_close(&f);
 }
 
-/* Another writer appends day 4 right before our first commit attempt. */
-typedef struct interloper {
-    const char *root, *file;
-    int rc;
-} interloper;
-
-static void interlope(void *ctx, unsigned attempt)
-{
-    interloper *in = ctx;
-    if (attempt != 1)
-        return;
-    tst_append_before_commit_hook = NULL;
-    tst_table *other = NULL;
-    in->rc = tst_table_open(&other, in->root);
-    if (in->rc == 0)
-        in->rc = tst_table_append_parquet(other, in->file, NULL, NULL);
-    tst_table_free(other);
-    tst_append_before_commit_hook = interlope;
-}
 
 static void a_batch_that_loses_the_commit_race_rebases(void **state)
 {
     (void)state;
     fixture f;
     fixture_open(&f);
-    interloper in = {f.root, f.days[3], -1};
-    tst_append_before_commit_hook = interlope;
-    tst_append_before_commit_ctx = &in;
+    tst_test_interloper in = {f.root, f.days[3], -1};
+    tst_test_interloper_arm(&in);
     const char *paths[] = {f.days[0], f.days[1]};
     tst_append_result res;
     int rc = tst_table_append_parquet_files(f.t, paths, 2, NULL, &res);
-    tst_append_before_commit_hook = NULL;
+    tst_test_interloper_disarm();
     assert_tst_ok(in.rc);
     assert_tst_ok(rc);
     assert_int_equal(res.attempts, 2);
@@ -212,14 +192,13 @@ static void a_lost_race_without_retries_removes_every_file(void **state)
     (void)state;
     fixture f;
     fixture_open(&f);
-    interloper in = {f.root, f.days[3], -1};
-    tst_append_before_commit_hook = interlope;
-    tst_append_before_commit_ctx = &in;
+    tst_test_interloper in = {f.root, f.days[3], -1};
+    tst_test_interloper_arm(&in);
     const char *paths[] = {f.days[0], f.days[1], f.days[2]};
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
     opts.max_attempts = 1;
     int rc = tst_table_append_parquet_files(f.t, paths, 3, &opts, NULL);
-    tst_append_before_commit_hook = NULL;
+    tst_test_interloper_disarm();
     assert_tst_ok(in.rc);
     assert_tst_fails(rc, TST_ECONFLICT);
     /* Only the other writer's segment and its two sidecars remain. */

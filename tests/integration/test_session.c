@@ -65,16 +65,6 @@ static void assert_rows(tst_session *s, const char *sql, const tst_param *p, siz
     free(got);
 }
 
-static tst_param text_param(const char *name, const char *text)
-{
-    tst_param p;
-    memset(&p, 0, sizeof p);
-    p.name = name;
-    p.type = TST_PARAM_TEXT;
-    p.v.bytes.ptr = text;
-    p.v.bytes.len = strlen(text);
-    return p;
-}
 
 /* ---- the registry --------------------------------------------------------- */
 
@@ -203,10 +193,10 @@ static void positional_and_named_parameters_are_bound(void **state)
     tst_session *s = NULL;
     assert_tst_ok(tst_session_open(&s));
     assert_tst_ok(tst_session_register_table(s, "bars", root));
-    tst_param pos[2] = {text_param(NULL, "2024-06-03T00:00:00Z"),
-                        text_param(NULL, "2024-06-04T00:00:00Z")};
+    tst_param pos[2] = {tst_test_text_param(NULL, "2024-06-03T00:00:00Z"),
+                        tst_test_text_param(NULL, "2024-06-04T00:00:00Z")};
     assert_rows(s, "SELECT count(*) FROM bars WHERE ts >= $1 AND ts < $2", pos, 2, "24\n");
-    tst_param named[3] = {text_param("sym", "NVDA"), text_param("lo", "2024-06-05"),
+    tst_param named[3] = {tst_test_text_param("sym", "NVDA"), tst_test_text_param("lo", "2024-06-05"),
                           {0}};
     named[2].name = "n";
     named[2].type = TST_PARAM_INT64;
@@ -324,7 +314,7 @@ static void export_writes_csv_json_jsonl_and_parquet(void **state)
     assert_tst_ok(tst_session_open(&s));
     assert_tst_ok(tst_session_register_table(s, "bars", root));
     const char *q = "SELECT ts, close FROM bars WHERE ts < $1 ORDER BY ts;";
-    tst_param p = text_param(NULL, "2024-06-01T02:00:00Z");
+    tst_param p = tst_test_text_param(NULL, "2024-06-01T02:00:00Z");
     uint64_t n = 0;
     char *csv = tst_test_path(dir, "out.csv"), *json = tst_test_path(dir, "out.json");
     char *jsonl = tst_test_path(dir, "out.jsonl"), *pq = tst_test_path(dir, "out.parquet");

@@ -79,16 +79,6 @@ static void expect(tst_session *s, const char *sql, const tst_param *p, size_t n
     free(got);
 }
 
-static tst_param text_param(const char *name, const char *text)
-{
-    tst_param p;
-    memset(&p, 0, sizeof p);
-    p.name = name;
-    p.type = TST_PARAM_TEXT;
-    p.v.bytes.ptr = text;
-    p.v.bytes.len = strlen(text);
-    return p;
-}
 
 /* The data file of the segment whose first row is at `min` (RFC 3339). */
 static char *segment_file(const char *root, const char *min, char **relative)
@@ -123,8 +113,8 @@ static void test_finding_1_new_york_range_across_utc_midnight_keeps_both_segment
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts + INTERVAL 0 SECOND >= "
                  "'2024-06-10 18:00:00'::TIMESTAMPTZ AND ts + INTERVAL 0 SECOND < "
                  "'2024-06-10 22:00:00'::TIMESTAMPTZ", NULL, 0, "4", 2, 2);
-    tst_param p[2] = {text_param(NULL, "2024-06-10 18:00:00"),
-                      text_param(NULL, "2024-06-10 22:00:00")};
+    tst_param p[2] = {tst_test_text_param(NULL, "2024-06-10 18:00:00"),
+                      tst_test_text_param(NULL, "2024-06-10 22:00:00")};
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts >= $1 AND ts < $2", p, 2, "4", 2, 2);
     /* Before 2024-06-11 in New York is before 04:00 UTC on the 11th. */
     expect(f->s, "SELECT count(*) FROM tzr WHERE ts < '2024-06-11'", NULL, 0, "244", 2, 2);

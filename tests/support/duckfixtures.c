@@ -5,6 +5,9 @@
  */
 #include "testsupport.h"
 
+#include "append_internal.h"
+#include "tstable/append.h"
+
 #include "duck.h"
 
 #include <stdio.h>
@@ -71,4 +74,43 @@ char *tst_test_first_value(tst_session *s, const char *sql, const tst_param *p, 
     char *copy = strdup(v ? v : "NULL");
     tst_rows_free(rows);
     return copy;
+}
+
+/* ---- another writer, mid-append ---------------------------------------- */
+
+static void interlope(void *ctx, unsigned attempt)
+{
+    tst_test_interloper *in = ctx;
+    if (attempt != 1)
+        return;
+    tst_append_before_commit_hook = NULL; /* the other writer's own append runs plainly */
+    tst_table *other = NULL;
+    in->rc = tst_table_open(&other, in->root);
+    if (in->rc == 0)
+        in->rc = tst_table_append_parquet(other, in->file, NULL, NULL);
+    tst_table_free(other);
+    tst_append_before_commit_hook = interlope;
+}
+
+void tst_test_interloper_arm(tst_test_interloper *in)
+{
+    in->rc = -1;
+    tst_append_before_commit_hook = interlope;
+    tst_append_before_commit_ctx = in;
+}
+
+void tst_test_interloper_disarm(void)
+{
+    tst_append_before_commit_hook = NULL;
+}
+
+tst_param tst_test_text_param(const char *name, const char *text)
+{
+    tst_param p;
+    memset(&p, 0, sizeof p);
+    p.name = name;
+    p.type = TST_PARAM_TEXT;
+    p.v.bytes.ptr = text;
+    p.v.bytes.len = strlen(text);
+    return p;
 }

@@ -70,6 +70,20 @@ void tst_test_duck_in_child(const char *sql);
  * sample as `nvda`. Returns the malloc'd path. */
 char *tst_test_nvda_parquet(const char *dir, const char *name, const char *select);
 
+/* Another writer that appends `file` to the table at `root` right before an
+ * append's first commit attempt, through the append's test hook
+ * (append_internal.h); its result lands in rc. tst_test_interloper_arm
+ * installs it, tst_test_interloper_disarm removes the hook. */
+typedef struct tst_test_interloper {
+    const char *root, *file;
+    int rc;
+} tst_test_interloper;
+void tst_test_interloper_arm(tst_test_interloper *in);
+void tst_test_interloper_disarm(void);
+
+/* A TST_PARAM_TEXT parameter (name NULL for positional); text is borrowed. */
+tst_param tst_test_text_param(const char *name, const char *text);
+
 /* A cmocka state for session tests: a scratch folder, a table root in it,
  * and a session (each may be NULL). */
 typedef struct tst_test_session_fixture {
