@@ -110,14 +110,29 @@ void tst_cancel_free(tst_cancel *token);
 void tst_cancel_request(tst_cancel *token);
 bool tst_cancel_requested(const tst_cancel *token);
 
+/* The codec of a re-encoded segment. */
+typedef enum tst_compression {
+    TST_COMPRESSION_DEFAULT = 0, /* zstd */
+    TST_COMPRESSION_UNCOMPRESSED,
+    TST_COMPRESSION_SNAPPY,
+    TST_COMPRESSION_ZSTD,
+} tst_compression;
+
+/* "uncompressed", "snappy" or "zstd" (0), else TST_EINVAL naming the choices. */
+int tst_compression_parse(const char *name, tst_compression *out);
+const char *tst_compression_name(tst_compression c); /* DEFAULT names "zstd" */
+
 typedef struct tst_append_options {
     unsigned max_attempts;   /* commit attempts while other writers get in first (>= 1) */
     bool reencode;           /* re-encode even when the source could be copied */
     uint64_t row_group_rows; /* rows per row group when re-encoding; 0 = engine default */
     tst_cancel *cancel;      /* borrowed; NULL: the append cannot be cancelled */
+    tst_compression compression; /* codec when re-encoding; copied files keep theirs */
+    uint64_t row_group_bytes;    /* bytes per row group when re-encoding (an estimate the
+                                    engine closes groups at); 0 = no byte limit */
 } tst_append_options;
 
-#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL}
+#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, 0}
 
 /* What an append did. */
 typedef struct tst_append_result {

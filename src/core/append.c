@@ -366,11 +366,13 @@ static int write_data(append_job *job)
     char *dst = absolute(job, job->data_path);
     rc = (dir && dst) ? tst_io_mkdirs(dir) : TST_ENOMEM;
     bool copy = job->plan.copyable && !job->opts->reencode;
+    tst_segment_layout layout = {job->opts->compression, job->opts->row_group_rows,
+                                 job->opts->row_group_bytes};
     if (rc == 0 && copy)
         rc = tst_segment_copy_file(job->source.path, dst);
     else if (rc == 0)
         rc = tst_segment_write(job->source.relation_sql, tst_table_index(job->table),
-                               job->plan.schema, dst, job->opts->row_group_rows);
+                               job->plan.schema, dst, &layout);
     if (rc == 0) {
         job->data_written = true;
         rc = tst_segment_file_stats(dst, &job->file_rows, &job->file_bytes);
@@ -637,6 +639,9 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     memset(&res, 0, sizeof res);
     tst_cancel *outer = tst_cancel_scope_enter(b.opts->cancel);
     int rc = b.jobs ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    if (rc == 0 && tst_compression_name(b.opts->compression) == NULL)
+        rc = tst_fail(TST_EINVAL, "append options: compression %d is not a tst_compression",
+                      (int)b.opts->compression);
     for (size_t i = 0; rc == 0 && i < count; i++) {
         b.jobs[i].table = table;
         b.jobs[i].opts = b.opts;

@@ -17,6 +17,7 @@
 #ifndef TST_SEGMENT_H
 #define TST_SEGMENT_H
 
+#include "tstable/append.h"
 #include "tstable/coverage.h"
 #include "tstable/schema.h"
 
@@ -50,15 +51,23 @@ void tst_measure_clear(tst_measure *m);
  */
 int tst_segment_copy_file(const char *src, const char *dst);
 
+/* How a re-encoded segment is laid out; zeroes mean the defaults (zstd,
+ * DuckDB's row-group size, no byte limit). */
+typedef struct tst_segment_layout {
+    tst_compression compression;
+    uint64_t row_group_rows;
+    uint64_t row_group_bytes;
+} tst_segment_layout;
+
 /*
  * Re-encodes `relation_sql` into a new Parquet file at dst (which must not
  * exist): the table's columns in schema order, cast to the schema's types,
- * sorted by entity columns then index, zstd, `row_group_rows` rows per row
- * group (0: DuckDB's default). Types the engine cannot write exactly are
- * TST_EUNSUPPORTED naming the column.
+ * sorted by entity columns then index, in `layout` (NULL: the defaults).
+ * Types the engine cannot write exactly are TST_EUNSUPPORTED naming the
+ * column.
  */
 int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
-                      const tst_schema *schema, const char *dst, uint64_t row_group_rows);
+                      const tst_schema *schema, const char *dst, const tst_segment_layout *layout);
 
 /* The Parquet footer's row count and the file size. */
 int tst_segment_file_stats(const char *path, uint64_t *out_rows, uint64_t *out_bytes);

@@ -420,7 +420,7 @@ static int arrow_schema_sql(tst_sql *t, const tst_schema *schema)
 /* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...) */
 static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
                     const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
-                    uint64_t row_group_rows)
+                    const tst_segment_layout *layout)
 {
     int rc = SQL_F(t, "COPY (SELECT ");
     for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
@@ -437,9 +437,12 @@ static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
     if (rc == 0)
         rc = SQL_LIT(t, tmp);
     if (rc == 0)
-        rc = SQL_F(t, " (FORMAT parquet, COMPRESSION zstd");
-    if (rc == 0 && row_group_rows > 0)
-        rc = SQL_F(t, ", ROW_GROUP_SIZE %" PRIu64, row_group_rows);
+        rc = SQL_F(t, " (FORMAT parquet, COMPRESSION %s",
+                   tst_compression_name(layout->compression));
+    if (rc == 0 && layout->row_group_rows > 0)
+        rc = SQL_F(t, ", ROW_GROUP_SIZE %" PRIu64, layout->row_group_rows);
+    if (rc == 0 && layout->row_group_bytes > 0)
+        rc = SQL_F(t, ", ROW_GROUP_SIZE_BYTES %" PRIu64, layout->row_group_bytes);
     if (rc == 0)
         rc = arrow_schema_sql(t, schema);
     if (rc == 0)
@@ -481,7 +484,8 @@ static int mark_zoned_columns(const tst_schema *schema, const char *tmp)
  * the session zone to UTC keeps naive timestamps' wall time as the instant.
  */
 static int encode_to_temp(const char *relation, const tst_index_spec *spec,
-                          const tst_schema *schema, const char *tmp, uint64_t row_group_rows)
+                          const tst_schema *schema, const char *tmp,
+                          const tst_segment_layout *layout)
 {
     tst_sql t = {0};
     duckdb_connection con = NULL;
@@ -489,7 +493,7 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
     if (rc == 0)
         rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
     if (rc == 0)
-        rc = copy_sql(&t, con, relation, spec, schema, tmp, row_group_rows);
+        rc = copy_sql(&t, con, relation, spec, schema, tmp, layout);
     if (rc == 0)
         rc = tst_duck_query(con, t.s, NULL, "writing the segment");
     tst_duck_disconnect(&con);
@@ -504,8 +508,10 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
 }
 
 int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
-                      const tst_schema *schema, const char *dst, uint64_t row_group_rows)
+                      const tst_schema *schema, const char *dst, const tst_segment_layout *layout)
 {
+    static const tst_segment_layout defaults = {TST_COMPRESSION_DEFAULT, 0, 0};
+    layout = layout ? layout : &defaults;
     char *tmp = NULL;
     int rc = check_spec_columns(spec, schema);
     if (rc == 0)
@@ -513,7 +519,7 @@ int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
     if (rc == 0)
         rc = temp_name(dst, &tmp);
     if (rc == 0)
-        rc = encode_to_temp(relation_sql, spec, schema, tmp, row_group_rows);
+        rc = encode_to_temp(relation_sql, spec, schema, tmp, layout);
     if (rc == 0)
         rc = publish(tmp, dst);
     free(tmp);

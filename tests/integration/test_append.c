@@ -198,6 +198,59 @@ static void reencoding_can_be_forced_and_keeps_every_row(void **state)
     tst_test_rmtree(root);
 }
 
+/* One value of a query over the segment's footer, as text. */
+static char *footer_value(const char *seg, const char *select)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT (%s)::VARCHAR FROM parquet_metadata('%s')", select, seg);
+    duckdb_connection con = NULL;
+    assert_tst_ok(tst_duck_connect(&con));
+    duckdb_result r;
+    assert_tst_ok(tst_duck_query(con, sql, &r, "footer"));
+    char *v = duckdb_value_varchar(&r, 0, 0);
+    char *out = strdup(v);
+    duckdb_free(v);
+    duckdb_destroy_result(&r);
+    tst_duck_disconnect(&con);
+    return out;
+}
+
+static void a_reencoded_segment_takes_the_codec_and_row_group_limits_asked_for(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("append");
+    char *dir = tst_test_tmpdir("src");
+    char *file = tst_test_nvda_parquet(dir, "all.parquet", "SELECT * FROM nvda");
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_append_options opts = TST_APPEND_OPTIONS_INIT;
+    opts.reencode = true;
+    opts.compression = TST_COMPRESSION_SNAPPY;
+    opts.row_group_rows = 100; /* DuckDB rounds groups up to its vector size (2048) */
+    tst_append_result res;
+    assert_tst_ok(tst_table_append_parquet(t, file, &opts, &res));
+    char *seg = tst_test_path(root, res.segment_path);
+    char *codecs = footer_value(seg, "string_agg(DISTINCT compression, ',')");
+    assert_string_equal(codecs, "SNAPPY");
+    free(codecs);
+    free(seg);
+
+    /* Unknown codecs are refused before anything is read or written. */
+    opts.compression = (tst_compression)42;
+    assert_tst_fails(tst_table_append_parquet(t, file, &opts, &res), TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "compression 42"));
+    assert_int_equal(tst_table_version(t), 2);
+    tst_compression c;
+    assert_tst_ok(tst_compression_parse("uncompressed", &c));
+    assert_int_equal(c, TST_COMPRESSION_UNCOMPRESSED);
+    assert_tst_fails(tst_compression_parse("lz4", &c), TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "\"snappy\""));
+    assert_string_equal(tst_compression_name(TST_COMPRESSION_DEFAULT), "zstd");
+    free(file);
+    tst_table_free(t);
+    tst_test_rmtree(dir);
+    tst_test_rmtree(root);
+}
+
 static void reordered_columns_are_matched_by_name_and_reencoded(void **state)
 {
     (void)state;
@@ -537,6 +590,7 @@ int main(void)
         cmocka_unit_test(appending_the_sample_again_is_rejected_as_overlap_and_writes_nothing),
         cmocka_unit_test(a_parquet_file_matching_the_schema_is_copied_byte_for_byte),
         cmocka_unit_test(reencoding_can_be_forced_and_keeps_every_row),
+        cmocka_unit_test(a_reencoded_segment_takes_the_codec_and_row_group_limits_asked_for),
         cmocka_unit_test(reordered_columns_are_matched_by_name_and_reencoded),
         cmocka_unit_test(a_narrower_integer_widens_and_a_wider_one_is_refused),
         cmocka_unit_test(missing_and_extra_columns_are_refused_without_writing),

@@ -559,7 +559,7 @@ static char *write_segment(const char *columns_json, const char *name)
                       "\"kind\":{\"type\":\"timestamp\",\"bucket\":{\"Hours\":1}}}");
     tst_schema *schema = schema_parse(columns_json);
     char *dst = tst_test_path(scratch, name);
-    assert_tst_ok(tst_segment_write(TICKS_SOURCE, &spec, schema, dst, 0));
+    assert_tst_ok(tst_segment_write(TICKS_SOURCE, &spec, schema, dst, NULL));
     tst_schema_free(schema);
     tst_index_spec_clear(&spec);
     return dst;
@@ -618,7 +618,7 @@ static void a_segment_of_every_writable_type_reads_back_as_its_schema(void **sta
         "(SELECT TIMESTAMPTZ '2024-01-01 00:00:00+00' AS ts, 'NVDA' AS symbol, 1 AS v, 2 AS i, "
         "3 AS u, 1.5 AS f, 2.5 AS d, true AS b, 'x'::BLOB AS bin, 1.25 AS dec, "
         "TIMESTAMP '2024-01-01' AS ms, TIMESTAMP '2024-01-01' AS ns)",
-        &spec, schema, dst, 0));
+        &spec, schema, dst, NULL));
     tst_source src;
     assert_tst_ok(tst_source_parquet(&src, dst));
     assert_columns_are(src.columns, src.column_count, schema);

@@ -648,7 +648,8 @@ static int write_wide(const char *src, const char *dst, uint64_t row_group_rows)
     tst_schema *schema = schema_parse(WIDE_COLUMNS);
     char *rel = NULL;
     assert_true(asprintf(&rel, "read_parquet('%s')", src) > 0);
-    int rc = tst_segment_write(rel, &spec, schema, dst, row_group_rows);
+    tst_segment_layout layout = {TST_COMPRESSION_DEFAULT, row_group_rows, 0};
+    int rc = tst_segment_write(rel, &spec, schema, dst, &layout);
     free(rel);
     tst_schema_free(schema);
     tst_index_spec_clear(&spec);
@@ -759,7 +760,7 @@ static void assert_write_unsupported(const char *col_json)
                       "\"kind\":{\"type\":\"timestamp\",\"bucket\":{\"Hours\":1}}}");
     char *dst = scratch_path("unsupported.parquet");
     assert_tst_fails(tst_segment_write("(SELECT TIMESTAMP '2024-01-01' AS ts, 1 AS x)", &spec,
-                                       schema, dst, 0),
+                                       schema, dst, NULL),
                      TST_EUNSUPPORTED);
     assert_non_null(strstr(tst_error_last()->message, "column 'x'"));
     assert_false(tst_test_exists(dst));
@@ -798,7 +799,7 @@ static void zoned_timestamps_of_every_unit_are_written_exactly(void **state)
     char *dst = scratch_path("zoned.parquet");
     const char *rows = "(SELECT CAST(make_timestamp(r * 1000 - 5000000) AS TIMESTAMPTZ) AS ts,"
                        " make_timestamp_ns(r * 1000001 - 3) AS ns FROM range(100) t(r))";
-    assert_tst_ok(tst_segment_write(rows, &spec, schema, dst, 0));
+    assert_tst_ok(tst_segment_write(rows, &spec, schema, dst, NULL));
     tst_source src;
     assert_tst_ok(tst_source_parquet(&src, dst));
     char type[64];
