@@ -2,8 +2,7 @@
 
     python3 examples/quickstart.py [WORK_DIR]
 
-Runs against the in-place build when python/ has one, else against the
-installed package (pip install ./python).
+Runs against the installed package (pip install ./python).
 
 1. `prices`: hourly NVDA bars, appended straight from the sample CSV.
 2. `volume`: daily volume per symbol, derived in plain Python from the same
@@ -13,7 +12,6 @@ installed package (pip install ./python).
 """
 import csv
 import datetime
-import importlib.machinery
 import os
 import sys
 import tempfile
@@ -22,20 +20,7 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def prefer_in_place_build(python_dir):
-    """Puts python/ first on sys.path only when it holds an in-place build
-    (setup.py build_ext --inplace); otherwise its sources, which have no
-    _native extension, would shadow an installed package."""
-    package = os.path.join(python_dir, "timeseries_table_format")
-    built = any(os.path.exists(os.path.join(package, "_native" + suffix))
-                for suffix in importlib.machinery.EXTENSION_SUFFIXES)
-    if built and python_dir not in sys.path:
-        sys.path.insert(0, python_dir)
-
-
-prefer_in_place_build(os.path.dirname(HERE))
-
-import timeseries_table_format as ttf  # noqa: E402
+import timeseries_table_format as ttf
 
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "data",
                       "nvda_1h_sample.csv")
@@ -87,8 +72,9 @@ def main(work):
         """,
         params=[datetime.datetime(2024, 6, 1)],  # naive = UTC; or "2024-06-01T00:00:00Z"
     )
-    print("joined rows:", len(result), "columns:", result.column_names)
-    for row in result:
+    print(type(result))  # <class 'pyarrow.lib.Table'>
+    print("joined rows:", result.num_rows, "columns:", result.column_names)
+    for row in result.to_pylist():
         print(f"  {row['symbol']} {row['day']:%Y-%m-%d}  low {row['low']:8.2f}  "
               f"high {row['high']:8.2f}  volume {row['volume']}")
     return result

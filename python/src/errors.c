@@ -37,7 +37,8 @@ static const char *const attr_defaults[] = {
     "table_root", "code", "path", "expected", "found", "expected_version", "found_version",
     "segment_path", "overlap_count", "example_entity_identity", "example_bucket",
     "example_bucket_range", "entity", "bucket", "bucket_range", "index_type", "name",
-    "entity_count", "entity_overlap_count", NULL};
+    "entity_count", "entity_overlap_count", "conflict_count", "example_identity",
+    "example_index_interval", NULL};
 
 static PyObject *new_class(PyObject *module, const char *name, PyObject *base, const char *doc)
 {
@@ -206,11 +207,16 @@ static PyObject *entity_identity(const tst_table *table, const char *text)
 static int overlap_attrs(PyObject *attrs, const tst_error *e, const tst_table *table)
 {
     PyObject *identity = entity_identity(table, e->entity);
+    /* Each fact under its 0.4 name and its 0.5+ name (IndexIntervalOverlapError). */
     int rc = identity ? PyDict_SetItemString(attrs, "example_entity_identity", identity) : -1;
+    if (rc == 0)
+        rc = PyDict_SetItemString(attrs, "example_identity", identity);
     Py_XDECREF(identity);
     /* The library removes the new segment before reporting, so there is
      * no segment path to name: segment_path stays None. */
     if (rc < 0 || set_u64(attrs, "overlap_count", e->overlap_count) < 0 ||
+        set_u64(attrs, "conflict_count", e->overlap_count) < 0 ||
+        set_str(attrs, "example_index_interval", e->bucket_range) < 0 ||
         set_u64(attrs, "example_bucket", e->bucket) < 0 ||
         set_u64(attrs, "bucket", e->bucket) < 0 ||
         set_u64(attrs, "entity_count", e->overlap_entity_count) < 0 ||

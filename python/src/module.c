@@ -5,7 +5,8 @@
  * (datetime's C API, timezone.utc, decimal.Decimal), creates the exception
  * classes and readies the types. Coverage methods are defined in
  * coverage.c and attached to TimeSeriesTable here, which keeps table.c
- * about the table itself.
+ * about the table itself. It also bridges the library's log callback to a
+ * Python callable (the package hands it to the logging module).
  */
 #include "ttf.h"
 
@@ -32,6 +33,53 @@ static int attach_methods(PyTypeObject *type, PyMethodDef *defs)
     PyType_Modified(type);
     return 0;
 }
+
+/* ---- the library's diagnostics, forwarded to Python ---------------------- */
+
+static PyObject *log_handler; /* a callable(level, event, message), or NULL */
+
+/* Runs on whatever thread the library logs from, with or without the GIL;
+ * an exception already pending on this thread is kept as it was. */
+static void forward_log(void *ctx, tst_log_level level, const char *event, const char *message)
+{
+    (void)ctx;
+    if (!Py_IsInitialized())
+        return;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *handler = log_handler;
+    if (handler != NULL) {
+        Py_INCREF(handler);
+        PyObject *r = PyObject_CallFunction(handler, "iss", (int)level, event, message);
+        if (r == NULL)
+            PyErr_WriteUnraisable(handler);
+        Py_XDECREF(r);
+        Py_DECREF(handler);
+    }
+    PyErr_Restore(type, value, tb);
+    PyGILState_Release(gil);
+}
+
+static PyObject *set_log_handler(PyObject *module, PyObject *handler)
+{
+    (void)module;
+    if (handler != Py_None && !PyCallable_Check(handler))
+        return PyErr_Format(PyExc_TypeError, "the log handler must be callable or None");
+    tst_set_log_callback(NULL, NULL); /* no event reaches a handler being replaced */
+    Py_CLEAR(log_handler);
+    if (handler != Py_None) {
+        log_handler = Py_NewRef(handler);
+        tst_set_log_callback(forward_log, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef native_functions[] = {
+    {"_set_log_handler", set_log_handler, METH_O,
+     "_set_log_handler(handler) -> None\n\nhandler(level, event, message) receives the library's\n"
+     "diagnostics (level 0 debug, 1 info, 2 warning); None turns them off."},
+    {NULL, NULL, 0, NULL}};
 
 static int add_type(PyObject *module, PyTypeObject *type, const char *name)
 {
@@ -65,6 +113,7 @@ static PyModuleDef native_module = {
     .m_name = "timeseries_table_format._native",
     .m_doc = "The C extension of timeseries_table_format, over the public tstable C API.",
     .m_size = -1,
+    .m_methods = native_functions,
 };
 
 PyMODINIT_FUNC PyInit__native(void)

@@ -266,23 +266,41 @@ typedef struct append_call {
     char *path;
     tst_csv_options csv;
     struct ArrowArrayStream stream;
+    tst_append_options opts;
 } append_call;
 
-/* Runs one append under the lock with the GIL released; returns the version. */
+#define APPEND_CALL(k) {.kind = (k), .opts = TST_APPEND_OPTIONS_INIT}
+
+/* What an append did, as the dict AppendReport is built from. */
+static PyObject *append_report(uint64_t start, const tst_append_result *res,
+                               const tst_append_options *opts)
+{
+    return Py_BuildValue("{s:K,s:K,s:s,s:K,s:K,s:O,s:I,s:s}", "starting_version",
+                         (unsigned long long)start, "committed_version",
+                         (unsigned long long)res->version, "segment_path", res->segment_path,
+                         "row_count", (unsigned long long)res->rows, "file_size_bytes",
+                         (unsigned long long)res->bytes, "copied", res->copied ? Py_True : Py_False,
+                         "attempts", res->attempts, "compression",
+                         tst_compression_name(opts->compression));
+}
+
+/* Runs one append under the lock with the GIL released; returns its report. */
 static PyObject *run_append(ttf_TableObject *self, append_call *call)
 {
     tst_append_result res;
     int rc;
     ttf_table_lock(self);
+    uint64_t start = tst_table_version(self->table);
+    const tst_append_options *opts = &call->opts;
     Py_BEGIN_ALLOW_THREADS
     if (call->kind == APPEND_PARQUET)
-        rc = tst_table_append_parquet(self->table, call->path, NULL, &res);
+        rc = tst_table_append_parquet(self->table, call->path, opts, &res);
     else if (call->kind == APPEND_CSV)
-        rc = tst_table_append_csv(self->table, call->path, &call->csv, NULL, &res);
+        rc = tst_table_append_csv(self->table, call->path, &call->csv, opts, &res);
     else
-        rc = tst_table_append_arrow(self->table, &call->stream, NULL, &res);
+        rc = tst_table_append_arrow(self->table, &call->stream, opts, &res);
     Py_END_ALLOW_THREADS
-    PyObject *out = rc == 0 ? PyLong_FromUnsignedLongLong(res.version)
+    PyObject *out = rc == 0 ? append_report(start, &res, opts)
                             : ttf_raise_last(tst_table_root(self->table), self->table);
     ttf_table_unlock(self);
     return out;
@@ -290,7 +308,7 @@ static PyObject *run_append(ttf_TableObject *self, append_call *call)
 
 static PyObject *table_append_parquet(ttf_TableObject *self, PyObject *arg)
 {
-    append_call call = {.kind = APPEND_PARQUET};
+    append_call call = APPEND_CALL(APPEND_PARQUET);
     if (ttf_path_arg(arg, &call.path) < 0)
         return NULL;
     PyObject *out = run_append(self, &call);
@@ -362,7 +380,7 @@ static PyObject *table_append_csv(ttf_TableObject *self, PyObject *args, PyObjec
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOO:append_csv", kw, &path, &delimiter,
                                      &header, &columns))
         return NULL;
-    append_call call = {.kind = APPEND_CSV};
+    append_call call = APPEND_CALL(APPEND_CSV);
     char *columns_sql = NULL;
     PyObject *out = NULL;
     if (csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
@@ -373,10 +391,51 @@ static PyObject *table_append_csv(ttf_TableObject *self, PyObject *args, PyObjec
     return out;
 }
 
-static PyObject *table_append(ttf_TableObject *self, PyObject *source)
+/* A positive int option (None: the default, 0). */
+static int positive_option(PyObject *obj, const char *name, uint64_t *out)
 {
-    append_call call = {.kind = APPEND_ARROW};
-    if (ttf_stream_from_py(source, &call.stream) < 0)
+    if (obj == Py_None)
+        return 0;
+    unsigned long long v = PyLong_Check(obj) && !PyBool_Check(obj)
+                               ? PyLong_AsUnsignedLongLong(obj) : 0;
+    if (v == 0 || PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s must be a positive int or None, not %R", name, obj);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The writer settings of an append that re-encodes. */
+static int layout_options(tst_append_options *opts, PyObject *compression, PyObject *rows,
+                          PyObject *bytes)
+{
+    if (compression != Py_None) {
+        const char *name = PyUnicode_Check(compression) ? PyUnicode_AsUTF8(compression) : NULL;
+        if (name == NULL || tst_compression_parse(name, &opts->compression) != 0) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "compression must be \"uncompressed\", \"snappy\", "
+                         "\"zstd\" or None, not %R", compression);
+            return -1;
+        }
+    }
+    return positive_option(rows, "max_rows_per_row_group", &opts->row_group_rows) < 0 ||
+                   positive_option(bytes, "max_bytes_per_row_group", &opts->row_group_bytes) < 0
+               ? -1 : 0;
+}
+
+static PyObject *table_append(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"source", "compression", "max_rows_per_row_group",
+                         "max_bytes_per_row_group", NULL};
+    PyObject *source, *compression = Py_None, *rows = Py_None, *bytes = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOO:append", kw, &source, &compression,
+                                     &rows, &bytes))
+        return NULL;
+    append_call call = APPEND_CALL(APPEND_ARROW);
+    if (layout_options(&call.opts, compression, rows, bytes) < 0 ||
+        ttf_stream_from_py(source, &call.stream) < 0)
         return NULL;
     return run_append(self, &call);
 }
@@ -670,16 +729,17 @@ static PyMethodDef table_methods[] = {
     {"open", (PyCFunction)table_open, METH_CLASS | METH_O,
      "open(table_root) -> TimeSeriesTable\n\nOpen an existing table at its latest version."},
     {"append_parquet", (PyCFunction)table_append_parquet, METH_O,
-     "append_parquet(path) -> int\n\nAppend a Parquet file as one new segment; returns the "
-     "committed version."},
+     "append_parquet(path) -> dict\n\nAppend a Parquet file as one new segment; returns what\n"
+     "AppendReport is built from."},
     {"append_csv", TTF_KW(table_append_csv), METH_VARARGS | METH_KEYWORDS,
-     "append_csv(path, *, delimiter=None, header=None, columns=None) -> int\n\n"
+     "append_csv(path, *, delimiter=None, header=None, columns=None) -> dict\n\n"
      "Append a CSV file (re-encoded). columns maps every column name to a DuckDB\n"
      "type, e.g. {'ts': 'TIMESTAMPTZ', 'v': 'DOUBLE'}; inferred when omitted."},
-    {"append", (PyCFunction)table_append, METH_O,
-     "append(source) -> int\n\nAppend the rows of any object implementing __arrow_c_stream__\n"
-     "(pyarrow tables and readers, polars frames, SqlResult, RecordBatchReader).\n"
-     "__arrow_c_stream__ is called once and the stream is released exactly once."},
+    {"append", TTF_KW(table_append), METH_VARARGS | METH_KEYWORDS,
+     "append(source, *, compression=None, max_rows_per_row_group=None,\n"
+     "       max_bytes_per_row_group=None) -> dict\n\n"
+     "Append the rows of an object implementing __arrow_c_stream__ (called once; the\n"
+     "stream is released exactly once). Returns what AppendReport is built from."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},
     {"version", (PyCFunction)table_version, METH_NOARGS,
      "version() -> int\n\nThe version this handle holds (moves with its own appends, "
@@ -715,7 +775,7 @@ PyTypeObject ttf_TableType = {
     .tp_basicsize = sizeof(ttf_TableObject),
     .tp_dealloc = (destructor)table_dealloc,
     .tp_repr = (reprfunc)table_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "A time-series table: an index column, optional entity columns, bucketed "
               "coverage.\n\nMake one with TimeSeriesTable.create(...) or "
               "TimeSeriesTable.open(root).",

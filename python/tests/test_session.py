@@ -4,6 +4,7 @@ import decimal
 import os
 import threading
 
+import pyarrow as pa
 import pytest
 
 import timeseries_table_format as ttf
@@ -25,13 +26,22 @@ def test_session_takes_no_arguments():
         ttf.Session("x")
 
 
-def test_sql_returns_rows_as_dicts(session):
+def test_sql_returns_a_pyarrow_table(session):
     res = session.sql("SELECT symbol, count(*) AS n, min(ts) AS first FROM bars GROUP BY symbol")
-    assert isinstance(res, ttf.SqlResult)
+    assert type(res) is pa.Table
     assert res.column_names == ["symbol", "n", "first"]
     assert res.to_pylist() == [{"symbol": "NVDA", "n": 240,
                                 "first": dt.datetime(2024, 6, 1, tzinfo=UTC)}]
     assert len(res) == res.num_rows == 1
+
+
+def test_an_empty_result_keeps_its_schema(session):
+    res = session.sql("SELECT ts, volume, symbol FROM bars WHERE volume < 0")
+    assert type(res) is pa.Table and res.num_rows == 0
+    assert res.schema == pa.schema([("ts", pa.timestamp("us", tz="UTC")),
+                                    ("volume", pa.int64()), ("symbol", pa.string())])
+    reader = session.sql_reader("SELECT ts, volume FROM bars WHERE volume < 0")
+    assert reader.schema.names == ["ts", "volume"] and reader.read_all().num_rows == 0
 
 
 def test_positional_params(session):
@@ -149,10 +159,10 @@ def test_tables_sorted_and_deregister(session, bars):
 
 def test_sql_reader_streams_and_blocks_the_session_until_done(session):
     reader = session.sql_reader("SELECT * FROM bars ORDER BY ts")
-    assert isinstance(reader, ttf.RecordBatchReader)
+    assert type(reader) is pa.RecordBatchReader
     with pytest.raises(ttf.TimeseriesTableError, match="busy"):
         session.sql("SELECT 1")
-    rows = list(reader)
+    rows = reader.read_all().to_pylist()
     assert len(rows) == 240 and rows[0]["ts"] == dt.datetime(2024, 6, 1, tzinfo=UTC)
     assert session.sql("SELECT 1 AS one").to_pylist() == [{"one": 1}]
 

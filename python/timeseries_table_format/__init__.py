@@ -1,44 +1,69 @@
 """timeseries_table_format: time-series tables with bucketed coverage, over libtstable.
 
     import timeseries_table_format as ttf
-    t = ttf.TimeSeriesTable.create(table_root="bars", time_column="ts", bucket="1h",
-                                   entity_columns=["symbol"])
-    t.append_csv("bars.csv")
+    t = ttf.TimeSeriesTable.create(table_root="bars", index_column="ts",
+                                   index_granularity="1h", entity_columns=["symbol"])
+    t.append_csv("bars.csv")                  # or append(pyarrow/polars/pandas data)
     t.coverage_ratio("2024-06-01", "2024-06-02", entity={"symbol": "NVDA"})
 
     s = ttf.Session()
     s.register_tstable("bars", "bars")
-    s.sql("SELECT symbol, count(*) FROM bars GROUP BY symbol").to_pylist()
+    s.sql("SELECT symbol, count(*) FROM bars GROUP BY symbol")   # a pyarrow.Table
 """
 from ._native import (
     HAS_SESSION,
     ConflictError,
     CoverageOverlapError,
     DataFusionError,
-    RecordBatchReader,
     SchemaMismatchError,
-    Session,
     SqlError,
-    SqlResult,
     StorageError,
-    TimeSeriesTable,
     TimeseriesTableError,
 )
+from ._display import disable_notebook_display, enable_notebook_display
+from ._logging import refresh_logging_cache
+from ._reports import AppendReport
+from ._session import Session
+from ._table import TimeSeriesTable
+from . import _display, _logging
+
+# The reference's 0.5+ names. An overlap is the same error under both names.
+IndexIntervalOverlapError = CoverageOverlapError
+
+
+class DuplicateIndexIntervalError(TimeseriesTableError):
+    """Two rows of one append fall in the same (entity, index interval). Protocol-7
+    tables forbid it (the reference 0.5+ raises it); format-v6 tables allow it,
+    so no append to a v6 table raises it."""
+
+
+class VacuumApplyError(StorageError):
+    """A vacuum could not delete every file it chose (the reference 0.5+ name)."""
+
 
 __version__ = "0.1.0"
 
+_logging.install()
+_display.auto_enable()
+del _display, _logging
+
 __all__ = [
+    "AppendReport",
     "ConflictError",
     "CoverageOverlapError",
     "DataFusionError",
+    "DuplicateIndexIntervalError",
     "HAS_SESSION",
-    "RecordBatchReader",
+    "IndexIntervalOverlapError",
     "SchemaMismatchError",
     "Session",
     "SqlError",
-    "SqlResult",
     "StorageError",
     "TimeSeriesTable",
     "TimeseriesTableError",
+    "VacuumApplyError",
     "__version__",
+    "disable_notebook_display",
+    "enable_notebook_display",
+    "refresh_logging_cache",
 ]

@@ -1,0 +1,91 @@
+"""What a write did: AppendReport, an int (the committed version) that also
+carries the details of the append.
+
+The reference's 0.4 `append_parquet()` returned the new version as an int,
+and its 0.5+ `append()` returns an AppendReport; this class is both, so code
+written for either keeps working: `v = t.append_parquet(p)` compares, formats
+and serialises as the version, and `report.row_count` etc. are there too.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Dict, Mapping, Optional
+
+_FIELDS = (
+    ("committed_version", "the table version this append committed"),
+    ("starting_version", "the version the handle held when the append started"),
+    ("segment_path", "the new segment, relative to the table root"),
+    ("row_count", "rows in the new segment"),
+    ("file_size_bytes", "size of the new segment file"),
+    ("copied", "True: the source file's bytes were copied; False: re-encoded"),
+    ("attempts", "commit attempts (more than 1: other writers committed first and "
+                 "the append rebased onto them)"),
+    ("compression", "the codec of a re-encoded segment; None when the file was copied"),
+)
+
+
+class AppendReport(int):
+    """The result of one committed append; its int value is committed_version."""
+
+    def __new__(cls, fields: Mapping[str, Any]) -> "AppendReport":
+        report = super().__new__(cls, int(fields["committed_version"]))
+        values = {name: fields.get(name) for name, _ in _FIELDS}
+        if values["copied"]:
+            values["compression"] = None
+        object.__setattr__(report, "_fields", values)
+        return report
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("AppendReport is read-only")
+
+    def __reduce__(self):
+        return (AppendReport, (dict(self._fields),))
+
+    @property
+    def committed_version(self) -> int:
+        return self._fields["committed_version"]
+
+    @property
+    def starting_version(self) -> int:
+        return self._fields["starting_version"]
+
+    @property
+    def segment_path(self) -> str:
+        return self._fields["segment_path"]
+
+    @property
+    def row_count(self) -> int:
+        return self._fields["row_count"]
+
+    @property
+    def file_size_bytes(self) -> int:
+        return self._fields["file_size_bytes"]
+
+    @property
+    def copied(self) -> bool:
+        return self._fields["copied"]
+
+    @property
+    def attempts(self) -> int:
+        return self._fields["attempts"]
+
+    @property
+    def compression(self) -> Optional[str]:
+        return self._fields["compression"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dict(self._fields)
+
+    # print(report) and str(report) show the version, as the int it replaces did.
+    __str__ = int.__repr__
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={self._fields[name]!r}" for name, _ in _FIELDS)
+        return f"AppendReport({inner})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{name}</th><td>{html.escape(str(self._fields[name]))}"
+            f"</td><td style='color:#777'>{html.escape(doc)}</td></tr>"
+            for name, doc in _FIELDS)
+        return f"<table><caption>AppendReport</caption>{rows}</table>"

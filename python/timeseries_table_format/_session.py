@@ -1,0 +1,31 @@
+"""Session: SQL over registered tables and files, with pyarrow results.
+
+The native session (python/src/session.c) runs statements on DuckDB with
+time-range and entity pruning; this layer hands its Arrow streams out as
+`pyarrow.Table` (sql) and `pyarrow.RecordBatchReader` (sql_reader), as the
+reference does.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from . import _native
+from ._results import to_reader, to_table
+
+
+class Session(_native.Session):
+    __doc__ = _native.Session.__doc__
+
+    def sql(self, query: str, params: Any = None) -> pa.Table:
+        """Run one SQL statement and return its rows as a pyarrow.Table (an empty
+        result keeps its columns). params binds $1, $2, ... (a list or tuple)
+        or $name (a dict): None, bool, int (-2**63 .. 2**64-1), float, str,
+        bytes, Decimal, datetime (naive means UTC) and date."""
+        return to_table(super().sql(query, params))
+
+    def sql_reader(self, query: str, params: Any = None) -> pa.RecordBatchReader:
+        """Like sql(), streamed: a pyarrow.RecordBatchReader. Until it is read to the
+        end or closed, other calls on this session raise TimeseriesTableError."""
+        return to_reader(super().sql_reader(query, params))

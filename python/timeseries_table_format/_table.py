@@ -1,0 +1,136 @@
+"""TimeSeriesTable: the native table handle, with pyarrow results and the
+reference's spellings.
+
+The native class (python/src/table.c, coverage.c) does the work; this layer
+only shapes arguments and results: `index_granularity` (0.5+) next to
+`bucket`/`bucket_width` (0.4) and `time_column` (the first releases),
+AppendReport instead of a bare version, pyarrow Tables and readers instead
+of the extension's own stream objects.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Optional, Sequence
+
+import pyarrow as pa
+
+from . import _native
+from ._reports import AppendReport
+from ._results import to_reader, to_table
+from ._sources import arrow_stream_source
+
+
+def _granularity_args(index_type: Optional[str], index_granularity: Any, bucket: Any,
+                      bucket_width: Any) -> tuple:
+    """index_granularity as bucket (a str, timestamps) or bucket_width (an int)."""
+    if index_granularity is None:
+        return bucket, bucket_width
+    if bucket is not None or bucket_width is not None:
+        raise TypeError("give index_granularity, or bucket/bucket_width, not both")
+    if isinstance(index_granularity, str):
+        if index_type not in (None, "timestamp"):
+            raise ValueError(f"index_granularity for an {index_type} index is a positive int "
+                             f"(a bucket width), not {index_granularity!r}")
+        return index_granularity, None
+    if isinstance(index_granularity, int) and not isinstance(index_granularity, bool):
+        if index_type in (None, "timestamp"):
+            raise ValueError(f"index_granularity for a timestamp index is a duration string such "
+                             f"as \"1h\", not {index_granularity!r} (for an integer index pass "
+                             "index_type=\"int64\" or \"uint64\")")
+        return None, index_granularity
+    raise TypeError(f"index_granularity must be a str (timestamps, e.g. \"1h\") or a positive "
+                    f"int (int64/uint64 indexes), not {type(index_granularity).__name__}")
+
+
+class TimeSeriesTable(_native.TimeSeriesTable):
+    __doc__ = _native.TimeSeriesTable.__doc__
+
+    @classmethod
+    def create(cls, *, table_root: Any, index_column: Optional[str] = None,
+               index_type: Optional[str] = None, index_granularity: Any = None,
+               entity_columns: Optional[Sequence[str]] = None, bucket: Optional[str] = None,
+               bucket_width: Optional[int] = None, timezone: Optional[str] = None,
+               time_column: Optional[str] = None) -> "TimeSeriesTable":
+        """Create a table at table_root (version 1) and return its handle.
+
+        The index column is index_column (or its older name time_column). The
+        bucket size is index_granularity: a duration such as "1h", "15m", "1d"
+        for a timestamp index, a positive int for an int64/uint64 index; the
+        0.4 names bucket= and bucket_width= mean the same. index_type defaults
+        to "timestamp" (or "int64" when only an int width is given). timezone
+        names the zone of a timestamp index (e.g. "America/New_York").
+        entity_columns are the columns that identify a series (symbol,
+        sensor); coverage is kept per entity. Options are checked before any
+        file is written."""
+        bucket, bucket_width = _granularity_args(index_type, index_granularity, bucket,
+                                                 bucket_width)
+        return super().create(table_root=table_root, index_column=index_column,
+                              index_type=index_type, entity_columns=entity_columns,
+                              bucket=bucket, bucket_width=bucket_width, timezone=timezone,
+                              time_column=time_column)
+
+    def append(self, source: Any, *, compression: Optional[str] = None,
+               max_rows_per_row_group: Optional[int] = None,
+               max_bytes_per_row_group: Optional[int] = None) -> AppendReport:
+        """Append Arrow data as one new segment and commit it; returns an AppendReport
+        (an int: the committed version).
+
+        source: a pyarrow Table, RecordBatch or RecordBatchReader, a polars
+        DataFrame, a pandas DataFrame (its index is not appended), or any object
+        with __arrow_c_stream__. Readers are consumed; tables stay usable.
+        compression ("zstd" by default, "snappy", "uncompressed") and the
+        row-group limits apply to this append's segment only.
+        Raises CoverageOverlapError (nothing written) when the rows re-cover an
+        (entity, bucket) the table already holds, SchemaMismatchError when the
+        columns do not match the table's."""
+        stream = arrow_stream_source(source)
+        return AppendReport(super().append(
+            stream, compression=compression, max_rows_per_row_group=max_rows_per_row_group,
+            max_bytes_per_row_group=max_bytes_per_row_group))
+
+    def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True) -> AppendReport:
+        """Append one Parquet file as a new segment; returns an AppendReport (an int:
+        the committed version). A file whose columns already have the table's
+        types is copied byte for byte, others are re-encoded; the source is
+        never modified. copy_if_outside=False (the reference's way to register
+        a file already inside the table) is refused: segments are always
+        copied under data/ with a fresh name, so a file is never shared with
+        another table or writer."""
+        if not copy_if_outside:
+            raise ValueError("copy_if_outside=False is not supported: tstable always copies the "
+                             "file into the table's data/ folder (the source is left as it is); "
+                             "call append_parquet(path) without it")
+        return AppendReport(super().append_parquet(parquet_path))
+
+    def append_csv(self, path: Any, *, delimiter: Optional[str] = None,
+                   header: Optional[bool] = None, columns: Any = None) -> AppendReport:
+        """Append a CSV file as one new (re-encoded) segment; returns an AppendReport.
+        Values are read with the table's column types; columns maps column
+        names to DuckDB types for a first append whose types you want to fix."""
+        return AppendReport(super().append_csv(path, delimiter=delimiter, header=header,
+                                               columns=columns))
+
+    def scan(self, start: Any, end: Any, *, entity: Any = None,
+             columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """Rows whose index lies in [start, end) at the latest commit, as a pyarrow
+        Table (the segments outside the range or entity are not read)."""
+        return to_table(super().scan(start, end, entity=entity, columns=columns))
+
+    def scan_reader(self, start: Any, end: Any, *, entity: Any = None,
+                    columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
+        """Like scan(), streamed as a pyarrow RecordBatchReader."""
+        return to_reader(super().scan_reader(start, end, entity=entity, columns=columns))
+
+    def _repr_html_(self) -> str:
+        spec = self.index_spec()
+        schema = self.schema() or []
+        facts = [("root", self.root()), ("version", self.version()),
+                 ("index", f"{spec['column']} ({spec['kind']}, "
+                           f"{spec.get('bucket') or spec.get('bucket_width')})"),
+                 ("entity columns", ", ".join(spec["entity_columns"]) or "none"),
+                 ("columns", ", ".join(f"{c['name']}: {c['type']}" for c in schema) or
+                  "none yet (the first append sets them)"),
+                 ("segments", len(self.segments()))]
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in facts)
+        return f"<table><caption>TimeSeriesTable</caption>{rows}</table>"
