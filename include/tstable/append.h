@@ -128,11 +128,9 @@ typedef struct tst_append_options {
     uint64_t row_group_rows; /* rows per row group when re-encoding; 0 = engine default */
     tst_cancel *cancel;      /* borrowed; NULL: the append cannot be cancelled */
     tst_compression compression; /* codec when re-encoding; copied files keep theirs */
-    uint64_t row_group_bytes;    /* bytes per row group when re-encoding (an estimate the
-                                    engine closes groups at); 0 = no byte limit */
 } tst_append_options;
 
-#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, 0}
+#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL, TST_COMPRESSION_DEFAULT}
 
 /* What an append did. */
 typedef struct tst_append_result {

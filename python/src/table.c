@@ -407,9 +407,9 @@ static int positive_option(PyObject *obj, const char *name, uint64_t *out)
     return 0;
 }
 
-/* The writer settings of an append that re-encodes. */
-static int layout_options(tst_append_options *opts, PyObject *compression, PyObject *rows,
-                          PyObject *bytes)
+/* The writer settings of an append that re-encodes (the package turns a
+ * byte limit into rows before it calls). */
+static int layout_options(tst_append_options *opts, PyObject *compression, PyObject *rows)
 {
     if (compression != Py_None) {
         const char *name = PyUnicode_Check(compression) ? PyUnicode_AsUTF8(compression) : NULL;
@@ -420,21 +420,18 @@ static int layout_options(tst_append_options *opts, PyObject *compression, PyObj
             return -1;
         }
     }
-    return positive_option(rows, "max_rows_per_row_group", &opts->row_group_rows) < 0 ||
-                   positive_option(bytes, "max_bytes_per_row_group", &opts->row_group_bytes) < 0
-               ? -1 : 0;
+    return positive_option(rows, "max_rows_per_row_group", &opts->row_group_rows);
 }
 
 static PyObject *table_append(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"source", "compression", "max_rows_per_row_group",
-                         "max_bytes_per_row_group", NULL};
-    PyObject *source, *compression = Py_None, *rows = Py_None, *bytes = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOO:append", kw, &source, &compression,
-                                     &rows, &bytes))
+    static char *kw[] = {"source", "compression", "max_rows_per_row_group", NULL};
+    PyObject *source, *compression = Py_None, *rows = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OO:append", kw, &source, &compression,
+                                     &rows))
         return NULL;
     append_call call = APPEND_CALL(APPEND_ARROW);
-    if (layout_options(&call.opts, compression, rows, bytes) < 0 ||
+    if (layout_options(&call.opts, compression, rows) < 0 ||
         ttf_stream_from_py(source, &call.stream) < 0)
         return NULL;
     return run_append(self, &call);
@@ -736,8 +733,7 @@ static PyMethodDef table_methods[] = {
      "Append a CSV file (re-encoded). columns maps every column name to a DuckDB\n"
      "type, e.g. {'ts': 'TIMESTAMPTZ', 'v': 'DOUBLE'}; inferred when omitted."},
     {"append", TTF_KW(table_append), METH_VARARGS | METH_KEYWORDS,
-     "append(source, *, compression=None, max_rows_per_row_group=None,\n"
-     "       max_bytes_per_row_group=None) -> dict\n\n"
+     "append(source, *, compression=None, max_rows_per_row_group=None) -> dict\n\n"
      "Append the rows of an object implementing __arrow_c_stream__ (called once; the\n"
      "stream is released exactly once). Returns what AppendReport is built from."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},

@@ -10,6 +10,7 @@ appended are the ones the caller chose to compute).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from typing import Any
@@ -43,3 +44,36 @@ def arrow_stream_source(obj: Any) -> Any:
                         "append_parquet(path) or append_csv(path) for files")
     raise TypeError(f"append() takes {ACCEPTED}; got {type(obj).__module__}."
                     f"{type(obj).__qualname__}")
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+    return value
+
+
+def rows_per_group(source: Any, max_rows: Any, max_bytes: Any) -> tuple:
+    """(source, rows per row group) for the writer options of append().
+
+    The engine limits row groups by rows only, so a byte limit becomes rows
+    from the data's Arrow size per row: a table's whole size, or a stream's
+    first batch (read here and put back in front of the rest). Like the
+    reference's limit it is an estimate, not a ceiling on the bytes written."""
+    if max_rows is not None:
+        _positive(max_rows, "max_rows_per_row_group")
+    if max_bytes is None:
+        return source, max_rows
+    _positive(max_bytes, "max_bytes_per_row_group")
+    if isinstance(source, pa.Table):
+        sample = source
+    else:
+        reader = pa.RecordBatchReader.from_stream(source)
+        try:
+            sample = reader.read_next_batch()
+        except StopIteration:
+            return pa.RecordBatchReader.from_batches(reader.schema, []), max_rows
+        source = pa.RecordBatchReader.from_batches(reader.schema,
+                                                   itertools.chain([sample], reader))
+    width = max(sample.nbytes / max(sample.num_rows, 1), 1.0)
+    rows = max(1, int(max_bytes // width))
+    return source, rows if max_rows is None else min(rows, max_rows)

@@ -17,7 +17,7 @@ import pyarrow as pa
 from . import _native
 from ._reports import AppendReport
 from ._results import to_reader, to_table
-from ._sources import arrow_stream_source
+from ._sources import arrow_stream_source, rows_per_group
 
 
 def _granularity_args(index_type: Optional[str], index_granularity: Any, bucket: Any,
@@ -79,14 +79,16 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         DataFrame, a pandas DataFrame (its index is not appended), or any object
         with __arrow_c_stream__. Readers are consumed; tables stay usable.
         compression ("zstd" by default, "snappy", "uncompressed") and the
-        row-group limits apply to this append's segment only.
+        row-group limits apply to this append's segment only; the byte limit
+        is turned into rows from the data's Arrow size (an estimate), and the
+        engine writes at least 2,048 rows per group.
         Raises CoverageOverlapError (nothing written) when the rows re-cover an
         (entity, bucket) the table already holds, SchemaMismatchError when the
         columns do not match the table's."""
-        stream = arrow_stream_source(source)
-        return AppendReport(super().append(
-            stream, compression=compression, max_rows_per_row_group=max_rows_per_row_group,
-            max_bytes_per_row_group=max_bytes_per_row_group))
+        stream, rows = rows_per_group(arrow_stream_source(source), max_rows_per_row_group,
+                                      max_bytes_per_row_group)
+        return AppendReport(super().append(stream, compression=compression,
+                                           max_rows_per_row_group=rows))
 
     def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True) -> AppendReport:
         """Append one Parquet file as a new segment; returns an AppendReport (an int:

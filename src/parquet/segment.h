@@ -52,11 +52,11 @@ void tst_measure_clear(tst_measure *m);
 int tst_segment_copy_file(const char *src, const char *dst);
 
 /* How a re-encoded segment is laid out; zeroes mean the defaults (zstd,
- * DuckDB's row-group size, no byte limit). */
+ * DuckDB's row-group size). DuckDB 1.4's ROW_GROUP_SIZE_BYTES does not
+ * close groups below its row-count size, so there is no byte limit here. */
 typedef struct tst_segment_layout {
     tst_compression compression;
     uint64_t row_group_rows;
-    uint64_t row_group_bytes;
 } tst_segment_layout;
 
 /*

@@ -441,8 +441,6 @@ static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
                    tst_compression_name(layout->compression));
     if (rc == 0 && layout->row_group_rows > 0)
         rc = SQL_F(t, ", ROW_GROUP_SIZE %" PRIu64, layout->row_group_rows);
-    if (rc == 0 && layout->row_group_bytes > 0)
-        rc = SQL_F(t, ", ROW_GROUP_SIZE_BYTES %" PRIu64, layout->row_group_bytes);
     if (rc == 0)
         rc = arrow_schema_sql(t, schema);
     if (rc == 0)
@@ -510,7 +508,7 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
 int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
                       const tst_schema *schema, const char *dst, const tst_segment_layout *layout)
 {
-    static const tst_segment_layout defaults = {TST_COMPRESSION_DEFAULT, 0, 0};
+    static const tst_segment_layout defaults = {TST_COMPRESSION_DEFAULT, 0};
     layout = layout ? layout : &defaults;
     char *tmp = NULL;
     int rc = check_spec_columns(spec, schema);

@@ -648,7 +648,7 @@ static int write_wide(const char *src, const char *dst, uint64_t row_group_rows)
     tst_schema *schema = schema_parse(WIDE_COLUMNS);
     char *rel = NULL;
     assert_true(asprintf(&rel, "read_parquet('%s')", src) > 0);
-    tst_segment_layout layout = {TST_COMPRESSION_DEFAULT, row_group_rows, 0};
+    tst_segment_layout layout = {TST_COMPRESSION_DEFAULT, row_group_rows};
     int rc = tst_segment_write(rel, &spec, schema, dst, &layout);
     free(rel);
     tst_schema_free(schema);
