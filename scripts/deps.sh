@@ -72,8 +72,27 @@ if ! "$refvenv/bin/python" -c 'import timeseries_table_format as t; assert t.__v
   rm -rf "$refvenv"
   { "$venv/bin/python" -m venv "$refvenv" &&
     "$refvenv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-      timeseries-table-format==0.4.0 pyarrow; } >/dev/null 2>&1 ||
+      timeseries-table-format==0.4.0 pyarrow==26.0.1; } >/dev/null 2>&1 ||
     echo "deps: warning: the reference could not be installed; its check is skipped" >&2
+fi
+
+# The reference's source release: python/tests/test_reference_suite.py runs its
+# Python examples and tests, unchanged, against our package. Fetched from PyPI
+# (pinned by SHA-256) and unpacked into .deps/reference-src; nothing of it is
+# committed here.
+ref_sdist_url="https://files.pythonhosted.org/packages/66/3a/69c7a6777e893c3d97eda21e2c454ebb9dce20bf5150c07734caca2a80e5/timeseries_table_format-0.4.0.tar.gz"
+ref_sdist_sha256="502d9ace581b320872ae949e7532a45c8efdd233a6e3dcb09d29a7e6d5e7da98"
+ref_src="$here/.deps/reference-src"
+if [ ! -f "$ref_src/timeseries_table_format-0.4.0/PKG-INFO" ]; then
+  echo "deps: fetching the reference's source release 0.4.0 into .deps/reference-src" >&2
+  rm -rf "$ref_src" && mkdir -p "$ref_src"
+  if curl -fsSL --retry 3 -o "$ref_src/sdist.tar.gz" "$ref_sdist_url" &&
+     echo "$ref_sdist_sha256  $ref_src/sdist.tar.gz" | sha256sum -c --quiet -; then
+    tar -xzf "$ref_src/sdist.tar.gz" -C "$ref_src" && rm -f "$ref_src/sdist.tar.gz"
+  else
+    rm -rf "$ref_src"
+    echo "deps: warning: the reference's source release could not be fetched" >&2
+  fi
 fi
 
 # ---- Node packages for the Parquet compatibility fixtures ----------------

@@ -135,8 +135,15 @@ def test_append_parquet_of_a_matching_file_reports_a_copy(tmp_path):
     report = t.append_parquet(path)
     assert report == 3 and report.row_count == 2
     assert report.copied is True and report.compression is None
-    with pytest.raises(ValueError, match="copy_if_outside=False is not supported"):
-        t.append_parquet(path, copy_if_outside=False)
+    inside = tmp_path / "t" / "data" / "mine.parquet"
+    pq.write_table(bars(2, start=20).cast(schema), inside)
+    report = t.append_parquet("data/mine.parquet", copy_if_outside=False)
+    assert report == 4 and report.segment_path != "data/mine.parquet" and inside.exists()
+    for key in ("../more.parquet", str(inside), "data/../../more.parquet", "."):
+        with pytest.raises(ttf.StorageError, match="relative to the table root") as info:
+            t.append_parquet(key, copy_if_outside=False)
+        assert info.value.table_root == str(tmp_path / "t")
+    assert t.version() == 4
 
 
 # ---- what append() takes ---------------------------------------------------------

@@ -10,11 +10,13 @@ of the extension's own stream objects.
 from __future__ import annotations
 
 import html
+import os
 from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
 from . import _native
+from ._native import CoverageOverlapError, StorageError
 from ._reports import AppendReport
 from ._results import to_reader, to_table
 from ._sources import arrow_stream_source, rows_per_group
@@ -94,15 +96,33 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         """Append one Parquet file as a new segment; returns an AppendReport (an int:
         the committed version). A file whose columns already have the table's
         types is copied byte for byte, others are re-encoded; the source is
-        never modified. copy_if_outside=False (the reference's way to register
-        a file already inside the table) is refused: segments are always
-        copied under data/ with a fresh name, so a file is never shared with
-        another table or writer."""
+        never modified.
+
+        copy_if_outside=False takes parquet_path as a path relative to the table
+        root (the reference's storage key, e.g. "data/seg.parquet"); a path
+        that leaves the root is a StorageError. The file is appended as any
+        other: its rows go into a new segment with a fresh name under data/,
+        and the file itself is left where it is (no log entry names it)."""
+        given = parquet_path
         if not copy_if_outside:
-            raise ValueError("copy_if_outside=False is not supported: tstable always copies the "
-                             "file into the table's data/ folder (the source is left as it is); "
-                             "call append_parquet(path) without it")
-        return AppendReport(super().append_parquet(parquet_path))
+            parquet_path = self._path_inside_root(parquet_path)
+        try:
+            return AppendReport(super().append_parquet(parquet_path))
+        except CoverageOverlapError as error:
+            # The file that re-covers the table, as the caller named it.
+            error.segment_path = os.fsdecode(os.fspath(given))
+            raise
+
+    def _path_inside_root(self, key: Any) -> str:
+        root = os.path.abspath(self.root())
+        key = os.fsdecode(os.fspath(key))
+        full = os.path.normpath(os.path.join(root, key))
+        if os.path.isabs(key) or os.path.commonpath([root, full]) != root or full == root:
+            error = StorageError(f"copy_if_outside=False needs a path relative to the table root "
+                                 f"{root}, inside it; {key!r} is not (table_root={root})")
+            error.table_root, error.path = root, key
+            raise error
+        return full
 
     def append_csv(self, path: Any, *, delimiter: Optional[str] = None,
                    header: Optional[bool] = None, columns: Any = None) -> AppendReport:
