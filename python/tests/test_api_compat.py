@@ -60,7 +60,7 @@ def test_the_0_4_and_0_5_spellings_give_the_same_tables(tmp_path):
 
 @pytest.mark.parametrize("kwargs, error, text", [
     ({"index_granularity": "1h", "bucket": "1h"}, TypeError, "not both"),
-    ({"index_granularity": 10}, ValueError, "duration string"),
+    ({"index_granularity": 10, "index_type": "timestamp"}, ValueError, "duration string"),
     ({"index_granularity": "1h", "index_type": "int64"}, ValueError, "positive int"),
     ({"index_granularity": True, "index_type": "int64"}, TypeError, "not bool"),
     ({"index_granularity": 1.5}, TypeError, "not float"),

@@ -35,7 +35,7 @@ def _granularity_args(index_type: Optional[str], index_granularity: Any, bucket:
                              f"(a bucket width), not {index_granularity!r}")
         return index_granularity, None
     if isinstance(index_granularity, int) and not isinstance(index_granularity, bool):
-        if index_type in (None, "timestamp"):
+        if index_type == "timestamp":
             raise ValueError(f"index_granularity for a timestamp index is a duration string such "
                              f"as \"1h\", not {index_granularity!r} (for an integer index pass "
                              "index_type=\"int64\" or \"uint64\")")
