@@ -153,7 +153,7 @@ static char *dup_or_null(const char *s, size_t n)
     return copy;
 }
 
-int ttf_schema_copy(struct ArrowSchema *out, const struct ArrowSchema *src)
+static int schema_copy(struct ArrowSchema *out, const struct ArrowSchema *src)
 {
     memset(out, 0, sizeof *out);
     out->release = schema_copy_release; /* safe on a partial copy */
@@ -170,12 +170,12 @@ int ttf_schema_copy(struct ArrowSchema *out, const struct ArrowSchema *src)
         if (out->children[i] == NULL)
             goto fail;
         out->n_children = i + 1;
-        if (ttf_schema_copy(out->children[i], src->children[i]) < 0)
+        if (schema_copy(out->children[i], src->children[i]) < 0)
             goto fail;
     }
     if (src->dictionary) {
         out->dictionary = malloc(sizeof *out->dictionary);
-        if (out->dictionary == NULL || ttf_schema_copy(out->dictionary, src->dictionary) < 0)
+        if (out->dictionary == NULL || schema_copy(out->dictionary, src->dictionary) < 0)
             goto fail;
     }
     return 0;
@@ -262,7 +262,7 @@ typedef struct export_private {
 static int export_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
 {
     export_private *p = s->private_data;
-    if (ttf_schema_copy(out, &p->batches->schema) == 0)
+    if (schema_copy(out, &p->batches->schema) == 0)
         return 0;
     snprintf(p->error, sizeof p->error, "out of memory copying the schema");
     return ENOMEM;

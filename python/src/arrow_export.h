@@ -24,7 +24,5 @@ void ttf_batches_incref(ttf_batches *b);
 void ttf_batches_decref(ttf_batches *b);
 /* A new stream over b (one more reference); -1 when out of memory. */
 int ttf_batches_export(ttf_batches *b, struct ArrowArrayStream *out);
-/* A deep copy the receiver owns; -1 when out of memory (out released). */
-int ttf_schema_copy(struct ArrowSchema *out, const struct ArrowSchema *src);
 
 #endif

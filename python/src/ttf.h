@@ -5,8 +5,8 @@
  * classes and the mapping from tst_error_last()), convert.c (index values,
  * timestamps and entities between Python and C), table.c and coverage.c
  * (TimeSeriesTable), session.c (Session), result.c (SqlResult,
- * RecordBatchReader and the Arrow C stream capsules) and arrow_values.c
- * (Arrow arrays to Python values). Everything here is private to the
+ * RecordBatchReader and the Arrow C stream capsules that pyarrow imports
+ * them through). Everything here is private to the
  * extension; it sees the library only through the headers in include/tstable/.
  */
 #ifndef TTF_H
@@ -121,10 +121,5 @@ PyObject *ttf_reader_new(struct ArrowArrayStream *src);
 /* The source of an append: calls obj.__arrow_c_stream__() and moves the
  * stream out of the capsule into *out. */
 int ttf_stream_from_py(PyObject *obj, struct ArrowArrayStream *out);
-
-/* ---- arrow_values.c ----------------------------------------------------- */
-/* Appends the values of column `col` of struct batch `array` to `list`. */
-int ttf_column_extend(PyObject *list, const struct ArrowSchema *field, const struct ArrowArray *batch,
-                      int64_t col);
 
 #endif
