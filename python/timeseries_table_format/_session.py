@@ -29,3 +29,6 @@ class Session(_native.Session):
         """Like sql(), streamed: a pyarrow.RecordBatchReader. Until it is read to the
         end or closed, other calls on this session raise TimeseriesTableError."""
         return to_reader(super().sql_reader(query, params))
+
+    def __repr__(self) -> str:
+        return f"Session(tables={self.tables()!r})"
