@@ -76,6 +76,7 @@ def test_a_handle_is_a_subclass_instance_from_create_and_open(tmp_path):
     assert type(t) is ttf.TimeSeriesTable
     assert type(ttf.TimeSeriesTable.open(t.root())) is ttf.TimeSeriesTable
     assert "TimeSeriesTable" in repr(t) and "<table>" in t._repr_html_()
+    t.append(bars(1))
     session = ttf.Session()
     session.register_tstable("bars", t.root())
     assert repr(session) == "Session(tables=['bars'])"
