@@ -48,4 +48,27 @@ int tst_parquet_footer_unmark_utc(const char *path, const char *const *columns, 
 int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *const *columns,
                                       size_t count, const char *path, bool *changed);
 
+/*
+ * Gives every leaf column of the Parquet file at path whose only type note
+ * is the legacy ConvertedType UTF8 (what DuckDB 1.4.4 writes for VARCHAR,
+ * in top-level and nested columns) the LogicalType StringType as well.
+ * The reference 0.4.0 reads a segment's schema from its Parquet types (not
+ * from ARROW:schema) and takes such a column for Binary: its optimize()
+ * then refuses the segment as not matching the table's Utf8 column. The
+ * footer grows by four bytes a column and is written again after the data
+ * (offsets into the data do not move); the file is fsynced. Meant for a
+ * temp file no one else sees yet. A footer that is not well-formed compact
+ * Thrift is TST_ECORRUPT and the file is unchanged; I/O errors are TST_EIO
+ * (TST_ENOTFOUND when missing). A file with nothing to add is untouched.
+ */
+int tst_parquet_footer_add_string_types(const char *path);
+
+/*
+ * The same on a footer in memory (FileMetaData bytes): *out is a new
+ * malloc'd footer of *out_len bytes, or NULL when nothing lacks a string
+ * type. path only names the file in messages.
+ */
+int tst_parquet_footer_string_types_bytes(const uint8_t *footer, size_t len, const char *path,
+                                          uint8_t **out, size_t *out_len);
+
 #endif

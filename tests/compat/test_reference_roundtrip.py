@@ -191,6 +191,10 @@ def test_tstable_uses_a_table_the_reference_wrote(tmp_path, name):
     # The same overlap is refused with the same count; nothing is written.
     r = cli("append", "--table", root, "--parquet", overlap_ours)
     assert r.returncode == 1 and overlap_count_in(r.stderr) == want_overlap, r.stderr
+    if case.entities:  # both name a first overlapping entity: the same one and bucket
+        e = ref_overlap["overlap"]["entity"]
+        assert f"{case.entities[0]}={e[case.entities[0]]}" in r.stderr, r.stderr
+    assert ref_overlap["overlap"]["range"] in r.stderr, r.stderr
     # A new append goes in, and the reference reads its rows.
     version = info["version"]
     cli.ok("append", "--table", root, "--parquet", new)
