@@ -1,8 +1,8 @@
 /*
  * parquet_footer.c — flips isAdjustedToUTC to true on named timestamp
  * columns of a Parquet footer, in place, and gives string columns that only
- * carry the legacy ConvertedType UTF8 their StringType logical type (see
- * parquet_footer.h for why).
+ * carry a legacy ConvertedType (UTF8, MAP, LIST) the matching logical type
+ * (see parquet_footer.h for why).
  *
  * A Parquet file ends with its FileMetaData in Thrift's compact protocol,
  * the footer's length (4 bytes, little-endian) and "PAR1". FileMetaData
@@ -19,8 +19,9 @@
  * one-byte varint and is rewritten as the right one (DuckDB 1.4.4 writes
  * TIMESTAMP_MILLIS/MICROS for ms/us and none for ns, which agree already).
  *
- * Adding a StringType (LogicalType field 1, an empty struct) as field 10 of
- * a SchemaElement inserts four bytes before the element's stop byte: the
+ * Adding a StringType, MapType or ListType (LogicalType members 1, 2, 3,
+ * empty structs) as field 10 of a SchemaElement inserts four bytes (five
+ * after a field id above 10) before the element's stop byte: the
  * footer grows, and is written again with its new length. Nothing in
  * FileMetaData points into the footer itself, so no offset changes.
  *
@@ -62,7 +63,9 @@ enum {
 #define CONVERTED_MILLIS 9
 #define CONVERTED_MICROS 10
 #define CONVERTED_UTF8 0
-#define STRING_TYPE_MAX 6 /* bytes string_type_bytes writes, at most */
+#define CONVERTED_MAP 1
+#define CONVERTED_LIST 3
+#define LOGICAL_TYPE_MAX 6 /* bytes logical_type_bytes writes, at most */
 
 typedef struct reader {
     const uint8_t *p;
@@ -509,17 +512,25 @@ int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *c
     return set_utc_bytes(footer, len, columns, count, path, true, changed);
 }
 
-/* ---- string logical types ---------------------------------------------- */
+/* ---- logical types for legacy-only columns ------------------------------ */
 
-/* A leaf that says UTF8 only in the legacy ConvertedType. */
-static bool lacks_string_type(const element *e)
+/* The LogicalType union member (1 STRING, 2 MAP, 3 LIST) an element that has only the legacy
+ * ConvertedType UTF8, MAP or LIST lacks; 0 when it lacks none. */
+static int lacking_type(const element *e)
 {
-    return e->num_children < 0 && e->converted_pos && e->converted == CONVERTED_UTF8 &&
-           !e->has_logical;
+    if (e->has_logical || !e->converted_pos)
+        return 0;
+    if (e->converted == CONVERTED_UTF8 && e->num_children < 0)
+        return 1;
+    if (e->converted == CONVERTED_MAP && e->num_children > 0)
+        return 2;
+    if (e->converted == CONVERTED_LIST && e->num_children > 0)
+        return 3;
+    return 0;
 }
 
-/* Field 10 = LogicalType {1: StringType {}}, to follow the field whose id is last. */
-static size_t string_type_bytes(int64_t last, uint8_t *out)
+/* Field 10 = LogicalType {member: {}}, to follow the field whose id is last. */
+static size_t logical_type_bytes(int64_t last, int member, uint8_t *out)
 {
     size_t n = 0;
     if (last < 10) {
@@ -528,13 +539,13 @@ static size_t string_type_bytes(int64_t last, uint8_t *out)
         out[n++] = CT_STRUCT; /* long form: the id follows as a zigzag varint */
         out[n++] = 2 * 10;
     }
-    out[n++] = 1 << 4 | CT_STRUCT; /* field 1: StringType */
-    out[n++] = CT_STOP;            /* end of StringType */
+    out[n++] = (uint8_t)(member << 4 | CT_STRUCT); /* StringType, MapType or ListType */
+    out[n++] = CT_STOP;                            /* end of that empty struct */
     out[n++] = CT_STOP;            /* end of LogicalType */
     return n;
 }
 
-int tst_parquet_footer_string_types_bytes(const uint8_t *footer, size_t len, const char *path,
+int tst_parquet_footer_logical_types_bytes(const uint8_t *footer, size_t len, const char *path,
                                           uint8_t **out, size_t *out_len)
 {
     *out = NULL;
@@ -543,24 +554,24 @@ int tst_parquet_footer_string_types_bytes(const uint8_t *footer, size_t len, con
                 .len = len,
                 .pos = 0,
                 .path = path,
-                .purpose = "given string logical types"};
+                .purpose = "given logical types"};
     element *el = NULL;
     size_t n = 0, adds = 0;
     int rc = read_file_metadata(&r, &el, &n);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        adds += lacks_string_type(&el[i]);
+        adds += lacking_type(&el[i]) != 0;
     uint8_t *buf = NULL;
-    if (rc == 0 && adds > 0 && !(buf = malloc(len + adds * STRING_TYPE_MAX)))
+    if (rc == 0 && adds > 0 && !(buf = malloc(len + adds * LOGICAL_TYPE_MAX)))
         rc = tst_fail(TST_ENOMEM, "out of memory rewriting the footer of %s", path);
     if (rc == 0 && buf) {
         size_t at = 0, from = 0;
         for (size_t i = 0; i < n; i++) { /* elements come in footer order */
-            if (!lacks_string_type(&el[i]))
+            if (!lacking_type(&el[i]) != 0)
                 continue;
             memcpy(buf + at, footer + from, el[i].stop_pos - from);
             at += el[i].stop_pos - from;
             from = el[i].stop_pos;
-            at += string_type_bytes(el[i].last_id, buf + at);
+            at += logical_type_bytes(el[i].last_id, lacking_type(&el[i]), buf + at);
         }
         memcpy(buf + at, footer + from, len - from);
         *out = buf;
@@ -693,12 +704,12 @@ static int write_grown_footer(int fd, const char *path, uint8_t *footer, size_t 
     return 0;
 }
 
-int tst_parquet_footer_add_string_types(const char *path)
+int tst_parquet_footer_add_logical_types(const char *path)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
-        tst_fail_errno(code, errno, "cannot open %s to give its strings a logical type", path);
+        tst_fail_errno(code, errno, "cannot open %s to give its columns logical types", path);
         tst_fail_set_path(path);
         return code;
     }
@@ -707,7 +718,7 @@ int tst_parquet_footer_add_string_types(const char *path)
     off_t off = 0;
     int rc = read_footer(fd, path, &footer, &len, &off);
     if (rc == 0)
-        rc = tst_parquet_footer_string_types_bytes(footer, len, path, &grown, &grown_len);
+        rc = tst_parquet_footer_logical_types_bytes(footer, len, path, &grown, &grown_len);
     if (rc == 0 && grown_len > MAX_FOOTER)
         rc = corrupt_file(path, "its footer would grow beyond 1 GiB");
     if (rc == 0 && grown)

@@ -40,11 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t *grown = NULL, *again = NULL;
     size_t grown_len = 0, again_len = 0;
-    if (tst_parquet_footer_string_types_bytes(data, size, "fuzz", &grown, &grown_len) == 0 &&
+    if (tst_parquet_footer_logical_types_bytes(data, size, "fuzz", &grown, &grown_len) == 0 &&
         grown) {
         if (grown_len <= size || (grown_len - size) % 4 > (grown_len - size) / 4)
             abort(); /* 4 or 5 bytes for each column given a type */
-        if (tst_parquet_footer_string_types_bytes(grown, grown_len, "fuzz", &again,
+        if (tst_parquet_footer_logical_types_bytes(grown, grown_len, "fuzz", &again,
                                                   &again_len) != 0 ||
             again)
             abort(); /* the grown footer parses and has them all */
