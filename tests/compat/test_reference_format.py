@@ -74,6 +74,13 @@ def test_the_reference_tags_a_uint64_index_u_int64_and_tstable_writes_the_same(t
         {"op": "append", "root": ref, "path": second}])
     assert [ok(r) for r in got] == [1, 2, 3]
     assert tags(ref) == U64_TAGS
+    # The excerpt docs/internals/format.md shows.
+    log = commits(ref)
+    assert log[0]["actions"][0]["UpdateTableMeta"]["kind"]["TimeSeries"]["kind"] == \
+        {"type": "u_int64", "bucket_width": 4}
+    add = next(a["AddSegment"] for a in log[1]["actions"] if "AddSegment" in a)
+    assert add["entity_layout"] == {"Single": [{"type": "uint64", "value": TOP - 1}]}
+    assert add["index_min"] == {"type": "u_int64", "value": TOP - 2}
     # tstable reads that table...
     info = cli_json(cli, "info", "--table", ref)
     assert info["index"] == {"column": "seq", "type": "uint64", "bucket_width": 4}
@@ -231,3 +238,27 @@ def test_the_reference_optimizes_strings_structs_and_maps_tstable_re_encoded(tmp
     assert all(s["entity"] != "mixed" for s in cli_json(cli, "segments", "--table", root))
     maps = cli_sql(cli, root, "SELECT sum(m['k']) FROM t")
     assert maps == [[18.0]]
+
+
+def test_the_reference_copies_an_appended_file_under_its_own_name(tmp_path):
+    """format-v6 §3 says every append re-encodes into data/<uuid>.parquet; 0.4.0's
+    append_parquet copies the file byte for byte to data/<its name>, so a second file of the
+    same name is refused before any overlap check."""
+    src = tmp_path / "bars.parquet"
+    pq.write_table(pa.table({"seq": pa.array([1, 2, 3], pa.int64()), "v": [1.0, 2.0, 3.0]}), src,
+                   row_group_size=1)
+    other = tmp_path / "other"
+    other.mkdir()
+    pq.write_table(pa.table({"seq": pa.array([50], pa.int64()), "v": [5.0]}), other / src.name)
+    root = tmp_path / "ref"
+    got = reference([
+        {"op": "create", "args": {"table_root": str(root), "index_column": "seq",
+                                  "index_type": "int64", "bucket_width": 10}},
+        {"op": "append", "root": root, "path": src},
+        {"op": "append", "root": root, "path": other / src.name}])
+    assert ok(got[1]) == 2
+    assert (root / "data" / src.name).read_bytes() == src.read_bytes()
+    assert got[2]["error"].startswith("StorageError") and "Path already exists" in got[2]["error"]
+    # tstable names its segments by UUID: the same file appends there (the buckets are free).
+    Cli().ok("append", "--table", root, "--parquet", other / src.name)
+    assert cli_sql(Cli(), root, "SELECT count(*), sum(v) FROM t") == [[4, 11.0]]
