@@ -533,7 +533,7 @@ static int lacking_type(const element *e)
 static size_t logical_type_bytes(int64_t last, int member, uint8_t *out)
 {
     size_t n = 0;
-    if (last < 10) {
+    if (last >= 0 && last < 10) { /* a delta of 1..10 fits the header's high nibble */
         out[n++] = (uint8_t)((10 - last) << 4 | CT_STRUCT);
     } else {
         out[n++] = CT_STRUCT; /* long form: the id follows as a zigzag varint */
@@ -566,7 +566,7 @@ int tst_parquet_footer_logical_types_bytes(const uint8_t *footer, size_t len, co
     if (rc == 0 && buf) {
         size_t at = 0, from = 0;
         for (size_t i = 0; i < n; i++) { /* elements come in footer order */
-            if (!lacking_type(&el[i]) != 0)
+            if (lacking_type(&el[i]) == 0)
                 continue;
             memcpy(buf + at, footer + from, el[i].stop_pos - from);
             at += el[i].stop_pos - from;

@@ -418,15 +418,18 @@ static void footer(buf *o, int converted, int unit)
     put(o, 0);
 }
 
-/* A UTF8 leaf (fields 1, 4, 6), with an unknown i32 field 12 after them when late; with
- * logical, the StringType tstable adds (short form after 6, long form after 12). */
-static void utf8_leaf(buf *o, const char *col, bool late, bool logical)
+/* A UTF8 leaf (fields 1, 4, 6), then an unknown i32 field `late` (12, or -3 in the long
+ * form; 0: none); with logical, the StringType tstable adds: short form after 6, long form
+ * after a field id the header's delta cannot reach. */
+static void utf8_leaf(buf *o, const char *col, int late, bool logical)
 {
     put(o, 0x15), zz(o, 6);     /* 1: type BYTE_ARRAY */
     put(o, 0x38), name(o, col); /* 4: name */
     put(o, 0x25), zz(o, 0);     /* 6: converted_type UTF8 */
-    if (late)
-        put(o, 0x65), zz(o, 7); /* 12: an i32 a newer writer might add */
+    if (late > 0)
+        put(o, (late - 6) << 4 | 0x05), zz(o, 7); /* an i32 a newer writer might add */
+    else if (late < 0)
+        put(o, 0x05), zz(o, late), zz(o, 7); /* long form, a negative id */
     if (logical && late)
         put(o, 0x0c), zz(o, 10); /* 10, long form */
     else if (logical)
@@ -454,10 +457,11 @@ static void strings_footer(buf *o, bool logical)
 {
     *o = (buf){.n = 0};
     put(o, 0x15), zz(o, 1);     /* 1: version */
-    put(o, 0x19), put(o, 0x7c); /* 2: schema, 7 structs */
-    put(o, 0x48), name(o, "root"), put(o, 0x15), zz(o, 4), put(o, 0);
-    utf8_leaf(o, "a", false, logical);
-    utf8_leaf(o, "b", true, logical);
+    put(o, 0x19), put(o, 0x8c); /* 2: schema, 8 structs */
+    put(o, 0x48), name(o, "root"), put(o, 0x15), zz(o, 5), put(o, 0);
+    utf8_leaf(o, "a", 0, logical);
+    utf8_leaf(o, "b", 12, logical);
+    utf8_leaf(o, "c", -3, logical);
     list_group(o, "l", 3, logical);
     list_group(o, "m", 1, logical);
     put(o, 0x16), zz(o, 50);    /* 3: num_rows */
