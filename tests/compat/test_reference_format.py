@@ -262,3 +262,60 @@ def test_the_reference_copies_an_appended_file_under_its_own_name(tmp_path):
     # tstable names its segments by UUID: the same file appends there (the buckets are free).
     Cli().ok("append", "--table", root, "--parquet", other / src.name)
     assert cli_sql(Cli(), root, "SELECT count(*), sum(v) FROM t") == [[4, 11.0]]
+
+
+def log_shape(root):
+    """The log's actions without what differs by nature (paths, sizes, times)."""
+    out = []
+    for c in commits(root):
+        for a in c["actions"]:
+            (kind, body), = a.items()
+            if kind == "UpdateTableMeta":
+                body = {k: v for k, v in body.items() if k != "created_at"}
+            elif kind == "AddSegment":
+                body = {k: v for k, v in body.items()
+                        if k not in ("path", "coverage_path", "file_size")}
+            elif kind == "UpdateTableCoverage":
+                body = {k: v for k, v in body.items() if k != "coverage_path"}
+            out.append({kind: body})
+    return out
+
+
+def test_both_write_the_same_log_for_composite_entities_and_a_zone_name(tmp_path):
+    """Entity columns int32, utf8 and int64, a 15m bucket and a timezone name; both sides write
+    the same actions and refuse the same overlap (one pair, the same identity and bucket)."""
+    cli = Cli()
+    ts = [dt.datetime(2024, 1, 1, h) for h in range(3)]
+
+    def write(path, venues, syms):
+        pq.write_table(pa.table({"ts": pa.array(ts, pa.timestamp("ms")),
+                                 "venue": pa.array(venues, pa.int32()), "sym": syms,
+                                 "acct": pa.array([-5] * 3, pa.int64()),
+                                 "v": [1.0, 2.0, 3.0]}), path)
+        return path
+
+    first = write(tmp_path / "a.parquet", [3, 3, 3], ["A", "A", "A"])
+    second = write(tmp_path / "b.parquet", [3, 4, 3], ["A", "A", "B"])
+    ref, ours = tmp_path / "ref", tmp_path / "ours"
+    got = reference([
+        {"op": "create", "args": {"table_root": str(ref), "index_column": "ts",
+                                  "index_type": "timestamp",
+                                  "entity_columns": ["venue", "sym", "acct"], "bucket": "15m",
+                                  "timezone": "America/New_York"}},
+        {"op": "append", "root": ref, "path": first},
+        {"op": "append", "root": ref, "path": second}])
+    assert [ok(r) for r in got[:2]] == [1, 2]
+    assert got[2]["overlap"] == {"count": 1, "entity": {"venue": 3, "sym": "A", "acct": -5},
+                                 "bucket": got[2]["overlap"]["bucket"],
+                                 "range": "[2024-01-01T00:00:00Z, 2024-01-01T00:15:00Z)"}
+    cli.ok("create", "--table", ours, "--index-column", "ts", "--bucket", "15m",
+           "--timezone", "America/New_York", "--entity", "venue,sym,acct")
+    cli.ok("append", "--table", ours, "--parquet", shutil.copy(first, tmp_path / "a2.parquet"))
+    r = cli("append", "--table", ours, "--parquet", shutil.copy(second, tmp_path / "b2.parquet"))
+    assert r.returncode == 1
+    assert "venue=3,sym=A,acct=-5 [2024-01-01T00:00:00Z, 2024-01-01T00:15:00Z)" in r.stderr
+    assert log_shape(ours) == log_shape(ref)
+    add = log_shape(ref)[2]["AddSegment"]
+    assert add["entity_layout"] == {"Single": [{"type": "int32", "value": 3},
+                                               {"type": "utf8", "value": "A"},
+                                               {"type": "int64", "value": -5}]}
