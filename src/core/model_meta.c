@@ -26,7 +26,11 @@
 #define DESC_MAX 80
 
 static const char *const TIME_UNIT_NAMES[] = {NULL, "Seconds", "Minutes", "Hours", "Days"};
-static const char *const INDEX_TYPE_NAMES[] = {NULL, "timestamp", "int64", "uint64"};
+/* The `type` tags of IndexKind and IndexValue as the reference 0.4.0 writes them: serde's
+ * snake_case turns the variant UInt64 into "u_int64" (checked against tables the real package
+ * wrote, tests/compat/test_reference_uint64.py). Reading also accepts "uint64", which tstable
+ * wrote before that check and which protocol 7 uses for IndexKind. */
+static const char *const INDEX_TYPE_NAMES[] = {NULL, "timestamp", "int64", "u_int64"};
 static const char *const ENTITY_TYPE_NAMES[] = {NULL, "utf8", "int32", "int64", "uint64"};
 
 static int expect_object(json_object *v, const char *where, const char *what)
@@ -45,6 +49,14 @@ static int name_index(const char *name, const char *const *names, int count)
         if (strcmp(name, names[i]) == 0)
             return i;
     return 0;
+}
+
+/* The index type a `type` tag names (either spelling of uint64), or 0. */
+static tst_index_type index_type_from_tag(const char *tag)
+{
+    if (strcmp(tag, "uint64") == 0)
+        return TST_INDEX_UINT64;
+    return (tst_index_type)name_index(tag, INDEX_TYPE_NAMES, 3);
 }
 
 /* ---- TimeBucket and IndexKind ------------------------------------------ */
@@ -142,14 +154,14 @@ int tst_index_kind_from_json(tst_index_kind *out, json_object *obj, const char *
         rc = tst_json_cstr(type, where, "type", &name);
     if (rc != 0)
         return rc;
-    out->type = (tst_index_type)name_index(name, INDEX_TYPE_NAMES, 3);
+    out->type = index_type_from_tag(name);
     if (out->type == TST_INDEX_TIMESTAMP)
         rc = timestamp_kind_from_json(out, obj, where);
     else if (out->type != 0)
         rc = integer_kind_from_json(out, obj, where);
     else
         rc = tst_fail(TST_ECORRUPT,
-                      "%s: unknown index type `%.64s`, expected `timestamp`, `int64` or `uint64`",
+                      "%s: unknown index type `%.64s`, expected `timestamp`, `int64` or `u_int64`",
                       where, name);
     if (rc != 0)
         memset(out, 0, sizeof *out);
@@ -489,7 +501,7 @@ int tst_index_value_from_json(tst_index_value *out, json_object *obj, const char
     int rc = tagged_value(obj, where, "an index value", &type, &value);
     if (rc != 0)
         return rc;
-    out->type = (tst_index_type)name_index(type, INDEX_TYPE_NAMES, 3);
+    out->type = index_type_from_tag(type);
     switch (out->type) {
     case TST_INDEX_TIMESTAMP: return tst_json_timestamp(value, where, "value", &out->v.ts);
     case TST_INDEX_INT64: return tst_json_i64(value, where, "value", &out->v.i64);
@@ -497,7 +509,7 @@ int tst_index_value_from_json(tst_index_value *out, json_object *obj, const char
     default:
         return tst_fail(TST_ECORRUPT,
                         "%s: unknown index value type `%.64s`, expected `timestamp`, `int64` or "
-                        "`uint64`",
+                        "`u_int64`",
                         where, type);
     }
 }
@@ -522,7 +534,8 @@ json_object *tst_index_value_to_json(const tst_index_value *value)
         return tagged_value_to_json("timestamp", tst_json_new_timestamp(value->v.ts));
     case TST_INDEX_INT64: return tagged_value_to_json("int64", json_object_new_int64(value->v.i64));
     case TST_INDEX_UINT64:
-        return tagged_value_to_json("uint64", json_object_new_uint64(value->v.u64));
+        return tagged_value_to_json(INDEX_TYPE_NAMES[TST_INDEX_UINT64],
+                                    json_object_new_uint64(value->v.u64));
     default: return NULL;
     }
 }

@@ -1,6 +1,8 @@
 /*
  * parquet_footer.c — flips isAdjustedToUTC to true on named timestamp
- * columns of a Parquet footer, in place (see parquet_footer.h for why).
+ * columns of a Parquet footer, in place, and gives string columns that only
+ * carry a legacy ConvertedType (UTF8, MAP, LIST) the matching logical type
+ * (see parquet_footer.h for why).
  *
  * A Parquet file ends with its FileMetaData in Thrift's compact protocol,
  * the footer's length (4 bytes, little-endian) and "PAR1". FileMetaData
@@ -16,6 +18,12 @@
  * no offset in the file moves. A ConvertedType of the wrong unit is a
  * one-byte varint and is rewritten as the right one (DuckDB 1.4.4 writes
  * TIMESTAMP_MILLIS/MICROS for ms/us and none for ns, which agree already).
+ *
+ * Adding a StringType, MapType or ListType (LogicalType members 1, 2, 3,
+ * empty structs) as field 10 of a SchemaElement inserts four bytes (five
+ * after a field id above 10) before the element's stop byte: the
+ * footer grows, and is written again with its new length. Nothing in
+ * FileMetaData points into the footer itself, so no offset changes.
  *
  * The footer is untrusted bytes: every read is bounds-checked, nesting is
  * capped, and the whole FileMetaData is walked (every compact type has a
@@ -54,11 +62,16 @@ enum {
 #define MAX_FOOTER (1u << 30)   /* a footer beyond 1 GiB is not one we wrote */
 #define CONVERTED_MILLIS 9
 #define CONVERTED_MICROS 10
+#define CONVERTED_UTF8 0
+#define CONVERTED_MAP 1
+#define CONVERTED_LIST 3
+#define LOGICAL_TYPE_MAX 6 /* bytes logical_type_bytes writes, at most */
 
 typedef struct reader {
     const uint8_t *p;
     size_t len, pos;
     const char *path;
+    const char *purpose; /* "marked as holding UTC instants", ... for messages */
 } reader;
 
 /* What the walk learns about one SchemaElement. */
@@ -71,14 +84,17 @@ typedef struct element {
     int64_t converted;
     size_t utc_header; /* offset of isAdjustedToUTC's field header; 0 without TimestampType */
     int unit;          /* TimeUnit field id: 1 MILLIS, 2 MICROS, 3 NANOS */
+    bool has_logical;  /* field 10, a LogicalType, is there */
+    size_t stop_pos;   /* offset of the element's stop byte */
+    int64_t last_id;   /* id of the field before it (0 if none) */
 } element;
 
 static int bad(const reader *r, const char *what)
 {
     tst_fail(TST_ECORRUPT,
              "%s: the Parquet footer is malformed at byte %zu of %zu (%s); the file cannot be "
-             "marked as holding UTC instants",
-             r->path, r->pos, r->len, what);
+             "%s",
+             r->path, r->pos, r->len, what, r->purpose ? r->purpose : "edited");
     tst_fail_set_path(r->path);
     return TST_ECORRUPT;
 }
@@ -314,8 +330,10 @@ static int read_element_field(reader *r, element *e, int type, int64_t id)
         e->converted_len = r->pos - e->converted_pos;
         return rc;
     }
-    if (id == 10 && type == CT_STRUCT)
+    if (id == 10 && type == CT_STRUCT) {
+        e->has_logical = true;
         return read_logical_type(r, e);
+    }
     if (id == 4 || id == 5 || id == 6 || id == 10)
         return bad(r, "a SchemaElement field has the wrong type");
     return type == CT_TRUE || type == CT_FALSE ? 0 : skip_value(r, type, 2);
@@ -326,11 +344,15 @@ static int read_element(reader *r, element *e)
     *e = (element){.num_children = -1};
     int64_t last = 0, id;
     for (;;) {
+        size_t at = r->pos;
         int type, rc = field_header(r, &last, &type, &id);
         if (rc != 0)
             return rc;
-        if (type == CT_STOP)
+        if (type == CT_STOP) {
+            e->stop_pos = at;
+            e->last_id = last;
             return e->name ? 0 : bad(r, "a SchemaElement has no name");
+        }
         if ((rc = read_element_field(r, e, type, id)) != 0)
             return rc;
     }
@@ -350,7 +372,7 @@ static int read_file_metadata(reader *r, element **out, size_t *out_count)
             return bad(r, "the schema appears twice");
         if (id == 2 && type == CT_LIST) {
             uint8_t b;
-            uint64_t n;
+            uint64_t n = 0;
             if ((rc = read_byte(r, &b)) == 0 && (n = b >> 4) == 15)
                 rc = read_varint(r, &n);
             if (rc == 0 && ((b & 0x0f) != CT_STRUCT || n == 0))
@@ -459,7 +481,11 @@ static bool mark(uint8_t *footer, const element *e, bool fixes_converted, bool u
 static int set_utc_bytes(uint8_t *footer, size_t len, const char *const *columns, size_t count,
                          const char *path, bool utc, bool *changed)
 {
-    reader r = {.p = footer, .len = len, .pos = 0, .path = path};
+    reader r = {.p = footer,
+                .len = len,
+                .pos = 0,
+                .path = path,
+                .purpose = "marked as holding UTC instants"};
     element *el = NULL;
     size_t n = 0;
     const element **found = calloc(count ? count : 1, sizeof *found);
@@ -484,6 +510,75 @@ int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *c
                                       size_t count, const char *path, bool *changed)
 {
     return set_utc_bytes(footer, len, columns, count, path, true, changed);
+}
+
+/* ---- logical types for legacy-only columns ------------------------------ */
+
+/* The LogicalType union member (1 STRING, 2 MAP, 3 LIST) an element that has only the legacy
+ * ConvertedType UTF8, MAP or LIST lacks; 0 when it lacks none. */
+static int lacking_type(const element *e)
+{
+    if (e->has_logical || !e->converted_pos)
+        return 0;
+    if (e->converted == CONVERTED_UTF8 && e->num_children < 0)
+        return 1;
+    if (e->converted == CONVERTED_MAP && e->num_children > 0)
+        return 2;
+    if (e->converted == CONVERTED_LIST && e->num_children > 0)
+        return 3;
+    return 0;
+}
+
+/* Field 10 = LogicalType {member: {}}, to follow the field whose id is last. */
+static size_t logical_type_bytes(int64_t last, int member, uint8_t *out)
+{
+    size_t n = 0;
+    if (last >= 0 && last < 10) { /* a delta of 1..10 fits the header's high nibble */
+        out[n++] = (uint8_t)((10 - last) << 4 | CT_STRUCT);
+    } else {
+        out[n++] = CT_STRUCT; /* long form: the id follows as a zigzag varint */
+        out[n++] = 2 * 10;
+    }
+    out[n++] = (uint8_t)(member << 4 | CT_STRUCT); /* StringType, MapType or ListType */
+    out[n++] = CT_STOP;                            /* end of that empty struct */
+    out[n++] = CT_STOP;            /* end of LogicalType */
+    return n;
+}
+
+int tst_parquet_footer_logical_types_bytes(const uint8_t *footer, size_t len, const char *path,
+                                          uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    reader r = {.p = footer,
+                .len = len,
+                .pos = 0,
+                .path = path,
+                .purpose = "given logical types"};
+    element *el = NULL;
+    size_t n = 0, adds = 0;
+    int rc = read_file_metadata(&r, &el, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        adds += lacking_type(&el[i]) != 0;
+    uint8_t *buf = NULL;
+    if (rc == 0 && adds > 0 && !(buf = malloc(len + adds * LOGICAL_TYPE_MAX)))
+        rc = tst_fail(TST_ENOMEM, "out of memory rewriting the footer of %s", path);
+    if (rc == 0 && buf) {
+        size_t at = 0, from = 0;
+        for (size_t i = 0; i < n; i++) { /* elements come in footer order */
+            if (lacking_type(&el[i]) == 0)
+                continue;
+            memcpy(buf + at, footer + from, el[i].stop_pos - from);
+            at += el[i].stop_pos - from;
+            from = el[i].stop_pos;
+            at += logical_type_bytes(el[i].last_id, lacking_type(&el[i]), buf + at);
+        }
+        memcpy(buf + at, footer + from, len - from);
+        *out = buf;
+        *out_len = at + len - from;
+    }
+    free(el);
+    return rc;
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -592,4 +687,45 @@ int tst_parquet_footer_mark_utc(const char *path, const char *const *columns, si
 int tst_parquet_footer_unmark_utc(const char *path, const char *const *columns, size_t count)
 {
     return set_utc_file(path, columns, count, false);
+}
+
+/* The footer, its length and the magic, written at off: the file only grows. */
+static int write_grown_footer(int fd, const char *path, uint8_t *footer, size_t len, off_t off)
+{
+    uint8_t tail[8] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                       (uint8_t)(len >> 24), 'P', 'A', 'R', '1'};
+    int err = io_all(fd, footer, len, off, true);
+    if (err == 0)
+        err = io_all(fd, tail, sizeof tail, off + (off_t)len, true);
+    if (err == 0 && !fsync_disabled() && fsync(fd) != 0)
+        err = errno;
+    if (err != 0)
+        return tst_fail_errno(TST_EIO, err, "cannot rewrite the footer of %s", path);
+    return 0;
+}
+
+int tst_parquet_footer_add_logical_types(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, errno, "cannot open %s to give its columns logical types", path);
+        tst_fail_set_path(path);
+        return code;
+    }
+    uint8_t *footer = NULL, *grown = NULL;
+    size_t len = 0, grown_len = 0;
+    off_t off = 0;
+    int rc = read_footer(fd, path, &footer, &len, &off);
+    if (rc == 0)
+        rc = tst_parquet_footer_logical_types_bytes(footer, len, path, &grown, &grown_len);
+    if (rc == 0 && grown_len > MAX_FOOTER)
+        rc = corrupt_file(path, "its footer would grow beyond 1 GiB");
+    if (rc == 0 && grown)
+        rc = write_grown_footer(fd, path, grown, grown_len, off);
+    free(footer);
+    free(grown);
+    if (close(fd) != 0 && rc == 0)
+        rc = tst_fail_errno(TST_EIO, errno, "cannot close %s", path);
+    return rc;
 }

@@ -9,6 +9,8 @@
  * (DuckDB) take such values as wall times of the session's zone. Thrift's
  * compact protocol keeps a bool field in its field header's type nibble, so
  * the flag turns true without any byte moving (see parquet_footer.c).
+ * Also: adding the logical types DuckDB leaves out (strings, lists, maps)
+ * for readers that look at nothing else, such as the reference 0.4.0.
  */
 #ifndef TST_PARQUET_FOOTER_H
 #define TST_PARQUET_FOOTER_H
@@ -47,5 +49,30 @@ int tst_parquet_footer_unmark_utc(const char *path, const char *const *columns, 
  */
 int tst_parquet_footer_mark_utc_bytes(uint8_t *footer, size_t len, const char *const *columns,
                                       size_t count, const char *path, bool *changed);
+
+/*
+ * Gives every column of the Parquet file at path whose only type note is a
+ * legacy ConvertedType the matching LogicalType: UTF8 leaves StringType,
+ * MAP groups MapType, LIST groups ListType (DuckDB 1.4.4 writes VARCHAR,
+ * MAP and LIST columns, top-level and nested, with the ConvertedType only).
+ * The reference 0.4.0 reads a segment's schema from its Parquet logical
+ * types (not from ARROW:schema, not from ConvertedType): it takes such a
+ * string for Binary and such a map for a Struct, and its optimize() then
+ * refuses the segment as not matching the table's schema. The footer grows
+ * by four bytes a column and is written again after the data (offsets into
+ * the data do not move); the file is fsynced. Meant for a temp file no one
+ * else sees yet. A footer that is not well-formed compact Thrift is
+ * TST_ECORRUPT and the file is unchanged; I/O errors are TST_EIO
+ * (TST_ENOTFOUND when missing). A file with nothing to add is untouched.
+ */
+int tst_parquet_footer_add_logical_types(const char *path);
+
+/*
+ * The same on a footer in memory (FileMetaData bytes): *out is a new
+ * malloc'd footer of *out_len bytes, or NULL when nothing lacks a logical
+ * type. path only names the file in messages.
+ */
+int tst_parquet_footer_logical_types_bytes(const uint8_t *footer, size_t len, const char *path,
+                                          uint8_t **out, size_t *out_len);
 
 #endif

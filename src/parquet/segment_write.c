@@ -498,6 +498,8 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
     free(t.s);
     if (rc == 0)
         rc = mark_zoned_columns(schema, tmp);
+    if (rc == 0) /* what the reference needs to read strings and maps (parquet_footer.h) */
+        rc = tst_parquet_footer_add_logical_types(tmp);
     if (rc == 0)
         rc = fsync_path(tmp);
     if (rc != 0)

@@ -31,11 +31,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from compat_support import REFERENCE, REFERENCE_MISSING
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("TSTABLE_BIN", REPO / "build" / "tstable"))
 WASM = REPO / "tests" / "fixtures" / "write_parquet_wasm.mjs"
-REFERENCE = Path(os.environ.get("TSTABLE_REFERENCE_PYTHON",
-                                REPO / ".deps" / "refvenv" / "bin" / "python"))
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built")
 
@@ -589,7 +589,7 @@ print(json.dumps(out))
 
 @need_node
 @pytest.mark.skipif(not REFERENCE.exists(),
-                    reason=f"the reference (timeseries-table-format 0.4.0) is not at {REFERENCE}")
+                    reason=REFERENCE_MISSING)
 def test_the_reference_reads_tables_filled_by_every_writer(tmp_path):
     tables = {}
     # A table started by arrow-rs (ms, non-null), then DuckDB, pyarrow and polars files.

@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from compat_support import REFERENCE, REFERENCE_MISSING
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("TSTABLE_BIN", REPO / "build" / "tstable"))
-REFERENCE = Path(os.environ.get("TSTABLE_REFERENCE_PYTHON",
-                                REPO / ".deps" / "refvenv" / "bin" / "python"))
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built")
 
@@ -153,7 +153,7 @@ print(json.dumps([t.column(0)[0].as_py(), t.column(1)[0].as_py().timestamp(),
 
 
 @pytest.mark.skipif(not REFERENCE.exists(),
-                    reason=f"the reference (timeseries-table-format 0.4.0) is not at {REFERENCE}")
+                    reason=REFERENCE_MISSING)
 @pytest.mark.parametrize("case", ZONED)
 def test_the_reference_scans_tables_with_zoned_segments(tmp_path, case):
     root = zoned_table(tmp_path, ZONED[case])

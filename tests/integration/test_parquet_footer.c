@@ -11,6 +11,11 @@
  * Footers built by hand reach what DuckDB does not write: every compact
  * type in a field the walk skips, a ConvertedType of the wrong unit, and a
  * cut at every byte.
+ *
+ * Adding StringType, ListType and MapType to DuckDB's UTF8, LIST and MAP
+ * columns (top-level and nested) grows the footer by four bytes a column
+ * and leaves every value as it was; a second pass adds nothing, and a
+ * garbled footer is refused untouched.
  */
 #include "testsupport.h"
 
@@ -245,6 +250,96 @@ static void a_truncated_or_garbled_file_is_refused_and_left_as_it_was(void **sta
     free(path);
 }
 
+
+/* ---- logical types for legacy-only columns ------------------------------- */
+
+#define LEGACY_ONLY                                                                              \
+    "SELECT count(*)::VARCHAR FROM parquet_schema('%s') WHERE converted_type IN ('UTF8', "       \
+    "'LIST', 'MAP') AND logical_type IS NULL"
+#define BOTH_TYPES                                                                               \
+    "SELECT string_agg(name || ':' || logical_type, ',' ORDER BY name) FROM parquet_schema('%s') " \
+    "WHERE converted_type IN ('UTF8', 'LIST', 'MAP')"
+#define STRING_VALUES                                                                            \
+    "SELECT count(*)::VARCHAR || ',' || max(s) || ',' || max(ts) || ',' || "                     \
+    "max(map_keys(st.m)[1]) || ',' || max(st.b[2]) || ',' || max(typeof(s)) FROM "              \
+    "read_parquet('%s')"
+
+static void duckdb_strings_lists_and_maps_get_their_logical_types(void **state)
+{
+    (void)state;
+    char *path = duck_file("strings.parquet", 0);
+    char *before;
+    size_t before_len;
+    read_whole(path, &before, &before_len);
+    /* s, ts, the map's key (UTF8), st.b and l (LIST), st.m (MAP): the ConvertedType only, as
+     * DuckDB 1.4.4 writes them. */
+    assert_sql("6", LEGACY_ONLY, path);
+    char *values = sql_text(STRING_VALUES, path);
+    assert_tst_ok(tst_parquet_footer_add_logical_types(path));
+    assert_sql("0", LEGACY_ONLY, path);
+    assert_sql("b:ListType(),key:StringType(),l:ListType(),m:MapType(),s:StringType(),"
+               "ts:StringType()",
+               BOTH_TYPES, path);
+    assert_sql(values, STRING_VALUES, path);
+    char *after;
+    size_t after_len;
+    read_whole(path, &after, &after_len);
+    assert_int_equal(after_len, before_len + 6 * 4);
+    /* The data before the footer did not move. */
+    uint32_t flen = (uint32_t)(uint8_t)before[before_len - 8] |
+                    (uint32_t)(uint8_t)before[before_len - 7] << 8 |
+                    (uint32_t)(uint8_t)before[before_len - 6] << 16 |
+                    (uint32_t)(uint8_t)before[before_len - 5] << 24;
+    assert_memory_equal(after, before, before_len - 8 - flen);
+    /* A second pass has nothing to add and leaves the file alone. */
+    assert_tst_ok(tst_parquet_footer_add_logical_types(path));
+    assert_unchanged(path, after, after_len);
+    free(values);
+    free(before);
+    free(after);
+    free(path);
+}
+
+static void a_file_without_legacy_only_columns_is_left_alone(void **state)
+{
+    (void)state;
+    char *path = tst_test_path(scratch, "numbers.parquet");
+    char sql[512];
+    snprintf(sql, sizeof sql, "COPY (SELECT r AS n, r * 1.5 AS x FROM range(5) t(r)) TO '%s' "
+             "(FORMAT parquet)", path);
+    tst_test_duck(sql);
+    char *before;
+    size_t len;
+    read_whole(path, &before, &len);
+    assert_tst_ok(tst_parquet_footer_add_logical_types(path));
+    assert_unchanged(path, before, len);
+    free(before);
+    free(path);
+}
+
+static void adding_logical_types_to_a_garbled_file_is_refused_and_changes_nothing(void **state)
+{
+    (void)state;
+    char *path = duck_file("garbled.parquet", 0);
+    char *bad;
+    size_t len;
+    read_whole(path, &bad, &len);
+    uint32_t flen = (uint32_t)(uint8_t)bad[len - 8] | (uint32_t)(uint8_t)bad[len - 7] << 8 |
+                    (uint32_t)(uint8_t)bad[len - 6] << 16 | (uint32_t)(uint8_t)bad[len - 5] << 24;
+    memset(bad + len - 8 - flen, 0xff, flen / 2);
+    assert_int_equal(tst_test_write_file(path, bad, len), 0);
+    assert_tst_fails(tst_parquet_footer_add_logical_types(path), TST_ECORRUPT);
+    assert_non_null(strstr(tst_error_last()->message, "cannot be given logical types"));
+    assert_unchanged(path, bad, len);
+    assert_int_equal(tst_test_write_file(path, "PAR1", 4), 0);
+    assert_tst_fails(tst_parquet_footer_add_logical_types(path), TST_ECORRUPT);
+    char *gone = tst_test_path(scratch, "gone.parquet");
+    assert_tst_fails(tst_parquet_footer_add_logical_types(gone), TST_ENOTFOUND);
+    free(gone);
+    free(bad);
+    free(path);
+}
+
 /* ---- hand-built footers ---------------------------------------------------- */
 
 typedef struct buf {
@@ -321,6 +416,85 @@ static void footer(buf *o, int converted, int unit)
     put(o, 0x1c), put(o, 0x1b), varint(o, 0), put(o, 0x11), put(o, 0); /* 107: {map{}, true} */
     put(o, 0x11);                                  /* 108: bool true */
     put(o, 0);
+}
+
+/* A UTF8 leaf (fields 1, 4, 6), then an unknown i32 field `late` (12, or -3 in the long
+ * form; 0: none); with logical, the StringType tstable adds: short form after 6, long form
+ * after a field id the header's delta cannot reach. */
+static void utf8_leaf(buf *o, const char *col, int late, bool logical)
+{
+    put(o, 0x15), zz(o, 6);     /* 1: type BYTE_ARRAY */
+    put(o, 0x38), name(o, col); /* 4: name */
+    put(o, 0x25), zz(o, 0);     /* 6: converted_type UTF8 */
+    if (late > 0)
+        put(o, (late - 6) << 4 | 0x05), zz(o, 7); /* an i32 a newer writer might add */
+    else if (late < 0)
+        put(o, 0x05), zz(o, late), zz(o, 7); /* long form, a negative id */
+    if (logical && late)
+        put(o, 0x0c), zz(o, 10); /* 10, long form */
+    else if (logical)
+        put(o, 0x4c);
+    if (logical)
+        put(o, 0x1c), put(o, 0), put(o, 0); /* 1: StringType {} */
+    put(o, 0);
+}
+
+/* A LIST group of one repeated INT64 leaf (fields 4, 5, 6 on the group); MapType-less MAP is
+ * the same with converted 1 and member 2. */
+static void list_group(buf *o, const char *col, int converted, bool logical)
+{
+    put(o, 0x48), name(o, col);          /* 4: name */
+    put(o, 0x15), zz(o, 1);              /* 5: num_children */
+    put(o, 0x15), zz(o, converted);      /* 6: converted_type LIST (3) or MAP (1) */
+    if (logical)
+        put(o, 0x4c), put(o, (converted == 3 ? 3 : 2) << 4 | 0x0c), put(o, 0), put(o, 0);
+    put(o, 0);
+    put(o, 0x15), zz(o, 2), put(o, 0x25), zz(o, 2); /* 1: INT64, 3: REPEATED */
+    put(o, 0x18), name(o, "element"), put(o, 0);
+}
+
+static void strings_footer(buf *o, bool logical)
+{
+    *o = (buf){.n = 0};
+    put(o, 0x15), zz(o, 1);     /* 1: version */
+    put(o, 0x19), put(o, 0x8c); /* 2: schema, 8 structs */
+    put(o, 0x48), name(o, "root"), put(o, 0x15), zz(o, 5), put(o, 0);
+    utf8_leaf(o, "a", 0, logical);
+    utf8_leaf(o, "b", 12, logical);
+    utf8_leaf(o, "c", -3, logical);
+    list_group(o, "l", 3, logical);
+    list_group(o, "m", 1, logical);
+    put(o, 0x16), zz(o, 50);    /* 3: num_rows */
+    put(o, 0x19), put(o, 0x0c); /* 4: row_groups, empty */
+    put(o, 0);
+}
+
+static void logical_types_are_inserted_after_the_last_field_in_either_form(void **state)
+{
+    (void)state;
+    buf bare, want;
+    strings_footer(&bare, false);
+    strings_footer(&want, true);
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    assert_tst_ok(tst_parquet_footer_logical_types_bytes(bare.b, bare.n, "hand.parquet", &out,
+                                                        &out_len));
+    assert_non_null(out);
+    assert_int_equal(out_len, want.n);
+    assert_memory_equal(out, want.b, want.n);
+    free(out);
+    /* A footer that has them already gets nothing. */
+    assert_tst_ok(tst_parquet_footer_logical_types_bytes(want.b, want.n, "hand.parquet", &out,
+                                                        &out_len));
+    assert_null(out);
+    assert_int_equal(out_len, 0);
+    /* Cut anywhere, it is refused and nothing is returned. */
+    for (size_t cut = 0; cut < bare.n; cut++) {
+        assert_tst_fails(tst_parquet_footer_logical_types_bytes(bare.b, cut, "hand.parquet", &out,
+                                                               &out_len),
+                         TST_ECORRUPT);
+        assert_null(out);
+    }
 }
 
 static int mark(buf *o, const char *col, bool *changed)
@@ -435,6 +609,14 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_truncated_or_garbled_file_is_refused_and_left_as_it_was, setup, teardown),
+        cmocka_unit_test_setup_teardown(duckdb_strings_lists_and_maps_get_their_logical_types,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_file_without_legacy_only_columns_is_left_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            adding_logical_types_to_a_garbled_file_is_refused_and_changes_nothing, setup,
+            teardown),
+        cmocka_unit_test(logical_types_are_inserted_after_the_last_field_in_either_form),
         cmocka_unit_test(every_compact_type_is_skipped_and_the_flag_flips),
         cmocka_unit_test(a_converted_type_of_the_wrong_unit_is_corrected),
         cmocka_unit_test(a_footer_cut_at_any_byte_or_with_a_byte_too_many_is_refused),

@@ -419,16 +419,51 @@ static void index_specs_round_trip_in_every_domain(void **state)
 {
     (void)state;
     kind_round_trip("{\"type\":\"int64\",\"bucket_width\":10}");
-    kind_round_trip("{\"type\":\"uint64\",\"bucket_width\":18446744073709551615}");
+    kind_round_trip("{\"type\":\"u_int64\",\"bucket_width\":18446744073709551615}");
     kind_round_trip("{\"type\":\"int64\",\"bucket_width\":18446744073709551615}");
-    assert_round_trip(HEAD META(TS_KIND(SPEC("[\"a\",\"b\"]", "{\"type\":\"uint64\",\"bucket_width\":18446744073709551615}")), "6") TAIL);
+    assert_round_trip(HEAD META(TS_KIND(SPEC("[\"a\",\"b\"]", "{\"type\":\"u_int64\",\"bucket_width\":18446744073709551615}")), "6") TAIL);
     assert_round_trip(HEAD META(TS_KIND(SPEC("[\"a\"]", "{\"type\":\"int64\",\"bucket_width\":1}")), "6") TAIL);
-    json_object *obj = json("{\"type\":\"uint64\",\"bucket_width\":18446744073709551615}");
+    json_object *obj = json("{\"type\":\"u_int64\",\"bucket_width\":18446744073709551615}");
     tst_index_kind kind;
     assert_tst_ok(tst_index_kind_from_json(&kind, obj, "kind"));
     assert_int_equal(kind.type, TST_INDEX_UINT64);
     assert_true(kind.bucket_width == UINT64_MAX);
     json_object_put(obj);
+}
+
+/* The reference 0.4.0 writes the unsigned tag as "u_int64" (serde snake_case of UInt64) in both
+ * IndexKind and IndexValue; "uint64" (what tstable wrote before, and protocol 7's IndexKind) is
+ * still read, and is written back as "u_int64". */
+static void uint64_tags_are_written_as_u_int64_and_read_in_both_spellings(void **state)
+{
+    (void)state;
+    const char *const kinds[] = {"{\"type\":\"uint64\",\"bucket_width\":7}",
+                                 "{\"type\":\"u_int64\",\"bucket_width\":7}"};
+    for (int i = 0; i < 2; i++) {
+        json_object *obj = json(kinds[i]);
+        tst_index_kind kind;
+        assert_tst_ok(tst_index_kind_from_json(&kind, obj, "kind"));
+        json_object_put(obj);
+        assert_int_equal(kind.type, TST_INDEX_UINT64);
+        char *out = print(tst_index_kind_to_json(&kind));
+        assert_string_equal(out, kinds[1]);
+        free(out);
+    }
+    const char *const values[] = {"{\"type\":\"uint64\",\"value\":18446744073709551611}",
+                                  "{\"type\":\"u_int64\",\"value\":18446744073709551611}"};
+    for (int i = 0; i < 2; i++) {
+        json_object *obj = json(values[i]);
+        tst_index_value v;
+        assert_tst_ok(tst_index_value_from_json(&v, obj, "value"));
+        json_object_put(obj);
+        assert_true(v.type == TST_INDEX_UINT64 && v.v.u64 == UINT64_MAX - 4);
+        char *out = print(tst_index_value_to_json(&v));
+        assert_string_equal(out, values[1]);
+        free(out);
+    }
+    /* Other spellings stay unknown, and the message names the tag it expects. */
+    kind_rejected("{\"type\":\"UInt64\",\"bucket_width\":7}", "`u_int64`");
+    kind_rejected("{\"type\":\"u_int_64\",\"bucket_width\":7}", "unknown index type");
 }
 
 static void impossible_index_kinds_are_rejected(void **state)
@@ -565,12 +600,12 @@ static void index_values_round_trip_at_integer_extremes(void **state)
     value_round_trip("{\"type\":\"int64\",\"value\":-9223372036854775808}", false);
     value_round_trip("{\"type\":\"int64\",\"value\":9223372036854775807}", false);
     value_round_trip("{\"type\":\"int64\",\"value\":-5}", false);
-    value_round_trip("{\"type\":\"uint64\",\"value\":18446744073709551615}", false);
-    value_round_trip("{\"type\":\"uint64\",\"value\":0}", false);
+    value_round_trip("{\"type\":\"u_int64\",\"value\":18446744073709551615}", false);
+    value_round_trip("{\"type\":\"u_int64\",\"value\":0}", false);
     value_round_trip("{\"type\":\"timestamp\",\"value\":\"2024-06-01T00:00:00.123456789Z\"}", false);
     value_round_trip("{\"type\":\"timestamp\",\"value\":\"1969-12-31T23:59:59Z\"}", false);
 
-    json_object *obj = json("{\"type\":\"uint64\",\"value\":18446744073709551615}");
+    json_object *obj = json("{\"type\":\"u_int64\",\"value\":18446744073709551615}");
     tst_index_value v;
     assert_tst_ok(tst_index_value_from_json(&v, obj, "value"));
     assert_true(v.type == TST_INDEX_UINT64 && v.v.u64 == UINT64_MAX);
@@ -742,7 +777,7 @@ static void commits_built_in_memory_serialize_in_reference_order(void **state)
                          .actions = &action, .action_count = 1};
     char *out = NULL;
     assert_tst_ok(tst_commit_serialize(&commit, &out, NULL));
-    assert_string_equal(out, "{\"version\":2,\"base_version\":1,\"timestamp\":\"1970-01-01T00:00:01.005Z\",\"actions\":[{\"AddSegment\":{\"path\":\"data/x.parquet\",\"format\":\"parquet\",\"entity_layout\":{\"Single\":[{\"type\":\"utf8\",\"value\":\"NVDA\"}]},\"index_min\":{\"type\":\"uint64\",\"value\":0},\"index_max\":{\"type\":\"uint64\",\"value\":18446744073709551615},\"row_count\":2,\"file_size\":9}}]}");
+    assert_string_equal(out, "{\"version\":2,\"base_version\":1,\"timestamp\":\"1970-01-01T00:00:01.005Z\",\"actions\":[{\"AddSegment\":{\"path\":\"data/x.parquet\",\"format\":\"parquet\",\"entity_layout\":{\"Single\":[{\"type\":\"utf8\",\"value\":\"NVDA\"}]},\"index_min\":{\"type\":\"u_int64\",\"value\":0},\"index_max\":{\"type\":\"u_int64\",\"value\":18446744073709551615},\"row_count\":2,\"file_size\":9}}]}");
     free(out);
     action.type = (tst_action_type)99;
     assert_tst_fails(tst_commit_serialize(&commit, &out, NULL), TST_EINVAL);
@@ -771,6 +806,7 @@ int main(void)
         cmocka_unit_test(timezone_is_omitted_when_absent_and_kept_when_present),
         cmocka_unit_test(all_time_bucket_variants_round_trip),
         cmocka_unit_test(index_specs_round_trip_in_every_domain),
+        cmocka_unit_test(uint64_tags_are_written_as_u_int64_and_read_in_both_spellings),
         cmocka_unit_test(impossible_index_kinds_are_rejected),
         cmocka_unit_test(index_kinds_compare_by_every_field),
         cmocka_unit_test(index_spec_structure_is_validated_on_read),
