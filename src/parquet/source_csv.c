@@ -538,7 +538,7 @@ static int checked_cast_sql(tst_sql *t, const csv_column *c, bool header)
     if (rc == 0)
         rc = SQL_F(t, " AS %s) ELSE error(concat(", type);
     if (rc == 0) /* the mark in two pieces: only the raised error has it whole */
-        rc = SQL_F(t, "'%.8s', '%s', 'line '", BAD_VALUE_MARK, BAD_VALUE_MARK + 8);
+        rc = SQL_F(t, "'%.8s', '%s', 'line '", BAD_VALUE_MARK, &BAD_VALUE_MARK[8]);
     if (rc == 0)
         rc = SQL_F(t, ", __tst_line + %d, ", header ? 1 : 0);
     if (rc == 0)
