@@ -2,8 +2,8 @@
 
     python3 examples/quickstart.py [WORK_DIR]
 
-Runs against the in-place build when python/ has one, else against the
-installed package (pip install ./python).
+Runs against the installed package (pip install ./python; scripts/test.sh
+installs it into .venv).
 
 1. `prices`: hourly NVDA bars, appended straight from the sample CSV.
 2. `volume`: daily volume per symbol, derived in plain Python from the same
@@ -13,30 +13,14 @@ installed package (pip install ./python).
 """
 import csv
 import datetime
-import importlib.machinery
 import os
 import sys
 import tempfile
 from collections import defaultdict
 
+import timeseries_table_format as ttf
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def prefer_in_place_build(python_dir):
-    """Puts python/ first on sys.path only when it holds an in-place build
-    (setup.py build_ext --inplace); otherwise its sources, which have no
-    _native extension, would shadow an installed package."""
-    package = os.path.join(python_dir, "timeseries_table_format")
-    built = any(os.path.exists(os.path.join(package, "_native" + suffix))
-                for suffix in importlib.machinery.EXTENSION_SUFFIXES)
-    if built and python_dir not in sys.path:
-        sys.path.insert(0, python_dir)
-
-
-prefer_in_place_build(os.path.dirname(HERE))
-
-import timeseries_table_format as ttf  # noqa: E402
-
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "data",
                       "nvda_1h_sample.csv")
 

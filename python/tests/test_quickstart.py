@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import timeseries_table_format as ttf
-from conftest import NVDA_CSV, PYTHON_DIR, REPO, needs_session
+from conftest import NVDA_CSV, PYTHON_DIR, needs_session
 
 QUICKSTART = os.path.join(PYTHON_DIR, "examples", "quickstart.py")
 
@@ -47,74 +47,63 @@ def test_second_table_from_an_appended_session_result(tmp_path):
     assert sum(r["volume"] for r in volume.scan("2024-06-01", "2024-06-11")) == total
 
 
-def copy_package(src_python_dir, dest, with_extension):
-    """Copies python/timeseries_table_format to dest, with or without the
-    built _native extension."""
-    skip = () if with_extension else ("*.so", "*.pyd")
+def copy_sources(src_python_dir, dest):
+    """Copies python/timeseries_table_format's sources (no extension) to dest."""
     shutil.copytree(os.path.join(src_python_dir, "timeseries_table_format"),
                     os.path.join(dest, "timeseries_table_format"),
-                    ignore=shutil.ignore_patterns("__pycache__", *skip))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
 
 
-@needs_session
-def test_finding_32_quickstart_runs_from_a_checkout_against_an_installed_package(tmp_path):
-    # A checkout without an in-place build (python/ has no _native), and the
-    # package installed elsewhere (a site folder on PYTHONPATH).
+def make_checkout(tmp_path):
+    """A checkout's python/examples/quickstart.py, its sample CSV and the
+    package's sources (which cannot be imported: they have no _native)."""
     checkout = tmp_path / "checkout"
     os.makedirs(checkout / "python" / "examples")
     os.makedirs(checkout / "examples" / "data")
     shutil.copy(QUICKSTART, checkout / "python" / "examples")
     shutil.copy(NVDA_CSV, checkout / "examples" / "data")
-    copy_package(PYTHON_DIR, checkout / "python", with_extension=False)
-    site = tmp_path / "site"
-    copy_package(PYTHON_DIR, site, with_extension=True)
-    env = dict(os.environ, PYTHONPATH=str(site))
-    out = subprocess.run([sys.executable, str(checkout / "python" / "examples" / "quickstart.py"),
-                          str(tmp_path / "work")], capture_output=True, text=True, timeout=120,
-                         env=env, cwd=str(tmp_path))
-    assert out.returncode == 0, out.stderr
-    assert "joined rows: 10" in out.stdout
-    assert "NVDA 2024-06-01  low   114.30  high   118.44  volume 203759" in out.stdout
+    copy_sources(PYTHON_DIR, checkout / "python")
+    return checkout
 
 
 @needs_session
-def test_finding_32_quickstart_prefers_the_in_place_build_of_its_checkout(tmp_path):
-    # The in-place build wins over another copy of the package on PYTHONPATH
-    # (here a copy without the extension, which would fail if imported).
-    site = tmp_path / "site"
-    copy_package(PYTHON_DIR, site, with_extension=False)
-    env = dict(os.environ, PYTHONPATH=str(site))
+def test_finding_32_quickstart_runs_from_a_checkout_against_the_installed_package(tmp_path):
+    # The checkout's sources beside the example never shadow the installed
+    # package, whatever the working folder.
+    checkout = make_checkout(tmp_path)
     code = ("import runpy, sys; sys.argv = [sys.argv[0], sys.argv[1]]; "
-            f"runpy.run_path({QUICKSTART!r}, run_name='__main__'); "
+            f"runpy.run_path({str(checkout / 'python' / 'examples' / 'quickstart.py')!r}, "
+            "run_name='__main__'); "
             "import timeseries_table_format as t; print('from', t.__file__)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work")],
-                         capture_output=True, text=True, timeout=120, env=env, cwd=str(tmp_path))
-    assert out.returncode == 0, out.stderr
-    assert "joined rows: 10" in out.stdout
-    assert f"from {os.path.join(PYTHON_DIR, 'timeseries_table_format', '__init__.py')}" in out.stdout
+    for cwd in (tmp_path, checkout):
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work" / cwd.name)],
+                             capture_output=True, text=True, timeout=120, cwd=str(cwd))
+        assert out.returncode == 0, out.stderr
+        assert "NVDA 2024-06-01  low   114.30  high   118.44  volume 203759" in out.stdout
+        assert f"from {ttf.__file__}" in out.stdout
 
 
 @needs_session
 def test_finding_32_quickstart_runs_against_a_pip_installed_package(tmp_path):
-    # The real thing: pip builds and installs python/ into a site folder; the
-    # example of a checkout without an in-place build imports it from there.
-    build_dir = os.environ.get("TSTABLE_BUILD_DIR", os.path.join(REPO, "build"))
-    if not os.path.exists(os.path.join(build_dir, "libtstable.a")):
-        pytest.skip(f"no libtstable.a in {build_dir} for pip to link")
+    # The real thing: pip builds python/ through CMake (scikit-build-core, no
+    # build isolation: the project's venv has the pinned backend) into a site
+    # folder; the example of a checkout imports it from there.
+    pytest.importorskip("scikit_build_core",
+                        reason="the build backend is in the project's venv (scripts/deps.sh), "
+                               "not in a venv holding only the wheel")
     site = tmp_path / "site"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation",
                           "--no-deps", "--no-index", "--target", str(site), PYTHON_DIR],
-                         capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, TSTABLE_BUILD_DIR=build_dir))
+                         capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stderr
-    checkout = tmp_path / "checkout"
-    os.makedirs(checkout / "python" / "examples")
-    os.makedirs(checkout / "examples" / "data")
-    shutil.copy(QUICKSTART, checkout / "python" / "examples")
-    shutil.copy(NVDA_CSV, checkout / "examples" / "data")
-    copy_package(PYTHON_DIR, checkout / "python", with_extension=False)
-    out = subprocess.run([sys.executable, str(checkout / "python" / "examples" / "quickstart.py"),
-                          str(tmp_path / "work")], capture_output=True, text=True, timeout=120,
+    checkout = make_checkout(tmp_path)
+    code = ("import runpy, sys; sys.argv = [sys.argv[0], sys.argv[1]]; "
+            f"runpy.run_path({str(checkout / 'python' / 'examples' / 'quickstart.py')!r}, "
+            "run_name='__main__'); "
+            "import timeseries_table_format as t; print('from', t.__file__)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work")],
+                         capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=str(site)), cwd=str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "NVDA 2024-06-01  low   114.30  high   118.44  volume 203759" in out.stdout
+    assert f"from {site / 'timeseries_table_format' / '__init__.py'}" in out.stdout
