@@ -40,9 +40,13 @@ wheel=$(ls "$out"/wheelhouse/*.whl)
 echo "-- wheel: $(basename "$wheel"), $(du -k "$wheel" | cut -f1) KiB; it holds:"
 sed 's/^/    /' "$out/contents.txt"
 # The package's files, _native (libtstable linked in) and the grafted libraries, nothing else.
-bad=$(grep -vE '^timeseries_table_format/(__init__\.pyi?|[a-z_]+\.py|py\.typed|_native\.cpython-[^/]+\.so)$|^timeseries_table_format\.libs/lib(duckdb|json-c|roaring)-[0-9a-f]{8}\.so' \
+bad=$(grep -vE '^timeseries_table_format/(([A-Za-z0-9_]+/)*[A-Za-z0-9_]+\.pyi?|py\.typed|_native\.cpython-[^/]+\.so)$|^timeseries_table_format\.libs/lib(duckdb|json-c|roaring)-[0-9a-f]{8}\.so' \
       "$out/contents.txt" || true)
 [ -z "$bad" ] || { echo "wheel: unexpected files in the wheel: $bad" >&2; exit 1; }
+for f in python/timeseries_table_format/*.py python/timeseries_table_format/*.pyi \
+         python/timeseries_table_format/py.typed; do
+  grep -qxF "${f#python/}" "$out/contents.txt" || { echo "wheel: $f is not in the wheel" >&2; exit 1; }
+done
 for lib in duckdb json-c roaring; do
   grep -q "^timeseries_table_format.libs/lib$lib-" "$out/contents.txt" ||
     { echo "wheel: lib$lib was not grafted into the wheel" >&2; exit 1; }
