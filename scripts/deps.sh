@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tstable needs on a fresh Debian machine, and nothing
 # that is already there: Debian packages through apt-get, DuckDB 1.4.4
-# (shared library + matching C header) from the npm registry into .deps/duckdb,
+# (shared library + matching C header) from the npm registry into .deps/duckdb
+# (the pinned packages and their SHA-256 are in cmake/DuckDB.cmake),
 # and the project's Python environment .venv/ from the pinned versions in
 # python/requirements-dev.txt (PyPI).
 #
@@ -10,6 +11,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=python_base.sh
+. "$here/scripts/python_base.sh"
 
 debian_packages=(
   build-essential cmake pkg-config
@@ -35,23 +38,15 @@ fi
 
 # ---- the Python environment (.venv) ---------------------------------------
 # Built on the first interpreter found that can make a venv and has the C
-# headers for our extension: $TST_PYTHON, then python3 on PATH (pyenv's on
-# the polyglot machines), then Debian's /usr/bin/python3 (installed above).
+# headers for our extension (scripts/python_base.sh: $TST_PYTHON, then
+# python3 on PATH, then Debian's /usr/bin/python3).
 # Rebuilt only when python/requirements-dev.txt changes (its hash is kept in
 # .venv/.requirements.sha256).
 venv="$here/.venv"
 reqs="$here/python/requirements-dev.txt"
 want=$(sha256sum "$reqs" | cut -d' ' -f1)
 if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$venv/bin/python" ]; then
-  base=""
-  for cand in "${TST_PYTHON:-}" python3 /usr/bin/python3; do
-    [ -n "$cand" ] && command -v "$cand" >/dev/null 2>&1 || continue
-    if "$cand" -c 'import sys, sysconfig, os, venv, ensurepip; sys.exit(sys.version_info < (3, 10) or
-                   not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
-      base=$(command -v "$cand"); break
-    fi
-  done
-  [ -n "$base" ] || { echo "deps: no Python >= 3.10 with venv and C headers found" >&2; exit 1; }
+  base=$(tst_python_base) || { echo "deps: see above" >&2; exit 1; }
   echo "deps: making .venv with $base ($("$base" --version 2>&1)) from python/requirements-dev.txt" >&2
   rm -rf "$venv"
   "$base" -m venv "$venv"
@@ -127,15 +122,9 @@ if [ -f "$duck/include/duckdb.h" ] && [ -f "$duck/lib/libduckdb.so" ]; then
   exit 0
 fi
 echo "deps: fetching DuckDB 1.4.4 from the npm registry into .deps/duckdb" >&2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent @duckdb/node-bindings-linux-x64@1.4.4-r.4 duckdb@1.4.4 >/dev/null)
-mkdir -p "$work/bin" "$work/src" "$duck/include" "$duck/lib"
-tar -xzf "$work"/duckdb-node-bindings-linux-x64-1.4.4-r.4.tgz -C "$work/bin"
-tar -xzf "$work"/duckdb-1.4.4.tgz -C "$work/src"
-lib=$(find "$work/bin" -name 'libduckdb.so' | head -1)
-hdr="$work/src/package/src/duckdb/src/include/duckdb.h"
-[ -n "$lib" ] && [ -f "$hdr" ] || { echo "deps: npm packages did not contain libduckdb.so / duckdb.h" >&2; exit 1; }
-cp "$hdr" "$duck/include/duckdb.h"
-cp "$lib" "$duck/lib/libduckdb.so"
+# The pinned packages and their SHA-256 live in cmake/DuckDB.cmake, which a
+# build uses too when there is no .deps/duckdb.
+cmake -DTST_DUCKDB_FETCH_INTO="$duck" -P "$here/cmake/DuckDB.cmake"
+[ -f "$duck/include/duckdb.h" ] && [ -f "$duck/lib/libduckdb.so" ] ||
+  { echo "deps: cmake/DuckDB.cmake left no duckdb.h / libduckdb.so in $duck" >&2; exit 1; }
 echo "deps: DuckDB ready in $duck" >&2

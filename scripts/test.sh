@@ -7,9 +7,12 @@
 # 2. the unit tests and fuzz-corpus replays under valgrind (build/);
 # 3. bench/run.sh --tiny: every system of the cross-system benchmark, tiny;
 #    then the whole suite on the normal build (build/);
-# 4. the Python package (built in place), the command-line golden tests and
-#    the other-writers compatibility tests (tests/compat), with the project's
-#    venv (.venv, pinned) — pytest's summary is the last thing printed.
+# 4. the Python wheel (scripts/wheel.sh): built, repaired by auditwheel,
+#    installed alone into a fresh venv, its example and python/tests run;
+# 5. the Python package installed into the project's venv (.venv, pinned;
+#    pip install --no-build-isolation, CMake in build-py/), its tests, the
+#    command-line golden tests and the other-writers compatibility tests
+#    (tests/compat) — pytest's summary is the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,9 +41,12 @@ chmod 755 "$bench_dir" # the PostgreSQL and ClickHouse servers run as their own 
 BENCH_DIR="$bench_dir" ./bench/run.sh --tiny
 echo "== all tests"
 (cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
-echo "== Python package: build in place, then its tests and the CLI's (pytest)"
+echo "== Python wheel: build, auditwheel repair, install alone into a fresh venv, example + python/tests (scripts/wheel.sh)"
+./scripts/wheel.sh build-wheel
+echo "== Python package: pip install ./python into .venv (CMake in build-py/), then its tests and the CLI's (pytest)"
 py="$PWD/.venv/bin/python"
-(cd python && TSTABLE_BUILD_DIR="$PWD/../build" "$py" setup.py -q build_ext --inplace)
+"$py" -m pip install -q --no-build-isolation --disable-pip-version-check --no-input \
+  -C build-dir="$PWD/build-py" ./python
 # Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
 # Files from other writers (pyarrow, polars, pandas, DuckDB, parquet-wasm),

@@ -2,7 +2,8 @@
 
     python3 examples/quickstart.py [WORK_DIR]
 
-Runs against the installed package (pip install ./python).
+Runs against the installed package (pip install ./python; scripts/test.sh
+installs it into .venv).
 
 1. `prices`: hourly NVDA bars, appended straight from the sample CSV.
 2. `volume`: daily volume per symbol, derived in plain Python from the same
@@ -17,11 +18,9 @@ import sys
 import tempfile
 from collections import defaultdict
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
 import timeseries_table_format as ttf
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "data",
                       "nvda_1h_sample.csv")
 

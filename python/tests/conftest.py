@@ -1,14 +1,11 @@
-"""Test setup: import the in-place build from python/, and shared fixtures."""
+"""Test setup: the installed package (pip install ./python, or the wheel), and shared fixtures."""
 import os
-import sys
 
 import pytest
 
-PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if PYTHON_DIR not in sys.path:
-    sys.path.insert(0, PYTHON_DIR)
+import timeseries_table_format as ttf
 
-import timeseries_table_format as ttf  # noqa: E402
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 REPO = os.path.dirname(PYTHON_DIR)
 NVDA_CSV = os.path.join(REPO, "examples", "data", "nvda_1h_sample.csv")

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 import timeseries_table_format as ttf
-from conftest import NVDA_CSV, PYTHON_DIR
+from conftest import NVDA_CSV
 
 UTC = dt.timezone.utc
 
@@ -20,8 +20,6 @@ UTC = dt.timezone.utc
 def append_in_another_process(root, code):
     """Runs `code` with `t` = TimeSeriesTable.open(root) in a new interpreter."""
     script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {PYTHON_DIR!r})
         import pyarrow as pa, datetime as dt
         import timeseries_table_format as ttf
         t = ttf.TimeSeriesTable.open({str(root)!r})
