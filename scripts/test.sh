@@ -6,8 +6,10 @@
 # 1. the suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/);
 # 2. the unit tests and fuzz-corpus replays under valgrind (build/);
 # 3. bench/run.sh --tiny: every system of the cross-system benchmark, tiny;
-#    then the whole suite on the normal build (build/);
-# 4. the Python package (built in place), the command-line golden tests and
+#    the Python package built in place and bench/python_api.py --tiny (ours
+#    against the reference 0.4.0 through Python, tiny); then the whole suite
+#    on the normal build (build/);
+# 4. the Python package's tests, the command-line golden tests and
 #    the other-writers compatibility tests (tests/compat), with the project's
 #    venv (.venv, pinned) — pytest's summary is the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
@@ -36,11 +38,14 @@ echo "== cross-system benchmark at tiny scale (a smoke run; nothing timed is ass
 bench_dir="${BENCH_DIR:-$(mktemp -d)}"
 chmod 755 "$bench_dir" # the PostgreSQL and ClickHouse servers run as their own users
 BENCH_DIR="$bench_dir" ./bench/run.sh --tiny
-echo "== all tests"
-(cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
-echo "== Python package: build in place, then its tests and the CLI's (pytest)"
+echo "== Python package: build in place; the Python API benchmark at tiny scale (a smoke run)"
 py="$PWD/.venv/bin/python"
 (cd python && TSTABLE_BUILD_DIR="$PWD/../build" "$py" setup.py -q build_ext --inplace)
+"$py" -m pytest -q bench/test_python_api.py
+"$py" bench/python_api.py --tiny --out "$(mktemp --suffix=.md)"
+echo "== all tests"
+(cd build && ctest -j"$jobs" -LE valgrind --output-on-failure)
+echo "== Python package tests and the CLI's (pytest)"
 # Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
 # Files from other writers (pyarrow, polars, pandas, DuckDB, parquet-wasm),
