@@ -12,7 +12,9 @@
 # 5. the Python package installed into the project's venv (.venv, pinned;
 #    pip install --no-build-isolation, CMake in build-py/), its tests, the
 #    command-line golden tests and the other-writers compatibility tests
-#    (tests/compat) — pytest's summary is the last thing printed.
+#    (tests/compat), and bench/python_api.py --tiny (ours against the
+#    reference 0.4.0 through Python, a smoke run) — pytest's summary is
+#    the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,10 @@ echo "== Python package: pip install ./python into .venv (CMake in build-py/), t
 py="$PWD/.venv/bin/python"
 "$py" -m pip install -q --no-build-isolation --disable-pip-version-check --no-input \
   -C build-dir="$PWD/build-py" ./python
+echo "== the Python API benchmark at tiny scale (a smoke run; nothing timed is asserted)"
+"$py" -m pytest -q bench/test_python_api.py
+"$py" bench/python_api.py --tiny --out "$(mktemp --suffix=.md)"
+echo "== Python package tests and the CLI's (pytest)"
 # Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli
 # Files from other writers (pyarrow, polars, pandas, DuckDB, parquet-wasm),
