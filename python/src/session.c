@@ -18,18 +18,12 @@
  *
  * Python threads sharing a Session are serialised by a lock taken with the
  * GIL released. Statement execution and draining run without the GIL.
- *
- * The session API is built by another part of the tree; when the library
- * was built without it, setup.py leaves TTF_HAVE_SESSION undefined and
- * Session() raises NotImplementedError, while the rest of the package
- * works.
  */
 #include "ttf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef TTF_HAVE_SESSION
 #include "tstable/session.h"
 
 typedef struct session_core {
@@ -120,11 +114,6 @@ typedef struct SessionObject {
     session_core *core;
     PyThread_type_lock lock;
 } SessionObject;
-
-int ttf_session_available(void)
-{
-    return 1;
-}
 
 static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
@@ -590,31 +579,3 @@ PyTypeObject ttf_SessionType = {
     .tp_new = session_new,
     .tp_methods = session_methods,
 };
-
-#else /* !TTF_HAVE_SESSION */
-
-int ttf_session_available(void)
-{
-    return 0;
-}
-
-static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    (void)type;
-    (void)args;
-    (void)kwargs;
-    PyErr_SetString(PyExc_NotImplementedError, "this build of libtstable has no SQL session "
-                    "(tst_session_* missing); rebuild the library, then the extension");
-    return NULL;
-}
-
-PyTypeObject ttf_SessionType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "timeseries_table_format._native.Session",
-    .tp_basicsize = sizeof(PyObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A SQL workspace (unavailable: the library was built without session.h).",
-    .tp_new = session_new,
-};
-
-#endif

@@ -107,7 +107,6 @@ extern PyMethodDef ttf_coverage_methods[];
 
 /* ---- session.c ---------------------------------------------------------- */
 extern PyTypeObject ttf_SessionType;
-int ttf_session_available(void);
 
 /* ---- result.c / arrow_export.c ------------------------------------------ */
 #include "arrow_export.h"
