@@ -141,3 +141,15 @@ def test_the_public_method_returns_an_optimize_report(mixed):
 def test_optimize_report_is_exported_by_the_package():
     assert ttf.OptimizeReport is OptimizeReport
     assert "OptimizeReport" in ttf.__all__
+
+
+@wired
+def test_the_guide_python_example_runs(tmp_path, monkeypatch):
+    import os
+    import re
+    from conftest import REPO
+    guide = open(os.path.join(REPO, "docs", "guide", "optimize.md")).read()
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "docs/guide/optimize.md", "exec"), {"__name__": "guide"})

@@ -76,3 +76,23 @@ def test_optimize_of_a_missing_table_is_one_error(cli, golden):
 
 def test_optimize_needs_a_table(cli, golden):
     golden("optimize_err_no_table_option", cli("optimize"))
+
+
+def test_the_guide_cli_example_runs_and_prints_what_it_shows(cli):
+    import re
+    import shlex
+    from conftest import REPO
+    guide = (REPO / "docs" / "guide" / "optimize.md").read_text()
+    commands = re.search(r"```sh\n(.*?)```", guide, re.S).group(1).splitlines()
+    expected = re.search(r"```text\n(.*?)```", guide, re.S).group(1)
+    for name, text in zip(["bars.csv", "bars2.csv"], re.findall(r"```csv\n(.*?)```", guide, re.S)):
+        (cli.tmp / name).write_text(text)
+    for line in commands[:-1]:
+        cli.ok(*shlex.split(line)[1:])
+    r = cli(*shlex.split(commands[-1])[1:])
+    assert r.code == 0 and r.stderr == ""
+    assert r.stdout == expected
+    assert [s["entity"] for s in json.loads(cli.ok("segments", "--table", "./bars", "--format",
+                                                   "json").stdout)] == \
+        ["symbol=AAPL", "symbol=NVDA", "symbol=AAPL", "symbol=NVDA"]
+    assert "no_op: true" in cli.ok(*shlex.split(commands[-1])[1:]).stdout
