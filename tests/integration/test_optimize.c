@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A table (entity symbol, hourly) with two mixed segments and a single one:
  *   A: NVDA + AAPL, 2024-06-01 .. 06-04;  B: NVDA + AAPL + MSFT, 06-04 .. 06-07;
@@ -444,6 +445,128 @@ static void a_cancelled_optimize_commits_nothing_and_removes_its_files(void **st
     free_fixture(f);
 }
 
+
+/* ---- a segment that disagrees with the log ---------------------------------- */
+
+/* Replaces the first `from` in commit `version`'s file with `to`. */
+static void edit_commit(const char *root, uint64_t version, const char *from, const char *to)
+{
+    char *path = tst_log_commit_path(root, version), *text = NULL;
+    size_t len = 0;
+    assert_int_equal(tst_test_read_file(path, &text, &len), 0);
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t cap = len + strlen(to) + 1;
+    char *out = malloc(cap);
+    int n = snprintf(out, cap, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    assert_int_equal(tst_test_write_file(path, out, (size_t)n), 0);
+    free(out);
+    free(text);
+    free(path);
+}
+
+/* The first mixed segment (A, version 2) as the log has it; its strings are
+ * borrowed from *t. */
+static tst_segment first_mixed(const char *root, tst_table **t)
+{
+    assert_tst_ok(tst_table_open(t, root));
+    const tst_segment *seg = tst_table_segment_at(*t, 0);
+    assert_int_equal(seg->layout.kind, TST_LAYOUT_MIXED);
+    return *seg;
+}
+
+/* optimize fails with `code` naming the segment, and changes nothing. */
+static void assert_refused(const fixture *f, int code, const char *words)
+{
+    int files = count_files(f->root);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, f->root));
+    assert_tst_fails(tst_table_optimize(t, NULL, NULL), code);
+    if (!strstr(tst_error_last()->message, words) || !strstr(tst_error_last()->message, f->root))
+        fail_msg("unexpected message: %s", tst_error_last()->message);
+    assert_int_equal(tst_table_version(t), 4);
+    assert_int_equal(count_files(f->root), files);
+    tst_table_free(t);
+}
+
+static void a_row_count_the_file_does_not_have_is_refused_as_corrupt(void **state)
+{
+    (void)state;
+    fixture *f = make_fixture();
+    edit_commit(f->root, 2, "\"row_count\":144", "\"row_count\":143");
+    assert_refused(f, TST_ECORRUPT, "holds 144 rows but the log says 143");
+    free_fixture(f);
+}
+
+static void a_sidecar_that_disagrees_with_the_file_is_refused_as_corrupt(void **state)
+{
+    (void)state;
+    fixture *f = make_fixture();
+    tst_table *t = NULL;
+    tst_segment a = first_mixed(f->root, &t);
+    const tst_segment *b = tst_table_segment_at(t, 1);
+    char *a_cov = tst_test_path(f->root, a.coverage_path);
+    char *b_cov = tst_test_path(f->root, b->coverage_path), *bytes = NULL;
+    size_t len = 0;
+    assert_int_equal(tst_test_read_file(b_cov, &bytes, &len), 0);
+    assert_int_equal(tst_test_write_file(a_cov, bytes, len), 0); /* B's coverage under A's name */
+    tst_table_free(t);
+    assert_refused(f, TST_ECORRUPT, "than its coverage sidecar says");
+    free(bytes);
+    free(a_cov);
+    free(b_cov);
+    free_fixture(f);
+}
+
+static void a_segment_without_coverage_path_is_refused_as_corrupt(void **state)
+{
+    (void)state;
+    fixture *f = make_fixture();
+    tst_table *t = NULL;
+    tst_segment a = first_mixed(f->root, &t);
+    char *from = NULL;
+    assert_true(asprintf(&from, ",\"coverage_path\":\"%s\"", a.coverage_path) > 0);
+    tst_table_free(t);
+    edit_commit(f->root, 2, from, "");
+    assert_refused(f, TST_ECORRUPT, "has no coverage_path in the log");
+    free(from);
+    free_fixture(f);
+}
+
+static void a_segment_file_of_another_schema_is_refused_as_corrupt(void **state)
+{
+    (void)state;
+    fixture *f = make_fixture();
+    tst_table *t = NULL;
+    tst_segment a = first_mixed(f->root, &t);
+    char *abs = tst_test_path(f->root, a.path), *sql = NULL;
+    tst_table_free(t);
+    assert_int_equal(unlink(abs), 0);
+    assert_true(asprintf(&sql, "COPY (SELECT ts, symbol, 1::INTEGER AS close FROM "
+                               "read_csv('%s')) TO '%s' (FORMAT parquet)",
+                         TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv", abs) > 0);
+    tst_test_duck(sql);
+    assert_refused(f, TST_ECORRUPT, "does not hold the table's schema");
+    free(sql);
+    free(abs);
+    free_fixture(f);
+}
+
+static void a_missing_segment_file_is_not_found(void **state)
+{
+    (void)state;
+    fixture *f = make_fixture();
+    tst_table *t = NULL;
+    tst_segment a = first_mixed(f->root, &t);
+    char *abs = tst_test_path(f->root, a.path), *rel = strdup(a.path);
+    tst_table_free(t);
+    assert_int_equal(unlink(abs), 0);
+    assert_refused(f, TST_ENOTFOUND, rel);
+    free(rel);
+    free(abs);
+    free_fixture(f);
+}
+
 /* ---- failures --------------------------------------------------------------- */
 
 static void a_failure_at_any_io_step_leaves_the_table_as_it_was(void **state)
@@ -508,6 +631,11 @@ int main(void)
         cmocka_unit_test(another_optimize_of_the_same_segments_meanwhile_is_a_conflict),
         cmocka_unit_test(a_bounded_number_of_attempts_gives_up_with_a_conflict),
         cmocka_unit_test(a_cancelled_optimize_commits_nothing_and_removes_its_files),
+        cmocka_unit_test(a_row_count_the_file_does_not_have_is_refused_as_corrupt),
+        cmocka_unit_test(a_sidecar_that_disagrees_with_the_file_is_refused_as_corrupt),
+        cmocka_unit_test(a_segment_without_coverage_path_is_refused_as_corrupt),
+        cmocka_unit_test(a_segment_file_of_another_schema_is_refused_as_corrupt),
+        cmocka_unit_test(a_missing_segment_file_is_not_found),
         cmocka_unit_test(a_failure_at_any_io_step_leaves_the_table_as_it_was),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
