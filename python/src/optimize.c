@@ -34,7 +34,8 @@ static PyObject *report_dict(const tst_optimize_report *r)
         set_u64(d, "source_segments_replaced", r->source_segments_replaced) < 0 ||
         set_u64(d, "replacement_segments_written", r->replacement_segments_written) < 0 ||
         set_u64(d, "distinct_identities_materialized", r->distinct_identities_materialized) < 0 ||
-        set_u64(d, "rows_read", r->rows_read) < 0 || set_u64(d, "rows_written", r->rows_written) < 0 ||
+        set_u64(d, "rows_read", r->rows_read) < 0 ||
+        set_u64(d, "rows_written", r->rows_written) < 0 ||
         PyDict_SetItemString(d, "no_op", r->no_op ? Py_True : Py_False) < 0 ||
         set_u64(d, "attempts", r->attempts) < 0)
         Py_CLEAR(d);
@@ -58,8 +59,8 @@ static PyObject *table_optimize(ttf_TableObject *self, PyObject *unused)
 
 PyMethodDef ttf_optimize_methods[] = {
     {"optimize", (PyCFunction)table_optimize, METH_NOARGS,
-     "optimize() -> dict\n\nRewrite every mixed-entity segment into single-entity segments, in one\n"
-     "commit (rows and coverage unchanged). Returns what OptimizeReport is built from:\n"
+     "optimize() -> dict\n\nRewrite every mixed-entity segment into single-entity segments,\n"
+     "in one commit (rows and coverage unchanged). Returns what OptimizeReport is built from:\n"
      "starting_version, committed_version, candidate_source_segments,\n"
      "source_segments_replaced, replacement_segments_written,\n"
      "distinct_identities_materialized, rows_read, rows_written, no_op, attempts.\n"

@@ -137,10 +137,11 @@ static int choose_candidates(optimize_run *r)
 
 /* ---- checking a mixed segment against the log ---------------------------- */
 
-static int segment_corrupt(const optimize_run *r, const char *path, const char *what)
+/* rewrite_segment() prefixes "optimize of table T, segment P: ". */
+static int segment_corrupt(const char *path, const char *what)
 {
-    tst_fail(TST_ECORRUPT, "optimize of table %s: segment %s %s; nothing was committed (the "
-             "table is left as it was: check the file, or restore it)", r->root, path, what);
+    tst_fail(TST_ECORRUPT, "%s; nothing was committed (the table is left as it was: check the "
+             "file, or restore it)", what);
     tst_fail_set_path(path);
     return TST_ECORRUPT;
 }
@@ -150,7 +151,7 @@ static int check_source_schema(const optimize_run *r, const rewrite *item, const
     tst_schema *found = NULL;
     int rc = tst_source_logical_schema(src, &found);
     if (rc == 0 && !tst_append_schema_equal(found, table_schema(r)))
-        rc = segment_corrupt(r, item->path, "does not hold the table's schema");
+        rc = segment_corrupt(item->path, "the file does not hold the table's schema");
     tst_schema_free(found);
     return rc;
 }
@@ -160,20 +161,20 @@ static int check_source(const optimize_run *r, const rewrite *item, const tst_me
 {
     const tst_segment *seg = tst_state_find(tst_table_state(r->table), item->path);
     if (!seg->coverage_path)
-        return segment_corrupt(r, item->path, "has no coverage_path in the log");
+        return segment_corrupt(item->path, "the log names no coverage sidecar (coverage_path)");
     if (m->rows != seg->row_count) {
         char what[128];
-        snprintf(what, sizeof what, "holds %" PRIu64 " rows but the log says %" PRIu64, m->rows,
-                 seg->row_count);
-        return segment_corrupt(r, item->path, what);
+        snprintf(what, sizeof what, "the file holds %" PRIu64 " rows but the log says %" PRIu64,
+                 m->rows, seg->row_count);
+        return segment_corrupt(item->path, what);
     }
     tst_table_cov committed = {0};
     const tst_index_spec *spec = tst_table_index(r->table);
     int rc = tst_sidecar_read(r->root, seg->coverage_path, spec, table_schema(r), &committed);
     tst_table_cov measured = {NULL, m->entities};
     if (rc == 0 && !tst_table_cov_equals(&committed, &measured))
-        rc = segment_corrupt(r, item->path, "covers other (entity, bucket) pairs than its "
-                             "coverage sidecar says");
+        rc = segment_corrupt(item->path, "the file covers other (entity, bucket) pairs "
+                             "than its coverage sidecar says");
     tst_table_cov_clear(&committed);
     return rc;
 }
@@ -250,22 +251,20 @@ static int identity_relation(const optimize_run *r, const tst_source *src,
 }
 
 /* The written file must hold exactly `id` over exactly `expected`'s buckets. */
-static int check_replacement(const optimize_run *r, const replacement *rep,
-                             const tst_measure *m, const tst_entity_identity *id,
-                             const tst_coverage *expected)
+static int check_replacement(const replacement *rep, const tst_measure *m,
+                             const tst_entity_identity *id, const tst_coverage *expected)
 {
     tst_entity_identity got;
     const tst_coverage *cov = NULL;
     if (tst_entity_coverage_count(m->entities) != 1 ||
         tst_entity_coverage_at(m->entities, 0, &got, &cov) != 0 ||
         tst_entity_identity_compare(&got, id) != 0 || !tst_coverage_equals(cov, expected))
-        return tst_fail(TST_ECORRUPT, "optimize of table %s: the rewritten segment %s does not "
-                        "hold exactly one identity's rows; nothing was committed", r->root,
-                        rep->path);
+        return tst_fail(TST_ECORRUPT, "the rewritten segment %s does not hold exactly one "
+                        "identity's rows; nothing was committed", rep->path);
     if (m->rows != rep->rows)
-        return tst_fail(TST_ECORRUPT, "optimize of table %s: %s holds %" PRIu64 " rows by its "
-                        "footer and %" PRIu64 " when read; nothing was committed", r->root,
-                        rep->path, rep->rows, m->rows);
+        return tst_fail(TST_ECORRUPT, "the rewritten segment %s holds %" PRIu64 " rows by its "
+                        "footer and %" PRIu64 " when read; nothing was committed", rep->path,
+                        rep->rows, m->rows);
     return 0;
 }
 
@@ -283,7 +282,7 @@ static int finish_replacement(const optimize_run *r, replacement *rep, const cha
     if (rc == 0)
         rc = tst_measure_relation(out.relation_sql, spec, table_schema(r), &m);
     if (rc == 0)
-        rc = check_replacement(r, rep, &m, id, expected);
+        rc = check_replacement(rep, &m, id, expected);
     if (rc == 0) {
         rep->min = m.min;
         rep->max = m.max;
@@ -354,9 +353,8 @@ static int rewrite_all_identities(optimize_run *r, rewrite *item, const tst_sour
         rows += item->reps[i].rows;
     }
     if (rc == 0 && rows != m->rows)
-        rc = tst_fail(TST_ECORRUPT, "optimize of table %s: the rewrite of %s holds %" PRIu64
-                      " rows, the segment %" PRIu64 "; nothing was committed", r->root,
-                      item->path, rows, m->rows);
+        rc = tst_fail(TST_ECORRUPT, "its rewrite holds %" PRIu64 " rows, the segment %" PRIu64
+                      "; nothing was committed", rows, m->rows);
     if (rc == 0) {
         r->report.rows_read += m->rows;
         r->report.rows_written += rows;

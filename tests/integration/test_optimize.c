@@ -528,7 +528,7 @@ static void a_segment_without_coverage_path_is_refused_as_corrupt(void **state)
     assert_true(asprintf(&from, ",\"coverage_path\":\"%s\"", a.coverage_path) > 0);
     tst_table_free(t);
     edit_commit(f->root, 2, from, "");
-    assert_refused(f, TST_ECORRUPT, "has no coverage_path in the log");
+    assert_refused(f, TST_ECORRUPT, "the log names no coverage sidecar");
     free(from);
     free_fixture(f);
 }
