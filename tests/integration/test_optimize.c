@@ -18,6 +18,7 @@
 #include "tstable/optimize.h"
 #include "tstable/session.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,57 @@ static void a_table_without_entity_columns_is_refused_as_not_applicable(void **s
     assert_string_equal(tst_error_last()->path, root);
     assert_int_equal(count_files(root), files);
     assert_int_equal(tst_table_version(t), 2);
+    free(file);
+    tst_table_free(t);
+    tst_test_rmtree(dir);
+    tst_test_rmtree(root);
+}
+
+
+static void integer_entity_columns_are_split_by_their_exact_values(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("optimize");
+    char *dir = tst_test_tmpdir("optsrc");
+    char *entities[] = {"venue", "id"};
+    tst_index_spec spec = tst_test_hourly_spec(entities, 2);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_create(&t, root, &spec));
+    /* Extremes of each type, so a literal that loses them selects nothing. */
+    char *file = tst_test_nvda_parquet(
+        dir, "ints.parquet",
+        "SELECT ts, (-2147483648)::INTEGER AS venue, 18446744073709551615::UBIGINT AS id, close "
+        "FROM nvda UNION ALL SELECT ts, 7::INTEGER, 0::UBIGINT, close FROM nvda UNION ALL "
+        "SELECT ts, 7::INTEGER, 9223372036854775808::UBIGINT, close FROM nvda WHERE ts < "
+        "'2024-06-02'");
+    assert_tst_ok(tst_table_append_parquet(t, file, NULL, NULL));
+    tst_optimize_report rep;
+    assert_tst_ok(tst_table_optimize(t, NULL, &rep));
+    assert_int_equal(rep.replacement_segments_written, 3);
+    assert_int_equal(rep.rows_written, 240 + 240 + 24);
+    /* Canonical order: INT32_MIN first; then 7 with 0, then 7 with 2^63. */
+    const tst_entity_value *v[3];
+    uint64_t rows[3];
+    size_t n = 0;
+    tst_commit c;
+    memset(&c, 0, sizeof c);
+    assert_tst_ok(tst_log_load_commit(root, 3, &c));
+    for (size_t i = 1; i < c.action_count; i++) {
+        v[n] = c.actions[i].u.segment.layout.values;
+        rows[n++] = c.actions[i].u.segment.row_count;
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(v[0][0].type, TST_ENTITY_INT32);
+    assert_int_equal(v[0][0].v.i32, INT32_MIN);
+    assert_int_equal(v[0][1].type, TST_ENTITY_UINT64);
+    assert_true(v[0][1].v.u64 == UINT64_MAX);
+    assert_int_equal(v[1][0].v.i32, 7);
+    assert_true(v[1][1].v.u64 == 0);
+    assert_true(v[2][1].v.u64 == (uint64_t)1 << 63);
+    assert_int_equal(rows[0], 240);
+    assert_int_equal(rows[1], 240);
+    assert_int_equal(rows[2], 24);
+    tst_commit_clear(&c);
     free(file);
     tst_table_free(t);
     tst_test_rmtree(dir);
@@ -627,6 +679,7 @@ int main(void)
         cmocka_unit_test(a_second_optimize_is_a_no_op),
         cmocka_unit_test(an_empty_table_is_a_no_op_at_version_one),
         cmocka_unit_test(a_table_without_entity_columns_is_refused_as_not_applicable),
+        cmocka_unit_test(integer_entity_columns_are_split_by_their_exact_values),
         cmocka_unit_test(an_append_by_another_writer_meanwhile_is_rebased_over),
         cmocka_unit_test(another_optimize_of_the_same_segments_meanwhile_is_a_conflict),
         cmocka_unit_test(a_bounded_number_of_attempts_gives_up_with_a_conflict),
