@@ -104,6 +104,7 @@ void ttf_table_unlock(ttf_TableObject *self);
  * returns -1 on failure, leaving the handle as it was. */
 int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
+extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 
 /* ---- session.c ---------------------------------------------------------- */
 extern PyTypeObject ttf_SessionType;

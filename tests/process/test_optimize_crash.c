@@ -1,0 +1,174 @@
+/*
+ * test_optimize_crash.c — an optimizing process killed at every step.
+ *
+ * For each durable step k of an optimize (every create, write, fsync, link,
+ * rename and unlink through the I/O layer), a child optimizes a copy of a
+ * table with two mixed segments, with a crash armed at step k, and dies
+ * there. Afterwards the table must open at its old version or the next one;
+ * either way its rows (the log's row counts) and its coverage are what they
+ * were, every live segment's data file and sidecar exist, and before the
+ * commit the mixed segments are still live, after it none is. A second
+ * optimize then succeeds (or is a no-op) and an append still commits.
+ * The parent never starts DuckDB: every step that needs it runs in a child.
+ */
+#include "testsupport.h"
+
+#include "fsio.h"
+#include "sidecar.h"
+#include "tstable/append.h"
+#include "tstable/optimize.h"
+#include "tstable/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
+
+/* Day d of the sample for NVDA and (for mixed files) AAPL, as Parquet. */
+static char *day_file(const char *dir, int d, bool mixed)
+{
+    char name[32], sql[4096], rows[1024];
+    snprintf(name, sizeof name, "day%d.parquet", d);
+    char *path = tst_test_path(dir, name);
+    snprintf(rows, sizeof rows,
+             "SELECT * FROM read_csv('%s') WHERE ts >= TIMESTAMPTZ '2024-06-01' + INTERVAL %d "
+             "DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY",
+             NVDA_CSV, d, d + 1);
+    snprintf(sql, sizeof sql, "COPY (%s%s%s%s) TO '%s' (FORMAT parquet)", rows,
+             mixed ? " UNION ALL SELECT * REPLACE ('AAPL' AS symbol) FROM (" : "",
+             mixed ? rows : "", mixed ? ")" : "", path);
+    tst_test_duck_in_child(sql);
+    return path;
+}
+
+typedef enum { DO_APPEND, DO_OPTIMIZE } child_op;
+
+/* Runs one operation in a child with a crash armed at step k (0: none).
+ * Returns its exit status: 77 crashed, 0 done, 4 failed. */
+static int in_child(const char *root, child_op op, const char *file, uint64_t k)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        tst_table *t = NULL;
+        if (tst_table_open(&t, root) != 0)
+            _exit(3);
+        if (k)
+            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
+        int rc = op == DO_APPEND ? tst_table_append_parquet(t, file, NULL, NULL)
+                                 : tst_table_optimize(t, NULL, NULL);
+        _exit(rc == 0 ? 0 : 4);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+typedef struct table_state {
+    uint64_t version, rows;
+    size_t mixed;
+    tst_table_cov cov;
+} table_state;
+
+/* What the log and the sidecars say, without DuckDB; every live file exists. */
+static table_state state_of(const char *root)
+{
+    table_state s;
+    memset(&s, 0, sizeof s);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    s.version = tst_table_version(t);
+    for (size_t i = 0; i < tst_table_segment_count(t); i++) {
+        const tst_segment *seg = tst_table_segment_at(t, i);
+        s.rows += seg->row_count;
+        s.mixed += seg->layout.kind == TST_LAYOUT_MIXED;
+        char *data = tst_test_path(root, seg->path), *cov = tst_test_path(root, seg->coverage_path);
+        assert_true(tst_test_exists(data) && tst_test_exists(cov));
+        free(data);
+        free(cov);
+    }
+    const tst_table_cov *cov = NULL;
+    assert_tst_ok(tst_table_load_coverage(t, &cov));
+    assert_tst_ok(tst_table_cov_clone(&s.cov, cov));
+    tst_table_free(t);
+    return s;
+}
+
+static void assert_same_rows_and_coverage(const table_state *a, const table_state *b)
+{
+    assert_int_equal(a->rows, b->rows);
+    assert_true(tst_table_cov_equals(&a->cov, &b->cov));
+}
+
+static void run(const char *cmd)
+{
+    assert_int_equal(system(cmd), 0);
+}
+
+static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(void **state)
+{
+    (void)state;
+    char *base = tst_test_tmpdir("ocrash");
+    char *days = tst_test_path(base, "days"), *fixture = tst_test_path(base, "fixture");
+    char *work = tst_test_path(base, "work");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", days);
+    run(cmd);
+    char *d0 = day_file(days, 0, true), *d1 = day_file(days, 1, true);
+    char *next = day_file(days, 2, true);
+    tst_table *t = tst_test_create_table(fixture, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table_free(t);
+    assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
+    assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
+    table_state before = state_of(fixture);
+    assert_int_equal(before.version, 3);
+    assert_int_equal(before.mixed, 2);
+
+    uint64_t k = 1;
+    for (;; k++) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", work, fixture, work);
+        run(cmd);
+        int status = in_child(work, DO_OPTIMIZE, NULL, k);
+        assert_true(status == 77 || status == 0);
+        table_state now = state_of(work);
+        assert_true(now.version == 3 || now.version == 4);
+        assert_int_equal(now.mixed, now.version == 3 ? 2 : 0);
+        assert_same_rows_and_coverage(&before, &now);
+        if (status == 0)
+            assert_int_equal(now.version, 4);
+        tst_table_cov_clear(&now.cov);
+
+        /* Optimizing again finishes the job (or finds it done); appends go on. */
+        assert_int_equal(in_child(work, DO_OPTIMIZE, NULL, 0), 0);
+        table_state done = state_of(work);
+        assert_int_equal(done.mixed, 0);
+        assert_int_equal(done.version, 4);
+        assert_same_rows_and_coverage(&before, &done);
+        tst_table_cov_clear(&done.cov);
+        assert_int_equal(in_child(work, DO_APPEND, next, 0), 0);
+        if (status == 0)
+            break;
+    }
+    print_message("optimize crashed at each of %llu steps\n", (unsigned long long)k - 1);
+    assert_true(k > 10);
+    tst_table_cov_clear(&before.cov);
+    free(d0);
+    free(d1);
+    free(next);
+    free(days);
+    free(fixture);
+    free(work);
+    tst_test_rmtree(base);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
