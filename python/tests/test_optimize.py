@@ -3,11 +3,6 @@ polars and pandas data with several symbols per append) become single-entity
 segments with the same rows, a second run is a no-op, tables without entity
 columns are refused with table_root, and the report has the reference's
 read-only properties.
-
-Until the package's TimeSeriesTable.optimize() wraps the native result
-(the lead adds it in _table.py), `optimize()` below calls the native method
-and wraps it here; the tests marked `wired` check the public method itself
-and are skipped while it still returns the native dict.
 """
 import json
 import pickle
@@ -18,15 +13,10 @@ import pyarrow as pa
 import pytest
 
 import timeseries_table_format as ttf
-from timeseries_table_format import _native
-from timeseries_table_format._optimize import OptimizeReport
+from timeseries_table_format import OptimizeReport
 
 from conftest import needs_session
 
-WIRED = not isinstance(getattr(ttf.TimeSeriesTable, "optimize", None),
-                       type(_native.TimeSeriesTable.optimize))
-wired = pytest.mark.skipif(not WIRED, reason="TimeSeriesTable.optimize is not wired in "
-                           "_table.py yet (the lead adds it)")
 
 FIELDS = ["starting_version", "committed_version", "candidate_source_segments",
           "source_segments_replaced", "replacement_segments_written",
@@ -34,9 +24,9 @@ FIELDS = ["starting_version", "committed_version", "candidate_source_segments",
 
 
 def optimize(table):
-    """The public method once wired; until then the native one, wrapped."""
     result = table.optimize()
-    return result if isinstance(result, OptimizeReport) else OptimizeReport(result)
+    assert isinstance(result, OptimizeReport)
+    return result
 
 
 def bars(day, symbols):
@@ -132,18 +122,15 @@ def test_the_report_is_read_only_comparable_picklable_and_readable():
     assert OptimizeReport.rows_read.__doc__.startswith("Logical rows read")
 
 
-@wired
 def test_the_public_method_returns_an_optimize_report(mixed):
     assert isinstance(mixed.optimize(), OptimizeReport)
 
 
-@wired
 def test_optimize_report_is_exported_by_the_package():
     assert ttf.OptimizeReport is OptimizeReport
     assert "OptimizeReport" in ttf.__all__
 
 
-@wired
 def test_the_guide_python_example_runs(tmp_path, monkeypatch):
     import os
     import re

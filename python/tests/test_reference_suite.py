@@ -39,8 +39,6 @@ DIFFERENCES = {
     "test_session_sql_reader.py::test_session_sql_reader_concurrent_readers_do_not_crash":
         "a session streams one sql_reader() at a time; a second call says the session is busy "
         "(use one Session per concurrent reader)",
-    "test_session_sql_reader.py::test_session_sql_reader_mixed_concurrent_consumption_patterns":
-        "as above: one streaming reader per session",
     "test_session_sql_reader.py::test_session_sql_reader_requires_pyarrow_from_stream":
         "replaces pyarrow.RecordBatchReader with a fake; our results come from pyarrow itself",
     # Deliberate API choices.
@@ -62,6 +60,19 @@ DIFFERENCES = {
         "segments get fresh names under data/ instead of the source file's name",
     "test_table_append_parquet.py::test_append_parquet_copy_collision_raises_storage_error":
         "fresh segment names cannot collide, so a second file of the same name is appended",
+    "test_table_optimize.py::test_optimize_preserves_failed_source_context":
+        "deletes data/<source file name>, which exists only under the reference's naming",
+    "test_multi_entity_e2e.py::test_multi_entity_optimize_preserves_queries_across_reopen":
+        "an overlap's segment_path is the file as the caller named it, since no copy named "
+        "data/<file name> is ever made",
+}
+
+
+# Tests whose outcome depends on thread timing here: accepted either way.
+TIMING_DEPENDENT = {
+    "test_session_sql_reader.py::test_session_sql_reader_mixed_concurrent_consumption_patterns":
+        "passes when its threads happen not to overlap two readers on one session; fails "
+        "(session busy) when they do",
 }
 
 
@@ -88,7 +99,8 @@ def run_reference_suite(tmp_path):
 
 def test_the_reference_suite_passes_but_for_the_listed_differences(tmp_path):
     outcomes, log = run_reference_suite(tmp_path)
-    failed = {name for name, outcome in outcomes.items() if outcome == "failed"}
+    failed = {name for name, outcome in outcomes.items()
+              if outcome == "failed" and name not in TIMING_DEPENDENT}
     unexpected = sorted(failed - set(DIFFERENCES))
     fixed = sorted(set(DIFFERENCES) - failed)
     assert not unexpected, "reference tests failing against us:\n" + "\n".join(unexpected) + \

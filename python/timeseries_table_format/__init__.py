@@ -22,6 +22,7 @@ from ._native import (
 )
 from ._display import disable_notebook_display, enable_notebook_display
 from ._logging import refresh_logging_cache
+from ._optimize import OptimizeReport
 from ._reports import AppendReport
 from ._session import Session
 from ._table import TimeSeriesTable
@@ -55,6 +56,7 @@ __all__ = [
     "DuplicateIndexIntervalError",
     "HAS_SESSION",
     "IndexIntervalOverlapError",
+    "OptimizeReport",
     "SchemaMismatchError",
     "Session",
     "SqlError",

@@ -102,6 +102,19 @@ class AppendReport(int):
     def compression(self) -> Optional[Literal["uncompressed", "snappy", "zstd"]]: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
+class OptimizeReport:
+    """What optimize() did (the reference's names, plus attempts)."""
+    starting_version: int
+    committed_version: int
+    candidate_source_segments: int
+    source_segments_replaced: int
+    replacement_segments_written: int
+    distinct_identities_materialized: int
+    rows_read: int
+    rows_written: int
+    no_op: bool
+    attempts: int
+
 ArrowSource = Union[pa.Table, pa.RecordBatch, pa.RecordBatchReader, Any]
 
 def enable_notebook_display() -> bool: ...
@@ -153,6 +166,8 @@ class TimeSeriesTable:
         max_rows_per_row_group: Optional[int] = None,
         max_bytes_per_row_group: Optional[int] = None,
     ) -> AppendReport: ...
+    def optimize(self) -> OptimizeReport:
+        """Rewrite every mixed-entity segment into single-entity segments (one commit)."""
     def root(self) -> str: ...
     def version(self) -> int: ...
     def refresh(self) -> bool:
