@@ -212,8 +212,9 @@ static int overlap_attrs(PyObject *attrs, const tst_error *e, const tst_table *t
     if (rc == 0)
         rc = PyDict_SetItemString(attrs, "example_identity", identity);
     Py_XDECREF(identity);
-    /* The library removes the new segment before reporting, so there is
-     * no segment path to name: segment_path stays None. */
+    /* The library removes the new segment before reporting; segment_path
+     * is set by the package's append_parquet (the file as the caller named
+     * it) and stays None for other appends. */
     if (rc < 0 || set_u64(attrs, "overlap_count", e->overlap_count) < 0 ||
         set_u64(attrs, "conflict_count", e->overlap_count) < 0 ||
         set_str(attrs, "example_index_interval", e->bucket_range) < 0 ||

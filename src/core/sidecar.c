@@ -241,8 +241,11 @@ int tst_sidecar_write_bytes(const char *root, const char *rel_path, const uint8_
     int rc = dir ? tst_io_mkdirs(dir) : TST_ENOMEM;
     if (rc == 0)
         rc = tst_io_write_new(full, bytes, len);
-    if (rc == 0)
+    if (rc == 0) {
         rc = tst_io_fsync_dir(dir); /* the new name must survive a crash, too */
+        if (rc != 0)
+            tst_io_unlink(full); /* not durable: no caller will name it, so it must not stay */
+    }
     free(dir);
     free(full);
     return rc;

@@ -296,3 +296,15 @@ class Implied:
         if cur:
             runs.append(cur)
         return runs
+
+
+def our_package():
+    """Our Python package as installed in the running interpreter (scripts/test.sh
+    pip-installs it into .venv). Never the source folder python/, which has no
+    extension: a missing install fails the test instead of skipping it."""
+    import importlib
+    module = importlib.import_module("timeseries_table_format")
+    source = str(REPO / "python" / "timeseries_table_format")
+    assert not os.path.dirname(os.path.abspath(module.__file__)).startswith(source), \
+        f"imported the source folder {source}: pip install ./python"
+    return module

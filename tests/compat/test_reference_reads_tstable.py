@@ -19,18 +19,16 @@ Timestamps are zone-less here: a table whose index is zoned takes no append in t
 """
 
 import datetime as dt
-import importlib
 import shutil
 import subprocess
-import sys
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from compat_support import (BIN, REFERENCE, REFERENCE_MISSING, REPO, Cli, Domain, Implied,
-                            cli_json, cli_sql, ok, overlap_count_in, reference)
+from compat_support import (BIN, REFERENCE, REFERENCE_MISSING, Cli, Domain, Implied,
+                            cli_json, cli_sql, ok, our_package, overlap_count_in, reference)
 
 pytestmark = [pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built"),
               pytest.mark.skipif(not REFERENCE.exists(), reason=REFERENCE_MISSING)]
@@ -93,18 +91,6 @@ def write_with_cli(tmp_path, root):
     # The other two were re-encoded into the table's column order.
     for p in (root / "data").glob("*.parquet"):
         assert pq.read_schema(p).names == ["ts", "symbol", "v"], p
-
-
-def our_package():
-    """Our Python package, built in place in python/ (scripts/test.sh builds it), or None."""
-    if str(REPO / "python") not in sys.path:
-        sys.path.insert(0, str(REPO / "python"))
-    try:
-        module = importlib.import_module("timeseries_table_format")
-        module.TimeSeriesTable  # the extension, not a stray folder
-        return module
-    except (ImportError, AttributeError):
-        return None
 
 
 def write_with_python(tmp_path, root):

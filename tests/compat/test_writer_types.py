@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from compat_support import REFERENCE, REFERENCE_MISSING
+from compat_support import REFERENCE, REFERENCE_MISSING, our_package
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("TSTABLE_BIN", REPO / "build" / "tstable"))
@@ -658,24 +658,8 @@ def test_the_reference_reads_tables_filled_by_every_writer(tmp_path):
 # ---- Arrow streams: the same rules through the Python package -----------------------------------
 
 
-def our_package():
-    """Our Python package, built in place in python/ (scripts/test.sh builds it), or None."""
-    import importlib
-    import sys
-    if str(REPO / "python") not in sys.path:
-        sys.path.insert(0, str(REPO / "python"))
-    try:
-        module = importlib.import_module("timeseries_table_format")
-        module.TimeSeriesTable  # the extension, not a stray folder
-        return module
-    except (ImportError, AttributeError):
-        return None
-
-
 def test_finding_7_and_9_pandas_and_polars_frames_append_as_arrow_streams(tmp_path):
     ttf = our_package()
-    if ttf is None:
-        pytest.skip("the Python package is not built in python/")
     root = tmp_path / "frames"
     t = ttf.TimeSeriesTable.create(table_root=str(root), index_column="ts",
                                    index_type="timestamp", bucket="1h", entity_columns=["symbol"])

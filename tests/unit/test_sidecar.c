@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -163,6 +164,32 @@ static void a_second_write_to_the_same_path_fails_and_keeps_the_first(void **sta
     tst_table_cov_clear(&back);
     tst_table_cov_clear(&first);
     tst_table_cov_clear(&second);
+    tst_test_rmtree(root);
+}
+
+static void a_sidecar_that_fails_at_any_step_leaves_no_file(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("sidecar");
+    uint64_t one[] = {1};
+    tst_table_cov cov = global_cov(one, 1);
+    char *full = tst_test_path(root, "_coverage/segments/a.roar");
+    int failures = 0;
+    for (uint64_t step = 1; step <= 8; step++) {
+        tst_io_set_fault(TST_IO_FAULT_FAIL, tst_io_steps() + step);
+        int rc = tst_sidecar_write(root, "_coverage/segments/a.roar", &cov);
+        tst_io_set_fault(TST_IO_FAULT_NONE, 0);
+        if (rc == 0) {
+            assert_true(tst_test_exists(full));
+            unlink(full);
+            continue;
+        }
+        failures++;
+        assert_false(tst_test_exists(full)); /* the fsync of the folder failing too */
+    }
+    assert_true(failures >= 2); /* the write and the folder's fsync */
+    free(full);
+    tst_table_cov_clear(&cov);
     tst_test_rmtree(root);
 }
 
@@ -437,6 +464,7 @@ int main(void)
         cmocka_unit_test(an_entity_sidecar_round_trips_with_its_empty_identities),
         cmocka_unit_test(the_nvda_segment_sidecar_has_the_reference_bytes_and_name),
         cmocka_unit_test(a_second_write_to_the_same_path_fails_and_keeps_the_first),
+        cmocka_unit_test(a_sidecar_that_fails_at_any_step_leaves_no_file),
         cmocka_unit_test(a_non_canonical_sidecar_path_is_rejected_before_writing),
         cmocka_unit_test(an_identity_of_the_wrong_arity_is_corrupt),
         cmocka_unit_test(an_identity_component_of_the_wrong_type_is_corrupt),
