@@ -382,7 +382,7 @@ def machine_facts():
     except ValueError:
         pass
     polars = sh(f"{OURS_PY} -c 'import polars; print(polars.__version__)'")
-    build = sh("grep -m1 '^CMAKE_BUILD_TYPE' build/CMakeCache.txt | cut -d= -f2")
+    build = sh("grep -m1 '^CMAKE_BUILD_TYPE' build-py/CMakeCache.txt | cut -d= -f2")
     return {"cpu": cpu, "nproc": os.cpu_count(), "mem": mem, "os": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "duckdb": duck, "datafusion": datafusion,
             "polars": polars, "build": build or "?"}
@@ -544,7 +544,8 @@ def write_report(path, a, results, want, facts, started, elapsed, hour, data_mb)
         f"- CPU: {facts['cpu']}, `nproc` = {facts['nproc']}; memory {facts['mem']}; {facts['os']}; "
         "shared with other work (other jobs may have run at the same time)",
         f"- Python {facts['python']}; ours: timeseries_table_format {pick(results, system='ours')[0]['version']} "
-        f"(in-place build over `build/`, CMake {facts['build']}), DuckDB {facts['duckdb']}; reference: "
+        f"(pip-installed into `.venv` by scripts/test.sh, built by CMake in `build-py/`, "
+        f"{facts['build']}), DuckDB {facts['duckdb']}; reference: "
         f"timeseries-table-format {pick(results, system='ref')[0]['version']} (wheel, DataFusion "
         f"{facts['datafusion']}); pyarrow {pick(results, system='ours')[0]['pyarrow']} (ours) / "
         f"{pick(results, system='ref')[0]['pyarrow']} (reference); polars {facts['polars']}", "",
