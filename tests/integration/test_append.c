@@ -177,42 +177,15 @@ static void reencoding_can_be_forced_and_keeps_every_row(void **state)
     assert_false(res.copied);
     assert_int_equal(res.rows, 240);
     char *seg = tst_test_path(root, res.segment_path);
-    char sql[4096];
-    snprintf(sql, sizeof sql,
-             "CREATE OR REPLACE TEMP TABLE diff AS (SELECT * FROM read_parquet('%s') EXCEPT ALL "
-             "SELECT * FROM read_parquet('%s')) UNION ALL (SELECT * FROM read_parquet('%s') "
-             "EXCEPT ALL SELECT * FROM read_parquet('%s'))",
-             file, seg, seg, file);
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, NULL, "diff"));
-    duckdb_result r;
-    assert_tst_ok(tst_duck_query(con, "SELECT count(*) FROM diff", &r, "count"));
-    assert_int_equal(duckdb_value_int64(&r, 0, 0), 0);
-    duckdb_destroy_result(&r);
-    tst_duck_disconnect(&con);
+    tst_test_assert_sql("0", "SELECT count(*) FROM ((SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                        "SELECT * FROM read_parquet('%s')) UNION ALL (SELECT * FROM "
+                        "read_parquet('%s') EXCEPT ALL SELECT * FROM read_parquet('%s')))",
+                        file, seg, seg, file);
     free(seg);
     free(file);
     tst_table_free(t);
     tst_test_rmtree(dir);
     tst_test_rmtree(root);
-}
-
-/* One value of a query over the segment's footer, as text. */
-static char *footer_value(const char *seg, const char *select)
-{
-    char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT (%s)::VARCHAR FROM parquet_metadata('%s')", select, seg);
-    duckdb_connection con = NULL;
-    assert_tst_ok(tst_duck_connect(&con));
-    duckdb_result r;
-    assert_tst_ok(tst_duck_query(con, sql, &r, "footer"));
-    char *v = duckdb_value_varchar(&r, 0, 0);
-    char *out = strdup(v);
-    duckdb_free(v);
-    duckdb_destroy_result(&r);
-    tst_duck_disconnect(&con);
-    return out;
 }
 
 static void a_reencoded_segment_takes_the_codec_and_row_group_limits_asked_for(void **state)
@@ -229,9 +202,8 @@ static void a_reencoded_segment_takes_the_codec_and_row_group_limits_asked_for(v
     tst_append_result res;
     assert_tst_ok(tst_table_append_parquet(t, file, &opts, &res));
     char *seg = tst_test_path(root, res.segment_path);
-    char *codecs = footer_value(seg, "string_agg(DISTINCT compression, ',')");
-    assert_string_equal(codecs, "SNAPPY");
-    free(codecs);
+    tst_test_assert_sql("SNAPPY", "SELECT string_agg(DISTINCT compression, ',') "
+                        "FROM parquet_metadata('%s')", seg);
     free(seg);
 
     /* Unknown codecs are refused before anything is read or written. */

@@ -515,34 +515,6 @@ static void spec_parse(tst_index_spec *out, const char *json)
     json_object_put(obj);
 }
 
-/* The first cell of a query, as text (malloc'd). */
-static char *sql_text(const char *fmt, const char *path)
-{
-    char *sql = NULL;
-    assert_true(asprintf(&sql, fmt, path) > 0);
-    duckdb_connection con;
-    duckdb_result res;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, &res, "test check"));
-    assert_true(duckdb_row_count(&res) >= 1);
-    char *text = duckdb_value_varchar(&res, 0, 0);
-    char *copy = text ? strdup(text) : NULL;
-    duckdb_free(text);
-    duckdb_destroy_result(&res);
-    tst_duck_disconnect(&con);
-    free(sql);
-    assert_non_null(copy);
-    return copy;
-}
-
-static void assert_sql(const char *expected, const char *fmt, const char *path)
-{
-    char *got = sql_text(fmt, path);
-    if (strcmp(got, expected) != 0)
-        fail_msg("query %s gave %s, wanted %s", fmt, got, expected);
-    free(got);
-}
-
 #define TICKS_COLUMNS                                                                   \
     "[" COL("ts", TS("Micros", "\"UTC\""), false) "," COL("symbol", "\"Utf8\"", false) "," \
     COL("v", "\"Int64\"", true) "]"
@@ -569,8 +541,8 @@ static void a_written_segment_reads_back_as_exactly_the_table_schema(void **stat
 {
     (void)state;
     char *dst = write_segment(TICKS_COLUMNS, "ticks.parquet");
-    assert_sql("1", "SELECT count(*)::VARCHAR FROM parquet_kv_metadata('%s') "
-                    "WHERE key = 'ARROW:schema'::BLOB", dst);
+    tst_test_assert_sql("1", "SELECT count(*)::VARCHAR FROM parquet_kv_metadata('%s') "
+                        "WHERE key = 'ARROW:schema'::BLOB", dst);
 
     tst_source src;
     assert_tst_ok(tst_source_parquet(&src, dst));
@@ -582,8 +554,8 @@ static void a_written_segment_reads_back_as_exactly_the_table_schema(void **stat
 
     /* The Parquet columns are still OPTIONAL: the embedded schema alone
      * carries nullable=false. */
-    assert_sql("OPTIONAL", "SELECT repetition_type FROM parquet_schema('%s') "
-                           "WHERE name = 'symbol'", dst);
+    tst_test_assert_sql("OPTIONAL", "SELECT repetition_type FROM parquet_schema('%s') "
+                        "WHERE name = 'symbol'", dst);
     free(dst);
 }
 
@@ -591,10 +563,11 @@ static void duckdb_still_reads_every_row_of_a_segment_with_the_key(void **state)
 {
     (void)state;
     char *dst = write_segment(TICKS_COLUMNS, "rows.parquet");
-    assert_sql("1000", "SELECT count(*)::VARCHAR FROM read_parquet('%s')", dst);
-    assert_sql("0", "SELECT count(*)::VARCHAR FROM (SELECT * FROM read_parquet('%s') "
-                    "EXCEPT ALL SELECT * FROM " TICKS_SOURCE ")", dst);
-    assert_sql("334", "SELECT count(*)::VARCHAR FROM read_parquet('%s') WHERE v IS NULL", dst);
+    tst_test_assert_sql("1000", "SELECT count(*)::VARCHAR FROM read_parquet('%s')", dst);
+    tst_test_assert_sql("0", "SELECT count(*)::VARCHAR FROM (SELECT * FROM read_parquet('%s') "
+                        "EXCEPT ALL SELECT * FROM %s)", dst, TICKS_SOURCE);
+    tst_test_assert_sql("334", "SELECT count(*)::VARCHAR FROM read_parquet('%s') WHERE v IS NULL",
+                        dst);
     free(dst);
 }
 
@@ -622,7 +595,7 @@ static void a_segment_of_every_writable_type_reads_back_as_its_schema(void **sta
     tst_source src;
     assert_tst_ok(tst_source_parquet(&src, dst));
     assert_columns_are(src.columns, src.column_count, schema);
-    assert_sql("1", "SELECT count(*)::VARCHAR FROM read_parquet('%s')", dst);
+    tst_test_assert_sql("1", "SELECT count(*)::VARCHAR FROM read_parquet('%s')", dst);
     tst_source_clear(&src);
     free(dst);
     tst_schema_free(schema);

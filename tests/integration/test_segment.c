@@ -79,40 +79,6 @@ static void sql_exec(const char *sql)
     tst_duck_disconnect(&con);
 }
 
-/* The first cell of a query, as text (malloc'd), for single-value checks. */
-static char *sql_text_of(const char *sql)
-{
-    duckdb_connection con;
-    duckdb_result res;
-    assert_tst_ok(tst_duck_connect(&con));
-    assert_tst_ok(tst_duck_query(con, sql, &res, "test check"));
-    duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
-    assert_non_null(chunk);
-    duckdb_string_t *s = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0));
-    char *text = strndup(duckdb_string_t_data(s), duckdb_string_t_length(*s));
-    duckdb_destroy_data_chunk(&chunk);
-    duckdb_destroy_result(&res);
-    tst_duck_disconnect(&con);
-    return text;
-}
-
-static void assert_sql_text(const char *expected, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void assert_sql_text(const char *expected, const char *fmt, ...)
-{
-    char *sql = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&sql, fmt, ap) > 0);
-    va_end(ap);
-    char *got = sql_text_of(sql);
-    if (strcmp(got, expected) != 0)
-        print_error("query %s\n  gave   %s\n  wanted %s\n", sql, got, expected);
-    assert_string_equal(got, expected);
-    free(got);
-    free(sql);
-}
-
 static char *scratch_path(const char *name)
 {
     return tst_test_path(scratch, name);
@@ -665,23 +631,23 @@ static void write_keeps_every_row_in_schema_order_sorted_by_entity_then_index(vo
     assert_int_equal(temp_files_left(), 0);
 
     /* Columns in schema order. */
-    assert_sql_text("ts,symbol,a,b,c,d,e,f,g,h,dec,ms,ns,utc",
-                    "SELECT string_agg(name, ',' ORDER BY rowid) FROM (SELECT name, "
-                    "row_number() OVER () AS rowid FROM parquet_schema('%s') WHERE name <> "
-                    "'duckdb_schema')", dst);
+    tst_test_assert_sql("ts,symbol,a,b,c,d,e,f,g,h,dec,ms,ns,utc",
+                        "SELECT string_agg(name, ',' ORDER BY rowid) FROM (SELECT name, "
+                        "row_number() OVER () AS rowid FROM parquet_schema('%s') WHERE name <> "
+                        "'duckdb_schema')", dst);
     /* The same multiset of rows, both ways. */
-    assert_sql_text("0 0",
-                    "SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
-                    "SELECT ts, symbol, a, b, c, d, e, f, g, h, dec, ms, ns, utc FROM "
-                    "read_parquet('%s'))) || ' ' || (SELECT count(*) FROM (SELECT ts, symbol, a, "
-                    "b, c, d, e, f, g, h, dec, ms, ns, utc FROM read_parquet('%s') EXCEPT ALL "
-                    "SELECT * FROM read_parquet('%s')))", dst, src, src, dst);
-    assert_sql_text("5000", "SELECT count(*)::VARCHAR FROM read_parquet('%s')", dst);
+    tst_test_assert_sql("0 0",
+                        "SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                        "SELECT ts, symbol, a, b, c, d, e, f, g, h, dec, ms, ns, utc FROM "
+                        "read_parquet('%s'))) || ' ' || (SELECT count(*) FROM (SELECT ts, symbol, a, "
+                        "b, c, d, e, f, g, h, dec, ms, ns, utc FROM read_parquet('%s') EXCEPT ALL "
+                        "SELECT * FROM read_parquet('%s')))", dst, src, src, dst);
+    tst_test_assert_sql("5000", "SELECT count(*)::VARCHAR FROM read_parquet('%s')", dst);
     /* Sorted by symbol then ts, in file order. */
-    assert_sql_text("0",
-                    "SELECT count(*)::VARCHAR FROM (SELECT file_row_number AS pos, row_number() "
-                    "OVER (ORDER BY symbol, ts) - 1 AS want FROM read_parquet('%s', "
-                    "file_row_number=true)) WHERE pos <> want", dst);
+    tst_test_assert_sql("0",
+                        "SELECT count(*)::VARCHAR FROM (SELECT file_row_number AS pos, row_number() "
+                        "OVER (ORDER BY symbol, ts) - 1 AS want FROM read_parquet('%s', "
+                        "file_row_number=true)) WHERE pos <> want", dst);
     free(src);
     free(dst);
 }
@@ -692,7 +658,7 @@ static void write_gives_each_column_its_exact_parquet_type(void **state)
     char *src = make_wide_source();
     char *dst = scratch_path("typed.parquet");
     assert_tst_ok(write_wide(src, dst, 0));
-    assert_sql_text(
+    tst_test_assert_sql(
         "ts:INT64/TIMESTAMP_MICROS/0 symbol:BYTE_ARRAY/UTF8 a:INT32/INT_32 b:INT64/INT_64 "
         "c:INT64/UINT_64 d:FLOAT/ e:DOUBLE/ f:BOOLEAN/ g:BYTE_ARRAY/UTF8 h:BYTE_ARRAY/ "
         "dec:INT64/DECIMAL(18,3) ms:INT64/TIMESTAMP_MILLIS/0 ns:INT64/NANOS/0 "
@@ -704,8 +670,8 @@ static void write_gives_each_column_its_exact_parquet_type(void **state)
         " ELSE coalesce(converted_type, '') END, ' ' ORDER BY i) FROM (SELECT *, row_number() "
         "OVER () AS i FROM parquet_schema('%s') WHERE name <> 'duckdb_schema')", dst);
     /* DuckDB 1.4.4 cannot mark a column REQUIRED: nullable=false is not expressed. */
-    assert_sql_text("OPTIONAL",
-                    "SELECT repetition_type FROM parquet_schema('%s') WHERE name = 'ts'", dst);
+    tst_test_assert_sql("OPTIONAL",
+                        "SELECT repetition_type FROM parquet_schema('%s') WHERE name = 'ts'", dst);
     free(src);
     free(dst);
 }
@@ -717,7 +683,7 @@ static void write_honours_a_row_group_size(void **state)
     char *dst = scratch_path("groups.parquet");
     /* DuckDB rounds the target up to whole 2048-row vectors. */
     assert_tst_ok(write_wide(src, dst, 2048));
-    assert_sql_text("3", "SELECT num_row_groups::VARCHAR FROM parquet_file_metadata('%s')", dst);
+    tst_test_assert_sql("3", "SELECT num_row_groups::VARCHAR FROM parquet_file_metadata('%s')", dst);
     uint64_t rows = 0, bytes = 0;
     assert_tst_ok(tst_segment_file_stats(dst, &rows, &bytes));
     assert_int_equal(rows, 5000);
@@ -816,12 +782,12 @@ static void zoned_timestamps_of_every_unit_are_written_exactly(void **state)
              "SELECT typeof(any_value(ts)) || ',' || typeof(any_value(ns)) || ',' || "
              "CAST(sum(epoch_ms(ts)) AS VARCHAR) || ',' || CAST(sum(epoch_us(ns)) AS "
              "VARCHAR) FROM read_parquet('%s')", dst);
-    char *got = sql_text_of(sql);
+    char *got = tst_test_sql_text("%s", sql);
     snprintf(sql, sizeof sql,
              "SELECT 'TIMESTAMP WITH TIME ZONE,TIMESTAMP WITH TIME ZONE,' || "
              "CAST(sum(epoch_ms(CAST(CAST(ts AS TIMESTAMP) AS TIMESTAMP_MS))) AS VARCHAR) "
              "|| ',' || CAST(sum(epoch_us(CAST(ns AS TIMESTAMPTZ))) AS VARCHAR) FROM %s", rows);
-    char *want = sql_text_of(sql);
+    char *want = tst_test_sql_text("%s", sql);
     assert_string_equal(got, want);
     free(got);
     free(want);

@@ -10,6 +10,7 @@
 
 #include "duck.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,50 @@ void tst_test_duck(const char *sql)
     assert_tst_ok(tst_duck_query(con, "SET TimeZone = 'UTC'", NULL, "test fixture"));
     assert_tst_ok(tst_duck_query(con, sql, NULL, "test fixture"));
     tst_duck_disconnect(&con);
+}
+
+static char *first_cell(const char *sql)
+{
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    assert_tst_ok(tst_duck_connect(&con));
+    assert_tst_ok(tst_duck_query(con, "SET TimeZone = 'UTC'", NULL, "test check"));
+    assert_tst_ok(tst_duck_query(con, sql, &res, "test check"));
+    if (duckdb_row_count(&res) < 1)
+        fail_msg("query %s gave no row", sql);
+    char *v = duckdb_value_varchar(&res, 0, 0);
+    char *text = strdup(v ? v : "(null)");
+    duckdb_free(v);
+    duckdb_destroy_result(&res);
+    tst_duck_disconnect(&con);
+    assert_non_null(text);
+    return text;
+}
+
+char *tst_test_sql_text(const char *fmt, ...)
+{
+    char *sql = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    assert_true(vasprintf(&sql, fmt, ap) > 0);
+    va_end(ap);
+    char *text = first_cell(sql);
+    free(sql);
+    return text;
+}
+
+void tst_test_assert_sql(const char *expected, const char *fmt, ...)
+{
+    char *sql = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    assert_true(vasprintf(&sql, fmt, ap) > 0);
+    va_end(ap);
+    char *got = first_cell(sql);
+    if (strcmp(got, expected) != 0)
+        fail_msg("query %s\n  gave   %s\n  wanted %s", sql, got, expected);
+    free(got);
+    free(sql);
 }
 
 void tst_test_duck_in_child(const char *sql)

@@ -66,6 +66,13 @@ void tst_test_duck(const char *sql);
 /* The same in a forked child: for process tests, whose later children must
  * start their own engine rather than inherit a copy of a running one. */
 void tst_test_duck_in_child(const char *sql);
+/* The first cell of a query (printf-style; session zone UTC) as malloc'd
+ * text, "(null)" for NULL; fails the test on an error or no row. */
+char *tst_test_sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Fails the test, printing the query and both values, unless the first
+ * cell of the query reads `expected`. */
+void tst_test_assert_sql(const char *expected, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* <dir>/<name> written as Parquet from `select`, which reads the NVDA
  * sample as `nvda`. Returns the malloc'd path. */
 char *tst_test_nvda_parquet(const char *dir, const char *name, const char *select);
