@@ -9,9 +9,8 @@
  * outcome and, on a terminal, shows that it is still working.
  *
  * Ctrl-C and SIGTERM cancel the append instead of killing the process half
- * way: the signals are blocked before any thread starts, and a thread
- * waiting for them in sigwait() asks the library to cancel (a tst_cancel
- * token, which interrupts DuckDB); the library removes what it wrote, and
+ * way (signals.c asks the library to cancel through a tst_cancel token,
+ * which interrupts DuckDB); the library removes what it wrote, and
  * the command exits 130 (SIGINT) or 143 (SIGTERM) with "append cancelled;
  * nothing was written". A second signal kills the process as usual. The library offers no
  * progress callback, so the indicator is a spinner with the elapsed time —
@@ -329,59 +328,6 @@ static int csv_settings_from(const cli_args *args, csv_settings *s)
     return 0;
 }
 
-/* ---- signals: cancel on the first, die on the second ------------------------ */
-
-typedef struct signal_guard {
-    sigset_t set;
-    pthread_t thread;
-    bool running;
-    tst_cancel *cancel;
-    volatile sig_atomic_t received; /* the first signal, or 0 */
-} signal_guard;
-
-static void *wait_signals(void *arg)
-{
-    signal_guard *g = arg;
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&g->set, &sig) != 0)
-            continue;
-        if (!g->received) {
-            g->received = sig;
-            tst_cancel_request(g->cancel);
-            continue;
-        }
-        /* A second signal: the user means it. Die by it, as without us. */
-        signal(sig, SIG_DFL);
-        pthread_sigmask(SIG_UNBLOCK, &g->set, NULL);
-        raise(sig);
-    }
-    return NULL;
-}
-
-/* Before any other thread exists (DuckDB's start on first use): they inherit the mask. */
-static void guard_start(signal_guard *g)
-{
-    memset(g, 0, sizeof *g);
-    sigemptyset(&g->set);
-    sigaddset(&g->set, SIGINT);
-    sigaddset(&g->set, SIGTERM);
-    if (tst_cancel_new(&g->cancel) != 0)
-        return;
-    pthread_sigmask(SIG_BLOCK, &g->set, NULL);
-    g->running = pthread_create(&g->thread, NULL, wait_signals, g) == 0;
-}
-
-static void guard_stop(signal_guard *g)
-{
-    if (g->running) {
-        pthread_cancel(g->thread); /* sigwait is a cancellation point */
-        pthread_join(g->thread, NULL);
-    }
-    tst_cancel_free(g->cancel);
-    g->cancel = NULL;
-}
-
 /* ---- the append ---------------------------------------------------------- */
 
 /* One sentence: the library's message says what failed, where and what to do. */
@@ -436,7 +382,7 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
 }
 
 static int run_append(tst_table *table, const source_list *l, const csv_settings *csv,
-                      signal_guard *guard, bool timing)
+                      cli_signal_guard *guard, bool timing)
 {
     tst_append_result result;
     double elapsed = 0;
@@ -466,8 +412,8 @@ int cli_cmd_append(int argc, char **argv)
     source_list sources = {0};
     csv_settings csv = {0};
     tst_table *table = NULL;
-    signal_guard guard;
-    guard_start(&guard); /* first: every thread started later inherits the blocked signals */
+    cli_signal_guard guard;
+    cli_guard_start(&guard); /* first: every thread started later inherits the blocked signals */
     int rc = cli_require(&args, "table") ? pick_sources(&args, &sources) : CLI_EXIT_FAIL;
     if (rc == 0)
         rc = csv_settings_from(&args, &csv);
@@ -475,7 +421,7 @@ int cli_cmd_append(int argc, char **argv)
         rc = cli_open_table(&table, cli_get(&args, "table")) == 0 ? 0 : CLI_EXIT_FAIL;
     if (rc == 0)
         rc = run_append(table, &sources, &csv, &guard, cli_has(&args, "timing"));
-    guard_stop(&guard);
+    cli_guard_stop(&guard);
     tst_table_free(table);
     sources_free(&sources);
     free(csv.columns);

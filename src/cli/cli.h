@@ -23,11 +23,14 @@
 #ifndef TSTABLE_CLI_H
 #define TSTABLE_CLI_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tstable/append.h"
 #include "tstable/index.h"
 #include "tstable/session.h"
 #include "tstable/table.h"
@@ -174,6 +177,18 @@ char *cli_preview_cell(const char *value, size_t max_width);
 
 /* Opens --table, printing "Failed to open table at <T>: <why>" on failure. */
 int cli_open_table(tst_table **out, const char *root);
+
+/* ---- signals.c: Ctrl-C / SIGTERM cancel a long operation ---------------- */
+typedef struct cli_signal_guard {
+    sigset_t set;
+    pthread_t thread;
+    bool running;
+    tst_cancel *cancel;              /* pass to the operation's options */
+    volatile sig_atomic_t received;  /* the first signal, or 0 */
+} cli_signal_guard;
+/* Call first, before anything starts a thread (DuckDB does on first use). */
+void cli_guard_start(cli_signal_guard *g);
+void cli_guard_stop(cli_signal_guard *g);
 
 /*
  * Parses a value of the table's index type: RFC 3339 (or a plain date

@@ -7,7 +7,10 @@
  * the same keys as one JSON object (plus attempts). Errors are the
  * reference's one line, "Entity-layout optimization failed for table <T>:
  * <why>", exit code 1. The library does the work in one blocking call and
- * leaves the table as it was on any failure.
+ * leaves the table as it was on any failure. Ctrl-C or SIGTERM cancels it
+ * (signals.c): the files it wrote are removed, nothing is committed, and
+ * the command exits 128 + the signal with "optimize cancelled; nothing was
+ * committed".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@ static const char HELP[] =
     "entity columns are refused. If another writer commits meanwhile, optimize\n"
     "commits on top of it; if that writer replaced the same segments, it fails\n"
     "and writes nothing. It does not merge small files: compaction modes come later.\n"
+    "Ctrl-C or SIGTERM cancels it: the files it wrote are removed, nothing is committed.\n"
     "\n"
     "Options:\n"
     "  --table PATH  The table\n"
@@ -79,14 +83,20 @@ static void print_json(const tst_optimize_report *r)
            r->no_op ? "true" : "false", r->attempts);
 }
 
-static int optimize(const char *root, bool json)
+static int optimize(const char *root, bool json, cli_signal_guard *guard)
 {
     tst_table *table = NULL;
     if (cli_open_table(&table, root) != 0)
         return CLI_EXIT_FAIL;
+    tst_optimize_options opts = TST_OPTIMIZE_OPTIONS_INIT;
+    opts.cancel = guard->cancel;
     tst_optimize_report report;
-    int rc = tst_table_optimize(table, NULL, &report);
+    int rc = tst_table_optimize(table, &opts, &report);
     tst_table_free(table);
+    if (rc == TST_ECANCELLED && guard->received) {
+        cli_fail("optimize cancelled; nothing was committed");
+        return 128 + guard->received;
+    }
     if (rc != 0) {
         char *context = cli_xsprintf("Entity-layout optimization failed for table %s", root);
         cli_fail_lib(context);
@@ -103,9 +113,14 @@ int cli_cmd_optimize(int argc, char **argv)
     int parsed = cli_parse(&args, "optimize", HELP, OPTS, sizeof OPTS / sizeof OPTS[0], argc,
                            argv);
     int rc = cli_parse_exit(parsed);
-    if (parsed == CLI_PARSED)
-        rc = cli_require(&args, "table") ? optimize(cli_get(&args, "table"), cli_has(&args, "json"))
-                                         : CLI_EXIT_FAIL;
+    if (parsed == CLI_PARSED && cli_require(&args, "table")) {
+        cli_signal_guard guard;
+        cli_guard_start(&guard); /* before DuckDB starts its threads */
+        rc = optimize(cli_get(&args, "table"), cli_has(&args, "json"), &guard);
+        cli_guard_stop(&guard);
+    } else if (parsed == CLI_PARSED) {
+        rc = CLI_EXIT_FAIL;
+    }
     cli_args_free(&args);
     return rc;
 }

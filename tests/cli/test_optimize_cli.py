@@ -4,6 +4,11 @@ is written here as CSV text, two entities per file so that each append makes
 a mixed segment."""
 
 import json
+import signal
+import subprocess
+import time
+
+import pytest
 
 from conftest import BIN  # noqa: F401  (the binary fixture lives there)
 
@@ -96,3 +101,41 @@ def test_the_guide_cli_example_runs_and_prints_what_it_shows(cli):
                                                    "json").stdout)] == \
         ["symbol=AAPL", "symbol=NVDA", "symbol=AAPL", "symbol=NVDA"]
     assert "no_op: true" in cli.ok(*shlex.split(commands[-1])[1:]).stdout
+
+
+def big_mixed_csv(path, n=200_000, symbols=60):
+    """n rows over `symbols` symbols at one-minute steps: one big mixed segment."""
+    with open(path, "w") as f:
+        f.write(HEADER)
+        for i in range(n):
+            minute = i // symbols
+            f.write(f"2024-01-{1 + minute // 1440:02d}T{(minute // 60) % 24:02d}:"
+                    f"{minute % 60:02d}:00Z,S{i % symbols},{i}.5\n")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_were(cli, sig):
+    cli.ok("create", "--table", "big", "--index-column", "ts", "--bucket", "1m",
+           "--entity", "symbol")
+    big_mixed_csv(cli.tmp / "big.csv")
+    cli.ok("append", "--table", "big", "--csv", "big.csv")
+    before = sorted(str(p.relative_to(cli.tmp / "big")) for p in (cli.tmp / "big").rglob("*")
+                    if p.is_file())
+    p = subprocess.Popen([str(BIN), "optimize", "--table", "big"], cwd=cli.tmp,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    staged = cli.tmp / "big" / "data" / "_staged"
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None:
+        if staged.exists() and any(f.is_file() for f in staged.rglob("*")):
+            break
+        time.sleep(0.002)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + sig, (out, err)
+    assert err.decode() == "optimize cancelled; nothing was committed\n"
+    after = sorted(str(q.relative_to(cli.tmp / "big")) for q in (cli.tmp / "big").rglob("*")
+                   if q.is_file())
+    assert after == before
+    assert json.loads(cli.ok("info", "--table", "big", "--format", "json").stdout)["version"] == 2
+    report = cli.ok("optimize", "--table", "big").stdout
+    assert "replacement_segments_written: 60" in report
