@@ -100,6 +100,9 @@ class AppendReport(int):
     def attempts(self) -> int: ...
     @property
     def compression(self) -> Optional[Literal["uncompressed", "snappy", "zstd"]]: ...
+    @property
+    def row_group_count(self) -> int:
+        """Row groups in the new segment (read from its footer when asked)."""
     def to_dict(self) -> Dict[str, Any]: ...
 
 class OptimizeReport:

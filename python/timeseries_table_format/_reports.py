@@ -9,6 +9,7 @@ and serialises as the version, and `report.row_count` etc. are there too.
 from __future__ import annotations
 
 import html
+import os
 from typing import Any, Dict, Mapping, Optional
 
 _FIELDS = (
@@ -27,19 +28,20 @@ _FIELDS = (
 class AppendReport(int):
     """The result of one committed append; its int value is committed_version."""
 
-    def __new__(cls, fields: Mapping[str, Any]) -> "AppendReport":
+    def __new__(cls, fields: Mapping[str, Any], table_root: Optional[str] = None) -> "AppendReport":
         report = super().__new__(cls, int(fields["committed_version"]))
         values = {name: fields.get(name) for name, _ in _FIELDS}
         if values["copied"]:
             values["compression"] = None
         object.__setattr__(report, "_fields", values)
+        object.__setattr__(report, "_table_root", table_root)
         return report
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AppendReport is read-only")
 
     def __reduce__(self):
-        return (AppendReport, (dict(self._fields),))
+        return (AppendReport, (dict(self._fields), self._table_root))
 
     @property
     def committed_version(self) -> int:
@@ -72,6 +74,17 @@ class AppendReport(int):
     @property
     def compression(self) -> Optional[str]:
         return self._fields["compression"]
+
+    @property
+    def row_group_count(self) -> int:
+        """Row groups in the new segment, read from its Parquet footer when asked
+        (the reference 0.5+ reports it; a segment never changes, so this is
+        its count for good)."""
+        if self._table_root is None:
+            raise AttributeError("row_group_count needs the table root this report came from")
+        import pyarrow.parquet as pq
+        path = os.path.join(self._table_root, self._fields["segment_path"])
+        return pq.ParquetFile(path).metadata.num_row_groups
 
     def to_dict(self) -> Dict[str, Any]:
         return dict(self._fields)

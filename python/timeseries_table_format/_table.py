@@ -91,7 +91,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         stream, rows = rows_per_group(arrow_stream_source(source), max_rows_per_row_group,
                                       max_bytes_per_row_group)
         return AppendReport(super().append(stream, compression=compression,
-                                           max_rows_per_row_group=rows))
+                                           max_rows_per_row_group=rows), self.root())
 
     def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True) -> AppendReport:
         """Append one Parquet file as a new segment; returns an AppendReport (an int:
@@ -108,7 +108,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         if not copy_if_outside:
             parquet_path = self._path_inside_root(parquet_path)
         try:
-            return AppendReport(super().append_parquet(parquet_path))
+            return AppendReport(super().append_parquet(parquet_path), self.root())
         except CoverageOverlapError as error:
             # The file that re-covers the table, as the caller named it.
             error.segment_path = os.fsdecode(os.fspath(given))
@@ -131,7 +131,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         Values are read with the table's column types; columns maps column
         names to DuckDB types for a first append whose types you want to fix."""
         return AppendReport(super().append_csv(path, delimiter=delimiter, header=header,
-                                               columns=columns))
+                                               columns=columns), self.root())
 
     def optimize(self) -> OptimizeReport:
         """Rewrite every mixed-entity segment into single-entity segments, in one
