@@ -11,6 +11,7 @@
 #include "fail.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,8 +147,14 @@ static int remove_segment(tst_state *state, const char *path)
 }
 
 /* Replaces the meta; with `steal`, moves it out of *meta instead of copying. */
-static int set_meta(tst_state *state, tst_table_meta *meta, bool steal)
+static int set_meta(tst_state *state, tst_table_meta *meta, bool steal, const char *origin)
 {
+    /* Protocol 7: the format never changes and features are never removed. */
+    if (state->has_meta && (meta->protocol_version || state->meta.protocol_version)) {
+        int rc = tst_protocol_check_transition(&state->meta, meta, origin);
+        if (rc != 0)
+            return rc;
+    }
     tst_table_meta copy;
     if (steal) {
         copy = *meta;
@@ -180,7 +187,7 @@ static int apply_action(tst_state *state, tst_action *a, uint64_t version, bool 
                         const char *origin)
 {
     switch (a->type) {
-    case TST_ACTION_UPDATE_TABLE_META: return set_meta(state, &a->u.meta, steal);
+    case TST_ACTION_UPDATE_TABLE_META: return set_meta(state, &a->u.meta, steal, origin);
     case TST_ACTION_ADD_SEGMENT:
         return steal ? tst_state_take_segment(state, &a->u.segment, origin)
                      : tst_state_add_segment(state, &a->u.segment, origin);
@@ -329,7 +336,13 @@ static int validate_segments(const tst_state *state, const char *root)
 
 int tst_meta_check(const tst_table_meta *meta, const char *root)
 {
-    if (meta->format_version != TST_FORMAT_VERSION)
+    if (meta->protocol_version) {
+        char where[4200];
+        snprintf(where, sizeof where, "table %s", root);
+        int rc = tst_protocol_check_read(meta, where);
+        if (rc != 0)
+            return rc;
+    } else if (meta->format_version != TST_FORMAT_VERSION)
         return tst_fail(TST_EUNSUPPORTED, "table %s: format_version %u is not supported (this "
                         "build reads %d)", root, meta->format_version, TST_FORMAT_VERSION);
     if (meta->generic)
