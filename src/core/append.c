@@ -557,6 +557,9 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
         rc = tst_measure_relation_ex(job->source.relation_sql, tst_table_index(job->table),
                                      job->plan.schema, is_v7(job->table), &job->measure);
     rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
+    if (rc == TST_EDUPLICATE)
+        tst_fail_context(rc, "append to table %s rejected, nothing was written",
+                         tst_table_root(job->table));
     if (rc == 0 && job->measure.rows == 0)
         rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
                       job->source.path);

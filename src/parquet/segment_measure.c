@@ -701,8 +701,9 @@ int tst_measure_relation_ex(const char *relation_sql, const tst_index_spec *spec
     if (rc != 0) {
         tst_measure_clear(out);
         char label[256];
-        tst_fail_context(rc, "measuring %s",
-                         tst_duck_relation_label(relation_sql, label, sizeof label));
+        if (rc != TST_EDUPLICATE) /* about the rows, not the reading: the caller says where */
+            tst_fail_context(rc, "measuring %s",
+                             tst_duck_relation_label(relation_sql, label, sizeof label));
     }
     return rc;
 }
