@@ -293,6 +293,46 @@ static void features_cannot_be_removed_nor_the_protocol_changed(void **state)
     tst_test_rmtree(root);
 }
 
+static void later_unknown_actions_are_dropped_when_the_table_is_opened(void **state)
+{
+    (void)state;
+    char *root = v7_table("p7future", "[]", "[]");
+    assert_int_equal(tst_test_write_commit(root, 2, "[{\"FutureAction\":{\"x\":[1,2]}}]"), 0);
+    assert_int_equal(tst_test_set_current(root, 2), 0);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_int_equal(tst_table_version(t), 2);
+    assert_int_equal(tst_table_segment_count(t), 0);
+    tst_table_free(t);
+    tst_test_rmtree(root);
+}
+
+static void checkpoints_keep_the_protocol(void **state)
+{
+    (void)state;
+    char *root = v7_table("p7ckpt", "[]", "[]");
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    char meta[4096];
+    snprintf(meta, sizeof meta, "[" V7_TABLE_META "]", "[]", "[]");
+    for (int i = 0; i < TST_CHECKPOINT_INTERVAL + 1; i++)
+        assert_tst_ok(tst_table_commit_json(t, meta, NULL));
+    tst_table_free(t);
+    char *dir = tst_test_path(root, "_timeseries_log/_checkpoints");
+    assert_true(tst_test_count_files(dir) > 0);
+    free(dir);
+    /* Without commit 1, only the checkpoint can give the meta back. */
+    char *first = tst_test_path(root, "_timeseries_log/0000000001.json");
+    assert_int_equal(remove(first), 0);
+    free(first);
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_int_equal(tst_table_version(t), TST_CHECKPOINT_INTERVAL + 2);
+    assert_int_equal(tst_table_get_meta(t)->protocol_version, 7);
+    assert_int_equal(tst_table_index(t)->kind.protocol, 7);
+    tst_table_free(t);
+    tst_test_rmtree(root);
+}
+
 static void create_protocol_7_and_refuse_others(void **state)
 {
     (void)state;
@@ -334,6 +374,8 @@ int main(void)
         cmocka_unit_test(unknown_reader_feature_refuses_the_table),
         cmocka_unit_test(unknown_writer_feature_leaves_it_readable_not_writable),
         cmocka_unit_test(features_cannot_be_removed_nor_the_protocol_changed),
+        cmocka_unit_test(later_unknown_actions_are_dropped_when_the_table_is_opened),
+        cmocka_unit_test(checkpoints_keep_the_protocol),
         cmocka_unit_test(create_protocol_7_and_refuse_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
