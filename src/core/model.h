@@ -133,7 +133,12 @@ void tst_features_free(char **names, size_t count);
 /* A protocol-7 meta whose reader features this build lacks: TST_EUNSUPPORTED naming the
  * feature. A format_version-6 meta always passes. */
 int tst_protocol_check_read(const tst_table_meta *meta, const char *where);
-/* The read check, then the writer features: TST_EUNSUPPORTED naming the feature. */
+/* Whether a protocol-7 meta requires that feature (as a reader or a writer feature). A
+ * table requiring "schema_add_columns" has segments that lack its later columns: readers
+ * match files by name and fill those columns with nulls. */
+bool tst_meta_requires_feature(const tst_table_meta *meta, const char *name);
+/* The read check, then the writer features, then reader features this build reads but
+ * cannot write: TST_EUNSUPPORTED naming the feature. */
 int tst_protocol_check_write(const tst_table_meta *meta, const char *where);
 /* A later TableMeta keeps the format and every feature of the earlier one (TST_ECORRUPT). */
 int tst_protocol_check_transition(const tst_table_meta *from, const tst_table_meta *to,

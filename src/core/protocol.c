@@ -9,8 +9,12 @@
  * write is refused). Requirements only grow over history. Feature names match
  * [a-z][a-z0-9_]*, are unique and are written sorted.
  *
- * This build supports no feature yet: `schema_add_columns` (0.8) and
- * `schema_metadata` (0.9) are refused like any unknown one, by name.
+ * This build reads `schema_add_columns` (0.8: nullable columns added after
+ * the first append; older segments lack them and scans fill them with
+ * nulls, see tst_meta_requires_feature) but cannot write such a table yet:
+ * appends and optimize would have to follow the evolved-schema rules. So a
+ * table requiring it is readable and every write is refused, naming it.
+ * `schema_metadata` (0.9) is refused like any unknown feature, by name.
  *
  * Also here: the feature lists to and from JSON, and the raw pre-scan the
  * commit parser runs before decoding any action, as the reference's log
@@ -25,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Features this build supports; none yet. */
-static const char *const SUPPORTED_READER_FEATURES[] = {NULL};
+/* Features this build can read a table with, and those it can also write one with. */
+static const char *const SUPPORTED_READER_FEATURES[] = {"schema_add_columns", NULL};
 static const char *const SUPPORTED_WRITER_FEATURES[] = {NULL};
 
 static bool supported(const char *const *list, const char *name)
@@ -173,7 +177,25 @@ int tst_protocol_check_write(const tst_table_meta *meta, const char *where)
         return tst_fail(TST_EUNSUPPORTED, "%s: the table requires writer feature `%s`, which this "
                         "build of tstable does not support; it can be read but not changed",
                         where, f);
+    /* A reader feature this build reads but cannot keep up when writing. */
+    f = first_unsupported(meta->reader_features, meta->reader_feature_count,
+                          SUPPORTED_WRITER_FEATURES);
+    if (f)
+        return tst_fail(TST_EUNSUPPORTED, "%s: the table requires feature `%s`, which this build "
+                        "of tstable can read but not write; it can be read but not changed",
+                        where, f);
     return 0;
+}
+
+bool tst_meta_requires_feature(const tst_table_meta *meta, const char *name)
+{
+    for (size_t i = 0; i < meta->reader_feature_count; i++)
+        if (strcmp(meta->reader_features[i], name) == 0)
+            return true;
+    for (size_t i = 0; i < meta->writer_feature_count; i++)
+        if (strcmp(meta->writer_features[i], name) == 0)
+            return true;
+    return false;
 }
 
 /* True when every name of `old` is in `new` (both sorted). */

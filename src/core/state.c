@@ -8,6 +8,7 @@
  */
 #include "state.h"
 
+#include "append_schema.h"
 #include "fail.h"
 
 #include <inttypes.h>
@@ -147,11 +148,43 @@ static int remove_segment(tst_state *state, const char *path)
 }
 
 /* Replaces the meta; with `steal`, moves it out of *meta instead of copying. */
+/*
+ * Protocol 7: once adopted, the logical schema may only grow, by nullable
+ * columns at its end, and only in a table that declares schema_add_columns
+ * (the reference's add_columns). Format_version 6 keeps its own rules.
+ */
+static int check_schema_change(const tst_table_meta *from, const tst_table_meta *to,
+                               const char *origin)
+{
+    if (to->protocol_version != TST_PROTOCOL_VERSION || !from->schema)
+        return 0;
+    if (!to->schema)
+        return tst_fail(TST_ECORRUPT, "%s: a TableMeta removes the table's logical schema",
+                        origin);
+    if (tst_append_schema_equal(from->schema, to->schema))
+        return 0;
+    if (!tst_meta_requires_feature(to, "schema_add_columns"))
+        return tst_fail(TST_ECORRUPT, "%s: a TableMeta changes the logical schema without "
+                        "declaring the feature `schema_add_columns`", origin);
+    tst_schema prefix = *to->schema;
+    prefix.column_count = from->schema->column_count;
+    bool additive = to->schema->column_count > from->schema->column_count &&
+                    tst_append_schema_equal(from->schema, &prefix);
+    for (size_t i = prefix.column_count; additive && i < to->schema->column_count; i++)
+        additive = to->schema->columns[i].nullable;
+    if (!additive)
+        return tst_fail(TST_ECORRUPT, "%s: a TableMeta changes the logical schema other than by "
+                        "adding nullable columns at its end", origin);
+    return 0;
+}
+
 static int set_meta(tst_state *state, tst_table_meta *meta, bool steal, const char *origin)
 {
     /* Protocol 7: the format never changes and features are never removed. */
     if (state->has_meta && (meta->protocol_version || state->meta.protocol_version)) {
         int rc = tst_protocol_check_transition(&state->meta, meta, origin);
+        if (rc == 0)
+            rc = check_schema_change(&state->meta, meta, origin);
         if (rc != 0)
             return rc;
     }

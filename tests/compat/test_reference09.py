@@ -56,6 +56,9 @@ def run(op):
         return {"committed_version": r.committed_version, "no_op": r.no_op}
     if kind == "index_spec":
         return t.index_spec()
+    if kind == "add_columns":
+        import pyarrow as pa
+        return t.add_columns(pa.schema([pa.field(n, getattr(pa, ty)()) for n, ty in op["columns"]]))
     if kind == "version":
         return t.version()
     raise ValueError(kind)
@@ -193,6 +196,46 @@ def test_integer_tables_written_by_0_9_open_and_query(tmp_path):
         buckets = {v // width for v in values if int(start) <= v < int(end) or v == top}
         cov = cli_json(cli, "coverage", "--table", root, "--start", start, "--end", end)
         assert cov["covered_buckets"] == len(buckets), (name, cov)
+
+
+def test_table_after_add_columns_reads_with_nulls_and_refuses_writes(tmp_path):
+    """0.8+'s add_columns declares the reader feature schema_add_columns: older segments lack
+    the added columns. tstable reads them as nulls, as 0.9.0's SQL does, and refuses to write
+    to such a table, naming the feature (it cannot write an evolved schema yet)."""
+    cli = Cli()
+    root = tmp_path / "evolved"
+    before = write(ts_rows(0, range(3), ["AAPL", "MSFT"]), tmp_path / "before.parquet")
+    after = ts_rows(1, range(2), ["AAPL"], 10.0)
+    after = after.append_column("extra", pa.array([7, None], pa.int64()))
+    after = after.append_column("note", pa.array(["x", "y"], pa.string()))
+    after = write(after, tmp_path / "after.parquet")
+    for r in ref({"op": "create", "args": {"table_root": str(root), "index_column": "ts",
+                                           "index_type": "timestamp", "index_granularity": "1h",
+                                           "entity_columns": ["symbol"]}},
+                 {"op": "append", "root": root, "path": before},
+                 {"op": "add_columns", "root": root, "columns": [["extra", "int64"],
+                                                                 ["note", "string"]]},
+                 {"op": "append", "root": root, "path": after}):
+        ok(r)
+    info = cli_json(cli, "info", "--table", root)
+    assert info["reader_features"] == ["schema_add_columns"] and info["rows"] == 8
+    assert [c["name"] for c in info["schema"]] == ["ts", "symbol", "v", "extra", "note"]
+    same_sql(cli, root, TS_QUERIES + [
+        "SELECT count(*) AS n, count(extra) AS e, sum(extra) AS s, count(note) AS c FROM t"])
+    rows = cli_sql(cli, root, "SELECT count(*) AS n FROM t WHERE extra IS NULL AND note IS NULL")
+    assert rows == [[6]]  # the six rows appended before add_columns
+    # Our Python package reads it the same way.
+    ttf = our_package()
+    s = ttf.Session()
+    s.register_tstable("t", str(root))
+    assert s.sql("SELECT count(note) AS c FROM t").to_pylist() == [{"c": 2}]
+    # Writes are refused, naming the feature, and nothing is written.
+    new = write(ts_rows(5, [0], ["AAPL"]).append_column("extra", pa.array([1], pa.int64()))
+                .append_column("note", pa.array(["z"], pa.string())), tmp_path / "new.parquet")
+    for args in (["append", "--table", root, "--parquet", new], ["optimize", "--table", root]):
+        r = cli(*args)
+        assert r.returncode == 1 and "feature `schema_add_columns`" in r.stderr, r.stderr
+    assert cli_json(cli, "info", "--table", root)["version"] == 4
 
 
 # ---- tables tstable writes with --protocol 7 --------------------------------------------------

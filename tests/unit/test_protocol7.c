@@ -171,8 +171,12 @@ static void protocol_rules_on_read(void **state)
     /* An unknown reader feature: refused by name, before anything else is decoded. */
     expect_fails(HEAD "{\"AddSegment\":{}}," META7("[\"time_travel\"]", "[]") TAIL,
                  TST_EUNSUPPORTED, "requires reader feature `time_travel`");
-    expect_fails(HEAD META7("[\"schema_add_columns\"]", "[\"schema_add_columns\"]") TAIL,
-                 TST_EUNSUPPORTED, "reader feature `schema_add_columns`");
+    expect_fails(HEAD META7("[\"schema_metadata\"]", "[\"schema_metadata\"]") TAIL,
+                 TST_EUNSUPPORTED, "reader feature `schema_metadata`");
+    /* schema_add_columns is read (scans fill the missing columns with nulls). */
+    tst_commit c;
+    assert_tst_ok(parse(&c, HEAD META7("[\"schema_add_columns\"]", "[]") TAIL));
+    tst_commit_clear(&c);
     /* A protocol other than 7. */
     expect_fails(HEAD "{\"UpdateTableMeta\":{\"kind\":\"Generic\",\"created_at\":"
                  "\"2024-01-01T00:00:00Z\",\"protocol_version\":8,\"required_reader_features\":"
@@ -333,6 +337,63 @@ static void checkpoints_keep_the_protocol(void **state)
     tst_test_rmtree(root);
 }
 
+/* Version 2 of a v7 table: its meta with `columns` as the schema's columns. */
+static int open_after_meta(const char *tag, const char *readers, const char *columns)
+{
+    char *root = v7_table(tag, "[]", "[]");
+    char actions[4096];
+    snprintf(actions, sizeof actions,
+             "[{\"UpdateTableMeta\":{\"kind\":{\"TimeSeries\":{\"column\":\"ts\","
+             "\"entity_columns\":[\"symbol\"],\"kind\":{\"type\":\"timestamp\","
+             "\"index_granularity\":{\"Hours\":1}}}},\"logical_schema\":{\"columns\":[%s]},"
+             "\"created_at\":\"2024-01-01T00:00:00Z\",\"protocol_version\":7,"
+             "\"required_reader_features\":%s,\"required_writer_features\":[]}}]",
+             columns, readers);
+    assert_int_equal(tst_test_write_commit(root, 2, actions), 0);
+    assert_int_equal(tst_test_set_current(root, 2), 0);
+    tst_table *t = NULL;
+    int rc = tst_table_open(&t, root);
+    if (rc == 0) {
+        assert_int_equal(tst_table_version(t), 2);
+        /* Readable, but no write: this build cannot write an evolved schema yet. */
+        if (strstr(readers, "schema_add_columns")) {
+            assert_tst_fails(tst_table_commit_json(t, "[{\"RemoveSegment\":{\"path\":\"x\"}}]",
+                                                   NULL), TST_EUNSUPPORTED);
+            assert_non_null(strstr(tst_error_last()->message,
+                                   "feature `schema_add_columns`, which this build of tstable "
+                                   "can read but not write"));
+        }
+        tst_table_free(t);
+    }
+    tst_test_rmtree(root);
+    return rc;
+}
+
+#define COL_TS "{\"name\":\"ts\",\"data_type\":{\"Timestamp\":{\"unit\":\"Millis\",\"timezone\":null}},\"nullable\":false}"
+#define COL_SYM "{\"name\":\"symbol\",\"data_type\":\"Utf8\",\"nullable\":false}"
+#define COL_CLOSE "{\"name\":\"close\",\"data_type\":\"Float64\",\"nullable\":true}"
+#define COL_EXTRA(nullable) "{\"name\":\"extra\",\"data_type\":\"Int64\",\"nullable\":" nullable "}"
+
+static void schema_grows_only_by_declared_nullable_columns(void **state)
+{
+    (void)state;
+    const char *added = COL_TS "," COL_SYM "," COL_CLOSE "," COL_EXTRA("true");
+    assert_tst_ok(open_after_meta("p7add", "[\"schema_add_columns\"]", added));
+    assert_tst_fails(open_after_meta("p7undeclared", "[]", added), TST_ECORRUPT);
+    assert_non_null(strstr(tst_error_last()->message,
+                           "changes the logical schema without declaring the feature "
+                           "`schema_add_columns`"));
+    const char *required = COL_TS "," COL_SYM "," COL_CLOSE "," COL_EXTRA("false");
+    assert_tst_fails(open_after_meta("p7required", "[\"schema_add_columns\"]", required),
+                     TST_ECORRUPT);
+    assert_non_null(strstr(tst_error_last()->message, "other than by adding nullable columns"));
+    const char *dropped = COL_TS "," COL_SYM;
+    assert_tst_fails(open_after_meta("p7dropped", "[\"schema_add_columns\"]", dropped),
+                     TST_ECORRUPT);
+    const char *same = COL_TS "," COL_SYM "," COL_CLOSE;
+    assert_tst_ok(open_after_meta("p7same", "[]", same));
+}
+
 static void create_protocol_7_and_refuse_others(void **state)
 {
     (void)state;
@@ -376,6 +437,7 @@ int main(void)
         cmocka_unit_test(features_cannot_be_removed_nor_the_protocol_changed),
         cmocka_unit_test(later_unknown_actions_are_dropped_when_the_table_is_opened),
         cmocka_unit_test(checkpoints_keep_the_protocol),
+        cmocka_unit_test(schema_grows_only_by_declared_nullable_columns),
         cmocka_unit_test(create_protocol_7_and_refuse_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
