@@ -294,3 +294,18 @@ def test_tables_tstable_writes_with_protocol_7_work_in_0_9(tmp_path):
         r = cli("append", "--table", root, "--parquet", dup)
         assert r.returncode == 1 and "duplicate ordered-index interval" in r.stderr, r.stderr
         assert cli_json(cli, "info", "--table", root)["version"] == version + 2
+
+
+def test_duplicate_interval_at_the_top_of_uint64_is_named_as_0_9_names_it(tmp_path):
+    """2^64 - 2 and 2^64 - 1 share the last interval of width 7, which is clipped (closed)."""
+    cli = Cli()
+    src = write(int_rows([5, 2**64 - 1, 2**64 - 2], pa.uint64()), tmp_path / "dup.parquet")
+    theirs = ref({"op": "create", "args": {"table_root": str(tmp_path / "r"), "index_column": "k",
+                                           "index_type": "uint64", "index_granularity": 7}},
+                 {"op": "append", "root": tmp_path / "r", "path": src})[1]
+    cli.ok("create", "--table", tmp_path / "u", "--protocol", "7", "--index-column", "k",
+           "--index-type", "uint64", "--index-granularity", "7")
+    r = cli("append", "--table", tmp_path / "u", "--parquet", src)
+    assert theirs == {"duplicate": "[18446744073709551614, 18446744073709551615]"}
+    assert r.returncode == 1
+    assert f"duplicate ordered-index interval {theirs['duplicate']}: 2 rows" in r.stderr
