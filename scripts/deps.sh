@@ -71,6 +71,21 @@ if ! "$refvenv/bin/python" -c 'import timeseries_table_format as t; assert t.__v
     echo "deps: warning: the reference could not be installed; its check is skipped" >&2
 fi
 
+# The newer reference (0.9.0, "protocol 7") as a second oracle:
+# tests/compat/test_reference09.py opens its tables and lets it open ours.
+# Same import name again, so a venv of its own; a failed install only warns
+# and that test is skipped, saying why.
+refvenv09="$here/.deps/refvenv09"
+if ! "$refvenv09/bin/python" -c 'import importlib.metadata as m; assert m.version("timeseries-table-format") == "0.9.0"' \
+    >/dev/null 2>&1; then
+  echo "deps: installing timeseries-table-format 0.9.0 into .deps/refvenv09" >&2
+  rm -rf "$refvenv09"
+  { "$venv/bin/python" -m venv "$refvenv09" &&
+    "$refvenv09/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+      timeseries-table-format==0.9.0 pyarrow==26.0.1; } >/dev/null 2>&1 ||
+    echo "deps: warning: the reference 0.9.0 could not be installed; its check is skipped" >&2
+fi
+
 # The reference's source release: python/tests/test_reference_suite.py runs its
 # Python examples and tests, unchanged, against our package. Fetched from PyPI
 # (pinned by SHA-256) and unpacked into .deps/reference-src; nothing of it is

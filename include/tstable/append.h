@@ -36,6 +36,12 @@
  *   2. coverage: the (entity, bucket) pairs the rows cover are computed; if
  *      any is already covered by the table, the append is rejected with
  *      TST_EOVERLAP (count, first entity and bucket in tst_error_last());
+ *      in a protocol-7 table, two rows of the source in one (entity,
+ *      bucket) are TST_EDUPLICATE (that entity, bucket and range, and the
+ *      rows in it as overlap_count), and the file goes to
+ *      data/_managed/append/<uuid>.parquet instead of data/; a protocol-7
+ *      table requiring a feature this build cannot write is TST_EUNSUPPORTED
+ *      naming it, before anything is read;
  *   3. data: a Parquet source from whose footer a format reader (format
  *      §1.7, the reference) derives exactly the table's schema, in the same
  *      column order, is copied byte for byte into data/<uuid>.parquet and

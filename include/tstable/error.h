@@ -40,7 +40,8 @@ enum tst_error_code {
     TST_EUNSUPPORTED = -11,/* a valid request this version cannot serve (format version, type) */
     TST_EEMPTY = -12,      /* the table has no commits, or an append source has no rows */
     TST_EAMBIGUOUS = -13,  /* a commit may or may not have been published; files were kept */
-    TST_ECANCELLED = -14   /* the caller cancelled the operation (tst_cancel_request) */
+    TST_ECANCELLED = -14,  /* the caller cancelled the operation (tst_cancel_request) */
+    TST_EDUPLICATE = -15   /* protocol 7: two rows of one append in one (entity, index interval) */
 };
 
 /*
@@ -68,6 +69,8 @@ typedef struct tst_error {
      * to overlap_count when only one entity overlaps. */
     uint64_t overlap_entity_count;
     uint64_t entity_overlap_count;
+    /* TST_EDUPLICATE uses overlap_count (rows in the interval), entity, bucket
+     * and bucket_range for the first duplicated (entity, interval). */
 } tst_error;
 
 /* The last failure on this thread. Never NULL; code is TST_OK if none yet. */

@@ -70,6 +70,11 @@ typedef struct tst_index_kind {
     tst_time_bucket bucket;   /* TST_INDEX_TIMESTAMP only */
     uint64_t bucket_width;    /* TST_INDEX_INT64 / TST_INDEX_UINT64 only, >= 1 */
     char timezone[TST_TIMEZONE_MAX + 1];
+    /* The table protocol this kind belongs to, which also picks its JSON shape:
+     * 0 (or 6) is format_version 6 ("bucket" / "bucket_width", the default),
+     * 7 is protocol 7 ("index_granularity"). tst_table_create() makes a
+     * protocol-7 table when the spec's kind says 7. Buckets are the same in both. */
+    uint32_t protocol;
 } tst_index_kind;
 
 /* An instant in UTC: seconds since the epoch (may be negative) plus nanoseconds. */

@@ -23,6 +23,10 @@ extern "C" {
 
 /* The only on-disk format version this library reads and writes. */
 #define TST_FORMAT_VERSION 6
+/* The reference's "protocol 7" (releases 0.5 to 0.9): a TableMeta with
+ * protocol_version 7, feature lists and index_granularity instead of
+ * format_version and bucket/bucket_width (docs/internals/format.md). */
+#define TST_PROTOCOL_VERSION 7
 
 /* Logical column types (format_version 6, "LogicalDataType"). */
 typedef enum tst_type_kind {
@@ -93,7 +97,14 @@ typedef struct tst_table_meta {
     tst_index_spec index;
     tst_schema *schema;
     tst_timestamp created_at;
-    uint32_t format_version;
+    uint32_t format_version;  /* 6 for a format_version-6 table, 0 for protocol 7 */
+    uint32_t protocol_version;/* 7 for a protocol-7 table, 0 for format_version 6 */
+    /* Protocol 7 only: the features a reader / a writer must support, sorted,
+     * unique, each [a-z][a-z0-9_]*. */
+    char **reader_features;
+    size_t reader_feature_count;
+    char **writer_features;
+    size_t writer_feature_count;
 } tst_table_meta;
 
 typedef enum tst_layout_kind {

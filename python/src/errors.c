@@ -13,6 +13,8 @@
  *   |-- ConflictError         expected, found           TST_ECONFLICT
  *   |-- CoverageOverlapError  overlap_count, example_*,  TST_EOVERLAP
  *   |                         entity_count, entity_overlap_count
+ *   |-- DuplicateIndexIntervalError  example_identity,   TST_EDUPLICATE
+ *   |                         example_index_interval, segment_path (protocol 7)
  *   |-- SchemaMismatchError                             TST_ESCHEMA
  *   `-- SqlError (= DataFusionError)                    TST_ESQL
  *
@@ -32,6 +34,7 @@ PyObject *ttf_ConflictError;
 PyObject *ttf_CoverageOverlapError;
 PyObject *ttf_SchemaMismatchError;
 PyObject *ttf_SqlError;
+PyObject *ttf_DuplicateIndexIntervalError;
 
 static const char *const attr_defaults[] = {
     "table_root", "code", "path", "expected", "found", "expected_version", "found_version",
@@ -71,8 +74,14 @@ int ttf_errors_init(PyObject *module)
         "Incoming data does not match the table's schema.");
     ttf_SqlError = new_class(module, "SqlError", ttf_TimeseriesTableError,
         "The SQL engine rejected or failed a statement or a registration.");
+    ttf_DuplicateIndexIntervalError = new_class(module, "DuplicateIndexIntervalError",
+        ttf_TimeseriesTableError,
+        "Two rows of one append fall in the same (entity, index interval). Protocol-7 tables "
+        "forbid it (the reference 0.5+ raises it); format-v6 tables allow it, so no append to "
+        "a v6 table raises it (attributes: example_identity, example_index_interval, "
+        "segment_path).");
     if (!ttf_StorageError || !ttf_ConflictError || !ttf_CoverageOverlapError ||
-        !ttf_SchemaMismatchError || !ttf_SqlError)
+        !ttf_SchemaMismatchError || !ttf_SqlError || !ttf_DuplicateIndexIntervalError)
         return -1;
     /* The reference calls its SQL error DataFusionError; keep that name working. */
     return PyModule_AddObjectRef(module, "DataFusionError", ttf_SqlError);
@@ -124,6 +133,7 @@ static PyObject *class_for(int code)
     switch (code) {
     case TST_ECONFLICT: return ttf_ConflictError;
     case TST_EOVERLAP: return ttf_CoverageOverlapError;
+    case TST_EDUPLICATE: return ttf_DuplicateIndexIntervalError;
     case TST_ESCHEMA: return ttf_SchemaMismatchError;
     case TST_ESQL: return ttf_SqlError;
     case TST_EIO:
@@ -229,6 +239,20 @@ static int overlap_attrs(PyObject *attrs, const tst_error *e, const tst_table *t
     return 0;
 }
 
+/* The reference's DuplicateIndexIntervalError: the first duplicated identity and interval;
+ * segment_path stays None (nothing was written). */
+static int duplicate_attrs(PyObject *attrs, const tst_error *e, const tst_table *table)
+{
+    PyObject *identity = entity_identity(table, e->entity);
+    int rc = identity ? PyDict_SetItemString(attrs, "example_identity", identity) : -1;
+    Py_XDECREF(identity);
+    if (rc < 0 || set_str(attrs, "example_index_interval", e->bucket_range) < 0 ||
+        set_u64(attrs, "example_bucket", e->bucket) < 0 ||
+        set_u64(attrs, "row_count", e->overlap_count) < 0)
+        return -1;
+    return 0;
+}
+
 static int code_attrs(PyObject *attrs, const tst_error *e, const tst_table *table)
 {
     if (set_str(attrs, "code", tst_error_name(e->code)) < 0 || set_str(attrs, "path", e->path) < 0)
@@ -241,6 +265,8 @@ static int code_attrs(PyObject *attrs, const tst_error *e, const tst_table *tabl
                    ? -1 : 0;
     if (e->code == TST_EOVERLAP)
         return overlap_attrs(attrs, e, table);
+    if (e->code == TST_EDUPLICATE)
+        return duplicate_attrs(attrs, e, table);
     return 0;
 }
 

@@ -213,14 +213,37 @@ static int parse_column(create_args *a, PyObject *index_column, PyObject *time_c
     return (a->spec.column = ttf_strdup(s)) ? 0 : -1;
 }
 
+/* protocol=None or 6: format_version 6 (the default); 7: protocol 7. */
+static int parse_protocol(create_args *a, PyObject *protocol)
+{
+    if (protocol == Py_None)
+        return 0;
+    long v = PyLong_Check(protocol) && !PyBool_Check(protocol) ? PyLong_AsLong(protocol) : -1;
+    PyErr_Clear();
+    if (v == TST_FORMAT_VERSION)
+        return 0;
+    if (v == TST_PROTOCOL_VERSION) {
+        a->spec.kind.protocol = TST_PROTOCOL_VERSION;
+        return 0;
+    }
+    PyObject *repr = PyObject_Repr(protocol);
+    PyErr_Format(PyExc_ValueError, "invalid protocol %S for create(): expected 6 "
+                 "(format_version 6, the default) or 7 (protocol 7)",
+                 repr ? repr : Py_None);
+    Py_XDECREF(repr);
+    return -1;
+}
+
 static PyObject *table_create(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *kw[] = {"table_root", "index_column", "index_type", "entity_columns", "bucket",
-                         "bucket_width", "timezone", "time_column", NULL};
+                         "bucket_width", "timezone", "time_column", "protocol", NULL};
     PyObject *root = NULL, *index_type = Py_None, *column = Py_None, *entities = Py_None,
-             *bucket = Py_None, *width = Py_None, *tz = Py_None, *time_column = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOOO:create", kw, &root, &column,
-                                     &index_type, &entities, &bucket, &width, &tz, &time_column))
+             *bucket = Py_None, *width = Py_None, *tz = Py_None, *time_column = Py_None,
+             *protocol = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOOOO:create", kw, &root, &column,
+                                     &index_type, &entities, &bucket, &width, &tz, &time_column,
+                                     &protocol))
         return NULL;
     if (root == NULL)
         return PyErr_Format(PyExc_TypeError, "create() missing required keyword argument: "
@@ -228,7 +251,8 @@ static PyObject *table_create(PyTypeObject *type, PyObject *args, PyObject *kwar
     create_args a;
     memset(&a, 0, sizeof a);
     if (ttf_path_arg(root, &a.root) < 0 || parse_column(&a, column, time_column) < 0 ||
-        parse_kind(&a, index_type, bucket, width, tz) < 0 || parse_entity_columns(&a, entities) < 0) {
+        parse_kind(&a, index_type, bucket, width, tz) < 0 || parse_entity_columns(&a, entities) < 0 ||
+        parse_protocol(&a, protocol) < 0) {
         create_args_free(&a);
         return NULL;
     }

@@ -15,6 +15,7 @@ from ._native import (
     ConflictError,
     CoverageOverlapError,
     DataFusionError,
+    DuplicateIndexIntervalError,
     SchemaMismatchError,
     SqlError,
     StorageError,
@@ -30,12 +31,6 @@ from . import _display, _logging
 
 # The reference's 0.5+ names. An overlap is the same error under both names.
 IndexIntervalOverlapError = CoverageOverlapError
-
-
-class DuplicateIndexIntervalError(TimeseriesTableError):
-    """Two rows of one append fall in the same (entity, index interval). Protocol-7
-    tables forbid it (the reference 0.5+ raises it); format-v6 tables allow it,
-    so no append to a v6 table raises it."""
 
 
 class VacuumApplyError(StorageError):

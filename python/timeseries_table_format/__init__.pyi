@@ -144,12 +144,15 @@ class TimeSeriesTable:
         bucket_width: Optional[int] = None,
         timezone: Optional[str] = None,
         time_column: Optional[str] = None,
+        protocol: Optional[int] = None,
     ) -> "TimeSeriesTable":
         """Create a table (version 1). Give the index column as index_column or
         time_column (one of the two). index_type may be omitted: bucket ("1h",
         "15m", ...) means "timestamp"; bucket_width alone means "int64" (pass
         index_type="uint64" for unsigned indexes). Neither bucket nor
-        bucket_width: TypeError. Options are checked before any I/O."""
+        bucket_width: TypeError. protocol: 6 (default, format_version 6 as the
+        reference 0.4.0) or 7 (protocol 7, as the reference 0.5 to 0.9); any
+        other value is ValueError. Options are checked before any I/O."""
     @classmethod
     def open(cls, table_root: PathLike) -> "TimeSeriesTable": ...
     def append_parquet(self, parquet_path: PathLike, copy_if_outside: bool = True) -> AppendReport: ...

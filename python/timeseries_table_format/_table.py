@@ -53,7 +53,8 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                index_type: Optional[str] = None, index_granularity: Any = None,
                entity_columns: Optional[Sequence[str]] = None, bucket: Optional[str] = None,
                bucket_width: Optional[int] = None, timezone: Optional[str] = None,
-               time_column: Optional[str] = None) -> "TimeSeriesTable":
+               time_column: Optional[str] = None,
+               protocol: Optional[int] = None) -> "TimeSeriesTable":
         """Create a table at table_root (version 1) and return its handle.
 
         The index column is index_column (or its older name time_column). The
@@ -63,14 +64,16 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         to "timestamp" (or "int64" when only an int width is given). timezone
         names the zone of a timestamp index (e.g. "America/New_York").
         entity_columns are the columns that identify a series (symbol,
-        sensor); coverage is kept per entity. Options are checked before any
-        file is written."""
+        sensor); coverage is kept per entity. protocol picks the on-disk
+        format: 6 (the default; format_version 6, as the reference 0.4.0) or 7
+        (protocol 7, as the reference 0.5 to 0.9). Options are checked before
+        any file is written."""
         bucket, bucket_width = _granularity_args(index_type, index_granularity, bucket,
                                                  bucket_width)
         return super().create(table_root=table_root, index_column=index_column,
                               index_type=index_type, entity_columns=entity_columns,
                               bucket=bucket, bucket_width=bucket_width, timezone=timezone,
-                              time_column=time_column)
+                              time_column=time_column, protocol=protocol)
 
     def append(self, source: Any, *, compression: Optional[str] = None,
                max_rows_per_row_group: Optional[int] = None,

@@ -6,6 +6,11 @@
  * refuses --bucket-width; an integer index needs --bucket-width and refuses
  * --bucket and --timezone. The schema is not given here: the first append
  * adopts it.
+ *
+ * --protocol picks the on-disk format: 6 (the default, the reference 0.4.0's
+ * format_version 6) or 7 (the reference 0.5 to 0.9). The reference 0.5's
+ * --index-granularity is accepted for either, in place of --bucket or
+ * --bucket-width.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +22,8 @@ static const char HELP[] =
     "Create an empty table. Its schema is adopted from the first append.\n"
     "\n"
     "Usage: tstable create --table PATH --index-column NAME [--index-type TYPE]\n"
-    "                      (--bucket SPEC [--timezone TZ] | --bucket-width N) [--entity COL]...\n"
+    "                      (--bucket SPEC [--timezone TZ] | --bucket-width N |\n"
+    "                       --index-granularity SPEC) [--entity COL]... [--protocol 6|7]\n"
     "\n"
     "Options:\n"
     "  --table PATH         Folder of the new table (created if missing)\n"
@@ -31,6 +37,11 @@ static const char HELP[] =
     "                       --start/--end are UTC midnights.\n"
     "  --bucket-width N     Coverage bucket of an integer index, in index units,\n"
     "                       1..18446744073709551615 (required for int64 and uint64)\n"
+    "  --index-granularity SPEC\n"
+    "                       The reference 0.5+'s name for either: a time interval (1h)\n"
+    "                       for timestamp indexes, an integer for int64 and uint64\n"
+    "  --protocol N         On-disk format: 6 (default; format_version 6, the reference\n"
+    "                       0.4.0) or 7 (protocol 7, the reference 0.5 to 0.9)\n"
     "  --entity COL         An entity column (e.g. symbol): coverage is kept per entity.\n"
     "                       Repeat it, or separate names with commas: --entity symbol,venue\n"
     "  --help               Show this help\n"
@@ -38,14 +49,43 @@ static const char HELP[] =
     "Examples:\n"
     "  tstable create --table ./my_stocks --index-column timestamp --index-type timestamp \\\n"
     "      --bucket 1h --entity symbol\n"
-    "  tstable create --table ./events --index-column seq --index-type int64 --bucket-width 1000\n";
+    "  tstable create --table ./events --index-column seq --index-type int64 --bucket-width 1000\n"
+    "  tstable create --table ./bars7 --protocol 7 --index-column ts --index-type timestamp \\\n"
+    "      --index-granularity 1h --entity symbol\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},      {"index-column", "time-column", CLI_VALUE},
     {"index-type", NULL, CLI_VALUE}, {"bucket", NULL, CLI_VALUE},
     {"timezone", NULL, CLI_VALUE},   {"bucket-width", NULL, CLI_VALUE},
-    {"entity", NULL, CLI_LIST},
+    {"entity", NULL, CLI_LIST},      {"index-granularity", NULL, CLI_VALUE},
+    {"protocol", NULL, CLI_VALUE},
 };
+
+/* --bucket / --bucket-width, or the reference 0.5's --index-granularity in their place
+ * (then *out_flag is "--index-granularity", else NULL). */
+static int width_option(const cli_args *args, const char *name, const char **out_flag,
+                        const char **out_value)
+{
+    const char *own = cli_get(args, name), *gran = cli_get(args, "index-granularity");
+    if (own && gran)
+        return cli_fail("Invalid --index-granularity with --%s: they name the same thing, give "
+                        "one of them", name);
+    *out_flag = gran ? "--index-granularity" : NULL;
+    *out_value = gran ? gran : own;
+    return 0;
+}
+
+static int parse_protocol(const char *text, uint32_t *out)
+{
+    if (!text || strcmp(text, "6") == 0)
+        *out = 0;
+    else if (strcmp(text, "7") == 0)
+        *out = TST_PROTOCOL_VERSION;
+    else
+        return cli_fail("Invalid --protocol '%s': expected 6 (format_version 6, the default) or "
+                        "7 (protocol 7)", text);
+    return 0;
+}
 
 static int parse_index_type(const char *text, tst_index_type *out)
 {
@@ -62,14 +102,16 @@ static int parse_index_type(const char *text, tst_index_type *out)
 
 static int timestamp_kind(const cli_args *args, tst_index_kind *kind)
 {
-    const char *bucket = cli_get(args, "bucket"), *tz = cli_get(args, "timezone");
+    const char *bucket = NULL, *flag = NULL, *tz = cli_get(args, "timezone");
     if (cli_has(args, "bucket-width"))
         return cli_fail("Invalid --bucket-width for --index-type timestamp: use --bucket for "
                         "timestamp indexes");
+    if (width_option(args, "bucket", &flag, &bucket) != 0)
+        return CLI_EXIT_FAIL;
     if (!bucket)
         return cli_fail("Missing --bucket for --index-type timestamp: give the coverage bucket, "
                         "e.g. --bucket 1h");
-    if (cli_parse_time_bucket("--bucket", bucket, &kind->bucket) != 0)
+    if (cli_parse_time_bucket(flag ? flag : "--bucket", bucket, &kind->bucket) != 0)
         return CLI_EXIT_FAIL;
     if (tz && cli_check_timezone("--timezone", tz) != 0)
         return CLI_EXIT_FAIL;
@@ -80,7 +122,9 @@ static int timestamp_kind(const cli_args *args, tst_index_kind *kind)
 static int integer_kind(const cli_args *args, tst_index_kind *kind)
 {
     const char *type = tst_index_type_name(kind->type);
-    const char *width = cli_get(args, "bucket-width");
+    const char *width = NULL, *flag = NULL;
+    if (width_option(args, "bucket-width", &flag, &width) != 0)
+        return CLI_EXIT_FAIL;
     if (cli_has(args, "bucket"))
         return cli_fail("Invalid --bucket for --index-type %s: is only valid for timestamp "
                         "indexes",
@@ -93,7 +137,11 @@ static int integer_kind(const cli_args *args, tst_index_kind *kind)
         return cli_fail("Missing --bucket-width for --index-type %s: give the coverage bucket "
                         "in index units, e.g. --bucket-width 1000",
                         type);
-    if (!cli_parse_u64(width, &kind->bucket_width) || kind->bucket_width == 0)
+    bool bad = !cli_parse_u64(width, &kind->bucket_width) || kind->bucket_width == 0;
+    if (bad && flag) /* the reference 0.5's wording */
+        return cli_fail("Invalid --index-granularity '%s' for --index-type %s: not an integer "
+                        "in 1..=18446744073709551615", width, type);
+    if (bad)
         return cli_fail("Invalid --bucket-width for --index-type %s: '%s' is not an integer in "
                         "1..=18446744073709551615",
                         type, width);
@@ -136,7 +184,8 @@ static int build_spec(const cli_args *args, tst_index_spec *spec)
     if (cli_get(args, "table")[0] == '\0')
         return cli_fail("Invalid --table: the path is empty");
     spec->column = cli_xstrdup(cli_get(args, "index-column"));
-    if (parse_index_type(cli_get(args, "index-type"), &spec->kind.type) != 0)
+    if (parse_index_type(cli_get(args, "index-type"), &spec->kind.type) != 0 ||
+        parse_protocol(cli_get(args, "protocol"), &spec->kind.protocol) != 0)
         return CLI_EXIT_FAIL;
     int rc = spec->kind.type == TST_INDEX_TIMESTAMP ? timestamp_kind(args, &spec->kind)
                                                     : integer_kind(args, &spec->kind);

@@ -109,6 +109,46 @@ static void print_coverage_grid(const tst_index_spec *spec, const tst_coverage_s
                count - shown);
 }
 
+/* "none" or "a, b" */
+static void print_features(char *const *names, size_t count)
+{
+    if (count == 0)
+        fputs("none", stdout);
+    for (size_t i = 0; i < count; i++)
+        printf("%s%s", i ? ", " : "", names[i]);
+}
+
+/* Protocol-7 tables only: a format_version-6 table's output is as it always was. */
+static void print_protocol_text(const tst_table_meta *meta)
+{
+    if (!meta->protocol_version)
+        return;
+    printf("protocol:   %u (reader features: ", (unsigned)meta->protocol_version);
+    print_features(meta->reader_features, meta->reader_feature_count);
+    fputs("; writer features: ", stdout);
+    print_features(meta->writer_features, meta->writer_feature_count);
+    puts(")");
+}
+
+static void json_features(const char *key, char *const *names, size_t count)
+{
+    printf(",\"%s\":[", key);
+    for (size_t i = 0; i < count; i++) {
+        fputs(i ? "," : "", stdout);
+        cli_json_string(stdout, names[i]);
+    }
+    fputs("]", stdout);
+}
+
+static void print_protocol_json(const tst_table_meta *meta)
+{
+    if (!meta->protocol_version)
+        return;
+    printf(",\"protocol\":%u", (unsigned)meta->protocol_version);
+    json_features("reader_features", meta->reader_features, meta->reader_feature_count);
+    json_features("writer_features", meta->writer_features, meta->writer_feature_count);
+}
+
 static void print_text(tst_table *table, const tst_coverage_summary *sum, uint64_t limit)
 {
     const tst_table_meta *meta = tst_table_get_meta(table);
@@ -119,6 +159,7 @@ static void print_text(tst_table *table, const tst_coverage_summary *sum, uint64
     tst_timestamp_format(meta->created_at, created, sizeof created);
     printf("table:      %s\n", tst_table_root(table));
     printf("version:    %llu\n", (unsigned long long)tst_table_version(table));
+    print_protocol_text(meta);
     printf("index:      %s (%s)\n", spec->column, kind);
     printf("entities:   ");
     for (size_t i = 0; i < spec->entity_count; i++)
@@ -217,7 +258,9 @@ static void print_json(tst_table *table, const tst_coverage_summary *sum)
     tst_timestamp_format(meta->created_at, created, sizeof created);
     fputs("{\"table\":", stdout);
     cli_json_string(stdout, tst_table_root(table));
-    printf(",\"version\":%llu,", (unsigned long long)tst_table_version(table));
+    printf(",\"version\":%llu", (unsigned long long)tst_table_version(table));
+    print_protocol_json(meta);
+    fputs(",", stdout);
     json_index(&meta->index);
     fputs(",\"created_at\":", stdout);
     cli_json_string(stdout, created);

@@ -355,14 +355,21 @@ static int check_files_overlap(const append_job *a, const append_job *b)
 
 /* ---- files ------------------------------------------------------------- */
 
+static bool is_v7(const tst_table *table)
+{
+    return tst_table_get_meta(table)->protocol_version == TST_PROTOCOL_VERSION;
+}
+
 static int write_data(append_job *job)
 {
     char uuid[37];
     int rc = tst_io_uuid(uuid);
     if (rc != 0)
         return rc;
-    snprintf(job->data_path, sizeof job->data_path, "data/%s.parquet", uuid);
-    char *dir = absolute(job, "data");
+    /* Protocol 7 (the reference 0.5+) keeps appended files apart from optimize's. */
+    const char *folder = is_v7(job->table) ? "data/_managed/append" : "data";
+    snprintf(job->data_path, sizeof job->data_path, "%s/%s.parquet", folder, uuid);
+    char *dir = absolute(job, folder);
     char *dst = absolute(job, job->data_path);
     rc = (dir && dst) ? tst_io_mkdirs(dir) : TST_ENOMEM;
     bool copy = job->plan.copyable && !job->opts->reencode;
@@ -547,9 +554,12 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
     append_job *job = &b->jobs[i];
     int rc = plan_job(b, i);
     if (rc == 0)
-        rc = tst_measure_relation(job->source.relation_sql, tst_table_index(job->table),
-                                  job->plan.schema, &job->measure);
+        rc = tst_measure_relation_ex(job->source.relation_sql, tst_table_index(job->table),
+                                     job->plan.schema, is_v7(job->table), &job->measure);
     rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
+    if (rc == TST_EDUPLICATE)
+        tst_fail_context(rc, "append to table %s rejected, nothing was written",
+                         tst_table_root(job->table));
     if (rc == 0 && job->measure.rows == 0)
         rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
                       job->source.path);
@@ -568,6 +578,11 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
 static int prepare(append_batch *b)
 {
     int rc = tst_table_refresh(b->table, NULL);
+    if (rc == 0) { /* before any file is read or written */
+        char where[4200];
+        snprintf(where, sizeof where, "append to table %s", tst_table_root(b->table));
+        rc = tst_protocol_check_write(tst_table_get_meta(b->table), where);
+    }
     const tst_table_cov *table_cov = NULL;
     if (rc == 0)
         rc = tst_table_load_coverage(b->table, &table_cov);

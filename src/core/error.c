@@ -169,6 +169,7 @@ const char *tst_error_name(int code)
     case TST_EEMPTY: return "TST_EEMPTY";
     case TST_EAMBIGUOUS: return "TST_EAMBIGUOUS";
     case TST_ECANCELLED: return "TST_ECANCELLED";
+    case TST_EDUPLICATE: return "TST_EDUPLICATE";
     default: return "unknown";
     }
 }

@@ -110,6 +110,12 @@ static int check_commit_header(const tst_commit *c, uint64_t version, const char
 
 int tst_log_load_commit(const char *root, uint64_t version, tst_commit *out)
 {
+    return tst_log_load_commit_for(root, version, 0, out);
+}
+
+int tst_log_load_commit_for(const char *root, uint64_t version, uint32_t protocol,
+                            tst_commit *out)
+{
     memset(out, 0, sizeof *out);
     char *path = tst_log_commit_path(root, version);
     if (!path)
@@ -121,7 +127,7 @@ int tst_log_load_commit(const char *root, uint64_t version, tst_commit *out)
         tst_fail(TST_ENOTFOUND, "commit version %" PRIu64 " is missing: %s does not exist",
                  version, path);
     if (rc == 0)
-        rc = tst_commit_parse(out, text, len, path);
+        rc = tst_commit_parse_for(out, text, len, path, protocol);
     if (rc == 0) {
         rc = check_commit_header(out, version, path);
         if (rc != 0)

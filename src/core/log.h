@@ -50,6 +50,9 @@ int tst_log_head(const char *root, uint64_t *out_version);
 
 /* Reads and parses commit `version`; checks its version fields. */
 int tst_log_load_commit(const char *root, uint64_t version, tst_commit *out);
+/* The same for a table of a known protocol (0 unknown, 6, 7): see tst_commit_parse_for. */
+int tst_log_load_commit_for(const char *root, uint64_t version, uint32_t protocol,
+                            tst_commit *out);
 
 /*
  * Commits `actions` as version expected + 1. Another writer first:

@@ -66,6 +66,13 @@ typedef struct tst_commit {
  * On failure *out is left cleared.
  */
 int tst_commit_parse(tst_commit *out, const char *json, size_t len, const char *origin);
+/*
+ * The same, for a commit of a table of the given protocol (0 when unknown,
+ * 6, or 7). In a protocol-7 table (or a commit holding a protocol-7 meta),
+ * actions with unknown names are dropped, as the reference's loader does.
+ */
+int tst_commit_parse_for(tst_commit *out, const char *json, size_t len, const char *origin,
+                         uint32_t protocol);
 /* Prints a commit as compact JSON; *out_json is malloc'd and NUL-terminated. */
 int tst_commit_serialize(const tst_commit *commit, char **out_json, size_t *out_len);
 /* Releases what a commit owns and zeroes it. */
@@ -111,6 +118,34 @@ json_object *tst_entity_value_to_json(const tst_entity_value *value);
 
 int tst_coverage_pointer_copy(tst_coverage_pointer *dst, const tst_coverage_pointer *src);
 void tst_coverage_pointer_clear(tst_coverage_pointer *ptr);
+
+/* ---- protocol 7 (protocol.c) ------------------------------------------- */
+
+/* [a-z][a-z0-9_]* */
+bool tst_feature_name_valid(const char *name);
+/* Valid names, sorted, unique; TST_ECORRUPT naming `where` and `field` otherwise. */
+int tst_features_validate(char *const *names, size_t count, const char *where, const char *field);
+int tst_features_from_json(char ***out, size_t *out_count, json_object *arr, const char *where,
+                           const char *field);
+json_object *tst_features_to_json(char *const *names, size_t count);
+int tst_features_copy(char ***dst, size_t *dst_count, char *const *src, size_t count);
+void tst_features_free(char **names, size_t count);
+/* A protocol-7 meta whose reader features this build lacks: TST_EUNSUPPORTED naming the
+ * feature. A format_version-6 meta always passes. */
+int tst_protocol_check_read(const tst_table_meta *meta, const char *where);
+/* Whether a protocol-7 meta requires that feature (as a reader or a writer feature). A
+ * table requiring "schema_add_columns" has segments that lack its later columns: readers
+ * match files by name and fill those columns with nulls. */
+bool tst_meta_requires_feature(const tst_table_meta *meta, const char *name);
+/* The read check, then the writer features, then reader features this build reads but
+ * cannot write: TST_EUNSUPPORTED naming the feature. */
+int tst_protocol_check_write(const tst_table_meta *meta, const char *where);
+/* A later TableMeta keeps the format and every feature of the earlier one (TST_ECORRUPT). */
+int tst_protocol_check_transition(const tst_table_meta *from, const tst_table_meta *to,
+                                  const char *where);
+/* The log loader's pre-scan of a commit's raw actions: each UpdateTableMeta's
+ * protocol_version and reader features. *out_v7 (may be NULL) is set when one is protocol 7. */
+int tst_protocol_prescan(json_object *actions, const char *what, bool *out_v7);
 
 /* ---- persisted names -------------------------------------------------- */
 

@@ -10,7 +10,10 @@
  *
  * Before anything else, every UpdateTableMeta's format_version is checked,
  * as the reference does in its pre-scan: a log from a newer format must
- * say "unsupported format_version", not fail on some field it added.
+ * say "unsupported format_version", not fail on some field it added. For a
+ * protocol-7 meta the pre-scan checks protocol_version and the reader
+ * features instead (protocol.c), and unknown action names in a protocol-7
+ * table are dropped, as the reference 0.5+ does.
  *
  * Printing is the inverse and must be byte-exact with the reference writer
  * (serde_json::to_vec): compact, fields in declaration order, optional
@@ -117,8 +120,10 @@ static int action_body_from_json(tst_action *out, json_object *body, const char 
     return tst_fail(TST_ECORRUPT, "%s: unknown action", where);
 }
 
-/* On failure *out is cleared. */
-static int action_from_json(tst_action *out, json_object *obj, const char *where)
+/* On failure *out is cleared. An unknown action name with drop_unknown leaves
+ * out->type 0 and succeeds. */
+static int action_from_json(tst_action *out, json_object *obj, const char *where,
+                            bool drop_unknown)
 {
     memset(out, 0, sizeof *out);
     const char *tag = NULL;
@@ -129,6 +134,8 @@ static int action_from_json(tst_action *out, json_object *obj, const char *where
     for (int i = 1; i <= ACTION_NAME_COUNT; i++)
         if (strcmp(tag, ACTION_NAMES[i]) == 0)
             out->type = (tst_action_type)i;
+    if (out->type == 0 && drop_unknown)
+        return 0;
     if (out->type == 0)
         return tst_fail(TST_ECORRUPT,
                         "%s: unknown action `%.64s`, expected `UpdateTableMeta`, `AddSegment`, "
@@ -184,6 +191,7 @@ static int check_format_versions(json_object *actions, const char *what)
         json_object *meta = NULL, *version = NULL;
         if (!json_object_object_get_ex(json_object_array_get_idx(actions, i), "UpdateTableMeta",
                                        &meta) ||
+            json_object_object_get_ex(meta, "protocol_version", NULL) ||
             !json_object_object_get_ex(meta, "format_version", &version) ||
             !json_object_is_type(version, json_type_int))
             continue;
@@ -199,7 +207,8 @@ static int check_format_versions(json_object *actions, const char *what)
     return 0;
 }
 
-static int actions_from_json(tst_commit *out, json_object *arr, const char *what)
+static int actions_from_json(tst_commit *out, json_object *arr, const char *what,
+                             bool drop_unknown)
 {
     if (!json_object_is_type(arr, json_type_array)) {
         char desc[80];
@@ -215,19 +224,25 @@ static int actions_from_json(tst_commit *out, json_object *arr, const char *what
     char at[TST_JSON_WHERE_MAX];
     for (size_t i = 0; i < n; i++) {
         snprintf(at, sizeof at, "%s, actions[%zu]", what, i);
-        int rc = action_from_json(&out->actions[i], json_object_array_get_idx(arr, i), at);
+        int rc = action_from_json(&out->actions[out->action_count],
+                                  json_object_array_get_idx(arr, i), at, drop_unknown);
         if (rc != 0)
             return rc;
-        out->action_count++;
+        if (out->actions[out->action_count].type != 0)
+            out->action_count++;
     }
     return 0;
 }
 
-static int commit_from_json(tst_commit *out, json_object *obj, const char *what)
+static int commit_from_json(tst_commit *out, json_object *obj, const char *what,
+                            uint32_t protocol)
 {
     json_object *version = NULL, *base = NULL, *timestamp = NULL, *actions = NULL;
     json_object_object_get_ex(obj, "actions", &actions);
+    bool v7 = protocol == TST_PROTOCOL_VERSION;
     int rc = check_format_versions(actions, what);
+    if (rc == 0)
+        rc = tst_protocol_prescan(actions, what, &v7);
     if (rc == 0)
         rc = tst_json_require(obj, "version", what, &version);
     if (rc == 0)
@@ -243,11 +258,17 @@ static int commit_from_json(tst_commit *out, json_object *obj, const char *what)
     if (rc == 0)
         rc = tst_json_require(obj, "actions", what, &actions);
     if (rc == 0)
-        rc = actions_from_json(out, actions, what);
+        rc = actions_from_json(out, actions, what, v7);
     return rc;
 }
 
 int tst_commit_parse(tst_commit *out, const char *json, size_t len, const char *origin)
+{
+    return tst_commit_parse_for(out, json, len, origin, 0);
+}
+
+int tst_commit_parse_for(tst_commit *out, const char *json, size_t len, const char *origin,
+                         uint32_t protocol)
 {
     memset(out, 0, sizeof *out);
     char what[TST_JSON_WHERE_MAX];
@@ -255,7 +276,7 @@ int tst_commit_parse(tst_commit *out, const char *json, size_t len, const char *
     json_object *obj = NULL;
     int rc = tst_json_parse_object(&obj, json, len, what);
     if (rc == 0)
-        rc = commit_from_json(out, obj, what);
+        rc = commit_from_json(out, obj, what, protocol);
     json_object_put(obj);
     if (rc != 0)
         tst_commit_clear(out);

@@ -111,17 +111,26 @@ static int timezone_from_json(tst_index_kind *out, json_object *v, const char *w
     return 0;
 }
 
+/* The width's key: protocol 7 renamed `bucket` and `bucket_width` to `index_granularity`. */
+static const char *width_key(const tst_index_kind *kind)
+{
+    if (kind->protocol == TST_PROTOCOL_VERSION)
+        return "index_granularity";
+    return kind->type == TST_INDEX_TIMESTAMP ? "bucket" : "bucket_width";
+}
+
 static int timestamp_kind_from_json(tst_index_kind *out, json_object *obj, const char *where)
 {
     static const char *const allowed[] = {"type", "bucket", "timezone", NULL};
+    static const char *const allowed7[] = {"type", "index_granularity", "timezone", NULL};
     char at[TST_JSON_WHERE_MAX];
     json_object *bucket = NULL;
-    int rc = tst_json_only_fields(obj, allowed, where);
+    const char *key = width_key(out);
+    int rc = tst_json_only_fields(obj, out->protocol ? allowed7 : allowed, where);
     if (rc == 0)
-        rc = tst_json_require(obj, "bucket", where, &bucket);
+        rc = tst_json_require(obj, key, where, &bucket);
     if (rc == 0)
-        rc = time_bucket_from_json(&out->bucket, bucket,
-                                   tst_json_where(at, sizeof at, where, "bucket"));
+        rc = time_bucket_from_json(&out->bucket, bucket, tst_json_where(at, sizeof at, where, key));
     json_object *tz = tst_json_optional(obj, "timezone");
     if (rc == 0 && tz)
         rc = timezone_from_json(out, tz, where);
@@ -131,14 +140,16 @@ static int timestamp_kind_from_json(tst_index_kind *out, json_object *obj, const
 static int integer_kind_from_json(tst_index_kind *out, json_object *obj, const char *where)
 {
     static const char *const allowed[] = {"type", "bucket_width", NULL};
+    static const char *const allowed7[] = {"type", "index_granularity", NULL};
     json_object *width = NULL;
-    int rc = tst_json_only_fields(obj, allowed, where);
+    const char *key = width_key(out);
+    int rc = tst_json_only_fields(obj, out->protocol ? allowed7 : allowed, where);
     if (rc == 0)
-        rc = tst_json_require(obj, "bucket_width", where, &width);
+        rc = tst_json_require(obj, key, where, &width);
     if (rc == 0)
-        rc = tst_json_u64(width, where, "bucket_width", &out->bucket_width);
+        rc = tst_json_u64(width, where, key, &out->bucket_width);
     if (rc == 0 && out->bucket_width == 0)
-        rc = tst_fail(TST_ECORRUPT, "%s: bucket_width is 0 (it must be at least 1)", where);
+        rc = tst_fail(TST_ECORRUPT, "%s: %s is 0 (it must be at least 1)", where, key);
     return rc;
 }
 
@@ -155,13 +166,17 @@ int tst_index_kind_from_json(tst_index_kind *out, json_object *obj, const char *
     if (rc != 0)
         return rc;
     out->type = index_type_from_tag(name);
+    /* The shape tells the protocol: only protocol 7 has `index_granularity`. */
+    if (tst_json_optional(obj, "index_granularity"))
+        out->protocol = TST_PROTOCOL_VERSION;
     if (out->type == TST_INDEX_TIMESTAMP)
         rc = timestamp_kind_from_json(out, obj, where);
     else if (out->type != 0)
         rc = integer_kind_from_json(out, obj, where);
     else
         rc = tst_fail(TST_ECORRUPT,
-                      "%s: unknown index type `%.64s`, expected `timestamp`, `int64` or `u_int64`",
+                      "%s: unknown index type `%.64s`, expected `timestamp`, `int64`, `uint64` "
+                      "or `u_int64`",
                       where, name);
     if (rc != 0)
         memset(out, 0, sizeof *out);
@@ -172,15 +187,17 @@ json_object *tst_index_kind_to_json(const tst_index_kind *kind)
 {
     if (kind->type < TST_INDEX_TIMESTAMP || kind->type > TST_INDEX_UINT64)
         return NULL;
+    bool v7 = kind->protocol == TST_PROTOCOL_VERSION;
+    /* Protocol 7 renamed only IndexKind's tag to "uint64" (IndexValue keeps "u_int64"). */
+    const char *tag = v7 && kind->type == TST_INDEX_UINT64 ? "uint64" : INDEX_TYPE_NAMES[kind->type];
     json_object *obj = json_object_new_object();
-    int rc = obj ? tst_json_add(obj, "type", tst_json_new_string(INDEX_TYPE_NAMES[kind->type]))
-                 : -1;
+    int rc = obj ? tst_json_add(obj, "type", tst_json_new_string(tag)) : -1;
     if (rc == 0 && kind->type == TST_INDEX_TIMESTAMP) {
-        rc = tst_json_add(obj, "bucket", time_bucket_to_json(kind->bucket));
+        rc = tst_json_add(obj, width_key(kind), time_bucket_to_json(kind->bucket));
         if (rc == 0 && kind->timezone[0])
             rc = tst_json_add(obj, "timezone", tst_json_new_string(kind->timezone));
     } else if (rc == 0) {
-        rc = tst_json_add(obj, "bucket_width", json_object_new_uint64(kind->bucket_width));
+        rc = tst_json_add(obj, width_key(kind), json_object_new_uint64(kind->bucket_width));
     }
     if (rc != 0) {
         json_object_put(obj);
@@ -375,6 +392,47 @@ static int format_version_from_json(tst_table_meta *out, json_object *obj, const
     return rc;
 }
 
+/* Protocol 7: protocol_version 7, both feature lists, no format_version. */
+static int protocol_from_json(tst_table_meta *out, json_object *obj, const char *where)
+{
+    json_object *v = NULL, *readers = NULL, *writers = NULL;
+    int rc = tst_json_require(obj, "protocol_version", where, &v);
+    if (rc == 0)
+        rc = tst_json_u32(v, where, "protocol_version", &out->protocol_version);
+    if (rc == 0 && out->protocol_version != TST_PROTOCOL_VERSION)
+        rc = tst_fail(TST_EUNSUPPORTED, "%s: unsupported protocol_version %u (this build reads "
+                      "protocol %d and format_version %d)", where,
+                      (unsigned)out->protocol_version, TST_PROTOCOL_VERSION, TST_FORMAT_VERSION);
+    if (rc == 0 && json_object_object_get_ex(obj, "format_version", NULL))
+        rc = tst_fail(TST_ECORRUPT, "%s: legacy field 'format_version' is not valid protocol-v7 "
+                      "metadata", where);
+    if (rc == 0)
+        rc = tst_json_require(obj, "required_reader_features", where, &readers);
+    if (rc == 0)
+        rc = tst_features_from_json(&out->reader_features, &out->reader_feature_count, readers,
+                                    where, "required_reader_features");
+    if (rc == 0)
+        rc = tst_json_require(obj, "required_writer_features", where, &writers);
+    if (rc == 0)
+        rc = tst_features_from_json(&out->writer_features, &out->writer_feature_count, writers,
+                                    where, "required_writer_features");
+    return rc;
+}
+
+/* The index kind's shape must match the meta's: index_granularity exactly in protocol 7. */
+static int check_kind_shape(const tst_table_meta *meta, const char *where)
+{
+    if (meta->generic)
+        return 0;
+    bool v7 = meta->protocol_version == TST_PROTOCOL_VERSION;
+    if (v7 != (meta->index.kind.protocol == TST_PROTOCOL_VERSION))
+        return tst_fail(TST_ECORRUPT, "%s: the index kind uses %s, but the table is %s", where,
+                        v7 ? "`bucket`/`bucket_width`" : "`index_granularity`",
+                        v7 ? "protocol 7 (which names it `index_granularity`)"
+                           : "format_version 6 (which names it `bucket`/`bucket_width`)");
+    return 0;
+}
+
 static int table_kind_from_json(tst_table_meta *out, json_object *v, const char *where)
 {
     char at[TST_JSON_WHERE_MAX];
@@ -404,9 +462,11 @@ int tst_table_meta_from_json(tst_table_meta *out, json_object *obj, const char *
     memset(out, 0, sizeof *out);
     json_object *kind = NULL, *created = NULL;
     int rc = expect_object(obj, where, "a table meta");
-    /* First, so a newer format reports as unsupported rather than as corrupt. */
+    /* First, so a newer format reports as unsupported rather than as corrupt. A
+     * protocol_version key makes it a protocol-7 meta, anything else format_version 6. */
+    bool v7 = rc == 0 && json_object_object_get_ex(obj, "protocol_version", NULL);
     if (rc == 0)
-        rc = format_version_from_json(out, obj, where);
+        rc = v7 ? protocol_from_json(out, obj, where) : format_version_from_json(out, obj, where);
     if (rc == 0)
         rc = tst_json_require(obj, "kind", where, &kind);
     if (rc == 0)
@@ -419,6 +479,8 @@ int tst_table_meta_from_json(tst_table_meta *out, json_object *obj, const char *
         rc = tst_json_require(obj, "created_at", where, &created);
     if (rc == 0)
         rc = tst_json_timestamp(created, where, "created_at", &out->created_at);
+    if (rc == 0)
+        rc = check_kind_shape(out, where);
     if (rc != 0)
         tst_table_meta_clear(out);
     return rc;
@@ -443,8 +505,19 @@ json_object *tst_table_meta_to_json(const tst_table_meta *meta)
                           : tst_json_add_null(obj, "logical_schema");
     if (rc == 0)
         rc = tst_json_add(obj, "created_at", tst_json_new_timestamp(meta->created_at));
-    if (rc == 0)
+    if (rc == 0 && meta->protocol_version) {
+        rc = tst_json_add(obj, "protocol_version", json_object_new_uint64(meta->protocol_version));
+        if (rc == 0)
+            rc = tst_json_add(obj, "required_reader_features",
+                              tst_features_to_json(meta->reader_features,
+                                                   meta->reader_feature_count));
+        if (rc == 0)
+            rc = tst_json_add(obj, "required_writer_features",
+                              tst_features_to_json(meta->writer_features,
+                                                   meta->writer_feature_count));
+    } else if (rc == 0) {
         rc = tst_json_add(obj, "format_version", json_object_new_uint64(meta->format_version));
+    }
     if (rc != 0) {
         json_object_put(obj);
         return NULL;
@@ -458,7 +531,14 @@ int tst_table_meta_copy(tst_table_meta *dst, const tst_table_meta *src)
     dst->generic = src->generic;
     dst->created_at = src->created_at;
     dst->format_version = src->format_version;
+    dst->protocol_version = src->protocol_version;
     int rc = tst_index_spec_copy(&dst->index, &src->index);
+    if (rc == 0)
+        rc = tst_features_copy(&dst->reader_features, &dst->reader_feature_count,
+                               src->reader_features, src->reader_feature_count);
+    if (rc == 0)
+        rc = tst_features_copy(&dst->writer_features, &dst->writer_feature_count,
+                               src->writer_features, src->writer_feature_count);
     if (rc == 0)
         rc = tst_schema_copy(&dst->schema, src->schema);
     if (rc != 0)
@@ -470,6 +550,8 @@ void tst_table_meta_clear(tst_table_meta *meta)
 {
     tst_index_spec_clear(&meta->index);
     tst_schema_free(meta->schema);
+    tst_features_free(meta->reader_features, meta->reader_feature_count);
+    tst_features_free(meta->writer_features, meta->writer_feature_count);
     memset(meta, 0, sizeof *meta);
 }
 

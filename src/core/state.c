@@ -8,9 +8,11 @@
  */
 #include "state.h"
 
+#include "append_schema.h"
 #include "fail.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,8 +148,46 @@ static int remove_segment(tst_state *state, const char *path)
 }
 
 /* Replaces the meta; with `steal`, moves it out of *meta instead of copying. */
-static int set_meta(tst_state *state, tst_table_meta *meta, bool steal)
+/*
+ * Protocol 7: once adopted, the logical schema may only grow, by nullable
+ * columns at its end, and only in a table that declares schema_add_columns
+ * (the reference's add_columns). Format_version 6 keeps its own rules.
+ */
+static int check_schema_change(const tst_table_meta *from, const tst_table_meta *to,
+                               const char *origin)
 {
+    if (to->protocol_version != TST_PROTOCOL_VERSION || !from->schema)
+        return 0;
+    if (!to->schema)
+        return tst_fail(TST_ECORRUPT, "%s: a TableMeta removes the table's logical schema",
+                        origin);
+    if (tst_append_schema_equal(from->schema, to->schema))
+        return 0;
+    if (!tst_meta_requires_feature(to, "schema_add_columns"))
+        return tst_fail(TST_ECORRUPT, "%s: a TableMeta changes the logical schema without "
+                        "declaring the feature `schema_add_columns`", origin);
+    tst_schema prefix = *to->schema;
+    prefix.column_count = from->schema->column_count;
+    bool additive = to->schema->column_count > from->schema->column_count &&
+                    tst_append_schema_equal(from->schema, &prefix);
+    for (size_t i = prefix.column_count; additive && i < to->schema->column_count; i++)
+        additive = to->schema->columns[i].nullable;
+    if (!additive)
+        return tst_fail(TST_ECORRUPT, "%s: a TableMeta changes the logical schema other than by "
+                        "adding nullable columns at its end", origin);
+    return 0;
+}
+
+static int set_meta(tst_state *state, tst_table_meta *meta, bool steal, const char *origin)
+{
+    /* Protocol 7: the format never changes and features are never removed. */
+    if (state->has_meta && (meta->protocol_version || state->meta.protocol_version)) {
+        int rc = tst_protocol_check_transition(&state->meta, meta, origin);
+        if (rc == 0)
+            rc = check_schema_change(&state->meta, meta, origin);
+        if (rc != 0)
+            return rc;
+    }
     tst_table_meta copy;
     if (steal) {
         copy = *meta;
@@ -180,7 +220,7 @@ static int apply_action(tst_state *state, tst_action *a, uint64_t version, bool 
                         const char *origin)
 {
     switch (a->type) {
-    case TST_ACTION_UPDATE_TABLE_META: return set_meta(state, &a->u.meta, steal);
+    case TST_ACTION_UPDATE_TABLE_META: return set_meta(state, &a->u.meta, steal, origin);
     case TST_ACTION_ADD_SEGMENT:
         return steal ? tst_state_take_segment(state, &a->u.segment, origin)
                      : tst_state_add_segment(state, &a->u.segment, origin);
@@ -329,7 +369,13 @@ static int validate_segments(const tst_state *state, const char *root)
 
 int tst_meta_check(const tst_table_meta *meta, const char *root)
 {
-    if (meta->format_version != TST_FORMAT_VERSION)
+    if (meta->protocol_version) {
+        char where[4200];
+        snprintf(where, sizeof where, "table %s", root);
+        int rc = tst_protocol_check_read(meta, where);
+        if (rc != 0)
+            return rc;
+    } else if (meta->format_version != TST_FORMAT_VERSION)
         return tst_fail(TST_EUNSUPPORTED, "table %s: format_version %u is not supported (this "
                         "build reads %d)", root, meta->format_version, TST_FORMAT_VERSION);
     if (meta->generic)

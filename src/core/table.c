@@ -116,7 +116,8 @@ static int replay(tst_state *state, const char *root, uint64_t head, bool *out_r
 {
     while (state->version < head) {
         tst_commit c;
-        int rc = tst_log_load_commit(root, state->version + 1, &c);
+        int rc = tst_log_load_commit_for(
+            root, state->version + 1, state->has_meta ? state->meta.protocol_version : 0, &c);
         if (rc == 0) {
             for (size_t i = 0; out_reshaped && i < c.action_count; i++)
                 *out_reshaped |= c.actions[i].type == TST_ACTION_UPDATE_TABLE_META ||
@@ -339,8 +340,19 @@ static int check_actions(const tst_table *t, const tst_action *actions, size_t c
     const tst_table_meta *meta = meta_after(t, actions, count);
     if (!meta)
         return tst_fail(TST_EINVAL, "the first commit of table %s must set its metadata", t->root);
-    int rc = tst_meta_check(meta, t->root);
+    char where[4200];
+    snprintf(where, sizeof where, "table %s", t->root);
+    /* Protocol 7: every write needs every writer feature, of the table and of the new meta. */
+    int rc = t->state.has_meta ? tst_protocol_check_write(&t->state.meta, where) : 0;
+    if (rc == 0)
+        rc = tst_protocol_check_write(meta, where);
     if (rc != 0)
+        return rc;
+    rc = tst_meta_check(meta, t->root);
+    if (rc != 0)
+        return tst_fail_context(TST_EINVAL, "rejected commit");
+    if (t->state.has_meta && meta != &t->state.meta &&
+        tst_protocol_check_transition(&t->state.meta, meta, where) != 0)
         return tst_fail_context(TST_EINVAL, "rejected commit");
     if (t->state.has_meta && !same_index(&meta->index, &t->state.meta.index))
         return tst_fail(TST_EINVAL, "table %s: the index spec cannot change after creation",
@@ -350,7 +362,9 @@ static int check_actions(const tst_table *t, const tst_action *actions, size_t c
         if (a->type == TST_ACTION_ADD_SEGMENT)
             rc = check_new_segment(t, actions, i, meta);
         else if (a->type == TST_ACTION_UPDATE_TABLE_COVERAGE &&
-                 !tst_index_kind_equal(&a->u.coverage.index_kind, &meta->index.kind))
+                 (!tst_index_kind_equal(&a->u.coverage.index_kind, &meta->index.kind) ||
+                  (a->u.coverage.index_kind.protocol == TST_PROTOCOL_VERSION) !=
+                      (meta->index.kind.protocol == TST_PROTOCOL_VERSION)))
             rc = tst_fail(TST_EINVAL, "table %s: coverage pointer index kind differs from the "
                           "table's", t->root);
         if (rc != 0)
@@ -446,6 +460,10 @@ static int check_spec(const tst_index_spec *spec)
     if (!spec || !spec->column)
         return tst_fail(TST_EINVAL, "index spec has no index column");
     const tst_index_kind *k = &spec->kind;
+    if (k->protocol != 0 && k->protocol != TST_FORMAT_VERSION && k->protocol != TST_PROTOCOL_VERSION)
+        return tst_fail(TST_EINVAL, "unknown table protocol %u: tstable creates format_version %d "
+                        "(the default) or protocol %d tables", (unsigned)k->protocol,
+                        TST_FORMAT_VERSION, TST_PROTOCOL_VERSION);
     if (k->type == TST_INDEX_TIMESTAMP) {
         if (k->bucket.count == 0 || k->bucket.unit < TST_TIME_SECONDS ||
             k->bucket.unit > TST_TIME_DAYS)
@@ -476,7 +494,12 @@ static int write_first_commit(tst_table *t, const tst_index_spec *spec)
     if (rc != 0)
         return rc;
     a.u.meta.created_at = now_utc();
-    a.u.meta.format_version = TST_FORMAT_VERSION;
+    if (spec->kind.protocol == TST_PROTOCOL_VERSION) {
+        a.u.meta.protocol_version = TST_PROTOCOL_VERSION; /* no features: none used yet */
+    } else {
+        a.u.meta.format_version = TST_FORMAT_VERSION;
+        a.u.meta.index.kind.protocol = 0;
+    }
     rc = tst_table_commit(t, &a, 1, NULL);
     tst_table_meta_clear(&a.u.meta);
     if (rc == TST_ECONFLICT) {

@@ -42,6 +42,11 @@ typedef struct tst_measure {
  */
 int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
                          const tst_schema *schema, tst_measure *out);
+/* The same; with unique_intervals (protocol 7), two rows of one (entity,
+ * index interval) are TST_EDUPLICATE naming the first such pair (its entity,
+ * bucket, range and row count also in tst_error_last()). */
+int tst_measure_relation_ex(const char *relation_sql, const tst_index_spec *spec,
+                            const tst_schema *schema, bool unique_intervals, tst_measure *out);
 void tst_measure_clear(tst_measure *m);
 
 /*

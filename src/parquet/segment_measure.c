@@ -552,6 +552,88 @@ static tst_index_value index_value_of(const measure_plan *p, uint64_t bits)
     return tst_index_value_timestamp(sec, (uint32_t)(rem * (1000000000 / k)));
 }
 
+/* ------------------------------------------------------------------------ */
+/* 4. Protocol 7: at most one row per (entity, index interval)               */
+
+/* The first (entity, ordinal) holding two or more rows, its entity columns as text. */
+static int duplicates_sql(tst_sql *t, const measure_plan *p)
+{
+    int rc = SQL_F(t, "SELECT ");
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++)
+        rc = SQL_F(t, "CAST(e%zu AS VARCHAR), ", k);
+    if (rc == 0)
+        rc = SQL_F(t, "o, count(*) FROM (SELECT ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = sql_ordinal(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, " AS o FROM ");
+    if (rc == 0)
+        rc = sql_base(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, " WHERE v IS NOT NULL) GROUP BY ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, "o HAVING count(*) > 1 ORDER BY ");
+    if (rc == 0)
+        rc = sql_entity_list(t, p);
+    if (rc == 0)
+        rc = SQL_F(t, "o LIMIT 1");
+    return rc;
+}
+
+/* "col=value[,col=value]" from the first row's text cells. */
+static void duplicate_entity(const measure_plan *p, duckdb_data_chunk chunk, char *buf,
+                             size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < p->spec->entity_count && used < cap; k++) {
+        duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, k);
+        duckdb_string_t *str = (duckdb_string_t *)duckdb_vector_get_data(vec);
+        const char *text = cell_valid(vec, 0) ? duckdb_string_t_data(&str[0]) : "";
+        uint32_t len = cell_valid(vec, 0) ? duckdb_string_t_length(str[0]) : 0;
+        int n = snprintf(buf + used, cap - used, "%s%s=%.*s", k ? "," : "",
+                         p->spec->entity_columns[k], (int)len, text);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+static int duplicates_check(duckdb_connection con, const measure_plan *p)
+{
+    tst_sql t = {NULL, 0, 0};
+    int rc = duplicates_sql(&t, p);
+    duckdb_result res;
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, &res, "looking for duplicate index intervals");
+    free(t.s);
+    if (rc != 0)
+        return rc;
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+    uint64_t ordinal = 0, rows = 0;
+    if (chunk && duckdb_data_chunk_get_size(chunk) == 1 &&
+        cell_u64(chunk, p->spec->entity_count, 0, &ordinal) &&
+        cell_u64(chunk, p->spec->entity_count + 1, 0, &rows)) {
+        char entity[512], range[TST_BUCKET_TEXT_MAX];
+        duplicate_entity(p, chunk, entity, sizeof entity);
+        uint64_t bucket = bucket_of_ordinal(p, ordinal);
+        if (tst_bucket_format(&p->spec->kind, bucket, range, sizeof range) < 0)
+            snprintf(range, sizeof range, "bucket %" PRIu64, bucket);
+        rc = tst_fail(TST_EDUPLICATE, "duplicate ordered-index interval %s%s%s: %" PRIu64 " rows "
+                      "fall in it; a protocol-7 table allows at most one row per (entity, index "
+                      "interval), also within one append: keep one row per interval, or use a "
+                      "finer index granularity", range, entity[0] ? " for entity " : "", entity,
+                      rows);
+        tst_fail_set_overlap(rows, entity, bucket, range);
+    }
+    if (chunk)
+        duckdb_destroy_data_chunk(&chunk);
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 static int coverage_alloc(const measure_plan *p, tst_measure *out)
 {
     if (p->spec->entity_count > 0)
@@ -559,7 +641,7 @@ static int coverage_alloc(const measure_plan *p, tst_measure *out)
     return tst_coverage_new(&out->global);
 }
 
-static int measure_with(duckdb_connection con, measure_plan *p, tst_measure *out)
+static int measure_with(duckdb_connection con, measure_plan *p, bool unique, tst_measure *out)
 {
     totals s = {0};
     s.entity_nulls = calloc(p->spec->entity_count + 1, sizeof *s.entity_nulls);
@@ -585,6 +667,8 @@ static int measure_with(duckdb_connection con, measure_plan *p, tst_measure *out
         rc = coverage_alloc(p, out);
     if (rc == 0)
         rc = runs_read(con, p, out);
+    if (rc == 0 && unique)
+        rc = duplicates_check(con, p);
     if (rc == 0) {
         out->rows = s.rows;
         out->indexed_rows = s.indexed;
@@ -598,6 +682,12 @@ static int measure_with(duckdb_connection con, measure_plan *p, tst_measure *out
 int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
                          const tst_schema *schema, tst_measure *out)
 {
+    return tst_measure_relation_ex(relation_sql, spec, schema, false, out);
+}
+
+int tst_measure_relation_ex(const char *relation_sql, const tst_index_spec *spec,
+                            const tst_schema *schema, bool unique_intervals, tst_measure *out)
+{
     memset(out, 0, sizeof *out);
     measure_plan p;
     int rc = plan_resolve(&p, relation_sql, spec, schema);
@@ -605,14 +695,15 @@ int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
     if (rc == 0)
         rc = tst_duck_connect(&con);
     if (rc == 0)
-        rc = measure_with(con, &p, out);
+        rc = measure_with(con, &p, unique_intervals, out);
     tst_duck_disconnect(&con);
     free(p.entity);
     if (rc != 0) {
         tst_measure_clear(out);
         char label[256];
-        tst_fail_context(rc, "measuring %s",
-                         tst_duck_relation_label(relation_sql, label, sizeof label));
+        if (rc != TST_EDUPLICATE) /* about the rows, not the reading: the caller says where */
+            tst_fail_context(rc, "measuring %s",
+                             tst_duck_relation_label(relation_sql, label, sizeof label));
     }
     return rc;
 }

@@ -27,12 +27,16 @@
  *
  * Every segment file shares the table's column order (an append that does
  * not match it exactly is re-encoded), so columns are matched by position;
- * the CASTs give every file the table's logical types.
+ * the CASTs give every file the table's logical types. A protocol-7 table
+ * that declares `schema_add_columns` is the exception: files written before
+ * a column was added lack it, so they are matched by name
+ * (union_by_name = true), which reads the missing columns as nulls.
  */
 #include "session_internal.h"
 
 #include "fail.h"
 #include "fsio.h"
+#include "model.h"
 #include "prune.h"
 #include "segment_select.h"
 
@@ -171,6 +175,10 @@ static int check_name(const tst_session *s, const char *name, const char *what)
 static int table_select(tst_sql *t, tst_table *table, char *const *files, size_t n)
 {
     const tst_schema *schema = tst_table_get_meta(table)->schema;
+    /* Protocol 7 after add_columns: older files lack the added columns, so
+     * match by name, which reads a missing column as nulls. */
+    bool added_columns = tst_meta_requires_feature(tst_table_get_meta(table),
+                                                   "schema_add_columns");
     int rc = SQL_F(t, "SELECT ");
     for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
         rc = SQL_F(t, "%s", i ? ", " : "");
@@ -178,7 +186,7 @@ static int table_select(tst_sql *t, tst_table *table, char *const *files, size_t
             rc = tst_select_column(t, &schema->columns[i], n == 0);
     }
     if (rc == 0)
-        rc = n ? tst_select_from(t, files, n, false) : SQL_F(t, " WHERE false");
+        rc = n ? tst_select_from(t, files, n, added_columns) : SQL_F(t, " WHERE false");
     return rc;
 }
 

@@ -154,6 +154,65 @@ def test_create_rejects_invalid_options_before_any_io(cli, golden, name):
     assert not (cli.tmp / "t").exists()
 
 
+# ---- create --protocol 7 (the reference 0.5 to 0.9; docs/guide/cli.md) ------------------------
+
+def test_create_protocol_7_timestamp_table(cli, golden):
+    golden("create_protocol7", cli("create", "--table", "bars7", "--protocol", "7",
+                                   "--index-column", "ts", "--index-type", "timestamp",
+                                   "--index-granularity", "1h", "--entity", "symbol"))
+    golden("create_protocol7_info", cli("info", "--table", "bars7"))
+    log = (cli.tmp / "bars7" / "_timeseries_log" / "0000000001.json").read_text()
+    assert '"kind":{"type":"timestamp","index_granularity":{"Hours":1}}' in log
+    assert log.endswith(',"protocol_version":7,"required_reader_features":[],'
+                        '"required_writer_features":[]}}]}')
+
+
+def test_create_protocol_7_uint64_table(cli, golden):
+    cli.ok("create", "--table", "seq7", "--protocol", "7", "--index-column", "k",
+           "--index-type", "uint64", "--index-granularity", "7")
+    golden("create_protocol7_uint64_info", cli("info", "--table", "seq7", "--format", "json"))
+    log = (cli.tmp / "seq7" / "_timeseries_log" / "0000000001.json").read_text()
+    assert '"kind":{"type":"uint64","index_granularity":7}' in log
+
+
+def test_index_granularity_alone_makes_a_format_version_6_table(cli):
+    cli.ok("create", "--table", "t", "--index-column", "k", "--index-type", "int64",
+           "--index-granularity", "10")
+    cli.ok("create", "--table", "t6", "--protocol", "6", "--index-column", "ts",
+           "--index-granularity", "1h")
+    for name, kind in (("t", '{"type":"int64","bucket_width":10}'),
+                       ("t6", '{"type":"timestamp","bucket":{"Hours":1}}')):
+        log = (cli.tmp / name / "_timeseries_log" / "0000000001.json").read_text()
+        assert kind in log and log.endswith(',"format_version":6}}]}'), log
+
+
+CREATE_PROTOCOL_ERRORS = {
+    "create_err_bad_protocol": ["--protocol", "8", "--bucket", "1h"],
+    "create_err_granularity_and_bucket": ["--index-granularity", "1h", "--bucket", "1h"],
+    "create_err_granularity_and_width": ["--index-type", "int64", "--index-granularity", "3",
+                                         "--bucket-width", "3"],
+    "create_err_zero_granularity": ["--protocol", "7", "--index-type", "uint64",
+                                    "--index-granularity", "0"],
+    "create_err_bad_granularity": ["--protocol", "7", "--index-granularity", "2x"],
+}
+
+
+@pytest.mark.parametrize("name", CREATE_PROTOCOL_ERRORS)
+def test_create_protocol_options_are_checked_before_any_io(cli, golden, name):
+    golden(name, cli("create", "--table", "t", "--index-column", "ts",
+                     *CREATE_PROTOCOL_ERRORS[name]))
+    assert not (cli.tmp / "t").exists()
+
+
+def test_append_to_protocol_7_table_refuses_a_duplicate_interval(cli, golden):
+    cli.ok("create", "--table", "t", "--protocol", "7", "--index-column", "ts",
+           "--index-granularity", "1h", "--entity", "symbol")
+    (cli.tmp / "dup.csv").write_text("ts,symbol,v\n2024-01-01T00:00:00Z,A,1\n"
+                                     "2024-01-01T00:30:00Z,A,2\n")
+    golden("append_err_protocol7_duplicate", cli("append", "--table", "t", "--csv", "dup.csv"))
+    assert not (cli.tmp / "t" / "data").exists()
+
+
 def test_create_refuses_an_existing_table(cli, golden):
     cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
     golden("create_err_exists", cli("create", "--table", "t", "--index-column", "ts",

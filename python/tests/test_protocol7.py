@@ -1,0 +1,59 @@
+"""create(protocol=7): tables in the reference 0.5-0.9's protocol 7, and the error its
+one-row-per-interval rule raises (DuplicateIndexIntervalError)."""
+import json
+
+import pyarrow as pa
+import pytest
+
+import timeseries_table_format as ttf
+
+
+def first_commit(root):
+    return (root / "_timeseries_log" / "0000000001.json").read_text()
+
+
+def test_create_protocol_7_writes_a_protocol_7_meta(tmp_path):
+    ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="k",
+                               index_type="uint64", index_granularity=7, protocol=7)
+    meta = json.loads(first_commit(tmp_path / "t"))["actions"][0]["UpdateTableMeta"]
+    assert meta["kind"]["TimeSeries"]["kind"] == {"type": "uint64", "index_granularity": 7}
+    assert (meta["protocol_version"], meta["required_reader_features"],
+            meta["required_writer_features"]) == (7, [], [])
+    assert "format_version" not in meta
+
+
+@pytest.mark.parametrize("protocol", [None, 6])
+def test_the_default_and_6_stay_format_version_6(tmp_path, protocol):
+    ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
+                               index_granularity="1h", protocol=protocol)
+    meta = json.loads(first_commit(tmp_path / "t"))["actions"][0]["UpdateTableMeta"]
+    assert meta["format_version"] == 6 and "protocol_version" not in meta
+
+
+@pytest.mark.parametrize("protocol", [5, 8, True, "7", 7.0])
+def test_other_protocols_are_refused_before_any_io(tmp_path, protocol):
+    with pytest.raises(ValueError, match="invalid protocol .* expected 6"):
+        ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
+                                   index_granularity="1h", protocol=protocol)
+    assert not (tmp_path / "t").exists()
+
+
+def test_a_duplicate_interval_in_one_append_raises_and_writes_nothing(tmp_path):
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="k",
+                                   index_type="int64", index_granularity=10,
+                                   entity_columns=["e"], protocol=7)
+    t.append(pa.table({"k": pa.array([0, 10], pa.int64()), "e": [3, 3]}))
+    with pytest.raises(ttf.DuplicateIndexIntervalError) as err:
+        t.append(pa.table({"k": pa.array([200, 205], pa.int64()), "e": [3, 3]}))
+    e = err.value
+    assert isinstance(e, ttf.TimeseriesTableError)
+    assert (e.example_identity, e.example_index_interval, e.segment_path) == \
+        ({"e": 3}, "[200, 210)", None)
+    assert e.code == "TST_EDUPLICATE" and "duplicate ordered-index interval" in str(e)
+    assert t.version() == 2 and len(list((tmp_path / "t" / "data").rglob("*.parquet"))) == 1
+    # The same rows in a format_version-6 table are fine.
+    v6 = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "v6"), index_column="k",
+                                    index_type="int64", index_granularity=10,
+                                    entity_columns=["e"])
+    v6.append(pa.table({"k": pa.array([200, 205], pa.int64()), "e": [3, 3]}))
+    assert v6.version() == 2
