@@ -44,12 +44,18 @@ static char *first_cell(const char *sql)
     return text;
 }
 
-char *tst_test_sql_text(const char *fmt, ...)
+static char *vformat(const char *fmt, va_list ap)
 {
     char *sql = NULL;
+    assert_true(vasprintf(&sql, fmt, ap) > 0);
+    return sql;
+}
+
+char *tst_test_sql_text(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    assert_true(vasprintf(&sql, fmt, ap) > 0);
+    char *sql = vformat(fmt, ap);
     va_end(ap);
     char *text = first_cell(sql);
     free(sql);
@@ -58,10 +64,9 @@ char *tst_test_sql_text(const char *fmt, ...)
 
 void tst_test_assert_sql(const char *expected, const char *fmt, ...)
 {
-    char *sql = NULL;
     va_list ap;
     va_start(ap, fmt);
-    assert_true(vasprintf(&sql, fmt, ap) > 0);
+    char *sql = vformat(fmt, ap);
     va_end(ap);
     char *got = first_cell(sql);
     if (strcmp(got, expected) != 0)
