@@ -56,35 +56,25 @@ fi
 # ---- end of the Python environment ------------------------------------------
 
 # ---- the reference implementation, as a test oracle ----------------------
-# tests/compat/test_writer_types.py opens tables we wrote with the reference
-# (PyPI timeseries-table-format 0.4.0, format_version 6). Its import name is
-# ours too, so it lives in a venv of its own. A failed install only warns:
-# that test is then skipped.
-refvenv="$here/.deps/refvenv"
-if ! "$refvenv/bin/python" -c 'import timeseries_table_format as t; assert t.__version__ == "0.4.0"' \
-    >/dev/null 2>&1; then
-  echo "deps: installing timeseries-table-format 0.4.0 into .deps/refvenv" >&2
-  rm -rf "$refvenv"
-  { "$venv/bin/python" -m venv "$refvenv" &&
-    "$refvenv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-      timeseries-table-format==0.4.0 pyarrow==26.0.1; } >/dev/null 2>&1 ||
-    echo "deps: warning: the reference could not be installed; its check is skipped" >&2
-fi
-
-# The newer reference (0.9.0, "protocol 7") as a second oracle:
-# tests/compat/test_reference09.py opens its tables and lets it open ours.
-# Same import name again, so a venv of its own; a failed install only warns
-# and that test is skipped, saying why.
-refvenv09="$here/.deps/refvenv09"
-if ! "$refvenv09/bin/python" -c 'import importlib.metadata as m; assert m.version("timeseries-table-format") == "0.9.0"' \
-    >/dev/null 2>&1; then
-  echo "deps: installing timeseries-table-format 0.9.0 into .deps/refvenv09" >&2
-  rm -rf "$refvenv09"
-  { "$venv/bin/python" -m venv "$refvenv09" &&
-    "$refvenv09/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-      timeseries-table-format==0.9.0 pyarrow==26.0.1; } >/dev/null 2>&1 ||
-    echo "deps: warning: the reference 0.9.0 could not be installed; its check is skipped" >&2
-fi
+# The reference (PyPI timeseries-table-format) opens the tables we write and
+# writes tables we open: 0.4.0 (format_version 6) in .deps/refvenv for
+# tests/compat/test_writer_types.py and the other test_reference*.py, 0.9.0
+# (protocol 7) in .deps/refvenv09 for tests/compat/test_reference09.py. Its
+# import name is ours too, so each version lives in a venv of its own. A
+# failed install only warns: those tests are then skipped, saying why.
+install_reference() { # VERSION VENV
+  local version="$1" dir="$2"
+  "$dir/bin/python" -c "import importlib.metadata as m; assert m.version('timeseries-table-format') == '$version'" \
+    >/dev/null 2>&1 && return 0
+  echo "deps: installing timeseries-table-format $version into ${dir#"$here"/}" >&2
+  rm -rf "$dir"
+  { "$venv/bin/python" -m venv "$dir" &&
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+      "timeseries-table-format==$version" pyarrow==26.0.1; } >/dev/null 2>&1 ||
+    echo "deps: warning: the reference $version could not be installed; its checks are skipped" >&2
+}
+install_reference 0.4.0 "$here/.deps/refvenv"
+install_reference 0.9.0 "$here/.deps/refvenv09"
 
 # The reference's source release: python/tests/test_reference_suite.py runs its
 # Python examples and tests, unchanged, against our package. Fetched from PyPI
