@@ -268,3 +268,22 @@ def test_a_silenced_logger_hears_nothing(tmp_path, caplog):
     with caplog.at_level(logging.ERROR, logger="timeseries_table_format"):
         t.append(pa.table({"n": pa.array([1], pa.int64()), "v": pa.array([1], pa.int16())}))
     assert [r for r in caplog.records if r.name == "timeseries_table_format"] == []
+
+
+def test_the_log_bridge_takes_only_a_callable_and_a_raising_handler_breaks_nothing(tmp_path):
+    from timeseries_table_format import _logging, _native
+    with pytest.raises(TypeError, match="callable or None"):
+        _native._set_log_handler(42)
+
+    def broken(level, event, message):
+        raise RuntimeError("handler failed")
+
+    _native._set_log_handler(broken)
+    try:
+        t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="n",
+                                       index_type="int64", index_granularity=10)
+        # the event's exception is reported as unraisable; the append itself succeeds
+        assert t.append(pa.table({"n": pa.array([1], pa.int64()),
+                                  "v": pa.array([1], pa.int16())})) == 2
+    finally:
+        _logging.install()
