@@ -286,4 +286,4 @@ def test_the_log_bridge_takes_only_a_callable_and_a_raising_handler_breaks_nothi
         assert t.append(pa.table({"n": pa.array([1], pa.int64()),
                                   "v": pa.array([1], pa.int16())})) == 2
     finally:
-        _logging.install()
+        _native._set_log_handler(_logging._forward)
