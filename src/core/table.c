@@ -334,6 +334,26 @@ static int check_new_segment(const tst_table *t, const tst_action *actions, size
     return rc == TST_ECORRUPT ? tst_fail_context(TST_EINVAL, "rejected commit") : rc;
 }
 
+/*
+ * A removal names a segment live at the handle's version, once. The log
+ * itself treats an unknown path as a no-op (the reference does), but a
+ * writer that removes what is not there has built its commit on a state it
+ * does not hold: an optimize or update that would silently lose rows.
+ */
+static int check_removed_segment(const tst_table *t, const tst_action *actions, size_t i)
+{
+    const char *path = actions[i].u.remove_path;
+    if (!tst_state_find(&t->state, path))
+        return tst_fail(TST_EINVAL, "segment %s is not live in table %s at version %llu; "
+                        "nothing to remove (refresh and rebuild the commit)", path, t->root,
+                        (unsigned long long)t->state.version);
+    for (size_t j = 0; j < i; j++)
+        if (actions[j].type == TST_ACTION_REMOVE_SEGMENT &&
+            strcmp(actions[j].u.remove_path, path) == 0)
+            return tst_fail(TST_EINVAL, "segment %s is removed twice in one commit", path);
+    return 0;
+}
+
 /* Everything a commit must satisfy so that the log stays valid after it. */
 static int check_actions(const tst_table *t, const tst_action *actions, size_t count)
 {
@@ -361,6 +381,8 @@ static int check_actions(const tst_table *t, const tst_action *actions, size_t c
         const tst_action *a = &actions[i];
         if (a->type == TST_ACTION_ADD_SEGMENT)
             rc = check_new_segment(t, actions, i, meta);
+        else if (a->type == TST_ACTION_REMOVE_SEGMENT)
+            rc = check_removed_segment(t, actions, i);
         else if (a->type == TST_ACTION_UPDATE_TABLE_COVERAGE &&
                  (!tst_index_kind_equal(&a->u.coverage.index_kind, &meta->index.kind) ||
                   (a->u.coverage.index_kind.protocol == TST_PROTOCOL_VERSION) !=

@@ -229,6 +229,16 @@ static void commits_that_would_corrupt_the_log_are_refused_unwritten(void **stat
     /* A path twice in one commit. */
     snprintf(actions, sizeof actions, "[%s,%s]", seg, seg);
     assert_tst_fails(tst_table_commit_json(t, actions, NULL), TST_EINVAL);
+    /* Removing a segment that is not live, or one segment twice. */
+    assert_tst_fails(tst_table_commit_json(
+                         t, "[{\"RemoveSegment\":{\"path\":\"data/zzz.parquet\"}}]", NULL),
+                     TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "data/zzz.parquet is not live"));
+    assert_tst_fails(tst_table_commit_json(t, "[{\"RemoveSegment\":{\"path\":\"data/b.parquet\"}},"
+                                              "{\"RemoveSegment\":{\"path\":\"data/b.parquet\"}}]",
+                                           NULL),
+                     TST_EINVAL);
+    assert_int_equal(tst_table_segment_count(t), 1);
     /* Not JSON, not an array, an unknown action. */
     assert_tst_fails(tst_table_commit_json(t, "[{", NULL), TST_EINVAL);
     assert_tst_fails(tst_table_commit_json(t, "{}", NULL), TST_EINVAL);
