@@ -76,24 +76,30 @@ install_reference() { # VERSION VENV
 install_reference 0.4.0 "$here/.deps/refvenv"
 install_reference 0.9.0 "$here/.deps/refvenv09"
 
-# The reference's source release: python/tests/test_reference_suite.py runs its
-# Python examples and tests, unchanged, against our package. Fetched from PyPI
-# (pinned by SHA-256) and unpacked into .deps/reference-src; nothing of it is
-# committed here.
-ref_sdist_url="https://files.pythonhosted.org/packages/66/3a/69c7a6777e893c3d97eda21e2c454ebb9dce20bf5150c07734caca2a80e5/timeseries_table_format-0.4.0.tar.gz"
-ref_sdist_sha256="502d9ace581b320872ae949e7532a45c8efdd233a6e3dcb09d29a7e6d5e7da98"
-ref_src="$here/.deps/reference-src"
-if [ ! -f "$ref_src/timeseries_table_format-0.4.0/PKG-INFO" ]; then
-  echo "deps: fetching the reference's source release 0.4.0 into .deps/reference-src" >&2
-  rm -rf "$ref_src" && mkdir -p "$ref_src"
-  if curl -fsSL --retry 3 -o "$ref_src/sdist.tar.gz" "$ref_sdist_url" &&
-     echo "$ref_sdist_sha256  $ref_src/sdist.tar.gz" | sha256sum -c --quiet -; then
-    tar -xzf "$ref_src/sdist.tar.gz" -C "$ref_src" && rm -f "$ref_src/sdist.tar.gz"
+# The reference's source releases: python/tests/test_reference_suite.py runs
+# their Python examples and tests, unchanged, against our package (0.4.0's
+# suite, and 0.9.0's for protocol 7). Fetched from PyPI (pinned by SHA-256)
+# and unpacked into .deps/; nothing of them is committed here. A failed fetch
+# only warns: the suite test then fails by itself, saying why.
+fetch_reference_src() { # VERSION URL SHA256 DIR
+  local version=$1 url=$2 sha=$3 dir=$4
+  [ -f "$dir/timeseries_table_format-$version/PKG-INFO" ] && return 0
+  echo "deps: fetching the reference's source release $version into ${dir#"$here/"}" >&2
+  rm -rf "$dir" && mkdir -p "$dir"
+  if curl -fsSL --retry 3 -o "$dir/sdist.tar.gz" "$url" &&
+     echo "$sha  $dir/sdist.tar.gz" | sha256sum -c --quiet -; then
+    tar -xzf "$dir/sdist.tar.gz" -C "$dir" && rm -f "$dir/sdist.tar.gz"
   else
-    rm -rf "$ref_src"
-    echo "deps: warning: the reference's source release could not be fetched" >&2
+    rm -rf "$dir"
+    echo "deps: warning: the reference's source release $version could not be fetched" >&2
   fi
-fi
+}
+fetch_reference_src 0.4.0 \
+  "https://files.pythonhosted.org/packages/66/3a/69c7a6777e893c3d97eda21e2c454ebb9dce20bf5150c07734caca2a80e5/timeseries_table_format-0.4.0.tar.gz" \
+  502d9ace581b320872ae949e7532a45c8efdd233a6e3dcb09d29a7e6d5e7da98 "$here/.deps/reference-src"
+fetch_reference_src 0.9.0 \
+  "https://files.pythonhosted.org/packages/37/bf/bff903ea4371f7fc222cc65564d54a6c404a3f6e08b8452b93454cd7cdd2/timeseries_table_format-0.9.0.tar.gz" \
+  e0f127c53db38b8355f5150373fef2a42b754f025035d7bc80f4e1f62a2a9bb0 "$here/.deps/reference-src09"
 
 # ---- Node packages for the Parquet compatibility fixtures ----------------
 # tests/fixtures/write_parquet_wasm.mjs writes Parquet with a second writer
