@@ -69,17 +69,31 @@ int ttf_stream_from_py(PyObject *obj, struct ArrowArrayStream *out)
     PyObject *capsule = PyObject_CallNoArgs(method);
     Py_DECREF(method);
     if (capsule == NULL) {
+        /* KeyboardInterrupt, SystemExit and the like are control flow, not a
+         * bad source: they go through as they are. */
+        if (!PyErr_ExceptionMatches(PyExc_Exception))
+            return -1;
         _PyErr_FormatFromCause(PyExc_ValueError, "source.__arrow_c_stream__() failed");
         return -1;
     }
     int rc = -1;
-    if (!PyCapsule_IsValid(capsule, STREAM_CAPSULE)) {
-        PyErr_SetString(PyExc_ValueError, "source.__arrow_c_stream__() must return a PyCapsule "
-                        "named 'arrow_array_stream'");
+    if (!PyCapsule_CheckExact(capsule)) {
+        PyErr_Format(PyExc_ValueError, "source.__arrow_c_stream__() must return an Arrow C Stream "
+                     "capsule (a PyCapsule named 'arrow_array_stream'), not %s",
+                     Py_TYPE(capsule)->tp_name);
+    } else if (!PyCapsule_IsValid(capsule, STREAM_CAPSULE)) {
+        const char *name = PyCapsule_GetName(capsule);
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "capsule name '%s' is not 'arrow_array_stream'",
+                     name ? name : "(no name)");
+        _PyErr_FormatFromCause(PyExc_ValueError, "source.__arrow_c_stream__() returned an "
+                               "invalid Arrow C Stream capsule (named '%s', not "
+                               "'arrow_array_stream')", name ? name : "(no name)");
     } else {
         struct ArrowArrayStream *s = PyCapsule_GetPointer(capsule, STREAM_CAPSULE);
         if (s->release == NULL) {
-            PyErr_SetString(PyExc_ValueError, "the Arrow stream capsule was already consumed");
+            PyErr_SetString(PyExc_ValueError, "the Arrow C Stream capsule was already released "
+                            "(consumed by an earlier reader); pass a fresh stream");
         } else {
             *out = *s;
             s->release = NULL; /* moved: the capsule's destructor must not release it */

@@ -424,7 +424,7 @@ static int positive_option(PyObject *obj, const char *name, uint64_t *out)
                                ? PyLong_AsUnsignedLongLong(obj) : 0;
     if (v == 0 || PyErr_Occurred()) {
         PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "%s must be a positive int or None, not %R", name, obj);
+        PyErr_Format(PyExc_ValueError, "%s must be positive (an int, or None), not %R", name, obj);
         return -1;
     }
     *out = v;
@@ -504,6 +504,10 @@ int ttf_table_refresh_locked(ttf_TableObject *self)
     return rc == 0 ? 0 : -1;
 }
 
+/* The index spec as the reference's index_spec() gives it: 0.4's keys (column,
+ * kind, bucket / bucket_width) for a format_version-6 table, 0.5+'s
+ * (index_column, index_type, index_granularity; timezone for timestamps only)
+ * for a protocol-7 table. */
 static PyObject *index_spec_dict(const tst_index_spec *spec)
 {
     PyObject *entities = PyList_New((Py_ssize_t)spec->entity_count);
@@ -511,17 +515,20 @@ static PyObject *index_spec_dict(const tst_index_spec *spec)
         PyList_SET_ITEM(entities, (Py_ssize_t)i, PyUnicode_FromString(spec->entity_columns[i]));
     if (entities == NULL)
         return NULL;
+    bool v7 = spec->kind.protocol == TST_PROTOCOL_VERSION;
+    const char *type = tst_index_type_name(spec->kind.type);
     if (spec->kind.type != TST_INDEX_TIMESTAMP)
-        return Py_BuildValue("{s:s,s:N,s:s,s:K}", "column", spec->column, "entity_columns",
-                             entities, "kind", spec->kind.type == TST_INDEX_INT64 ? "int64"
-                                                                                   : "uint64",
-                             "bucket_width", (unsigned long long)spec->kind.bucket_width);
+        return Py_BuildValue("{s:s,s:N,s:s,s:K}", v7 ? "index_column" : "column", spec->column,
+                             "entity_columns", entities, v7 ? "index_type" : "kind", type,
+                             v7 ? "index_granularity" : "bucket_width",
+                             (unsigned long long)spec->kind.bucket_width);
     char bucket[32] = "";
     tst_time_bucket_format(spec->kind.bucket, bucket, sizeof bucket);
     PyObject *tz = spec->kind.timezone[0] ? PyUnicode_FromString(spec->kind.timezone)
                                           : Py_NewRef(Py_None);
-    return Py_BuildValue("{s:s,s:N,s:s,s:s,s:N}", "column", spec->column, "entity_columns",
-                         entities, "kind", "timestamp", "bucket", bucket, "timezone", tz);
+    return Py_BuildValue("{s:s,s:N,s:s,s:s,s:N}", v7 ? "index_column" : "column", spec->column,
+                         "entity_columns", entities, v7 ? "index_type" : "kind", "timestamp",
+                         v7 ? "index_granularity" : "bucket", bucket, "timezone", tz);
 }
 
 static PyObject *table_index_spec(ttf_TableObject *self, PyObject *unused)

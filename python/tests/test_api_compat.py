@@ -194,8 +194,8 @@ def test_a_pandas_frame_appends_without_its_index(tmp_path):
 
 @pytest.mark.parametrize("source, text", [
     ("bars.parquet", "append_parquet"),
-    (object(), "takes a pyarrow Table"),
-    ([{"ts": 1}], "takes a pyarrow Table"),
+    (object(), "takes a pyarrow RecordBatch, Table"),
+    ([{"ts": 1}], "takes a pyarrow RecordBatch, Table"),
 ])
 def test_what_is_not_arrow_data_is_refused_saying_what_to_pass(tmp_path, source, text):
     t = hourly(tmp_path)
@@ -234,9 +234,9 @@ def test_writer_options_shape_the_new_segment(tmp_path):
 
 @pytest.mark.parametrize("kwargs, text", [
     ({"compression": "lz4"}, "compression must be"),
-    ({"max_rows_per_row_group": 0}, "positive int"),
-    ({"max_bytes_per_row_group": -1}, "positive int"),
-    ({"max_rows_per_row_group": True}, "positive int"),
+    ({"max_rows_per_row_group": 0}, "must be positive"),
+    ({"max_bytes_per_row_group": -1}, "must be positive"),
+    ({"max_rows_per_row_group": True}, "must be positive"),
 ])
 def test_bad_writer_options_are_refused_before_reading(tmp_path, kwargs, text):
     t = hourly(tmp_path)

@@ -175,7 +175,7 @@ def test_a_consumed_capsule_is_a_value_error(bars, tmp_path):
 
     t = new_bars(tmp_path, "copy")
     assert t.append(Same()) == 2
-    with pytest.raises(ValueError, match="already consumed"):
+    with pytest.raises(ValueError, match="already released"):
         t.append(Same())
 
 

@@ -101,6 +101,13 @@ class AppendReport(int):
     @property
     def compression(self) -> Optional[Literal["uncompressed", "snappy", "zstd"]]: ...
     @property
+    def max_rows_per_row_group(self) -> Optional[int]:
+        """The row limit the segment was written with (DuckDB's 122,880 unless given);
+        None when the source file was copied."""
+    @property
+    def max_bytes_per_row_group(self) -> Optional[int]:
+        """The byte limit given to append(), else None."""
+    @property
     def row_group_count(self) -> int:
         """Row groups in the new segment (read from its footer when asked)."""
     def to_dict(self) -> Dict[str, Any]: ...
@@ -178,7 +185,12 @@ class TimeSeriesTable:
     def version(self) -> int: ...
     def refresh(self) -> bool:
         """Move to the latest commit; True if the version changed."""
-    def index_spec(self) -> Dict[str, Any]: ...
+    def index_spec(self) -> Dict[str, Any]:
+        """The index, in the reference's shape for the table's protocol.
+        Protocol 7: {"index_column", "entity_columns", "index_type",
+        "index_granularity" ("1h" for timestamps, an int for integer indexes),
+        "timezone" (timestamps only)}. Format_version 6 (0.4): {"column",
+        "entity_columns", "kind", "bucket" and "timezone" | "bucket_width"}."""
     def schema(self) -> Optional[List[Dict[str, Any]]]: ...
     def segments(self) -> List[Dict[str, Any]]: ...
     def scan(

@@ -22,7 +22,13 @@ _FIELDS = (
     ("attempts", "commit attempts (more than 1: other writers committed first and "
                  "the append rebased onto them)"),
     ("compression", "the codec of a re-encoded segment; None when the file was copied"),
+    ("max_rows_per_row_group", "the row limit per row group the segment was written with "
+                               "(DuckDB's 122,880 unless given); None when the file was copied"),
+    ("max_bytes_per_row_group", "the byte limit given to append(), else None"),
 )
+
+# DuckDB's Parquet writer default (ROW_GROUP_SIZE), used when no limit is given.
+ENGINE_ROW_GROUP_ROWS = 122_880
 
 
 class AppendReport(int):
@@ -33,6 +39,9 @@ class AppendReport(int):
         values = {name: fields.get(name) for name, _ in _FIELDS}
         if values["copied"]:
             values["compression"] = None
+            values["max_rows_per_row_group"] = None
+        elif values["max_rows_per_row_group"] is None:
+            values["max_rows_per_row_group"] = ENGINE_ROW_GROUP_ROWS
         object.__setattr__(report, "_fields", values)
         object.__setattr__(report, "_table_root", table_root)
         return report
@@ -74,6 +83,14 @@ class AppendReport(int):
     @property
     def compression(self) -> Optional[str]:
         return self._fields["compression"]
+
+    @property
+    def max_rows_per_row_group(self) -> Optional[int]:
+        return self._fields["max_rows_per_row_group"]
+
+    @property
+    def max_bytes_per_row_group(self) -> Optional[int]:
+        return self._fields["max_bytes_per_row_group"]
 
     @property
     def row_group_count(self) -> int:

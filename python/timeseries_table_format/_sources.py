@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-ACCEPTED = ("a pyarrow Table, RecordBatch or RecordBatchReader, a polars DataFrame, a pandas "
+ACCEPTED = ("a pyarrow RecordBatch, Table or RecordBatchReader, a polars DataFrame, a pandas "
             "DataFrame, or any object implementing __arrow_c_stream__")
 
 
@@ -40,7 +40,7 @@ def arrow_stream_source(obj: Any) -> Any:
     if hasattr(obj, "__arrow_c_stream__"):
         return obj
     if isinstance(obj, (str, bytes, os.PathLike)):
-        raise TypeError(f"append() takes Arrow data, not a path ({obj!r}): use "
+        raise TypeError(f"append() takes Arrow data ({ACCEPTED}), not a path ({obj!r}): use "
                         "append_parquet(path) or append_csv(path) for files")
     raise TypeError(f"append() takes {ACCEPTED}; got {type(obj).__module__}."
                     f"{type(obj).__qualname__}")
@@ -48,7 +48,7 @@ def arrow_stream_source(obj: Any) -> Any:
 
 def _positive(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+        raise ValueError(f"{name} must be positive (an int, or None), not {value!r}")
     return value
 
 

@@ -91,10 +91,13 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         Raises CoverageOverlapError (nothing written) when the rows re-cover an
         (entity, bucket) the table already holds, SchemaMismatchError when the
         columns do not match the table's."""
+        if isinstance(compression, str):
+            compression = compression.strip().lower()  # " ZsTd " is zstd, as in the reference
         stream, rows = rows_per_group(arrow_stream_source(source), max_rows_per_row_group,
                                       max_bytes_per_row_group)
-        return AppendReport(super().append(stream, compression=compression,
-                                           max_rows_per_row_group=rows), self.root())
+        fields = super().append(stream, compression=compression, max_rows_per_row_group=rows)
+        fields.update(max_rows_per_row_group=rows, max_bytes_per_row_group=max_bytes_per_row_group)
+        return AppendReport(fields, self.root())
 
     def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True) -> AppendReport:
         """Append one Parquet file as a new segment; returns an AppendReport (an int:
@@ -161,8 +164,9 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         spec = self.index_spec()
         schema = self.schema() or []
         facts = [("root", self.root()), ("version", self.version()),
-                 ("index", f"{spec['column']} ({spec['kind']}, "
-                           f"{spec.get('bucket') or spec.get('bucket_width')})"),
+                 ("index", f"{spec.get('index_column', spec.get('column'))} "
+                           f"({spec.get('index_type', spec.get('kind'))}, "
+                           f"{spec.get('index_granularity') or spec.get('bucket') or spec.get('bucket_width')})"),
                  ("entity columns", ", ".join(spec["entity_columns"]) or "none"),
                  ("columns", ", ".join(f"{c['name']}: {c['type']}" for c in schema) or
                   "none yet (the first append sets them)"),
