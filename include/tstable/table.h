@@ -101,6 +101,15 @@ const tst_segment *tst_table_segment_at(const tst_table *table, size_t i);
 const char *tst_table_coverage_path(const tst_table *table, uint64_t *out_version);
 
 /*
+ * Whether this build may change the table at the handle's version: 0, or
+ * TST_EUNSUPPORTED naming the first protocol-7 feature it can read but not
+ * write (the table stays readable). Every write checks this itself, before
+ * it reads its input; callers use it to refuse early, e.g. before they
+ * consume a stream. `operation` ("append", "update", ...) starts the message.
+ */
+int tst_table_check_writable(const tst_table *table, const char *operation);
+
+/*
  * Low-level commit: appends the actions, given as a JSON array in the log's
  * own syntax (e.g. [{"RemoveSegment":{"path":"data/x.parquet"}}]), as the
  * next version after the handle's. The actions are parsed and checked

@@ -493,6 +493,25 @@ static PyObject *table_refresh(ttf_TableObject *self, PyObject *unused)
     return out;
 }
 
+/* Refuses a write this build cannot make (a protocol-7 writer feature it does
+ * not support) before the caller touches its input: a stream is not consumed. */
+static PyObject *table_check_writable(ttf_TableObject *self, PyObject *operation)
+{
+    const char *op = PyUnicode_Check(operation) ? PyUnicode_AsUTF8(operation) : NULL;
+    if (op == NULL)
+        return PyErr_Format(PyExc_TypeError, "operation must be a str");
+    ttf_table_lock(self);
+    int rc = ttf_table_refresh_locked(self);
+    if (rc == 0 && tst_table_check_writable(self->table, op) != 0) {
+        ttf_raise_last(tst_table_root(self->table), self->table);
+        rc = -1;
+    }
+    ttf_table_unlock(self);
+    if (rc != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 int ttf_table_refresh_locked(ttf_TableObject *self)
 {
     int rc;
@@ -784,6 +803,9 @@ static PyMethodDef table_methods[] = {
     {"segments", (PyCFunction)table_segments, METH_NOARGS,
      "segments() -> list[dict]\n\nLive segments ordered by index: path, index_min, index_max,\n"
      "row_count, file_size, coverage_path, entity_layout, entity."},
+    {"_check_writable", (PyCFunction)table_check_writable, METH_O,
+     "_check_writable(operation) -> None\n\nRaise TimeseriesTableError if this build cannot "
+     "change the\ntable (an unsupported protocol-7 writer feature); refreshes first."},
     {"_commit_json", (PyCFunction)table_commit_json, METH_O,
      "_commit_json(actions_json) -> int\n\nLow-level: commit log actions (JSON array) as the next\n"
      "version after this handle's. A stale handle gets ConflictError. For tools and tests."},

@@ -57,3 +57,44 @@ def test_a_duplicate_interval_in_one_append_raises_and_writes_nothing(tmp_path):
                                     entity_columns=["e"])
     v6.append(pa.table({"k": pa.array([200, 205], pa.int64()), "e": [3, 3]}))
     assert v6.version() == 2
+
+
+def set_writer_feature(root, name):
+    """Declares a writer feature this build does not know, as a later reference could."""
+    log = root / "_timeseries_log"
+    commit = json.loads((log / "0000000001.json").read_text())
+    commit["actions"][0]["UpdateTableMeta"]["required_writer_features"] = [name]
+    (log / "0000000001.json").write_text(json.dumps(commit))
+
+
+def test_a_table_this_build_cannot_write_is_refused_before_the_source_is_touched(tmp_path):
+    root = tmp_path / "t"
+    ttf.TimeSeriesTable.create(table_root=str(root), index_column="ts", index_type="timestamp",
+                               index_granularity="1h", entity_columns=["symbol"], protocol=7)
+    set_writer_feature(root, "future_writer")
+    t = ttf.TimeSeriesTable.open(str(root))  # readable
+
+    class Untouched:
+        calls = 0
+
+        def __arrow_c_stream__(self, requested_schema=None):
+            Untouched.calls += 1
+            raise AssertionError("the source must not be read")
+
+    with pytest.raises(ttf.TimeseriesTableError, match="unsupported table writer features") as e:
+        t.append(Untouched())
+    assert "future_writer" in str(e.value) and Untouched.calls == 0 and t.version() == 1
+
+
+@pytest.mark.parametrize("control", [KeyboardInterrupt, SystemExit, GeneratorExit])
+def test_control_flow_raised_by_a_source_passes_through_unwrapped(tmp_path, control):
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
+                                   index_granularity="1h", protocol=7)
+
+    class Interrupting:
+        def __arrow_c_stream__(self, requested_schema=None):
+            raise control("stop")
+
+    with pytest.raises(control):
+        t.append(Interrupting())
+    assert t.version() == 1

@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 from . import _native
 _native.AppendReport = AppendReport
 _native.OptimizeReport = OptimizeReport
-del _native
+
 
 _logging.install()
 _display.auto_enable()

@@ -91,6 +91,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         Raises CoverageOverlapError (nothing written) when the rows re-cover an
         (entity, bucket) the table already holds, SchemaMismatchError when the
         columns do not match the table's."""
+        self._check_writable("append")  # a read-only table never touches the source
         if isinstance(compression, str):
             compression = compression.strip().lower()  # " ZsTd " is zstd, as in the reference
         stream, rows = rows_per_group(arrow_stream_source(source), max_rows_per_row_group,

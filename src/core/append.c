@@ -578,11 +578,8 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
 static int prepare(append_batch *b)
 {
     int rc = tst_table_refresh(b->table, NULL);
-    if (rc == 0) { /* before any file is read or written */
-        char where[4200];
-        snprintf(where, sizeof where, "append to table %s", tst_table_root(b->table));
-        rc = tst_protocol_check_write(tst_table_get_meta(b->table), where);
-    }
+    if (rc == 0) /* before any file is read or written */
+        rc = tst_table_check_writable(b->table, "append");
     const tst_table_cov *table_cov = NULL;
     if (rc == 0)
         rc = tst_table_load_coverage(b->table, &table_cov);

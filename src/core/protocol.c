@@ -174,16 +174,16 @@ int tst_protocol_check_write(const tst_table_meta *meta, const char *where)
     const char *f = first_unsupported(meta->writer_features, meta->writer_feature_count,
                                       SUPPORTED_WRITER_FEATURES);
     if (f)
-        return tst_fail(TST_EUNSUPPORTED, "%s: the table requires writer feature `%s`, which this "
-                        "build of tstable does not support; it can be read but not changed",
-                        where, f);
+        return tst_fail(TST_EUNSUPPORTED, "%s: unsupported table writer features: the table "
+                        "requires writer feature `%s`, which this build of tstable does not "
+                        "support; it can be read but not changed", where, f);
     /* A reader feature this build reads but cannot keep up when writing. */
     f = first_unsupported(meta->reader_features, meta->reader_feature_count,
                           SUPPORTED_WRITER_FEATURES);
     if (f)
-        return tst_fail(TST_EUNSUPPORTED, "%s: the table requires feature `%s`, which this build "
-                        "of tstable can read but not write; it can be read but not changed",
-                        where, f);
+        return tst_fail(TST_EUNSUPPORTED, "%s: unsupported table writer features: the table "
+                        "requires feature `%s`, which this build of tstable can read but not "
+                        "write; it can be read but not changed", where, f);
     return 0;
 }
 

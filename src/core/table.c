@@ -454,6 +454,15 @@ int tst_table_commit(tst_table *t, const tst_action *actions, size_t count,
     return 0;
 }
 
+int tst_table_check_writable(const tst_table *t, const char *operation)
+{
+    if (!t->state.has_meta)
+        return 0;
+    char where[4200];
+    snprintf(where, sizeof where, "%s of table %s", operation ? operation : "write", t->root);
+    return tst_protocol_check_write(&t->state.meta, where);
+}
+
 int tst_table_commit_json(tst_table *t, const char *actions_json, uint64_t *out_version)
 {
     if (!actions_json)

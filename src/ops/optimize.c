@@ -535,11 +535,8 @@ static void run_clear(optimize_run *r)
 static int run(optimize_run *r)
 {
     int rc = tst_table_refresh(r->table, NULL);
-    if (rc == 0) { /* protocol 7: before anything is rewritten */
-        char where[4200];
-        snprintf(where, sizeof where, "optimize of table %s", r->root);
-        rc = tst_protocol_check_write(tst_table_get_meta(r->table), where);
-    }
+    if (rc == 0) /* protocol 7: before anything is rewritten */
+        rc = tst_table_check_writable(r->table, "optimize");
     if (rc != 0)
         return rc;
     r->report.starting_version = r->report.committed_version = tst_table_version(r->table);
