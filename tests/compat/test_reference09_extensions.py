@@ -1,0 +1,163 @@
+"""Our extensions stay invisible to the real reference 0.9.0, and its vacuum is safe on our tables.
+
+tstable writes files the reference does not: checkpoints under _timeseries_log/_checkpoints/
+(every 100 commits and more), temporary files of interrupted writes, and segments staged by
+optimize. The reference 0.9.0 (.deps/refvenv09, see test_reference09.py) must read such a
+table as if they were not there, take its own appends on top, and its `vacuum` must neither
+delete a file a live segment or coverage snapshot needs nor change any answer; tstable then
+reads the table after the reference wrote and vacuumed it.
+"""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from compat_support import BIN, REPO, Cli, cli_json, cli_sql, our_package
+
+REF09 = Path(os.environ.get("TSTABLE_REFERENCE09_PYTHON",
+                            REPO / ".deps" / "refvenv09" / "bin" / "python"))
+pytestmark = [
+    pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built"),
+    pytest.mark.skipif(not REF09.exists(), reason=(
+        f"the reference 0.9.0 is not at {REF09}; scripts/deps.sh installs it")),
+]
+
+_RUNNER = r"""
+import datetime as dt, json, sys
+import pyarrow.parquet as pq
+import timeseries_table_format as ttf
+
+def run(op):
+    t = ttf.TimeSeriesTable.open(op["root"])
+    if op["op"] == "version":
+        return t.version()
+    if op["op"] == "append":
+        return t.append(pq.read_table(op["path"])).committed_version
+    if op["op"] == "sql":
+        s = ttf.Session()
+        s.register_tstable("t", op["root"])
+        return [list(r.values()) for r in s.sql(op["sql"]).to_pylist()]
+    if op["op"] == "vacuum":
+        r = t.vacuum(dt.datetime.now(dt.timezone.utc), apply=op["apply"])
+        return {"mode": r.mode, "deleted": r.deleted_files,
+                "artifacts": [{"path": a.path, "disposition": a.disposition, "reason": a.reason}
+                              for a in r.artifacts]}
+    raise ValueError(op["op"])
+
+out = []
+for op in json.load(sys.stdin):
+    try:
+        out.append({"ok": run(op)})
+    except Exception as e:
+        out.append({"error": f"{type(e).__name__}: {e}"})
+print(json.dumps(out, default=str))
+"""
+
+
+def ref(*ops):
+    ops = [{k: (str(v) if isinstance(v, Path) else v) for k, v in op.items()} for op in ops]
+    r = subprocess.run([str(REF09), "-c", _RUNNER], input=json.dumps(ops), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, f"the reference 0.9.0 runner failed: {r.stderr}"
+    results = json.loads(r.stdout)
+    for op, res in zip(ops, results):
+        assert "ok" in res, f"the reference 0.9.0 refused {op['op']}: {res}"
+    return [res["ok"] for res in results]
+
+
+QUERIES = ["SELECT count(*) AS n, sum(v) AS s FROM t",
+           "SELECT symbol, count(*) AS n, sum(v) AS s FROM t GROUP BY symbol ORDER BY symbol"]
+
+
+def hour_rows(first_hour, hours, symbol, v0=0.0):
+    start = dt.datetime(2024, 1, 1) + dt.timedelta(hours=first_hour)
+    return pa.table({"ts": pa.array([start + dt.timedelta(hours=h) for h in range(hours)],
+                                    pa.timestamp("us", tz="UTC")),
+                     "symbol": [symbol] * hours,
+                     "v": pa.array([v0 + h for h in range(hours)], pa.float64())})
+
+
+def same_answers(cli, root):
+    theirs = ref(*[{"op": "sql", "root": root, "sql": q} for q in QUERIES])
+    for q, rows in zip(QUERIES, theirs):
+        assert cli_sql(cli, root, q) == rows, q
+
+
+def test_a_table_with_checkpoints_reads_the_same_in_0_9_and_takes_its_appends(tmp_path):
+    ttf = our_package()
+    cli = Cli()
+    root = tmp_path / "long"
+    t = ttf.TimeSeriesTable.create(table_root=str(root), index_column="ts",
+                                   index_type="timestamp", index_granularity="1h",
+                                   entity_columns=["symbol"], protocol=7)
+    for i in range(105):  # one checkpoint at version 101
+        t.append(hour_rows(i, 1, "NVDA", float(i)))
+    checkpoints = list((root / "_timeseries_log" / "_checkpoints").iterdir())
+    assert checkpoints, "no checkpoint was written: the test would prove nothing"
+    assert ref({"op": "version", "root": root})[0] == 106
+    same_answers(cli, root)
+
+    # The reference appends after the checkpoint; tstable opens from the checkpoint and
+    # replays the reference's commits.
+    new = tmp_path / "amd.parquet"
+    pq.write_table(hour_rows(0, 24, "AMD", 1000.0), new)
+    assert ref({"op": "append", "root": root, "path": new})[0] == 107
+    info = cli_json(cli, "info", "--table", root)
+    assert (info["version"], info["rows"]) == (107, 129)
+    same_answers(cli, root)
+    cov = cli_json(cli, "coverage", "--table", root, "--entity", "symbol=AMD",
+                   "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-02T00:00:00Z")
+    assert cov["covered_buckets"] == 24
+
+
+def test_the_reference_vacuum_keeps_what_tstable_tables_need(tmp_path):
+    ttf = our_package()
+    cli = Cli()
+    root = tmp_path / "t"
+    t = ttf.TimeSeriesTable.create(table_root=str(root), index_column="ts",
+                                   index_type="timestamp", index_granularity="1h",
+                                   entity_columns=["symbol"], protocol=7)
+    t.append(pa.concat_tables([hour_rows(0, 6, "AAPL"), hour_rows(0, 6, "MSFT", 50.0)]))
+    t.append(hour_rows(6, 6, "AAPL", 6.0))
+    cli.ok("optimize", "--table", root)  # replaces the mixed segment: its old file is unused
+    csv = tmp_path / "more.csv"
+    csv.write_text("ts,symbol,v\n2024-01-02T00:00:00Z,TSLA,1.5\n2024-01-02T01:00:00Z,TSLA,2.5\n")
+    cli.ok("append", "--table", root, "--csv", csv)
+    # What an interrupted tstable write leaves: an unpublished temporary segment file.
+    stray = root / "data" / "_managed" / "append" / "0b7c2f4e-1d2a-4c33-9f1e-5b6a7c8d9e0f.parquet"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(hour_rows(100, 2, "ZZZ"), stray)
+    before = {q: cli_sql(cli, root, q) for q in QUERIES}
+    time.sleep(1.1)  # vacuum keeps files modified at or after its cutoff
+
+    dry = ref({"op": "vacuum", "root": root, "apply": False})[0]
+    assert dry["mode"] == "dry_run" and dry["deleted"] == 0
+    removable = {a["path"] for a in dry["artifacts"] if a["disposition"] == "removable"}
+    assert "data/_managed/append/0b7c2f4e-1d2a-4c33-9f1e-5b6a7c8d9e0f.parquet" in removable
+    live = {s["path"] for s in cli_json(cli, "segments", "--table", root)}
+    assert not removable & live
+    applied = ref({"op": "vacuum", "root": root, "apply": True})[0]
+    assert applied["deleted"] == len(removable)
+    assert not stray.exists()
+    assert not any(p.startswith("_timeseries_log") for p in removable)
+
+    # Nothing tstable or the reference needs is gone: same answers, and both still write.
+    assert {q: cli_sql(cli, root, q) for q in QUERIES} == before
+    same_answers(cli, root)
+    cov = cli_json(cli, "coverage", "--table", root, "--entity", "symbol=AAPL",
+                   "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-01T12:00:00Z")
+    assert cov["covered_buckets"] == 12
+    again = tmp_path / "again.parquet"
+    pq.write_table(hour_rows(12, 3, "AAPL", 12.0), again)
+    ref({"op": "append", "root": root, "path": again})
+    t.refresh()
+    t.append(hour_rows(15, 3, "AAPL", 15.0))
+    same_answers(cli, root)
+    assert cli_sql(cli, root, "SELECT count(*) FROM t WHERE symbol = 'AAPL'") == [[18]]
