@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FEATURE "schema_add_columns"
 
@@ -74,6 +75,20 @@ static int check_table(const tst_table *t)
     return rc;
 }
 
+/* A column of the table or an earlier new column whose name equals cols[i]'s but
+ * for ASCII letter case, or NULL. */
+static const char *case_twin(const tst_table *t, const tst_field *cols, size_t i)
+{
+    const tst_schema *schema = tst_table_get_meta(t)->schema;
+    for (size_t j = 0; j < schema->column_count; j++)
+        if (strcasecmp(schema->columns[j].name, cols[i].name) == 0)
+            return schema->columns[j].name;
+    for (size_t j = 0; j < i; j++)
+        if (strcasecmp(cols[j].name, cols[i].name) == 0)
+            return cols[j].name;
+    return NULL;
+}
+
 /* Step 2: one column against the table and the columns before it. */
 static int check_column(const tst_table *t, const tst_field *cols, size_t i)
 {
@@ -84,6 +99,13 @@ static int check_column(const tst_table *t, const tst_field *cols, size_t i)
     for (size_t j = 0; j < i; j++)
         if (strcmp(cols[j].name, f->name) == 0)
             return refuse(t, "the column '%s' is given twice%s", f->name, "");
+    /* The reference allows "Price" beside "price"; DuckDB, which runs every
+     * append and query here, does not tell them apart. */
+    const char *twin = case_twin(t, cols, i);
+    if (twin)
+        return refuse(t, "the column '%s' differs from the column '%s' only in letter case, "
+                      "which the SQL engine (DuckDB) does not tell apart; choose another name",
+                      f->name, twin);
     if (!f->nullable)
         return refuse(t, "the new column '%s' must be nullable%s", f->name,
                       ": the rows already written hold no value for it");
