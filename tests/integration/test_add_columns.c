@@ -8,6 +8,7 @@
  */
 #include "testsupport.h"
 
+#include "append_internal.h"
 #include "tstable/append.h"
 #include "tstable/evolve.h"
 #include "tstable/optimize.h"
@@ -358,6 +359,47 @@ static void nested_columns_left_out_are_written_as_nulls(void **state)
     tst_test_rmtree(root);
 }
 
+/* Another process's addition right before an append's first commit attempt. */
+static void add_before_commit(void *ctx, unsigned attempt)
+{
+    if (attempt != 1)
+        return;
+    tst_table *other = NULL;
+    assert_tst_ok(tst_table_open(&other, (const char *)ctx));
+    tst_field f = column("vwap", TST_TYPE_FLOAT64, true);
+    assert_tst_ok(tst_table_add_columns(other, &f, 1, NULL));
+    tst_table_free(other);
+}
+
+static void an_append_planned_before_an_addition_rebases_over_it(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("addcols_rebase");
+    tst_table *t = table_with_data(root);
+    char *path = tst_test_path(root, "b.csv");
+    const char *text = "ts,symbol,close\n2024-01-02T00:00:00Z,A,3\n";
+    assert_int_equal(tst_test_write_file(path, text, strlen(text)), 0);
+    tst_append_options opts = TST_APPEND_OPTIONS_INIT;
+    opts.max_attempts = 3;
+    tst_append_before_commit_ctx = root;
+    tst_append_before_commit_hook = add_before_commit;
+    tst_append_result res;
+    int rc = tst_table_append_csv(t, path, NULL, &opts, &res);
+    tst_append_before_commit_hook = NULL;
+    assert_tst_ok(rc);
+    assert_int_equal(res.version, 4);
+    assert_int_equal(res.attempts, 2);
+    assert_int_equal(tst_table_get_meta(t)->schema->column_count, 4);
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    assert_tst_ok(tst_session_register_table(s, "t", root));
+    expect_row(s, "3|0|7.0", "count(*), count(vwap), sum(close)");
+    tst_session_free(s);
+    free(path);
+    tst_table_free(t);
+    tst_test_rmtree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +411,7 @@ int main(void)
         cmocka_unit_test(optimize_rewrites_older_segments_in_the_evolved_schema),
         cmocka_unit_test(a_stale_handle_conflicts_and_writes_nothing),
         cmocka_unit_test(nested_columns_left_out_are_written_as_nulls),
+        cmocka_unit_test(an_append_planned_before_an_addition_rebases_over_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
