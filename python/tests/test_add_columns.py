@@ -111,12 +111,16 @@ def test_anything_but_a_schema_is_a_type_error(tmp_path, columns):
     assert table.version() == 2 and files(root) == before
 
 
-def test_schema_level_metadata_is_a_value_error(tmp_path):
+@pytest.mark.parametrize("columns", [
+    pa.schema([pa.field("n", pa.int64())], metadata={"k": "v"}),
+    pa.schema([pa.field("n", pa.int64(), metadata={"k": "v"})]),
+])
+def test_metadata_is_a_value_error(tmp_path, columns):
     root = tmp_path / "t"
     table = make(root)
     before = files(root)
-    with pytest.raises(ValueError):
-        table.add_columns(pa.schema([pa.field("n", pa.int64())], metadata={"k": "v"}))
+    with pytest.raises(ValueError, match="without metadata"):
+        table.add_columns(columns)
     assert table.version() == 2 and files(root) == before
 
 

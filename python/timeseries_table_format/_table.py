@@ -167,9 +167,14 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                               f"{type(columns).__name__}")
             error.table_root = self.root()
             raise error
-        if columns.metadata:
-            error = ValueError("add_columns() takes a pyarrow.Schema without schema-level "
-                               "metadata; nothing was written")
+        annotated = [f.name for f in columns if f.metadata]
+        if columns.metadata or annotated:
+            where = f"field {annotated[0]!r}" if annotated else "the schema"
+            error = ValueError(f"add_columns() takes a pyarrow.Schema without metadata, but "
+                               f"{where} has some (this build does not write the "
+                               f"schema_metadata feature); drop it with "
+                               f"schema.remove_metadata() / field.remove_metadata(); nothing "
+                               f"was written")
             error.table_root = self.root()
             raise error
         return super().add_columns(columns.__arrow_c_schema__())
