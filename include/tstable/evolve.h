@@ -18,8 +18,9 @@
  *   - optimize rewrites older segments in the whole schema, nulls filled;
  *   - readers that do not know "schema_add_columns" (the reference 0.5 to
  *     0.7, tstable before this feature) refuse the table, naming it.
- * A SQL session registration made before the addition keeps the schema it
- * was made with: register the table again to see the new columns.
+ * A SQL session that registered the table sees the new columns at its next
+ * query (the reference 0.9.0 asks to register the table again; doing so here
+ * is harmless).
  *
  * Format_version-6 tables (reference 0.4) have no feature lists, so they
  * cannot take an addition: migrate them to protocol 7 first

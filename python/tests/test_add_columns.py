@@ -207,3 +207,15 @@ def test_a_format_version_6_table_is_refused_with_the_way_out(tmp_path):
     with pytest.raises(ttf.TimeseriesTableError, match="tstable migrate --table SRC --to DST"):
         table.add_columns(EXTRA)
     assert files(root) == before
+
+
+def test_a_registered_session_sees_the_new_columns_at_its_next_query(tmp_path):
+    root = tmp_path / "t"
+    table = make(root)
+    session = ttf.Session()
+    session.register_tstable("t", str(root))
+    assert session.sql("SELECT * FROM t").column_names == BASE.names
+    table.add_columns(EXTRA)
+    got = session.sql("SELECT * FROM t")
+    assert got.column_names == BASE.names + EXTRA.names
+    assert got["score"].null_count == 2

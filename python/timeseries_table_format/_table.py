@@ -161,7 +161,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         table without a schema yet (append first); a format_version-6 table
         raises TimeseriesTableError (migrate it to protocol 7 first). Readers
         older than the reference 0.8 can no longer open the table. A Session
-        registration made before keeps the old columns: register again."""
+        that registered the table sees the new columns at its next query."""
         if not isinstance(columns, pa.Schema):
             error = TypeError(f"add_columns() takes a pyarrow.Schema, not "
                               f"{type(columns).__name__}")
