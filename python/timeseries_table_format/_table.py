@@ -150,6 +150,39 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         (ConflictError)."""
         return OptimizeReport(super().optimize())
 
+    def add_columns(self, columns: pa.Schema) -> int:
+        """Add columns at the end of the table's schema, in one metadata-only
+        commit; returns the committed version (the reference 0.8+'s add_columns).
+
+        columns is a pyarrow.Schema whose fields are all nullable, new to the
+        table (names are exact and case-sensitive, not blank) and of table
+        types (int16, date32, dictionaries... are refused: cast them first).
+        Rows already written read as null in the new columns; later appends
+        may leave out nullable columns other than the index and entity
+        columns. The commit is made on this handle's version, without a
+        refresh: when another writer committed first, ConflictError (refresh()
+        and call again). A broken rule raises SchemaMismatchError, and so does a
+        table without a schema yet (append first); a format_version-6 table
+        raises TimeseriesTableError (migrate it to protocol 7 first). Readers
+        older than the reference 0.8 can no longer open the table. A Session
+        that registered the table sees the new columns at its next query."""
+        if not isinstance(columns, pa.Schema):
+            error = TypeError(f"add_columns() takes a pyarrow.Schema, not "
+                              f"{type(columns).__name__}")
+            error.table_root = self.root()
+            raise error
+        annotated = [f.name for f in columns if f.metadata]
+        if columns.metadata or annotated:
+            where = f"field {annotated[0]!r}" if annotated else "the schema"
+            error = ValueError(f"add_columns() takes a pyarrow.Schema without metadata, but "
+                               f"{where} has some (this build does not write the "
+                               f"schema_metadata feature); drop it with "
+                               f"schema.remove_metadata() / field.remove_metadata(); nothing "
+                               f"was written")
+            error.table_root = self.root()
+            raise error
+        return super().add_columns(columns.__arrow_c_schema__())
+
     def scan(self, start: Any, end: Any, *, entity: Any = None,
              columns: Optional[Sequence[str]] = None) -> pa.Table:
         """Rows whose index lies in [start, end) at the latest commit, as a pyarrow

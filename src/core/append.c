@@ -471,6 +471,14 @@ static int rebase(append_batch *b)
     b->snapshot_written = false;
     int rc = tst_table_refresh(b->table, NULL);
     append_job *lead = &b->jobs[0];
+    if (rc == 0 && !lead->plan.adopted) {
+        /* The data files are written in the schema planned against, borrowed
+         * from a meta the refresh may have replaced (another writer's
+         * add_columns): they stay valid as older segments of the evolved
+         * table, and nothing reads that schema again. */
+        for (size_t i = 0; i < b->count; i++)
+            b->jobs[i].plan.schema = NULL;
+    }
     if (rc != 0 || !lead->plan.adopted)
         return rc;
     /* This was to be the first append. If another writer made it, our data

@@ -423,9 +423,10 @@ static int adopt(const tst_table_meta *meta, const tst_source *src, const char *
 
 /* ---- the plan --------------------------------------------------------------- */
 
-static int extra_columns(const tst_table_meta *meta, const tst_source *src, const char *root)
+static int extra_columns(const tst_table_meta *meta, const tst_source *src, const char *root,
+                         size_t omitted)
 {
-    if (src->column_count == meta->schema->column_count)
+    if (src->column_count + omitted == meta->schema->column_count)
         return 0;
     for (size_t i = 0; i < src->column_count; i++)
         if (!tst_schema_find(meta->schema, src->columns[i].name))
@@ -435,10 +436,28 @@ static int extra_columns(const tst_table_meta *meta, const tst_source *src, cons
     return 0;
 }
 
+/*
+ * After add_columns (protocol 7, feature schema_add_columns) a source may
+ * leave out a nullable payload column: the segment is written with the
+ * table's whole schema and nulls there, as the reference writes it. Index
+ * and entity columns are always required; a table that never added a column
+ * keeps the strict rule.
+ */
+bool tst_append_may_omit(const tst_table_meta *meta, const tst_field *want)
+{
+    if (!want->nullable || !tst_meta_requires_feature(meta, "schema_add_columns") ||
+        strcmp(want->name, meta->index.column) == 0)
+        return false;
+    for (size_t k = 0; k < meta->index.entity_count; k++)
+        if (strcmp(want->name, meta->index.entity_columns[k]) == 0)
+            return false;
+    return true;
+}
+
 static int match(const tst_table_meta *meta, const tst_source *src, const char *root,
                  tst_append_plan *out)
 {
-    size_t n = meta->schema->column_count;
+    size_t n = meta->schema->column_count, omitted = 0;
     column_check *checks = calloc(n ? n : 1, sizeof *checks);
     if (!checks)
         return tst_fail(TST_ENOMEM, "out of memory planning an append to %s", root);
@@ -446,10 +465,15 @@ static int match(const tst_table_meta *meta, const tst_source *src, const char *
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         checks[i].want = &meta->schema->columns[i];
+        if (!find_column(src, checks[i].want->name) && tst_append_may_omit(meta, checks[i].want)) {
+            omitted++;
+            cast = true; /* re-encoded, with nulls in that column */
+            continue;
+        }
         rc = match_column(root, src, i, &checks[i], &cast, &moved);
     }
     if (rc == 0)
-        rc = extra_columns(meta, src, root);
+        rc = extra_columns(meta, src, root, omitted);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = check_values(root, src, &checks[i]);
     free(checks);

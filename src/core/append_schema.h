@@ -27,6 +27,11 @@ void tst_append_plan_clear(tst_append_plan *plan);
  * same types and nullability. */
 bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b);
 
+/* Whether an append may leave out this column of the table: after add_columns
+ * (feature schema_add_columns), any nullable column but the index and entity
+ * columns; it is then written as nulls. */
+bool tst_append_may_omit(const tst_table_meta *meta, const tst_field *column);
+
 /* Checks a schema about to be adopted: index column type, entity column types. */
 int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *schema,
                                   const char *root);

@@ -596,6 +596,33 @@ int tst_schema_copy(tst_schema **dst, const tst_schema *src)
     return 0;
 }
 
+int tst_schema_extend(tst_schema **dst, const tst_schema *src, const tst_field *extra,
+                      size_t extra_count)
+{
+    *dst = NULL;
+    tst_schema *copy = calloc(1, sizeof *copy);
+    size_t n = src->column_count + extra_count;
+    if (copy)
+        copy->columns = calloc(n ? n : 1, sizeof *copy->columns);
+    if (!copy || !copy->columns) {
+        tst_schema_free(copy);
+        return tst_fail(TST_ENOMEM, "out of memory copying a schema");
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const tst_field *f = i < src->column_count ? &src->columns[i]
+                                                   : &extra[i - src->column_count];
+        rc = field_copy(&copy->columns[i], f);
+        copy->column_count = i + 1;
+    }
+    if (rc != 0) {
+        tst_schema_free(copy);
+        return rc;
+    }
+    *dst = copy;
+    return 0;
+}
+
 void tst_schema_free(tst_schema *schema)
 {
     if (!schema)

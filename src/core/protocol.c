@@ -9,11 +9,13 @@
  * write is refused). Requirements only grow over history. Feature names match
  * [a-z][a-z0-9_]*, are unique and are written sorted.
  *
- * This build reads `schema_add_columns` (0.8: nullable columns added after
- * the first append; older segments lack them and scans fill them with
- * nulls, see tst_meta_requires_feature) but cannot write such a table yet:
- * appends and optimize would have to follow the evolved-schema rules. So a
- * table requiring it is readable and every write is refused, naming it.
+ * This build reads and writes `schema_add_columns` (0.8: nullable columns
+ * added after the first append by tst_table_add_columns, src/ops/add_columns.c;
+ * older segments lack them and scans fill them with nulls, see
+ * tst_meta_requires_feature; appends may then omit nullable payload columns
+ * and optimize writes the evolved schema). The reference lists it as a reader
+ * feature only; listing it as writable too also accepts a table that names it
+ * among its writer features, which this build knows how to keep.
  * `schema_metadata` (0.9) is refused like any unknown feature, by name.
  *
  * Also here: the feature lists to and from JSON, and the raw pre-scan the
@@ -31,7 +33,7 @@
 
 /* Features this build can read a table with, and those it can also write one with. */
 static const char *const SUPPORTED_READER_FEATURES[] = {"schema_add_columns", NULL};
-static const char *const SUPPORTED_WRITER_FEATURES[] = {NULL};
+static const char *const SUPPORTED_WRITER_FEATURES[] = {"schema_add_columns", NULL};
 
 static bool supported(const char *const *list, const char *name)
 {

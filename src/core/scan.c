@@ -340,12 +340,19 @@ static int entity_sql(sql_text *t, const scan_plan *p)
 static int scan_sql(sql_text *t, const scan_plan *p)
 {
     bool no_files = p->file_count == 0, empty = false;
-    int rc = SQL_F(t, "SELECT ");
+    /* After add_columns, a column none of the kept files has reads as nulls. */
+    bool added = tst_meta_requires_feature(tst_table_get_meta(p->table), "schema_add_columns");
+    tst_select_names present = {0};
+    int rc = added && !no_files ? tst_select_file_columns(p->files, p->file_count, &present) : 0;
+    if (rc == 0)
+        rc = SQL_F(t, "SELECT ");
     for (size_t i = 0; rc == 0 && i < p->column_count; i++) {
+        bool absent = added && !no_files && !tst_select_names_has(&present, p->columns[i]->name);
         rc = SQL_F(t, "%s", i ? ", " : "");
         if (rc == 0)
-            rc = tst_select_column(t, p->columns[i], no_files);
+            rc = tst_select_column(t, p->columns[i], no_files || absent);
     }
+    tst_select_names_clear(&present);
     if (rc != 0 || no_files)
         return rc == 0 ? SQL_F(t, " WHERE false") : rc;
     rc = tst_select_from(t, p->files, p->file_count, true);

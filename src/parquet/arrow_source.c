@@ -707,3 +707,45 @@ void tst_arrow_staging_drop(tst_arrow_staging *staging)
     tst_duck_disconnect(&con);
     staging->created = false;
 }
+
+/* ---- a schema's fields, for add_columns ---------------------------------- */
+
+int tst_arrow_schema_fields(const struct ArrowSchema *schema, tst_field **out, size_t *out_count)
+{
+    *out = NULL;
+    *out_count = 0;
+    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0)
+        return tst_fail(TST_EINVAL, "the columns must be given as an Arrow schema (a struct, "
+                        "format \"+s\")");
+    if (schema->n_children < 0 || (schema->n_children > 0 && !schema->children))
+        return tst_fail(TST_EINVAL, "the Arrow schema has a malformed column list");
+    size_t n = (size_t)schema->n_children;
+    tst_field *fields = calloc(n ? n : 1, sizeof *fields);
+    if (!fields)
+        return nomem();
+    int rc = 0;
+    size_t got = 0;
+    for (; rc == 0 && got < n; got++) {
+        tst_wire_kind wire = TST_WIRE_OTHER;
+        rc = map_field(schema->children[got], 0, &fields[got], &wire);
+        if (rc == 0 && (wire != TST_WIRE_EXACT || !tst_source_type_exact(&fields[got].type))) {
+            char type[128];
+            if (tst_type_format(&fields[got].type, type, sizeof type) < 0)
+                snprintf(type, sizeof type, "this type");
+            rc = tst_fail(TST_ESCHEMA, "column '%s' has the Arrow type %s, which is not a table "
+                          "type exactly (the types are bool, int32, int64, uint64, float32, "
+                          "float64, utf8, binary, fixed_size_binary, decimal, timestamp, "
+                          "struct, list, map); cast it to one of them",
+                          fields[got].name, type);
+        }
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < got; i++)
+            tst_source_field_clear(&fields[i]);
+        free(fields);
+        return rc;
+    }
+    *out = fields;
+    *out_count = n;
+    return 0;
+}

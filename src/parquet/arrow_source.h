@@ -51,6 +51,15 @@ typedef struct tst_arrow_staging {
 int tst_source_arrow(tst_source *out, struct ArrowArrayStream *stream,
                      tst_arrow_staging *staging);
 
+/*
+ * The columns of an Arrow struct schema (borrowed, not released) as table
+ * fields, mapped as an append maps them; each must be a table type exactly
+ * (no conversion, no Int96 or other type): TST_ESCHEMA naming the column
+ * otherwise. TST_EINVAL for a schema that is not a struct. Free each field
+ * with tst_source_field_clear, then the array.
+ */
+int tst_arrow_schema_fields(const struct ArrowSchema *schema, tst_field **out, size_t *out_count);
+
 /* Drops the staging table if it was created; safe to call twice. */
 void tst_arrow_staging_drop(tst_arrow_staging *staging);
 

@@ -74,6 +74,11 @@ typedef struct tst_segment_layout {
 int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
                       const tst_schema *schema, const char *dst, const tst_segment_layout *layout);
 
+/* Whether a column of this type can be written (as values or as nulls):
+ * 0, or TST_EUNSUPPORTED naming the column and the reason (fixed-size
+ * binary, decimals over 38 digits, Int96, other types, maps without values). */
+int tst_segment_field_writable(const tst_field *field);
+
 /* The Parquet footer's row count and the file size. */
 int tst_segment_file_stats(const char *path, uint64_t *out_rows, uint64_t *out_bytes);
 

@@ -369,6 +369,74 @@ static int order_by_sql(tst_sql *t, const tst_index_spec *spec)
     return rc;
 }
 
+/* The DuckDB type of a typed NULL for f, nested types spelled out
+ * (STRUCT("a" T, ...), T[], MAP(K, V)). */
+static int null_type_sql(tst_sql *t, const tst_field *f, const tst_type *type)
+{
+    int rc = 0;
+    switch (type->kind) {
+    case TST_TYPE_STRUCT:
+        rc = SQL_F(t, "STRUCT(");
+        for (size_t i = 0; rc == 0 && i < type->field_count; i++) {
+            rc = SQL_F(t, "%s", i ? ", " : "");
+            if (rc == 0)
+                rc = SQL_IDENT(t, type->fields[i].name);
+            if (rc == 0)
+                rc = SQL_F(t, " ");
+            if (rc == 0)
+                rc = null_type_sql(t, f, &type->fields[i].type);
+        }
+        return rc == 0 ? SQL_F(t, ")") : rc;
+    case TST_TYPE_LIST:
+        rc = null_type_sql(t, f, &type->element->type);
+        return rc == 0 ? SQL_F(t, "[]") : rc;
+    case TST_TYPE_MAP:
+        if (!type->value)
+            return unsupported(f, "a map without values cannot be written");
+        rc = SQL_F(t, "MAP(");
+        if (rc == 0)
+            rc = null_type_sql(t, f, &type->key->type);
+        if (rc == 0)
+            rc = SQL_F(t, ", ");
+        if (rc == 0)
+            rc = null_type_sql(t, f, &type->value->type);
+        return rc == 0 ? SQL_F(t, ")") : rc;
+    default: {
+        tst_field leaf = *f;
+        leaf.type = *type;
+        char name[64];
+        rc = duck_type(&leaf, name, sizeof name);
+        return rc == 0 ? SQL_F(t, "%s", name) : rc;
+    }
+    }
+}
+
+/* "CAST(NULL AS T) AS c": a nullable column the relation does not have (a
+ * column added to the table after the data was written, format
+ * "schema_add_columns"). */
+static int null_column_sql(tst_sql *t, const tst_field *f)
+{
+    int rc = SQL_F(t, "CAST(NULL AS ");
+    if (rc == 0)
+        rc = null_type_sql(t, f, &f->type);
+    if (rc == 0)
+        rc = SQL_F(t, ") AS ");
+    return rc == 0 ? SQL_IDENT(t, f->name) : rc;
+}
+
+/* Whether the relation has a column of that name (exact, case-sensitive). */
+static int relation_has_column(duckdb_prepared_statement all, const char *name, bool *out)
+{
+    idx_t n = duckdb_prepared_statement_column_count(all);
+    *out = false;
+    for (idx_t i = 0; i < n && !*out; i++) {
+        const char *c = duckdb_prepared_statement_column_name(all, i);
+        *out = c && strcmp(c, name) == 0;
+        duckdb_free((void *)c);
+    }
+    return 0;
+}
+
 /* "CAST(c AS T) AS c"; a TIMESTAMPTZ going to ms or ns, and anything going to
  * ms, passes through TIMESTAMP. */
 static int column_sql(tst_sql *t, duckdb_connection con, const char *relation,
@@ -417,17 +485,32 @@ static int arrow_schema_sql(tst_sql *t, const tst_schema *schema)
     return rc;
 }
 
-/* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...) */
+/* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...); a
+ * nullable column the relation lacks is written as nulls. */
 static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
                     const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
                     const tst_segment_layout *layout)
 {
-    int rc = SQL_F(t, "COPY (SELECT ");
+    /* The relation's own columns, to find the nullable ones it lacks. */
+    tst_sql all_sql = {0};
+    duckdb_prepared_statement all = NULL;
+    int rc = SQL_F(&all_sql, "SELECT * FROM %s", relation);
+    if (rc == 0 && duckdb_prepare(con, all_sql.s, &all) == DuckDBError)
+        rc = tst_fail(TST_ESQL, "reading the columns of %s: %s", relation,
+                      duckdb_prepare_error(all) ? duckdb_prepare_error(all) : "prepare failed");
+    free(all_sql.s);
+    if (rc == 0)
+        rc = SQL_F(t, "COPY (SELECT ");
     for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
+        const tst_field *f = &schema->columns[i];
+        bool present = true;
         rc = SQL_F(t, "%s", i ? ", " : "");
+        if (rc == 0 && f->nullable)
+            rc = relation_has_column(all, f->name, &present);
         if (rc == 0)
-            rc = column_sql(t, con, relation, &schema->columns[i]);
+            rc = present ? column_sql(t, con, relation, f) : null_column_sql(t, f);
     }
+    duckdb_destroy_prepare(&all);
     if (rc == 0)
         rc = SQL_F(t, " FROM %s", relation);
     if (rc == 0)
@@ -581,4 +664,15 @@ int tst_segment_file_stats(const char *path, uint64_t *out_rows, uint64_t *out_b
     *out_rows = rows;
     *out_bytes = (uint64_t)st.st_size;
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writability of a column, for add_columns                                  */
+
+int tst_segment_field_writable(const tst_field *field)
+{
+    tst_sql t = {0};
+    int rc = null_type_sql(&t, field, &field->type);
+    free(t.s);
+    return rc;
 }

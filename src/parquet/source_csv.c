@@ -24,6 +24,7 @@
  * case, a single column that is really another delimiter, a file that is
  * not text (a Parquet file given as CSV).
  */
+#include "append_schema.h"
 #include "source.h"
 
 #include "arrow_schema.h"
@@ -320,7 +321,8 @@ static int check_names(const csv_reader *r)
     int rc = 0;
     if (m->schema) {
         for (size_t i = 0; rc == 0 && i < m->schema->column_count; i++)
-            if (!find_column(r, m->schema->columns[i].name))
+            if (!find_column(r, m->schema->columns[i].name) &&
+                !tst_append_may_omit(m, &m->schema->columns[i]))
                 rc = missing_column(r, m->schema->columns[i].name);
         return rc;
     }

@@ -123,6 +123,57 @@ int tst_select_from(tst_sql *t, char *const *files, size_t file_count, bool unio
     return rc == 0 ? SQL_F(t, "], union_by_name = %s)", union_by_name ? "true" : "false") : rc;
 }
 
+int tst_select_file_columns(char *const *files, size_t file_count, tst_select_names *out)
+{
+    memset(out, 0, sizeof *out);
+    tst_sql q = {0};
+    duckdb_connection con = NULL;
+    duckdb_prepared_statement stmt = NULL;
+    int rc = SQL_F(&q, "SELECT *");
+    if (rc == 0)
+        rc = tst_select_from(&q, files, file_count, true);
+    if (rc == 0)
+        rc = tst_duck_connect(&con);
+    if (rc == 0 && duckdb_prepare(con, q.s, &stmt) == DuckDBError)
+        rc = tst_fail(TST_ESQL, "reading the columns of %zu segment file%s: %s", file_count,
+                      file_count == 1 ? "" : "s",
+                      duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "prepare failed");
+    idx_t n = rc == 0 ? duckdb_prepared_statement_column_count(stmt) : 0;
+    if (rc == 0 && !(out->names = calloc(n ? n : 1, sizeof *out->names)))
+        rc = tst_fail(TST_ENOMEM, "out of memory");
+    for (idx_t i = 0; rc == 0 && i < n; i++) {
+        const char *name = duckdb_prepared_statement_column_name(stmt, i);
+        out->names[i] = name ? strdup(name) : NULL;
+        duckdb_free((void *)name);
+        if (!out->names[i])
+            rc = tst_fail(TST_ENOMEM, "out of memory");
+        else
+            out->count = i + 1;
+    }
+    duckdb_destroy_prepare(&stmt);
+    tst_duck_disconnect(&con);
+    free(q.s);
+    if (rc != 0)
+        tst_select_names_clear(out);
+    return rc;
+}
+
+bool tst_select_names_has(const tst_select_names *names, const char *name)
+{
+    for (size_t i = 0; i < names->count; i++)
+        if (strcmp(names->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+void tst_select_names_clear(tst_select_names *names)
+{
+    for (size_t i = 0; names->names && i < names->count; i++)
+        free(names->names[i]);
+    free(names->names);
+    memset(names, 0, sizeof *names);
+}
+
 int tst_select_segment_file(const char *root, const tst_segment *seg, const char *what,
                             char **out)
 {

@@ -36,6 +36,22 @@ int tst_select_column(tst_sql *t, const tst_field *f, bool no_files);
 int tst_select_from(tst_sql *t, char *const *files, size_t file_count, bool union_by_name);
 
 /*
+ * After add_columns (feature schema_add_columns) files written before an
+ * addition lack its columns, and read_parquet(union_by_name = true) has a
+ * column only when some listed file has it. So such a table's SELECT first
+ * asks DuckDB which columns the kept files have (one more bind, reading
+ * their footers), and reads each column they all lack as
+ * "CAST(NULL AS T) AS c". The names are malloc'd; clear releases them.
+ */
+typedef struct tst_select_names {
+    char **names;
+    size_t count;
+} tst_select_names;
+int tst_select_file_columns(char *const *files, size_t file_count, tst_select_names *out);
+bool tst_select_names_has(const tst_select_names *names, const char *name);
+void tst_select_names_clear(tst_select_names *names);
+
+/*
  * The absolute path of a segment's data file, checked to exist: a missing
  * file is TST_ENOTFOUND naming it (instead of DuckDB's error at bind).
  * `what` prefixes the message ("scan of table /x"). *out is malloc'd.

@@ -179,12 +179,19 @@ static int table_select(tst_sql *t, tst_table *table, char *const *files, size_t
      * match by name, which reads a missing column as nulls. */
     bool added_columns = tst_meta_requires_feature(tst_table_get_meta(table),
                                                    "schema_add_columns");
-    int rc = SQL_F(t, "SELECT ");
+    /* A column none of these files has reads as nulls (segment_select.h). */
+    tst_select_names present = {0};
+    int rc = added_columns && n ? tst_select_file_columns(files, n, &present) : 0;
+    if (rc == 0)
+        rc = SQL_F(t, "SELECT ");
     for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
+        const tst_field *f = &schema->columns[i];
+        bool absent = added_columns && n && !tst_select_names_has(&present, f->name);
         rc = SQL_F(t, "%s", i ? ", " : "");
         if (rc == 0)
-            rc = tst_select_column(t, &schema->columns[i], n == 0);
+            rc = tst_select_column(t, f, n == 0 || absent);
     }
+    tst_select_names_clear(&present);
     if (rc == 0)
         rc = n ? tst_select_from(t, files, n, added_columns) : SQL_F(t, " WHERE false");
     return rc;

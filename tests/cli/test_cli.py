@@ -17,7 +17,7 @@ import pytest
 from conftest import BIN, REPO, Result, squeeze_boxes
 
 NVDA_CSV = REPO / "examples" / "data" / "nvda_1h_sample.csv"
-COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps", "optimize"]
+COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps", "optimize", "add-columns"]
 
 
 # ---- data -----------------------------------------------------------------

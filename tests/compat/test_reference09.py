@@ -198,10 +198,11 @@ def test_integer_tables_written_by_0_9_open_and_query(tmp_path):
         assert cov["covered_buckets"] == len(buckets), (name, cov)
 
 
-def test_table_after_add_columns_reads_with_nulls_and_refuses_writes(tmp_path):
+def test_table_after_add_columns_reads_with_nulls_and_takes_writes(tmp_path):
     """0.8+'s add_columns declares the reader feature schema_add_columns: older segments lack
-    the added columns. tstable reads them as nulls, as 0.9.0's SQL does, and refuses to write
-    to such a table, naming the feature (it cannot write an evolved schema yet)."""
+    the added columns. tstable reads them as nulls, as 0.9.0's SQL does, and writes to the
+    table: an append with the new columns, one without them (written as nulls), an optimize;
+    0.9.0 then reads the result with the same answers and takes its own append."""
     cli = Cli()
     root = tmp_path / "evolved"
     before = write(ts_rows(0, range(3), ["AAPL", "MSFT"]), tmp_path / "before.parquet")
@@ -220,8 +221,10 @@ def test_table_after_add_columns_reads_with_nulls_and_refuses_writes(tmp_path):
     info = cli_json(cli, "info", "--table", root)
     assert info["reader_features"] == ["schema_add_columns"] and info["rows"] == 8
     assert [c["name"] for c in info["schema"]] == ["ts", "symbol", "v", "extra", "note"]
-    same_sql(cli, root, TS_QUERIES + [
-        "SELECT count(*) AS n, count(extra) AS e, sum(extra) AS s, count(note) AS c FROM t"])
+    evolved_queries = TS_QUERIES + [
+        "SELECT count(*) AS n, count(extra) AS e, sum(extra) AS s, count(note) AS c FROM t",
+        "SELECT count(*) AS n FROM t WHERE extra IS NULL AND note IS NULL"]
+    same_sql(cli, root, evolved_queries)
     rows = cli_sql(cli, root, "SELECT count(*) AS n FROM t WHERE extra IS NULL AND note IS NULL")
     assert rows == [[6]]  # the six rows appended before add_columns
     # Our Python package reads it the same way.
@@ -229,13 +232,21 @@ def test_table_after_add_columns_reads_with_nulls_and_refuses_writes(tmp_path):
     s = ttf.Session()
     s.register_tstable("t", str(root))
     assert s.sql("SELECT count(note) AS c FROM t").to_pylist() == [{"c": 2}]
-    # Writes are refused, naming the feature, and nothing is written.
+    # tstable appends with the new columns, then without them (nulls), then optimizes.
     new = write(ts_rows(5, [0], ["AAPL"]).append_column("extra", pa.array([1], pa.int64()))
                 .append_column("note", pa.array(["z"], pa.string())), tmp_path / "new.parquet")
-    for args in (["append", "--table", root, "--parquet", new], ["optimize", "--table", root]):
-        r = cli(*args)
-        assert r.returncode == 1 and "feature `schema_add_columns`" in r.stderr, r.stderr
-    assert cli_json(cli, "info", "--table", root)["version"] == 4
+    cli.ok("append", "--table", root, "--parquet", new)
+    cli.ok("append", "--table", root, "--parquet",
+           write(ts_rows(6, [0, 1], ["MSFT"], 20.0), tmp_path / "without.parquet"))
+    assert cli_sql(cli, root, "SELECT count(*), count(extra), sum(extra) FROM t") == [[11, 2, 8]]
+    same_sql(cli, root, evolved_queries)
+    cli.ok("optimize", "--table", root)
+    same_sql(cli, root, evolved_queries)
+    # 0.9.0 takes an append (without the new columns) and still agrees.
+    ok(ref({"op": "append", "root": root,
+            "path": write(ts_rows(7, [0], ["NVDA"], 30.0), tmp_path / "ref.parquet")})[0])
+    same_sql(cli, root, evolved_queries)
+    assert cli_sql(cli, root, "SELECT count(*), count(note) FROM t") == [[12, 3]]
 
 
 # ---- tables tstable writes with --protocol 7 --------------------------------------------------
