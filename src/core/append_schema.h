@@ -27,6 +27,9 @@ void tst_append_plan_clear(tst_append_plan *plan);
  * same types and nullability. */
 bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b);
 
+/* True when two schemas (of equal types) carry the same annotations everywhere. */
+bool tst_append_annotations_equal(const tst_schema *a, const tst_schema *b);
+
 /* Checks a schema about to be adopted: index column type, entity column types. */
 int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *schema,
                                   const char *root);

@@ -119,7 +119,7 @@ static void assert_round_trips(const char *columns_json)
     assert_tst_ok(tst_arrow_schema_encode(schema, &b64));
     tst_source_column *cols = NULL;
     size_t count = 0;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_columns_are(cols, count, schema);
     tst_source_columns_free(cols, count);
     free(b64);
@@ -228,7 +228,7 @@ static void deep_nesting_round_trips_to_the_decoders_limit(void **state)
     assert_tst_ok(tst_arrow_schema_encode(&schema, &b64));
     tst_source_column *cols = NULL;
     size_t count = 0;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_columns_are(cols, count, &schema);
     tst_source_columns_free(cols, count);
     free(b64);
@@ -250,7 +250,7 @@ static void an_empty_schema_round_trips(void **state)
     assert_tst_ok(tst_arrow_schema_encode(&empty, &b64));
     tst_source_column *cols = NULL;
     size_t count = 1;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_int_equal(count, 0);
     tst_source_columns_free(cols, count);
     free(b64);
