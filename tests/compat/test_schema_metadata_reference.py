@@ -248,9 +248,15 @@ def test_table_tstable_writes_with_annotations_opens_in_0_9(tmp_path):
     assert r.returncode == 1 and "schema metadata conflicts" in r.stderr, r.stderr
     same_sql(cli, ours)
     assert cli_sql(cli, ours, "SELECT count(*) FROM t") == [[8]]
-    # Then tstable appends again and 0.9.0 still reads every footer.
+    # Then tstable appends again and optimizes (its rewrites declare the annotations too),
+    # and 0.9.0 still reads every footer.
     cli.ok("append", "--table", ours, "--parquet", write(rows(6), tmp_path / "six.parquet"))
+    cli.ok("optimize", "--table", ours)
+    assert cli_json(cli, "info", "--table", ours)["version"] == 8
     same_sql(cli, ours)
+    assert ok(ref({"op": "annotations", "root": ours})[0]) == EXPECTED
+    for path in ours.rglob("*.parquet"):
+        assert footer_schema(path).equals(SCHEMA, check_metadata=True), path
 
 
 def test_annotations_after_an_unannotated_first_append_are_ignored_by_both(tmp_path):
