@@ -92,6 +92,22 @@ def test_conflicting_or_extra_keys_are_rejected_with_nothing_written(tmp_path, m
     assert t.version() == 2 and files(tmp_path) == before
 
 
+def test_a_conflicting_reader_is_refused_unread(tmp_path):
+    t = create(tmp_path)
+    t.append(batch(0, METADATA))
+    source = batch(1, {"unit": "s"}).to_batches()[0]
+    consumed = []
+
+    def batches():
+        consumed.append(True)
+        yield source
+
+    reader = pa.RecordBatchReader.from_batches(source.schema, batches())
+    with pytest.raises(ttf.SchemaMismatchError, match="schema metadata conflicts"):
+        t.append(reader)
+    assert not consumed and t.version() == 2
+
+
 def test_nested_annotations_are_adopted_and_checked(tmp_path):
     child = pa.field("value", pa.int64(), metadata={"unit": "ms"})
     schema = pa.schema([pa.field("idx", pa.int64()), pa.field("entity", pa.string()),

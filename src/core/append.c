@@ -783,9 +783,8 @@ typedef struct arrow_arg {
 
 static int open_arrow(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
-    (void)meta;
     const arrow_arg *a = arg;
-    return tst_source_arrow(src, a->stream, a->staging);
+    return tst_source_arrow_for(src, a->stream, a->staging, meta ? meta->schema : NULL);
 }
 
 int tst_table_append_arrow(tst_table *table, struct ArrowArrayStream *stream,

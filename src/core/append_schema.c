@@ -538,6 +538,21 @@ bool tst_append_annotations_equal(const tst_schema *a, const tst_schema *b)
     return same;
 }
 
+bool tst_append_annotations_conflict(const tst_schema *table, const tst_source *src)
+{
+    md_clash c = {{0}, NULL, NULL};
+    if (clash_at(&c, "", &table->metadata, &src->metadata))
+        return true;
+    for (size_t i = 0; i < src->column_count; i++) {
+        const tst_source_column *in = &src->columns[i];
+        const tst_field *want = tst_schema_find(table, in->name);
+        tst_field view = {in->name, in->type, in->nullable, in->metadata};
+        if (want && field_clash(&c, want->name, want, &view))
+            return true;
+    }
+    return false;
+}
+
 /* The source's annotations against the table's (nothing is read). */
 static int check_annotations(const tst_schema *table, const tst_source *src, const char *root)
 {

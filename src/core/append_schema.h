@@ -27,6 +27,9 @@ void tst_append_plan_clear(tst_append_plan *plan);
  * same types and nullability. */
 bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b);
 
+/* True when the source's annotations conflict with the table's (nothing is read). */
+bool tst_append_annotations_conflict(const tst_schema *table, const tst_source *src);
+
 /* True when two schemas (of equal types) carry the same annotations everywhere. */
 bool tst_append_annotations_equal(const tst_schema *a, const tst_schema *b);
 

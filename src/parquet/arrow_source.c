@@ -23,6 +23,7 @@
  */
 #include "arrow_source.h"
 
+#include "append_schema.h"
 #include "arrow_schema.h"
 #include "duck.h"
 #include "fail.h"
@@ -696,7 +697,7 @@ static int name_staging(tst_arrow_staging *staging, tst_source *src)
 }
 
 static int read_stream(tst_source *out, struct ArrowArrayStream *stream,
-                       tst_arrow_staging *staging)
+                       tst_arrow_staging *staging, const tst_schema *table_schema)
 {
     struct ArrowSchema schema;
     memset(&schema, 0, sizeof schema);
@@ -707,7 +708,8 @@ static int read_stream(tst_source *out, struct ArrowArrayStream *stream,
         rc = describe_columns(&schema, out);
     if (rc == 0)
         rc = name_staging(staging, out);
-    if (rc == 0 && !schema_doomed(out))
+    if (rc == 0 && !schema_doomed(out) &&
+        !(table_schema && tst_append_annotations_conflict(table_schema, out)))
         rc = drain_stream(&d, &schema);
     out->row_count = d.rows;
     if (schema.release)
@@ -718,6 +720,12 @@ static int read_stream(tst_source *out, struct ArrowArrayStream *stream,
 int tst_source_arrow(tst_source *out, struct ArrowArrayStream *stream,
                      tst_arrow_staging *staging)
 {
+    return tst_source_arrow_for(out, stream, staging, NULL);
+}
+
+int tst_source_arrow_for(tst_source *out, struct ArrowArrayStream *stream,
+                         tst_arrow_staging *staging, const tst_schema *table_schema)
+{
     memset(out, 0, sizeof *out);
     if (!stream || !stream->release)
         return tst_fail(TST_EINVAL, "the Arrow stream to append is NULL or already released");
@@ -725,7 +733,7 @@ int tst_source_arrow(tst_source *out, struct ArrowArrayStream *stream,
         stream->release(stream);
         return tst_fail(TST_EINVAL, "the Arrow stream to append lacks get_schema or get_next");
     }
-    int rc = read_stream(out, stream, staging);
+    int rc = read_stream(out, stream, staging, table_schema);
     stream->release(stream);
     if (rc != 0) {
         tst_source_clear(out);

@@ -703,6 +703,7 @@ static void stream_annotations_are_adopted_inherited_and_checked(void **state)
     assert_non_null(strstr(tst_error_last()->message, "schema metadata conflicts with the table "
                                                       "for key \"unit\""));
     assert_int_equal(files_in(root, "data/_managed/append"), 2);
+    assert_int_equal(p.next, 0); /* refused unread, as the reference does */
     assert_released_once(&p);
     assert_int_equal(tst_table_version(t), 3);
     tst_table_free(t);
