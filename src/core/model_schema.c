@@ -235,25 +235,27 @@ int tst_metadata_from_json(tst_metadata *out, json_object *obj, const char *wher
         return tst_fail(TST_ENOMEM, "%s: out of memory for `%s`", where, field);
     out->items = items;
     char at[TST_JSON_WHERE_MAX];
+    tst_json_where(at, sizeof at, where, field);
     int rc = 0;
     json_object_object_foreach(obj, key, val)
     {
-        if (rc != 0 || out->count == n)
+        if (out->count == n) /* the object cannot grow under us; this only bounds writes */
             break;
-        tst_json_where(at, sizeof at, where, field);
-        if (!(items[out->count].key = strdup(key))) {
+        tst_kv *kv = &items[out->count++];
+        if (!(kv->key = strdup(key)))
             rc = tst_fail(TST_ENOMEM, "%s: out of memory for `%s`", where, field);
+        else
+            rc = tst_json_strdup(val, at, key, &kv->value);
+        if (rc != 0)
             break;
-        }
-        out->count++;
-        rc = tst_json_strdup(val, at, key, &items[out->count - 1].value);
     }
-    if (rc != 0) {
+    /* json-c hands object keys over as C strings: a key holding "\u0000" (which no
+     * Arrow writer we know produces) arrives cut at the NUL. Values are checked. */
+    if (rc == 0)
+        qsort(out->items, out->count, sizeof *out->items, kv_compare);
+    if (rc != 0)
         tst_metadata_clear(out);
-        return rc;
-    }
-    qsort(out->items, out->count, sizeof *out->items, kv_compare);
-    return 0;
+    return rc;
 }
 
 json_object *tst_metadata_to_json(const tst_metadata *md)
