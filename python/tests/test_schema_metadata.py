@@ -168,6 +168,28 @@ def test_pandas_frames_do_not_annotate_the_table(tmp_path):
     assert t.version() == 3
 
 
+def test_the_pandas_key_is_never_adopted_from_any_source(tmp_path):
+    pd = pytest.importorskip("pandas")
+    t = create(tmp_path / "t")
+    # Files pandas writes (df.to_parquet) carry it in their ARROW:schema: day after day
+    # its index range and dtypes differ, and every file still appends.
+    for day, n in enumerate([2, 3]):
+        path = tmp_path / f"day{day}.parquet"
+        pd.DataFrame({"idx": [day] * n, "entity": list("ABC")[:n], "value": [1] * n}) \
+            .to_parquet(path)
+        assert b"pandas" in pq.read_schema(path).metadata
+        t.append_parquet(str(path))
+    assert table_meta(tmp_path / "t", 2)["required_reader_features"] == []
+    # A pyarrow table from pandas keeps its other keys: only "pandas" is left out.
+    frame = pd.DataFrame({"idx": [5, 5], "entity": ["A", "B"], "value": [1, 2]})
+    u = create(tmp_path / "u")
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    u.append(arrow.replace_schema_metadata({**arrow.schema.metadata, b"site": b"north"}))
+    assert table_meta(tmp_path / "u", 2)["logical_schema"]["metadata"] == {"site": "north"}
+    u.append(pa.Table.from_pandas(frame.assign(idx=6)))  # another pandas value: not checked
+    assert u.version() == 3
+
+
 def test_parquet_files_bring_their_arrow_schema_annotations(tmp_path):
     src = tmp_path / "src.parquet"
     pq.write_table(batch(0, METADATA, {"unit": "degC"}), src)

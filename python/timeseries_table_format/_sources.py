@@ -34,15 +34,7 @@ def arrow_stream_source(obj: Any) -> Any:
         return pa.Table.from_batches([obj])
     if _is_instance(obj, "pandas", "DataFrame"):
         # preserve_index=False: the index (a RangeIndex or otherwise) is not a column.
-        table = pa.Table.from_pandas(obj, preserve_index=False)
-        # pyarrow records how to rebuild this one DataFrame under the schema
-        # metadata key b"pandas" (dtypes, pandas version). It describes the frame,
-        # not the table: adopted as a table annotation (protocol 7,
-        # schema_metadata) it would make every later frame with other dtypes or
-        # another pandas version conflict. Other keys (df.attrs is not exported)
-        # are kept; pass a pyarrow Table to append annotations on purpose.
-        metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
-        return table.replace_schema_metadata(metadata or None)
+        return pa.Table.from_pandas(obj, preserve_index=False)
     if _is_instance(obj, "polars", "LazyFrame"):
         raise TypeError("append() takes rows, not a query plan: pass lazy_frame.collect()")
     if hasattr(obj, "__arrow_c_stream__"):

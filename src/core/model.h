@@ -142,6 +142,12 @@ int tst_metadata_add(tst_metadata *md, const char *key, size_t key_len, const ch
 /* Drops every annotation of a schema (a format_version-6 table has none). */
 void tst_schema_clear_metadata(tst_schema *schema);
 
+/* Removes `key` from a map, if there. */
+void tst_metadata_remove(tst_metadata *md, const char *key);
+/* The schema-metadata key pyarrow writes for a pandas DataFrame (its index and dtypes, the
+ * pandas version): it describes one frame, not a table, and no source's is adopted. */
+#define TST_PANDAS_METADATA_KEY "pandas"
+
 /* ---- protocol 7 (protocol.c) ------------------------------------------- */
 
 /* [a-z][a-z0-9_]* */

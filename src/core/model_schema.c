@@ -196,6 +196,22 @@ int tst_metadata_add(tst_metadata *md, const char *key, size_t key_len, const ch
     return 0;
 }
 
+void tst_metadata_remove(tst_metadata *md, const char *key)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        if (strcmp(md->items[i].key, key) != 0)
+            continue;
+        free(md->items[i].key);
+        free(md->items[i].value);
+        memmove(&md->items[i], &md->items[i + 1], (md->count - i - 1) * sizeof *md->items);
+        if (--md->count == 0) {
+            free(md->items);
+            md->items = NULL;
+        }
+        return;
+    }
+}
+
 int tst_metadata_copy(tst_metadata *dst, const tst_metadata *src)
 {
     dst->items = NULL;

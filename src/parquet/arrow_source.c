@@ -407,7 +407,9 @@ static int describe_columns(const struct ArrowSchema *schema, tst_source *src)
             return rc;
         src->column_count = i + 1;
     }
-    return metadata_from_arrow(schema->metadata, &src->metadata, "schema metadata");
+    int rc = metadata_from_arrow(schema->metadata, &src->metadata, "schema metadata");
+    tst_metadata_remove(&src->metadata, TST_PANDAS_METADATA_KEY); /* per frame: see model.h */
+    return rc;
 }
 
 /* True when the append rules will refuse these columns whatever the rows. */

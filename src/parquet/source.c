@@ -754,6 +754,7 @@ static int read_parquet_columns(duckdb_connection con, const char *path, tst_sou
     if (rc == 0 && arrow && same_names(arrow, arrow_count, src->columns, src->column_count)) {
         src->metadata = schema_md; /* the annotations of an embedded schema we use */
         schema_md = (tst_metadata){NULL, 0};
+        tst_metadata_remove(&src->metadata, TST_PANDAS_METADATA_KEY); /* see model.h */
     }
     tst_metadata_clear(&schema_md);
     if (rc == 0)
