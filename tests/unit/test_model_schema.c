@@ -373,6 +373,17 @@ static void annotations_from_arrow_bytes_must_be_utf8(void **state)
     assert_tst_ok(tst_metadata_add(&copy, "unit", 4, "ms", 2, "m"));
     assert_false(tst_metadata_equal(&copy, &md));
     tst_metadata_clear(&copy);
+    /* Removing keeps the order; removing the last leaves an empty map. */
+    assert_tst_ok(tst_metadata_add(&md, "pandas", 6, "{}", 2, "m"));
+    tst_metadata_remove(&md, "pandas");
+    tst_metadata_remove(&md, "absent");
+    assert_int_equal(md.count, 2);
+    assert_string_equal(md.items[0].key, "a");
+    assert_string_equal(md.items[1].key, "unit");
+    tst_metadata_remove(&md, "a");
+    tst_metadata_remove(&md, "unit");
+    assert_int_equal(md.count, 0);
+    assert_null(md.items);
     tst_metadata_clear(&md);
 }
 
