@@ -56,6 +56,25 @@ typedef enum tst_time_precision {
 
 typedef struct tst_field tst_field;
 
+/*
+ * Annotations (protocol 7, feature `schema_metadata`, reference 0.9): opaque
+ * string pairs from the Arrow schema or field a table adopted, kept in the log
+ * as a JSON object {"key":"value"} and written back into every segment's
+ * footer ARROW:schema. Items are sorted by key (byte order, as the reference's
+ * BTreeMap writes them) and keys are unique; keys and values are UTF-8 without
+ * NUL. count == 0 (items NULL) means "no annotations": the JSON key is then
+ * omitted, as the reference omits an empty map.
+ */
+typedef struct tst_kv {
+    char *key;
+    char *value;
+} tst_kv;
+
+typedef struct tst_metadata {
+    tst_kv *items;
+    size_t count;
+} tst_metadata;
+
 typedef struct tst_type {
     tst_type_kind kind;
     int32_t byte_width;          /* FIXED_BINARY */
@@ -70,17 +89,23 @@ typedef struct tst_type {
     tst_field *value;            /* MAP; NULL for a keys-only map */
     bool keys_sorted;            /* MAP */
     char *other_name;            /* OTHER */
+    /* MAP, schema_metadata: annotations of Arrow's "entries" struct field, and
+     * (keys-only map only) of its implicit Null "value" field. */
+    tst_metadata entries_metadata;
+    tst_metadata null_value_metadata;
 } tst_type;
 
 struct tst_field {
     char *name;
     tst_type type;
     bool nullable;
+    tst_metadata metadata; /* schema_metadata: the Arrow field's annotations */
 };
 
 typedef struct tst_schema {
     tst_field *columns;
     size_t column_count;
+    tst_metadata metadata; /* schema_metadata: the Arrow schema's annotations */
 } tst_schema;
 
 /* The ordered index: its column, the entity columns, and the bucket kind. */
@@ -130,6 +155,15 @@ typedef struct tst_segment {
     uint64_t file_size;
     char *coverage_path;      /* NULL when absent */
 } tst_segment;
+
+/* The value of `key` in a metadata map, or NULL (borrowed). */
+const char *tst_metadata_get(const tst_metadata *md, const char *key);
+
+/* True when the schema carries an annotation anywhere: on the schema, on a
+ * column, or on a nested field, map entries or keys-only map value. A
+ * protocol-7 table whose schema does must require the reader and writer
+ * feature `schema_metadata`. */
+bool tst_schema_has_metadata(const tst_schema *schema);
 
 /* Display name of a type, as the reference prints it: "int64", "timestamp[ms](UTC)". */
 int tst_type_format(const tst_type *type, char *buf, size_t cap);

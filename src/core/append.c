@@ -444,11 +444,29 @@ static int commit_once(append_batch *b, uint64_t *out_version)
     if (!actions)
         return tst_fail(TST_ENOMEM, "out of memory");
     const tst_table_meta *meta = tst_table_get_meta(b->table);
+    tst_table_meta *adopting = NULL;
+    int rc = 0;
     if (b->jobs[0].plan.adopted) {
         actions[n].type = TST_ACTION_UPDATE_TABLE_META;
         actions[n].u.meta = *meta;
         actions[n].u.meta.schema = b->jobs[0].plan.adopted;
+        adopting = &actions[n].u.meta;
         n++;
+        /* Annotations arrive with schema_metadata declared (protocol 7). */
+        if (meta->protocol_version == TST_PROTOCOL_VERSION &&
+            tst_schema_has_metadata(adopting->schema)) {
+            adopting->reader_features = adopting->writer_features = NULL;
+            rc = tst_features_copy(&adopting->reader_features, &adopting->reader_feature_count,
+                                   meta->reader_features, meta->reader_feature_count);
+            if (rc == 0)
+                rc = tst_features_copy(&adopting->writer_features,
+                                       &adopting->writer_feature_count, meta->writer_features,
+                                       meta->writer_feature_count);
+            if (rc == 0)
+                rc = tst_protocol_enable_metadata(adopting);
+        } else {
+            adopting = NULL; /* borrows the table's lists */
+        }
     }
     for (size_t i = 0; i < b->count; i++) {
         actions[n].type = TST_ACTION_ADD_SEGMENT;
@@ -459,7 +477,12 @@ static int commit_once(append_batch *b, uint64_t *out_version)
     actions[n].u.coverage.index_kind = meta->index.kind;
     actions[n].u.coverage.coverage_path = b->snapshot_path;
     n++;
-    int rc = tst_table_commit(b->table, actions, n, out_version);
+    if (rc == 0)
+        rc = tst_table_commit(b->table, actions, n, out_version);
+    if (adopting) {
+        tst_features_free(adopting->reader_features, adopting->reader_feature_count);
+        tst_features_free(adopting->writer_features, adopting->writer_feature_count);
+    }
     free(actions);
     return rc;
 }
@@ -486,7 +509,8 @@ static int rebase(append_batch *b)
     const tst_schema *now = tst_table_get_meta(b->table)->schema;
     if (!now)
         return 0;
-    if (!tst_append_schema_equal(now, lead->plan.adopted))
+    if (!tst_append_schema_equal(now, lead->plan.adopted) ||
+        !tst_append_annotations_equal(now, lead->plan.adopted))
         return tst_fail(TST_ESCHEMA, "append to table %s rejected: another writer made the first "
                         "append with a different schema; nothing was written",
                         tst_table_root(b->table));
@@ -764,9 +788,8 @@ typedef struct arrow_arg {
 
 static int open_arrow(tst_source *src, const void *arg, const tst_table_meta *meta)
 {
-    (void)meta;
     const arrow_arg *a = arg;
-    return tst_source_arrow(src, a->stream, a->staging);
+    return tst_source_arrow_for(src, a->stream, a->staging, meta ? meta->schema : NULL);
 }
 
 int tst_table_append_arrow(tst_table *table, struct ArrowArrayStream *stream,

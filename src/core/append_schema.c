@@ -27,6 +27,18 @@
  * each of its columns is `footer_exact` and equals the table's column in
  * type, nullability and position; anything else is re-encoded, and the
  * re-encode embeds the table's schema (segment_write.c).
+ *
+ * Annotations (protocol 7, `schema_metadata`, as the reference 0.9 rules
+ * them): a first append adopts the source's schema and field annotations
+ * with its types (a format_version-6 table drops them: the format has
+ * none). A later append may leave any annotation key out (it is inherited)
+ * but may not give a key the table lacks or another value for one it has,
+ * on the schema or on any field (nested fields, map entries included): the
+ * append is TST_ESCHEMA before any value is read. Where the table has no
+ * annotations at that level, the source's are ignored, not adopted. A table
+ * with annotations never takes a byte copy: every segment is re-encoded so
+ * that its footer declares exactly the table's annotations, which the
+ * reference checks on every read.
  */
 #include "append_schema.h"
 
@@ -416,8 +428,144 @@ static int adopt(const tst_table_meta *meta, const tst_source *src, const char *
         out->adopted = NULL;
         return rc;
     }
+    if (meta->protocol_version == 0)
+        tst_schema_clear_metadata(out->adopted); /* format_version 6 has no annotations */
     out->schema = out->adopted;
-    out->copyable = src->is_parquet && exact;
+    out->copyable = src->is_parquet && exact && !tst_schema_has_metadata(out->adopted);
+    return 0;
+}
+
+/* ---- annotations ------------------------------------------------------------ */
+
+/* The first key of `in` that `table` lacks or holds with another value, or
+ * NULL; a table without annotations here takes any (they are ignored). */
+static const tst_kv *metadata_conflict(const tst_metadata *table, const tst_metadata *in)
+{
+    if (table->count == 0)
+        return NULL;
+    for (size_t i = 0; i < in->count; i++) {
+        const char *want = tst_metadata_get(table, in->items[i].key);
+        if (!want || strcmp(want, in->items[i].value) != 0)
+            return &in->items[i];
+    }
+    return NULL;
+}
+
+typedef struct md_clash {
+    char path[512];
+    const tst_kv *kv;
+    const char *table_value; /* NULL: the table has no such key */
+} md_clash;
+
+static bool clash_at(md_clash *c, const char *path, const tst_metadata *table,
+                     const tst_metadata *in)
+{
+    const tst_kv *kv = metadata_conflict(table, in);
+    if (!kv)
+        return false;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->kv = kv;
+    c->table_value = tst_metadata_get(table, kv->key);
+    return true;
+}
+
+static bool field_clash(md_clash *c, const char *path, const tst_field *table,
+                        const tst_field *in);
+
+/* Nested fields, paired by position as the reference does. */
+static bool type_clash(md_clash *c, const char *path, const tst_type *t, const tst_type *in)
+{
+    char sub[512];
+    if (t->kind == TST_TYPE_STRUCT && in->kind == TST_TYPE_STRUCT) {
+        for (size_t i = 0; i < t->field_count && i < in->field_count; i++) {
+            snprintf(sub, sizeof sub, "%s.%s", path, t->fields[i].name);
+            if (field_clash(c, sub, &t->fields[i], &in->fields[i]))
+                return true;
+        }
+    } else if (t->kind == TST_TYPE_LIST && in->kind == TST_TYPE_LIST && t->element &&
+               in->element) {
+        snprintf(sub, sizeof sub, "%s.%s", path, t->element->name);
+        return field_clash(c, sub, t->element, in->element);
+    } else if (t->kind == TST_TYPE_MAP && in->kind == TST_TYPE_MAP) {
+        snprintf(sub, sizeof sub, "%s.entries", path);
+        if (clash_at(c, sub, &t->entries_metadata, &in->entries_metadata))
+            return true;
+        snprintf(sub, sizeof sub, "%s.entries.key", path);
+        if (t->key && in->key && field_clash(c, sub, t->key, in->key))
+            return true;
+        snprintf(sub, sizeof sub, "%s.entries.value", path);
+        if (t->value && in->value)
+            return field_clash(c, sub, t->value, in->value);
+        if (!t->value && !in->value)
+            return clash_at(c, sub, &t->null_value_metadata, &in->null_value_metadata);
+    }
+    return false;
+}
+
+static bool field_clash(md_clash *c, const char *path, const tst_field *table,
+                        const tst_field *in)
+{
+    return clash_at(c, path, &table->metadata, &in->metadata) ||
+           type_clash(c, path, &table->type, &in->type);
+}
+
+static int metadata_error(const char *root, const char *what, const md_clash *c)
+{
+    char have[160];
+    if (c->table_value)
+        snprintf(have, sizeof have, "the table has \"%.100s\"", c->table_value);
+    else
+        snprintf(have, sizeof have, "the table has no such key");
+    tst_fail(TST_ESCHEMA, "append to table %s rejected: %s conflicts with the table%s%s%s for "
+             "key \"%.100s\" (the source has \"%.100s\", %s); leave the key out to keep the "
+             "table's value, or give the same value; nothing was written", root, what,
+             c->path[0] ? " at \"" : "", c->path, c->path[0] ? "\"" : "", c->kv->key,
+             c->kv->value, have);
+    tst_fail_set_path(root);
+    return TST_ESCHEMA;
+}
+
+bool tst_append_annotations_equal(const tst_schema *a, const tst_schema *b)
+{
+    if (!tst_schema_has_metadata(a) && !tst_schema_has_metadata(b))
+        return true;
+    json_object *ja = tst_schema_to_json(a), *jb = tst_schema_to_json(b);
+    bool same = ja && jb &&
+                strcmp(json_object_to_json_string_ext(ja, JSON_C_TO_STRING_PLAIN),
+                       json_object_to_json_string_ext(jb, JSON_C_TO_STRING_PLAIN)) == 0;
+    json_object_put(ja);
+    json_object_put(jb);
+    return same;
+}
+
+bool tst_append_annotations_conflict(const tst_schema *table, const tst_source *src)
+{
+    md_clash c = {{0}, NULL, NULL};
+    if (clash_at(&c, "", &table->metadata, &src->metadata))
+        return true;
+    for (size_t i = 0; i < src->column_count; i++) {
+        const tst_source_column *in = &src->columns[i];
+        const tst_field *want = tst_schema_find(table, in->name);
+        tst_field view = {in->name, in->type, in->nullable, in->metadata};
+        if (want && field_clash(&c, want->name, want, &view))
+            return true;
+    }
+    return false;
+}
+
+/* The source's annotations against the table's (nothing is read). */
+static int check_annotations(const tst_schema *table, const tst_source *src, const char *root)
+{
+    md_clash c = {{0}, NULL, NULL};
+    if (clash_at(&c, "", &table->metadata, &src->metadata))
+        return metadata_error(root, "the source's schema metadata", &c);
+    for (size_t i = 0; i < src->column_count; i++) {
+        const tst_source_column *in = &src->columns[i];
+        const tst_field *want = tst_schema_find(table, in->name);
+        tst_field view = {in->name, in->type, in->nullable, in->metadata};
+        if (want && field_clash(&c, want->name, want, &view))
+            return metadata_error(root, "the source's field metadata", &c);
+    }
     return 0;
 }
 
@@ -474,13 +622,15 @@ static int match(const tst_table_meta *meta, const tst_source *src, const char *
     }
     if (rc == 0)
         rc = extra_columns(meta, src, root, omitted);
+    if (rc == 0)
+        rc = check_annotations(meta->schema, src, root);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = check_values(root, src, &checks[i]);
     free(checks);
     if (rc != 0)
         return rc;
     out->schema = meta->schema;
-    out->copyable = src->is_parquet && !cast && !moved;
+    out->copyable = src->is_parquet && !cast && !moved && !tst_schema_has_metadata(meta->schema);
     return 0;
 }
 

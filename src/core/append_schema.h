@@ -32,6 +32,12 @@ bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b);
  * columns; it is then written as nulls. */
 bool tst_append_may_omit(const tst_table_meta *meta, const tst_field *column);
 
+/* True when the source's annotations conflict with the table's (nothing is read). */
+bool tst_append_annotations_conflict(const tst_schema *table, const tst_source *src);
+
+/* True when two schemas (of equal types) carry the same annotations everywhere. */
+bool tst_append_annotations_equal(const tst_schema *a, const tst_schema *b);
+
 /* Checks a schema about to be adopted: index column type, entity column types. */
 int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *schema,
                                   const char *root);

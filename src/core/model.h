@@ -122,6 +122,35 @@ json_object *tst_entity_value_to_json(const tst_entity_value *value);
 int tst_coverage_pointer_copy(tst_coverage_pointer *dst, const tst_coverage_pointer *src);
 void tst_coverage_pointer_clear(tst_coverage_pointer *ptr);
 
+/* ---- annotations (schema_metadata, model_schema.c) --------------------- */
+
+/* A JSON object of strings into a sorted map (TST_ECORRUPT naming `where` and
+ * `field` for another shape or a NUL character). */
+int tst_metadata_from_json(tst_metadata *out, json_object *obj, const char *where,
+                           const char *field);
+/* The map as a JSON object, keys in order; NULL on ENOMEM. */
+json_object *tst_metadata_to_json(const tst_metadata *md);
+int tst_metadata_copy(tst_metadata *dst, const tst_metadata *src);
+void tst_metadata_clear(tst_metadata *md);
+bool tst_metadata_equal(const tst_metadata *a, const tst_metadata *b);
+/*
+ * Builds a map from `count` raw pairs (not NUL-terminated, e.g. from an Arrow
+ * schema): each key and value must be UTF-8 without NUL, else TST_EINVAL naming
+ * `what` ("schema metadata key ... is not valid UTF-8"); a repeated key keeps
+ * its last value, as Arrow's readers do. Items are sorted by key.
+ */
+int tst_metadata_add(tst_metadata *md, const char *key, size_t key_len, const char *value,
+                     size_t value_len, const char *what);
+
+/* Drops every annotation of a schema (a format_version-6 table has none). */
+void tst_schema_clear_metadata(tst_schema *schema);
+
+/* Removes `key` from a map, if there. */
+void tst_metadata_remove(tst_metadata *md, const char *key);
+/* The schema-metadata key pyarrow writes for a pandas DataFrame (its index and dtypes, the
+ * pandas version): it describes one frame, not a table, and no source's is adopted. */
+#define TST_PANDAS_METADATA_KEY "pandas"
+
 /* ---- protocol 7 (protocol.c) ------------------------------------------- */
 
 /* [a-z][a-z0-9_]* */
@@ -140,6 +169,14 @@ int tst_protocol_check_read(const tst_table_meta *meta, const char *where);
  * table requiring "schema_add_columns" has segments that lack its later columns: readers
  * match files by name and fill those columns with nulls. */
 bool tst_meta_requires_feature(const tst_table_meta *meta, const char *name);
+/* The feature that lets a protocol-7 schema carry annotations (reference 0.9). */
+#define TST_FEATURE_SCHEMA_METADATA "schema_metadata"
+/* A protocol-7 meta whose schema has annotations must require schema_metadata as a
+ * reader and a writer feature (TST_ECORRUPT otherwise); part of the read check. */
+int tst_protocol_check_metadata(const tst_table_meta *meta, const char *where);
+/* Declares schema_metadata (reader and writer) on a protocol-7 meta whose schema has
+ * annotations, as the commit that first records them must; a no-op otherwise. */
+int tst_protocol_enable_metadata(tst_table_meta *meta);
 /* The read check, then the writer features, then reader features this build reads but
  * cannot write: TST_EUNSUPPORTED naming the feature. */
 int tst_protocol_check_write(const tst_table_meta *meta, const char *where);

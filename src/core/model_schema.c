@@ -74,6 +74,231 @@ static bool is_blank(const char *s)
     return true;
 }
 
+/* ---- annotations ------------------------------------------------------- */
+
+static int kv_compare(const void *a, const void *b)
+{
+    return strcmp(((const tst_kv *)a)->key, ((const tst_kv *)b)->key);
+}
+
+void tst_metadata_clear(tst_metadata *md)
+{
+    for (size_t i = 0; md && i < md->count; i++) {
+        free(md->items[i].key);
+        free(md->items[i].value);
+    }
+    if (md) {
+        free(md->items);
+        md->items = NULL;
+        md->count = 0;
+    }
+}
+
+const char *tst_metadata_get(const tst_metadata *md, const char *key)
+{
+    for (size_t i = 0; md && key && i < md->count; i++)
+        if (strcmp(md->items[i].key, key) == 0)
+            return md->items[i].value;
+    return NULL;
+}
+
+bool tst_metadata_equal(const tst_metadata *a, const tst_metadata *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->items[i].key, b->items[i].key) != 0 ||
+            strcmp(a->items[i].value, b->items[i].value) != 0)
+            return false;
+    return true;
+}
+
+/* UTF-8 as RFC 3629 allows it: no overlong forms, surrogates or values past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+static char *dup_bytes(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (out) {
+        memcpy(out, s, len);
+        out[len] = '\0';
+    }
+    return out;
+}
+
+int tst_metadata_add(tst_metadata *md, const char *key, size_t key_len, const char *value,
+                     size_t value_len, const char *what)
+{
+    const char *bad = !utf8_valid((const unsigned char *)key, key_len) ? "a key that is not valid UTF-8"
+                      : memchr(key, '\0', key_len) ? "a key holding a NUL character"
+                      : !utf8_valid((const unsigned char *)value, value_len)
+                          ? "a value that is not valid UTF-8"
+                      : memchr(value, '\0', value_len) ? "a value holding a NUL character"
+                                                        : NULL;
+    if (bad)
+        return tst_fail(TST_EINVAL, "%s has %s; annotations must be UTF-8 text (drop or re-encode "
+                        "that entry)", what, bad);
+    char *k = dup_bytes(key, key_len), *v = dup_bytes(value, value_len);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return tst_fail(TST_ENOMEM, "out of memory copying %s", what);
+    }
+    for (size_t i = 0; i < md->count; i++) {
+        if (strcmp(md->items[i].key, k) == 0) {
+            free(md->items[i].value);
+            md->items[i].value = v;
+            free(k);
+            return 0;
+        }
+    }
+    tst_kv *items = realloc(md->items, (md->count + 1) * sizeof *items);
+    if (!items) {
+        free(k);
+        free(v);
+        return tst_fail(TST_ENOMEM, "out of memory copying %s", what);
+    }
+    items[md->count].key = k;
+    items[md->count].value = v;
+    md->items = items;
+    md->count++;
+    qsort(md->items, md->count, sizeof *md->items, kv_compare);
+    return 0;
+}
+
+void tst_metadata_remove(tst_metadata *md, const char *key)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        if (strcmp(md->items[i].key, key) != 0)
+            continue;
+        free(md->items[i].key);
+        free(md->items[i].value);
+        memmove(&md->items[i], &md->items[i + 1], (md->count - i - 1) * sizeof *md->items);
+        if (--md->count == 0) {
+            free(md->items);
+            md->items = NULL;
+        }
+        return;
+    }
+}
+
+int tst_metadata_copy(tst_metadata *dst, const tst_metadata *src)
+{
+    dst->items = NULL;
+    dst->count = 0;
+    if (!src || src->count == 0)
+        return 0;
+    dst->items = calloc(src->count, sizeof *dst->items);
+    if (!dst->items)
+        return tst_fail(TST_ENOMEM, "out of memory copying annotations");
+    for (size_t i = 0; i < src->count; i++) {
+        dst->items[i].key = strdup(src->items[i].key);
+        dst->items[i].value = strdup(src->items[i].value);
+        dst->count = i + 1;
+        if (!dst->items[i].key || !dst->items[i].value) {
+            tst_metadata_clear(dst);
+            return tst_fail(TST_ENOMEM, "out of memory copying annotations");
+        }
+    }
+    return 0;
+}
+
+int tst_metadata_from_json(tst_metadata *out, json_object *obj, const char *where,
+                           const char *field)
+{
+    out->items = NULL;
+    out->count = 0;
+    if (!json_object_is_type(obj, json_type_object)) {
+        char desc[80];
+        return tst_fail(TST_ECORRUPT, "%s: field `%s` must be an object of strings, found %s",
+                        where, field, tst_json_describe(obj, desc, sizeof desc));
+    }
+    size_t n = (size_t)json_object_object_length(obj);
+    if (n == 0)
+        return 0;
+    tst_kv *items = calloc(n, sizeof *items);
+    if (!items)
+        return tst_fail(TST_ENOMEM, "%s: out of memory for `%s`", where, field);
+    out->items = items;
+    char at[TST_JSON_WHERE_MAX];
+    tst_json_where(at, sizeof at, where, field);
+    int rc = 0;
+    json_object_object_foreach(obj, key, val)
+    {
+        if (out->count == n) /* the object cannot grow under us; this only bounds writes */
+            break;
+        tst_kv *kv = &items[out->count++];
+        if (!(kv->key = strdup(key)))
+            rc = tst_fail(TST_ENOMEM, "%s: out of memory for `%s`", where, field);
+        else
+            rc = tst_json_strdup(val, at, key, &kv->value);
+        if (rc != 0)
+            break;
+    }
+    /* json-c hands object keys over as C strings: a key holding "\u0000" (which no
+     * Arrow writer we know produces) arrives cut at the NUL. Values are checked. */
+    if (rc == 0)
+        qsort(out->items, out->count, sizeof *out->items, kv_compare);
+    if (rc != 0)
+        tst_metadata_clear(out);
+    return rc;
+}
+
+json_object *tst_metadata_to_json(const tst_metadata *md)
+{
+    json_object *obj = json_object_new_object();
+    for (size_t i = 0; obj && i < md->count; i++)
+        if (tst_json_add(obj, md->items[i].key, tst_json_new_string(md->items[i].value)) != 0) {
+            json_object_put(obj);
+            return NULL;
+        }
+    return obj;
+}
+
+/* Parses obj[key] when present. */
+static int optional_metadata(tst_metadata *out, json_object *obj, const char *where,
+                             const char *key)
+{
+    json_object *v = tst_json_optional(obj, key);
+    return v ? tst_metadata_from_json(out, v, where, key) : 0;
+}
+
+/* Adds obj[key] = md unless md is empty (the reference's skip_serializing_if). */
+static int add_metadata(json_object *obj, const char *key, const tst_metadata *md)
+{
+    return md->count == 0 ? 0 : tst_json_add(obj, key, tst_metadata_to_json(md));
+}
+
 /* ---- parsing: types ---------------------------------------------------- */
 
 static int plain_type_from_json(tst_type *out, const char *name, const char *where)
@@ -252,6 +477,13 @@ static int map_from_json(tst_type *out, json_object *body, const char *where)
         rc = tst_json_require(body, "keys_sorted", where, &sorted);
     if (rc == 0)
         rc = tst_json_bool(sorted, where, "keys_sorted", &out->keys_sorted);
+    if (rc == 0)
+        rc = optional_metadata(&out->entries_metadata, body, where, "entries_metadata");
+    if (rc == 0)
+        rc = optional_metadata(&out->null_value_metadata, body, where, "null_value_metadata");
+    if (rc == 0 && out->value && out->null_value_metadata.count > 0)
+        rc = tst_fail(TST_ECORRUPT, "%s: a Map with a value field cannot have "
+                      "null_value_metadata", where);
     return rc;
 }
 
@@ -321,6 +553,8 @@ static int field_from_json(tst_field *out, json_object *obj, const char *where)
         rc = tst_json_require(obj, "nullable", where, &nullable);
     if (rc == 0)
         rc = tst_json_bool(nullable, where, "nullable", &out->nullable);
+    if (rc == 0)
+        rc = optional_metadata(&out->metadata, obj, where, "metadata");
     return rc;
 }
 
@@ -351,6 +585,8 @@ int tst_schema_from_json(tst_schema **out, json_object *obj, const char *where)
         rc = fields_from_json(&schema->columns, &schema->column_count, columns, where, "columns");
     if (rc == 0)
         rc = check_unique_columns(schema, where);
+    if (rc == 0)
+        rc = optional_metadata(&schema->metadata, obj, where, "metadata");
     if (rc != 0) {
         tst_schema_free(schema);
         return rc;
@@ -424,6 +660,10 @@ static json_object *map_to_json(const tst_type *type)
                          : tst_json_add_null(body, "value");
     if (rc == 0)
         rc = tst_json_add(body, "keys_sorted", json_object_new_boolean(type->keys_sorted));
+    if (rc == 0)
+        rc = add_metadata(body, "entries_metadata", &type->entries_metadata);
+    if (rc == 0)
+        rc = add_metadata(body, "null_value_metadata", &type->null_value_metadata);
     if (rc != 0) {
         json_object_put(body);
         return NULL;
@@ -468,7 +708,8 @@ static json_object *field_to_json(const tst_field *field)
     json_object *obj = json_object_new_object();
     if (!obj || tst_json_add(obj, "name", tst_json_new_string(field->name)) != 0 ||
         tst_json_add(obj, "data_type", type_to_json(&field->type)) != 0 ||
-        tst_json_add(obj, "nullable", json_object_new_boolean(field->nullable)) != 0) {
+        tst_json_add(obj, "nullable", json_object_new_boolean(field->nullable)) != 0 ||
+        add_metadata(obj, "metadata", &field->metadata) != 0) {
         json_object_put(obj);
         return NULL;
     }
@@ -479,7 +720,8 @@ json_object *tst_schema_to_json(const tst_schema *schema)
 {
     json_object *obj = json_object_new_object();
     if (!obj ||
-        tst_json_add(obj, "columns", fields_to_json(schema->columns, schema->column_count)) != 0) {
+        tst_json_add(obj, "columns", fields_to_json(schema->columns, schema->column_count)) != 0 ||
+        add_metadata(obj, "metadata", &schema->metadata) != 0) {
         json_object_put(obj);
         return NULL;
     }
@@ -492,6 +734,7 @@ static void field_clear(tst_field *field)
 {
     free(field->name);
     type_clear(&field->type);
+    tst_metadata_clear(&field->metadata);
     memset(field, 0, sizeof *field);
 }
 
@@ -512,6 +755,8 @@ static void type_clear(tst_type *type)
     boxed_field_free(type->key);
     boxed_field_free(type->value);
     free(type->other_name);
+    tst_metadata_clear(&type->entries_metadata);
+    tst_metadata_clear(&type->null_value_metadata);
     memset(type, 0, sizeof *type);
 }
 
@@ -557,6 +802,8 @@ static int type_copy(tst_type *dst, const tst_type *src)
     dst->fields = NULL;
     dst->field_count = 0;
     dst->element = dst->key = dst->value = NULL;
+    dst->entries_metadata = (tst_metadata){NULL, 0};
+    dst->null_value_metadata = (tst_metadata){NULL, 0};
     int rc = dup_string(&dst->timezone, src->timezone);
     if (rc == 0)
         rc = dup_string(&dst->other_name, src->other_name);
@@ -568,6 +815,10 @@ static int type_copy(tst_type *dst, const tst_type *src)
         rc = boxed_field_copy(&dst->key, src->key);
     if (rc == 0)
         rc = boxed_field_copy(&dst->value, src->value);
+    if (rc == 0)
+        rc = tst_metadata_copy(&dst->entries_metadata, &src->entries_metadata);
+    if (rc == 0)
+        rc = tst_metadata_copy(&dst->null_value_metadata, &src->null_value_metadata);
     return rc;
 }
 
@@ -576,6 +827,8 @@ static int field_copy(tst_field *dst, const tst_field *src)
     memset(dst, 0, sizeof *dst);
     dst->nullable = src->nullable;
     int rc = dup_string(&dst->name, src->name);
+    if (rc == 0)
+        rc = tst_metadata_copy(&dst->metadata, &src->metadata);
     return rc != 0 ? rc : type_copy(&dst->type, &src->type);
 }
 
@@ -588,6 +841,8 @@ int tst_schema_copy(tst_schema **dst, const tst_schema *src)
     if (!copy)
         return tst_fail(TST_ENOMEM, "out of memory copying a schema");
     int rc = fields_copy(&copy->columns, &copy->column_count, src->columns, src->column_count);
+    if (rc == 0)
+        rc = tst_metadata_copy(&copy->metadata, &src->metadata);
     if (rc != 0) {
         tst_schema_free(copy);
         return rc;
@@ -630,7 +885,69 @@ void tst_schema_free(tst_schema *schema)
     for (size_t i = 0; i < schema->column_count; i++)
         field_clear(&schema->columns[i]);
     free(schema->columns);
+    tst_metadata_clear(&schema->metadata);
     free(schema);
+}
+
+static bool field_has_metadata(const tst_field *field);
+
+static bool type_has_metadata(const tst_type *t)
+{
+    if (t->entries_metadata.count > 0 || t->null_value_metadata.count > 0)
+        return true;
+    for (size_t i = 0; i < t->field_count; i++)
+        if (field_has_metadata(&t->fields[i]))
+            return true;
+    return (t->element && field_has_metadata(t->element)) ||
+           (t->key && field_has_metadata(t->key)) || (t->value && field_has_metadata(t->value));
+}
+
+static bool field_has_metadata(const tst_field *field)
+{
+    return field->metadata.count > 0 || type_has_metadata(&field->type);
+}
+
+static void field_clear_metadata(tst_field *field);
+
+static void type_clear_metadata(tst_type *t)
+{
+    tst_metadata_clear(&t->entries_metadata);
+    tst_metadata_clear(&t->null_value_metadata);
+    for (size_t i = 0; i < t->field_count; i++)
+        field_clear_metadata(&t->fields[i]);
+    if (t->element)
+        field_clear_metadata(t->element);
+    if (t->key)
+        field_clear_metadata(t->key);
+    if (t->value)
+        field_clear_metadata(t->value);
+}
+
+static void field_clear_metadata(tst_field *field)
+{
+    tst_metadata_clear(&field->metadata);
+    type_clear_metadata(&field->type);
+}
+
+void tst_schema_clear_metadata(tst_schema *schema)
+{
+    if (!schema)
+        return;
+    tst_metadata_clear(&schema->metadata);
+    for (size_t i = 0; i < schema->column_count; i++)
+        field_clear_metadata(&schema->columns[i]);
+}
+
+bool tst_schema_has_metadata(const tst_schema *schema)
+{
+    if (!schema)
+        return false;
+    if (schema->metadata.count > 0)
+        return true;
+    for (size_t i = 0; i < schema->column_count; i++)
+        if (field_has_metadata(&schema->columns[i]))
+            return true;
+    return false;
 }
 
 const tst_field *tst_schema_find(const tst_schema *schema, const char *name)

@@ -16,7 +16,10 @@
  * and optimize writes the evolved schema). The reference lists it as a reader
  * feature only; listing it as writable too also accepts a table that names it
  * among its writer features, which this build knows how to keep.
- * `schema_metadata` (0.9) is refused like any unknown feature, by name.
+ * `schema_metadata` (0.9) is read and written: the logical schema carries
+ * Arrow annotations (model_schema.c), which every segment written declares in
+ * its footer; a schema with annotations must require it as both a reader and
+ * a writer feature, as the reference checks (tst_protocol_check_read).
  *
  * Also here: the feature lists to and from JSON, and the raw pre-scan the
  * commit parser runs before decoding any action, as the reference's log
@@ -32,8 +35,10 @@
 #include <string.h>
 
 /* Features this build can read a table with, and those it can also write one with. */
-static const char *const SUPPORTED_READER_FEATURES[] = {"schema_add_columns", NULL};
-static const char *const SUPPORTED_WRITER_FEATURES[] = {"schema_add_columns", NULL};
+static const char *const SUPPORTED_READER_FEATURES[] = {"schema_add_columns",
+                                                        TST_FEATURE_SCHEMA_METADATA, NULL};
+static const char *const SUPPORTED_WRITER_FEATURES[] = {"schema_add_columns",
+                                                        TST_FEATURE_SCHEMA_METADATA, NULL};
 
 static bool supported(const char *const *list, const char *name)
 {
@@ -142,6 +147,30 @@ void tst_features_free(char **names, size_t count)
     free(names);
 }
 
+/* Adds `name` to a sorted feature list unless it is there. */
+static int feature_insert(char ***names, size_t *count, const char *name)
+{
+    size_t at = 0;
+    for (; at < *count; at++) {
+        int cmp = strcmp((*names)[at], name);
+        if (cmp == 0)
+            return 0;
+        if (cmp > 0)
+            break;
+    }
+    char *copy = strdup(name);
+    char **grown = copy ? realloc(*names, (*count + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(copy);
+        return tst_fail(TST_ENOMEM, "out of memory adding feature `%s`", name);
+    }
+    memmove(grown + at + 1, grown + at, (*count - at) * sizeof *grown);
+    grown[at] = copy;
+    *names = grown;
+    (*count)++;
+    return 0;
+}
+
 /* The first feature of the list this build does not support, or NULL. */
 static const char *first_unsupported(char *const *names, size_t count, const char *const *list)
 {
@@ -165,7 +194,34 @@ int tst_protocol_check_read(const tst_table_meta *meta, const char *where)
         return tst_fail(TST_EUNSUPPORTED, "%s: the table requires reader feature `%s`, which this "
                         "build of tstable does not support; open it with a tool that does",
                         where, f);
-    return 0;
+    return tst_protocol_check_metadata(meta, where);
+}
+
+int tst_protocol_check_metadata(const tst_table_meta *meta, const char *where)
+{
+    if (meta->protocol_version != TST_PROTOCOL_VERSION || !tst_schema_has_metadata(meta->schema))
+        return 0;
+    bool reader = false, writer = false;
+    for (size_t i = 0; i < meta->reader_feature_count; i++)
+        reader = reader || strcmp(meta->reader_features[i], TST_FEATURE_SCHEMA_METADATA) == 0;
+    for (size_t i = 0; i < meta->writer_feature_count; i++)
+        writer = writer || strcmp(meta->writer_features[i], TST_FEATURE_SCHEMA_METADATA) == 0;
+    if (reader && writer)
+        return 0;
+    return tst_fail(TST_ECORRUPT, "%s: the logical schema carries annotations (metadata) but the "
+                    "table does not require `%s` as both a reader and a writer feature, as "
+                    "protocol 7 demands", where, TST_FEATURE_SCHEMA_METADATA);
+}
+
+int tst_protocol_enable_metadata(tst_table_meta *meta)
+{
+    if (meta->protocol_version != TST_PROTOCOL_VERSION || !tst_schema_has_metadata(meta->schema))
+        return 0;
+    int rc = feature_insert(&meta->reader_features, &meta->reader_feature_count,
+                            TST_FEATURE_SCHEMA_METADATA);
+    return rc != 0 ? rc
+                   : feature_insert(&meta->writer_features, &meta->writer_feature_count,
+                                    TST_FEATURE_SCHEMA_METADATA);
 }
 
 int tst_protocol_check_write(const tst_table_meta *meta, const char *where)

@@ -48,6 +48,7 @@ void tst_source_field_clear(tst_field *field)
 {
     free(field->name);
     tst_source_type_clear(&field->type);
+    tst_metadata_clear(&field->metadata);
     memset(field, 0, sizeof *field);
 }
 
@@ -68,6 +69,8 @@ void tst_source_type_clear(tst_type *type)
     boxed_free(type->key);
     boxed_free(type->value);
     free(type->other_name);
+    tst_metadata_clear(&type->entries_metadata);
+    tst_metadata_clear(&type->null_value_metadata);
     memset(type, 0, sizeof *type);
 }
 
@@ -77,6 +80,7 @@ void tst_source_columns_free(tst_source_column *cols, size_t count)
         free(cols[i].name);
         free(cols[i].type_text);
         tst_source_type_clear(&cols[i].type);
+        tst_metadata_clear(&cols[i].metadata);
     }
     free(cols);
 }
@@ -356,6 +360,7 @@ int tst_source_column_take(tst_source_column *col, tst_field *field, tst_wire_ki
     col->type = field->type;
     col->wire = wire;
     col->footer_exact = wire == TST_WIRE_EXACT;
+    col->metadata = field->metadata;
     memset(field, 0, sizeof *field);
     return 0;
 }
@@ -636,6 +641,42 @@ static int malformed(const char *what)
     return tst_fail(TST_ECORRUPT, "ARROW:schema is malformed: %s", what);
 }
 
+/* A custom_metadata vector of KeyValue{key, value} tables (slot `index` of a
+ * Field or Schema) into a map. Keys and values must be UTF-8 (TST_EINVAL
+ * naming `what`); a KeyValue without a key or value reads as "". */
+static int custom_metadata(arrow_walk *w, const fb_table *t, int index, tst_metadata *out,
+                           const char *what)
+{
+    size_t first = 0;
+    uint32_t n;
+    if (!fb_vector(t, index, &first, &n))
+        return malformed("a custom_metadata vector lies outside the buffer");
+    if (n > w->budget)
+        return malformed("too many metadata entries");
+    w->budget -= n;
+    for (uint32_t i = 0; i < n; i++) {
+        fb_table kv;
+        size_t at[2];
+        uint32_t len[2] = {0, 0};
+        const uint8_t *bytes[2] = {(const uint8_t *)"", (const uint8_t *)""};
+        if (!fb_vector_table(&w->buf, first, i, &kv))
+            return malformed("a metadata entry lies outside the buffer");
+        for (int k = 0; k < 2; k++) {
+            bool present;
+            if (!fb_ref(&kv, k, &at[k], &present))
+                return malformed("a metadata string lies outside the buffer");
+            if (present && (!fb_u32(&w->buf, at[k], &len[k]) ||
+                            !(bytes[k] = fb_bytes(&w->buf, at[k] + 4, len[k]))))
+                return malformed("a metadata string lies outside the buffer");
+        }
+        int rc = tst_metadata_add(out, (const char *)bytes[0], len[0], (const char *)bytes[1],
+                                  len[1], what);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int nomem(void)
 {
     return tst_fail(TST_ENOMEM, "out of memory decoding ARROW:schema");
@@ -886,9 +927,14 @@ static int map_map(arrow_walk *w, const fb_table *ft, const fb_table *tt, int de
         !fb_vector_table(&w->buf, first, 1, &value_table))
         return malformed("a map's entries are not a struct of key and value");
     READ_INT(&value_table, 2, 1, 0, &value_id);
-    rc = map_entry(w, &w->buf, first, 0, depth + 2, &out->key);
+    rc = custom_metadata(w, &entries, 6, &out->entries_metadata, "map entries field metadata");
+    if (rc == 0)
+        rc = map_entry(w, &w->buf, first, 0, depth + 2, &out->key);
     if (rc == 0 && value_id != AT_NULL)
         rc = map_entry(w, &w->buf, first, 1, depth + 2, &out->value);
+    if (rc == 0 && value_id == AT_NULL)
+        rc = custom_metadata(w, &value_table, 6, &out->null_value_metadata,
+                             "map value field metadata");
     return rc;
 }
 
@@ -1044,6 +1090,11 @@ static int arrow_field(arrow_walk *w, const fb_table *ft, int depth, tst_field *
     int rc = arrow_type(w, ft, depth, &out->type, wire);
     if (rc == 0 && dictionary)
         rc = tst_source_type_dictionary(&out->type, wire);
+    if (rc == 0) {
+        char what[160];
+        snprintf(what, sizeof what, "field '%.100s' metadata", out->name);
+        rc = custom_metadata(w, ft, 6, &out->metadata, what);
+    }
     return rc;
 }
 
@@ -1124,7 +1175,7 @@ static int decode_fields(arrow_walk *w, const fb_table *schema, tst_source_colum
 }
 
 int tst_arrow_schema_decode(const char *base64, size_t len, tst_source_column **out,
-                            size_t *out_count)
+                            size_t *out_count, tst_metadata *schema_metadata)
 {
     uint8_t *bytes = NULL;
     size_t n = 0;
@@ -1140,6 +1191,19 @@ int tst_arrow_schema_decode(const char *base64, size_t len, tst_source_column **
         rc = schema_table(&w.buf, &schema);
     if (rc == 0)
         rc = decode_fields(&w, &schema, out, out_count);
+    if (rc == 0 && schema_metadata) {
+        tst_metadata md = {NULL, 0};
+        rc = custom_metadata(&w, &schema, 2, &md, "schema metadata");
+        if (rc == 0)
+            *schema_metadata = md;
+        else
+            tst_metadata_clear(&md);
+    }
+    if (rc != 0 && *out) {
+        tst_source_columns_free(*out, *out_count);
+        *out = NULL;
+        *out_count = 0;
+    }
     free(bytes);
     return rc;
 }

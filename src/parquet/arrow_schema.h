@@ -22,11 +22,14 @@
  * Decodes an "ARROW:schema" value: base64 of an Arrow IPC Schema message,
  * with the 0xFFFFFFFF continuation marker and an int32 length before the
  * flatbuffer, or (legacy) the int32 length only. On success *out holds
- * *out_count columns (free with tst_source_columns_free). Malformed bytes:
- * TST_ECORRUPT, *out NULL. TST_ENOMEM.
+ * *out_count columns (free with tst_source_columns_free), each with its
+ * field annotations (custom_metadata, nested ones in the type tree), and
+ * *schema_metadata (when not NULL; the caller clears it) the schema's.
+ * Malformed bytes: TST_ECORRUPT, *out NULL. An annotation that is not UTF-8:
+ * TST_EINVAL naming it. TST_ENOMEM.
  */
 int tst_arrow_schema_decode(const char *base64, size_t len, tst_source_column **out,
-                            size_t *out_count);
+                            size_t *out_count, tst_metadata *schema_metadata);
 
 /* ---- type trees shared with source.c --------------------------------- */
 

@@ -33,7 +33,11 @@
  * scalar equal to its default (nullable=false, is_signed=false, a
  * Decimal's bitWidth 128, Little endianness, bodyLength 0) and trims a
  * vtable after its last present slot; every Field gets a children
- * vector, empty for a leaf, and no dictionary or custom metadata.
+ * vector, empty for a leaf, and no dictionary. Annotations (schema_metadata)
+ * become custom_metadata, a vector of KeyValue{key, value} tables, on the
+ * Schema and on each annotated Field (the map's entries and a keys-only
+ * map's Null value included), in key order; without annotations the slot is
+ * absent, as arrow-rs leaves it.
  */
 #include "arrow_schema_write.h"
 #include "flatbuf.h"
@@ -66,8 +70,10 @@ enum { PRECISION_SINGLE = 1, PRECISION_DOUBLE = 2 };
 
 /* Slot numbers of the tables written (Message.fbs, Schema.fbs). */
 enum { MESSAGE_VERSION, MESSAGE_HEADER_TYPE, MESSAGE_HEADER };
-enum { SCHEMA_ENDIANNESS, SCHEMA_FIELDS };
-enum { FIELD_NAME, FIELD_NULLABLE, FIELD_TYPE_TYPE, FIELD_TYPE, FIELD_DICTIONARY, FIELD_CHILDREN };
+enum { SCHEMA_ENDIANNESS, SCHEMA_FIELDS, SCHEMA_CUSTOM_METADATA };
+enum { FIELD_NAME, FIELD_NULLABLE, FIELD_TYPE_TYPE, FIELD_TYPE, FIELD_DICTIONARY, FIELD_CHILDREN,
+       FIELD_CUSTOM_METADATA };
+enum { KEYVALUE_KEY, KEYVALUE_VALUE };
 enum { TIMESTAMP_UNIT, TIMESTAMP_TIMEZONE };
 
 /* ---- Arrow fields -------------------------------------------------------- */
@@ -193,14 +199,36 @@ static int plan_type(const arrow_enc *e, const tst_type *t, type_plan *p)
     }
 }
 
-/* Writes a Field table with its name; the caller adds type and children. */
-static size_t field_begin(arrow_enc *e, const char *name, bool nullable, uint8_t type_id)
+/* The KeyValue vector of `md`, pointed to from slot `slot` of `table`. */
+static void custom_metadata(arrow_enc *e, size_t table, int slot, const tst_metadata *md)
+{
+    if (!md || md->count == 0)
+        return;
+    size_t vector = fbw_vector(&e->w, md->count);
+    fbw_set_ref(&e->w, table, slot, vector);
+    for (size_t i = 0; i < md->count; i++) {
+        fb_slot slots[] = {FB_REF, FB_REF};
+        size_t kv = fbw_table(&e->w, slots, 2);
+        fbw_set_element(&e->w, vector, i, kv);
+        const tst_kv *item = &md->items[i];
+        fbw_set_ref(&e->w, kv, KEYVALUE_KEY, fbw_string(&e->w, item->key, strlen(item->key)));
+        fbw_set_ref(&e->w, kv, KEYVALUE_VALUE,
+                    fbw_string(&e->w, item->value, strlen(item->value)));
+    }
+}
+
+/* Writes a Field table with its name and annotations; the caller adds type
+ * and children. */
+static size_t field_begin(arrow_enc *e, const char *name, bool nullable, uint8_t type_id,
+                          const tst_metadata *md)
 {
     fb_slot slots[] = {FB_REF, fb_scalar_unless(1, nullable, 0), fb_scalar_unless(1, type_id, 0),
-                       FB_REF, {0, false, 0} /* dictionary */, FB_REF};
-    size_t field = fbw_table(&e->w, slots, (int)(sizeof slots / sizeof slots[0]));
+                       FB_REF, {0, false, 0} /* dictionary */, FB_REF, FB_REF};
+    bool annotated = md && md->count > 0;
+    size_t field = fbw_table(&e->w, slots, (int)(sizeof slots / sizeof slots[0]) - !annotated);
     const char *text = name ? name : "";
     fbw_set_ref(&e->w, field, FIELD_NAME, fbw_string(&e->w, text, strlen(text)));
+    custom_metadata(e, field, FIELD_CUSTOM_METADATA, md);
     return field;
 }
 
@@ -225,10 +253,10 @@ static size_t field_children(arrow_enc *e, size_t field, size_t count)
 static int encode_field(arrow_enc *e, const tst_field *f, int depth, size_t *out);
 
 /* A keys-only map's value: a nullable field of Arrow's Null type. */
-static size_t encode_null_value(arrow_enc *e)
+static size_t encode_null_value(arrow_enc *e, const tst_metadata *md)
 {
     type_plan null_type = {.id = AT_NULL};
-    size_t field = field_begin(e, "value", true, AT_NULL);
+    size_t field = field_begin(e, "value", true, AT_NULL, md);
     field_type(e, field, &null_type);
     field_children(e, field, 0);
     return field;
@@ -238,7 +266,8 @@ static size_t encode_null_value(arrow_enc *e)
 static int encode_entries(arrow_enc *e, const tst_type *map, int depth, size_t *out)
 {
     type_plan struct_type = {.id = AT_STRUCT};
-    size_t key, value, entries = field_begin(e, "entries", false, AT_STRUCT);
+    size_t key, value,
+        entries = field_begin(e, "entries", false, AT_STRUCT, &map->entries_metadata);
     field_type(e, entries, &struct_type);
     size_t vector = field_children(e, entries, 2);
     int rc = encode_field(e, map->key, depth + 1, &key);
@@ -250,7 +279,7 @@ static int encode_entries(arrow_enc *e, const tst_type *map, int depth, size_t *
         if (rc != 0)
             return rc;
     } else {
-        value = encode_null_value(e);
+        value = encode_null_value(e, &map->null_value_metadata);
     }
     fbw_set_element(&e->w, vector, 1, value);
     *out = entries;
@@ -285,7 +314,7 @@ static int encode_field(arrow_enc *e, const tst_field *f, int depth, size_t *out
     int rc = plan_type(e, &f->type, &plan);
     if (rc != 0)
         return rc;
-    size_t field = field_begin(e, f->name, f->nullable, plan.id);
+    size_t field = field_begin(e, f->name, f->nullable, plan.id, &f->metadata);
     field_type(e, field, &plan);
     rc = encode_children(e, field, &f->type, depth);
     *out = field;
@@ -303,8 +332,8 @@ static int encode_flatbuffer(arrow_enc *e, const tst_schema *schema)
                            fb_scalar_unless(1, HEADER_SCHEMA, 0), FB_REF};
     size_t msg = fbw_table(w, msg_slots, 3);
     fbw_put_ref(w, root, msg);
-    fb_slot schema_slots[] = {fb_scalar_unless(2, ENDIAN_LITTLE, ENDIAN_LITTLE), FB_REF};
-    size_t header = fbw_table(w, schema_slots, 2);
+    fb_slot schema_slots[] = {fb_scalar_unless(2, ENDIAN_LITTLE, ENDIAN_LITTLE), FB_REF, FB_REF};
+    size_t header = fbw_table(w, schema_slots, schema->metadata.count > 0 ? 3 : 2);
     fbw_set_ref(w, msg, MESSAGE_HEADER, header);
     size_t fields = fbw_vector(w, schema->column_count);
     fbw_set_ref(w, header, SCHEMA_FIELDS, fields);
@@ -316,6 +345,7 @@ static int encode_flatbuffer(arrow_enc *e, const tst_schema *schema)
             return rc;
         fbw_set_element(w, fields, i, field);
     }
+    custom_metadata(e, header, SCHEMA_CUSTOM_METADATA, &schema->metadata);
     if (w->rc == TST_ENOMEM)
         return tst_fail(TST_ENOMEM, "out of memory encoding an ARROW:schema");
     if (w->rc != 0)

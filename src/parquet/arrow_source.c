@@ -23,10 +23,12 @@
  */
 #include "arrow_source.h"
 
+#include "append_schema.h"
 #include "arrow_schema.h"
 #include "duck.h"
 #include "fail.h"
 #include "fsio.h"
+#include "model.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +49,7 @@ static int nomem(void)
 
 static int map_field(const struct ArrowSchema *s, int depth, tst_field *out,
                      tst_wire_kind *wire);
+static int metadata_from_arrow(const char *md, tst_metadata *out, const char *what);
 
 static int exact(tst_type *out, tst_wire_kind *wire, tst_type_kind kind)
 {
@@ -220,10 +223,16 @@ static int map_map(const struct ArrowSchema *s, int depth, tst_type *out)
         return nomem();
     int rc = map_field(entries->children[0], depth + 2, out->key, &ignored);
     const struct ArrowSchema *value = entries->children[1];
+    if (rc == 0)
+        rc = metadata_from_arrow(entries->metadata, &out->entries_metadata,
+                                 "map entries field metadata");
     if (rc == 0 && value->format && strcmp(value->format, "n") != 0) {
         if (!(out->value = calloc(1, sizeof *out->value)))
             return nomem();
         rc = map_field(value, depth + 2, out->value, &ignored);
+    } else if (rc == 0) {
+        rc = metadata_from_arrow(value->metadata, &out->null_value_metadata,
+                                 "map value field metadata");
     }
     return rc;
 }
@@ -293,6 +302,39 @@ static bool metadata_value(const char *md, const char *key, char *out, size_t ca
     return false;
 }
 
+/* Every pair of an ArrowSchema's metadata into `out`, except the
+ * ARROW:extension:* keys, which describe the type (read by map_extension) and
+ * are not annotations. Keys and values must be UTF-8 (TST_EINVAL naming `what`). */
+static int metadata_from_arrow(const char *md, tst_metadata *out, const char *what)
+{
+    if (!md)
+        return 0;
+    int32_t n, klen, vlen;
+    memcpy(&n, md, 4);
+    md += 4;
+    if (n < 0 || n > 100000)
+        return tst_fail(TST_EINVAL, "%s has a malformed entry count %d", what, (int)n);
+    for (int32_t i = 0; i < n; i++) {
+        memcpy(&klen, md, 4);
+        const char *k = md + 4;
+        if (klen < 0)
+            return tst_fail(TST_EINVAL, "%s has a malformed key length", what);
+        md = k + klen;
+        memcpy(&vlen, md, 4);
+        const char *v = md + 4;
+        if (vlen < 0)
+            return tst_fail(TST_EINVAL, "%s has a malformed value length", what);
+        md = v + vlen;
+        static const char EXT[] = "ARROW:extension:";
+        if ((size_t)klen >= sizeof EXT - 1 && memcmp(k, EXT, sizeof EXT - 1) == 0)
+            continue;
+        int rc = tst_metadata_add(out, k, (size_t)klen, v, (size_t)vlen, what);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Canonical extension types whose storage type would mislead: arrow.uuid
  * (16 bytes) is refused, arrow.json (text) reads as utf8. */
 static int map_extension(const struct ArrowSchema *s, tst_type *type, tst_wire_kind *wire)
@@ -333,6 +375,11 @@ static int map_field(const struct ArrowSchema *s, int depth, tst_field *out,
         rc = tst_source_type_dictionary(&out->type, wire);
     if (rc == 0)
         rc = map_extension(s, &out->type, wire);
+    if (rc == 0) {
+        char what[160];
+        snprintf(what, sizeof what, "field '%.100s' metadata", out->name);
+        rc = metadata_from_arrow(s->metadata, &out->metadata, what);
+    }
     return rc;
 }
 
@@ -360,7 +407,9 @@ static int describe_columns(const struct ArrowSchema *schema, tst_source *src)
             return rc;
         src->column_count = i + 1;
     }
-    return 0;
+    int rc = metadata_from_arrow(schema->metadata, &src->metadata, "schema metadata");
+    tst_metadata_remove(&src->metadata, TST_PANDAS_METADATA_KEY); /* per frame: see model.h */
+    return rc;
 }
 
 /* True when the append rules will refuse these columns whatever the rows. */
@@ -650,7 +699,7 @@ static int name_staging(tst_arrow_staging *staging, tst_source *src)
 }
 
 static int read_stream(tst_source *out, struct ArrowArrayStream *stream,
-                       tst_arrow_staging *staging)
+                       tst_arrow_staging *staging, const tst_schema *table_schema)
 {
     struct ArrowSchema schema;
     memset(&schema, 0, sizeof schema);
@@ -661,7 +710,8 @@ static int read_stream(tst_source *out, struct ArrowArrayStream *stream,
         rc = describe_columns(&schema, out);
     if (rc == 0)
         rc = name_staging(staging, out);
-    if (rc == 0 && !schema_doomed(out))
+    if (rc == 0 && !schema_doomed(out) &&
+        !(table_schema && tst_append_annotations_conflict(table_schema, out)))
         rc = drain_stream(&d, &schema);
     out->row_count = d.rows;
     if (schema.release)
@@ -672,6 +722,12 @@ static int read_stream(tst_source *out, struct ArrowArrayStream *stream,
 int tst_source_arrow(tst_source *out, struct ArrowArrayStream *stream,
                      tst_arrow_staging *staging)
 {
+    return tst_source_arrow_for(out, stream, staging, NULL);
+}
+
+int tst_source_arrow_for(tst_source *out, struct ArrowArrayStream *stream,
+                         tst_arrow_staging *staging, const tst_schema *table_schema)
+{
     memset(out, 0, sizeof *out);
     if (!stream || !stream->release)
         return tst_fail(TST_EINVAL, "the Arrow stream to append is NULL or already released");
@@ -679,7 +735,7 @@ int tst_source_arrow(tst_source *out, struct ArrowArrayStream *stream,
         stream->release(stream);
         return tst_fail(TST_EINVAL, "the Arrow stream to append lacks get_schema or get_next");
     }
-    int rc = read_stream(out, stream, staging);
+    int rc = read_stream(out, stream, staging, table_schema);
     stream->release(stream);
     if (rc != 0) {
         tst_source_clear(out);

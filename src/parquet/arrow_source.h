@@ -50,6 +50,12 @@ typedef struct tst_arrow_staging {
  */
 int tst_source_arrow(tst_source *out, struct ArrowArrayStream *stream,
                      tst_arrow_staging *staging);
+/* The same, for an append to a table of that schema (NULL: none yet): when
+ * the stream's annotations conflict with the table's (protocol 7,
+ * schema_metadata), no batch is read either, as the reference refuses such
+ * a stream unread; the append's schema rules then report the key. */
+int tst_source_arrow_for(tst_source *out, struct ArrowArrayStream *stream,
+                         tst_arrow_staging *staging, const tst_schema *table_schema);
 
 /*
  * The columns of an Arrow struct schema (borrowed, not released) as table

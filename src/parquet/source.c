@@ -646,7 +646,7 @@ static int read_row_count(duckdb_connection con, const char *path, uint64_t *out
 /* The columns of the embedded Arrow schema, or none (*count 0, *cols NULL)
  * when the footer has none or it does not decode. */
 static int read_arrow_columns(duckdb_connection con, const char *path, tst_source_column **cols,
-                              size_t *count, bool *present)
+                              size_t *count, bool *present, tst_metadata *schema_md)
 {
     duckdb_result res;
     *cols = NULL;
@@ -660,7 +660,9 @@ static int read_arrow_columns(duckdb_connection con, const char *path, tst_sourc
     if (duckdb_row_count(&res) >= 1 && !duckdb_value_is_null(&res, 0, 0)) {
         *present = true;
         duckdb_blob blob = duckdb_value_blob(&res, 0, 0);
-        rc = tst_arrow_schema_decode(blob.data, blob.size, cols, count);
+        rc = tst_arrow_schema_decode(blob.data, blob.size, cols, count, schema_md);
+        if (rc == TST_EINVAL)
+            tst_fail_context(rc, "Parquet source %s, ARROW:schema", path);
         duckdb_free(blob.data);
         if (rc == TST_ECORRUPT) /* a broken hint: the Parquet types still describe the file */
             rc = 0;
@@ -740,6 +742,7 @@ static int read_parquet_columns(duckdb_connection con, const char *path, tst_sou
     tst_source_column *arrow = NULL;
     size_t arrow_count = 0;
     bool arrow_present = false;
+    tst_metadata schema_md = {NULL, 0};
     int rc = pq_nodes_load(con, path, &nodes, &count);
     if (rc == 0) {
         pq_walk w = {nodes, count, 0, path};
@@ -747,7 +750,13 @@ static int read_parquet_columns(duckdb_connection con, const char *path, tst_sou
     }
     pq_nodes_free(nodes, count);
     if (rc == 0)
-        rc = read_arrow_columns(con, path, &arrow, &arrow_count, &arrow_present);
+        rc = read_arrow_columns(con, path, &arrow, &arrow_count, &arrow_present, &schema_md);
+    if (rc == 0 && arrow && same_names(arrow, arrow_count, src->columns, src->column_count)) {
+        src->metadata = schema_md; /* the annotations of an embedded schema we use */
+        schema_md = (tst_metadata){NULL, 0};
+        tst_metadata_remove(&src->metadata, TST_PANDAS_METADATA_KEY); /* see model.h */
+    }
+    tst_metadata_clear(&schema_md);
     if (rc == 0)
         choose_columns(src, arrow, arrow_count, arrow_present);
     tst_source_columns_free(arrow, arrow_count);
@@ -943,12 +952,12 @@ int tst_source_logical_schema(const tst_source *src, tst_schema **out)
         return rc;
     /* A schema borrowing the columns' names and types, deep-copied. */
     tst_schema view = {calloc(src->column_count ? src->column_count : 1, sizeof(tst_field)),
-                       src->column_count};
+                       src->column_count, src->metadata};
     if (!view.columns)
         return nomem();
     for (size_t i = 0; i < src->column_count; i++)
         view.columns[i] = (tst_field){src->columns[i].name, src->columns[i].type,
-                                      src->columns[i].nullable};
+                                      src->columns[i].nullable, src->columns[i].metadata};
     rc = tst_schema_copy(out, &view);
     free(view.columns);
     return rc;
@@ -964,5 +973,6 @@ void tst_source_clear(tst_source *src)
         unlink(src->scratch_path);
     free(src->scratch_path);
     tst_source_columns_free(src->columns, src->column_count);
+    tst_metadata_clear(&src->metadata);
     memset(src, 0, sizeof *src);
 }

@@ -65,6 +65,7 @@ typedef struct tst_source_column {
     /* A zoned INT64 nanosecond timestamp: DuckDB 1.4 reads it only to
      * microseconds, so the source reads it from an unmarked copy (scratch). */
     bool zoned_nanos;
+    tst_metadata metadata; /* the Arrow field's annotations (nested ones are in `type`) */
 } tst_source_column;
 
 typedef struct tst_source {
@@ -75,6 +76,7 @@ typedef struct tst_source {
     tst_source_column *columns;
     size_t column_count;
     uint64_t row_count;        /* Parquet footer rows; UINT64_MAX when unknown (CSV) */
+    tst_metadata metadata;     /* the Arrow schema's annotations (ARROW:schema, C stream) */
 } tst_source;
 
 /* Inspects a Parquet file. Missing: TST_ENOTFOUND; not Parquet: TST_EINVAL

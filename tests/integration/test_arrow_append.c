@@ -32,6 +32,7 @@ typedef struct producer {
     const char *ts_format;
     const char *v_format;
     const char *v_metadata; /* ArrowSchema metadata of v, or NULL */
+    const char *metadata;   /* ArrowSchema metadata of the stream's schema, or NULL */
     int v_width;
     int64_t ts0, step;
     size_t batch_rows[8];
@@ -89,7 +90,7 @@ static int p_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
         m->ptrs[i] = &m->kids[i];
     }
     m->p = p;
-    *out = (struct ArrowSchema){"+s", "", NULL, 0, 3, m->ptrs, NULL, schema_release, m};
+    *out = (struct ArrowSchema){"+s", "", p->metadata, 0, 3, m->ptrs, NULL, schema_release, m};
     p->schemas_live++;
     return 0;
 }
@@ -205,9 +206,9 @@ static void assert_released_once(const producer *p)
     assert_int_equal(p->schemas_live, 0);
 }
 
-static int data_files(const char *root)
+static int files_in(const char *root, const char *folder)
 {
-    char *dir = tst_test_path(root, "data");
+    char *dir = tst_test_path(root, folder);
     DIR *d = opendir(dir);
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d)) != NULL;)
@@ -216,6 +217,11 @@ static int data_files(const char *root)
         closedir(d);
     free(dir);
     return n;
+}
+
+static int data_files(const char *root)
+{
+    return files_in(root, "data");
 }
 
 static uint64_t covered_hours(tst_table *t, int64_t from_us, int64_t to_us)
@@ -637,6 +643,77 @@ static void large_batches_are_staged_whole(void **state)
     tst_test_rmtree(root);
 }
 
+/* Annotations (protocol 7, schema_metadata): the stream's schema and field metadata are
+ * adopted by a first append, which declares the feature; a later stream may leave keys out,
+ * but another value is TST_ESCHEMA with nothing written; bytes that are not UTF-8 are
+ * TST_EINVAL before a batch is read. */
+static void stream_annotations_are_adopted_inherited_and_checked(void **state)
+{
+    (void)state;
+    /* {"unit": "ms"} and {"unit": "s"}; field v: {"scale": "2"} plus the extension-free rest */
+    static const char ms[] = "\x01\x00\x00\x00" "\x04\x00\x00\x00" "unit" "\x02\x00\x00\x00" "ms";
+    static const char s_[] = "\x01\x00\x00\x00" "\x04\x00\x00\x00" "unit" "\x01\x00\x00\x00" "s";
+    static const char v_md[] = "\x01\x00\x00\x00" "\x05\x00\x00\x00" "scale"
+                               "\x01\x00\x00\x00" "2";
+    static const char bad[] = "\x01\x00\x00\x00" "\x01\x00\x00\x00" "k" "\x01\x00\x00\x00" "\xff";
+    char *root = tst_test_tmpdir("arrow");
+    tst_index_spec spec = tst_test_hourly_spec((char *[]){(char *)"symbol"}, 1);
+    spec.kind.protocol = 7;
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_create(&t, root, &spec));
+
+    producer p = producer_init("tsu:UTC", "l", 8);
+    p.metadata = bad;
+    p.batch_count = 1;
+    p.batch_rows[0] = 2;
+    struct ArrowArrayStream s = stream_of(&p);
+    assert_tst_fails(tst_table_append_arrow(t, &s, NULL, NULL), TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "not valid UTF-8"));
+    assert_int_equal(p.next, 0);
+    assert_int_equal(data_files(root), 0);
+
+    p = producer_init("tsu:UTC", "l", 8);
+    p.metadata = ms;
+    p.v_metadata = v_md;
+    p.batch_count = 1;
+    p.batch_rows[0] = 2;
+    s = stream_of(&p);
+    assert_tst_ok(tst_table_append_arrow(t, &s, NULL, NULL));
+    const tst_table_meta *meta = tst_table_get_meta(t);
+    assert_string_equal(tst_metadata_get(&meta->schema->metadata, "unit"), "ms");
+    assert_string_equal(tst_metadata_get(&meta->schema->columns[2].metadata, "scale"), "2");
+    assert_int_equal(meta->reader_feature_count, 1);
+    assert_string_equal(meta->reader_features[0], "schema_metadata");
+    assert_string_equal(meta->writer_features[0], "schema_metadata");
+
+    p = producer_init("tsu:UTC", "l", 8); /* no annotations: inherited */
+    p.ts0 = T0_US + 10 * HOUR_US;
+    p.batch_count = 1;
+    p.batch_rows[0] = 2;
+    s = stream_of(&p);
+    assert_tst_ok(tst_table_append_arrow(t, &s, NULL, NULL));
+
+    p = producer_init("tsu:UTC", "l", 8);
+    p.ts0 = T0_US + 20 * HOUR_US;
+    p.metadata = s_;
+    p.batch_count = 1;
+    p.batch_rows[0] = 2;
+    s = stream_of(&p);
+    assert_tst_fails(tst_table_append_arrow(t, &s, NULL, NULL), TST_ESCHEMA);
+    assert_non_null(strstr(tst_error_last()->message, "schema metadata conflicts with the table "
+                                                      "for key \"unit\""));
+    assert_int_equal(files_in(root, "data/_managed/append"), 2);
+    assert_int_equal(p.next, 0); /* refused unread, as the reference does */
+    assert_released_once(&p);
+    assert_int_equal(tst_table_version(t), 3);
+    tst_table_free(t);
+    /* The log reopens with the annotations and the feature. */
+    assert_tst_ok(tst_table_open(&t, root));
+    assert_string_equal(tst_metadata_get(&tst_table_get_meta(t)->schema->metadata, "unit"), "ms");
+    tst_table_free(t);
+    tst_test_rmtree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +727,7 @@ int main(void)
         cmocka_unit_test(a_producer_failing_midway_fails_the_append_and_writes_nothing),
         cmocka_unit_test(duckdbs_own_arrow_export_appends_like_the_csv),
         cmocka_unit_test(large_batches_are_staged_whole),
+        cmocka_unit_test(stream_annotations_are_adopted_inherited_and_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,7 +119,7 @@ static void assert_round_trips(const char *columns_json)
     assert_tst_ok(tst_arrow_schema_encode(schema, &b64));
     tst_source_column *cols = NULL;
     size_t count = 0;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_columns_are(cols, count, schema);
     tst_source_columns_free(cols, count);
     free(b64);
@@ -228,7 +228,7 @@ static void deep_nesting_round_trips_to_the_decoders_limit(void **state)
     assert_tst_ok(tst_arrow_schema_encode(&schema, &b64));
     tst_source_column *cols = NULL;
     size_t count = 0;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_columns_are(cols, count, &schema);
     tst_source_columns_free(cols, count);
     free(b64);
@@ -250,7 +250,7 @@ static void an_empty_schema_round_trips(void **state)
     assert_tst_ok(tst_arrow_schema_encode(&empty, &b64));
     tst_source_column *cols = NULL;
     size_t count = 1;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_int_equal(count, 0);
     tst_source_columns_free(cols, count);
     free(b64);
@@ -602,6 +602,56 @@ static void a_segment_of_every_writable_type_reads_back_as_its_schema(void **sta
     tst_index_spec_clear(&spec);
 }
 
+/* Annotations (schema_metadata) on the schema, a column, a struct field, a map's key and
+ * entries and a keys-only map's Null value travel through custom_metadata and back. */
+static void annotations_round_trip_through_custom_metadata(void **state)
+{
+    (void)state;
+    json_object *obj = NULL;
+    static const char TEXT[] =
+        "{\"columns\":[{\"name\":\"v\",\"data_type\":\"Float64\",\"nullable\":true,"
+        "\"metadata\":{\"a\":\"\",\"unit\":\"\xe6\xb8\xa9\"}},{\"name\":\"s\",\"data_type\":"
+        "{\"Struct\":{\"fields\":[{\"name\":\"x\",\"data_type\":\"Int64\",\"nullable\":true,"
+        "\"metadata\":{\"unit\":\"ms\"}}]}},\"nullable\":true},{\"name\":\"m\",\"data_type\":"
+        "{\"Map\":{\"key\":{\"name\":\"key\",\"data_type\":\"Utf8\",\"nullable\":false,"
+        "\"metadata\":{\"k\":\"1\"}},\"value\":null,\"keys_sorted\":false,\"entries_metadata\":"
+        "{\"e\":\"2\"},\"null_value_metadata\":{\"n\":\"3\"}}},\"nullable\":true}],"
+        "\"metadata\":{\"b\":\"x\",\"unit\":\"ms\"}}";
+    tst_schema *schema = NULL;
+    assert_non_null(obj = json_tokener_parse(TEXT));
+    assert_tst_ok(tst_schema_from_json(&schema, obj, "test"));
+    json_object_put(obj);
+    char *b64 = NULL;
+    assert_tst_ok(tst_arrow_schema_encode(schema, &b64));
+    tst_source_column *cols = NULL;
+    size_t count = 0;
+    tst_metadata md = {NULL, 0};
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, &md));
+    assert_columns_are(cols, count, schema);
+    assert_true(tst_metadata_equal(&md, &schema->metadata));
+    for (size_t i = 0; i < count; i++)
+        assert_true(tst_metadata_equal(&cols[i].metadata, &schema->columns[i].metadata));
+    assert_true(tst_metadata_equal(&cols[1].type.fields[0].metadata,
+                                   &schema->columns[1].type.fields[0].metadata));
+    const tst_type *map = &cols[2].type, *want = &schema->columns[2].type;
+    assert_true(tst_metadata_equal(&map->key->metadata, &want->key->metadata));
+    assert_true(tst_metadata_equal(&map->entries_metadata, &want->entries_metadata));
+    assert_true(tst_metadata_equal(&map->null_value_metadata, &want->null_value_metadata));
+    assert_int_equal(map->null_value_metadata.count, 1);
+    tst_metadata_clear(&md);
+    tst_source_columns_free(cols, count);
+    free(b64);
+    /* Without annotations the message is what it was: no custom_metadata slot. */
+    tst_schema_clear_metadata(schema);
+    assert_false(tst_schema_has_metadata(schema));
+    assert_tst_ok(tst_arrow_schema_encode(schema, &b64));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, &md));
+    assert_int_equal(md.count, 0);
+    tst_source_columns_free(cols, count);
+    free(b64);
+    tst_schema_free(schema);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +666,7 @@ int main(void)
         cmocka_unit_test(the_message_is_framed_like_arrow_rs_and_padded_to_8),
         cmocka_unit_test(every_object_is_aligned_as_flatbuffers_verifiers_require),
         cmocka_unit_test(a_small_schema_encodes_to_the_golden_bytes),
+        cmocka_unit_test(annotations_round_trip_through_custom_metadata),
         cmocka_unit_test_setup_teardown(a_written_segment_reads_back_as_exactly_the_table_schema,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(duckdb_still_reads_every_row_of_a_segment_with_the_key,

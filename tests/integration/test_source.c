@@ -612,7 +612,7 @@ static void arrow_types_map_per_the_exact_mapping(void **state)
     char *b64 = base64(msg, n);
     tst_source_column *cols = NULL;
     size_t count = 0;
-    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count));
+    assert_tst_ok(tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL));
     assert_int_equal(count, sizeof fields / sizeof fields[0]);
     tst_source view = {.columns = cols, .column_count = count};
     assert_column(&view, "u64", TST_WIRE_EXACT, "uint64", false);
@@ -686,7 +686,7 @@ static void corrupted_arrow_messages_never_read_out_of_bounds(void **state)
         char *b64 = base64(msg, cut);
         tst_source_column *cols = NULL;
         size_t count = 0;
-        int rc = tst_arrow_schema_decode(b64, strlen(b64), &cols, &count);
+        int rc = tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL);
         assert_true(rc == 0 || rc == TST_ECORRUPT);
         tst_source_columns_free(cols, count);
         free(b64);
@@ -700,7 +700,7 @@ static void corrupted_arrow_messages_never_read_out_of_bounds(void **state)
             char *b64 = base64(copy, n);
             tst_source_column *cols = NULL;
             size_t count = 0;
-            int rc = tst_arrow_schema_decode(b64, strlen(b64), &cols, &count);
+            int rc = tst_arrow_schema_decode(b64, strlen(b64), &cols, &count, NULL);
             assert_true(rc == 0 || rc == TST_ECORRUPT);
             tst_source_columns_free(cols, count);
             free(b64);

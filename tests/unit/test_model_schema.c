@@ -263,6 +263,130 @@ static void copy_of_nothing_is_nothing(void **state)
     assert_null(copy);
 }
 
+/* ---- annotations (schema_metadata, protocol 7) ---------------------------- */
+
+/* The logical schema the real 0.9.0 wrote for an append whose Arrow schema had
+ * schema, field, nested field and map key annotations (one non-ASCII value). */
+static const char REFERENCE09_ANNOTATED[] =
+    "{\"columns\":[{\"name\":\"idx\",\"data_type\":\"Int64\",\"nullable\":true},{\"name\":\"e"
+    "ntity\",\"data_type\":\"Utf8\",\"nullable\":true,\"metadata\":{\"a\":\"2\",\"z\":\"1\"}}"
+    ",{\"name\":\"v\",\"data_type\":\"Float64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms"
+    "\"}},{\"name\":\"m\",\"data_type\":{\"Map\":{\"key\":{\"name\":\"key\",\"data_type\":\"U"
+    "tf8\",\"nullable\":false,\"metadata\":{\"k\":\"1\"}},\"value\":{\"name\":\"value\",\"dat"
+    "a_type\":\"Int64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms\"}},\"keys_sorted\":fal"
+    "se}},\"nullable\":true},{\"name\":\"l\",\"data_type\":{\"List\":{\"elements\":{\"name\":"
+    "\"item\",\"data_type\":\"Int64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms\"}}}},\"n"
+    "ullable\":true},{\"name\":\"s\",\"data_type\":{\"Struct\":{\"fields\":[{\"name\":\"value"
+    "\",\"data_type\":\"Int64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms\"}}]}},\"nullab"
+    "le\":true}],\"metadata\":{\"a\":\"温\",\"b\":\"x\",\"unit\":\"ms\"}}";
+
+static void reference_annotated_schema_round_trips_byte_for_byte(void **state)
+{
+    (void)state;
+    assert_round_trip(REFERENCE09_ANNOTATED);
+    tst_schema *schema = NULL;
+    assert_tst_ok(parse_schema(&schema, REFERENCE09_ANNOTATED));
+    assert_true(tst_schema_has_metadata(schema));
+    assert_int_equal(schema->metadata.count, 3);
+    assert_string_equal(tst_metadata_get(&schema->metadata, "a"), "\xe6\xb8\xa9");
+    assert_string_equal(tst_metadata_get(&schema->columns[1].metadata, "z"), "1");
+    assert_null(tst_metadata_get(&schema->columns[0].metadata, "z"));
+    assert_string_equal(tst_metadata_get(&schema->columns[3].type.key->metadata, "k"), "1");
+    tst_schema_free(schema);
+}
+
+static void annotations_are_printed_sorted_and_omitted_when_empty(void **state)
+{
+    (void)state;
+    tst_schema *schema = NULL;
+    assert_tst_ok(parse_schema(&schema, "{\"columns\":[{\"name\":\"a\",\"data_type\":\"Int64\","
+                                        "\"nullable\":true,\"metadata\":{}}],"
+                                        "\"metadata\":{\"z\":\"1\",\"b\":\"2\",\"a\":\"\"}}"));
+    char *printed = print_schema(schema);
+    assert_string_equal(printed, "{\"columns\":[" COL("a", "\"Int64\"", "true")
+                                 "],\"metadata\":{\"a\":\"\",\"b\":\"2\",\"z\":\"1\"}}");
+    free(printed);
+    assert_true(tst_schema_has_metadata(schema));
+    tst_schema_free(schema);
+    assert_tst_ok(parse_schema(&schema, "{\"columns\":[" COL("a", "\"Int64\"", "true") "]}"));
+    assert_false(tst_schema_has_metadata(schema));
+    assert_int_equal(schema->metadata.count, 0);
+    tst_schema_free(schema);
+}
+
+static void map_annotations_round_trip_after_keys_sorted(void **state)
+{
+    (void)state;
+    assert_round_trip("{\"columns\":[{\"name\":\"m\",\"data_type\":{\"Map\":{\"key\":"
+                      "{\"name\":\"key\",\"data_type\":\"Utf8\",\"nullable\":false},\"value\":null,"
+                      "\"keys_sorted\":false,\"entries_metadata\":{\"e\":\"1\"},"
+                      "\"null_value_metadata\":{\"n\":\"2\"}}},\"nullable\":true}]}");
+    tst_schema *schema = NULL;
+    assert_tst_ok(parse_schema(&schema, "{\"columns\":[{\"name\":\"m\",\"data_type\":{\"Map\":"
+                  "{\"key\":{\"name\":\"key\",\"data_type\":\"Utf8\",\"nullable\":false},"
+                  "\"value\":null,\"keys_sorted\":false,\"entries_metadata\":{\"e\":\"1\"}}},"
+                  "\"nullable\":true}]}"));
+    assert_true(tst_schema_has_metadata(schema));
+    tst_schema_free(schema);
+}
+
+static void malformed_annotations_are_rejected(void **state)
+{
+    (void)state;
+    expect_rejected("{\"columns\":[],\"metadata\":[]}", "must be an object of strings");
+    expect_rejected("{\"columns\":[],\"metadata\":{\"a\":1}}", "must be a string");
+    expect_rejected("{\"columns\":[{\"name\":\"a\",\"data_type\":\"Int64\",\"nullable\":true,"
+                    "\"metadata\":{\"k\":\"a\\u0000b\"}}]}", "NUL");
+    /* A map with a value cannot annotate the keys-only Null value. */
+    expect_rejected("{\"columns\":[{\"name\":\"m\",\"data_type\":{\"Map\":{\"key\":"
+                    "{\"name\":\"key\",\"data_type\":\"Utf8\",\"nullable\":false},\"value\":"
+                    "{\"name\":\"value\",\"data_type\":\"Int64\",\"nullable\":true},"
+                    "\"keys_sorted\":false,\"null_value_metadata\":{\"unit\":\"ms\"}}},"
+                    "\"nullable\":true}]}", "cannot have null_value_metadata");
+}
+
+static void annotations_from_arrow_bytes_must_be_utf8(void **state)
+{
+    (void)state;
+    tst_metadata md = {NULL, 0};
+    assert_tst_ok(tst_metadata_add(&md, "unit", 4, "ms", 2, "schema metadata"));
+    assert_tst_ok(tst_metadata_add(&md, "a", 1, "\xe6\xb8\xa9", 3, "schema metadata"));
+    assert_tst_ok(tst_metadata_add(&md, "unit", 4, "us", 2, "schema metadata"));
+    assert_int_equal(md.count, 2);
+    assert_string_equal(md.items[0].key, "a");
+    assert_string_equal(md.items[1].value, "us");
+    assert_tst_fails(tst_metadata_add(&md, "bad", 3, "\xff", 1, "schema metadata"), TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "not valid UTF-8"));
+    assert_tst_fails(tst_metadata_add(&md, "\xff", 1, "bad", 3, "field 'x' metadata"),
+                     TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "field 'x' metadata"));
+    /* overlong '/', a lone surrogate, past U+10FFFF, a truncated sequence */
+    assert_tst_fails(tst_metadata_add(&md, "k", 1, "\xc0\xaf", 2, "m"), TST_EINVAL);
+    assert_tst_fails(tst_metadata_add(&md, "k", 1, "\xed\xa0\x80", 3, "m"), TST_EINVAL);
+    assert_tst_fails(tst_metadata_add(&md, "k", 1, "\xf4\x90\x80\x80", 4, "m"), TST_EINVAL);
+    assert_tst_fails(tst_metadata_add(&md, "k", 1, "\xe6\xb8", 2, "m"), TST_EINVAL);
+    assert_tst_fails(tst_metadata_add(&md, "k", 1, "a\0b", 3, "m"), TST_EINVAL);
+    assert_int_equal(md.count, 2);
+    tst_metadata copy;
+    assert_tst_ok(tst_metadata_copy(&copy, &md));
+    assert_true(tst_metadata_equal(&copy, &md));
+    assert_tst_ok(tst_metadata_add(&copy, "unit", 4, "ms", 2, "m"));
+    assert_false(tst_metadata_equal(&copy, &md));
+    tst_metadata_clear(&copy);
+    /* Removing keeps the order; removing the last leaves an empty map. */
+    assert_tst_ok(tst_metadata_add(&md, "pandas", 6, "{}", 2, "m"));
+    tst_metadata_remove(&md, "pandas");
+    tst_metadata_remove(&md, "absent");
+    assert_int_equal(md.count, 2);
+    assert_string_equal(md.items[0].key, "a");
+    assert_string_equal(md.items[1].key, "unit");
+    tst_metadata_remove(&md, "a");
+    tst_metadata_remove(&md, "unit");
+    assert_int_equal(md.count, 0);
+    assert_null(md.items);
+    tst_metadata_clear(&md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +403,11 @@ int main(void)
         cmocka_unit_test(find_returns_the_named_column),
         cmocka_unit_test(types_have_readable_display_names),
         cmocka_unit_test(copy_of_nothing_is_nothing),
+        cmocka_unit_test(reference_annotated_schema_round_trips_byte_for_byte),
+        cmocka_unit_test(annotations_are_printed_sorted_and_omitted_when_empty),
+        cmocka_unit_test(map_annotations_round_trip_after_keys_sorted),
+        cmocka_unit_test(malformed_annotations_are_rejected),
+        cmocka_unit_test(annotations_from_arrow_bytes_must_be_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

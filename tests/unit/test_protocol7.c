@@ -171,11 +171,12 @@ static void protocol_rules_on_read(void **state)
     /* An unknown reader feature: refused by name, before anything else is decoded. */
     expect_fails(HEAD "{\"AddSegment\":{}}," META7("[\"time_travel\"]", "[]") TAIL,
                  TST_EUNSUPPORTED, "requires reader feature `time_travel`");
-    expect_fails(HEAD META7("[\"schema_metadata\"]", "[\"schema_metadata\"]") TAIL,
-                 TST_EUNSUPPORTED, "reader feature `schema_metadata`");
-    /* schema_add_columns is read (scans fill the missing columns with nulls). */
+    /* schema_add_columns is read (scans fill the missing columns with nulls), and
+     * schema_metadata read and written. */
     tst_commit c;
     assert_tst_ok(parse(&c, HEAD META7("[\"schema_add_columns\"]", "[]") TAIL));
+    tst_commit_clear(&c);
+    assert_tst_ok(parse(&c, HEAD META7("[\"schema_metadata\"]", "[\"schema_metadata\"]") TAIL));
     tst_commit_clear(&c);
     /* A protocol other than 7. */
     expect_fails(HEAD "{\"UpdateTableMeta\":{\"kind\":\"Generic\",\"created_at\":"
@@ -422,6 +423,76 @@ static void create_protocol_7_and_refuse_others(void **state)
     tst_test_rmtree(root);
 }
 
+/* Byte for byte the first-append commit the real 0.9.0 wrote for an Arrow schema
+ * with schema, field, nested and map-key annotations: schema_metadata declared. */
+static const char REF09_ANNOTATED_APPEND[] =
+    "{\"version\":2,\"base_version\":1,\"timestamp\":\"2026-12-07T22:07:44.207926605Z\",\"act"
+    "ions\":[{\"UpdateTableMeta\":{\"kind\":{\"TimeSeries\":{\"column\":\"idx\",\"entity_colu"
+    "mns\":[\"entity\"],\"kind\":{\"type\":\"int64\",\"index_granularity\":1}}},\"logical_sch"
+    "ema\":{\"columns\":[{\"name\":\"idx\",\"data_type\":\"Int64\",\"nullable\":true},{\"name"
+    "\":\"entity\",\"data_type\":\"Utf8\",\"nullable\":true,\"metadata\":{\"a\":\"2\",\"z\":\""
+    "1\"}},{\"name\":\"v\",\"data_type\":\"Float64\",\"nullable\":true,\"metadata\":{\"unit\""
+    ":\"ms\"}},{\"name\":\"m\",\"data_type\":{\"Map\":{\"key\":{\"name\":\"key\",\"data_type\""
+    ":\"Utf8\",\"nullable\":false,\"metadata\":{\"k\":\"1\"}},\"value\":{\"name\":\"value\",\""
+    "data_type\":\"Int64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms\"}},\"keys_sorted\":"
+    "false}},\"nullable\":true},{\"name\":\"l\",\"data_type\":{\"List\":{\"elements\":{\"name"
+    "\":\"item\",\"data_type\":\"Int64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms\"}}}},"
+    "\"nullable\":true},{\"name\":\"s\",\"data_type\":{\"Struct\":{\"fields\":[{\"name\":\"va"
+    "lue\",\"data_type\":\"Int64\",\"nullable\":true,\"metadata\":{\"unit\":\"ms\"}}]}},\"nul"
+    "lable\":true}],\"metadata\":{\"a\":\"温\",\"b\":\"x\",\"unit\":\"ms\"}},\"created_at\":\""
+    "2026-12-07T22:07:44.125892706Z\",\"protocol_version\":7,\"required_reader_features\":[\""
+    "schema_metadata\"],\"required_writer_features\":[\"schema_metadata\"]}},{\"AddSegment\":"
+    "{\"path\":\"data/_managed/append/77c36375-8b00-4ee2-80bf-98ea4b59fe83.parquet\",\"format"
+    "\":\"parquet\",\"entity_layout\":\"Mixed\",\"index_min\":{\"type\":\"int64\",\"value\":0"
+    "},\"index_max\":{\"type\":\"int64\",\"value\":0},\"row_count\":2,\"file_size\":3284,\"co"
+    "verage_path\":\"_coverage/segments/segcov-f2147bdb874308b546df46453971bac6-85abb2e5-b49d"
+    "-4aff-a1d9-6a23ec2c9c6a.roar\"}},{\"UpdateTableCoverage\":{\"index_kind\":{\"type\":\"in"
+    "t64\",\"index_granularity\":1},\"coverage_path\":\"_coverage/table/2-tblcov-72b8924bb2c4"
+    "06d1f55d3178b2b5f097-85abb2e5-b49d-4aff-a1d9-6a23ec2c9c6a.roar\"}}]}";
+
+static void schema_metadata_tables_are_read_and_written(void **state)
+{
+    (void)state;
+    assert_reprints_as(REF09_ANNOTATED_APPEND, REF09_ANNOTATED_APPEND);
+    tst_commit c;
+    assert_tst_ok(parse(&c, REF09_ANNOTATED_APPEND));
+    tst_table_meta *meta = &c.actions[0].u.meta;
+    assert_true(tst_schema_has_metadata(meta->schema));
+    assert_tst_ok(tst_protocol_check_read(meta, "t"));
+    assert_tst_ok(tst_protocol_check_write(meta, "t"));
+    /* Annotations without the feature on both lists: refused as the reference does. */
+    tst_features_free(meta->writer_features, meta->writer_feature_count);
+    meta->writer_features = NULL;
+    meta->writer_feature_count = 0;
+    assert_tst_fails(tst_protocol_check_read(meta, "t"), TST_ECORRUPT);
+    assert_non_null(strstr(tst_error_last()->message, "schema_metadata"));
+    /* Declaring it puts it back, sorted among the others, once. */
+    assert_tst_ok(tst_protocol_enable_metadata(meta));
+    assert_tst_ok(tst_protocol_enable_metadata(meta));
+    assert_int_equal(meta->writer_feature_count, 1);
+    assert_int_equal(meta->reader_feature_count, 1);
+    assert_tst_ok(tst_protocol_check_read(meta, "t"));
+    tst_commit_clear(&c);
+
+    assert_tst_ok(parse(&c, HEAD META7("[\"schema_add_columns\"]", "[]") TAIL));
+    meta = &c.actions[0].u.meta;
+    /* No schema, no annotations: nothing to declare. */
+    assert_tst_ok(tst_protocol_enable_metadata(meta));
+    assert_int_equal(meta->reader_feature_count, 1);
+    tst_schema *schema = calloc(1, sizeof *schema);
+    assert_non_null(schema);
+    meta->schema = schema;
+    assert_tst_ok(tst_metadata_add(&schema->metadata, "unit", 4, "ms", 2, "m"));
+    assert_tst_ok(tst_protocol_enable_metadata(meta));
+    assert_int_equal(meta->reader_feature_count, 2);
+    assert_string_equal(meta->reader_features[0], "schema_add_columns");
+    assert_string_equal(meta->reader_features[1], "schema_metadata");
+    assert_string_equal(meta->writer_features[0], "schema_metadata");
+    assert_tst_ok(tst_features_validate(meta->reader_features, meta->reader_feature_count, "t",
+                                        "required_reader_features"));
+    tst_commit_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +508,7 @@ int main(void)
         cmocka_unit_test(checkpoints_keep_the_protocol),
         cmocka_unit_test(schema_grows_only_by_declared_nullable_columns),
         cmocka_unit_test(create_protocol_7_and_refuse_others),
+        cmocka_unit_test(schema_metadata_tables_are_read_and_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
