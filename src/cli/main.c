@@ -24,6 +24,7 @@ static const cli_command COMMANDS[] = {
     {"info", "Show a table's schema, index, version, size and coverage", cli_cmd_info},
     {"segments", "List a table's segments: file, rows, index range, entity", cli_cmd_segments},
     {"optimize", "Split mixed-entity segments into one segment per entity", cli_cmd_optimize},
+    {"update", "Set columns of existing rows, named by their key", cli_cmd_update},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},

@@ -153,7 +153,7 @@ static int check_versions(const update_run *r)
         return rejected(r, TST_EINVAL, "expected_version must be at least 1 (the table's "
                         "version when you read it)%s%s", "", "");
     if (expected != tst_table_version(r->table))
-        return version_conflict(r, tst_table_version(r->table), "the table handle");
+        return version_conflict(r, tst_table_version(r->table), "the table (as opened)");
     if (!r->opts->strict)
         return 0;
     int rc = tst_log_head(r->root, &current);
@@ -205,7 +205,8 @@ static int check_stream_names(update_run *r, struct ArrowArrayStream *stream)
         const char *name = s.children[i]->name ? s.children[i]->name : "";
         if (!tst_schema_find(r->keyed, name))
             rc = rejected(r, TST_ESCHEMA, "the source has a column '%s' that is neither a key "
-                          "nor a column to set%s", name, "");
+                          "column nor a column to set (name it among the columns to set, or "
+                          "drop it from the source)%s", name, "");
     }
     if (s.release)
         s.release(&s);
@@ -233,9 +234,23 @@ static int open_source(update_run *r, const tst_update_source *source, bool *emp
     return rc == TST_EEMPTY ? 0 : rc;
 }
 
+/* Names first, so a table column that is not being set reads as such. */
+static int check_source_names(const update_run *r)
+{
+    for (size_t i = 0; i < r->src.column_count; i++)
+        if (!tst_schema_find(r->keyed, r->src.columns[i].name))
+            return rejected(r, TST_ESCHEMA, "the source has a column '%s' that is neither a key "
+                            "column nor a column to set (name it among the columns to set, or "
+                            "drop it from the source)%s", r->src.columns[i].name, "");
+    return 0;
+}
+
 /* The append's rules against the keyed schema, its message made ours. */
 static int plan_source(update_run *r)
 {
+    int names = check_source_names(r);
+    if (names != 0)
+        return names;
     tst_table_meta meta = *tst_table_get_meta(r->table);
     meta.schema = r->keyed;
     tst_append_plan plan;
