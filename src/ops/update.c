@@ -521,7 +521,9 @@ static int numbered(const char *relation, char **out)
                ? tst_fail(TST_ENOMEM, "out of memory") : 0;
 }
 
-/* CREATE TABLE matches AS SELECT seg, keys FROM (segments' keys) h SEMI JOIN source. */
+/* CREATE TABLE matches AS SELECT seg, keys FROM (segments' keys) h SEMI JOIN source.
+ * The candidates' sources stay open until the query ran: a zoned-nanosecond
+ * segment is read from a scratch copy that lives as long as its source. */
 static int find_matches(update_run *r, const tst_index_value *lo, const tst_index_value *hi)
 {
     char uuid[37];
@@ -529,30 +531,30 @@ static int find_matches(update_run *r, const tst_index_value *lo, const tst_inde
     for (char *p = uuid; *p; p++)
         *p = *p == '-' ? '_' : *p;
     snprintf(r->matches, sizeof r->matches, "__tst_update_%s", uuid);
+    size_t n = tst_table_segment_count(r->table), used = 0;
+    tst_source *open = calloc(n ? n : 1, sizeof *open);
     tst_sql t = {0};
+    if (!open)
+        rc = tst_fail(TST_ENOMEM, "out of memory");
     if (rc == 0)
         rc = SQL_F(&t, "CREATE TABLE \"%s\" AS SELECT h.* FROM (", r->matches);
-    size_t n = tst_table_segment_count(r->table), used = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const tst_segment *seg = tst_table_segment_at(r->table, i);
         if (!may_hold(seg, lo, hi))
             continue;
-        tst_source s = {0};
         char *abs = tst_io_join(r->root, seg->path);
-        rc = abs ? tst_source_parquet(&s, abs) : tst_fail(TST_ENOMEM, "out of memory");
+        rc = abs ? tst_source_parquet(&open[used], abs) : tst_fail(TST_ENOMEM, "out of memory");
+        free(abs);
         if (rc == 0)
             rc = SQL_F(&t, "%sSELECT CAST(%zu AS UBIGINT) AS __tst_seg, ", used ? " UNION ALL " : "",
                        i);
         if (rc == 0)
             rc = key_select(&t, r, "g");
         if (rc == 0)
-            rc = SQL_F(&t, " FROM %s g", s.relation_sql);
-        used += rc == 0;
-        tst_source_clear(&s);
-        free(abs);
+            rc = SQL_F(&t, " FROM %s g", open[used].relation_sql);
+        used++;
     }
-    if (rc == 0 && used == 0) /* no candidate: an empty relation of the right shape */
-    {
+    if (rc == 0 && used == 0) { /* no candidate: an empty relation of the right shape */
         rc = SQL_F(&t, "SELECT CAST(NULL AS UBIGINT) AS __tst_seg, k.* FROM ");
         if (rc == 0)
             rc = source_keys(&t, r);
@@ -570,6 +572,9 @@ static int find_matches(update_run *r, const tst_index_value *lo, const tst_inde
     if (rc == 0)
         rc = tst_duck_query(r->con, t.s, NULL, "matching the update's keys to stored rows");
     r->matches_created = rc == 0;
+    for (size_t i = 0; open && i < used; i++)
+        tst_source_clear(&open[i]);
+    free(open);
     free(t.s);
     return rc;
 }
