@@ -124,20 +124,8 @@ static int choose_candidates(optimize_run *r)
 
 static int copy_identity(tst_entity_layout *l, const tst_entity_identity *id)
 {
-    l->kind = TST_LAYOUT_SINGLE;
-    l->values = calloc(id->count, sizeof *l->values);
-    if (!l->values)
-        return tst_fail(TST_ENOMEM, "out of memory");
-    for (size_t i = 0; i < id->count; i++) {
-        tst_entity_value v = id->values[i];
-        if (v.type == TST_ENTITY_UTF8) {
-            v.v.utf8.ptr = strndup(v.v.utf8.ptr, v.v.utf8.len);
-            if (!v.v.utf8.ptr)
-                return tst_fail(TST_ENOMEM, "out of memory");
-        }
-        l->values[l->count++] = v;
-    }
-    return 0;
+    tst_entity_layout single = {TST_LAYOUT_SINGLE, (tst_entity_value *)id->values, id->count};
+    return tst_entity_layout_copy(l, &single);
 }
 
 /* "e = <value>" as SQL. */
@@ -356,7 +344,7 @@ static void run_clear(optimize_run *r)
 {
     for (size_t i = 0; r->items && i < r->count; i++) {
         for (size_t j = 0; j < r->items[i].rep_count; j++)
-            tst_rewrite_clear_layout(&r->items[i].reps[j].layout);
+            tst_entity_layout_clear(&r->items[i].reps[j].layout);
         free(r->items[i].reps);
         free(r->items[i].path);
     }

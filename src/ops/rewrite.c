@@ -146,36 +146,6 @@ void tst_rewrite_fill_segment(const tst_rewrite_piece *piece, tst_segment *seg)
     seg->coverage_path = (char *)piece->cov_path;
 }
 
-int tst_rewrite_copy_layout(tst_entity_layout *dst, const tst_entity_layout *src)
-{
-    memset(dst, 0, sizeof *dst);
-    dst->kind = src->kind;
-    if (src->count == 0)
-        return 0;
-    dst->values = calloc(src->count, sizeof *dst->values);
-    if (!dst->values)
-        return tst_fail(TST_ENOMEM, "out of memory");
-    for (size_t i = 0; i < src->count; i++) {
-        tst_entity_value v = src->values[i];
-        if (v.type == TST_ENTITY_UTF8) {
-            v.v.utf8.ptr = strndup(v.v.utf8.ptr, v.v.utf8.len);
-            if (!v.v.utf8.ptr)
-                return tst_fail(TST_ENOMEM, "out of memory");
-        }
-        dst->values[dst->count++] = v;
-    }
-    return 0;
-}
-
-void tst_rewrite_clear_layout(tst_entity_layout *l)
-{
-    for (size_t i = 0; l->values && i < l->count; i++)
-        if (l->values[i].type == TST_ENTITY_UTF8)
-            free((char *)l->values[i].v.utf8.ptr);
-    free(l->values);
-    memset(l, 0, sizeof *l);
-}
-
 static void remove_rel(const char *root, const char *rel)
 {
     char *abs = tst_io_join(root, rel);

@@ -59,10 +59,6 @@ int tst_rewrite_write_sidecar(tst_table *table, tst_rewrite_piece *piece, const 
 /* The AddSegment of a piece; borrowed pointers into it. */
 void tst_rewrite_fill_segment(const tst_rewrite_piece *piece, tst_segment *seg);
 
-/* Copies a layout (Single values deep); clear releases it. */
-int tst_rewrite_copy_layout(tst_entity_layout *dst, const tst_entity_layout *src);
-void tst_rewrite_clear_layout(tst_entity_layout *l);
-
 /* Removes the piece's files it wrote (sidecar first, then data). */
 void tst_rewrite_remove_piece(const char *root, tst_rewrite_piece *piece);
 

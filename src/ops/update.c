@@ -614,7 +614,7 @@ static int affected_segments(update_run *r)
         update_item *it = &r->items[r->count++];
         it->path = strdup(seg->path);
         it->old_bytes = seg->has_file_size ? seg->file_size : 0;
-        rc = it->path ? tst_rewrite_copy_layout(&it->piece.layout, &seg->layout)
+        rc = it->path ? tst_entity_layout_copy(&it->piece.layout, &seg->layout)
                       : tst_fail(TST_ENOMEM, "out of memory");
     }
     duckdb_destroy_result(&res);
@@ -878,7 +878,7 @@ static void run_clear(update_run *r)
     remove_scratch(r);
     tst_duck_disconnect(&r->con);
     for (size_t i = 0; r->items && i < r->count; i++) {
-        tst_rewrite_clear_layout(&r->items[i].piece.layout);
+        tst_entity_layout_clear(&r->items[i].piece.layout);
         free(r->items[i].path);
     }
     free(r->items);
