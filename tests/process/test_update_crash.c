@@ -100,34 +100,6 @@ static int in_child(const char *root, child_op op, const char *file, uint64_t k)
     return WEXITSTATUS(status);
 }
 
-typedef struct table_state {
-    uint64_t version, rows;
-    tst_table_cov cov;
-} table_state;
-
-/* What the log and the sidecars say, without DuckDB; every live file exists. */
-static table_state state_of(const char *root)
-{
-    table_state s;
-    memset(&s, 0, sizeof s);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, root));
-    s.version = tst_table_version(t);
-    for (size_t i = 0; i < tst_table_segment_count(t); i++) {
-        const tst_segment *seg = tst_table_segment_at(t, i);
-        s.rows += seg->row_count;
-        char *data = tst_test_path(root, seg->path), *cov = tst_test_path(root, seg->coverage_path);
-        assert_true(tst_test_exists(data) && tst_test_exists(cov));
-        free(data);
-        free(cov);
-    }
-    const tst_table_cov *cov = NULL;
-    assert_tst_ok(tst_table_load_coverage(t, &cov));
-    assert_tst_ok(tst_table_cov_clone(&s.cov, cov));
-    tst_table_free(t);
-    return s;
-}
-
 static void run(const char *cmd)
 {
     assert_int_equal(system(cmd), 0);
@@ -152,7 +124,7 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
     tst_table_free(t);
     assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
     assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
-    table_state before = state_of(fixture);
+    tst_test_log_state before = tst_test_log_state_of(fixture);
     assert_int_equal(before.version, 3);
 
     uint64_t k = 1;
@@ -161,13 +133,12 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
         run(cmd);
         int status = in_child(work, DO_UPDATE, minus, k);
         assert_true(status == 77 || status == 0);
-        table_state now = state_of(work);
+        tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         if (status == 0)
             assert_int_equal(now.version, 4);
-        assert_int_equal(now.rows, before.rows);
-        assert_true(tst_table_cov_equals(&before.cov, &now.cov));
-        tst_table_cov_clear(&now.cov);
+        tst_test_assert_same_log_data(&before, &now);
+        tst_test_log_state_clear(&now);
         /* Each key once; the old values before the commit, the new ones after. */
         assert_int_equal(in_child(work, DO_CHECK, now.version == 3 ? "0" : "2", 0), 0);
 
@@ -180,7 +151,7 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
     }
     print_message("update crashed at each of %llu steps\n", (unsigned long long)k - 1);
     assert_true(k > 10);
-    tst_table_cov_clear(&before.cov);
+    tst_test_log_state_clear(&before);
     free(d0);
     free(d1);
     free(next);
