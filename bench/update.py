@@ -133,6 +133,7 @@ def run(rows, updates, files, work):
                      f"{n} updated summing to {total}")
         res["build_seconds"] = built["seconds"]
         results[name] = res
+        print(f"{name}: {json.dumps(res)}", flush=True)
         shutil.rmtree(root)
     return results, n
 
