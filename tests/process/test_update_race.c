@@ -237,15 +237,10 @@ static void a_strict_update_racing_appends_commits_or_conflicts(void **state)
     snprintf(expect, sizeof expect, "%d|%d", 24 * (N + ROUNDS), done[0]);
     assert_query(root, expect, "SELECT count(*) || '|' || count(*) FILTER (WHERE close < 0) "
                  "FROM t");
-    /* No staged file of a conflicting attempt stays behind. */
+    /* No staged file of a conflicting attempt stays behind: one replacement per
+     * committed update (a replaced replacement stays, for older versions). */
     char *rewrite = tst_test_path(root, "data/_staged/update-rewrite");
-    tst_table *t2 = NULL;
-    assert_tst_ok(tst_table_open(&t2, root));
-    size_t live_staged = 0;
-    for (size_t i = 0; i < tst_table_segment_count(t2); i++)
-        live_staged += strstr(tst_table_segment_at(t2, i)->path, "update-rewrite") != NULL;
-    tst_table_free(t2);
-    assert_int_equal(tst_test_count_files(rewrite), (int)live_staged);
+    assert_int_equal(tst_test_count_files(rewrite), done[0]);
     free(rewrite);
     free_jobs(jobs, 2);
     free(root);
