@@ -5,7 +5,8 @@
  * rule, column rule and version rule is its own error with nothing written;
  * an empty source is a no-op; another writer's append is rebased over, a
  * strict update conflicts instead, and a removed segment always conflicts;
- * Arrow, Parquet and CSV sources; protocol 7 and format_version 6 tables.
+ * Parquet and CSV sources (Arrow streams: python/tests/test_update_rows.py);
+ * protocol 7 and format_version 6 tables.
  */
 #include "testsupport.h"
 
@@ -205,7 +206,7 @@ static void named_columns_of_keyed_rows_change_in_one_commit(void **state)
     release(f);
 }
 
-static void arrow_stream_and_csv_sources_work(void **state)
+static void a_csv_source_is_read_with_the_table_types(void **state)
 {
     (void)state;
     fx *f = make(7);
@@ -462,7 +463,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(named_columns_of_keyed_rows_change_in_one_commit),
-        cmocka_unit_test(arrow_stream_and_csv_sources_work),
+        cmocka_unit_test(a_csv_source_is_read_with_the_table_types),
         cmocka_unit_test(v6_table_is_updated_the_same_way),
         cmocka_unit_test(key_rules_are_typed_errors_with_an_example),
         cmocka_unit_test(ambiguous_target_is_its_own_rule),
