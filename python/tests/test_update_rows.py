@@ -311,3 +311,24 @@ def test_a_v6_table_is_updated(tmp_path):
     table.update_rows(batch([row(1, value=-1)]), columns=["value"], expected_version=4)
     assert read(tmp_path)["value"].to_pylist() == [1, 2, -1, 3, 3, 4]
     assert '"format_version":6' in (tmp_path / "_timeseries_log" / "0000000001.json").read_text()
+
+
+def test_a_null_clears_a_nullable_column_and_is_refused_for_a_required_one(tmp_path):
+    schema = pa.schema([pa.field("tick", pa.int64(), nullable=False),
+                        pa.field("required", pa.int64(), nullable=False),
+                        pa.field("optional", pa.int64())])
+    table = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="tick",
+                                       index_type="int64", index_granularity=1, protocol=7)
+    table.append(pa.table({"tick": [1, 2], "required": [10, 20], "optional": [5, 6]},
+                          schema=schema))
+    before = files(tmp_path / "t")
+    with pytest.raises(ttf.SchemaMismatchError, match="not nullable"):
+        table.update_rows(pa.table({"tick": [1], "required": pa.array([None], pa.int64())}),
+                          columns=["required"], expected_version=2)
+    assert files(tmp_path / "t") == before
+    table.update_rows(pa.table({"tick": [2], "optional": pa.array([None], pa.int64())}),
+                      columns=["optional"], expected_version=2)
+    s = ttf.Session()
+    s.register_tstable("t", str(tmp_path / "t"))
+    assert s.sql("SELECT * FROM t ORDER BY tick").to_pydict() == {
+        "tick": [1, 2], "required": [10, 20], "optional": [5, None]}

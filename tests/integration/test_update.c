@@ -350,33 +350,6 @@ static void widening_is_accepted(void **state)
     release(f);
 }
 
-static void null_for_a_non_nullable_column_is_refused(void **state)
-{
-    (void)state;
-    fx *f = calloc(1, sizeof *f);
-    f->root = tst_test_tmpdir("updnn");
-    f->dir = tst_test_tmpdir("updsrc");
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = 7;
-    assert_tst_ok(tst_table_create(&f->t, f->root, &spec));
-    /* A Parquet file whose close is required (pyarrow-style NOT NULL needs the footer). */
-    char *first = source(f, "first.parquet", "SELECT 'A' AS symbol, TIMESTAMPTZ "
-                         "'2024-01-01 01:00:00+00' AS ts, CAST(1.0 AS DOUBLE) AS close");
-    assert_tst_ok(tst_table_append_parquet(f->t, first, NULL, NULL));
-    free(first);
-    const tst_field *close = tst_schema_find(tst_table_get_meta(f->t)->schema, "close");
-    if (!close->nullable) {
-        refused(f, KEY_A1 ", CAST(NULL AS DOUBLE) AS close", CLOSE, 1, 2, TST_ESCHEMA, NULL,
-                NULL);
-    } else { /* DuckDB writes every column OPTIONAL: a null clears it */
-        char *src = source(f, "u.parquet", KEY_A1 ", CAST(NULL AS DOUBLE) AS close");
-        assert_tst_ok(update(f, src, CLOSE, 1, 2, false, NULL));
-        free(src);
-    }
-    release(f);
-}
-
 static void versions_must_match_the_handle(void **state)
 {
     (void)state;
@@ -469,7 +442,6 @@ int main(void)
         cmocka_unit_test(ambiguous_target_is_its_own_rule),
         cmocka_unit_test(column_rules_are_schema_errors),
         cmocka_unit_test(widening_is_accepted),
-        cmocka_unit_test(null_for_a_non_nullable_column_is_refused),
         cmocka_unit_test(versions_must_match_the_handle),
         cmocka_unit_test(removed_segment_is_a_conflict_and_nothing_stays),
         cmocka_unit_test(empty_source_is_a_no_op),
