@@ -52,6 +52,7 @@ py="$PWD/.venv/bin/python"
 echo "== the Python API benchmark at tiny scale (a smoke run; nothing timed is asserted)"
 "$py" -m pytest -q bench/test_python_api.py
 "$py" bench/python_api.py --tiny --out "$(mktemp --suffix=.md)"
+"$py" bench/update.py --tiny --out "$(mktemp --suffix=.md)"
 echo "== Python package tests and the CLI's (pytest)"
 # Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli

@@ -41,7 +41,8 @@ enum tst_error_code {
     TST_EEMPTY = -12,      /* the table has no commits, or an append source has no rows */
     TST_EAMBIGUOUS = -13,  /* a commit may or may not have been published; files were kept */
     TST_ECANCELLED = -14,  /* the caller cancelled the operation (tst_cancel_request) */
-    TST_EDUPLICATE = -15   /* protocol 7: two rows of one append in one (entity, index interval) */
+    TST_EDUPLICATE = -15,  /* protocol 7: two rows of one append in one (entity, index interval) */
+    TST_EUPDATEKEY = -16   /* update_rows: a source key is null, repeated, unmatched or ambiguous */
 };
 
 /*
@@ -71,6 +72,16 @@ typedef struct tst_error {
     uint64_t entity_overlap_count;
     /* TST_EDUPLICATE uses overlap_count (rows in the interval), entity, bucket
      * and bucket_range for the first duplicated (entity, interval). */
+    /* TST_EUPDATEKEY: which rule failed ("duplicate_source_key",
+     * "unmatched_source_key", "ambiguous_target_key" or "null_identity", the
+     * reference's names), one offending key as a JSON object (entity columns
+     * and the index column by name; index values as integers in the table's
+     * unit, entity values as they are; null for a null), the source rows read
+     * and how many keys break the rule. */
+    const char *reason;
+    const char *example_key;
+    uint64_t input_rows_seen;
+    uint64_t observed_violations;
 } tst_error;
 
 /* The last failure on this thread. Never NULL; code is TST_OK if none yet. */

@@ -16,6 +16,8 @@
  *   |-- DuplicateIndexIntervalError  example_identity,   TST_EDUPLICATE
  *   |                         example_index_interval, segment_path (protocol 7)
  *   |-- SchemaMismatchError                             TST_ESCHEMA
+ *   (TimeseriesTableError itself: reason, example_key,  TST_EUPDATEKEY
+ *    input_rows_seen, observed_violations)
  *   `-- SqlError (= DataFusionError)                    TST_ESQL
  *
  * Every instance also has `code` (the TST_E* name) and `table_root` (None
@@ -41,7 +43,8 @@ static const char *const attr_defaults[] = {
     "segment_path", "overlap_count", "example_entity_identity", "example_bucket",
     "example_bucket_range", "entity", "bucket", "bucket_range", "index_type", "name",
     "entity_count", "entity_overlap_count", "conflict_count", "example_identity",
-    "example_index_interval", NULL};
+    "example_index_interval", "reason", "example_key", "input_rows_seen",
+    "observed_violations", NULL};
 
 static PyObject *new_class(PyObject *module, const char *name, PyObject *base, const char *doc)
 {
@@ -267,6 +270,12 @@ static int code_attrs(PyObject *attrs, const tst_error *e, const tst_table *tabl
         return overlap_attrs(attrs, e, table);
     if (e->code == TST_EDUPLICATE)
         return duplicate_attrs(attrs, e, table);
+    if (e->code == TST_EUPDATEKEY) /* example_key: JSON text, made a dict by the package */
+        return set_str(attrs, "reason", e->reason) < 0 ||
+                       set_str(attrs, "example_key", e->example_key) < 0 ||
+                       set_u64(attrs, "input_rows_seen", e->input_rows_seen) < 0 ||
+                       set_u64(attrs, "observed_violations", e->observed_violations) < 0
+                   ? -1 : 0;
     return 0;
 }
 

@@ -107,6 +107,7 @@ int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
 extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 extern PyMethodDef ttf_add_columns_methods[]; /* add_columns.c */
+extern PyMethodDef ttf_update_methods[];   /* update.c */
 
 /* ---- session.c ---------------------------------------------------------- */
 extern PyTypeObject ttf_SessionType;

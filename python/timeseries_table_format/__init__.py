@@ -27,6 +27,7 @@ from ._optimize import OptimizeReport
 from ._reports import AppendReport
 from ._session import Session
 from ._table import TimeSeriesTable
+from ._update import UpdateRowsReport
 from . import _display, _logging
 
 # The reference's 0.5+ names. An overlap is the same error under both names.
@@ -65,6 +66,7 @@ __all__ = [
     "StorageError",
     "TimeSeriesTable",
     "TimeseriesTableError",
+    "UpdateRowsReport",
     "VacuumApplyError",
     "__version__",
     "disable_notebook_display",

@@ -125,6 +125,18 @@ class OptimizeReport:
     no_op: bool
     attempts: int
 
+class UpdateRowsReport:
+    """What update_rows() did (the reference's names, plus attempts)."""
+    starting_version: int
+    committed_version: int
+    rows_updated: int
+    segments_rewritten: int
+    source_file_bytes: int
+    replacement_file_bytes: int
+    no_op: bool
+    attempts: int
+    def to_dict(self) -> Dict[str, Any]: ...
+
 ArrowSource = Union[pa.Table, pa.RecordBatch, pa.RecordBatchReader, Any]
 
 def enable_notebook_display() -> bool: ...
@@ -183,6 +195,18 @@ class TimeSeriesTable:
         """Rewrite every mixed-entity segment into single-entity segments (one commit)."""
     def add_columns(self, columns: pa.Schema) -> int:
         """Add nullable columns at the end of the schema (one commit); the new version."""
+    def update_rows(
+        self,
+        source: ArrowSource,
+        *,
+        columns: Sequence[str],
+        expected_version: int,
+        strict: bool = False,
+    ) -> UpdateRowsReport:
+        """Set columns of the rows the source names by key (entity columns + exact
+        index), in one commit. Key failures raise TimeseriesTableError with reason,
+        example_key, input_rows_seen, observed_violations; a stale expected_version
+        raises ConflictError."""
     def root(self) -> str: ...
     def version(self) -> int: ...
     def refresh(self) -> bool:

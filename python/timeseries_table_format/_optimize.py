@@ -9,7 +9,7 @@ and its repr names every field.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from ._record import report_class
 
 _FIELDS = (
     ("starting_version", "table version used to select optimization candidates"),
@@ -27,40 +27,6 @@ _FIELDS = (
 )
 
 
-class OptimizeReport:
-    """Result of one entity-layout optimization operation (read-only)."""
-
-    __slots__ = ("_fields",)
-
-    def __init__(self, fields: Mapping[str, Any]) -> None:
-        object.__setattr__(self, "_fields", {name: fields.get(name) for name, _ in _FIELDS})
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("OptimizeReport is read-only")
-
-    def __reduce__(self):
-        return (OptimizeReport, (dict(self._fields),))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, OptimizeReport):
-            return NotImplemented
-        return self._fields == other._fields
-
-    __hash__ = None  # equal reports need not hash alike; it is a record, not a key
-
-    def __repr__(self) -> str:
-        body = ", ".join(f"{name}={self._fields[name]!r}" for name, _ in _FIELDS)
-        return f"OptimizeReport({body})"
-
-    def to_dict(self) -> dict:
-        """The fields as a plain dict."""
-        return dict(self._fields)
-
-
-def _field_property(name: str, doc: str) -> property:
-    return property(lambda self: self._fields[name], doc=doc[0].upper() + doc[1:] + ".")
-
-
-for _name, _doc in _FIELDS:
-    setattr(OptimizeReport, _name, _field_property(_name, _doc))
-del _name, _doc
+OptimizeReport = report_class("OptimizeReport", _FIELDS,
+                              "Result of one entity-layout optimization operation (read-only).")
+OptimizeReport.__module__ = __name__

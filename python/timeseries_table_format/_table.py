@@ -16,11 +16,15 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 
 from . import _native
-from ._native import CoverageOverlapError, StorageError
+from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
 from ._optimize import OptimizeReport
+from ._update import UpdateRowsReport, example_key, expected_version, update_columns
 from ._reports import AppendReport
 from ._results import to_reader, to_table
 from ._sources import arrow_stream_source, rows_per_group
+
+
+_update_expected_version = expected_version
 
 
 def _granularity_args(index_type: Optional[str], index_granularity: Any, bucket: Any,
@@ -182,6 +186,39 @@ class TimeSeriesTable(_native.TimeSeriesTable):
             error.table_root = self.root()
             raise error
         return super().add_columns(columns.__arrow_c_schema__())
+
+    def update_rows(self, source: Any, *, columns: Sequence[str], expected_version: int,
+                    strict: bool = False) -> UpdateRowsReport:
+        """Set `columns` of existing rows, named by key (every entity column plus
+        the exact index value), in one commit; returns an UpdateRowsReport.
+
+        source: Arrow data (as append() takes) holding exactly the key columns
+        and `columns`, one row per row to change; each key must name exactly
+        one stored row. A null clears a nullable column. Only the segments
+        holding those rows are rewritten; coverage does not change; an empty
+        source is a no-op. expected_version must be this handle's version
+        (ConflictError otherwise). Another writer's append meanwhile is
+        rebased onto; strict=True refuses any commit in between, as the
+        reference does. Key failures raise TimeseriesTableError with reason,
+        example_key, input_rows_seen and observed_violations."""
+        root = self.root()
+        names = update_columns(columns, root)
+        version = _update_expected_version(expected_version, root)
+        self._check_writable("update")  # a read-only table never touches the source
+        try:
+            stream = arrow_stream_source(source)
+        except TypeError as err:
+            err.table_root = root
+            raise
+        try:
+            return UpdateRowsReport(super().update_rows(stream, names, version,
+                                                        strict=bool(strict)))
+        except TimeseriesTableError as err:
+            if err.code == "TST_EUPDATEKEY" and isinstance(err.example_key, str):
+                spec = self.index_spec()
+                err.example_key = example_key(err.example_key, self.schema(),
+                                              spec.get("index_column", spec.get("column")))
+            raise
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,
              columns: Optional[Sequence[str]] = None) -> pa.Table:

@@ -61,6 +61,7 @@ int cli_cmd_shell(int argc, char **argv);
 int cli_cmd_segments(int argc, char **argv);
 int cli_cmd_optimize(int argc, char **argv);
 int cli_cmd_add_columns(int argc, char **argv);
+int cli_cmd_update(int argc, char **argv);
 
 /* ---- options (args.c) ---------------------------------------------------- */
 

@@ -25,6 +25,7 @@ static const cli_command COMMANDS[] = {
     {"segments", "List a table's segments: file, rows, index range, entity", cli_cmd_segments},
     {"optimize", "Split mixed-entity segments into one segment per entity", cli_cmd_optimize},
     {"add-columns", "Add nullable columns to a table's schema", cli_cmd_add_columns},
+    {"update", "Set columns of existing rows, named by their key", cli_cmd_update},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
@@ -41,11 +42,11 @@ static void print_usage(FILE *out)
           "Commands:\n",
           out);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fputs("\n"
           "Options:\n"
-          "  --help     Show this help (every command also takes --help)\n"
-          "  --version  Show the version\n"
+          "  --help       Show this help (every command also takes --help)\n"
+          "  --version    Show the version\n"
           "\n"
           "Example:\n"
           "  tstable create --table ./bars --index-column ts --bucket 1h --entity symbol\n"

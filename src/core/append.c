@@ -373,7 +373,7 @@ static int write_data(append_job *job)
     char *dst = absolute(job, job->data_path);
     rc = (dir && dst) ? tst_io_mkdirs(dir) : TST_ENOMEM;
     bool copy = job->plan.copyable && !job->opts->reencode;
-    tst_segment_layout layout = {job->opts->compression, job->opts->row_group_rows};
+    tst_segment_layout layout = {job->opts->compression, job->opts->row_group_rows, NULL};
     if (rc == 0 && copy)
         rc = tst_segment_copy_file(job->source.path, dst);
     else if (rc == 0)

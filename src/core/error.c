@@ -21,6 +21,8 @@ typedef struct last_error {
     char path[FIELD_CAP];
     char entity[FIELD_CAP];
     char bucket_range[128];
+    char reason[32];
+    char example_key[FIELD_CAP];
 } last_error;
 
 static _Thread_local last_error tl_error;
@@ -34,6 +36,8 @@ static last_error *current(void)
         tl_error.pub.path = tl_error.path;
         tl_error.pub.entity = tl_error.entity;
         tl_error.pub.bucket_range = tl_error.bucket_range;
+        tl_error.pub.reason = tl_error.reason;
+        tl_error.pub.example_key = tl_error.example_key;
         tl_ready = 1;
     }
     return &tl_error;
@@ -49,6 +53,8 @@ static void reset_fields(last_error *e, int code)
 {
     e->pub.code = code;
     e->path[0] = e->entity[0] = e->bucket_range[0] = '\0';
+    e->reason[0] = e->example_key[0] = '\0';
+    e->pub.input_rows_seen = e->pub.observed_violations = 0;
     e->pub.expected_version = e->pub.found_version = 0;
     e->pub.overlap_count = e->pub.bucket = 0;
     e->pub.overlap_entity_count = e->pub.entity_overlap_count = 0;
@@ -139,6 +145,16 @@ void tst_fail_set_overlap_entities(uint64_t entity_count, uint64_t first_entity_
     e->pub.entity_overlap_count = first_entity_count;
 }
 
+void tst_fail_set_update_key(const char *reason, const char *example_key, uint64_t rows_seen,
+                             uint64_t violations)
+{
+    last_error *e = current();
+    copy_field(e->reason, sizeof e->reason, reason);
+    copy_field(e->example_key, sizeof e->example_key, example_key);
+    e->pub.input_rows_seen = rows_seen;
+    e->pub.observed_violations = violations;
+}
+
 const tst_error *tst_error_last(void)
 {
     return &current()->pub;
@@ -167,6 +183,7 @@ const char *tst_error_name(int code)
     case TST_ENOMEM: return "TST_ENOMEM";
     case TST_EUNSUPPORTED: return "TST_EUNSUPPORTED";
     case TST_EEMPTY: return "TST_EEMPTY";
+    case TST_EUPDATEKEY: return "TST_EUPDATEKEY";
     case TST_EAMBIGUOUS: return "TST_EAMBIGUOUS";
     case TST_ECANCELLED: return "TST_ECANCELLED";
     case TST_EDUPLICATE: return "TST_EDUPLICATE";

@@ -21,6 +21,9 @@
 #define TST_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define TST_PRINTF(a, b)
+/* TST_EUPDATEKEY: the rule, an example key (JSON object), rows read, violations. */
+void tst_fail_set_update_key(const char *reason, const char *example_key, uint64_t rows_seen,
+                             uint64_t violations);
 #endif
 
 int tst_fail(int code, const char *fmt, ...) TST_PRINTF(2, 3);
@@ -36,4 +39,7 @@ void tst_fail_set_overlap(uint64_t count, const char *entity, uint64_t bucket,
 /* TST_EOVERLAP: entities that overlap, and buckets of the first one that do. */
 void tst_fail_set_overlap_entities(uint64_t entity_count, uint64_t first_entity_count);
 
+/* TST_EUPDATEKEY: the rule, an example key (JSON object), rows read, violations. */
+void tst_fail_set_update_key(const char *reason, const char *example_key, uint64_t rows_seen,
+                             uint64_t violations);
 #endif

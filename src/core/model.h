@@ -200,4 +200,8 @@ int tst_path_validate(const char *path, const char *what);
  * no leading '.', no "..". TST_EINVAL otherwise. */
 int tst_coverage_id_validate(const char *id);
 
+/* A deep copy of a layout (Single values' bytes owned), and its release. */
+int tst_entity_layout_copy(tst_entity_layout *dst, const tst_entity_layout *src);
+void tst_entity_layout_clear(tst_entity_layout *layout);
+
 #endif

@@ -929,3 +929,13 @@ void tst_segment_clear(tst_segment *segment)
     layout_clear(&segment->layout);
     memset(segment, 0, sizeof *segment);
 }
+
+int tst_entity_layout_copy(tst_entity_layout *dst, const tst_entity_layout *src)
+{
+    return layout_copy(dst, src);
+}
+
+void tst_entity_layout_clear(tst_entity_layout *layout)
+{
+    layout_clear(layout);
+}

@@ -35,6 +35,7 @@
  * entity columns.
  */
 #include "optimize_internal.h"
+#include "rewrite.h"
 
 #include "append_schema.h"
 #include "cancel.h"
@@ -58,24 +59,12 @@ tst_optimize_hook_fn tst_optimize_before_commit_hook;
 void *tst_optimize_before_commit_ctx;
 
 #define REWRITE_DIR "data/_staged/entity-rewrite"
-/* "data/_staged/entity-rewrite/<uuid>/<ordinal:010>.parquet" and its NUL */
-#define REWRITE_PATH_MAX 96
-
-/* One replacement segment: the rows of one identity of one mixed segment. */
-typedef struct replacement {
-    char path[REWRITE_PATH_MAX];
-    char cov_path[TST_SIDECAR_PATH_MAX];
-    tst_entity_layout layout; /* Single(identity), utf8 bytes owned */
-    tst_index_value min, max;
-    uint64_t rows, bytes;
-    bool data_written, cov_written;
-} replacement;
 
 /* One mixed segment being rewritten. */
 typedef struct rewrite {
     char *path;               /* relative; copied, the handle's state moves on refresh */
     char attempt_uuid[37];    /* names its replacements' folder and sidecars */
-    replacement *reps;
+    tst_rewrite_piece *reps;  /* one per identity of the mixed segment */
     size_t rep_count;
 } rewrite;
 
@@ -96,11 +85,7 @@ static const tst_schema *table_schema(const optimize_run *r)
 
 static int cancelled(const optimize_run *r)
 {
-    if (!tst_cancel_requested(r->opts->cancel))
-        return 0;
-    tst_fail(TST_ECANCELLED, "optimize of table %s cancelled; nothing was committed", r->root);
-    tst_fail_set_path(r->root);
-    return TST_ECANCELLED;
+    return tst_rewrite_cancelled(r->opts->cancel, "optimize", r->root);
 }
 
 /* ---- candidates -------------------------------------------------------- */
@@ -135,90 +120,12 @@ static int choose_candidates(optimize_run *r)
     return 0;
 }
 
-/* ---- checking a mixed segment against the log ---------------------------- */
-
-/* rewrite_segment() prefixes "optimize of table T, segment P: ". */
-static int segment_corrupt(const char *path, const char *what)
-{
-    tst_fail(TST_ECORRUPT, "%s; nothing was committed (the table is left as it was: check the "
-             "file, or restore it)", what);
-    tst_fail_set_path(path);
-    return TST_ECORRUPT;
-}
-
-static int check_source_schema(const optimize_run *r, const rewrite *item, const tst_source *src)
-{
-    tst_schema *found = NULL;
-    int rc = tst_source_logical_schema(src, &found);
-    const tst_schema *want = table_schema(r);
-    /* After add_columns, a file written before an addition holds the schema
-     * of its time: a prefix of the table's, the rest nullable. The rewrite
-     * fills those columns with nulls (tst_segment_write). */
-    tst_schema prefix = *want;
-    if (rc == 0 && found->column_count < want->column_count &&
-        tst_meta_requires_feature(tst_table_get_meta(r->table), "schema_add_columns")) {
-        bool nullable_rest = true;
-        for (size_t i = found->column_count; i < want->column_count; i++)
-            nullable_rest &= want->columns[i].nullable;
-        if (nullable_rest)
-            prefix.column_count = found->column_count;
-    }
-    if (rc == 0 && !tst_append_schema_equal(found, &prefix))
-        rc = segment_corrupt(item->path, "the file does not hold the table's schema");
-    tst_schema_free(found);
-    return rc;
-}
-
-/* The log's row count and the segment's sidecar must match what the file holds. */
-static int check_source(const optimize_run *r, const rewrite *item, const tst_measure *m)
-{
-    const tst_segment *seg = tst_state_find(tst_table_state(r->table), item->path);
-    if (!seg->coverage_path)
-        return segment_corrupt(item->path, "the log names no coverage sidecar (coverage_path)");
-    if (m->rows != seg->row_count) {
-        char what[128];
-        snprintf(what, sizeof what, "the file holds %" PRIu64 " rows but the log says %" PRIu64,
-                 m->rows, seg->row_count);
-        return segment_corrupt(item->path, what);
-    }
-    tst_table_cov committed = {0};
-    const tst_index_spec *spec = tst_table_index(r->table);
-    int rc = tst_sidecar_read(r->root, seg->coverage_path, spec, table_schema(r), &committed);
-    tst_table_cov measured = {NULL, m->entities};
-    if (rc == 0 && !tst_table_cov_equals(&committed, &measured))
-        rc = segment_corrupt(item->path, "the file covers other (entity, bucket) pairs "
-                             "than its coverage sidecar says");
-    tst_table_cov_clear(&committed);
-    return rc;
-}
-
 /* ---- one replacement ------------------------------------------------------ */
 
 static int copy_identity(tst_entity_layout *l, const tst_entity_identity *id)
 {
-    l->kind = TST_LAYOUT_SINGLE;
-    l->values = calloc(id->count, sizeof *l->values);
-    if (!l->values)
-        return tst_fail(TST_ENOMEM, "out of memory");
-    for (size_t i = 0; i < id->count; i++) {
-        tst_entity_value v = id->values[i];
-        if (v.type == TST_ENTITY_UTF8) {
-            v.v.utf8.ptr = strndup(v.v.utf8.ptr, v.v.utf8.len);
-            if (!v.v.utf8.ptr)
-                return tst_fail(TST_ENOMEM, "out of memory");
-        }
-        l->values[l->count++] = v;
-    }
-    return 0;
-}
-
-static void clear_layout(tst_entity_layout *l)
-{
-    for (size_t i = 0; l->values && i < l->count; i++)
-        if (l->values[i].type == TST_ENTITY_UTF8)
-            free((char *)l->values[i].v.utf8.ptr);
-    free(l->values);
-    memset(l, 0, sizeof *l);
+    tst_entity_layout single = {TST_LAYOUT_SINGLE, (tst_entity_value *)id->values, id->count};
+    return tst_entity_layout_copy(l, &single);
 }
 
 /* "e = <value>" as SQL. */
@@ -264,7 +171,7 @@ static int identity_relation(const optimize_run *r, const tst_source *src,
 }
 
 /* The written file must hold exactly `id` over exactly `expected`'s buckets. */
-static int check_replacement(const replacement *rep, const tst_measure *m,
+static int check_replacement(const tst_rewrite_piece *rep, const tst_measure *m,
                              const tst_entity_identity *id, const tst_coverage *expected)
 {
     tst_entity_identity got;
@@ -281,41 +188,25 @@ static int check_replacement(const replacement *rep, const tst_measure *m,
     return 0;
 }
 
-/* Measures the written file and writes its sidecar from that measure. */
-static int finish_replacement(const optimize_run *r, replacement *rep, const char *abs,
+/* Measures the written file, checks it, and writes its sidecar from that measure. */
+static int finish_replacement(const optimize_run *r, tst_rewrite_piece *rep, const char *abs,
                               const char *uuid, const tst_entity_identity *id,
                               const tst_coverage *expected)
 {
-    tst_source out = {0};
     tst_measure m = {0};
-    const tst_index_spec *spec = tst_table_index(r->table);
-    int rc = tst_segment_file_stats(abs, &rep->rows, &rep->bytes);
-    if (rc == 0)
-        rc = tst_source_parquet(&out, abs);
-    if (rc == 0)
-        rc = tst_measure_relation(out.relation_sql, spec, table_schema(r), &m);
+    int rc = tst_rewrite_measure_piece(r->table, rep, abs, &m);
     if (rc == 0)
         rc = check_replacement(rep, &m, id, expected);
-    if (rc == 0) {
-        rep->min = m.min;
-        rep->max = m.max;
-        tst_table_cov cov = {NULL, m.entities};
-        /* Named with the attempt UUID of its data folder, as the reference does. */
-        rc = tst_sidecar_write_segment(r->root, spec, &cov, uuid, rep->cov_path,
-                                       sizeof rep->cov_path);
-        /* A failure after the exclusive create (syncing the folder) leaves
-         * the file, under a name only this attempt uses: ours to remove. */
-        rep->cov_written = rep->cov_path[0] != '\0' && rc != TST_EEXISTS;
-    }
+    if (rc == 0)
+        rc = tst_rewrite_write_sidecar(r->table, rep, &m, uuid);
     tst_measure_clear(&m);
-    tst_source_clear(&out);
     return rc;
 }
 
 static int write_replacement(optimize_run *r, rewrite *item, const tst_source *src,
                              const tst_measure *m, size_t i)
 {
-    replacement *rep = &item->reps[i];
+    tst_rewrite_piece *rep = &item->reps[i];
     tst_entity_identity id;
     const tst_coverage *expected = NULL;
     int rc = tst_entity_coverage_at(m->entities, i, &id, &expected);
@@ -380,15 +271,7 @@ static int rewrite_segment(optimize_run *r, rewrite *item)
 {
     tst_source src = {0};
     tst_measure m = {0};
-    char *abs = tst_io_join(r->root, item->path);
-    int rc = abs ? tst_source_parquet(&src, abs) : TST_ENOMEM;
-    if (rc == 0)
-        rc = check_source_schema(r, item, &src);
-    if (rc == 0)
-        rc = tst_measure_relation(src.relation_sql, tst_table_index(r->table), table_schema(r),
-                                  &m);
-    if (rc == 0)
-        rc = check_source(r, item, &m);
+    int rc = tst_rewrite_open_segment(r->table, item->path, &src, &m);
     if (rc == 0)
         rc = cancelled(r);
     if (rc == 0)
@@ -397,117 +280,46 @@ static int rewrite_segment(optimize_run *r, rewrite *item)
         tst_fail_context(rc, "optimize of table %s, segment %s", r->root, item->path);
     tst_measure_clear(&m);
     tst_source_clear(&src);
-    free(abs);
     return rc;
 }
 
 /* ---- commit ---------------------------------------------------------------- */
 
-static void fill_segment(const replacement *rep, tst_segment *seg)
-{
-    memset(seg, 0, sizeof *seg);
-    seg->path = (char *)rep->path;
-    seg->layout = rep->layout;
-    seg->index_min = rep->min;
-    seg->index_max = rep->max;
-    seg->row_count = rep->rows;
-    seg->has_file_size = true;
-    seg->file_size = rep->bytes;
-    seg->coverage_path = (char *)rep->cov_path;
-}
-
-static int commit_once(optimize_run *r, uint64_t *out_version)
+/* [RemoveSegment...] + [AddSegment...], rebased over other writers' commits
+ * while every mixed segment is still live (rewrite.c). */
+static int commit(optimize_run *r)
 {
     size_t cap = r->count + (size_t)r->report.replacement_segments_written, n = 0;
-    tst_action *actions = calloc(cap, sizeof *actions);
-    if (!actions)
+    tst_action *actions = calloc(cap ? cap : 1, sizeof *actions);
+    char **replaced = calloc(r->count ? r->count : 1, sizeof *replaced);
+    if (!actions || !replaced) {
+        free(actions);
+        free(replaced);
         return tst_fail(TST_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < r->count; i++) {
         actions[n].type = TST_ACTION_REMOVE_SEGMENT;
         actions[n++].u.remove_path = r->items[i].path;
+        replaced[i] = r->items[i].path;
     }
     for (size_t i = 0; i < r->count; i++)
         for (size_t j = 0; j < r->items[i].rep_count; j++) {
             actions[n].type = TST_ACTION_ADD_SEGMENT;
-            fill_segment(&r->items[i].reps[j], &actions[n++].u.segment);
+            tst_rewrite_fill_segment(&r->items[i].reps[j], &actions[n++].u.segment);
         }
-    int rc = tst_table_commit(r->table, actions, n, out_version);
+    tst_rewrite_commit c = {
+        .table = r->table, .op = "optimize", .actions = actions, .action_count = n,
+        .replaced = replaced, .replaced_count = r->count,
+        .starting_version = r->report.starting_version, .max_attempts = r->opts->max_attempts,
+        .cancel = r->opts->cancel, .hook = tst_optimize_before_commit_hook,
+        .hook_ctx = tst_optimize_before_commit_ctx};
+    int rc = tst_rewrite_commit_run(&c, &r->report.committed_version, &r->report.attempts);
     free(actions);
-    return rc;
-}
-
-/*
- * After another writer's commit: the same actions still fit when every
- * segment being replaced is live and the schema the replacements were
- * written in is still the table's. (A RemoveSegment of a path that is no
- * longer live would be a silent no-op in the log, and its replacements
- * would then duplicate someone else's rows: so this check is what keeps
- * the table right.)
- */
-static int rebase(optimize_run *r, const tst_schema *written_in)
-{
-    int rc = tst_table_refresh(r->table, NULL);
-    if (rc != 0)
-        return rc;
-    const char *gone = NULL;
-    for (size_t i = 0; !gone && i < r->count; i++)
-        if (!tst_state_find(tst_table_state(r->table), r->items[i].path))
-            gone = r->items[i].path;
-    if (!gone && tst_append_schema_equal(table_schema(r), written_in))
-        return 0;
-    uint64_t found = tst_table_version(r->table);
-    if (gone)
-        tst_fail(TST_ECONFLICT, "optimize of table %s: another writer removed segment %s "
-                 "(version %" PRIu64 ") while it was being rewritten; nothing was committed and "
-                 "the rewritten files were removed; run optimize again", r->root, gone, found);
-    else
-        tst_fail(TST_ECONFLICT, "optimize of table %s: another writer changed the schema "
-                 "(version %" PRIu64 ") while segments were being rewritten; nothing was "
-                 "committed; run optimize again", r->root, found);
-    tst_fail_set_conflict(r->report.starting_version, found);
-    tst_fail_set_path(r->root);
-    return TST_ECONFLICT;
-}
-
-static int commit_with_rebase(optimize_run *r)
-{
-    unsigned max = r->opts->max_attempts ? r->opts->max_attempts : 1;
-    tst_schema *written_in = NULL;
-    int rc = tst_schema_copy(&written_in, table_schema(r));
-    for (unsigned attempt = 1; rc == 0; attempt++) {
-        if (tst_optimize_before_commit_hook)
-            tst_optimize_before_commit_hook(tst_optimize_before_commit_ctx, attempt);
-        rc = cancelled(r); /* the last moment: after the commit, it stands */
-        uint64_t version = 0;
-        if (rc == 0)
-            rc = commit_once(r, &version);
-        if (rc == 0) {
-            r->report.committed_version = version;
-            r->report.attempts = attempt;
-            break;
-        }
-        if (rc != TST_ECONFLICT)
-            break;
-        if (attempt >= max) {
-            tst_fail_context(rc, "optimize of table %s gave up after %u commit attempt%s; nothing "
-                             "was committed", r->root, attempt, attempt == 1 ? "" : "s");
-            break;
-        }
-        rc = rebase(r, written_in);
-    }
-    tst_schema_free(written_in);
+    free(replaced);
     return rc;
 }
 
 /* ---- clean-up and the whole ------------------------------------------------ */
-
-static void remove_rel(const optimize_run *r, const char *rel)
-{
-    char *abs = tst_io_join(r->root, rel);
-    if (abs)
-        tst_io_unlink(abs);
-    free(abs);
-}
 
 /* Removes what this optimize wrote, newest first, and its empty folders. */
 static void roll_back(optimize_run *r)
@@ -515,15 +327,10 @@ static void roll_back(optimize_run *r)
     for (size_t i = r->count; i-- > 0;) {
         rewrite *item = &r->items[i];
         for (size_t j = item->rep_count; j-- > 0;) {
-            replacement *rep = &item->reps[j];
-            if (rep->cov_written)
-                remove_rel(r, rep->cov_path);
-            if (rep->data_written)
-                remove_rel(r, rep->path);
-            rep->cov_written = rep->data_written = false;
+            tst_rewrite_remove_piece(r->root, &item->reps[j]);
         }
         if (item->attempt_uuid[0]) {
-            char rel[REWRITE_PATH_MAX];
+            char rel[TST_REWRITE_PATH_MAX];
             snprintf(rel, sizeof rel, REWRITE_DIR "/%s", item->attempt_uuid);
             char *abs = tst_io_join(r->root, rel);
             if (abs)
@@ -537,7 +344,7 @@ static void run_clear(optimize_run *r)
 {
     for (size_t i = 0; r->items && i < r->count; i++) {
         for (size_t j = 0; j < r->items[i].rep_count; j++)
-            clear_layout(&r->items[i].reps[j].layout);
+            tst_entity_layout_clear(&r->items[i].reps[j].layout);
         free(r->items[i].reps);
         free(r->items[i].path);
     }
@@ -565,7 +372,7 @@ static int run(optimize_run *r)
     for (size_t i = 0; rc == 0 && i < r->count; i++)
         rc = rewrite_segment(r, &r->items[i]);
     if (rc == 0)
-        rc = commit_with_rebase(r);
+        rc = commit(r);
     if (rc == TST_EAMBIGUOUS)
         return rc; /* the commit may stand: keep every file it names */
     if (rc != 0) {

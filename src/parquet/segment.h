@@ -62,12 +62,17 @@ int tst_segment_copy_file(const char *src, const char *dst);
 typedef struct tst_segment_layout {
     tst_compression compression;
     uint64_t row_group_rows;
+    /* A column of the relation (not of the schema) to order the rows by
+     * instead of entity then index: an update keeps a segment's row order
+     * by naming its file row numbers here. NULL: entity then index. */
+    const char *order_by;
 } tst_segment_layout;
 
 /*
  * Re-encodes `relation_sql` into a new Parquet file at dst (which must not
  * exist): the table's columns in schema order, cast to the schema's types,
- * sorted by entity columns then index, in `layout` (NULL: the defaults).
+ * sorted by entity columns then index (or by layout->order_by), in
+ * `layout` (NULL: the defaults).
  * Types the engine cannot write exactly are TST_EUNSUPPORTED naming the
  * column.
  */

@@ -356,9 +356,11 @@ static int duck_type(const tst_field *f, char *out, size_t cap)
     return 0;
 }
 
-static int order_by_sql(tst_sql *t, const tst_index_spec *spec)
+static int order_by_sql(tst_sql *t, const tst_index_spec *spec, const char *order_by)
 {
     int rc = SQL_F(t, " ORDER BY ");
+    if (order_by)
+        return rc == 0 ? SQL_IDENT(t, order_by) : rc;
     for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
         rc = SQL_IDENT(t, spec->entity_columns[k]);
         if (rc == 0)
@@ -514,7 +516,7 @@ static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
     if (rc == 0)
         rc = SQL_F(t, " FROM %s", relation);
     if (rc == 0)
-        rc = order_by_sql(t, spec);
+        rc = order_by_sql(t, spec, layout->order_by);
     if (rc == 0)
         rc = SQL_F(t, ") TO ");
     if (rc == 0)
@@ -593,7 +595,7 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
 int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
                       const tst_schema *schema, const char *dst, const tst_segment_layout *layout)
 {
-    static const tst_segment_layout defaults = {TST_COMPRESSION_DEFAULT, 0};
+    static const tst_segment_layout defaults = {TST_COMPRESSION_DEFAULT, 0, NULL};
     layout = layout ? layout : &defaults;
     char *tmp = NULL;
     int rc = check_spec_columns(spec, schema);

@@ -68,42 +68,6 @@ static int in_child(const char *root, child_op op, const char *file, uint64_t k)
     return WEXITSTATUS(status);
 }
 
-typedef struct table_state {
-    uint64_t version, rows;
-    size_t mixed;
-    tst_table_cov cov;
-} table_state;
-
-/* What the log and the sidecars say, without DuckDB; every live file exists. */
-static table_state state_of(const char *root)
-{
-    table_state s;
-    memset(&s, 0, sizeof s);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, root));
-    s.version = tst_table_version(t);
-    for (size_t i = 0; i < tst_table_segment_count(t); i++) {
-        const tst_segment *seg = tst_table_segment_at(t, i);
-        s.rows += seg->row_count;
-        s.mixed += seg->layout.kind == TST_LAYOUT_MIXED;
-        char *data = tst_test_path(root, seg->path), *cov = tst_test_path(root, seg->coverage_path);
-        assert_true(tst_test_exists(data) && tst_test_exists(cov));
-        free(data);
-        free(cov);
-    }
-    const tst_table_cov *cov = NULL;
-    assert_tst_ok(tst_table_load_coverage(t, &cov));
-    assert_tst_ok(tst_table_cov_clone(&s.cov, cov));
-    tst_table_free(t);
-    return s;
-}
-
-static void assert_same_rows_and_coverage(const table_state *a, const table_state *b)
-{
-    assert_int_equal(a->rows, b->rows);
-    assert_true(tst_table_cov_equals(&a->cov, &b->cov));
-}
-
 static void run(const char *cmd)
 {
     assert_int_equal(system(cmd), 0);
@@ -124,7 +88,7 @@ static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(v
     tst_table_free(t);
     assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
     assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
-    table_state before = state_of(fixture);
+    tst_test_log_state before = tst_test_log_state_of(fixture);
     assert_int_equal(before.version, 3);
     assert_int_equal(before.mixed, 2);
 
@@ -134,28 +98,28 @@ static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(v
         run(cmd);
         int status = in_child(work, DO_OPTIMIZE, NULL, k);
         assert_true(status == 77 || status == 0);
-        table_state now = state_of(work);
+        tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         assert_int_equal(now.mixed, now.version == 3 ? 2 : 0);
-        assert_same_rows_and_coverage(&before, &now);
+        tst_test_assert_same_log_data(&before, &now);
         if (status == 0)
             assert_int_equal(now.version, 4);
-        tst_table_cov_clear(&now.cov);
+        tst_test_log_state_clear(&now);
 
         /* Optimizing again finishes the job (or finds it done); appends go on. */
         assert_int_equal(in_child(work, DO_OPTIMIZE, NULL, 0), 0);
-        table_state done = state_of(work);
+        tst_test_log_state done = tst_test_log_state_of(work);
         assert_int_equal(done.mixed, 0);
         assert_int_equal(done.version, 4);
-        assert_same_rows_and_coverage(&before, &done);
-        tst_table_cov_clear(&done.cov);
+        tst_test_assert_same_log_data(&before, &done);
+        tst_test_log_state_clear(&done);
         assert_int_equal(in_child(work, DO_APPEND, next, 0), 0);
         if (status == 0)
             break;
     }
     print_message("optimize crashed at each of %llu steps\n", (unsigned long long)k - 1);
     assert_true(k > 10);
-    tst_table_cov_clear(&before.cov);
+    tst_test_log_state_clear(&before);
     free(d0);
     free(d1);
     free(next);

@@ -1,6 +1,8 @@
 /* testsupport.c — see testsupport.h. */
 #include "testsupport.h"
 
+#include "sidecar.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -219,4 +221,44 @@ tst_table *tst_test_create_table(const char *root, const char *index_column,
     tst_table *t = NULL;
     assert_tst_ok(tst_table_create(&t, root, &spec));
     return t;
+}
+
+tst_test_log_state tst_test_log_state_of(const char *root)
+{
+    tst_test_log_state s;
+    memset(&s, 0, sizeof s);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, root));
+    s.version = tst_table_version(t);
+    for (size_t i = 0; i < tst_table_segment_count(t); i++) {
+        const tst_segment *seg = tst_table_segment_at(t, i);
+        s.rows += seg->row_count;
+        s.mixed += seg->layout.kind == TST_LAYOUT_MIXED;
+        char *data = tst_test_path(root, seg->path), *cov = tst_test_path(root, seg->coverage_path);
+        assert_true(tst_test_exists(data) && tst_test_exists(cov));
+        free(data);
+        free(cov);
+    }
+    const tst_table_cov *cov = NULL;
+    assert_tst_ok(tst_table_load_coverage(t, &cov));
+    tst_table_cov *copy = calloc(1, sizeof *copy);
+    assert_non_null(copy);
+    assert_tst_ok(tst_table_cov_clone(copy, cov));
+    s.cov = copy;
+    tst_table_free(t);
+    return s;
+}
+
+void tst_test_assert_same_log_data(const tst_test_log_state *a, const tst_test_log_state *b)
+{
+    assert_int_equal(a->rows, b->rows);
+    assert_true(tst_table_cov_equals(a->cov, b->cov));
+}
+
+void tst_test_log_state_clear(tst_test_log_state *s)
+{
+    if (s->cov)
+        tst_table_cov_clear(s->cov);
+    free(s->cov);
+    s->cov = NULL;
 }

@@ -125,6 +125,21 @@ tst_index_spec tst_test_hourly_spec(char **entities, size_t n);
 tst_table *tst_test_create_table(const char *root, const char *index_column,
                                  const char *entity_column, tst_time_unit unit, uint32_t count);
 
+/* What a table's log and sidecars say, without DuckDB, for crash tests:
+ * its version, the live segments' rows and mixed-layout count, and the
+ * coverage (a tst_table_cov, kept opaque here: sidecar.h). Fails the test
+ * unless every live segment's data file and sidecar exist. Release with
+ * tst_test_log_state_clear. */
+typedef struct tst_test_log_state {
+    uint64_t version, rows;
+    size_t mixed;
+    void *cov; /* tst_table_cov * */
+} tst_test_log_state;
+tst_test_log_state tst_test_log_state_of(const char *root);
+/* Same rows and coverage. */
+void tst_test_assert_same_log_data(const tst_test_log_state *a, const tst_test_log_state *b);
+void tst_test_log_state_clear(tst_test_log_state *s);
+
 /* ---- hand-made logs ---------------------------------------------------- */
 
 /* Writes <root>/_timeseries_log/<version>.json holding the given actions
