@@ -332,3 +332,25 @@ def test_a_null_clears_a_nullable_column_and_is_refused_for_a_required_one(tmp_p
     s.register_tstable("t", str(tmp_path / "t"))
     assert s.sql("SELECT * FROM t ORDER BY tick").to_pydict() == {
         "tick": [1, 2], "required": [10, 20], "optional": [5, None]}
+
+
+def test_segments_written_before_add_columns_update_the_added_and_the_old_columns(tmp_path):
+    """A file from before an addition lacks the added column: an update that sets it there,
+    or sets another column there, keeps the rest of the file and reads null elsewhere."""
+    import datetime as dt
+    root = str(tmp_path / "t")
+    t = ttf.TimeSeriesTable.create(table_root=root, index_column="ts", index_type="timestamp",
+                                   index_granularity="1h", entity_columns=["s"], protocol=7)
+    hours = [dt.datetime(2024, 1, 1, h, tzinfo=dt.timezone.utc) for h in range(3)]
+    stamp = lambda values: pa.array(values, pa.timestamp("us", tz="UTC"))  # noqa: E731
+    t.append(pa.table({"ts": stamp(hours), "s": ["A"] * 3, "v": [1.0, 2.0, 3.0]}))
+    t.add_columns(pa.schema([pa.field("note", pa.string())]))
+    t.update_rows(pa.table({"ts": stamp(hours[:1]), "s": ["A"], "note": ["fixed"]}),
+                  columns=["note"], expected_version=t.version())
+    t.update_rows(pa.table({"ts": stamp(hours[1:2]), "s": ["A"], "v": [20.0]}),
+                  columns=["v"], expected_version=t.version())
+    s = ttf.Session()
+    s.register_tstable("t", root)
+    got = s.sql("SELECT v, note FROM t ORDER BY ts").to_pylist()
+    assert got == [{"v": 1.0, "note": "fixed"}, {"v": 20.0, "note": None},
+                   {"v": 3.0, "note": None}]

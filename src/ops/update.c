@@ -637,26 +637,40 @@ static int affected_segments(update_run *r)
 
 /* ---- 4. one segment ---------------------------------------------------------------- */
 
+/* Whether the segment's file has the column: one written before an
+ * add_columns lacks the columns added after it. */
+static bool file_has(const tst_source *file, const char *name)
+{
+    for (size_t i = 0; i < file->column_count; i++)
+        if (strcmp(file->columns[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* (SELECT t.c | CASE WHEN u.__tst_hit THEN u.c ELSE t.c END AS c, ..., t.file_row_number
  *  AS __tst_row FROM <segment> t LEFT JOIN (SELECT *, <key> , true AS __tst_hit FROM norm) u
- *  ON <keys>) */
-static int rewrite_relation(const update_run *r, const char *segment_rel, char **out)
+ *  ON <keys>). A column the file lacks (added later) is left out, and the segment
+ * writer fills it with nulls, unless it is set: then CASE ... END is null elsewhere. */
+static int rewrite_relation(const update_run *r, const tst_source *file, char **out)
 {
     const tst_schema *schema = table_schema(r);
     char *rel = NULL;
-    int rc = numbered(segment_rel, &rel);
+    int rc = numbered(file->relation_sql, &rel);
     tst_sql t = {0};
     if (rc == 0)
         rc = SQL_F(&t, "(SELECT ");
     for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
         const char *c = schema->columns[i].name;
         bool set = tst_schema_find(r->keyed, c) && !is_key(r, c);
+        bool has = file_has(file, c);
+        if (!set && !has)
+            continue;
         rc = SQL_F(&t, "%s", set ? "CASE WHEN u.__tst_hit THEN u." : "");
         if (rc == 0 && set)
             rc = SQL_IDENT(&t, c);
-        if (rc == 0)
+        if (rc == 0 && has)
             rc = SQL_F(&t, "%st.", set ? " ELSE " : "");
-        if (rc == 0)
+        if (rc == 0 && has)
             rc = SQL_IDENT(&t, c);
         if (rc == 0)
             rc = SQL_F(&t, "%s AS ", set ? " END" : "");
@@ -716,7 +730,7 @@ static int write_piece(update_run *r, update_item *it, size_t n, const tst_sourc
     if (rc == 0)
         rc = tst_io_mkdirs(dir);
     if (rc == 0)
-        rc = rewrite_relation(r, src->relation_sql, &relation);
+        rc = rewrite_relation(r, src, &relation);
     tst_segment_layout layout = {TST_COMPRESSION_DEFAULT, 0, "__tst_row"};
     if (rc == 0)
         rc = tst_segment_write(relation, spec_of(r), table_schema(r), abs, &layout);
