@@ -500,9 +500,11 @@ static PyObject *table_check_writable(ttf_TableObject *self, PyObject *operation
     const char *op = PyUnicode_Check(operation) ? PyUnicode_AsUTF8(operation) : NULL;
     if (op == NULL)
         return PyErr_Format(PyExc_TypeError, "operation must be a str");
+    /* No refresh: update_rows holds the caller to the handle's version. The
+     * write itself refreshes (append) and checks again. */
     ttf_table_lock(self);
-    int rc = ttf_table_refresh_locked(self);
-    if (rc == 0 && tst_table_check_writable(self->table, op) != 0) {
+    int rc = 0;
+    if (tst_table_check_writable(self->table, op) != 0) {
         ttf_raise_last(tst_table_root(self->table), self->table);
         rc = -1;
     }
@@ -805,7 +807,7 @@ static PyMethodDef table_methods[] = {
      "row_count, file_size, coverage_path, entity_layout, entity."},
     {"_check_writable", (PyCFunction)table_check_writable, METH_O,
      "_check_writable(operation) -> None\n\nRaise TimeseriesTableError if this build cannot "
-     "change the\ntable (an unsupported protocol-7 writer feature); refreshes first."},
+     "change the\ntable at the handle's version (an unsupported protocol-7 writer feature)."},
     {"_commit_json", (PyCFunction)table_commit_json, METH_O,
      "_commit_json(actions_json) -> int\n\nLow-level: commit log actions (JSON array) as the next\n"
      "version after this handle's. A stale handle gets ConflictError. For tools and tests."},
