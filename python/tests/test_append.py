@@ -253,3 +253,25 @@ def test_finding_5_overlap_error_counts_pairs_entities_and_the_first_entity(tmp_
     assert e.entity == "symbol=AMD" and e.entity_overlap_count == 240
     assert "480 (entity, bucket) pairs over 2 entities" in str(e)
     assert "first: symbol=AMD, 240 buckets from" in str(e)
+
+
+@pytest.mark.parametrize("zone", [None, "UTC", "America/New_York"])
+def test_nanoseconds_of_an_arrow_stream_are_stored_with_every_digit(tmp_path, zone):
+    """DuckDB imports a zoned Arrow timestamp as TIMESTAMPTZ (microseconds): the staging
+    must keep the nanoseconds, zone or not, and a microsecond table must refuse them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    ticks = [1_000_000_001, 2_000_000_123]
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "ns"), index_column="ts",
+                                   index_type="timestamp", index_granularity="1s", protocol=7)
+    t.append(pa.table({"ts": pa.array(ticks, pa.timestamp("ns", zone)), "v": [1, 2]}))
+    stored = pq.read_table(str(tmp_path / "ns" / t.segments()[0]["path"])).column("ts")
+    assert stored.type == pa.timestamp("ns", zone)
+    assert stored.cast(pa.int64()).to_pylist() == ticks
+    us = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "us"), index_column="ts",
+                                    index_type="timestamp", index_granularity="1s", protocol=7)
+    us.append(pa.table({"ts": pa.array([0], pa.timestamp("us", zone)), "v": [0]}))
+    with pytest.raises(ttf.SchemaMismatchError, match="not whole microseconds"):
+        us.append(pa.table({"ts": pa.array([5_000_000_001], pa.timestamp("ns", zone)), "v": [1]}))
+    us.append(pa.table({"ts": pa.array([6_000_000_000], pa.timestamp("ns", zone)), "v": [2]}))
+    assert us.version() == 3

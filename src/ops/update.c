@@ -190,16 +190,8 @@ static int keyed_schema(update_run *r)
 
 /* ---- 2. the source ---------------------------------------------------------------- */
 
-/* A zoned nanosecond timestamp ("tsn:<zone>"): DuckDB's Arrow import keeps
- * only its microseconds, so a key could match the wrong row. */
-static bool zoned_nanos(const struct ArrowSchema *c)
-{
-    return c->format && strncmp(c->format, "tsn:", 4) == 0 && c->format[4] != '\0';
-}
-
 /* Before the stream is drained: its column names must be exactly the keyed
- * ones (an empty stream is checked by nothing else), and no column may be a
- * zoned nanosecond timestamp. */
+ * ones (an empty stream is checked by nothing else). */
 static int check_stream_schema(update_run *r, struct ArrowArrayStream *stream)
 {
     struct ArrowSchema s;
@@ -216,11 +208,6 @@ static int check_stream_schema(update_run *r, struct ArrowArrayStream *stream)
             rc = rejected(r, TST_ESCHEMA, "the source has a column '%s' that is neither a key "
                           "column nor a column to set (name it among the columns to set, or "
                           "drop it from the source)%s", name, "");
-        else if (zoned_nanos(s.children[i]))
-            rc = rejected(r, TST_EUNSUPPORTED, "column '%s' is a zoned nanosecond timestamp in "
-                          "an Arrow stream, which the engine imports only to microseconds; "
-                          "write the source to Parquet and update from the file, or pass the "
-                          "values without a zone%s", name, "");
     }
     if (s.release)
         s.release(&s);

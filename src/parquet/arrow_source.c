@@ -660,14 +660,60 @@ static int finish_staging(drain *d)
     return rc;
 }
 
+/*
+ * DuckDB maps a zoned timestamp (Arrow "ts?:<zone>") onto TIMESTAMPTZ, whose
+ * unit is the microsecond: nanoseconds would be cut off, silently, while the
+ * table declares timestamp[ns]. Arrow's zoned values are UTC instants, so the
+ * same numbers read as a zone-less "tsn:" become TIMESTAMP_NS and keep every
+ * digit; the column's zone is already known from describe_columns(), and the
+ * segment writer declares it in the footer (as for a zoned ns Parquet
+ * source, see source.c). The producer's format strings are swapped only for
+ * the duration of duckdb_schema_from_arrow() and put back before release.
+ */
+#define ZONED_NS_MAX 256
+typedef struct zone_swap {
+    struct ArrowSchema *field[ZONED_NS_MAX];
+    const char *format[ZONED_NS_MAX];
+    size_t count;
+} zone_swap;
+
+static int strip_ns_zones(struct ArrowSchema *s, zone_swap *z, int depth)
+{
+    if (!s || depth > ARROW_MAX_DEPTH)
+        return 0;
+    if (s->format && strncmp(s->format, "tsn:", 4) == 0 && s->format[4] != '\0') {
+        if (z->count == ZONED_NS_MAX)
+            return tst_fail(TST_EUNSUPPORTED, "the Arrow stream has more than %d zoned "
+                            "nanosecond timestamp fields", ZONED_NS_MAX);
+        z->field[z->count] = s;
+        z->format[z->count++] = s->format;
+        s->format = "tsn:";
+    }
+    int rc = 0;
+    for (int64_t i = 0; rc == 0 && i < s->n_children; i++)
+        rc = strip_ns_zones(s->children[i], z, depth + 1);
+    return rc == 0 ? strip_ns_zones(s->dictionary, z, depth + 1) : rc;
+}
+
+static void restore_zones(zone_swap *z)
+{
+    for (size_t i = 0; i < z->count; i++)
+        z->field[i]->format = z->format[i];
+    z->count = 0;
+}
+
 static int drain_stream(drain *d, struct ArrowSchema *schema)
 {
     int rc = tst_duck_connect(&d->con);
+    zone_swap zones = {.count = 0};
+    if (rc == 0)
+        rc = strip_ns_zones(schema, &zones, 0);
     if (rc == 0) {
         duckdb_error_data e = duckdb_schema_from_arrow(d->con, schema, &d->converted);
         if (e)
             rc = duck_error(e, TST_EUNSUPPORTED, "DuckDB cannot read the Arrow stream's schema");
     }
+    restore_zones(&zones);
     if (rc == 0)
         rc = drain_batches(d);
     int closed = finish_staging(d);
