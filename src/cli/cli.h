@@ -60,6 +60,7 @@ int cli_cmd_gaps(int argc, char **argv);
 int cli_cmd_shell(int argc, char **argv);
 int cli_cmd_segments(int argc, char **argv);
 int cli_cmd_optimize(int argc, char **argv);
+int cli_cmd_migrate(int argc, char **argv);
 
 /* ---- options (args.c) ---------------------------------------------------- */
 

@@ -24,6 +24,7 @@ static const cli_command COMMANDS[] = {
     {"info", "Show a table's schema, index, version, size and coverage", cli_cmd_info},
     {"segments", "List a table's segments: file, rows, index range, entity", cli_cmd_segments},
     {"optimize", "Split mixed-entity segments into one segment per entity", cli_cmd_optimize},
+    {"migrate", "Turn a format_version-6 table into a new protocol-7 table", cli_cmd_migrate},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
