@@ -118,6 +118,26 @@ class OptimizeReport:
     no_op: bool
     attempts: int
 
+class MigrateReport:
+    """What migrate() did."""
+    version: int
+    commits_rewritten: int
+    metas_rewritten: int
+    coverage_pointers_rewritten: int
+    live_segments: int
+    files_linked: int
+    bytes_linked: int
+    files_copied: int
+    bytes_copied: int
+    log_entries_dropped: int
+    checkpoint_written: bool
+
+def migrate(source_root: Union[str, os.PathLike[str]],
+            destination_root: Union[str, os.PathLike[str]], *,
+            copy: bool = False) -> MigrateReport:
+    """A format_version-6 table into a new protocol-7 table at destination_root."""
+    ...
+
 ArrowSource = Union[pa.Table, pa.RecordBatch, pa.RecordBatchReader, Any]
 
 def enable_notebook_display() -> bool: ...

@@ -36,7 +36,7 @@ static const char HELP[] =
     "  --json       Print the report as one JSON object\n"
     "  --help       Show this help\n"
     "\n"
-    "Output (one key per line): source, destination, version, commits_rewritten,\n"
+    "Output (one key per line): source, destination, protocol, version, commits_rewritten,\n"
     "metas_rewritten, coverage_pointers_rewritten, live_segments, files_linked,\n"
     "bytes_linked, files_copied, bytes_copied, log_entries_dropped, checkpoint_written.\n"
     "\n"
