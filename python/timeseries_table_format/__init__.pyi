@@ -170,9 +170,9 @@ class TimeSeriesTable:
         time_column (one of the two). index_type may be omitted: bucket ("1h",
         "15m", ...) means "timestamp"; bucket_width alone means "int64" (pass
         index_type="uint64" for unsigned indexes). Neither bucket nor
-        bucket_width: TypeError. protocol: 6 (default, format_version 6 as the
-        reference 0.4.0) or 7 (protocol 7, as the reference 0.5 to 0.9); any
-        other value is ValueError. Options are checked before any I/O."""
+        bucket_width: TypeError. protocol: 7 (default; protocol 7, as the
+        reference 0.5 to 0.9) or 6 (format_version 6, for reference 0.4.0
+        readers); any other value is ValueError. Options are checked before any I/O."""
     @classmethod
     def open(cls, table_root: PathLike) -> "TimeSeriesTable": ...
     def append_parquet(self, parquet_path: PathLike, copy_if_outside: bool = True) -> AppendReport: ...

@@ -125,6 +125,12 @@ tst_index_spec tst_test_hourly_spec(char **entities, size_t n);
 tst_table *tst_test_create_table(const char *root, const char *index_column,
                                  const char *entity_column, tst_time_unit unit, uint32_t count);
 
+/* The same as a format_version-6 table (protocol 6): for tests of what only
+ * that format does (two rows in one bucket in one append, data/<uuid> paths)
+ * or that commit the hand-made format_version-6 actions below. */
+tst_table *tst_test_create_table_v6(const char *root, const char *index_column,
+                                    const char *entity_column, tst_time_unit unit, uint32_t count);
+
 /* ---- hand-made logs ---------------------------------------------------- */
 
 /* Writes <root>/_timeseries_log/<version>.json holding the given actions
