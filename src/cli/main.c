@@ -141,7 +141,8 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
-        printf("tstable %s (format_version %d)\n", CLI_VERSION, TST_FORMAT_VERSION);
+        printf("tstable %s (protocol %d by default; format_version %d on request)\n", CLI_VERSION,
+               TST_PROTOCOL_VERSION, TST_FORMAT_VERSION);
         return CLI_EXIT_OK;
     }
     log_threshold = threshold_from_env();
