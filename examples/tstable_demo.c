@@ -1,8 +1,10 @@
 /*
  * tstable_demo.c — the core of tstable in one run, through the public API.
  *
- *   tstable_demo TABLE_ROOT SAMPLE_CSV
+ *   tstable_demo TABLE_ROOT SAMPLE_CSV [PROTOCOL]
  *
+ * PROTOCOL is 7 (the default: the reference 0.5 to 0.9 read the table) or 6
+ * (format_version 6, for the reference 0.4).
  * Creates (or opens) an hourly table keyed by symbol, appends the sample
  * bars, and asks the table the coverage questions: how much of a window is
  * covered, the longest gap, where the gaps are, the last fully covered day,
@@ -17,6 +19,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int fail(const char *what)
@@ -26,7 +29,7 @@ static int fail(const char *what)
     return 1;
 }
 
-static tst_table *open_or_create(const char *root)
+static tst_table *open_or_create(const char *root, uint32_t protocol)
 {
     static char *entities[] = {"symbol"};
     tst_index_spec spec;
@@ -37,6 +40,7 @@ static tst_table *open_or_create(const char *root)
     spec.kind.type = TST_INDEX_TIMESTAMP;
     spec.kind.bucket.unit = TST_TIME_HOURS;
     spec.kind.bucket.count = 1;
+    spec.kind.protocol = protocol; /* 0 is the library's default, protocol 7 */
     tst_table *t = NULL;
     if (tst_table_create(&t, root, &spec) == 0) {
         printf("created table %s (index ts, 1h buckets, entity symbol)\n", root);
@@ -112,11 +116,12 @@ static int summarize(tst_table *t)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: tstable_demo TABLE_ROOT SAMPLE_CSV\n");
+    uint32_t protocol = argc == 4 ? (uint32_t)atoi(argv[3]) : 0;
+    if ((argc != 3 && argc != 4) || (argc == 4 && protocol != 6 && protocol != 7)) {
+        fprintf(stderr, "usage: tstable_demo TABLE_ROOT SAMPLE_CSV [6|7]\n");
         return 2;
     }
-    tst_table *t = open_or_create(argv[1]);
+    tst_table *t = open_or_create(argv[1], protocol);
     if (!t)
         return 1;
     tst_append_result res;

@@ -13,7 +13,8 @@
  * Floor division is used before 1970 and for negative integers, so buckets
  * are aligned to the epoch (or to zero) in both directions. Sub-second parts
  * of timestamps never change the bucket. These ids are part of the on-disk
- * format (format_version 6): they are stored in coverage sidecars.
+ * format (format_version 6 and protocol 7 alike): they are stored in
+ * coverage sidecars.
  *
  * Ranges are half-open, [start, end), in index units. A range maps to the
  * inclusive bucket range bucket(start) ..= bucket(end - epsilon), where
@@ -71,9 +72,11 @@ typedef struct tst_index_kind {
     uint64_t bucket_width;    /* TST_INDEX_INT64 / TST_INDEX_UINT64 only, >= 1 */
     char timezone[TST_TIMEZONE_MAX + 1];
     /* The table protocol this kind belongs to, which also picks its JSON shape:
-     * 0 (or 6) is format_version 6 ("bucket" / "bucket_width", the default),
-     * 7 is protocol 7 ("index_granularity"). tst_table_create() makes a
-     * protocol-7 table when the spec's kind says 7. Buckets are the same in both. */
+     * 7 is protocol 7 ("index_granularity"), 6 is format_version 6 ("bucket" /
+     * "bucket_width"). tst_table_create() makes a protocol-7 table for 0 (the
+     * default) or 7, and a format_version-6 table (readable by the reference
+     * 0.4) only for an explicit 6. Kinds read from a table say 6 or 7.
+     * Buckets are the same in both. */
     uint32_t protocol;
 } tst_index_kind;
 

@@ -213,22 +213,21 @@ static int parse_column(create_args *a, PyObject *index_column, PyObject *time_c
     return (a->spec.column = ttf_strdup(s)) ? 0 : -1;
 }
 
-/* protocol=None or 6: format_version 6 (the default); 7: protocol 7. */
+/* protocol=None or 7: protocol 7 (the default); 6: format_version 6. */
 static int parse_protocol(create_args *a, PyObject *protocol)
 {
+    a->spec.kind.protocol = TST_PROTOCOL_VERSION;
     if (protocol == Py_None)
         return 0;
     long v = PyLong_Check(protocol) && !PyBool_Check(protocol) ? PyLong_AsLong(protocol) : -1;
     PyErr_Clear();
-    if (v == TST_FORMAT_VERSION)
-        return 0;
-    if (v == TST_PROTOCOL_VERSION) {
-        a->spec.kind.protocol = TST_PROTOCOL_VERSION;
+    if (v == TST_FORMAT_VERSION || v == TST_PROTOCOL_VERSION) {
+        a->spec.kind.protocol = (uint32_t)v;
         return 0;
     }
     PyObject *repr = PyObject_Repr(protocol);
-    PyErr_Format(PyExc_ValueError, "invalid protocol %S for create(): expected 6 "
-                 "(format_version 6, the default) or 7 (protocol 7)",
+    PyErr_Format(PyExc_ValueError, "invalid protocol %S for create(): expected 7 "
+                 "(protocol 7, the default) or 6 (format_version 6, for reference 0.4 readers)",
                  repr ? repr : Py_None);
     Py_XDECREF(repr);
     return -1;

@@ -252,7 +252,7 @@ def test_bad_writer_options_are_refused_before_reading(tmp_path, kwargs, text):
 
 def test_library_diagnostics_reach_python_logging(tmp_path, caplog):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="n",
-                                   index_type="int64", index_granularity=10)
+                                   index_type="int64", index_granularity=1)
     with caplog.at_level(logging.WARNING, logger="timeseries_table_format"):
         t.append(pa.table({"n": pa.array([1, 2], pa.int64()), "v": pa.array([1, 2], pa.int16())}))
     records = [r for r in caplog.records if r.name == "timeseries_table_format"]

@@ -73,7 +73,7 @@ def test_overlap_raises_coverage_overlap_error_with_details(bars):
 
 def test_overlap_identity_keeps_integer_entity_values(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="x",
-                                   index_type="int64", bucket_width=10, entity_columns=["dev"])
+                                   index_type="int64", bucket_width=1, entity_columns=["dev"])
     csv = write_csv(tmp_path / "a.csv", ["x", "dev"], [[1, 7], [2, 7]])
     t.append_csv(csv)
     with pytest.raises(ttf.CoverageOverlapError) as info:
@@ -194,7 +194,7 @@ def test_appends_release_the_gil(tmp_path):
     rows = [[i, f"e{i % 7}"] for i in range(200000)]
     csv = write_csv(tmp_path / "big.csv", ["x", "name"], rows)
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="x",
-                                   index_type="int64", bucket_width=100)
+                                   index_type="int64", bucket_width=1)
     ticks = [0]
     stop = threading.Event()
 

@@ -31,7 +31,7 @@ def typed(tmp_path):
         [2, "-0.05", "false", 0, 2.25, 8, "x", 3, "", "1969-12-31 23:59:59.999",
          "1970-01-01T00:00:00Z", "1970-01-01 00:00:00"]])
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "typed"), index_column="x",
-                                   index_type="int64", bucket_width=10)
+                                   index_type="int64", bucket_width=1)
     t.append_csv(csv, columns=TYPES)
     return t
 
@@ -119,7 +119,7 @@ def test_scan_errors(typed, bars):
 
 def test_round_trip_through_append_keeps_every_row(typed, tmp_path):
     copy = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "copy"), index_column="x",
-                                      index_type="int64", bucket_width=10)
+                                      index_type="int64", bucket_width=1)
     assert copy.append(typed.scan(0, 10)) == 2
     assert copy.schema() == typed.schema()
     assert copy.scan(0, 10).equals(typed.scan(0, 10))

@@ -135,8 +135,9 @@ def test_finding_17_decimal_params_are_exact(june, tmp_path):
 
 
 def test_finding_17_uint64_params_near_2_pow_64(tmp_path):
+    # 1000 rows per append, 100 per bucket: format_version 6 (protocol 7 allows one)
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "u64"), index_column="seq",
-                                   index_type="uint64", bucket_width=100)
+                                   index_type="uint64", bucket_width=100, protocol=6)
     split = 18446744073709550600  # a bucket edge: the two appends cover different buckets
     low = pa.array(range(split - 1000, split), pa.uint64())
     high = pa.array(range(split, U64_MAX + 1), pa.uint64())

@@ -66,7 +66,7 @@ def test_finding_29_coverage_answers_see_another_processes_appends(tmp_path):
 
 def test_finding_29_entity_values_are_typed_by_the_schema_another_process_set(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "iot"), index_column="x",
-                                   index_type="int64", bucket_width=10, entity_columns=["dev"])
+                                   index_type="int64", bucket_width=1, entity_columns=["dev"])
     assert t.schema() is None
     append_in_another_process(t.root(), """
         t.append(pa.table({"x": pa.array(range(100), pa.int64()),

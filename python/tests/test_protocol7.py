@@ -22,17 +22,27 @@ def test_create_protocol_7_writes_a_protocol_7_meta(tmp_path):
     assert "format_version" not in meta
 
 
-@pytest.mark.parametrize("protocol", [None, 6])
-def test_the_default_and_6_stay_format_version_6(tmp_path, protocol):
+@pytest.mark.parametrize("protocol", [None, 7])
+def test_the_default_and_7_are_protocol_7(tmp_path, protocol):
     ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
                                index_granularity="1h", protocol=protocol)
     meta = json.loads(first_commit(tmp_path / "t"))["actions"][0]["UpdateTableMeta"]
+    assert meta["protocol_version"] == 7 and "format_version" not in meta
+    assert meta["kind"]["TimeSeries"]["kind"] == {"type": "timestamp",
+                                                  "index_granularity": {"Hours": 1}}
+
+
+def test_protocol_6_makes_a_format_version_6_table_for_0_4_readers(tmp_path):
+    ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
+                               bucket="1h", protocol=6)
+    meta = json.loads(first_commit(tmp_path / "t"))["actions"][0]["UpdateTableMeta"]
     assert meta["format_version"] == 6 and "protocol_version" not in meta
+    assert meta["kind"]["TimeSeries"]["kind"] == {"type": "timestamp", "bucket": {"Hours": 1}}
 
 
 @pytest.mark.parametrize("protocol", [5, 8, True, "7", 7.0])
 def test_other_protocols_are_refused_before_any_io(tmp_path, protocol):
-    with pytest.raises(ValueError, match="invalid protocol .* expected 6"):
+    with pytest.raises(ValueError, match="invalid protocol .* expected 7"):
         ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
                                    index_granularity="1h", protocol=protocol)
     assert not (tmp_path / "t").exists()
@@ -54,7 +64,7 @@ def test_a_duplicate_interval_in_one_append_raises_and_writes_nothing(tmp_path):
     # The same rows in a format_version-6 table are fine.
     v6 = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "v6"), index_column="k",
                                     index_type="int64", index_granularity=10,
-                                    entity_columns=["e"])
+                                    entity_columns=["e"], protocol=6)
     v6.append(pa.table({"k": pa.array([200, 205], pa.int64()), "e": [3, 3]}))
     assert v6.version() == 2
 

@@ -23,6 +23,7 @@ from ._native import (
 )
 from ._display import disable_notebook_display, enable_notebook_display
 from ._logging import refresh_logging_cache
+from ._migrate import MigrateReport, migrate
 from ._optimize import OptimizeReport
 from ._reports import AppendReport
 from ._session import Session
@@ -59,6 +60,7 @@ __all__ = [
     "DuplicateIndexIntervalError",
     "HAS_SESSION",
     "IndexIntervalOverlapError",
+    "MigrateReport",
     "OptimizeReport",
     "SchemaMismatchError",
     "Session",
@@ -71,5 +73,6 @@ __all__ = [
     "__version__",
     "disable_notebook_display",
     "enable_notebook_display",
+    "migrate",
     "refresh_logging_cache",
 ]

@@ -136,6 +136,25 @@ class UpdateRowsReport:
     no_op: bool
     attempts: int
     def to_dict(self) -> Dict[str, Any]: ...
+class MigrateReport:
+    """What migrate() did."""
+    version: int
+    commits_rewritten: int
+    metas_rewritten: int
+    coverage_pointers_rewritten: int
+    live_segments: int
+    files_linked: int
+    bytes_linked: int
+    files_copied: int
+    bytes_copied: int
+    log_entries_dropped: int
+    checkpoint_written: bool
+
+def migrate(source_root: Union[str, os.PathLike[str]],
+            destination_root: Union[str, os.PathLike[str]], *,
+            copy: bool = False) -> MigrateReport:
+    """A format_version-6 table into a new protocol-7 table at destination_root."""
+    ...
 
 ArrowSource = Union[pa.Table, pa.RecordBatch, pa.RecordBatchReader, Any]
 
@@ -169,9 +188,9 @@ class TimeSeriesTable:
         time_column (one of the two). index_type may be omitted: bucket ("1h",
         "15m", ...) means "timestamp"; bucket_width alone means "int64" (pass
         index_type="uint64" for unsigned indexes). Neither bucket nor
-        bucket_width: TypeError. protocol: 6 (default, format_version 6 as the
-        reference 0.4.0) or 7 (protocol 7, as the reference 0.5 to 0.9); any
-        other value is ValueError. Options are checked before any I/O."""
+        bucket_width: TypeError. protocol: 7 (default; protocol 7, as the
+        reference 0.5 to 0.9) or 6 (format_version 6, for reference 0.4.0
+        readers); any other value is ValueError. Options are checked before any I/O."""
     @classmethod
     def open(cls, table_root: PathLike) -> "TimeSeriesTable": ...
     def append_parquet(self, parquet_path: PathLike, copy_if_outside: bool = True) -> AppendReport: ...

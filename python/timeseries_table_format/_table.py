@@ -69,9 +69,10 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         names the zone of a timestamp index (e.g. "America/New_York").
         entity_columns are the columns that identify a series (symbol,
         sensor); coverage is kept per entity. protocol picks the on-disk
-        format: 6 (the default; format_version 6, as the reference 0.4.0) or 7
-        (protocol 7, as the reference 0.5 to 0.9). Options are checked before
-        any file is written."""
+        format: 7 (the default; protocol 7, as the reference 0.5 to 0.9 read
+        and write) or 6 (format_version 6, for tables the reference 0.4.0 must
+        read; ttf.migrate() turns one into protocol 7 later). Options are
+        checked before any file is written."""
         bucket, bucket_width = _granularity_args(index_type, index_granularity, bucket,
                                                  bucket_width)
         return super().create(table_root=table_root, index_column=index_column,

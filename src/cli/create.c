@@ -7,10 +7,12 @@
  * --bucket and --timezone. The schema is not given here: the first append
  * adopts it.
  *
- * --protocol picks the on-disk format: 6 (the default, the reference 0.4.0's
- * format_version 6) or 7 (the reference 0.5 to 0.9). The reference 0.5's
- * --index-granularity is accepted for either, in place of --bucket or
- * --bucket-width.
+ * --protocol picks the on-disk format: 7 (the default, the reference 0.5 to
+ * 0.9's protocol 7) or 6 (the reference 0.4.0's format_version 6, for tables
+ * 0.4 readers must read). Both spellings of the options are accepted for
+ * either: the reference 0.4's (--time-column, --bucket, --bucket-width) and
+ * 0.5's (--index-column, --index-type, --index-granularity); giving the
+ * same thing twice under both names is an error.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@ static const char HELP[] =
     "\n"
     "Usage: tstable create --table PATH --index-column NAME [--index-type TYPE]\n"
     "                      (--bucket SPEC [--timezone TZ] | --bucket-width N |\n"
-    "                       --index-granularity SPEC) [--entity COL]... [--protocol 6|7]\n"
+    "                       --index-granularity SPEC) [--entity COL]... [--protocol 7|6]\n"
     "\n"
     "Options:\n"
     "  --table PATH         Folder of the new table (created if missing)\n"
@@ -40,18 +42,19 @@ static const char HELP[] =
     "  --index-granularity SPEC\n"
     "                       The reference 0.5+'s name for either: a time interval (1h)\n"
     "                       for timestamp indexes, an integer for int64 and uint64\n"
-    "  --protocol N         On-disk format: 6 (default; format_version 6, the reference\n"
-    "                       0.4.0) or 7 (protocol 7, the reference 0.5 to 0.9)\n"
+    "  --protocol N         On-disk format: 7 (default; protocol 7, read by the reference\n"
+    "                       0.5 to 0.9) or 6 (format_version 6, for reference 0.4 readers)\n"
     "  --entity COL         An entity column (e.g. symbol): coverage is kept per entity.\n"
     "                       Repeat it, or separate names with commas: --entity symbol,venue\n"
     "  --help               Show this help\n"
     "\n"
     "Examples:\n"
     "  tstable create --table ./my_stocks --index-column timestamp --index-type timestamp \\\n"
-    "      --bucket 1h --entity symbol\n"
+    "      --index-granularity 1h --entity symbol\n"
     "  tstable create --table ./events --index-column seq --index-type int64 --bucket-width 1000\n"
-    "  tstable create --table ./bars7 --protocol 7 --index-column ts --index-type timestamp \\\n"
-    "      --index-granularity 1h --entity symbol\n";
+    "  tstable create --table ./bars04 --protocol 6 --time-column ts --bucket 1h --entity symbol\n"
+    "      (format_version 6: readable by the reference 0.4; `tstable migrate` turns it\n"
+    "      into protocol 7 later)\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},      {"index-column", "time-column", CLI_VALUE},
@@ -77,13 +80,13 @@ static int width_option(const cli_args *args, const char *name, const char **out
 
 static int parse_protocol(const char *text, uint32_t *out)
 {
-    if (!text || strcmp(text, "6") == 0)
-        *out = 0;
-    else if (strcmp(text, "7") == 0)
+    if (!text || strcmp(text, "7") == 0)
         *out = TST_PROTOCOL_VERSION;
+    else if (strcmp(text, "6") == 0)
+        *out = TST_FORMAT_VERSION;
     else
-        return cli_fail("Invalid --protocol '%s': expected 6 (format_version 6, the default) or "
-                        "7 (protocol 7)", text);
+        return cli_fail("Invalid --protocol '%s': expected 7 (protocol 7, the default) or 6 "
+                        "(format_version 6, for reference 0.4 readers)", text);
     return 0;
 }
 

@@ -26,6 +26,7 @@ static const cli_command COMMANDS[] = {
     {"optimize", "Split mixed-entity segments into one segment per entity", cli_cmd_optimize},
     {"add-columns", "Add nullable columns to a table's schema", cli_cmd_add_columns},
     {"update", "Set columns of existing rows, named by their key", cli_cmd_update},
+    {"migrate", "Turn a format_version-6 table into a new protocol-7 table", cli_cmd_migrate},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
@@ -142,7 +143,8 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
-        printf("tstable %s (format_version %d)\n", CLI_VERSION, TST_FORMAT_VERSION);
+        printf("tstable %s (protocol %d by default; format_version %d on request)\n", CLI_VERSION,
+               TST_PROTOCOL_VERSION, TST_FORMAT_VERSION);
         return CLI_EXIT_OK;
     }
     log_threshold = threshold_from_env();

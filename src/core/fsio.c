@@ -11,6 +11,7 @@
 
 #include "fail.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -304,6 +305,136 @@ int tst_io_mkdirs(const char *dir)
             rc = tst_io_fsync_dir(parent);
     }
     free(parent);
+    return rc;
+}
+
+int tst_io_mkdir_new(const char *dir)
+{
+    if (step() != 0 || mkdir(dir, 0755) != 0) {
+        int err = errno;
+        int code = err == EEXIST ? TST_EEXISTS : err == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, err, "cannot create folder %s", dir);
+        tst_fail_set_path(dir);
+        return code;
+    }
+    return 0;
+}
+
+#define COPY_CHUNK ((size_t)1 << 20)
+
+/* Streams in to out; each write is a counted step (write_all). */
+static int copy_stream(int in, int out, const char *from, uint64_t *out_bytes)
+{
+    char *chunk = malloc(COPY_CHUNK);
+    if (!chunk)
+        return tst_fail(TST_ENOMEM, "out of memory copying %s", from);
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(in, chunk, COPY_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = tst_fail_errno(TST_EIO, errno, "cannot read %s", from);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (write_all(out, chunk, (size_t)n) != 0) {
+            rc = TST_EIO; /* the caller words it: it knows the target */
+            break;
+        }
+        *out_bytes += (uint64_t)n;
+    }
+    free(chunk);
+    return rc;
+}
+
+int tst_io_copy_new(const char *from, const char *to, uint64_t *out_bytes)
+{
+    uint64_t bytes = 0;
+    int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0) {
+        int err = errno;
+        int code = err == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, err, "cannot open %s", from);
+        tst_fail_set_path(from);
+        return code;
+    }
+    int out = -1;
+    if (step() != 0 || (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+        int err = errno;
+        close(in);
+        int code = err == EEXIST ? TST_EEXISTS : TST_EIO;
+        tst_fail_errno(code, err, "cannot create %s", to);
+        tst_fail_set_path(to);
+        return code;
+    }
+    int rc = copy_stream(in, out, from, &bytes);
+    int err = errno;
+    if (rc == TST_EIO && err != 0)
+        rc = tst_fail_errno(TST_EIO, err, "cannot copy %s to %s", from, to);
+    if (rc == 0 && do_fsync(out) != 0)
+        rc = tst_fail_errno(TST_EIO, errno, "cannot fsync %s", to);
+    if (close(out) != 0 && rc == 0)
+        rc = tst_fail_errno(TST_EIO, errno, "cannot close %s", to);
+    close(in);
+    if (rc != 0) {
+        unlink(to);
+        tst_fail_set_path(to);
+        return rc;
+    }
+    if (out_bytes)
+        *out_bytes = bytes;
+    return 0;
+}
+
+int tst_io_rename_new(const char *from, const char *to)
+{
+    if (step() != 0)
+        return tst_fail_errno(TST_EIO, errno, "cannot rename %s to %s", from, to);
+    int r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+    if (r != 0 && (errno == ENOSYS || errno == EINVAL)) {
+        /* No RENAME_NOREPLACE here: check, then rename (a racing creator of
+         * an empty folder of that name can still lose it). */
+        struct stat st;
+        if (lstat(to, &st) == 0)
+            errno = EEXIST;
+        else
+            r = rename(from, to);
+    }
+    if (r != 0) {
+        int err = errno;
+        int code = err == EEXIST || err == ENOTEMPTY ? TST_EEXISTS : TST_EIO;
+        tst_fail_errno(code, err, "cannot rename %s to %s", from, to);
+        tst_fail_set_path(to);
+        return code;
+    }
+    return 0;
+}
+
+int tst_io_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : tst_fail_errno(TST_EIO, errno, "cannot list %s", dir);
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *path = tst_io_join(dir, e->d_name);
+        struct stat st;
+        if (!path)
+            rc = TST_ENOMEM;
+        else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = tst_io_remove_tree(path) ? TST_EIO : rc;
+        else if (tst_io_unlink(path) != 0)
+            rc = TST_EIO;
+        free(path);
+    }
+    closedir(d);
+    if (step() != 0 || rmdir(dir) != 0)
+        rc = tst_fail_errno(TST_EIO, errno, "cannot remove folder %s", dir);
     return rc;
 }
 

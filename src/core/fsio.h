@@ -53,6 +53,24 @@ int tst_io_fsync_dir(const char *dir);
 /* mkdir -p; fsyncs each parent that gained a folder. */
 int tst_io_mkdirs(const char *dir);
 
+/* Creates one folder that must be new (its parent must exist). Exists:
+ * TST_EEXISTS. Does not fsync the parent. */
+int tst_io_mkdir_new(const char *dir);
+
+/* Copies a regular file to a new path, streaming in 1 MiB chunks, then fsyncs
+ * the copy. Exists: TST_EEXISTS. On failure the partial copy is removed.
+ * *out_bytes (may be NULL) gets the bytes copied. */
+int tst_io_copy_new(const char *from, const char *to, uint64_t *out_bytes);
+
+/* Renames a folder (or file) to a name that must not exist: renameat2 with
+ * RENAME_NOREPLACE, or, where the kernel lacks it, a check then rename(2).
+ * Exists: TST_EEXISTS. */
+int tst_io_rename_new(const char *from, const char *to);
+
+/* Removes a folder and everything under it (best effort, for discarding a
+ * private staging folder; symlinks are removed, never followed). */
+int tst_io_remove_tree(const char *dir);
+
 /* A fresh random UUID v4, lowercase hyphenated, into buf (>= 37 bytes). */
 int tst_io_uuid(char *buf);
 

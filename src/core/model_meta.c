@@ -126,7 +126,8 @@ static int timestamp_kind_from_json(tst_index_kind *out, json_object *obj, const
     char at[TST_JSON_WHERE_MAX];
     json_object *bucket = NULL;
     const char *key = width_key(out);
-    int rc = tst_json_only_fields(obj, out->protocol ? allowed7 : allowed, where);
+    int rc = tst_json_only_fields(obj, out->protocol == TST_PROTOCOL_VERSION ? allowed7 : allowed,
+                                  where);
     if (rc == 0)
         rc = tst_json_require(obj, key, where, &bucket);
     if (rc == 0)
@@ -143,7 +144,8 @@ static int integer_kind_from_json(tst_index_kind *out, json_object *obj, const c
     static const char *const allowed7[] = {"type", "index_granularity", NULL};
     json_object *width = NULL;
     const char *key = width_key(out);
-    int rc = tst_json_only_fields(obj, out->protocol ? allowed7 : allowed, where);
+    int rc = tst_json_only_fields(obj, out->protocol == TST_PROTOCOL_VERSION ? allowed7 : allowed,
+                                  where);
     if (rc == 0)
         rc = tst_json_require(obj, key, where, &width);
     if (rc == 0)
@@ -167,8 +169,8 @@ int tst_index_kind_from_json(tst_index_kind *out, json_object *obj, const char *
         return rc;
     out->type = index_type_from_tag(name);
     /* The shape tells the protocol: only protocol 7 has `index_granularity`. */
-    if (tst_json_optional(obj, "index_granularity"))
-        out->protocol = TST_PROTOCOL_VERSION;
+    out->protocol = tst_json_optional(obj, "index_granularity") ? TST_PROTOCOL_VERSION
+                                                                 : TST_FORMAT_VERSION;
     if (out->type == TST_INDEX_TIMESTAMP)
         rc = timestamp_kind_from_json(out, obj, where);
     else if (out->type != 0)

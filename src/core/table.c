@@ -492,9 +492,9 @@ static int check_spec(const tst_index_spec *spec)
         return tst_fail(TST_EINVAL, "index spec has no index column");
     const tst_index_kind *k = &spec->kind;
     if (k->protocol != 0 && k->protocol != TST_FORMAT_VERSION && k->protocol != TST_PROTOCOL_VERSION)
-        return tst_fail(TST_EINVAL, "unknown table protocol %u: tstable creates format_version %d "
-                        "(the default) or protocol %d tables", (unsigned)k->protocol,
-                        TST_FORMAT_VERSION, TST_PROTOCOL_VERSION);
+        return tst_fail(TST_EINVAL, "unknown table protocol %u: tstable creates protocol %d "
+                        "(the default) or format_version %d tables", (unsigned)k->protocol,
+                        TST_PROTOCOL_VERSION, TST_FORMAT_VERSION);
     if (k->type == TST_INDEX_TIMESTAMP) {
         if (k->bucket.count == 0 || k->bucket.unit < TST_TIME_SECONDS ||
             k->bucket.unit > TST_TIME_DAYS)
@@ -525,11 +525,13 @@ static int write_first_commit(tst_table *t, const tst_index_spec *spec)
     if (rc != 0)
         return rc;
     a.u.meta.created_at = now_utc();
-    if (spec->kind.protocol == TST_PROTOCOL_VERSION) {
+    /* Protocol 7 unless asked for format_version 6 (for reference 0.4 readers). */
+    if (spec->kind.protocol != TST_FORMAT_VERSION) {
         a.u.meta.protocol_version = TST_PROTOCOL_VERSION; /* no features: none used yet */
+        a.u.meta.index.kind.protocol = TST_PROTOCOL_VERSION;
     } else {
         a.u.meta.format_version = TST_FORMAT_VERSION;
-        a.u.meta.index.kind.protocol = 0;
+        a.u.meta.index.kind.protocol = TST_FORMAT_VERSION;
     }
     rc = tst_table_commit(t, &a, 1, NULL);
     tst_table_meta_clear(&a.u.meta);

@@ -91,7 +91,7 @@ def test_finding_10_column_option_gives_a_subset_of_types(cli):
             "--column", "high=DOUBLE", "--column", "volume=BIGINT")
     assert r.code == 0, r.stderr
     types = duckdb.sql(
-        f"select name, type from parquet_schema('{next((cli.tmp / 'c' / 'data').glob('*.parquet'))}')"
+        f"select name, type from parquet_schema('{next((cli.tmp / 'c' / 'data').rglob('*.parquet'))}')"
     ).fetchall()
     assert ("open", "DOUBLE") in types and ("high", "DOUBLE") in types
     assert ("low", "INT64") in types  # not given: DuckDB's guess
@@ -193,7 +193,7 @@ def test_finding_28_case_mismatch_names_what_was_found(cli):
 
 def test_finding_28_parquet_given_as_csv_is_one_sentence(cli):
     nvda_table(cli)
-    segment = next((cli.tmp / "t" / "data").glob("*.parquet"))
+    segment = next((cli.tmp / "t" / "data").rglob("*.parquet"))
     err = one_error_line(cli("append", "--table", "t", "--csv", str(segment)))
     assert "is a Parquet file, not CSV: append it as Parquet (--parquet)" in err
     assert "strict_mode" not in err and "sniff" not in err
@@ -245,7 +245,7 @@ def test_finding_24_several_parquet_files_are_one_commit(cli):
     assert r.code == 0, r.stderr
     assert r.stdout == "Appended table version: 2 (3 files)\n"
     assert version(cli, "m") == 2
-    assert len(list((cli.tmp / "m" / "data").glob("*.parquet"))) == 3
+    assert len(list((cli.tmp / "m" / "data").rglob("*.parquet"))) == 3
     assert rows(cli, "m") == 72
 
 
@@ -337,7 +337,7 @@ def test_finding_12_signal_during_append_leaves_nothing(cli, sig):
     big_csv(cli.tmp / "big.csv")
     p = subprocess.Popen([str(BIN), "append", "--table", "b", "--csv", "big.csv"], cwd=cli.tmp,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    data = cli.tmp / "b" / "data"
+    data = cli.tmp / "b" / "data" / "_managed" / "append"  # where protocol-7 appends write
     deadline = time.time() + 60
     while time.time() < deadline and p.poll() is None:
         if data.exists() and any(".tmp" in f.name for f in data.iterdir()):

@@ -44,7 +44,8 @@ def make_bars(cli, name="bars", amd=True):
 
 def make_counter_table(cli):
     """An int64-indexed table (bucket width 10) covering 0..19 and 40..44 of device a."""
-    cli.ok("create", "--table", "counters", "--index-column", "seq", "--index-type", "int64",
+    cli.ok("create", "--table", "counters", "--protocol", "6",  # ten rows per bucket: v6 only
+           "--index-column", "seq", "--index-type", "int64",
            "--bucket-width", "10", "--entity", "device")
     rows = ["seq,device,reading"] + [f"{i},a,{i * 0.5}" for i in [*range(0, 20), *range(40, 45)]]
     (cli.tmp / "counters.csv").write_text("\n".join(rows) + "\n")
@@ -55,7 +56,7 @@ def make_counter_table(cli):
 def nvda_parquet(cli):
     """A Parquet file of the NVDA bars: the segment an append wrote, copied out."""
     make_bars(cli, "source", amd=False)
-    segment = next((cli.tmp / "source" / "data").glob("*.parquet"))
+    segment = next((cli.tmp / "source" / "data").rglob("*.parquet"))
     shutil.copy(segment, cli.tmp / "nvda.parquet")
     return "nvda.parquet"
 
@@ -175,15 +176,36 @@ def test_create_protocol_7_uint64_table(cli, golden):
     assert '"kind":{"type":"uint64","index_granularity":7}' in log
 
 
-def test_index_granularity_alone_makes_a_format_version_6_table(cli):
+def test_new_tables_are_protocol_7_unless_asked_for_6_with_either_spelling(cli):
+    # The default: protocol 7, with the 0.5 names and with the 0.4 names.
     cli.ok("create", "--table", "t", "--index-column", "k", "--index-type", "int64",
            "--index-granularity", "10")
+    cli.ok("create", "--table", "t04", "--time-column", "ts", "--bucket", "1h")
+    for name, kind in (("t", '{"type":"int64","index_granularity":10}'),
+                       ("t04", '{"type":"timestamp","index_granularity":{"Hours":1}}')):
+        log = (cli.tmp / name / "_timeseries_log" / "0000000001.json").read_text()
+        assert kind in log and log.endswith(',"protocol_version":7,"required_reader_features"'
+                                            ':[],"required_writer_features":[]}}]}'), log
+        assert "format_version" not in log
+    # --protocol 6, for reference 0.4 readers, with either spelling too.
     cli.ok("create", "--table", "t6", "--protocol", "6", "--index-column", "ts",
            "--index-granularity", "1h")
-    for name, kind in (("t", '{"type":"int64","bucket_width":10}'),
-                       ("t6", '{"type":"timestamp","bucket":{"Hours":1}}')):
+    cli.ok("create", "--table", "u6", "--protocol", "6", "--index-column", "k",
+           "--index-type", "uint64", "--bucket-width", "10")
+    for name, kind in (("t6", '{"type":"timestamp","bucket":{"Hours":1}}'),
+                       ("u6", '{"type":"u_int64","bucket_width":10}')):
         log = (cli.tmp / name / "_timeseries_log" / "0000000001.json").read_text()
         assert kind in log and log.endswith(',"format_version":6}}]}'), log
+
+
+def test_create_refuses_the_same_option_under_both_spellings(cli):
+    r = cli("create", "--table", "t", "--index-column", "ts", "--time-column", "ts",
+            "--bucket", "1h")
+    assert r.code == 1 and "--index-column" in r.stderr
+    r = cli("create", "--table", "t", "--index-column", "ts", "--bucket", "1h",
+            "--index-granularity", "1h")
+    assert r.code == 1 and "they name the same thing" in r.stderr
+    assert not (cli.tmp / "t").exists()
 
 
 CREATE_PROTOCOL_ERRORS = {
@@ -558,7 +580,7 @@ def test_finding_4_explain_shows_the_pruned_plan_and_its_segment_count(cli, gold
     assert "segments kept after pruning: 2 of 2\n" in whole.stdout
     # The plan is the pruned statement's: with the first segment's file gone,
     # the plan, EXPLAIN ANALYZE (which runs the statement) and the query work.
-    first = min((cli.tmp / "tzr" / "data").glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+    first = min((cli.tmp / "tzr" / "data").rglob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
     first.unlink()
     r = cli("query", "--table", "tzr", "--explain", "--sql",
             "select count(*) AS n from tzr where ts >= '2024-06-15'")
@@ -572,7 +594,7 @@ def test_finding_4_explain_shows_the_pruned_plan_and_its_segment_count(cli, gold
     r = cli("query", "--table", "tzr", "--explain", "--sql", "select count(*) from tzr")
     assert r.code == 1 and r.stderr.count("Query failed") == 1, r.stderr
     assert "table 'tzr' (tzr): the statement needs segment data/" in r.stderr
-    assert "whose data file <TMP>/tzr/data/<UUID>.parquet cannot be read: No such file" in r.stderr
+    assert "whose data file <TMP>/tzr/data/_managed/append/<UUID>.parquet cannot be read: No such file" in r.stderr
 
 
 def test_a_nanosecond_zoned_index_prunes_at_the_microseconds_sql_sees(cli):
@@ -588,7 +610,8 @@ def test_a_nanosecond_zoned_index_prunes_at_the_microseconds_sql_sees(cli):
                    cli.tmp / "a.parquet")
     pq.write_table(pa.table({"ts": ts.slice(2, 1), "sym": ["A"], "v": [3.0]}),
                    cli.tmp / "b.parquet")
-    cli.ok("create", "--table", "ns", "--index-column", "ts", "--bucket", "1h", "--entity", "sym")
+    cli.ok("create", "--table", "ns", "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "sym")  # two rows in one bucket: format_version 6 only
     cli.ok("append", "--table", "ns", "--parquet", "a.parquet")
     cli.ok("append", "--table", "ns", "--parquet", "b.parquet")
     # The log records the bounds in nanoseconds, as the Rust reference does (the
@@ -766,8 +789,8 @@ def write_minutes(cli, name, first, count):
 
 
 def test_finding_13_a_partly_covered_last_bucket_is_explained(cli, golden):
-    cli.ok("create", "--table", "ch", "--index-column", "ts", "--bucket", "1h",
-           "--entity", "symbol")
+    cli.ok("create", "--table", "ch", "--protocol", "6", "--index-column", "ts",
+           "--bucket", "1h", "--entity", "symbol")
     cli.ok("append", "--table", "ch", "--csv", write_minutes(cli, "c1.csv", 0, 45))
     r = cli("append", "--table", "ch", "--csv", write_minutes(cli, "c2.csv", 45, 45))
     golden("finding_13_partly_covered_bucket", r)
@@ -775,16 +798,16 @@ def test_finding_13_a_partly_covered_last_bucket_is_explained(cli, golden):
             "2024-06-01T01:00:00Z) is partly covered and the source starts inside it: append "
             "from the next bucket boundary or use a smaller bucket; nothing was written") in r.stderr
     # the other edge: a backfill that ends inside the table's first bucket
-    cli.ok("create", "--table", "late", "--index-column", "ts", "--bucket", "1h",
-           "--entity", "symbol")
+    cli.ok("create", "--table", "late", "--protocol", "6", "--index-column", "ts",
+           "--bucket", "1h", "--entity", "symbol")
     cli.ok("append", "--table", "late", "--csv", write_minutes(cli, "c3.csv", 60, 60))
     r = cli("append", "--table", "late", "--csv", write_minutes(cli, "c5.csv", 50, 15))
     assert ("the table's first bucket for symbol=NVDA [2024-06-01T01:00:00Z, "
             "2024-06-01T02:00:00Z) is partly covered and the source ends inside it: end the "
             "source before that bucket or use a smaller bucket") in r.stderr
     # a real overlap of several buckets gets no such hint
-    cli.ok("create", "--table", "two", "--index-column", "ts", "--bucket", "1h",
-           "--entity", "symbol")
+    cli.ok("create", "--table", "two", "--protocol", "6", "--index-column", "ts",
+           "--bucket", "1h", "--entity", "symbol")
     cli.ok("append", "--table", "two", "--csv", write_minutes(cli, "c0.csv", 0, 120))
     r = cli("append", "--table", "two", "--csv", "c0.csv")
     assert "partly covered" not in r.stderr and "2 buckets of entity symbol=NVDA" in r.stderr
@@ -958,7 +981,7 @@ def test_finding_31_segments_lists_each_segment_with_its_range_and_entity(cli, g
     assert sorted(s["entity"] for s in listed) == ["symbol=AMD", "symbol=NVDA"]
     assert sum(s["rows"] for s in listed) == info["rows"]
     assert sum(s["bytes"] for s in listed) == info["bytes"]
-    assert len(list((cli.tmp / "bars" / "data").glob("*.parquet"))) == 2
+    assert len(list((cli.tmp / "bars" / "data").rglob("*.parquet"))) == 2
     for s in listed:  # (the fixture shows uuids as <UUID>)
         assert s["path"].startswith("data/") and s["path"].endswith(".parquet")
         assert s["index_min"] <= s["index_max"]

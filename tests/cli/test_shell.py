@@ -226,7 +226,8 @@ def test_shell_creates_a_table_by_asking_and_reprompts_on_invalid_answers(cli, t
 
 def test_shell_creates_an_integer_indexed_table(cli, terminal):
     (cli.tmp / "counts.csv").write_text("seq,device,reading\n" +
-                                        "".join(f"{i},a,{i}\n" for i in range(25)))
+                                        # one row per bucket: the shell makes protocol-7 tables
+                                        "".join(f"{i},a,{i}\n" for i in range(0, 25, 10)))
     t = terminal("--table", "counters")
     t.answer("index column name: ", "seq")
     t.answer("index type (timestamp, int64, uint64): ", "int64")
@@ -410,7 +411,7 @@ def test_a_piped_script_prints_only_results(cli, golden):
 
 def test_a_clean_script_exits_zero_and_can_create_the_table(cli):
     nvda_parquet(cli)
-    answers = "ts\ntimestamp\n1d\nUTC\nsymbol\nnvda.parquet\n"
+    answers = "ts\ntimestamp\n1h\nUTC\nsymbol\nnvda.parquet\n"  # hourly bars, one per bucket
     r = run_script(cli, answers + "SELECT count(*) AS n FROM daily;\n", "--table", "daily")
     assert r.code == 0, r.stderr
     assert r.stdout.startswith("created table at daily\nappended table version: 2\n")

@@ -76,7 +76,9 @@ class Cli:
 
 
 def create_table(cli, table, ds):
-    args = ["create", "--table", table, "--index-column", ds["index"], "--bucket", ds["bucket"]]
+    # format_version 6: the reference 0.4.0 reads these tables
+    args = ["create", "--table", table, "--protocol", "6", "--index-column", ds["index"],
+            "--bucket", ds["bucket"]]
     for e in ds["entity"]:
         args += ["--entity", e]
     cli.ok(*args)

@@ -123,7 +123,7 @@ def segments(root):
 
 def test_the_reference_reads_and_appends_to_a_table_tstable_optimized(tmp_path):
     root = tmp_path / "t"
-    tstable("create", "--table", root, "--index-column", "ts", "--bucket", "1h",
+    tstable("create", "--table", root, "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
             "--entity", "symbol", "--entity", "venue")
     tstable("append", "--table", root, "--parquet", bars(tmp_path / "a.parquet", 0, MIXED_1))
     tstable("append", "--table", root, "--parquet", bars(tmp_path / "b.parquet", 1, MIXED_2))

@@ -88,7 +88,7 @@ def test_the_reference_tags_a_uint64_index_u_int64_and_tstable_writes_the_same(t
     assert cli_sql(cli, ref, "SELECT count(*), sum(v), max(seq) FROM t") == [[3, 11.0, TOP - 1]]
 
     # ...and writes the same spellings (a Single segment carries a uint64 EntityValue).
-    cli.ok("create", "--table", ours, "--index-column", "seq", "--index-type", "uint64",
+    cli.ok("create", "--table", ours, "--protocol", "6", "--index-column", "seq", "--index-type", "uint64",
            "--bucket-width", "4", "--entity", "k")
     cli.ok("append", "--table", ours, "--parquet", shutil.copy(first, tmp_path / "a2.parquet"))
     cli.ok("append", "--table", ours, "--parquet", shutil.copy(second, tmp_path / "b2.parquet"))
@@ -108,7 +108,7 @@ def test_the_reference_tags_a_uint64_index_u_int64_and_tstable_writes_the_same(t
 def test_the_old_uint64_spelling_is_read_by_tstable_and_refused_by_the_reference(tmp_path):
     """Tables tstable wrote before this check said "uint64"; they stay readable here."""
     cli, root = Cli(), tmp_path / "old"
-    cli.ok("create", "--table", root, "--index-column", "seq", "--index-type", "uint64",
+    cli.ok("create", "--table", root, "--protocol", "6", "--index-column", "seq", "--index-type", "uint64",
            "--bucket-width", "4", "--entity", "k")
     cli.ok("append", "--table", root, "--parquet",
            u64_file(tmp_path / "a.parquet", [TOP - 1, 5], [1, 2]))
@@ -181,7 +181,7 @@ def test_zoned_tables_do_not_cross_between_the_two(tmp_path):
 
     # tstable's table from a zoned file says "UTC"; the reference reads it but takes no file.
     ours = tmp_path / "ours"
-    cli.ok("create", "--table", ours, "--index-column", "ts", "--bucket", "1h",
+    cli.ok("create", "--table", ours, "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
            "--entity", "symbol")
     cli.ok("append", "--table", ours, "--parquet", zoned[0])
     assert logical_types(ours)["ts"] == {"Timestamp": {"unit": "Micros", "timezone": "UTC"}}
@@ -200,7 +200,7 @@ def test_the_c_example_table_of_the_sample_csv_is_read_by_the_reference(tmp_path
     if not demo.exists():
         pytest.skip(f"{demo} is not built")
     root = tmp_path / "demo"
-    r = subprocess.run([str(demo), str(root), str(REPO / "examples/data/nvda_1h_sample.csv")],
+    r = subprocess.run([str(demo), str(root), str(REPO / "examples/data/nvda_1h_sample.csv"), "6"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     ours = cli_sql(Cli(), root, "SELECT count(*), sum(volume) FROM t")
@@ -224,7 +224,7 @@ def test_the_reference_optimizes_strings_structs_and_maps_tstable_re_encoded(tmp
                                                            pa.array(["B"] * 3, pa.large_string()))])
         files.append(tmp_path / f"m{day}.parquet")
         pq.write_table(t, files[-1])  # large_string: re-encoded by DuckDB
-    cli.ok("create", "--table", root, "--index-column", "ts", "--bucket", "1h",
+    cli.ok("create", "--table", root, "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
            "--entity", "symbol")
     for f in files:
         cli.ok("append", "--table", root, "--parquet", f)
@@ -308,7 +308,7 @@ def test_both_write_the_same_log_for_composite_entities_and_a_zone_name(tmp_path
     assert got[2]["overlap"] == {"count": 1, "entity": {"venue": 3, "sym": "A", "acct": -5},
                                  "bucket": got[2]["overlap"]["bucket"],
                                  "range": "[2024-01-01T00:00:00Z, 2024-01-01T00:15:00Z)"}
-    cli.ok("create", "--table", ours, "--index-column", "ts", "--bucket", "15m",
+    cli.ok("create", "--table", ours, "--protocol", "6", "--index-column", "ts", "--bucket", "15m",
            "--timezone", "America/New_York", "--entity", "venue,sym,acct")
     cli.ok("append", "--table", ours, "--parquet", shutil.copy(first, tmp_path / "a2.parquet"))
     r = cli("append", "--table", ours, "--parquet", shutil.copy(second, tmp_path / "b2.parquet"))

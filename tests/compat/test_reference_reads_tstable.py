@@ -77,7 +77,7 @@ NEW = rows(3, range(0, 3), ["AAPL", "TSLA"], 300)
 
 def write_with_cli(tmp_path, root):
     cli = Cli()
-    cli.ok("create", "--table", root, "--index-column", "ts", "--bucket", "1h",
+    cli.ok("create", "--table", root, "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
            "--entity", "symbol")
     first = parquet(PARTS[0], tmp_path / "p0.parquet")
     cli.ok("append", "--table", root, "--parquet", first)
@@ -100,7 +100,7 @@ def write_with_python(tmp_path, root):
                     "build_ext --inplace)")
     t = ttf.TimeSeriesTable.create(table_root=str(root), index_column="ts",
                                    index_type="timestamp", bucket="1h",
-                                   entity_columns=["symbol"])
+                                   entity_columns=["symbol"], protocol=6)  # 0.4.0 reads it
     assert t.append_parquet(str(parquet(PARTS[0], tmp_path / "p0.parquet"))) == 2
     assert t.append_csv(str(csv(PARTS[1], tmp_path / "p1.csv"))) == 3
     assert t.append(arrow(PARTS[2])) == 4
@@ -111,7 +111,7 @@ def write_with_c(tmp_path, root):
         pytest.skip(f"{DEMO} is not built")
     for i in (0, 1):
         # Parts 0 and 1 as two runs of the demo: it creates the table, then opens it.
-        r = subprocess.run([str(DEMO), str(root), str(csv(PARTS[i], tmp_path / f"c{i}.csv"))],
+        r = subprocess.run([str(DEMO), str(root), str(csv(PARTS[i], tmp_path / f"c{i}.csv")), "6"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert "appending the same file again:\n  rejected" in r.stdout

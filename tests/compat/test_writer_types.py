@@ -51,7 +51,7 @@ def tstable(*args, cwd=None):
 
 
 def create(root, index="ts", bucket="1h", entity="symbol", index_type=None, width=None):
-    args = ["create", "--table", root, "--index-column", index]
+    args = ["create", "--table", root, "--protocol", "6", "--index-column", index]
     if index_type:
         args += ["--index-type", index_type]
     args += ["--bucket-width", width] if width else ["--bucket", bucket]

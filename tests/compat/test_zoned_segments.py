@@ -76,7 +76,7 @@ def duckdb_file(path, start):
 def zoned_table(tmp_path, ts_type):
     """A table started by a pyarrow file of ts_type (JAN), then a DuckDB file (FEB)."""
     root = tmp_path / "t"
-    tstable("create", "--table", root, "--index-column", "ts", "--bucket", "1h",
+    tstable("create", "--table", root, "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
             "--entity", "symbol")
     tstable("append", "--table", root, "--parquet",
             pyarrow_file(tmp_path / "p.parquet", ts_type, JAN))

@@ -331,7 +331,7 @@ static void a_cancel_from_another_thread_interrupts_the_reencode(void **state)
              "(HEADER true)", csv);
     tst_test_duck(sql);
     canceller c = {NULL, NULL, false};
-    char *data = tst_test_path(f.root, "data");
+    char *data = tst_test_path(f.root, "data/_managed/append"); /* protocol 7 appends */
     c.data_dir = data;
     assert_tst_ok(tst_cancel_new(&c.token));
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;

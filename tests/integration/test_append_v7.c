@@ -108,7 +108,7 @@ static void v6_table_still_takes_two_rows_in_one_bucket(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("v6dup");
-    tst_table *t = create(root, 0);
+    tst_table *t = create(root, 6);
     char *csv = write_csv(root, "dup.csv", "2024-01-01T00:00:00Z,A,1.0\n2024-01-01T00:30:00Z,A,2.0\n");
     tst_append_result res;
     assert_tst_ok(tst_table_append_csv(t, csv, NULL, NULL, &res));

@@ -627,7 +627,8 @@ static void large_batches_are_staged_whole(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("arrow");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    /* Many rows per bucket in one append: format_version 6 only. */
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     producer p = producer_init("tsu:UTC", "l", 8);
     p.step = 1000000; /* one row a second: 5000 rows in two hours */
     p.batch_count = 2;

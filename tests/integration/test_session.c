@@ -430,6 +430,7 @@ static void the_coverage_functions_take_integer_bounds_for_integer_indexes(void 
     spec.column = "id";
     spec.kind.type = TST_INDEX_INT64;
     spec.kind.bucket_width = 10;
+    spec.kind.protocol = 6; /* ten rows per bucket in one append: format_version 6 only */
     tst_table *t = NULL;
     assert_tst_ok(tst_table_create(&t, root, &spec));
     char *pq = tst_test_nvda_parquet(dir, "ints.parquet",

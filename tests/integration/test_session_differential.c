@@ -47,6 +47,7 @@ static tst_table *create(const char *root, const char *index, char **entity,
     spec.kind.bucket.unit = TST_TIME_HOURS;
     spec.kind.bucket.count = 1;
     spec.kind.bucket_width = type == TST_INDEX_TIMESTAMP ? 0 : 10;
+    spec.kind.protocol = 6; /* many rows per bucket in one append: format_version 6 only */
     tst_table *t = NULL;
     assert_tst_ok(tst_table_create(&t, root, &spec));
     return t;
@@ -306,7 +307,7 @@ static void sql_over_tables_equals_sql_over_all_their_files(void **state)
     const char *roots[] = {nvda, syn, ints};
     const char *names[] = {"nvda", "syn", "ints"}, *refs[] = {"all_nvda", "all_syn", "all_ints"};
     for (int i = 0; i < 3; i++) {
-        char *data = tst_test_path(roots[i], "data");
+        char *data = tst_test_path(roots[i], "data/**/*.parquet");
         assert_tst_ok(tst_session_register_table(s, names[i], roots[i]));
         assert_tst_ok(tst_session_register_parquet(s, refs[i], data));
         free(data);
@@ -567,7 +568,7 @@ static void sql_equals_sql_over_all_files_in_every_time_zone_across_dst_changes(
     const char *roots[] = {tz, naive}, *names[] = {"tz", "naive"};
     const char *refs[] = {"all_tz", "all_naive"};
     for (int i = 0; i < 2; i++) {
-        char *data = tst_test_path(roots[i], "data");
+        char *data = tst_test_path(roots[i], "data/**/*.parquet");
         assert_tst_ok(tst_session_register_table(s, names[i], roots[i]));
         assert_tst_ok(tst_session_register_parquet(s, refs[i], data));
         free(data);

@@ -7,7 +7,7 @@
  * (a tenth and a third of the time a whole append of the file takes on this
  * machine, timed once in setup, so that a fast machine does not finish
  * before the signal) or while the segment is being written (as soon as a
- * "data/<uuid>.parquet.<uuid>.tmp" file exists). The process must exit
+ * "data/_managed/append/<uuid>.parquet.<uuid>.tmp" file exists). The process must exit
  * with 128 + the signal and "append cancelled; nothing was written", leave
  * no file in data/ or _coverage/, keep the table at its version, and the
  * table must take the same file afterwards. A second signal still kills.
@@ -96,7 +96,7 @@ static int leftovers(void)
 
 static bool has_tmp(void)
 {
-    char *path = tst_test_path(fx.table, "data");
+    char *path = tst_test_path(fx.table, "data/_managed/append"); /* protocol 7 appends */
     DIR *d = opendir(path);
     free(path);
     bool found = false;
@@ -113,7 +113,7 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Waits up to 60 s for a temp file in data/; false if the child ended first. */
+/* Waits up to 60 s for a temp file of the append; false if the child ended first. */
 static bool wait_for_tmp(pid_t pid)
 {
     for (int i = 0; i < 60000; i++) {

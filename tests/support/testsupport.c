@@ -208,8 +208,9 @@ tst_index_spec tst_test_hourly_spec(char **entities, size_t n)
     return spec;
 }
 
-tst_table *tst_test_create_table(const char *root, const char *index_column,
-                                 const char *entity_column, tst_time_unit unit, uint32_t count)
+static tst_table *create_table(const char *root, const char *index_column,
+                               const char *entity_column, tst_time_unit unit, uint32_t count,
+                               uint32_t protocol)
 {
     char *entities[1] = {(char *)entity_column};
     tst_index_spec spec = tst_test_hourly_spec(entities, entity_column ? 1 : 0);
@@ -218,6 +219,7 @@ tst_table *tst_test_create_table(const char *root, const char *index_column,
     spec.column = (char *)index_column;
     spec.kind.bucket.unit = unit;
     spec.kind.bucket.count = count;
+    spec.kind.protocol = protocol;
     tst_table *t = NULL;
     assert_tst_ok(tst_table_create(&t, root, &spec));
     return t;
@@ -261,4 +263,14 @@ void tst_test_log_state_clear(tst_test_log_state *s)
         tst_table_cov_clear(s->cov);
     free(s->cov);
     s->cov = NULL;
+tst_table *tst_test_create_table(const char *root, const char *index_column,
+                                 const char *entity_column, tst_time_unit unit, uint32_t count)
+{
+    return create_table(root, index_column, entity_column, unit, count, 0);
+}
+
+tst_table *tst_test_create_table_v6(const char *root, const char *index_column,
+                                    const char *entity_column, tst_time_unit unit, uint32_t count)
+{
+    return create_table(root, index_column, entity_column, unit, count, TST_FORMAT_VERSION);
 }

@@ -139,6 +139,11 @@ tst_test_log_state tst_test_log_state_of(const char *root);
 /* Same rows and coverage. */
 void tst_test_assert_same_log_data(const tst_test_log_state *a, const tst_test_log_state *b);
 void tst_test_log_state_clear(tst_test_log_state *s);
+/* The same as a format_version-6 table (protocol 6): for tests of what only
+ * that format does (two rows in one bucket in one append, data/<uuid> paths)
+ * or that commit the hand-made format_version-6 actions below. */
+tst_table *tst_test_create_table_v6(const char *root, const char *index_column,
+                                    const char *entity_column, tst_time_unit unit, uint32_t count);
 
 /* ---- hand-made logs ---------------------------------------------------- */
 

@@ -493,6 +493,37 @@ static void schema_metadata_tables_are_read_and_written(void **state)
     tst_commit_clear(&c);
 }
 
+/* New tables are protocol 7 unless the spec says 6; a kind read back says which, so a
+ * spec copied from an open table makes a table of the same format. */
+static void the_default_is_protocol_7_and_6_is_explicit(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t asked, meta_protocol, meta_format;
+    } cases[] = {{0, 7, 0}, {7, 7, 0}, {6, 0, 6}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *root = tst_test_tmpdir("p7default");
+        tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
+        spec.kind.protocol = cases[i].asked;
+        tst_table *t = NULL;
+        assert_tst_ok(tst_table_create(&t, root, &spec));
+        tst_table_free(t);
+        assert_tst_ok(tst_table_open(&t, root));
+        assert_int_equal(tst_table_get_meta(t)->protocol_version, cases[i].meta_protocol);
+        assert_int_equal(tst_table_get_meta(t)->format_version, cases[i].meta_format);
+        uint32_t kind = tst_table_index(t)->kind.protocol;
+        assert_int_equal(kind, cases[i].meta_protocol ? 7 : 6);
+        char *again = tst_test_path(root, "again");
+        tst_table *u = NULL;
+        assert_tst_ok(tst_table_create(&u, again, tst_table_index(t)));
+        assert_int_equal(tst_table_get_meta(u)->protocol_version, cases[i].meta_protocol);
+        tst_table_free(u);
+        tst_table_free(t);
+        free(again);
+        tst_test_rmtree(root);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +540,7 @@ int main(void)
         cmocka_unit_test(schema_grows_only_by_declared_nullable_columns),
         cmocka_unit_test(create_protocol_7_and_refuse_others),
         cmocka_unit_test(schema_metadata_tables_are_read_and_written),
+        cmocka_unit_test(the_default_is_protocol_7_and_6_is_explicit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

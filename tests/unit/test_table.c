@@ -28,7 +28,7 @@ static void create_initializes_log_and_state(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     assert_int_equal(tst_table_version(t), 1);
     assert_int_equal(tst_table_get_meta(t)->format_version, 6);
     assert_null(tst_table_get_meta(t)->schema);
@@ -49,7 +49,7 @@ static void create_makes_missing_folders(void **state)
     (void)state;
     char *base = tst_test_tmpdir("table");
     char *root = tst_test_path(base, "a/b/c");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table_free(t);
     tst_table *again = NULL;
     assert_tst_ok(tst_table_open(&again, root));
@@ -96,7 +96,7 @@ static void create_fails_if_the_table_already_exists(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *second = NULL;
     tst_index_spec spec = tst_test_hourly_spec(NULL, 0);
     assert_tst_fails(tst_table_create(&second, root, &spec), TST_EEXISTS);
@@ -141,7 +141,7 @@ static void refresh_reports_whether_new_commits_arrived(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *writer = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *writer = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *reader = NULL;
     assert_tst_ok(tst_table_open(&reader, root));
     bool changed = true;
@@ -163,7 +163,7 @@ static void a_stale_handle_gets_a_conflict_with_both_versions(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *a = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *a = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     tst_table *b = NULL;
     assert_tst_ok(tst_table_open(&b, root));
     commit_schema_and_segment(a, "data/a.parquet", 0);
@@ -187,7 +187,7 @@ static void segments_are_listed_in_index_order(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     commit_schema_and_segment(t, "data/c.parquet", 7200);
     char *s1 = tst_test_add_segment_action("data/a.parquet", "NVDA", 0, 3600);
     char *s2 = tst_test_add_segment_action("data/b.parquet", "AAPL", 0, 3600);
@@ -215,7 +215,7 @@ static void commits_that_would_corrupt_the_log_are_refused_unwritten(void **stat
 {
     (void)state;
     char *root = tst_test_tmpdir("table");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     /* A segment before the table has a schema. */
     char *seg = tst_test_add_segment_action("data/a.parquet", "NVDA", 0, 3600);
     char actions[4096];
@@ -540,7 +540,7 @@ static void open_uses_the_latest_checkpoint_instead_of_replaying(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("checkpoint");
-    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_HOURS, 1);
+    tst_table *t = tst_test_create_table_v6(root, "ts", "symbol", TST_TIME_HOURS, 1);
     commit_schema_and_segment(t, "data/seg-0.parquet", 0);
     for (int i = 1; tst_table_version(t) < TST_CHECKPOINT_INTERVAL + 5; i++) {
         char path[64];
