@@ -1,11 +1,12 @@
 """The reference's own Python examples and tests, run unchanged against us.
 
-scripts/deps.sh unpacks the reference's 0.4.0 source release from PyPI into
-.deps/reference-src (nothing of it is in this repository). Its test suite,
-which runs its four examples, is run here with pytest against this package.
-Every test must pass except those listed in DIFFERENCES, each with the
-reason we differ on purpose; a listed test that starts passing fails this
-test too, so the list never goes stale.
+scripts/deps.sh unpacks the reference's 0.4.0 and 0.9.0 source releases from
+PyPI into .deps/reference-src and .deps/reference-src09 (nothing of them is in
+this repository). Each test suite, which runs that release's examples, is run
+here with pytest against this package. Every test must pass except those
+listed in DIFFERENCES (0.4.0) or DIFFERENCES_09 (0.9.0), each with the reason
+we differ on purpose; a listed test that starts passing fails this test too,
+so the lists never go stale.
 """
 import os
 import subprocess
@@ -19,6 +20,9 @@ from conftest import REPO
 
 REFERENCE = os.environ.get("TSTABLE_REFERENCE_SRC", os.path.join(
     REPO, ".deps", "reference-src", "timeseries_table_format-0.4.0", "crates",
+    "timeseries-table-python"))
+REFERENCE_09 = os.environ.get("TSTABLE_REFERENCE09_SRC", os.path.join(
+    REPO, ".deps", "reference-src09", "timeseries_table_format-0.9.0", "crates",
     "timeseries-table-python"))
 
 # Test files about the reference's internals, not its API.
@@ -76,17 +80,17 @@ TIMING_DEPENDENT = {
 }
 
 
-def run_reference_suite(tmp_path):
-    if not os.path.isdir(os.path.join(REFERENCE, "tests")):
-        pytest.skip(f"the reference's source release is not at {REFERENCE} (scripts/deps.sh)")
+def run_reference_suite(tmp_path, reference=REFERENCE, not_run=NOT_RUN):
+    if not os.path.isdir(os.path.join(reference, "tests")):
+        pytest.skip(f"the reference's source release is not at {reference} (scripts/deps.sh)")
     report = tmp_path / "junit.xml"
     package_dir = os.path.dirname(os.path.dirname(os.path.abspath(ttf.__file__)))
     env = dict(os.environ, PYTHONPATH=package_dir)
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            f"--junitxml={report}", f"--rootdir={REFERENCE}", "tests"]
-    args += [f"--ignore=tests/{name}" for name in NOT_RUN]
-    out = subprocess.run(args, cwd=REFERENCE, env=env, capture_output=True, text=True,
-                         timeout=600)
+            f"--junitxml={report}", f"--rootdir={reference}", "tests"]
+    args += [f"--ignore=tests/{name}" for name in not_run]
+    out = subprocess.run(args, cwd=reference, env=env, capture_output=True, text=True,
+                         timeout=900)
     assert report.exists(), out.stdout[-3000:] + out.stderr[-3000:]
     outcomes = {}
     for case in ET.parse(report).getroot().iter("testcase"):
@@ -97,16 +101,20 @@ def run_reference_suite(tmp_path):
     return outcomes, out.stdout
 
 
-def test_the_reference_suite_passes_but_for_the_listed_differences(tmp_path):
-    outcomes, log = run_reference_suite(tmp_path)
+def check_outcomes(outcomes, log, differences, timing_dependent):
     failed = {name for name, outcome in outcomes.items()
-              if outcome == "failed" and name not in TIMING_DEPENDENT}
-    unexpected = sorted(failed - set(DIFFERENCES))
-    fixed = sorted(set(DIFFERENCES) - failed)
+              if outcome == "failed" and name not in timing_dependent}
+    unexpected = sorted(failed - set(differences))
+    fixed = sorted(set(differences) - failed)
     assert not unexpected, "reference tests failing against us:\n" + "\n".join(unexpected) + \
         "\n" + log[-4000:]
-    assert not fixed, "now passing, remove from DIFFERENCES:\n" + "\n".join(fixed)
-    passed = [name for name, outcome in outcomes.items() if outcome == "passed"]
+    assert not fixed, "now passing, remove from the differences:\n" + "\n".join(fixed)
+    return [name for name, outcome in outcomes.items() if outcome == "passed"]
+
+
+def test_the_reference_suite_passes_but_for_the_listed_differences(tmp_path):
+    outcomes, log = run_reference_suite(tmp_path)
+    passed = check_outcomes(outcomes, log, DIFFERENCES, TIMING_DEPENDENT)
     assert len(passed) >= 120, f"only {len(passed)} reference tests ran and passed"
     for example in ("test_docs_example_join_runs", "test_docs_example_parameterized_queries_runs",
                     "test_docs_example_quickstart_runs"):

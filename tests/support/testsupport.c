@@ -263,6 +263,8 @@ void tst_test_log_state_clear(tst_test_log_state *s)
         tst_table_cov_clear(s->cov);
     free(s->cov);
     s->cov = NULL;
+}
+
 tst_table *tst_test_create_table(const char *root, const char *index_column,
                                  const char *entity_column, tst_time_unit unit, uint32_t count)
 {
