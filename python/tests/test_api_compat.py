@@ -37,8 +37,9 @@ def hourly(tmp_path, name="t"):
 def test_the_seed_spelling_creates_a_timestamp_table(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), time_column="ts", bucket="1h",
                                    entity_columns=["symbol"], timezone=None)
-    assert t.index_spec() == {"column": "ts", "entity_columns": ["symbol"], "kind": "timestamp",
-                              "bucket": "1h", "timezone": None}
+    assert t.index_spec() == {"index_column": "ts", "entity_columns": ["symbol"],
+                              "index_type": "timestamp", "index_granularity": "1h",
+                              "timezone": None}
 
 
 def test_the_0_4_and_0_5_spellings_give_the_same_tables(tmp_path):
@@ -55,7 +56,8 @@ def test_the_0_4_and_0_5_spellings_give_the_same_tables(tmp_path):
         b = ttf.TimeSeriesTable.create(table_root=str(tmp_path / f"{kind}b"), index_column="n",
                                        index_type=kind, index_granularity=10)
         assert a.index_spec() == b.index_spec() == {
-            "column": "n", "entity_columns": [], "kind": kind, "bucket_width": 10}
+            "index_column": "n", "entity_columns": [], "index_type": kind,
+            "index_granularity": 10}
 
 
 @pytest.mark.parametrize("kwargs, error, text", [

@@ -12,8 +12,9 @@ from conftest import NVDA_CSV
 def test_finding_16_quickstart_call_without_index_type_creates_a_timestamp_table(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "p"), time_column="ts", bucket="1h",
                                    entity_columns=["symbol"], timezone=None)
-    assert t.index_spec() == {"column": "ts", "entity_columns": ["symbol"], "kind": "timestamp",
-                              "bucket": "1h", "timezone": None}
+    assert t.index_spec() == {"index_column": "ts", "entity_columns": ["symbol"],
+                              "index_type": "timestamp", "index_granularity": "1h",
+                              "timezone": None}
     assert t.append_csv(NVDA_CSV) == 2
     assert t.coverage_ratio("2024-06-01", "2024-06-11", {"symbol": "NVDA"}) == 1.0
 
@@ -21,24 +22,24 @@ def test_finding_16_quickstart_call_without_index_type_creates_a_timestamp_table
 def test_finding_16_index_column_spelling_works_without_index_type_too(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "p"), index_column="ts",
                                    bucket="15m", timezone="Europe/Paris")
-    assert t.index_spec()["kind"] == "timestamp"
+    assert t.index_spec()["index_type"] == "timestamp"
     assert t.index_spec()["timezone"] == "Europe/Paris"
 
 
 def test_finding_16_bucket_width_alone_means_an_int64_index(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "i"), index_column="seq",
                                    bucket_width=10)
-    assert t.index_spec() == {"column": "seq", "entity_columns": [], "kind": "int64",
-                              "bucket_width": 10}
+    assert t.index_spec() == {"index_column": "seq", "entity_columns": [], "index_type": "int64",
+                              "index_granularity": 10}
     u = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "u"), index_column="seq",
                                    index_type="uint64", bucket_width=10)
-    assert u.index_spec()["kind"] == "uint64"
+    assert u.index_spec()["index_type"] == "uint64"
 
 
 def test_finding_16_explicit_none_index_type_is_the_same_as_omitting_it(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "p"), index_column="ts",
                                    index_type=None, bucket="1d")
-    assert t.index_spec()["kind"] == "timestamp"
+    assert t.index_spec()["index_type"] == "timestamp"
 
 
 def test_finding_16_without_bucket_or_bucket_width_says_which_to_give(tmp_path):

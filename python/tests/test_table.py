@@ -40,7 +40,7 @@ def test_create_needs_table_root_a_bucket_and_an_index_column(tmp_path):
 def test_time_column_is_an_alias_of_index_column(tmp_path):
     t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), time_column="when",
                                    index_type="timestamp", bucket="15m")
-    assert t.index_spec()["column"] == "when"
+    assert t.index_spec()["index_column"] == "when"
     with pytest.raises(TypeError, match="not both"):
         ttf.TimeSeriesTable.create(table_root=str(tmp_path / "u"), time_column="a",
                                    index_column="b", index_type="timestamp", bucket="1h")
@@ -49,17 +49,26 @@ def test_time_column_is_an_alias_of_index_column(tmp_path):
 def test_index_spec_of_a_timestamp_table(tmp_path):
     t = make(tmp_path, bucket="60 minutes", entity_columns=["symbol", "venue"],
              timezone="America/New_York")
-    assert t.index_spec() == {"column": "ts", "entity_columns": ["symbol", "venue"],
-                              "kind": "timestamp", "bucket": "60m",
+    assert t.index_spec() == {"index_column": "ts", "entity_columns": ["symbol", "venue"],
+                              "index_type": "timestamp", "index_granularity": "60m",
                               "timezone": "America/New_York"}
+    # A format_version-6 table answers with the reference 0.4's keys.
+    v6 = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "v6"), index_column="ts",
+                                    bucket="60 minutes", protocol=6)
+    assert v6.index_spec() == {"column": "ts", "entity_columns": [], "kind": "timestamp",
+                               "bucket": "60m", "timezone": None}
 
 
 def test_index_spec_of_integer_tables(tmp_path):
     for kind in ("int64", "uint64"):
         t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / kind), index_column="x",
                                        index_type=kind, bucket_width=2**64 - 1)
-        assert t.index_spec() == {"column": "x", "entity_columns": [], "kind": kind,
-                                  "bucket_width": 2**64 - 1}
+        assert t.index_spec() == {"index_column": "x", "entity_columns": [], "index_type": kind,
+                                  "index_granularity": 2**64 - 1}
+        v6 = ttf.TimeSeriesTable.create(table_root=str(tmp_path / f"v6{kind}"), index_column="x",
+                                        index_type=kind, bucket_width=7, protocol=6)
+        assert v6.index_spec() == {"column": "x", "entity_columns": [], "kind": kind,
+                                   "bucket_width": 7}
 
 
 @pytest.mark.parametrize("kw, field, reason", [
