@@ -14,7 +14,8 @@ import pyarrow as pa
 import pytest
 
 from compat_support import Cli, cli_json, cli_sql, our_package
-from test_reference09 import REF09, TS_QUERIES, ok, ref, same_sql, ts_rows, write
+from reference09 import REF09, ok, ref
+from test_reference09 import TS_QUERIES, same_sql, ts_rows, write
 
 pytestmark = [pytest.mark.skipif(not REF09.exists(), reason=f"no reference 0.9.0 at {REF09}")]
 

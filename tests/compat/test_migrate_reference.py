@@ -14,7 +14,6 @@
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,8 +22,9 @@ import pytest
 
 from compat_support import (BIN, REFERENCE, REFERENCE_MISSING, REPO, Cli, cli_json, cli_sql, ok,
                             reference)
-from test_reference09 import DAY, REF09, TS_QUERIES, ref, ts_rows, write
-from test_reference09 import ok as ok09
+from reference09 import REF09, ref
+from reference09 import ok as ok09
+from test_reference09 import TS_QUERIES, ts_rows, write
 
 FIXTURE = REPO / "tests" / "fixtures" / "migrate_v6_to_v7"
 pytestmark = [pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built")]

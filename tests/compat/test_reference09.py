@@ -16,78 +16,14 @@ own, one per batch of operations.
 
 import datetime as dt
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from compat_support import BIN, REPO, Cli, cli_json, cli_sql, overlap_count_in, our_package
+from compat_support import Cli, cli_json, cli_sql, overlap_count_in, our_package
 
-REF09 = Path(os.environ.get("TSTABLE_REFERENCE09_PYTHON",
-                            REPO / ".deps" / "refvenv09" / "bin" / "python"))
-pytestmark = [
-    pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built"),
-    pytest.mark.skipif(not REF09.exists(), reason=(
-        f"the reference 0.9.0 (timeseries-table-format==0.9.0) is not at {REF09}; "
-        "scripts/deps.sh installs it (its install may have failed: see its warning)")),
-]
-
-_RUNNER = r"""
-import json, sys
-import pyarrow.parquet as pq
-import timeseries_table_format as ttf
-
-def run(op):
-    kind = op["op"]
-    if kind == "create":
-        return ttf.TimeSeriesTable.create(**op["args"]).version()
-    t = ttf.TimeSeriesTable.open(op["root"])
-    if kind == "append":
-        return t.append(pq.read_table(op["path"])).committed_version
-    if kind == "sql":
-        s = ttf.Session()
-        s.register_tstable("t", op["root"])
-        return [list(r.values()) for r in s.sql(op["sql"]).to_pylist()]
-    if kind == "optimize":
-        r = t.optimize()
-        return {"committed_version": r.committed_version, "no_op": r.no_op}
-    if kind == "index_spec":
-        return t.index_spec()
-    if kind == "add_columns":
-        import pyarrow as pa
-        return t.add_columns(pa.schema([pa.field(n, getattr(pa, ty)()) for n, ty in op["columns"]]))
-    if kind == "version":
-        return t.version()
-    raise ValueError(kind)
-
-out = []
-for op in json.load(sys.stdin):
-    try:
-        out.append({"ok": run(op)})
-    except ttf.IndexIntervalOverlapError as e:
-        out.append({"overlap": e.conflict_count})
-    except ttf.DuplicateIndexIntervalError as e:
-        out.append({"duplicate": e.example_index_interval})
-    except Exception as e:
-        out.append({"error": f"{type(e).__name__}: {e}"})
-print(json.dumps(out, default=str))
-"""
-
-
-def ref(*ops):
-    ops = [{k: (str(v) if isinstance(v, Path) else v) for k, v in op.items()} for op in ops]
-    r = subprocess.run([str(REF09), "-c", _RUNNER], input=json.dumps(ops), capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, f"the reference 0.9.0 runner failed: {r.stderr}"
-    return json.loads(r.stdout)
-
-
-def ok(result):
-    assert "ok" in result, f"the reference 0.9.0 refused: {result}"
-    return result["ok"]
+from reference09 import ok, pytestmark, ref  # noqa: F401 (pytestmark is used by pytest)
 
 
 DAY = dt.datetime(2024, 1, 1)

@@ -9,67 +9,20 @@ reads the table after the reference wrote and vacuumed it.
 """
 
 import datetime as dt
-import json
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
-from compat_support import BIN, REPO, Cli, cli_json, cli_sql, our_package
+from compat_support import Cli, cli_json, cli_sql, our_package
 
-REF09 = Path(os.environ.get("TSTABLE_REFERENCE09_PYTHON",
-                            REPO / ".deps" / "refvenv09" / "bin" / "python"))
-pytestmark = [
-    pytest.mark.skipif(not BIN.exists(), reason=f"{BIN} is not built"),
-    pytest.mark.skipif(not REF09.exists(), reason=(
-        f"the reference 0.9.0 is not at {REF09}; scripts/deps.sh installs it")),
-]
-
-_RUNNER = r"""
-import datetime as dt, json, sys
-import pyarrow.parquet as pq
-import timeseries_table_format as ttf
-
-def run(op):
-    t = ttf.TimeSeriesTable.open(op["root"])
-    if op["op"] == "version":
-        return t.version()
-    if op["op"] == "append":
-        return t.append(pq.read_table(op["path"])).committed_version
-    if op["op"] == "sql":
-        s = ttf.Session()
-        s.register_tstable("t", op["root"])
-        return [list(r.values()) for r in s.sql(op["sql"]).to_pylist()]
-    if op["op"] == "vacuum":
-        r = t.vacuum(dt.datetime.now(dt.timezone.utc), apply=op["apply"])
-        return {"mode": r.mode, "deleted": r.deleted_files,
-                "artifacts": [{"path": a.path, "disposition": a.disposition, "reason": a.reason}
-                              for a in r.artifacts]}
-    raise ValueError(op["op"])
-
-out = []
-for op in json.load(sys.stdin):
-    try:
-        out.append({"ok": run(op)})
-    except Exception as e:
-        out.append({"error": f"{type(e).__name__}: {e}"})
-print(json.dumps(out, default=str))
-"""
+import reference09
+from reference09 import ok, pytestmark  # noqa: F401 (pytestmark is used by pytest)
 
 
 def ref(*ops):
-    ops = [{k: (str(v) if isinstance(v, Path) else v) for k, v in op.items()} for op in ops]
-    r = subprocess.run([str(REF09), "-c", _RUNNER], input=json.dumps(ops), capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, f"the reference 0.9.0 runner failed: {r.stderr}"
-    results = json.loads(r.stdout)
-    for op, res in zip(ops, results):
-        assert "ok" in res, f"the reference 0.9.0 refused {op['op']}: {res}"
-    return [res["ok"] for res in results]
+    """The reference's results, each of which must be a success."""
+    return [ok(r) for r in reference09.ref(*ops)]
 
 
 QUERIES = ["SELECT count(*) AS n, sum(v) AS s FROM t",

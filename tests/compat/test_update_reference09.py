@@ -7,42 +7,18 @@
   data/_staged/update-rewrite/) opens in 0.9.0 with identical answers and takes 0.9.0's append
   and its update_rows; tstable reads the result.
 
-The reference runs in subprocesses (the runner of test_reference09.py, plus update_rows).
+The reference runs in subprocesses (reference09.py).
 """
 
 import json
-import subprocess
 
 import pyarrow as pa
-import pytest
 
 import test_reference09 as r09
 from compat_support import Cli, cli_json, cli_sql
 
-pytestmark = r09.pytestmark
+from reference09 import ok, pytestmark, ref  # noqa: F401 (pytestmark is used by pytest)
 
-_RUNNER = r09._RUNNER.replace('    if kind == "version":', '''    if kind == "update_rows":
-        rep = t.update_rows(pq.read_table(op["path"]), columns=op["columns"],
-                            expected_version=t.version())
-        return {"committed_version": rep.committed_version, "rows_updated": rep.rows_updated,
-                "segments_rewritten": rep.segments_rewritten}
-    if kind == "segments_paths":
-        import glob
-        return sorted(glob.glob(op["root"] + "/data/**/*.parquet", recursive=True))
-    if kind == "version":''')
-assert _RUNNER != r09._RUNNER
-
-
-def ref(*ops):
-    ops = [{k: (str(v) if not isinstance(v, (list, dict, int)) else v) for k, v in op.items()}
-           for op in ops]
-    r = subprocess.run([str(r09.REF09), "-c", _RUNNER], input=json.dumps(ops),
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, f"the reference 0.9.0 runner failed: {r.stderr}"
-    return json.loads(r.stdout)
-
-
-ok = r09.ok
 QUERIES = r09.TS_QUERIES + [
     "SELECT symbol, date_part('day', ts) * 24 + date_part('hour', ts) AS h, v FROM t "
     "ORDER BY symbol, h"]
