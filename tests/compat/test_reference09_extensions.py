@@ -2,10 +2,11 @@
 
 tstable writes files the reference does not: checkpoints under _timeseries_log/_checkpoints/
 (every 100 commits and more), temporary files of interrupted writes, and segments staged by
-optimize. The reference 0.9.0 (.deps/refvenv09, see test_reference09.py) must read such a
-table as if they were not there, take its own appends on top, and its `vacuum` must neither
-delete a file a live segment or coverage snapshot needs nor change any answer; tstable then
-reads the table after the reference wrote and vacuumed it.
+optimize. The reference 0.9.0 (.deps/refvenv09, see reference09.py) must read such a table as if they
+were not there, take its own appends on top, and its `vacuum` must neither delete a file a
+live segment or coverage snapshot needs nor change any answer, on a table tstable appended to
+(copy, re-encode, CSV), optimized, added a column to and updated; tstable then reads the table
+after the reference wrote and vacuumed it.
 """
 
 import datetime as dt
@@ -27,6 +28,7 @@ def ref(*ops):
 
 QUERIES = ["SELECT count(*) AS n, sum(v) AS s FROM t",
            "SELECT symbol, count(*) AS n, sum(v) AS s FROM t GROUP BY symbol ORDER BY symbol"]
+NOTES = "SELECT count(note) AS n FROM t"
 
 
 def hour_rows(first_hour, hours, symbol, v0=0.0):
@@ -83,6 +85,12 @@ def test_the_reference_vacuum_keeps_what_tstable_tables_need(tmp_path):
     csv = tmp_path / "more.csv"
     csv.write_text("ts,symbol,v\n2024-01-02T00:00:00Z,TSLA,1.5\n2024-01-02T01:00:00Z,TSLA,2.5\n")
     cli.ok("append", "--table", root, "--csv", csv)
+    # An added column and a keyed update: the update replaces a segment (its old file is
+    # still named by an older commit) and its scratch files are gone.
+    cli.ok("add-columns", "--table", root, "--column", "note=utf8")
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text("ts,symbol,v,note\n2024-01-01T02:00:00Z,AAPL,-2.0,fixed\n")
+    cli.ok("update", "--table", root, "--csv", fixes, "--set", "v,note")
     # What an interrupted tstable write leaves: an unpublished temporary segment file.
     stray = root / "data" / "_managed" / "append" / "0b7c2f4e-1d2a-4c33-9f1e-5b6a7c8d9e0f.parquet"
     stray.parent.mkdir(parents=True, exist_ok=True)
@@ -100,10 +108,12 @@ def test_the_reference_vacuum_keeps_what_tstable_tables_need(tmp_path):
     assert applied["deleted"] == len(removable)
     assert not stray.exists()
     assert not any(p.startswith("_timeseries_log") for p in removable)
+    assert not any("update-prepare" in p for p in removable)  # never left behind
 
     # Nothing tstable or the reference needs is gone: same answers, and both still write.
     assert {q: cli_sql(cli, root, q) for q in QUERIES} == before
     same_answers(cli, root)
+    assert cli_sql(cli, root, NOTES) == [[1]] == ref({"op": "sql", "root": root, "sql": NOTES})[0]
     cov = cli_json(cli, "coverage", "--table", root, "--entity", "symbol=AAPL",
                    "--start", "2024-01-01T00:00:00Z", "--end", "2024-01-01T12:00:00Z")
     assert cov["covered_buckets"] == 12
