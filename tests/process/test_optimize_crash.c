@@ -11,9 +11,8 @@
  * optimize then succeeds (or is a no-op) and an append still commits.
  * The parent never starts DuckDB: every step that needs it runs in a child.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "sidecar.h"
 #include "tstable/append.h"
 #include "tstable/optimize.h"
@@ -22,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
@@ -46,26 +43,25 @@ static char *day_file(const char *dir, int d, bool mixed)
 
 typedef enum { DO_APPEND, DO_OPTIMIZE } child_op;
 
+typedef struct child_job {
+    child_op op;
+    const char *file;
+} child_job;
+
+/* The operation of in_child, in the child (any crash is armed by then). */
+static int child_body(tst_table *t, void *arg)
+{
+    const child_job *j = arg;
+    return j->op == DO_APPEND ? tst_table_append_parquet(t, j->file, NULL, NULL)
+                              : tst_table_optimize(t, NULL, NULL);
+}
+
 /* Runs one operation in a child with a crash armed at step k (0: none).
  * Returns its exit status: 77 crashed, 0 done, 4 failed. */
 static int in_child(const char *root, child_op op, const char *file, uint64_t k)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        if (k)
-            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        int rc = op == DO_APPEND ? tst_table_append_parquet(t, file, NULL, NULL)
-                                 : tst_table_optimize(t, NULL, NULL);
-        _exit(rc == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    child_job j = {op, file};
+    return tst_proc_run_crashing(root, k, child_body, &j);
 }
 
 static void run(const char *cmd)
@@ -94,10 +90,9 @@ static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(v
 
     uint64_t k = 1;
     for (;; k++) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", work, fixture, work);
-        run(cmd);
+        tst_proc_copy_tree(fixture, work);
         int status = in_child(work, DO_OPTIMIZE, NULL, k);
-        assert_true(status == 77 || status == 0);
+        assert_true(status == TST_PROC_CRASHED || status == 0);
         tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         assert_int_equal(now.mixed, now.version == 3 ? 2 : 0);

@@ -11,9 +11,8 @@
  * new ones after it. A second update then succeeds and an append commits.
  * The parent never starts DuckDB: every step that needs it runs in a child.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "sidecar.h"
 #include "tstable/append.h"
 #include "tstable/session.h"
@@ -23,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
@@ -57,47 +55,44 @@ static char *update_file(const char *dir, const char *name, double value)
 
 typedef enum { DO_APPEND, DO_UPDATE, DO_CHECK } child_op;
 
+typedef struct child_job {
+    const char *root;
+    child_op op;
+    const char *file;
+} child_job;
+
+/* The operation of in_child, in the child (any crash is armed by then). */
+static int child_body(tst_table *t, void *arg)
+{
+    const child_job *j = arg;
+    if (j->op == DO_CHECK) {
+        tst_session *s = NULL;
+        char *v = NULL;
+        if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", j->root) != 0)
+            _exit(3);
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT count(*) = count(DISTINCT (symbol, ts)) AND "
+                 "count(*) FILTER (WHERE close = -1) = %s FROM t", j->file);
+        v = tst_test_first_value(s, sql, NULL, 0);
+        _exit(strcmp(v, "true") == 0 ? 0 : 5);
+    }
+    if (j->op == DO_APPEND)
+        return tst_table_append_parquet(t, j->file, NULL, NULL);
+    tst_update_source src = {.parquet_path = j->file};
+    tst_update_options o = TST_UPDATE_OPTIONS_INIT;
+    o.expected_version = tst_table_version(t);
+    const char *const cols[] = {"close"};
+    return tst_table_update_rows(t, &src, cols, 1, &o, NULL);
+}
+
 /* Runs one operation in a child with a crash armed at step k (0: none).
  * DO_CHECK: exits 0 when every key appears once and `value` keyed rows
  * hold `expect` values of -1 (file is "expect" as text). Returns the exit
  * status: 77 crashed, 0 done, 4 failed, 5 check failed. */
 static int in_child(const char *root, child_op op, const char *file, uint64_t k)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        if (op == DO_CHECK) {
-            tst_session *s = NULL;
-            char *v = NULL;
-            if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", root) != 0)
-                _exit(3);
-            char sql[512];
-            snprintf(sql, sizeof sql, "SELECT count(*) = count(DISTINCT (symbol, ts)) AND "
-                     "count(*) FILTER (WHERE close = -1) = %s FROM t", file);
-            v = tst_test_first_value(s, sql, NULL, 0);
-            _exit(strcmp(v, "true") == 0 ? 0 : 5);
-        }
-        if (k)
-            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        int rc;
-        if (op == DO_APPEND) {
-            rc = tst_table_append_parquet(t, file, NULL, NULL);
-        } else {
-            tst_update_source src = {.parquet_path = file};
-            tst_update_options o = TST_UPDATE_OPTIONS_INIT;
-            o.expected_version = tst_table_version(t);
-            const char *const cols[] = {"close"};
-            rc = tst_table_update_rows(t, &src, cols, 1, &o, NULL);
-        }
-        _exit(rc == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    child_job j = {root, op, file};
+    return tst_proc_run_crashing(root, op == DO_CHECK ? 0 : k, child_body, &j);
 }
 
 static void run(const char *cmd)
@@ -116,12 +111,7 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
     run(cmd);
     char *d0 = day_file(days, 0), *d1 = day_file(days, 1), *next = day_file(days, 2);
     char *minus = update_file(days, "minus.parquet", -1), *plus = update_file(days, "plus.parquet", 7);
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = 7;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, fixture, &spec));
-    tst_table_free(t);
+    tst_table_free(tst_test_create_symbol_table(fixture, 7));
     assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
     assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
     tst_test_log_state before = tst_test_log_state_of(fixture);
@@ -129,10 +119,9 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
 
     uint64_t k = 1;
     for (;; k++) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", work, fixture, work);
-        run(cmd);
+        tst_proc_copy_tree(fixture, work);
         int status = in_child(work, DO_UPDATE, minus, k);
-        assert_true(status == 77 || status == 0);
+        assert_true(status == TST_PROC_CRASHED || status == 0);
         tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         if (status == 0)

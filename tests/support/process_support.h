@@ -1,0 +1,56 @@
+/*
+ * process_support.h — helpers for the process tests (tests/process): a
+ * table operation run in a forked child with a crash armed at one durable
+ * I/O step, the checks a log must pass after such a crash, and groups of
+ * child processes that race on one table and report back.
+ */
+#ifndef TST_PROCESS_SUPPORT_H
+#define TST_PROCESS_SUPPORT_H
+
+#include "testsupport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The exit status of a child that the I/O layer crashed (fsio.c). */
+#define TST_PROC_CRASHED 77
+
+/* Replaces `to` by a copy of the folder `from` (rm -rf, then cp -a): a fresh
+ * table for each crash. Fails the test on error. */
+void tst_proc_copy_tree(const char *from, const char *to);
+
+/* Waits for the child `pid`; fails the test unless it exited normally.
+ * Returns its exit status. */
+int tst_proc_wait(pid_t pid);
+
+/* An operation on an open table, run in a child; returns 0 or an error code.
+ * `t` is NULL when the child opens no table (root NULL below). */
+typedef int (*tst_proc_table_op)(tst_table *t, void *arg);
+
+/* Forks a child that opens the table at `root` (exit 3 if it cannot; root
+ * NULL: no table), arms a crash at I/O step `k` (0: none), runs op(t, arg)
+ * and exits 0 if it returned 0, else 4. Returns the child's exit status:
+ * TST_PROC_CRASHED when it died at step k. */
+int tst_proc_run_crashing(const char *root, uint64_t k, tst_proc_table_op op, void *arg);
+
+/* Replays the log the way a reader that trusts nothing else does: CURRENT
+ * (at least 1), then every commit 1..=CURRENT must load. Returns CURRENT. */
+uint64_t tst_proc_assert_replay_reads(const char *root);
+
+/* The body of a racing writer, in its own child: fills `report` (zeroed,
+ * `size` bytes) and returns 0, or returns the exit status the child should
+ * die with without a report (e.g. 3 when the table did not open). */
+typedef int (*tst_proc_writer)(int w, void *report, void *arg);
+
+/* Forks n writers at once; writer w sends its report back through a pipe
+ * into reports + w * size. Fails the test unless every writer sent a whole
+ * report and exited 0. */
+void tst_proc_run_writers(int n, tst_proc_writer writer, void *arg, void *reports, size_t size);
+
+/* Forks n children that wait on a gate and all start when the parent opens
+ * it; child w exits with job(w, arg) (0..255; 99 if the gate failed). Fails
+ * the test unless each exited normally; statuses[w] gets child w's status. */
+void tst_proc_run_gated(int n, int (*job)(int w, void *arg), void *arg, int *statuses);
+
+#endif
