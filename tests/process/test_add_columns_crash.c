@@ -42,10 +42,11 @@ static int add_column(tst_table *t, uint64_t n)
     return tst_table_add_columns(t, &f, 1, NULL);
 }
 
-/* In the child: add the next column (the crash is armed by then). */
-static int add_next_column(tst_table *t, void *arg)
+/* Adds the column c<version + 1> (in the child with the crash armed, then
+ * in the parent). */
+static int add_next_column(tst_table *t, bool in_child)
 {
-    (void)arg;
+    (void)in_child;
     return add_column(t, tst_table_version(t) + 1);
 }
 
@@ -63,59 +64,20 @@ static void assert_schema_at(tst_table *t, size_t columns)
     }
 }
 
-static int crash_at_step(const char *template_root, const char *work, uint64_t k)
+/* After `ops` additions on a copy with `columns` columns. */
+static void check_schema(tst_table *t, size_t columns, int ops)
 {
-    tst_proc_copy_tree(template_root, work);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t before = tst_table_version(t);
-    size_t columns = tst_table_get_meta(t)->schema->column_count;
-    tst_table_free(t);
-
-    int status = tst_proc_run_crashing(work, k, add_next_column, NULL);
-    assert_true(status == TST_PROC_CRASHED || status == 0);
-
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t after = tst_table_version(t);
-    assert_true(after == before || after == before + 1);
-    if (status == 0)
-        assert_int_equal(after, before + 1);
-    assert_schema_at(t, after == before ? columns : columns + 1);
-    uint64_t current = tst_proc_assert_replay_reads(work);
-    assert_true(current == before || current == after);
-
-    assert_tst_ok(add_column(t, after + 1));
-    assert_int_equal(tst_table_version(t), after + 1);
-    assert_schema_at(t, (after == before ? columns : columns + 1) + 1);
-    tst_table_free(t);
-    assert_int_equal(tst_proc_assert_replay_reads(work), after + 1);
-    return status == 0;
+    assert_schema_at(t, columns + (size_t)ops);
 }
 
 static void run_rounds(uint64_t version_before, int rounds)
 {
-    char *base = tst_test_tmpdir("addcols_crash");
-    char *template_root = tst_test_path(base, "template");
-    char *work = tst_test_path(base, "work");
-    assert_int_equal(tst_test_write_commit(template_root, 1, META7), 0);
-    assert_int_equal(tst_test_set_current(template_root, 1), 0);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, template_root));
-    while (tst_table_version(t) < version_before)
-        assert_tst_ok(tst_table_commit_json(t, "[]", NULL));
-    tst_table_free(t);
-    for (int round = 0; round < rounds; round++) {
-        uint64_t k = 1;
-        while (!crash_at_step(template_root, work, k))
-            k++;
-        print_message("round %d: crashed at each of %llu steps of add_columns\n", round,
-                      (unsigned long long)k - 1);
-        assert_true(k > 8);
-        tst_proc_copy_tree(work, template_root);
-    }
-    free(template_root);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_commit_crash c = {
+        .tag = "addcols_crash", .what = "add_columns", .first_actions = META7,
+        .version_before = version_before, .rounds = rounds, .min_steps = 8,
+        .op = add_next_column, .check = check_schema,
+    };
+    tst_proc_commit_crash_rounds(&c);
 }
 
 static void a_writer_killed_at_any_step_of_add_columns_leaves_old_or_new_version(void **state)

@@ -33,73 +33,32 @@ static char *add_action(uint64_t n)
     return actions;
 }
 
-/* In the child: commit one segment (the crash is armed by then). */
-static int commit_one(tst_table *t, void *arg)
+/* Commits one segment: in the child (crash armed) a made-up one numbered
+ * version + 1000, in the parent the next, whose commit must report the
+ * version the handle is at then. */
+static int commit_one(tst_table *t, bool in_child)
 {
-    (void)arg;
-    return tst_table_commit_json(t, add_action(tst_table_version(t) + 1000), NULL);
-}
-
-/* One crash at step k on a copy of the template, then the checks. Returns 1
- * when the commit ran to the end without reaching step k. */
-static int crash_at_step(const char *template_root, const char *work, uint64_t k)
-{
-    tst_proc_copy_tree(template_root, work);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t before = tst_table_version(t);
-    tst_table_free(t);
-
-    int status = tst_proc_run_crashing(work, k, commit_one, NULL);
-    assert_true(status == TST_PROC_CRASHED || status == 0);
-
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t after = tst_table_version(t);
-    assert_true(after == before || after == before + 1);
-    if (status == 0)
-        assert_int_equal(after, before + 1);
-    /* A version-6 reader replays CURRENT, then 1..=CURRENT. */
-    uint64_t current = tst_proc_assert_replay_reads(work);
-    assert_true(current == before || current == after);
-
-    char *actions = add_action(after + 1);
+    uint64_t n = tst_table_version(t) + (in_child ? 1000 : 1);
+    char *actions = add_action(n);
     uint64_t v = 0;
-    assert_tst_ok(tst_table_commit_json(t, actions, &v));
-    assert_int_equal(v, after + 1);
+    int rc = tst_table_commit_json(t, actions, in_child ? NULL : &v);
+    if (!in_child && rc == 0)
+        assert_int_equal(v, tst_table_version(t));
     free(actions);
-    tst_table_free(t);
-    assert_int_equal(tst_proc_assert_replay_reads(work), after + 1);
-    return status == 0;
+    return rc;
 }
 
 static void run_rounds(uint64_t version_before_commit, int rounds)
 {
-    char *base = tst_test_tmpdir("crash");
-    char *template_root = tst_test_path(base, "template");
-    char *work = tst_test_path(base, "work");
     char actions[4096];
     snprintf(actions, sizeof actions, "[%s]", TST_TEST_META_ACTION);
-    tst_test_write_commit(template_root, 1, actions);
-    tst_test_set_current(template_root, 1);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, template_root));
-    while (tst_table_version(t) < version_before_commit)
-        assert_tst_ok(tst_table_commit_json(t, "[]", NULL));
-    tst_table_free(t);
-
-    for (int round = 0; round < rounds; round++) {
-        uint64_t k = 1;
-        while (!crash_at_step(template_root, work, k))
-            k++;
-        print_message("round %d at version %llu: crashed at each of %llu steps\n", round,
-                      (unsigned long long)version_before_commit + 1, (unsigned long long)k - 1);
-        assert_true(k > 8); /* a commit has at least this many durable steps */
-        /* The next round starts from the table this round left behind. */
-        tst_proc_copy_tree(work, template_root);
-    }
-    free(template_root);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_commit_crash c = {
+        .tag = "crash", .what = "a commit", .first_actions = actions,
+        .version_before = version_before_commit, .rounds = rounds,
+        .min_steps = 8, /* a commit has at least this many durable steps */
+        .op = commit_one,
+    };
+    tst_proc_commit_crash_rounds(&c);
 }
 
 static void a_writer_killed_at_any_step_of_a_commit_never_wedges_the_table(void **state)

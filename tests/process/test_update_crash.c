@@ -24,23 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
-
-/* Day d of the sample for NVDA and AAPL, as Parquet. */
-static char *day_file(const char *dir, int d)
-{
-    char name[32], sql[4096], rows[1024];
-    snprintf(name, sizeof name, "day%d.parquet", d);
-    char *path = tst_test_path(dir, name);
-    snprintf(rows, sizeof rows,
-             "SELECT * FROM read_csv('%s') WHERE ts >= TIMESTAMPTZ '2024-06-01' + INTERVAL %d "
-             "DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY", NVDA_CSV, d, d + 1);
-    snprintf(sql, sizeof sql, "COPY (%s UNION ALL SELECT * REPLACE ('AAPL' AS symbol) FROM (%s)) "
-             "TO '%s' (FORMAT parquet)", rows, rows, path);
-    tst_test_duck_in_child(sql);
-    return path;
-}
-
 /* close = `value` for AAPL at 01:00 of days 0 and 1. */
 static char *update_file(const char *dir, const char *name, double value)
 {
@@ -95,38 +78,24 @@ static int in_child(const char *root, child_op op, const char *file, uint64_t k)
     return tst_proc_run_crashing(root, op == DO_CHECK ? 0 : k, child_body, &j);
 }
 
-static void run(const char *cmd)
-{
-    assert_int_equal(system(cmd), 0);
-}
-
 static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("ucrash");
-    char *days = tst_test_path(base, "days"), *fixture = tst_test_path(base, "fixture");
-    char *work = tst_test_path(base, "work");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", days);
-    run(cmd);
-    char *d0 = day_file(days, 0), *d1 = day_file(days, 1), *next = day_file(days, 2);
-    char *minus = update_file(days, "minus.parquet", -1), *plus = update_file(days, "plus.parquet", 7);
-    tst_table_free(tst_test_create_symbol_table(fixture, 7));
-    assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
-    assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
-    tst_test_log_state before = tst_test_log_state_of(fixture);
-    assert_int_equal(before.version, 3);
+    tst_proc_two_day_fixture f;
+    tst_proc_two_day_fixture_make(&f, "ucrash", 7);
+    const char *work = f.work, *next = f.day[2];
+    char *minus = update_file(f.days, "minus.parquet", -1), *plus = update_file(f.days, "plus.parquet", 7);
 
     uint64_t k = 1;
     for (;; k++) {
-        tst_proc_copy_tree(fixture, work);
+        tst_proc_copy_tree(f.fixture, work);
         int status = in_child(work, DO_UPDATE, minus, k);
         assert_true(status == TST_PROC_CRASHED || status == 0);
         tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         if (status == 0)
             assert_int_equal(now.version, 4);
-        tst_test_assert_same_log_data(&before, &now);
+        tst_test_assert_same_log_data(&f.before, &now);
         tst_test_log_state_clear(&now);
         /* Each key once; the old values before the commit, the new ones after. */
         assert_int_equal(in_child(work, DO_CHECK, now.version == 3 ? "0" : "2", 0), 0);
@@ -140,16 +109,9 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
     }
     print_message("update crashed at each of %llu steps\n", (unsigned long long)k - 1);
     assert_true(k > 10);
-    tst_test_log_state_clear(&before);
-    free(d0);
-    free(d1);
-    free(next);
     free(minus);
     free(plus);
-    free(days);
-    free(fixture);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_two_day_fixture_free(&f);
 }
 
 int main(void)

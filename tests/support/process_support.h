@@ -9,6 +9,7 @@
 
 #include "testsupport.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,6 +38,49 @@ int tst_proc_run_crashing(const char *root, uint64_t k, tst_proc_table_op op, vo
 /* Replays the log the way a reader that trusts nothing else does: CURRENT
  * (at least 1), then every commit 1..=CURRENT must load. Returns CURRENT. */
 uint64_t tst_proc_assert_replay_reads(const char *root);
+
+/* An operation that makes one commit, crashed at every durable step (the
+ * crash tests of commits and of add_columns). A template table is written
+ * from `first_actions` (version 1) and padded with empty commits up to
+ * `version_before`. Then, each round, for k = 1, 2, ... until the operation
+ * runs to its end without reaching step k: a copy of the template is made;
+ * `op` runs on it in a child with a crash armed at step k (in_child true);
+ * the table must open at the copy's version or the next one (the next one
+ * when the child finished), and a reader replaying 1..=CURRENT reads it
+ * with CURRENT one of the two; `op` runs again in this process (in_child
+ * false) and must commit the version after that, which the replay then
+ * reads as CURRENT. Every round crashes at least `min_steps` steps, and the
+ * next round starts from the table the last one left. */
+typedef struct tst_proc_commit_crash {
+    const char *tag;           /* the scratch folder's tag */
+    const char *what;          /* the operation, for the message */
+    const char *first_actions; /* a JSON action array */
+    uint64_t version_before;
+    int rounds;
+    uint64_t min_steps;
+    int (*op)(tst_table *t, bool in_child);
+    /* Optional: checks a table that has had `ops` operations (0, 1 or 2)
+     * since the copy, which had `columns` columns. */
+    void (*check)(tst_table *t, size_t columns, int ops);
+} tst_proc_commit_crash;
+void tst_proc_commit_crash_rounds(const tst_proc_commit_crash *c);
+
+/* The starting point of the crash tests of optimize and update, made
+ * without starting DuckDB in this process: under a fresh scratch folder
+ * `base`, days/day<d>.parquet for d = 0, 1, 2 (the sample's day d for NVDA,
+ * then the same rows as AAPL), and `fixture`, a table
+ * (tst_test_create_symbol_table at `protocol`) to which children appended
+ * days 0 and 1: two mixed segments, version 3, as `before` says. `work` is
+ * the path for the crashed copies. */
+typedef struct tst_proc_two_day_fixture {
+    char *base, *days, *fixture, *work;
+    char *day[3];
+    tst_test_log_state before;
+} tst_proc_two_day_fixture;
+void tst_proc_two_day_fixture_make(tst_proc_two_day_fixture *f, const char *tag,
+                                   uint32_t protocol);
+/* Frees the paths and `before`, and removes the scratch folder. */
+void tst_proc_two_day_fixture_free(tst_proc_two_day_fixture *f);
 
 /* The body of a racing writer, in its own child: fills `report` (zeroed,
  * `size` bytes) and returns 0, or returns the exit status the child should
