@@ -125,12 +125,7 @@ static void adders_and_committers_win_each_version_once_and_lose_no_column(void 
         assert_int_equal(rep->wrong_errors, 0);
         assert_int_equal(rep->done, w < ADDERS ? EACH_ADDS : EACH_APPENDS);
         conflicts += rep->conflicts;
-        for (int i = 0; i < rep->done; i++) {
-            uint64_t v = rep->won[i];
-            assert_true(v >= 2 && v <= TOTAL + 1);
-            assert_int_equal(seen[v], 0);
-            seen[v] = 1;
-        }
+        tst_proc_mark_won(seen, TOTAL + 1, rep->won, rep->done);
     }
     print_message("%d commits by %d writers, %d conflicts retried\n", TOTAL, WRITERS, conflicts);
     tst_table *t = NULL;

@@ -81,12 +81,7 @@ static void eight_processes_commit_400_versions_without_gap_or_duplicate(void **
         const writer_report *rep = &reps[w];
         assert_int_equal(rep->wrong_errors, 0);
         conflicts += rep->conflicts;
-        for (int i = 0; i < COMMITS_EACH; i++) {
-            uint64_t v = rep->won[i];
-            assert_true(v >= 2 && v <= WRITERS * COMMITS_EACH + 1);
-            assert_int_equal(seen[v], 0); /* no version won twice */
-            seen[v] = 1;
-        }
+        tst_proc_mark_won(seen, WRITERS * COMMITS_EACH + 1, rep->won, COMMITS_EACH);
     }
     print_message("400 commits by %d writers, %d conflicts retried\n", WRITERS, conflicts);
 

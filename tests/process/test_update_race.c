@@ -135,9 +135,16 @@ static void run_jobs(const char *root, job *jobs, int n, int *done)
     tst_proc_run_gated(n, run_job, &all, done);
 }
 
-static char *make_table(const char *base, const char *src)
+/* Under a fresh scratch folder *base: src/ for the source files, and the
+ * table t (protocol 7) with day 0 of U0..U<N-1> appended. Returns its root. */
+static char *make_table(const char *tag, char **base, char **src_out)
 {
-    char *root = tst_test_path(base, "t");
+    *base = tst_test_tmpdir(tag);
+    char *src = *src_out = tst_test_path(*base, "src");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", src);
+    assert_int_equal(system(cmd), 0);
+    char *root = tst_test_path(*base, "t");
     tst_table_free(tst_test_create_symbol_table(root, 7));
     for (int w = 0; w < N; w++) {
         char sym[8];
@@ -159,11 +166,8 @@ static void free_jobs(job *jobs, int n)
 static void updates_rebase_over_concurrent_appends_and_updates(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("urace"), *src = tst_test_path(base, "src");
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", src);
-    assert_int_equal(system(cmd), 0);
-    char *root = make_table(base, src);
+    char *base = NULL, *src = NULL;
+    char *root = make_table("urace", &base, &src);
     job jobs[2 * N];
     memset(jobs, 0, sizeof jobs);
     for (int w = 0; w < N; w++) {
@@ -198,11 +202,8 @@ static void updates_rebase_over_concurrent_appends_and_updates(void **state)
 static void a_strict_update_racing_appends_commits_or_conflicts(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("urstrict"), *src = tst_test_path(base, "src");
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", src);
-    assert_int_equal(system(cmd), 0);
-    char *root = make_table(base, src);
+    char *base = NULL, *src = NULL;
+    char *root = make_table("urstrict", &base, &src);
     job jobs[2];
     memset(jobs, 0, sizeof jobs);
     jobs[0].update = jobs[0].strict = true;

@@ -207,6 +207,16 @@ void tst_proc_run_writers(int n, tst_proc_writer writer, void *arg, void *report
     free(pids);
 }
 
+void tst_proc_mark_won(char *seen, uint64_t last, const uint64_t *won, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint64_t v = won[i];
+        assert_true(v >= 2 && v <= last);
+        assert_int_equal(seen[v], 0); /* no version won twice */
+        seen[v] = 1;
+    }
+}
+
 void tst_proc_run_gated(int n, int (*job)(int w, void *arg), void *arg, int *statuses)
 {
     int gate[2];

@@ -92,6 +92,11 @@ typedef int (*tst_proc_writer)(int w, void *report, void *arg);
  * report and exited 0. */
 void tst_proc_run_writers(int n, tst_proc_writer writer, void *arg, void *reports, size_t size);
 
+/* Marks the versions won[0..n) in seen[] (indexed by version, zeroed by the
+ * caller, last + 1 entries or more); fails the test unless each is in
+ * 2..=last and none was marked before: no version was won twice. */
+void tst_proc_mark_won(char *seen, uint64_t last, const uint64_t *won, int n);
+
 /* Forks n children that wait on a gate and all start when the parent opens
  * it; child w exits with job(w, arg) (0..255; 99 if the gate failed). Fails
  * the test unless each exited normally; statuses[w] gets child w's status. */
