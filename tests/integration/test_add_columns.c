@@ -20,16 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tst_table *create(const char *root, uint32_t protocol)
-{
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = protocol;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 static void append_csv(tst_table *t, const char *root, const char *name, const char *text)
 {
     char *path = tst_test_path(root, name);
@@ -50,7 +40,7 @@ static int append_csv_rc(tst_table *t, const char *root, const char *name, const
 /* A protocol-7 table with one append: ts, symbol, close. */
 static tst_table *table_with_data(const char *root)
 {
-    tst_table *t = create(root, 7);
+    tst_table *t = tst_test_create_symbol_table(root, 7);
     append_csv(t, root, "a.csv", "ts,symbol,close\n2024-01-01T00:00:00Z,A,1.5\n"
                                  "2024-01-01T00:00:00Z,B,2.5\n");
     return t;
@@ -101,7 +91,7 @@ static void every_rule_is_refused_and_writes_nothing(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("addcols_rules");
-    tst_table *t = create(root, 7);
+    tst_table *t = tst_test_create_symbol_table(root, 7);
     tst_field ok = column("vwap", TST_TYPE_FLOAT64, true);
     expect_refused(t, root, &ok, 1, TST_ESCHEMA, "has no schema yet");
     tst_table_free(t);
@@ -150,24 +140,12 @@ static void a_format_version_6_table_is_refused_with_the_migrate_command(void **
 {
     (void)state;
     char *root = tst_test_tmpdir("addcols_v6");
-    tst_table *t = create(root, 6);
+    tst_table *t = tst_test_create_symbol_table(root, 6);
     append_csv(t, root, "a.csv", "ts,symbol,close\n2024-01-01T00:00:00Z,A,1.5\n");
     tst_field ok = column("vwap", TST_TYPE_FLOAT64, true);
     expect_refused(t, root, &ok, 1, TST_EUNSUPPORTED, "tstable migrate --table SRC --to DST");
     tst_table_free(t);
     tst_test_rmtree(root);
-}
-
-static char *read_commit(const char *root, int version)
-{
-    char rel[64];
-    snprintf(rel, sizeof rel, "_timeseries_log/%010d.json", version);
-    char *path = tst_test_path(root, rel);
-    char *text = NULL;
-    size_t len = 0;
-    assert_int_equal(tst_test_read_file(path, &text, &len), 0);
-    free(path);
-    return text;
 }
 
 static void the_addition_is_one_metadata_commit(void **state)
@@ -184,7 +162,7 @@ static void the_addition_is_one_metadata_commit(void **state)
     assert_tst_ok(tst_table_add_columns(t, cols, 2, &v));
     assert_int_equal(v, 3);
     assert_int_equal(tst_table_version(t), 3);
-    char *text = read_commit(root, 3);
+    char *text = tst_test_read_commit(root, 3);
     assert_non_null(strstr(text, "\"actions\":[{\"UpdateTableMeta\":{"));
     assert_null(strstr(text, "AddSegment"));
     assert_null(strstr(text, "UpdateTableCoverage"));
@@ -199,7 +177,7 @@ static void the_addition_is_one_metadata_commit(void **state)
     /* A second addition keeps the feature once. */
     tst_field more = column("n", TST_TYPE_INT64, true);
     assert_tst_ok(tst_table_add_columns(t, &more, 1, &v));
-    text = read_commit(root, 4);
+    text = tst_test_read_commit(root, 4);
     assert_non_null(strstr(text, "\"required_reader_features\":[\"schema_add_columns\"],"));
     free(text);
     /* Reopened: the schema has every column. */

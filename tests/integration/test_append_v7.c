@@ -14,16 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tst_table *create(const char *root, uint32_t protocol)
-{
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = protocol;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    return t;
-}
-
 static char *write_csv(const char *root, const char *name, const char *rows)
 {
     char *path = tst_test_path(root, name);
@@ -33,30 +23,18 @@ static char *write_csv(const char *root, const char *name, const char *rows)
     return path;
 }
 
-static char *read_commit(const char *root, int version)
-{
-    char rel[64];
-    snprintf(rel, sizeof rel, "_timeseries_log/%010d.json", version);
-    char *path = tst_test_path(root, rel);
-    char *text = NULL;
-    size_t len = 0;
-    assert_int_equal(tst_test_read_file(path, &text, &len), 0);
-    free(path);
-    return text;
-}
-
 static void append_goes_to_managed_folder_and_keeps_protocol(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("v7append");
-    tst_table *t = create(root, 7);
+    tst_table *t = tst_test_create_symbol_table(root, 7);
     char *csv = write_csv(root, "a.csv", "2024-01-01T00:00:00Z,A,1.0\n2024-01-01T01:00:00Z,A,2.0\n"
                                          "2024-01-01T00:00:00Z,B,3.0\n");
     tst_append_result res;
     assert_tst_ok(tst_table_append_csv(t, csv, NULL, NULL, &res));
     assert_int_equal(strncmp(res.segment_path, "data/_managed/append/", 21), 0);
     assert_int_equal(strlen(res.segment_path), 21 + 36 + 8);
-    char *text = read_commit(root, 2);
+    char *text = tst_test_read_commit(root, 2);
     assert_non_null(strstr(text, "\"protocol_version\":7,\"required_reader_features\":[],"
                                  "\"required_writer_features\":[]}}"));
     assert_non_null(strstr(text, "{\"UpdateTableCoverage\":{\"index_kind\":{\"type\":\"timestamp\","
@@ -80,7 +58,7 @@ static void duplicate_interval_in_one_append_writes_nothing(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("v7dup");
-    tst_table *t = create(root, 7);
+    tst_table *t = tst_test_create_symbol_table(root, 7);
     /* 00:00 and 00:30 of A share the interval [00:00, 01:00). */
     char *csv = write_csv(root, "dup.csv", "2024-01-01T00:00:00Z,B,1.0\n2024-01-01T00:00:00Z,A,1.0\n"
                                            "2024-01-01T00:30:00Z,A,2.0\n");
@@ -108,13 +86,13 @@ static void v6_table_still_takes_two_rows_in_one_bucket(void **state)
 {
     (void)state;
     char *root = tst_test_tmpdir("v6dup");
-    tst_table *t = create(root, 6);
+    tst_table *t = tst_test_create_symbol_table(root, 6);
     char *csv = write_csv(root, "dup.csv", "2024-01-01T00:00:00Z,A,1.0\n2024-01-01T00:30:00Z,A,2.0\n");
     tst_append_result res;
     assert_tst_ok(tst_table_append_csv(t, csv, NULL, NULL, &res));
     assert_int_equal(strncmp(res.segment_path, "data/", 5), 0);
     assert_null(strstr(res.segment_path, "_managed"));
-    char *text = read_commit(root, 2);
+    char *text = tst_test_read_commit(root, 2);
     assert_non_null(strstr(text, "\"format_version\":6}}"));
     assert_null(strstr(text, "protocol_version"));
     free(text);

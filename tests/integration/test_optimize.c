@@ -81,16 +81,6 @@ typedef struct table_facts {
     int files;
 } table_facts;
 
-static char *query_value(const char *root, const char *sql)
-{
-    tst_session *s = NULL;
-    assert_tst_ok(tst_session_open(&s));
-    assert_tst_ok(tst_session_register_table(s, "t", root));
-    char *v = tst_test_first_value(s, sql, NULL, 0);
-    tst_session_free(s);
-    return v;
-}
-
 static int count_files(const char *root)
 {
     char *data = tst_test_path(root, "data"), *cov = tst_test_path(root, "_coverage");
@@ -104,9 +94,9 @@ static table_facts facts_of(const char *root)
 {
     table_facts f;
     memset(&f, 0, sizeof f);
-    f.rows = query_value(root, "SELECT count(*) FROM t");
-    f.sum = query_value(root, "SELECT round(sum(close), 4) FROM t");
-    f.per_symbol = query_value(root, "SELECT string_agg(symbol || ':' || n, ',' ORDER BY symbol) "
+    f.rows = tst_test_table_value(root, "SELECT count(*) FROM t");
+    f.sum = tst_test_table_value(root, "SELECT round(sum(close), 4) FROM t");
+    f.per_symbol = tst_test_table_value(root, "SELECT string_agg(symbol || ':' || n, ',' ORDER BY symbol) "
                                      "FROM (SELECT symbol, count(*) AS n FROM t GROUP BY symbol)");
     tst_table *t = NULL;
     assert_tst_ok(tst_table_open(&t, root));
@@ -403,7 +393,7 @@ static void an_append_by_another_writer_meanwhile_is_rebased_over(void **state)
     /* Both writers' work is there: 6 segments of ours, AMD's one. */
     assert_int_equal(tst_table_segment_count(t), 7);
     assert_int_equal(mixed_count(t), 0);
-    char *amd = query_value(f->root, "SELECT count(*) FROM t WHERE symbol = 'AMD'");
+    char *amd = tst_test_table_value(f->root, "SELECT count(*) FROM t WHERE symbol = 'AMD'");
     assert_string_equal(amd, "240");
     free(amd);
     table_facts after = facts_of(f->root);

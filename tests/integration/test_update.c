@@ -43,10 +43,7 @@ static fx *make(uint32_t protocol)
     fx *f = calloc(1, sizeof *f);
     f->root = tst_test_tmpdir("update");
     f->dir = tst_test_tmpdir("updsrc");
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = protocol;
-    assert_tst_ok(tst_table_create(&f->t, f->root, &spec));
+    f->t = tst_test_create_symbol_table(f->root, protocol);
     append_csv(f, "a.csv", "2024-01-01T02:00:00Z,A,2.0,n2\n2024-01-01T00:00:00Z,A,0.0,n0\n"
                            "2024-01-01T01:00:00Z,B,1.0,n1\n2024-01-01T01:00:00Z,A,1.0,n1\n");
     append_csv(f, "b.csv", "2024-01-02T00:00:00Z,A,24.0,n24\n2024-01-02T01:00:00Z,A,25.0,n25\n");
@@ -62,19 +59,9 @@ static void release(fx *f)
     free(f);
 }
 
-static char *value(const char *root, const char *sql)
-{
-    tst_session *s = NULL;
-    assert_tst_ok(tst_session_open(&s));
-    assert_tst_ok(tst_session_register_table(s, "t", root));
-    char *v = tst_test_first_value(s, sql, NULL, 0);
-    tst_session_free(s);
-    return v;
-}
-
 static void assert_value(const char *root, const char *expected, const char *sql)
 {
-    char *v = value(root, sql);
+    char *v = tst_test_table_value(root, sql);
     if (strcmp(v, expected) != 0)
         fail_msg("%s\n  expected %s\n  got      %s", sql, expected, v);
     free(v);
@@ -106,17 +93,6 @@ static int update(fx *f, const char *parquet, const char *const *cols, size_t n,
 }
 
 static const char *const CLOSE[] = {"close"};
-
-static char *commit_text(const char *root, int version)
-{
-    char rel[64];
-    snprintf(rel, sizeof rel, "_timeseries_log/%010d.json", version);
-    char *path = tst_test_path(root, rel), *text = NULL;
-    size_t len = 0;
-    assert_int_equal(tst_test_read_file(path, &text, &len), 0);
-    free(path);
-    return text;
-}
 
 static int count_occurrences(const char *text, const char *needle)
 {
@@ -170,7 +146,7 @@ static void named_columns_of_keyed_rows_change_in_one_commit(void **state)
     assert_value(f->root, "A0100=0.0/n0 A0101=10.5/n1 A0102=2.0/n2 A0200=24.0/n24 "
                           "A0201=25.0/n25 B0101=1.0/n1 B0300=-/n48", ALL_ROWS);
     /* One commit: two pairs, no coverage update; day 2 untouched. */
-    char *text = commit_text(f->root, 5);
+    char *text = tst_test_read_commit(f->root, 5);
     assert_int_equal(count_occurrences(text, "RemoveSegment"), 2);
     assert_int_equal(count_occurrences(text, "AddSegment"), 2);
     assert_null(strstr(text, "UpdateTableCoverage"));
@@ -233,7 +209,7 @@ static void v6_table_is_updated_the_same_way(void **state)
     char *src = source(f, "u.parquet", "SELECT 'A' AS symbol, TIMESTAMPTZ '2024-01-02 00:00:00+00'"
                        " AS ts, CAST(99.0 AS DOUBLE) AS close");
     assert_tst_ok(update(f, src, CLOSE, 1, 4, false, NULL));
-    char *text = commit_text(f->root, 5);
+    char *text = tst_test_read_commit(f->root, 5);
     assert_int_equal(count_occurrences(text, "RemoveSegment"), 1);
     free(text);
     tst_table_free(f->t);

@@ -12,9 +12,8 @@
  *   - the next addition succeeds as version head+1.
  * Rounds: an ordinary commit, and the one that writes a checkpoint.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "log.h"
 #include "table_internal.h"
 #include "tstable/evolve.h"
@@ -22,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define META7                                                                                    \
     "[{\"UpdateTableMeta\":{\"kind\":{\"TimeSeries\":{\"column\":\"ts\",\"entity_columns\":"    \
@@ -32,25 +29,6 @@
     "\"Micros\",\"timezone\":null}},\"nullable\":false},{\"name\":\"symbol\",\"data_type\":"    \
     "\"Utf8\",\"nullable\":false}]},\"created_at\":\"2026-01-01T00:00:00Z\","                  \
     "\"protocol_version\":7,\"required_reader_features\":[],\"required_writer_features\":[]}}]"
-
-static void copy_tree(const char *from, const char *to)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
-    assert_int_equal(system(cmd), 0);
-}
-
-static void assert_replay_reads(const char *root, uint64_t *out_current)
-{
-    uint64_t current = 0;
-    assert_tst_ok(tst_log_read_current(root, &current));
-    for (uint64_t v = 1; v <= current; v++) {
-        tst_commit c;
-        assert_tst_ok(tst_log_load_commit(root, v, &c));
-        tst_commit_clear(&c);
-    }
-    *out_current = current;
-}
 
 static int add_column(tst_table *t, uint64_t n)
 {
@@ -64,22 +42,12 @@ static int add_column(tst_table *t, uint64_t n)
     return tst_table_add_columns(t, &f, 1, NULL);
 }
 
-static int child_add(const char *root, uint64_t k)
+/* Adds the column c<version + 1> (in the child with the crash armed, then
+ * in the parent). */
+static int add_next_column(tst_table *t, bool in_child)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        uint64_t n = tst_table_version(t) + 1;
-        tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        _exit(add_column(t, n) == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    (void)in_child;
+    return add_column(t, tst_table_version(t) + 1);
 }
 
 /* The table at `version` has exactly the columns ts, symbol, c<v> for each addition. */
@@ -96,61 +64,20 @@ static void assert_schema_at(tst_table *t, size_t columns)
     }
 }
 
-static int crash_at_step(const char *template_root, const char *work, uint64_t k)
+/* After `ops` additions on a copy with `columns` columns. */
+static void check_schema(tst_table *t, size_t columns, int ops)
 {
-    copy_tree(template_root, work);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t before = tst_table_version(t);
-    size_t columns = tst_table_get_meta(t)->schema->column_count;
-    tst_table_free(t);
-
-    int status = child_add(work, k);
-    assert_true(status == 77 || status == 0);
-
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t after = tst_table_version(t);
-    assert_true(after == before || after == before + 1);
-    if (status == 0)
-        assert_int_equal(after, before + 1);
-    assert_schema_at(t, after == before ? columns : columns + 1);
-    uint64_t current = 0;
-    assert_replay_reads(work, &current);
-    assert_true(current == before || current == after);
-
-    assert_tst_ok(add_column(t, after + 1));
-    assert_int_equal(tst_table_version(t), after + 1);
-    assert_schema_at(t, (after == before ? columns : columns + 1) + 1);
-    tst_table_free(t);
-    assert_replay_reads(work, &current);
-    assert_int_equal(current, after + 1);
-    return status == 0;
+    assert_schema_at(t, columns + (size_t)ops);
 }
 
 static void run_rounds(uint64_t version_before, int rounds)
 {
-    char *base = tst_test_tmpdir("addcols_crash");
-    char *template_root = tst_test_path(base, "template");
-    char *work = tst_test_path(base, "work");
-    assert_int_equal(tst_test_write_commit(template_root, 1, META7), 0);
-    assert_int_equal(tst_test_set_current(template_root, 1), 0);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, template_root));
-    while (tst_table_version(t) < version_before)
-        assert_tst_ok(tst_table_commit_json(t, "[]", NULL));
-    tst_table_free(t);
-    for (int round = 0; round < rounds; round++) {
-        uint64_t k = 1;
-        while (!crash_at_step(template_root, work, k))
-            k++;
-        print_message("round %d: crashed at each of %llu steps of add_columns\n", round,
-                      (unsigned long long)k - 1);
-        assert_true(k > 8);
-        copy_tree(work, template_root);
-    }
-    free(template_root);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_commit_crash c = {
+        .tag = "addcols_crash", .what = "add_columns", .first_actions = META7,
+        .version_before = version_before, .rounds = rounds, .min_steps = 8,
+        .op = add_next_column, .check = check_schema,
+    };
+    tst_proc_commit_crash_rounds(&c);
 }
 
 static void a_writer_killed_at_any_step_of_add_columns_leaves_old_or_new_version(void **state)

@@ -10,7 +10,7 @@
  * columns, each once, each writer's in its own order: an addition made on a
  * stale handle can never drop a column another process added.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
 #include "log.h"
 #include "table_internal.h"
@@ -19,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define ADDERS 3
 #define APPENDERS 3
@@ -67,19 +65,19 @@ static int attempt(tst_table *t, int writer, int i)
     return tst_table_commit_json(t, actions, NULL);
 }
 
-static void run_writer(const char *root, int writer, int fd)
+/* One writer's additions or commits, in its own child (tst_proc_writer). */
+static int run_writer(int writer, void *report, void *arg)
 {
-    writer_report rep;
-    memset(&rep, 0, sizeof rep);
+    writer_report *rep = report;
     int goal = writer < ADDERS ? EACH_ADDS : EACH_APPENDS;
     tst_table *t = NULL;
-    if (tst_table_open(&t, root) != 0)
-        _exit(3);
-    while (rep.done < goal && rep.wrong_errors < 10) {
+    if (tst_table_open(&t, arg) != 0)
+        return 3;
+    while (rep->done < goal && rep->wrong_errors < 10) {
         uint64_t expected = tst_table_version(t);
-        int rc = attempt(t, writer, rep.done);
+        int rc = attempt(t, writer, rep->done);
         if (rc == 0) {
-            rep.won[rep.done++] = tst_table_version(t);
+            rep->won[rep->done++] = tst_table_version(t);
             continue;
         }
         const tst_error *e = tst_error_last();
@@ -87,15 +85,14 @@ static void run_writer(const char *root, int writer, int fd)
             e->found_version <= expected) {
             fprintf(stderr, "writer %d: unexpected %s: %s\n", writer, tst_error_name(rc),
                     e->message);
-            rep.wrong_errors++;
+            rep->wrong_errors++;
         }
-        rep.conflicts++;
+        rep->conflicts++;
         if (tst_table_refresh(t, NULL) != 0)
-            rep.wrong_errors++;
+            rep->wrong_errors++;
     }
     tst_table_free(t);
-    ssize_t put = write(fd, &rep, sizeof rep);
-    _exit(put == (ssize_t)sizeof rep ? 0 : 4);
+    return 0;
 }
 
 /* The added columns of the final schema: all of them, once each, each writer's in order. */
@@ -119,34 +116,16 @@ static void adders_and_committers_win_each_version_once_and_lose_no_column(void 
     char *root = tst_test_tmpdir("addcols_race");
     assert_int_equal(tst_test_write_commit(root, 1, META7), 0);
     assert_int_equal(tst_test_set_current(root, 1), 0);
-    int fds[WRITERS][2];
-    pid_t pids[WRITERS];
-    for (int w = 0; w < WRITERS; w++) {
-        assert_int_equal(pipe(fds[w]), 0);
-        pids[w] = fork();
-        assert_true(pids[w] >= 0);
-        if (pids[w] == 0)
-            run_writer(root, w, fds[w][1]);
-        close(fds[w][1]);
-    }
+    static writer_report reps[WRITERS];
+    tst_proc_run_writers(WRITERS, run_writer, root, reps, sizeof reps[0]);
     static char seen[TOTAL + 2];
     int conflicts = 0;
     for (int w = 0; w < WRITERS; w++) {
-        writer_report rep;
-        assert_int_equal(read(fds[w][0], &rep, sizeof rep), (ssize_t)sizeof rep);
-        close(fds[w][0]);
-        int status = 0;
-        waitpid(pids[w], &status, 0);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        assert_int_equal(rep.wrong_errors, 0);
-        assert_int_equal(rep.done, w < ADDERS ? EACH_ADDS : EACH_APPENDS);
-        conflicts += rep.conflicts;
-        for (int i = 0; i < rep.done; i++) {
-            uint64_t v = rep.won[i];
-            assert_true(v >= 2 && v <= TOTAL + 1);
-            assert_int_equal(seen[v], 0);
-            seen[v] = 1;
-        }
+        const writer_report *rep = &reps[w];
+        assert_int_equal(rep->wrong_errors, 0);
+        assert_int_equal(rep->done, w < ADDERS ? EACH_ADDS : EACH_APPENDS);
+        conflicts += rep->conflicts;
+        tst_proc_mark_won(seen, TOTAL + 1, rep->won, rep->done);
     }
     print_message("%d commits by %d writers, %d conflicts retried\n", TOTAL, WRITERS, conflicts);
     tst_table *t = NULL;

@@ -9,10 +9,9 @@
  * not covered. Either way the next append (of another day) succeeds, and
  * re-appending the crashed day succeeds exactly when it was not committed.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
 #include "duck.h"
-#include "fsio.h"
 #include "tstable/append.h"
 #include "tstable/table.h"
 #include "tstable/table_coverage.h"
@@ -20,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
@@ -41,25 +38,17 @@ static char *day_file(const char *dir, int d)
     return path;
 }
 
+/* In the child: append the file `arg` (any crash is armed by then). */
+static int append_file(tst_table *t, void *arg)
+{
+    return tst_table_append_parquet(t, arg, NULL, NULL);
+}
+
 /* Runs `append file` in a child with a crash armed at step k (0: none).
  * Returns the child's exit status: 77 crashed, 0 appended. */
 static int child_append(const char *root, const char *file, uint64_t k)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        if (k)
-            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        int rc = tst_table_append_parquet(t, file, NULL, NULL);
-        _exit(rc == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    return tst_proc_run_crashing(root, k, append_file, (void *)file);
 }
 
 static uint64_t covered_hours_of_day(const char *root, int d)
@@ -101,7 +90,7 @@ static void an_append_killed_at_any_step_leaves_the_table_whole_and_writable(voi
         assert_int_equal(child_append(work, first, 0), 0);
 
         int status = child_append(work, crashed, k);
-        assert_true(status == 77 || status == 0);
+        assert_true(status == TST_PROC_CRASHED || status == 0);
         assert_tst_ok(tst_table_open(&t, work));
         uint64_t v = tst_table_version(t);
         tst_table_free(t);

@@ -7,7 +7,7 @@
  * and every other process gets TST_EOVERLAP, and no file of a loser stays
  * behind.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
 #include "duck.h"
 #include "tstable/append.h"
@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define WRITERS 4
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
@@ -46,39 +44,33 @@ static char *day_file(const char *dir, int d)
     return path;
 }
 
+typedef struct appenders {
+    const char *root;
+    char **files;
+} appenders;
+
+/* Appender w, in its own child: 0 on success, 10 + -code on failure. */
+static int run_appender(int w, void *arg)
+{
+    const appenders *a = arg;
+    tst_table *t = NULL;
+    int rc = tst_table_open(&t, a->root);
+    if (rc == 0)
+        rc = tst_table_append_parquet(t, a->files[w], NULL, NULL);
+    if (rc != 0 && rc != TST_EOVERLAP)
+        fprintf(stderr, "appender %d: %s\n", w, tst_error_last()->message);
+    tst_table_free(t);
+    return rc == 0 ? 0 : 10 - rc;
+}
+
 /* Forks one appender per file; all start together when the gate opens.
- * Each child exits with 0 on success, 10 + -code on failure. */
+ * codes[w] gets appender w's result: 0 or its error code. */
 static void run_appenders(const char *root, char **files, int *codes)
 {
-    int gate[2];
-    assert_int_equal(pipe(gate), 0);
-    pid_t pids[WRITERS];
-    for (int w = 0; w < WRITERS; w++) {
-        pids[w] = fork();
-        assert_true(pids[w] >= 0);
-        if (pids[w] == 0) {
-            close(gate[1]);
-            char go;
-            if (read(gate[0], &go, 1) != 0)
-                _exit(2);
-            tst_table *t = NULL;
-            int rc = tst_table_open(&t, root);
-            if (rc == 0)
-                rc = tst_table_append_parquet(t, files[w], NULL, NULL);
-            if (rc != 0 && rc != TST_EOVERLAP)
-                fprintf(stderr, "appender %d: %s\n", w, tst_error_last()->message);
-            tst_table_free(t);
-            _exit(rc == 0 ? 0 : 10 - rc);
-        }
-    }
-    close(gate[0]);
-    close(gate[1]); /* everyone reads EOF at once */
-    for (int w = 0; w < WRITERS; w++) {
-        int status = 0;
-        waitpid(pids[w], &status, 0);
-        assert_true(WIFEXITED(status));
-        codes[w] = WEXITSTATUS(status) == 0 ? 0 : 10 - WEXITSTATUS(status);
-    }
+    appenders a = {root, files};
+    tst_proc_run_gated(WRITERS, run_appender, &a, codes);
+    for (int w = 0; w < WRITERS; w++)
+        codes[w] = codes[w] == 0 ? 0 : 10 - codes[w];
 }
 
 static int count_dir(const char *root, const char *rel)

@@ -12,38 +12,14 @@
  * (version TST_CHECKPOINT_INTERVAL). Each round is repeated so that crashes
  * land on tables that already went through earlier crashes.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "log.h"
 #include "table_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-static void copy_tree(const char *from, const char *to)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* Replays the log the way a version-6 reader does: CURRENT, then 1..=CURRENT. */
-static void assert_version6_reader_can_read(const char *root, uint64_t *out_current)
-{
-    uint64_t current = 0;
-    assert_tst_ok(tst_log_read_current(root, &current));
-    assert_true(current >= 1);
-    for (uint64_t v = 1; v <= current; v++) {
-        tst_commit c;
-        assert_tst_ok(tst_log_load_commit(root, v, &c));
-        tst_commit_clear(&c);
-    }
-    *out_current = current;
-}
 
 static char *add_action(uint64_t n)
 {
@@ -57,87 +33,32 @@ static char *add_action(uint64_t n)
     return actions;
 }
 
-/* Child: commit one segment with a crash armed at step k. */
-static int child_commit(const char *root, uint64_t k)
+/* Commits one segment: in the child (crash armed) a made-up one numbered
+ * version + 1000, in the parent the next, whose commit must report the
+ * version the handle is at then. */
+static int commit_one(tst_table *t, bool in_child)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        char *actions = add_action(tst_table_version(t) + 1000);
-        tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        int rc = tst_table_commit_json(t, actions, NULL);
-        _exit(rc == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-/* One crash at step k on a copy of the template, then the checks. Returns 1
- * when the commit ran to the end without reaching step k. */
-static int crash_at_step(const char *template_root, const char *work, uint64_t k)
-{
-    copy_tree(template_root, work);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t before = tst_table_version(t);
-    tst_table_free(t);
-
-    int status = child_commit(work, k);
-    assert_true(status == 77 || status == 0);
-
-    assert_tst_ok(tst_table_open(&t, work));
-    uint64_t after = tst_table_version(t);
-    assert_true(after == before || after == before + 1);
-    if (status == 0)
-        assert_int_equal(after, before + 1);
-    uint64_t current = 0;
-    assert_version6_reader_can_read(work, &current);
-    assert_true(current == before || current == after);
-
-    char *actions = add_action(after + 1);
+    uint64_t n = tst_table_version(t) + (in_child ? 1000 : 1);
+    char *actions = add_action(n);
     uint64_t v = 0;
-    assert_tst_ok(tst_table_commit_json(t, actions, &v));
-    assert_int_equal(v, after + 1);
+    int rc = tst_table_commit_json(t, actions, in_child ? NULL : &v);
+    if (!in_child && rc == 0)
+        assert_int_equal(v, tst_table_version(t));
     free(actions);
-    tst_table_free(t);
-    assert_version6_reader_can_read(work, &current);
-    assert_int_equal(current, after + 1);
-    return status == 0;
+    return rc;
 }
 
 static void run_rounds(uint64_t version_before_commit, int rounds)
 {
-    char *base = tst_test_tmpdir("crash");
-    char *template_root = tst_test_path(base, "template");
-    char *work = tst_test_path(base, "work");
     char actions[4096];
     snprintf(actions, sizeof actions, "[%s]", TST_TEST_META_ACTION);
-    tst_test_write_commit(template_root, 1, actions);
-    tst_test_set_current(template_root, 1);
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_open(&t, template_root));
-    while (tst_table_version(t) < version_before_commit)
-        assert_tst_ok(tst_table_commit_json(t, "[]", NULL));
-    tst_table_free(t);
-
-    for (int round = 0; round < rounds; round++) {
-        uint64_t k = 1;
-        while (!crash_at_step(template_root, work, k))
-            k++;
-        print_message("round %d at version %llu: crashed at each of %llu steps\n", round,
-                      (unsigned long long)version_before_commit + 1, (unsigned long long)k - 1);
-        assert_true(k > 8); /* a commit has at least this many durable steps */
-        /* The next round starts from the table this round left behind. */
-        copy_tree(work, template_root);
-    }
-    free(template_root);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_commit_crash c = {
+        .tag = "crash", .what = "a commit", .first_actions = actions,
+        .version_before = version_before_commit, .rounds = rounds,
+        .min_steps = 8, /* a commit has at least this many durable steps */
+        .op = commit_one,
+    };
+    tst_proc_commit_crash_rounds(&c);
 }
 
 static void a_writer_killed_at_any_step_of_a_commit_never_wedges_the_table(void **state)

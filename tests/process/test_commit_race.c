@@ -7,7 +7,7 @@
  * reported as TST_ECONFLICT (never a storage error) with a found version
  * later than the expected one.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
 #include "log.h"
 #include "table_internal.h"
@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define WRITERS 8
 #define COMMITS_EACH 50
@@ -51,20 +49,19 @@ static int commit_one(tst_table *t, int writer, int i, writer_report *rep, int *
     return tst_table_refresh(t, NULL);
 }
 
-static void run_writer(const char *root, int writer, int fd)
+/* One writer's commits, in its own child (tst_proc_writer). */
+static int run_writer(int writer, void *report, void *arg)
 {
-    writer_report rep;
-    memset(&rep, 0, sizeof rep);
+    writer_report *rep = report;
     tst_table *t = NULL;
-    if (tst_table_open(&t, root) != 0)
-        _exit(3);
+    if (tst_table_open(&t, arg) != 0)
+        return 3;
     int done = 0;
-    while (done < COMMITS_EACH && rep.wrong_errors < 10)
-        if (commit_one(t, writer, done, &rep, &done) != 0)
-            rep.wrong_errors++;
+    while (done < COMMITS_EACH && rep->wrong_errors < 10)
+        if (commit_one(t, writer, done, rep, &done) != 0)
+            rep->wrong_errors++;
     tst_table_free(t);
-    ssize_t put = write(fd, &rep, sizeof rep);
-    _exit(put == (ssize_t)sizeof rep ? 0 : 4);
+    return 0;
 }
 
 static void eight_processes_commit_400_versions_without_gap_or_duplicate(void **state)
@@ -76,33 +73,15 @@ static void eight_processes_commit_400_versions_without_gap_or_duplicate(void **
     assert_int_equal(tst_test_write_commit(root, 1, actions), 0);
     assert_int_equal(tst_test_set_current(root, 1), 0);
 
-    int fds[WRITERS][2];
-    pid_t pids[WRITERS];
-    for (int w = 0; w < WRITERS; w++) {
-        assert_int_equal(pipe(fds[w]), 0);
-        pids[w] = fork();
-        assert_true(pids[w] >= 0);
-        if (pids[w] == 0)
-            run_writer(root, w, fds[w][1]);
-        close(fds[w][1]);
-    }
+    static writer_report reps[WRITERS];
+    tst_proc_run_writers(WRITERS, run_writer, root, reps, sizeof reps[0]);
     static char seen[WRITERS * COMMITS_EACH + 2];
     int conflicts = 0;
     for (int w = 0; w < WRITERS; w++) {
-        writer_report rep;
-        assert_int_equal(read(fds[w][0], &rep, sizeof rep), (ssize_t)sizeof rep);
-        close(fds[w][0]);
-        int status = 0;
-        waitpid(pids[w], &status, 0);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        assert_int_equal(rep.wrong_errors, 0);
-        conflicts += rep.conflicts;
-        for (int i = 0; i < COMMITS_EACH; i++) {
-            uint64_t v = rep.won[i];
-            assert_true(v >= 2 && v <= WRITERS * COMMITS_EACH + 1);
-            assert_int_equal(seen[v], 0); /* no version won twice */
-            seen[v] = 1;
-        }
+        const writer_report *rep = &reps[w];
+        assert_int_equal(rep->wrong_errors, 0);
+        conflicts += rep->conflicts;
+        tst_proc_mark_won(seen, WRITERS * COMMITS_EACH + 1, rep->won, COMMITS_EACH);
     }
     print_message("400 commits by %d writers, %d conflicts retried\n", WRITERS, conflicts);
 

@@ -14,30 +14,16 @@
  * The log is longer than TST_CHECKPOINT_INTERVAL, so the checkpoint steps
  * are crashed too.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "tstable/migrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define HEAD (TST_CHECKPOINT_INTERVAL + 2)
-
-static void put(const char *root, const char *rel, const char *text)
-{
-    char *path = tst_test_path(root, rel);
-    char *dir = strdup(path);
-    *strrchr(dir, '/') = '\0';
-    assert_tst_ok(tst_io_mkdirs(dir));
-    assert_int_equal(tst_test_write_file(path, text, strlen(text)), 0);
-    free(dir);
-    free(path);
-}
 
 /* A v6 table: meta, one segment with a table coverage pointer, then meta commits. */
 static char *make_source(const char *dir)
@@ -55,26 +41,29 @@ static char *make_source(const char *dir)
     for (uint64_t v = 3; v <= HEAD; v++)
         assert_int_equal(tst_test_write_commit(root, v, actions), 0);
     assert_int_equal(tst_test_set_current(root, HEAD), 0);
-    put(root, "data/a.parquet", "segment bytes");
-    put(root, "_coverage/table/2-t.roar", "snapshot bytes");
+    tst_test_put(root, "data/a.parquet", "segment bytes");
+    tst_test_put(root, "_coverage/table/2-t.roar", "snapshot bytes");
     free(seg);
     return root;
+}
+
+typedef struct migration {
+    const char *src, *dst;
+} migration;
+
+/* In the child (no table opened; any crash is armed by then). */
+static int migrate(tst_table *unused, void *arg)
+{
+    (void)unused;
+    const migration *m = arg;
+    return tst_table_migrate(m->src, m->dst, NULL);
 }
 
 /* Migrates in a child with a crash armed at step k (0: none); its exit status. */
 static int migrate_in_child(const char *src, const char *dst, uint64_t k)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (k)
-            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        _exit(tst_table_migrate(src, dst, NULL) == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    migration m = {src, dst};
+    return tst_proc_run_crashing(NULL, k, migrate, &m);
 }
 
 /* The destination is absent, or the whole table: returns whether it exists. */
@@ -112,7 +101,7 @@ static void test_a_migration_killed_at_any_step_leaves_no_table_or_the_whole_one
     uint64_t crashes = 0, complete = 0;
     for (uint64_t k = 1;; k++) {
         int status = migrate_in_child(src, dst, k);
-        assert_true(status == 77 || status == 0);
+        assert_true(status == TST_PROC_CRASHED || status == 0);
         bool exists = check_destination(dst);
         if (status == 0) {
             assert_true(exists);

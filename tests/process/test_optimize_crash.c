@@ -11,9 +11,8 @@
  * optimize then succeeds (or is a no-op) and an append still commits.
  * The parent never starts DuckDB: every step that needs it runs in a child.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "sidecar.h"
 #include "tstable/append.h"
 #include "tstable/optimize.h"
@@ -22,86 +21,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
-
-/* Day d of the sample for NVDA and (for mixed files) AAPL, as Parquet. */
-static char *day_file(const char *dir, int d, bool mixed)
-{
-    char name[32], sql[4096], rows[1024];
-    snprintf(name, sizeof name, "day%d.parquet", d);
-    char *path = tst_test_path(dir, name);
-    snprintf(rows, sizeof rows,
-             "SELECT * FROM read_csv('%s') WHERE ts >= TIMESTAMPTZ '2024-06-01' + INTERVAL %d "
-             "DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY",
-             NVDA_CSV, d, d + 1);
-    snprintf(sql, sizeof sql, "COPY (%s%s%s%s) TO '%s' (FORMAT parquet)", rows,
-             mixed ? " UNION ALL SELECT * REPLACE ('AAPL' AS symbol) FROM (" : "",
-             mixed ? rows : "", mixed ? ")" : "", path);
-    tst_test_duck_in_child(sql);
-    return path;
-}
 
 typedef enum { DO_APPEND, DO_OPTIMIZE } child_op;
+
+typedef struct child_job {
+    child_op op;
+    const char *file;
+} child_job;
+
+/* The operation of in_child, in the child (any crash is armed by then). */
+static int child_body(tst_table *t, void *arg)
+{
+    const child_job *j = arg;
+    return j->op == DO_APPEND ? tst_table_append_parquet(t, j->file, NULL, NULL)
+                              : tst_table_optimize(t, NULL, NULL);
+}
 
 /* Runs one operation in a child with a crash armed at step k (0: none).
  * Returns its exit status: 77 crashed, 0 done, 4 failed. */
 static int in_child(const char *root, child_op op, const char *file, uint64_t k)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        if (k)
-            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        int rc = op == DO_APPEND ? tst_table_append_parquet(t, file, NULL, NULL)
-                                 : tst_table_optimize(t, NULL, NULL);
-        _exit(rc == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static void run(const char *cmd)
-{
-    assert_int_equal(system(cmd), 0);
+    child_job j = {op, file};
+    return tst_proc_run_crashing(root, k, child_body, &j);
 }
 
 static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("ocrash");
-    char *days = tst_test_path(base, "days"), *fixture = tst_test_path(base, "fixture");
-    char *work = tst_test_path(base, "work");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", days);
-    run(cmd);
-    char *d0 = day_file(days, 0, true), *d1 = day_file(days, 1, true);
-    char *next = day_file(days, 2, true);
-    tst_table *t = tst_test_create_table(fixture, "ts", "symbol", TST_TIME_HOURS, 1);
-    tst_table_free(t);
-    assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
-    assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
-    tst_test_log_state before = tst_test_log_state_of(fixture);
-    assert_int_equal(before.version, 3);
-    assert_int_equal(before.mixed, 2);
+    tst_proc_two_day_fixture f;
+    tst_proc_two_day_fixture_make(&f, "ocrash", 0);
+    const char *work = f.work, *next = f.day[2];
+    const tst_test_log_state *before = &f.before;
+    assert_int_equal(before->mixed, 2);
 
     uint64_t k = 1;
     for (;; k++) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", work, fixture, work);
-        run(cmd);
+        tst_proc_copy_tree(f.fixture, work);
         int status = in_child(work, DO_OPTIMIZE, NULL, k);
-        assert_true(status == 77 || status == 0);
+        assert_true(status == TST_PROC_CRASHED || status == 0);
         tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         assert_int_equal(now.mixed, now.version == 3 ? 2 : 0);
-        tst_test_assert_same_log_data(&before, &now);
+        tst_test_assert_same_log_data(before, &now);
         if (status == 0)
             assert_int_equal(now.version, 4);
         tst_test_log_state_clear(&now);
@@ -111,7 +72,7 @@ static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(v
         tst_test_log_state done = tst_test_log_state_of(work);
         assert_int_equal(done.mixed, 0);
         assert_int_equal(done.version, 4);
-        tst_test_assert_same_log_data(&before, &done);
+        tst_test_assert_same_log_data(before, &done);
         tst_test_log_state_clear(&done);
         assert_int_equal(in_child(work, DO_APPEND, next, 0), 0);
         if (status == 0)
@@ -119,14 +80,7 @@ static void an_optimize_killed_at_any_step_leaves_the_table_whole_and_writable(v
     }
     print_message("optimize crashed at each of %llu steps\n", (unsigned long long)k - 1);
     assert_true(k > 10);
-    tst_test_log_state_clear(&before);
-    free(d0);
-    free(d1);
-    free(next);
-    free(days);
-    free(fixture);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_two_day_fixture_free(&f);
 }
 
 int main(void)

@@ -11,9 +11,8 @@
  * new ones after it. A second update then succeeds and an append commits.
  * The parent never starts DuckDB: every step that needs it runs in a child.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
-#include "fsio.h"
 #include "sidecar.h"
 #include "tstable/append.h"
 #include "tstable/session.h"
@@ -23,25 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
-
-/* Day d of the sample for NVDA and AAPL, as Parquet. */
-static char *day_file(const char *dir, int d)
-{
-    char name[32], sql[4096], rows[1024];
-    snprintf(name, sizeof name, "day%d.parquet", d);
-    char *path = tst_test_path(dir, name);
-    snprintf(rows, sizeof rows,
-             "SELECT * FROM read_csv('%s') WHERE ts >= TIMESTAMPTZ '2024-06-01' + INTERVAL %d "
-             "DAY AND ts < TIMESTAMPTZ '2024-06-01' + INTERVAL %d DAY", NVDA_CSV, d, d + 1);
-    snprintf(sql, sizeof sql, "COPY (%s UNION ALL SELECT * REPLACE ('AAPL' AS symbol) FROM (%s)) "
-             "TO '%s' (FORMAT parquet)", rows, rows, path);
-    tst_test_duck_in_child(sql);
-    return path;
-}
 
 /* close = `value` for AAPL at 01:00 of days 0 and 1. */
 static char *update_file(const char *dir, const char *name, double value)
@@ -57,87 +38,64 @@ static char *update_file(const char *dir, const char *name, double value)
 
 typedef enum { DO_APPEND, DO_UPDATE, DO_CHECK } child_op;
 
+typedef struct child_job {
+    const char *root;
+    child_op op;
+    const char *file;
+} child_job;
+
+/* The operation of in_child, in the child (any crash is armed by then). */
+static int child_body(tst_table *t, void *arg)
+{
+    const child_job *j = arg;
+    if (j->op == DO_CHECK) {
+        tst_session *s = NULL;
+        char *v = NULL;
+        if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", j->root) != 0)
+            _exit(3);
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT count(*) = count(DISTINCT (symbol, ts)) AND "
+                 "count(*) FILTER (WHERE close = -1) = %s FROM t", j->file);
+        v = tst_test_first_value(s, sql, NULL, 0);
+        _exit(strcmp(v, "true") == 0 ? 0 : 5);
+    }
+    if (j->op == DO_APPEND)
+        return tst_table_append_parquet(t, j->file, NULL, NULL);
+    tst_update_source src = {.parquet_path = j->file};
+    tst_update_options o = TST_UPDATE_OPTIONS_INIT;
+    o.expected_version = tst_table_version(t);
+    const char *const cols[] = {"close"};
+    return tst_table_update_rows(t, &src, cols, 1, &o, NULL);
+}
+
 /* Runs one operation in a child with a crash armed at step k (0: none).
  * DO_CHECK: exits 0 when every key appears once and `value` keyed rows
  * hold `expect` values of -1 (file is "expect" as text). Returns the exit
  * status: 77 crashed, 0 done, 4 failed, 5 check failed. */
 static int in_child(const char *root, child_op op, const char *file, uint64_t k)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_table *t = NULL;
-        if (tst_table_open(&t, root) != 0)
-            _exit(3);
-        if (op == DO_CHECK) {
-            tst_session *s = NULL;
-            char *v = NULL;
-            if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", root) != 0)
-                _exit(3);
-            char sql[512];
-            snprintf(sql, sizeof sql, "SELECT count(*) = count(DISTINCT (symbol, ts)) AND "
-                     "count(*) FILTER (WHERE close = -1) = %s FROM t", file);
-            v = tst_test_first_value(s, sql, NULL, 0);
-            _exit(strcmp(v, "true") == 0 ? 0 : 5);
-        }
-        if (k)
-            tst_io_set_fault(TST_IO_FAULT_CRASH, k);
-        int rc;
-        if (op == DO_APPEND) {
-            rc = tst_table_append_parquet(t, file, NULL, NULL);
-        } else {
-            tst_update_source src = {.parquet_path = file};
-            tst_update_options o = TST_UPDATE_OPTIONS_INIT;
-            o.expected_version = tst_table_version(t);
-            const char *const cols[] = {"close"};
-            rc = tst_table_update_rows(t, &src, cols, 1, &o, NULL);
-        }
-        _exit(rc == 0 ? 0 : 4);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static void run(const char *cmd)
-{
-    assert_int_equal(system(cmd), 0);
+    child_job j = {root, op, file};
+    return tst_proc_run_crashing(root, op == DO_CHECK ? 0 : k, child_body, &j);
 }
 
 static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("ucrash");
-    char *days = tst_test_path(base, "days"), *fixture = tst_test_path(base, "fixture");
-    char *work = tst_test_path(base, "work");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", days);
-    run(cmd);
-    char *d0 = day_file(days, 0), *d1 = day_file(days, 1), *next = day_file(days, 2);
-    char *minus = update_file(days, "minus.parquet", -1), *plus = update_file(days, "plus.parquet", 7);
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = 7;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, fixture, &spec));
-    tst_table_free(t);
-    assert_int_equal(in_child(fixture, DO_APPEND, d0, 0), 0);
-    assert_int_equal(in_child(fixture, DO_APPEND, d1, 0), 0);
-    tst_test_log_state before = tst_test_log_state_of(fixture);
-    assert_int_equal(before.version, 3);
+    tst_proc_two_day_fixture f;
+    tst_proc_two_day_fixture_make(&f, "ucrash", 7);
+    const char *work = f.work, *next = f.day[2];
+    char *minus = update_file(f.days, "minus.parquet", -1), *plus = update_file(f.days, "plus.parquet", 7);
 
     uint64_t k = 1;
     for (;; k++) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", work, fixture, work);
-        run(cmd);
+        tst_proc_copy_tree(f.fixture, work);
         int status = in_child(work, DO_UPDATE, minus, k);
-        assert_true(status == 77 || status == 0);
+        assert_true(status == TST_PROC_CRASHED || status == 0);
         tst_test_log_state now = tst_test_log_state_of(work);
         assert_true(now.version == 3 || now.version == 4);
         if (status == 0)
             assert_int_equal(now.version, 4);
-        tst_test_assert_same_log_data(&before, &now);
+        tst_test_assert_same_log_data(&f.before, &now);
         tst_test_log_state_clear(&now);
         /* Each key once; the old values before the commit, the new ones after. */
         assert_int_equal(in_child(work, DO_CHECK, now.version == 3 ? "0" : "2", 0), 0);
@@ -151,16 +109,9 @@ static void an_update_killed_at_any_step_leaves_old_or_new_and_writable(void **s
     }
     print_message("update crashed at each of %llu steps\n", (unsigned long long)k - 1);
     assert_true(k > 10);
-    tst_test_log_state_clear(&before);
-    free(d0);
-    free(d1);
-    free(next);
     free(minus);
     free(plus);
-    free(days);
-    free(fixture);
-    free(work);
-    tst_test_rmtree(base);
+    tst_proc_two_day_fixture_free(&f);
 }
 
 int main(void)

@@ -8,7 +8,7 @@
  * updater racing an appender either commits or gets TST_ECONFLICT with
  * nothing written; its successful updates are exactly the values found.
  */
-#include "testsupport.h"
+#include "process_support.h"
 
 #include "tstable/append.h"
 #include "tstable/session.h"
@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define N 3      /* updaters, appenders */
@@ -97,10 +96,7 @@ static void assert_query(const char *root, const char *expected, const char *sql
             fprintf(stderr, "%s\n  expected %s\n  got      %s\n", sql, expected, v);
         _exit(strcmp(v, expected) == 0 ? 0 : 5);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tst_proc_wait(pid), 0);
 }
 
 typedef struct job {
@@ -108,52 +104,48 @@ typedef struct job {
     bool update, strict;
 } job;
 
+typedef struct jobs_of {
+    const char *root;
+    job *jobs;
+} jobs_of;
+
+/* Job w's operations, in its own child: the number that succeeded, or 100 +
+ * the failing code. */
+static int run_job(int w, void *arg)
+{
+    const jobs_of *all = arg;
+    const job *j = &all->jobs[w];
+    int ok = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        int rc = j->update ? update_once(all->root, j->files[r], j->strict)
+                           : append_once(all->root, j->files[r]);
+        if (rc == 0)
+            ok++;
+        else if (!(j->strict && rc == TST_ECONFLICT))
+            return 100 - rc;
+    }
+    return ok;
+}
+
 /* Runs every job in its own process, all released at once; each exits with
  * the number of its operations that succeeded, or 100 + the failing code. */
 static void run_jobs(const char *root, job *jobs, int n, int *done)
 {
-    int gate[2];
-    assert_int_equal(pipe(gate), 0);
-    pid_t pids[2 * N];
-    for (int w = 0; w < n; w++) {
-        pids[w] = fork();
-        assert_true(pids[w] >= 0);
-        if (pids[w] == 0) {
-            close(gate[1]);
-            char go;
-            if (read(gate[0], &go, 1) != 0)
-                _exit(99);
-            int ok = 0;
-            for (int r = 0; r < ROUNDS; r++) {
-                int rc = jobs[w].update ? update_once(root, jobs[w].files[r], jobs[w].strict)
-                                        : append_once(root, jobs[w].files[r]);
-                if (rc == 0)
-                    ok++;
-                else if (!(jobs[w].strict && rc == TST_ECONFLICT))
-                    _exit(100 - rc);
-            }
-            _exit(ok);
-        }
-    }
-    close(gate[0]);
-    close(gate[1]);
-    for (int w = 0; w < n; w++) {
-        int status = 0;
-        waitpid(pids[w], &status, 0);
-        assert_true(WIFEXITED(status));
-        done[w] = WEXITSTATUS(status);
-    }
+    jobs_of all = {root, jobs};
+    tst_proc_run_gated(n, run_job, &all, done);
 }
 
-static char *make_table(const char *base, const char *src)
+/* Under a fresh scratch folder *base: src/ for the source files, and the
+ * table t (protocol 7) with day 0 of U0..U<N-1> appended. Returns its root. */
+static char *make_table(const char *tag, char **base, char **src_out)
 {
-    char *root = tst_test_path(base, "t");
-    char *ents[] = {"symbol"};
-    tst_index_spec spec = tst_test_hourly_spec(ents, 1);
-    spec.kind.protocol = 7;
-    tst_table *t = NULL;
-    assert_tst_ok(tst_table_create(&t, root, &spec));
-    tst_table_free(t);
+    *base = tst_test_tmpdir(tag);
+    char *src = *src_out = tst_test_path(*base, "src");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", src);
+    assert_int_equal(system(cmd), 0);
+    char *root = tst_test_path(*base, "t");
+    tst_table_free(tst_test_create_symbol_table(root, 7));
     for (int w = 0; w < N; w++) {
         char sym[8];
         snprintf(sym, sizeof sym, "U%d", w);
@@ -174,11 +166,8 @@ static void free_jobs(job *jobs, int n)
 static void updates_rebase_over_concurrent_appends_and_updates(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("urace"), *src = tst_test_path(base, "src");
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", src);
-    assert_int_equal(system(cmd), 0);
-    char *root = make_table(base, src);
+    char *base = NULL, *src = NULL;
+    char *root = make_table("urace", &base, &src);
     job jobs[2 * N];
     memset(jobs, 0, sizeof jobs);
     for (int w = 0; w < N; w++) {
@@ -213,11 +202,8 @@ static void updates_rebase_over_concurrent_appends_and_updates(void **state)
 static void a_strict_update_racing_appends_commits_or_conflicts(void **state)
 {
     (void)state;
-    char *base = tst_test_tmpdir("urstrict"), *src = tst_test_path(base, "src");
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", src);
-    assert_int_equal(system(cmd), 0);
-    char *root = make_table(base, src);
+    char *base = NULL, *src = NULL;
+    char *root = make_table("urstrict", &base, &src);
     job jobs[2];
     memset(jobs, 0, sizeof jobs);
     jobs[0].update = jobs[0].strict = true;

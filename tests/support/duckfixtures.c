@@ -126,6 +126,16 @@ char *tst_test_first_value(tst_session *s, const char *sql, const tst_param *p, 
     return copy;
 }
 
+char *tst_test_table_value(const char *root, const char *sql)
+{
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    assert_tst_ok(tst_session_register_table(s, "t", root));
+    char *v = tst_test_first_value(s, sql, NULL, 0);
+    tst_session_free(s);
+    return v;
+}
+
 /* ---- another writer, mid-append ---------------------------------------- */
 
 static void interlope(void *ctx, unsigned attempt)

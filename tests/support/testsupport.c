@@ -1,6 +1,7 @@
 /* testsupport.c — see testsupport.h. */
 #include "testsupport.h"
 
+#include "fsio.h"
 #include "sidecar.h"
 
 #include <dirent.h>
@@ -131,6 +132,28 @@ int tst_test_set_current(const char *root, uint64_t version)
     snprintf(path, sizeof path, "%s/_timeseries_log/CURRENT", root);
     int n = snprintf(text, sizeof text, "%llu\n", (unsigned long long)version);
     return tst_test_write_file(path, text, (size_t)n);
+}
+
+char *tst_test_read_commit(const char *root, uint64_t version)
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, "_timeseries_log/%010llu.json", (unsigned long long)version);
+    char *path = tst_test_path(root, rel), *text = NULL;
+    size_t len = 0;
+    assert_int_equal(tst_test_read_file(path, &text, &len), 0);
+    free(path);
+    return text;
+}
+
+void tst_test_put(const char *root, const char *rel, const char *text)
+{
+    char *path = tst_test_path(root, rel);
+    char *dir = strdup(path);
+    *strrchr(dir, '/') = '\0';
+    assert_tst_ok(tst_io_mkdirs(dir));
+    assert_int_equal(tst_test_write_file(path, text, strlen(text)), 0);
+    free(dir);
+    free(path);
 }
 
 const char *const TST_TEST_META_ACTION =
@@ -275,4 +298,9 @@ tst_table *tst_test_create_table_v6(const char *root, const char *index_column,
                                     const char *entity_column, tst_time_unit unit, uint32_t count)
 {
     return create_table(root, index_column, entity_column, unit, count, TST_FORMAT_VERSION);
+}
+
+tst_table *tst_test_create_symbol_table(const char *root, uint32_t protocol)
+{
+    return create_table(root, "ts", "symbol", TST_TIME_HOURS, 1, protocol);
 }

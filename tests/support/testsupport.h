@@ -102,8 +102,9 @@ int tst_test_session_teardown(void **state);
 /* The first value of a query's first row ("NULL" for null; later rows are
  * ignored), malloc'd. Fails the test on error or no row. */
 char *tst_test_first_value(tst_session *s, const char *sql, const tst_param *p, size_t n);
-
-#endif
+/* The first value of `sql` over the table at `root` registered as "t" in a
+ * fresh session (closed again), malloc'd as tst_test_first_value gives it. */
+char *tst_test_table_value(const char *root, const char *sql);
 
 /* ---- small values and checks ------------------------------------------ */
 
@@ -144,6 +145,10 @@ void tst_test_log_state_clear(tst_test_log_state *s);
  * or that commit the hand-made format_version-6 actions below. */
 tst_table *tst_test_create_table_v6(const char *root, const char *index_column,
                                     const char *entity_column, tst_time_unit unit, uint32_t count);
+/* The usual test table: timestamp index "ts" with buckets of 1 hour, entity
+ * column "symbol", at the given protocol (6, 7; 0: the library's default).
+ * Fails the test on error; the caller frees the table. */
+tst_table *tst_test_create_symbol_table(const char *root, uint32_t protocol);
 
 /* ---- hand-made logs ---------------------------------------------------- */
 
@@ -152,6 +157,12 @@ tst_table *tst_test_create_table_v6(const char *root, const char *index_column,
 int tst_test_write_commit(const char *root, uint64_t version, const char *actions_json);
 /* Writes CURRENT = "<version>\n". */
 int tst_test_set_current(const char *root, uint64_t version);
+/* The text of <root>/_timeseries_log/<version, 10 digits>.json, malloc'd;
+ * fails the test if it cannot be read. */
+char *tst_test_read_commit(const char *root, uint64_t version);
+/* Writes `text` to <root>/<rel>, creating the folders on the way; fails the
+ * test on error. */
+void tst_test_put(const char *root, const char *rel, const char *text);
 
 /* An UpdateTableMeta action for an hourly table on "ts" with entity
  * "symbol" and schema ts: timestamp[ms], symbol: utf8, close: float64. */
@@ -160,3 +171,5 @@ extern const char *const TST_TEST_META_ACTION;
  * epoch seconds. Returns a malloc'd string. */
 char *tst_test_add_segment_action(const char *path, const char *sym, long long min_sec,
                                   long long max_sec);
+
+#endif

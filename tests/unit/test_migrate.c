@@ -25,17 +25,6 @@ static const char *const UINT_META =
     "{\"name\":\"k\",\"data_type\":\"UInt64\",\"nullable\":true}]},"
     "\"created_at\":\"2026-01-01T00:00:00Z\",\"format_version\":6}}";
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char *path = tst_test_path(root, rel);
-    char *dir = strdup(path);
-    *strrchr(dir, '/') = '\0';
-    assert_tst_ok(tst_io_mkdirs(dir));
-    assert_int_equal(tst_test_write_file(path, text, strlen(text)), 0);
-    free(dir);
-    free(path);
-}
-
 static char *read_rel(const char *root, const char *rel)
 {
     char *path = tst_test_path(root, rel), *text = NULL;
@@ -68,9 +57,9 @@ static char *hourly_v6(const char *dir)
     assert_int_equal(tst_test_write_commit(root, 3, "[{\"RemoveSegment\":{\"path\":"
                                                    "\"data/a.parquet\"}}]"), 0);
     assert_int_equal(tst_test_set_current(root, 3), 0);
-    put(root, "data/a.parquet", "segment a");
-    put(root, "data/b.parquet", "segment b bytes");
-    put(root, "notes/readme.txt", "kept as it is");
+    tst_test_put(root, "data/a.parquet", "segment a");
+    tst_test_put(root, "data/b.parquet", "segment b bytes");
+    tst_test_put(root, "notes/readme.txt", "kept as it is");
     free(a);
     free(b);
     return root;
@@ -91,9 +80,9 @@ static char *uint_v6(const char *dir)
         "{\"UpdateTableCoverage\":{\"index_kind\":{\"type\":\"u_int64\",\"bucket_width\":10},"
         "\"coverage_path\":\"_coverage/table/2-t.roar\"}}]"), 0);
     assert_int_equal(tst_test_set_current(root, 2), 0);
-    put(root, "data/u.parquet", "uint segment");
-    put(root, "_coverage/segments/s.roar", "sidecar");
-    put(root, "_coverage/table/2-t.roar", "snapshot");
+    tst_test_put(root, "data/u.parquet", "uint segment");
+    tst_test_put(root, "_coverage/segments/s.roar", "sidecar");
+    tst_test_put(root, "_coverage/table/2-t.roar", "snapshot");
     return root;
 }
 
@@ -284,7 +273,7 @@ static void test_a_damaged_source_fails_and_leaves_nothing(void **state)
     char *gone = tst_test_path(src, "data/b.parquet");
     assert_int_equal(unlink(gone), 0);
     assert_refused(dir, src, dst, TST_ECORRUPT, "segment data/b.parquet is missing");
-    put(src, "data/b.parquet", "segment b bytes");
+    tst_test_put(src, "data/b.parquet", "segment b bytes");
     char *link = tst_test_path(src, "data/link.parquet");
     assert_int_equal(symlink(gone, link), 0);
     assert_refused(dir, src, dst, TST_EINVAL, "symbolic link");
