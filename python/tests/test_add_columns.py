@@ -4,6 +4,7 @@ optimize; every refused request leaves the table's files as they were."""
 import json
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import timeseries_table_format as ttf
@@ -111,16 +112,61 @@ def test_anything_but_a_schema_is_a_type_error(tmp_path, columns):
     assert table.version() == 2 and files(root) == before
 
 
-@pytest.mark.parametrize("columns", [
-    pa.schema([pa.field("n", pa.int64())], metadata={"k": "v"}),
-    pa.schema([pa.field("n", pa.int64(), metadata={"k": "v"})]),
-])
-def test_metadata_is_a_value_error(tmp_path, columns):
+def test_schema_level_metadata_is_a_value_error(tmp_path):
     root = tmp_path / "t"
     table = make(root)
     before = files(root)
-    with pytest.raises(ValueError, match="without metadata"):
-        table.add_columns(columns)
+    with pytest.raises(ValueError, match="schema-level") as error:
+        table.add_columns(pa.schema([pa.field("n", pa.int64())], metadata={"k": "v"}))
+    assert error.value.table_root == str(root)
+    assert table.version() == 2 and files(root) == before
+
+
+def test_field_metadata_is_recorded_and_declares_schema_metadata(tmp_path):
+    root = tmp_path / "t"
+    table = make(root)
+    nested = pa.field("detail", pa.struct([pa.field("v", pa.int64(), metadata={"u": "s"})]),
+                      metadata={"unit": "ms"})
+    assert table.add_columns(pa.schema([pa.field("plain", pa.int64()), nested])) == 3
+    meta = json.loads((root / "_timeseries_log" / "0000000003.json").read_text())[
+        "actions"][0]["UpdateTableMeta"]
+    assert meta["required_reader_features"] == ["schema_add_columns", "schema_metadata"]
+    assert meta["required_writer_features"] == ["schema_metadata"]
+    detail = meta["logical_schema"]["columns"][-1]
+    assert detail["metadata"] == {"unit": "ms"}
+    assert "metadata" not in meta["logical_schema"]["columns"][-2]
+    reopened = ttf.TimeSeriesTable.open(str(root))
+    table.append(rows(1))  # the annotated column left out: nulls, annotations kept
+    segment = sorted(root.rglob("*.parquet"), key=lambda p: p.stat().st_mtime)[-1]
+    stored = pq.read_schema(segment)
+    assert stored.field("detail").metadata == {b"unit": b"ms"}
+    assert stored.field("detail").type.field("v").metadata == {b"u": b"s"}
+    assert reopened.version() == 3
+
+
+def test_adding_columns_keeps_the_tables_schema_annotations(tmp_path):
+    root = tmp_path / "t"
+    table = make(root, append=False)
+    table.append(rows(0).replace_schema_metadata({"origin": "sensor"}))
+    assert table.add_columns(EXTRA) == 3
+    meta = json.loads((root / "_timeseries_log" / "0000000003.json").read_text())[
+        "actions"][0]["UpdateTableMeta"]
+    assert meta["logical_schema"]["metadata"] == {"origin": "sensor"}
+
+
+@pytest.mark.parametrize("field", [
+    pa.field("n", pa.int64(), metadata={b"bad": b"\xff"}),
+    pa.field("n", pa.int64(), metadata={b"\xff": b"bad"}),
+    pa.field("n", pa.list_(pa.field("item", pa.int64(), metadata={b"k": b"\xff"}))),
+])
+def test_annotations_that_are_not_utf8_are_a_value_error(tmp_path, field):
+    root = tmp_path / "t"
+    table = make(root)
+    before = files(root)
+    with pytest.raises(ValueError, match="UTF-8") as error:
+        table.add_columns(pa.schema([pa.field("ok", pa.int64()), field]))
+    assert type(error.value) is ValueError
+    assert error.value.table_root == str(root)
     assert table.version() == 2 and files(root) == before
 
 
@@ -130,8 +176,8 @@ def test_metadata_is_a_value_error(tmp_path, columns):
     (pa.schema([pa.field("price", pa.float64())]), "already has a column 'price'"),
     (pa.schema([pa.field("idx", pa.int64())]), "'idx'"),
     (pa.schema([pa.field("symbol", pa.string())]), "'symbol'"),
-    (pa.schema([pa.field("", pa.int64())]), "empty or blank"),
-    (pa.schema([pa.field(" \t", pa.int64())]), "empty or blank"),
+    (pa.schema([pa.field("", pa.int64())]), "empty name"),
+    (pa.schema([pa.field(" \t", pa.int64())]), "whitespace"),
     (pa.schema([pa.field("n", pa.int64(), nullable=False)]), "'n' must be nullable"),
     (pa.schema([pa.field("n", pa.date32())]), "'n'"),
     (pa.schema([pa.field("n", pa.dictionary(pa.int32(), pa.string()))]), "'n'"),
@@ -156,7 +202,7 @@ def test_a_broken_rule_is_a_schema_mismatch_and_writes_nothing(tmp_path, columns
 def test_no_schema_yet_and_a_stale_handle_conflicts(tmp_path):
     root = tmp_path / "t"
     table = make(root, append=False)
-    with pytest.raises(ttf.SchemaMismatchError, match="no schema yet"):
+    with pytest.raises(ttf.SchemaMismatchError, match="no established canonical schema"):
         table.add_columns(EXTRA)
     assert table.version() == 1
     table.append(rows(0))

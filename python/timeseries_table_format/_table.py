@@ -49,6 +49,22 @@ def _granularity_args(index_type: Optional[str], index_granularity: Any, bucket:
                     f"int (int64/uint64 indexes), not {type(index_granularity).__name__}")
 
 
+# The library's phrase for an annotation (Arrow schema or field metadata) that is
+# not UTF-8 text; the caller's data is at fault, so Python sees a ValueError, as
+# the reference 0.9 raises.
+_NOT_UTF8 = "annotations must be UTF-8 text"
+
+
+def _annotation_value_error(err: TimeseriesTableError) -> Exception:
+    """A ValueError (table_root kept) for a non-UTF-8 annotation, else err itself."""
+    if type(err) is not TimeseriesTableError or err.code != "TST_EINVAL" or \
+            _NOT_UTF8 not in str(err):
+        return err
+    error = ValueError(str(err))
+    error.table_root = err.table_root
+    return error
+
+
 class TimeSeriesTable(_native.TimeSeriesTable):
     __doc__ = _native.TimeSeriesTable.__doc__
 
@@ -101,7 +117,14 @@ class TimeSeriesTable(_native.TimeSeriesTable):
             compression = compression.strip().lower()  # " ZsTd " is zstd, as in the reference
         stream, rows = rows_per_group(arrow_stream_source(source), max_rows_per_row_group,
                                       max_bytes_per_row_group)
-        fields = super().append(stream, compression=compression, max_rows_per_row_group=rows)
+        try:
+            fields = super().append(stream, compression=compression,
+                                    max_rows_per_row_group=rows)
+        except TimeseriesTableError as err:
+            error = _annotation_value_error(err)
+            if error is err:
+                raise
+            raise error from err
         fields.update(max_rows_per_row_group=rows, max_bytes_per_row_group=max_bytes_per_row_group)
         return AppendReport(fields, self.root())
 
@@ -170,23 +193,30 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         table without a schema yet (append first); a format_version-6 table
         raises TimeseriesTableError (migrate it to protocol 7 first). Readers
         older than the reference 0.8 can no longer open the table. A Session
-        that registered the table sees the new columns at its next query."""
+        that registered the table sees the new columns at its next query.
+        Field metadata (annotations, nested ones too) is recorded with the
+        columns and declares the schema_metadata feature (readers older than
+        the reference 0.9 can then no longer open the table); annotations
+        that are not UTF-8, and schema-level metadata, raise ValueError."""
         if not isinstance(columns, pa.Schema):
             error = TypeError(f"add_columns() takes a pyarrow.Schema, not "
                               f"{type(columns).__name__}")
             error.table_root = self.root()
             raise error
-        annotated = [f.name for f in columns if f.metadata]
-        if columns.metadata or annotated:
-            where = f"field {annotated[0]!r}" if annotated else "the schema"
-            error = ValueError(f"add_columns() takes a pyarrow.Schema without metadata, but "
-                               f"{where} has some (this build does not write the "
-                               f"schema_metadata feature); drop it with "
-                               f"schema.remove_metadata() / field.remove_metadata(); nothing "
-                               f"was written")
+        if columns.metadata:
+            # The table's schema-level annotations are fixed by its first append.
+            error = ValueError("add_columns() takes a pyarrow.Schema without schema-level "
+                               "metadata (field metadata is kept); drop it with "
+                               "schema.remove_metadata(); nothing was written")
             error.table_root = self.root()
             raise error
-        return super().add_columns(columns.__arrow_c_schema__())
+        try:
+            return super().add_columns(columns.__arrow_c_schema__())
+        except TimeseriesTableError as err:
+            error = _annotation_value_error(err)
+            if error is err:
+                raise
+            raise error from err
 
     def update_rows(self, source: Any, *, columns: Sequence[str], expected_version: int,
                     strict: bool = False) -> UpdateRowsReport:
@@ -208,7 +238,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         self._check_writable("update")  # a read-only table never touches the source
         try:
             stream = arrow_stream_source(source)
-        except TypeError as err:
+        except (TypeError, ValueError) as err:  # not a source, or its export failed
             err.table_root = root
             raise
         try:
@@ -219,6 +249,10 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                 spec = self.index_spec()
                 err.example_key = example_key(err.example_key, self.schema(),
                                               spec.get("index_column", spec.get("column")))
+            raise
+        except ValueError as err:  # the source's export failed (its error is the cause)
+            if getattr(err, "table_root", None) is None:
+                err.table_root = root
             raise
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,

@@ -105,7 +105,8 @@ int tst_schema_from_json(tst_schema **out, json_object *obj, const char *where);
 json_object *tst_schema_to_json(const tst_schema *schema);
 int tst_schema_copy(tst_schema **dst, const tst_schema *src);
 void tst_schema_free(tst_schema *schema);
-/* A deep copy of src with extra_count more columns (deep-copied) at its end. */
+/* A deep copy of src (its annotations too) with extra_count more columns (deep-copied)
+ * at its end. */
 int tst_schema_extend(tst_schema **dst, const tst_schema *src, const tst_field *extra,
                       size_t extra_count);
 /* The column of that name, or NULL. */

@@ -863,7 +863,7 @@ int tst_schema_extend(tst_schema **dst, const tst_schema *src, const tst_field *
         tst_schema_free(copy);
         return tst_fail(TST_ENOMEM, "out of memory copying a schema");
     }
-    int rc = 0;
+    int rc = tst_metadata_copy(&copy->metadata, &src->metadata); /* annotations stay */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const tst_field *f = i < src->column_count ? &src->columns[i]
                                                    : &extra[i - src->column_count];

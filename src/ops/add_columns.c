@@ -10,7 +10,9 @@
  *      build can write (tst_segment_field_writable: appends that leave the
  *      column out write it as nulls, so it must be writable);
  *   3. the next TableMeta: the current one, the columns appended to the
- *      schema, "schema_add_columns" added (sorted) to the reader features;
+ *      schema (with their field annotations), "schema_add_columns" added
+ *      (sorted) to the reader features, and "schema_metadata" (reader and
+ *      writer) when the schema now carries annotations;
  *   4. one commit, [UpdateTableMeta], on the handle's version: no refresh,
  *      no retry (the reference's contract), so another writer first is
  *      TST_ECONFLICT and nothing is written.
@@ -70,8 +72,9 @@ static int check_table(const tst_table *t)
     snprintf(where, sizeof where, "add_columns on table %s", tst_table_root(t));
     int rc = tst_protocol_check_write(meta, where);
     if (rc == 0 && !meta->schema)
-        rc = refuse(t, "the table has no schema yet%s%s; its first append fixes the schema: "
-                    "append data first, or include the columns in the first append", "", "");
+        rc = refuse(t, "the table has no established canonical schema yet%s%s; its first "
+                    "append fixes the schema: append data first, or include the columns in "
+                    "the first append", "", "");
     return rc;
 }
 
@@ -128,7 +131,7 @@ static int check_columns(const tst_table *t, const tst_field *cols, size_t count
         if (!cols[i].name || blank(cols[i].name)) {
             char what[64];
             snprintf(what, sizeof what, "column %zu (counting from 1)", i + 1);
-            return refuse(t, "%s has an empty or blank name%s", what, "");
+            return refuse(t, "%s has an empty name or one of whitespace only%s", what, "");
         }
         int rc = check_column(t, cols, i);
         if (rc != 0)
@@ -176,6 +179,10 @@ static int next_meta(const tst_table *t, const tst_field *cols, size_t count,
         next->schema = grown;
         rc = add_feature(next);
     }
+    /* A column's annotations (reference 0.9): the commit that first records
+     * some declares schema_metadata, reader and writer. */
+    if (rc == 0)
+        rc = tst_protocol_enable_metadata(next);
     return rc;
 }
 

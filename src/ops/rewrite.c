@@ -71,6 +71,31 @@ static int check_schema(tst_table *table, const char *path, const tst_source *sr
     return rc;
 }
 
+/*
+ * The annotations the file's footer (ARROW:schema) declares against the log's,
+ * as the reference 0.9 checks them before a rewrite: a key whose value differs,
+ * or one the log does not have, is TST_ECORRUPT naming the file (a rewrite would
+ * otherwise carry the file's word or drop it silently). Only a table that records
+ * annotations is checked: files of a table from before the feature may carry
+ * annotations its log never adopted. A footer without an ARROW:schema declares
+ * none. Queries do not check (a footer read per file per query costs too much).
+ */
+static int check_annotations(tst_table *table, const char *path, const tst_source *src)
+{
+    const tst_schema *want = schema_of(table);
+    if (!tst_schema_has_metadata(want))
+        return 0;
+    tst_source top = *src;
+    top.column_count = 0; /* the schema-level annotations alone */
+    if (tst_append_annotations_conflict(want, &top))
+        return segment_corrupt(path, "the Parquet schema metadata does not match the table's "
+                               "(the log's) schema metadata");
+    if (tst_append_annotations_conflict(want, src))
+        return segment_corrupt(path, "the Parquet field metadata does not match the table's "
+                               "(the log's) field metadata");
+    return 0;
+}
+
 /* The log's row count and the segment's sidecar must match what the file holds. */
 static int check_against_log(tst_table *table, const char *path, const tst_measure *m)
 {
@@ -106,6 +131,8 @@ int tst_rewrite_open_segment(tst_table *table, const char *path, tst_source *out
     int rc = abs ? tst_source_parquet(out_src, abs) : tst_fail(TST_ENOMEM, "out of memory");
     if (rc == 0)
         rc = check_schema(table, path, out_src);
+    if (rc == 0)
+        rc = check_annotations(table, path, out_src);
     if (rc == 0)
         rc = tst_measure_relation(out_src->relation_sql, tst_table_index(table),
                                   schema_of(table), out_m);

@@ -40,8 +40,10 @@ int tst_rewrite_cancelled(const tst_cancel *cancel, const char *op, const char *
 
 /*
  * Opens the live segment `path` as a source and checks it against the log
- * before it is rewritten: the table's schema, the log's row count, the
- * segment's sidecar equal to the measured coverage (out_m, also returned).
+ * before it is rewritten: the table's schema, the footer's annotations (when
+ * the table records some: a differing or extra key is refused), the log's row
+ * count, the segment's sidecar equal to the measured coverage (out_m, also
+ * returned).
  * A mismatch is TST_ECORRUPT naming the segment. The caller clears both.
  */
 int tst_rewrite_open_segment(tst_table *table, const char *path, tst_source *out_src,

@@ -223,7 +223,9 @@ static int open_source(update_run *r, const tst_update_source *source, bool *emp
             source->stream->release(source->stream);
             return rc;
         }
-        rc = tst_source_arrow(&r->src, source->stream, &r->staging);
+        /* Annotations that conflict with the table's stop the read before the
+         * first batch (as an append's do); plan_source then names the key. */
+        rc = tst_source_arrow_for(&r->src, source->stream, &r->staging, r->keyed);
     } else if (source->parquet_path) {
         rc = tst_source_parquet(&r->src, source->parquet_path);
     } else {

@@ -9,6 +9,7 @@
 #include "testsupport.h"
 
 #include "append_internal.h"
+#include "model.h"
 #include "tstable/append.h"
 #include "tstable/evolve.h"
 #include "tstable/optimize.h"
@@ -93,7 +94,7 @@ static void every_rule_is_refused_and_writes_nothing(void **state)
     char *root = tst_test_tmpdir("addcols_rules");
     tst_table *t = tst_test_create_symbol_table(root, 7);
     tst_field ok = column("vwap", TST_TYPE_FLOAT64, true);
-    expect_refused(t, root, &ok, 1, TST_ESCHEMA, "has no schema yet");
+    expect_refused(t, root, &ok, 1, TST_ESCHEMA, "has no established canonical schema yet");
     tst_table_free(t);
     t = NULL;
     tst_test_rmtree(root);
@@ -105,7 +106,7 @@ static void every_rule_is_refused_and_writes_nothing(void **state)
     tst_field blank[] = {column("vwap", TST_TYPE_FLOAT64, true), column(" \t", TST_TYPE_INT64, true)};
     expect_refused(t, root, blank, 2, TST_ESCHEMA, "column 2 (counting from 1) has an empty");
     tst_field empty = column("", TST_TYPE_INT64, true);
-    expect_refused(t, root, &empty, 1, TST_ESCHEMA, "empty or blank name");
+    expect_refused(t, root, &empty, 1, TST_ESCHEMA, "empty name or one of whitespace only");
     tst_field existing = column("close", TST_TYPE_FLOAT64, true);
     expect_refused(t, root, &existing, 1, TST_ESCHEMA, "already has a column 'close'");
     tst_field key = column("symbol", TST_TYPE_UTF8, true);
@@ -144,6 +145,35 @@ static void a_format_version_6_table_is_refused_with_the_migrate_command(void **
     append_csv(t, root, "a.csv", "ts,symbol,close\n2024-01-01T00:00:00Z,A,1.5\n");
     tst_field ok = column("vwap", TST_TYPE_FLOAT64, true);
     expect_refused(t, root, &ok, 1, TST_EUNSUPPORTED, "tstable migrate --table SRC --to DST");
+    tst_table_free(t);
+    tst_test_rmtree(root);
+}
+
+/* A column's annotations are recorded with it, and that commit declares
+ * schema_metadata as a reader and a writer feature (reference 0.9). */
+static void annotated_columns_declare_schema_metadata(void **state)
+{
+    (void)state;
+    char *root = tst_test_tmpdir("addcols_annotated");
+    tst_table *t = table_with_data(root);
+    tst_field col = column("vwap", TST_TYPE_FLOAT64, true);
+    assert_tst_ok(tst_metadata_add(&col.metadata, "unit", 4, "ms", 2, "test"));
+    uint64_t v = 0;
+    assert_tst_ok(tst_table_add_columns(t, &col, 1, &v));
+    tst_metadata_clear(&col.metadata);
+    char *text = tst_test_read_commit(root, v);
+    assert_non_null(strstr(text, "\"metadata\":{\"unit\":\"ms\"}"));
+    assert_non_null(strstr(text, "\"required_reader_features\":[\"schema_add_columns\","
+                                 "\"schema_metadata\"],"
+                                 "\"required_writer_features\":[\"schema_metadata\"]"));
+    free(text);
+    tst_table_free(t);
+    assert_tst_ok(tst_table_open(&t, root));
+    const tst_schema *s = tst_table_get_meta(t)->schema;
+    const tst_field *f = tst_schema_find(s, "vwap");
+    assert_non_null(f);
+    assert_int_equal(f->metadata.count, 1);
+    assert_string_equal(f->metadata.items[0].value, "ms");
     tst_table_free(t);
     tst_test_rmtree(root);
 }
@@ -384,6 +414,7 @@ int main(void)
         cmocka_unit_test(every_rule_is_refused_and_writes_nothing),
         cmocka_unit_test(a_format_version_6_table_is_refused_with_the_migrate_command),
         cmocka_unit_test(the_addition_is_one_metadata_commit),
+        cmocka_unit_test(annotated_columns_declare_schema_metadata),
         cmocka_unit_test(appends_may_leave_out_nullable_payload_columns_only_after_an_addition),
         cmocka_unit_test(scans_of_older_segments_only_read_the_new_columns_as_nulls),
         cmocka_unit_test(optimize_rewrites_older_segments_in_the_evolved_schema),
