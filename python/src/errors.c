@@ -295,11 +295,22 @@ PyObject *ttf_raise_last_statement(void)
     return raise_last(code == TST_EINVAL ? ttf_SqlError : NULL, NULL, NULL);
 }
 
+/* A location with a scheme (s3://...) is a storage this build cannot reach:
+ * StorageError, as in the reference, though the library calls it
+ * TST_EUNSUPPORTED (it is refused before any I/O). */
+static int is_unsupported_location(const tst_error *e)
+{
+    return e->code == TST_EUNSUPPORTED &&
+           strstr(e->message, "unsupported table location scheme:") != NULL;
+}
+
 static PyObject *raise_last(PyObject *cls, const char *table_root, const tst_table *table)
 {
     const tst_error *e = tst_error_last();
     if (e->code == TST_ENOMEM)
         return PyErr_NoMemory();
+    if (cls == NULL && is_unsupported_location(e))
+        cls = ttf_StorageError;
     const char *message = e->message[0] ? e->message : "tstable call failed without a message";
     PyObject *attrs = PyDict_New();
     if (attrs == NULL || code_attrs(attrs, e, table) < 0 ||

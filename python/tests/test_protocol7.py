@@ -59,7 +59,7 @@ def test_a_duplicate_interval_in_one_append_raises_and_writes_nothing(tmp_path):
     assert isinstance(e, ttf.TimeseriesTableError)
     assert (e.example_identity, e.example_index_interval, e.segment_path) == \
         ({"e": 3}, "[200, 210)", None)
-    assert e.code == "TST_EDUPLICATE" and "duplicate ordered-index interval" in str(e)
+    assert e.code == "TST_EDUPLICATE" and "Duplicate ordered-index interval" in str(e)
     assert t.version() == 2 and len(list((tmp_path / "t" / "data").rglob("*.parquet"))) == 1
     # The same rows in a format_version-6 table are fine.
     v6 = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "v6"), index_column="k",

@@ -73,7 +73,8 @@ def test_index_spec_of_integer_tables(tmp_path):
 
 @pytest.mark.parametrize("kw, field, reason", [
     (dict(bucket="2x"), "bucket", "unknown time bucket unit 'x'"),
-    (dict(bucket=None), "bucket", "required"),
+    (dict(bucket=None), "index_granularity", "required keyword argument 'index_granularity' "
+                                             "(bucket= in the 0.4 API)"),
     (dict(bucket_width=10), "bucket_width", "use bucket for timestamp indexes"),
     (dict(index_type="int64", bucket=None, bucket_width=0), "bucket_width", "1..=18446744073709551615"),
     (dict(index_type="int64", bucket=None, bucket_width=True), "bucket_width", "int"),

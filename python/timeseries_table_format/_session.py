@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from . import _native
-from ._results import to_reader, to_table
+from ._results import require_from_stream, to_reader, to_table
 
 
 class Session(_native.Session):
@@ -23,12 +23,14 @@ class Session(_native.Session):
         result keeps its columns). params binds $1, $2, ... (a list or tuple)
         or $name (a dict): None, bool, int (-2**63 .. 2**64-1), float, str,
         bytes, Decimal, datetime (naive means UTC) and date."""
-        return to_table(super().sql(query, params))
+        require_from_stream("Session.sql")
+        return to_table(super().sql(query, params), "Session.sql")
 
     def sql_reader(self, query: str, params: Any = None) -> pa.RecordBatchReader:
         """Like sql(), streamed: a pyarrow.RecordBatchReader. Until it is read to the
         end or closed, other calls on this session raise TimeseriesTableError."""
-        return to_reader(super().sql_reader(query, params))
+        require_from_stream("Session.sql_reader")
+        return to_reader(super().sql_reader(query, params), "Session.sql_reader")
 
     def __repr__(self) -> str:
         return f"Session(tables={self.tables()!r})"

@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
-from . import _native
+from . import _native, _oplog
 from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
 from ._optimize import OptimizeReport
 from ._update import UpdateRowsReport, example_key, expected_version, update_columns
@@ -27,26 +27,80 @@ from ._sources import arrow_stream_source, rows_per_group
 _update_expected_version = expected_version
 
 
-def _granularity_args(index_type: Optional[str], index_granularity: Any, bucket: Any,
-                      bucket_width: Any) -> tuple:
+_U64_MAX = 2**64 - 1
+_TIME_FORM = "must be a string using s, m, h, or d units for timestamp indexes"
+_INT_FORM = f"must be a Python int in 1..={_U64_MAX} for integer indexes"
+
+
+class _CreateOptionError(TimeseriesTableError, ValueError):
+    """A create() option with a wrong value (also a ValueError, as before 0.9)."""
+
+
+class _CreateOptionTypeError(TimeseriesTableError, TypeError):
+    """A create() option of the wrong type or missing (also a TypeError)."""
+
+
+def _create_option_error(cls: type, table_root: Any, index_type: Any, field: str,
+                         reason: str) -> TimeseriesTableError:
+    """The reference 0.9 form: 'invalid <field> for index_type "<t>" (table_root=<r>): <reason>',
+    with table_root and index_type attributes; raised before any file is touched."""
+    try:
+        root = os.fspath(table_root)
+    except TypeError:
+        root = str(table_root)
+    root = root.decode(errors="replace") if isinstance(root, bytes) else root
+    shown = "" if index_type is None else str(index_type)
+    error = cls(f"invalid {field} for index_type \"{shown}\" (table_root={root}): {reason}")
+    error.table_root = root
+    error.index_type = index_type
+    return error
+
+
+def _granularity_args(table_root: Any, index_type: Optional[str], index_granularity: Any,
+                      bucket: Any, bucket_width: Any) -> tuple:
     """index_granularity as bucket (a str, timestamps) or bucket_width (an int)."""
     if index_granularity is None:
+        if bucket is None and bucket_width is None and index_type is not None:
+            raise _create_option_error(
+                _CreateOptionTypeError, table_root, index_type, "index_granularity",
+                "create() missing required keyword argument 'index_granularity' ("
+                + ("bucket= in the 0.4 API): a string using s, m, h, or d units such as \"1h\""
+                   if index_type == "timestamp" else
+                   f"bucket_width= in the 0.4 API): a Python int in 1..={_U64_MAX}"))
         return bucket, bucket_width
     if bucket is not None or bucket_width is not None:
         raise TypeError("give index_granularity, or bucket/bucket_width, not both")
+    integer = index_type in ("int64", "uint64")
     if isinstance(index_granularity, str):
-        if index_type not in (None, "timestamp"):
-            raise ValueError(f"index_granularity for an {index_type} index is a positive int "
-                             f"(a bucket width), not {index_granularity!r}")
+        if integer:
+            raise _create_option_error(
+                _CreateOptionError, table_root, index_type, "index_granularity",
+                f"{_INT_FORM} (a positive int bucket width), not {index_granularity!r}")
         return index_granularity, None
     if isinstance(index_granularity, int) and not isinstance(index_granularity, bool):
         if index_type == "timestamp":
-            raise ValueError(f"index_granularity for a timestamp index is a duration string such "
-                             f"as \"1h\", not {index_granularity!r} (for an integer index pass "
-                             "index_type=\"int64\" or \"uint64\")")
+            raise _create_option_error(
+                _CreateOptionError, table_root, index_type, "index_granularity",
+                f"{_TIME_FORM} (a duration string such as \"1h\"), not {index_granularity!r}; "
+                "for an integer index pass index_type=\"int64\" or \"uint64\"")
+        if integer and not 1 <= index_granularity <= _U64_MAX:
+            raise _create_option_error(
+                _CreateOptionError, table_root, index_type, "index_granularity",
+                f"{_INT_FORM}, not {index_granularity}")
         return None, index_granularity
-    raise TypeError(f"index_granularity must be a str (timestamps, e.g. \"1h\") or a positive "
-                    f"int (int64/uint64 indexes), not {type(index_granularity).__name__}")
+    form = _TIME_FORM if index_type == "timestamp" else (
+        _INT_FORM + ("; bool is not accepted" if isinstance(index_granularity, bool) else ""))
+    raise _create_option_error(
+        _CreateOptionTypeError, table_root, index_type, "index_granularity",
+        f"{form} (a str for timestamps, e.g. \"1h\", or a positive int for int64/uint64 "
+        f"indexes), not {type(index_granularity).__name__}")
+
+
+def _appended(report: AppendReport) -> AppendReport:
+    _oplog.succeeded("table.append", "Appended segment", starting_version=report.starting_version,
+                     committed_version=report.committed_version, row_count=report.row_count,
+                     copied=report.copied, attempts=report.attempts)
+    return report
 
 
 # The library's phrase for an annotation (Arrow schema or field metadata) that is
@@ -89,12 +143,33 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         and write) or 6 (format_version 6, for tables the reference 0.4.0 must
         read; ttf.migrate() turns one into protocol 7 later). Options are
         checked before any file is written."""
-        bucket, bucket_width = _granularity_args(index_type, index_granularity, bucket,
-                                                 bucket_width)
-        return super().create(table_root=table_root, index_column=index_column,
-                              index_type=index_type, entity_columns=entity_columns,
-                              bucket=bucket, bucket_width=bucket_width, timezone=timezone,
-                              time_column=time_column, protocol=protocol)
+        bucket, bucket_width = _granularity_args(table_root, index_type, index_granularity,
+                                                 bucket, bucket_width)
+        try:
+            table = super().create(table_root=table_root, index_column=index_column,
+                                  index_type=index_type, entity_columns=entity_columns,
+                                  bucket=bucket, bucket_width=bucket_width, timezone=timezone,
+                                  time_column=time_column, protocol=protocol)
+        except TimeseriesTableError as error:
+            # A duration the native parser refuses, under the name the caller used.
+            prefix = 'invalid bucket for index_type "timestamp" '
+            if index_granularity is None or not str(error).startswith(prefix):
+                raise
+            reason = str(error).split("): ", 1)[-1]
+            raise _create_option_error(_CreateOptionError, table_root, "timestamp",
+                                       "index_granularity",
+                                       f"{_TIME_FORM}: {reason}") from None
+        _oplog.succeeded("table.create", "Created time-series table", starting_version=0,
+                         committed_version=table.version())
+        return table
+
+    @classmethod
+    def open(cls, table_root: Any) -> "TimeSeriesTable":
+        """Open the table at table_root at its newest version; raises StorageError when
+        there is no table there (or the location is not a local folder)."""
+        table = super().open(table_root)
+        _oplog.succeeded("table.open", "Opened time-series table", version=table.version())
+        return table
 
     def append(self, source: Any, *, compression: Optional[str] = None,
                max_rows_per_row_group: Optional[int] = None,
@@ -126,7 +201,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                 raise
             raise error from err
         fields.update(max_rows_per_row_group=rows, max_bytes_per_row_group=max_bytes_per_row_group)
-        return AppendReport(fields, self.root())
+        return _appended(AppendReport(fields, self.root()))
 
     def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True) -> AppendReport:
         """Append one Parquet file as a new segment; returns an AppendReport (an int:
@@ -143,7 +218,7 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         if not copy_if_outside:
             parquet_path = self._path_inside_root(parquet_path)
         try:
-            return AppendReport(super().append_parquet(parquet_path), self.root())
+            return _appended(AppendReport(super().append_parquet(parquet_path), self.root()))
         except CoverageOverlapError as error:
             # The file that re-covers the table, as the caller named it.
             error.segment_path = os.fsdecode(os.fspath(given))
@@ -176,7 +251,11 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         entity columns is refused. Other writers' commits in between are
         rebased onto unless they removed a segment being rewritten
         (ConflictError)."""
-        return OptimizeReport(super().optimize())
+        report = OptimizeReport(super().optimize())
+        _oplog.succeeded("table.optimize", "Optimized time-series table",
+                         starting_version=report.starting_version,
+                         committed_version=report.committed_version, no_op=report.no_op)
+        return report
 
     def add_columns(self, columns: pa.Schema) -> int:
         """Add columns at the end of the table's schema, in one metadata-only

@@ -83,8 +83,8 @@ int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *
         return schema_error(root, "the index column '%s' is missing%s%s", spec->column, "", "");
     if (!index_type_fits(&index->type, spec->kind.type)) {
         tst_type_format(&index->type, type, sizeof type);
-        return schema_error(root, "the index column '%s' has type %s, but the table's index is %s",
-                            spec->column, type, tst_index_type_name(spec->kind.type));
+        return schema_error(root, "the index column '%s' has type %s, expected %s (the table's index "
+                            "type)", spec->column, type, tst_index_type_name(spec->kind.type));
     }
     for (size_t i = 0; i < spec->entity_count; i++) {
         const tst_field *f = tst_schema_find(schema, spec->entity_columns[i]);

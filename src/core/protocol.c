@@ -191,9 +191,9 @@ int tst_protocol_check_read(const tst_table_meta *meta, const char *where)
     const char *f = first_unsupported(meta->reader_features, meta->reader_feature_count,
                                       SUPPORTED_READER_FEATURES);
     if (f)
-        return tst_fail(TST_EUNSUPPORTED, "%s: the table requires reader feature `%s`, which this "
-                        "build of tstable does not support; open it with a tool that does",
-                        where, f);
+        return tst_fail(TST_EUNSUPPORTED, "%s: unsupported table reader features: the table "
+                        "requires reader feature `%s`, which this build of tstable does not "
+                        "support; open it with a tool that does", where, f);
     return tst_protocol_check_metadata(meta, where);
 }
 
@@ -312,9 +312,10 @@ static int prescan_meta(json_object *meta, const char *where)
         json_object *f = json_object_array_get_idx(readers, i);
         if (json_object_is_type(f, json_type_string) &&
             !supported(SUPPORTED_READER_FEATURES, json_object_get_string(f)))
-            return tst_fail(TST_EUNSUPPORTED, "%s: the table requires reader feature `%.64s`, "
-                            "which this build of tstable does not support; open it with a tool "
-                            "that does", where, json_object_get_string(f));
+            return tst_fail(TST_EUNSUPPORTED, "%s: unsupported table reader features: the "
+                            "table requires reader feature `%.64s`, which this build of tstable "
+                            "does not support; open it with a tool that does", where,
+                            json_object_get_string(f));
     }
     return 0;
 }

@@ -69,7 +69,7 @@ static int check_table(const tst_table *t)
         return TST_EUNSUPPORTED;
     }
     char where[4200];
-    snprintf(where, sizeof where, "add_columns on table %s", tst_table_root(t));
+    snprintf(where, sizeof where, "Column addition (add_columns) on table %s", tst_table_root(t));
     int rc = tst_protocol_check_write(meta, where);
     if (rc == 0 && !meta->schema)
         rc = refuse(t, "the table has no established canonical schema yet%s%s; its first "

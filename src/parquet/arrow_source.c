@@ -723,7 +723,7 @@ static int drain_stream(drain *d, struct ArrowSchema *schema)
         duckdb_destroy_arrow_converted_schema(&d->converted);
     tst_duck_disconnect(&d->con);
     if (rc == 0 && d->rows == 0)
-        rc = tst_fail(TST_EEMPTY, "cannot append an empty Arrow stream: its %" PRIu64
+        rc = tst_fail(TST_EEMPTY, "Cannot append an empty Arrow input: the stream's %" PRIu64
                       " batches hold no rows; nothing was written", d->batches);
     return rc;
 }

@@ -625,7 +625,7 @@ static int duplicates_check(duckdb_connection con, const measure_plan *p)
         uint64_t bucket = bucket_of_ordinal(p, ordinal);
         if (tst_bucket_format(&p->spec->kind, bucket, range, sizeof range) < 0)
             snprintf(range, sizeof range, "bucket %" PRIu64, bucket);
-        rc = tst_fail(TST_EDUPLICATE, "duplicate ordered-index interval %s%s%s: %" PRIu64 " rows "
+        rc = tst_fail(TST_EDUPLICATE, "Duplicate ordered-index interval %s%s%s: %" PRIu64 " rows "
                       "fall in it; a protocol-7 table allows at most one row per (entity, index "
                       "interval), also within one append: keep one row per interval, or use a "
                       "finer index granularity", range, entity[0] ? " for entity " : "", entity,

@@ -239,7 +239,7 @@ def test_tables_tstable_writes_with_protocol_7_work_in_0_9(tmp_path):
         same_sql(cli, root, TS_QUERIES)
         # The same duplicate is refused by tstable too, and nothing is written.
         r = cli("append", "--table", root, "--parquet", dup)
-        assert r.returncode == 1 and "duplicate ordered-index interval" in r.stderr, r.stderr
+        assert r.returncode == 1 and "Duplicate ordered-index interval" in r.stderr, r.stderr
         assert cli_json(cli, "info", "--table", root)["version"] == version + 2
 
 
@@ -255,4 +255,4 @@ def test_duplicate_interval_at_the_top_of_uint64_is_named_as_0_9_names_it(tmp_pa
     r = cli("append", "--table", tmp_path / "u", "--parquet", src)
     assert theirs == {"duplicate": "[18446744073709551614, 18446744073709551615]"}
     assert r.returncode == 1
-    assert f"duplicate ordered-index interval {theirs['duplicate']}: 2 rows" in r.stderr
+    assert f"Duplicate ordered-index interval {theirs['duplicate']}: 2 rows" in r.stderr

@@ -201,7 +201,7 @@ static void an_int32_index_is_adopted_as_the_int64_index(void **state)
     t.meta.index.kind.type = TST_INDEX_UINT64;
     source_of(&src, "i32.parquet", "SELECT 1::INTEGER AS seq, 'A' AS symbol");
     assert_tst_fails(plan(&t, &src, &p), TST_ESCHEMA);
-    assert_message_has("the index column 'seq' has type int32, but the table's index is uint64");
+    assert_message_has("the index column 'seq' has type int32, expected uint64 (the table's index type)");
     tst_source_clear(&src);
 }
 

@@ -64,7 +64,7 @@ static void duplicate_interval_in_one_append_writes_nothing(void **state)
                                            "2024-01-01T00:30:00Z,A,2.0\n");
     assert_tst_fails(tst_table_append_csv(t, csv, NULL, NULL, NULL), TST_EDUPLICATE);
     const tst_error *e = tst_error_last();
-    assert_non_null(strstr(e->message, "duplicate ordered-index interval "
+    assert_non_null(strstr(e->message, "Duplicate ordered-index interval "
                                        "[2024-01-01T00:00:00Z, 2024-01-01T01:00:00Z) for entity "
                                        "symbol=A: 2 rows"));
     assert_non_null(strstr(e->message, "nothing was written"));
