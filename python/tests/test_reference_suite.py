@@ -43,8 +43,6 @@ DIFFERENCES = {
     "test_session_sql_reader.py::test_session_sql_reader_concurrent_readers_do_not_crash":
         "a session streams one sql_reader() at a time; a second call says the session is busy "
         "(use one Session per concurrent reader)",
-    "test_session_sql_reader.py::test_session_sql_reader_requires_pyarrow_from_stream":
-        "replaces pyarrow.RecordBatchReader with a fake; our results come from pyarrow itself",
     # Deliberate API choices.
     "test_session_sql.py::test_session_sql_params_kw_only_enforced":
         "params may also be passed by position (a superset of the reference's spelling)",
