@@ -143,8 +143,10 @@ def child_append(ttf, a, out):
     data = pq.read_table(a.data)
     parts = {}
     t0 = time.perf_counter()
+    # format_version 6 for both: the reference 0.4.0 reads the tables ours writes.
+    extra = {"protocol": 6} if a.system == "ours" else {}
     t = ttf.TimeSeriesTable.create(table_root=a.table_root, index_column="ts", index_type="timestamp",
-                                   bucket="1s", entity_columns=["symbol"])
+                                   bucket="1s", entity_columns=["symbol"], **extra)
     t1 = time.perf_counter()
     parts["create"] = t1 - t0
     if a.how == "append":
@@ -527,7 +529,7 @@ def write_report(path, a, results, want, facts, started, elapsed, hour, data_mb)
         "int64, `venue`/`note` string, `is_buy` bool; row k is symbol k mod 5 at second k div 5 after "
         "2024-01-01 plus a sub-second offset, so every (symbol, second) is distinct. Written once to Parquet "
         f"({data_mb:.1f} MB, pyarrow defaults), which every child reads back (not timed) to get the Table.",
-        "- Tables: `create(index_column=\"ts\", index_type=\"timestamp\", bucket=\"1s\", entity_columns=[\"symbol\"])`.",
+        "- Tables: `create(index_column=\"ts\", index_type=\"timestamp\", bucket=\"1s\", entity_columns=[\"symbol\"])` (ours with `protocol=6`, so that 0.4.0 reads them).",
         "- Each measurement is one process (the two packages share an import name): ours runs in `.venv` "
         "(the package pip-installed there), the reference in `.deps/refvenv`. "
         "`time.perf_counter` around the operation only; \"process wall\" is the whole child "
