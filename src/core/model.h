@@ -112,6 +112,19 @@ int tst_schema_extend(tst_schema **dst, const tst_schema *src, const tst_field *
 /* The column of that name, or NULL. */
 const tst_field *tst_schema_find(const tst_schema *schema, const char *name);
 
+/* ---- comparing schemas (schema_compare.c) ------------------------------ */
+
+/* True when two logical types are identical, nested types included; or,
+ * `loose`, when values of source type `a` go into table type `b` as they
+ * are (list element names may differ; a nested field may be non-null where
+ * the table's is nullable). */
+bool tst_type_same(const tst_type *a, const tst_type *b, bool loose);
+/* True when two schemas have the same columns in the same order, with the
+ * same types and nullability (annotations aside). */
+bool tst_schema_equal(const tst_schema *a, const tst_schema *b);
+/* True when two schemas (of equal types) carry the same annotations everywhere. */
+bool tst_schema_annotations_equal(const tst_schema *a, const tst_schema *b);
+
 int tst_segment_from_json(tst_segment *out, json_object *obj, const char *where);
 json_object *tst_segment_to_json(const tst_segment *segment);
 int tst_segment_copy(tst_segment *dst, const tst_segment *src);

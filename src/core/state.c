@@ -8,7 +8,6 @@
  */
 #include "state.h"
 
-#include "append_schema.h"
 #include "fail.h"
 
 #include <inttypes.h>
@@ -161,7 +160,7 @@ static int check_schema_change(const tst_table_meta *from, const tst_table_meta 
     if (!to->schema)
         return tst_fail(TST_ECORRUPT, "%s: a TableMeta removes the table's logical schema",
                         origin);
-    if (tst_append_schema_equal(from->schema, to->schema))
+    if (tst_schema_equal(from->schema, to->schema))
         return 0;
     if (!tst_meta_requires_feature(to, "schema_add_columns"))
         return tst_fail(TST_ECORRUPT, "%s: a TableMeta changes the logical schema without "
@@ -169,7 +168,7 @@ static int check_schema_change(const tst_table_meta *from, const tst_table_meta 
     tst_schema prefix = *to->schema;
     prefix.column_count = from->schema->column_count;
     bool additive = to->schema->column_count > from->schema->column_count &&
-                    tst_append_schema_equal(from->schema, &prefix);
+                    tst_schema_equal(from->schema, &prefix);
     for (size_t i = prefix.column_count; additive && i < to->schema->column_count; i++)
         additive = to->schema->columns[i].nullable;
     if (!additive)

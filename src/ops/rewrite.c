@@ -65,7 +65,7 @@ static int check_schema(tst_table *table, const char *path, const tst_source *sr
         if (nullable_rest)
             prefix.column_count = found->column_count;
     }
-    if (rc == 0 && !tst_append_schema_equal(found, &prefix))
+    if (rc == 0 && !tst_schema_equal(found, &prefix))
         rc = segment_corrupt(path, "the file does not hold the table's schema");
     tst_schema_free(found);
     return rc;
@@ -214,7 +214,7 @@ static int rebase(const tst_rewrite_commit *c, const tst_schema *written_in)
     for (size_t i = 0; !gone && i < c->replaced_count; i++)
         if (!tst_state_find(tst_table_state(c->table), c->replaced[i]))
             gone = c->replaced[i];
-    if (!gone && tst_append_schema_equal(schema_of(c->table), written_in))
+    if (!gone && tst_schema_equal(schema_of(c->table), written_in))
         return 0;
     uint64_t found = tst_table_version(c->table);
     if (gone)

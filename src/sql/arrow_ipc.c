@@ -45,7 +45,7 @@
  * all have offset 0; the slicing is there for other producers.
  *
  * The flatbuffers are built by a small writer (the same design as
- * src/parquet/arrow_schema_write.c's, see there for the encoding) that
+ * src/engine/arrow_schema_write.c's, see there for the encoding) that
  * writes every scalar explicitly rather than eliding defaults, as several
  * Arrow defaults are not zero (Date's unit, Time's bitWidth).
  */

@@ -4,7 +4,7 @@ A table whose index is timestamp[ms, UTC] (arrow-rs, the reference), timestamp[n
 (pandas) or timestamp[us, America/New_York] (pyarrow) gets re-encoded segments written by
 DuckDB, which can write a zoned column only as microseconds. Those segments hold the UTC
 instant in a plain timestamp of the table's unit, and the footer's schema is then rewritten
-(src/parquet/parquet_footer.c) to say isAdjustedToUTC=true, so every reader (DuckDB included)
+(src/engine/parquet_footer.c) to say isAdjustedToUTC=true, so every reader (DuckDB included)
 reads an instant and not a wall time. Before that rewrite DuckDB read those segments as
 zone-less timestamps and the table's view cast them to TIMESTAMPTZ in the session's zone:
 after SET TimeZone = 'America/New_York' every re-encoded row moved by five hours.

@@ -1,7 +1,7 @@
 /*
  * segment_select.h — the SELECT that reads a chosen list of segments, and
  * the Arrow stream over a DuckDB result; shared by the native scan
- * (src/core/scan.c) and the SQL session (src/sql/session.c).
+ * (src/ops/scan.c) and the SQL session (src/sql/session.c).
  *
  * Both decide the segment list before DuckDB binds anything (read_parquet
  * opens every listed file at bind), then read

@@ -509,8 +509,8 @@ static int rebase(append_batch *b)
     const tst_schema *now = tst_table_get_meta(b->table)->schema;
     if (!now)
         return 0;
-    if (!tst_append_schema_equal(now, lead->plan.adopted) ||
-        !tst_append_annotations_equal(now, lead->plan.adopted))
+    if (!tst_schema_equal(now, lead->plan.adopted) ||
+        !tst_schema_annotations_equal(now, lead->plan.adopted))
         return tst_fail(TST_ESCHEMA, "append to table %s rejected: another writer made the first "
                         "append with a different schema; nothing was written",
                         tst_table_root(b->table));

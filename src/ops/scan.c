@@ -24,7 +24,7 @@
  *      bounded by a chunk.
  *
  * The SELECT's column list, its FROM and the stream are shared with the SQL
- * session (src/sql/segment_select.c), so both present a table alike.
+ * session (src/engine/segment_select.c), so both present a table alike.
  *
  * The session time zone of the scan's connection is pinned to UTC: it is
  * the zone of exported TIMESTAMPTZ columns ("tsu:UTC") and of the casts

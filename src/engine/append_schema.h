@@ -23,10 +23,6 @@ int tst_append_plan_schema(const tst_table_meta *meta, const tst_source *src, co
                            tst_append_plan *out);
 void tst_append_plan_clear(tst_append_plan *plan);
 
-/* True when two schemas have the same columns in the same order, with the
- * same types and nullability. */
-bool tst_append_schema_equal(const tst_schema *a, const tst_schema *b);
-
 /* Whether an append may leave out this column of the table: after add_columns
  * (feature schema_add_columns), any nullable column but the index and entity
  * columns; it is then written as nulls. */
@@ -34,9 +30,6 @@ bool tst_append_may_omit(const tst_table_meta *meta, const tst_field *column);
 
 /* True when the source's annotations conflict with the table's (nothing is read). */
 bool tst_append_annotations_conflict(const tst_schema *table, const tst_source *src);
-
-/* True when two schemas (of equal types) carry the same annotations everywhere. */
-bool tst_append_annotations_equal(const tst_schema *a, const tst_schema *b);
 
 /* Checks a schema about to be adopted: index column type, entity column types. */
 int tst_append_check_spec_columns(const tst_index_spec *spec, const tst_schema *schema,
