@@ -198,3 +198,45 @@ def test_keep_all_versions_removes_only_orphans(cli):
     report = vacuum_json(cli, "--apply", "--keep-all-versions", *SHORT)
     assert [a["path"] for a in report["artifacts"] if a["disposition"] == "deleted"] == [ORPHAN]
     assert len(list((root / "_coverage" / "table").iterdir())) == 3
+
+
+def test_the_guide_commands_run_and_print_the_documented_report(cli):
+    import re
+    import shlex
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "vacuum.md").read_text()
+    commands = re.findall(r"```sh\n(.*?)```", guide, re.S)[0].strip().splitlines()
+    shown = re.findall(r"```text\n(.*?)```", guide, re.S)[0].splitlines()
+    daily_table(cli, 2, name="bars")
+    outputs = []
+    for line in commands:
+        args = shlex.split(line)
+        assert args[0] == "tstable"
+        outputs.append(cli.ok(*args[1:]).stdout)
+    keys = [l.split(":")[0] for l in shown if ":" in l and not l.startswith("(")]
+    assert [l.split(":")[0] for l in outputs[0].splitlines()[:len(keys)]] == keys
+    assert outputs[1].startswith("mode: apply\n")
+
+
+def test_vacuum_never_opens_duckdb(cli):
+    """The binary links libduckdb, but vacuum must not open a database (it needs no SQL
+    engine): under gdb, a breakpoint on duckdb_open_ext is hit by `query` (the control)
+    and never by `vacuum --apply`."""
+    import shutil
+    import subprocess
+
+    import pytest
+    gdb = shutil.which("gdb")
+    if not gdb:
+        pytest.skip("gdb is not installed")
+    root = daily_table(cli, 2)
+    put(root, ORPHAN, age_seconds=86400 * 30)
+
+    def opens_duckdb(*args):
+        out = subprocess.run([gdb, "-batch", "-nx", "-ex", "set breakpoint pending on",
+                              "-ex", "break duckdb_open_ext", "-ex", "run", "-ex", "kill",
+                              "--args", str(BIN), *args], cwd=cli.tmp, capture_output=True,
+                             text=True, timeout=120)
+        return "Breakpoint 1, " in out.stdout
+    assert opens_duckdb("query", "--table", "t", "--sql", "select 1")
+    assert not opens_duckdb("vacuum", "--table", "t", "--apply")
+    assert not (root / ORPHAN).exists()
