@@ -135,3 +135,13 @@ def test_a_failed_deletion_raises_vacuum_apply_error_with_the_partial_report(tmp
     assert out.stdout.split() == ["apply", "1", "2", "True"]
     left = os.listdir(os.path.join(t.root(), "data", "_managed", "append"))
     assert sum(name.startswith("00000000-") for name in left) == 2
+
+
+def test_the_guide_python_example_runs(tmp_path, monkeypatch):
+    import re
+    from conftest import REPO
+    guide = open(os.path.join(REPO, "docs", "guide", "vacuum.md")).read()
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "docs/guide/vacuum.md", "exec"), {"__name__": "guide"})
