@@ -3,7 +3,7 @@
  * append and optimize.
  *
  * Three appenders (each their own two symbols, one mixed file per round,
- * pausing a random 0.1-0.2 s between rounds),
+ * pausing a random 0.15-0.3 s between rounds),
  * one optimizer (splitting the mixed segments again and again) and one
  * vacuumer (apply, retention 2 seconds, explicitly allowed) run together
  * until the appenders are done; then the vacuumer runs once more. The
@@ -32,8 +32,8 @@
 #include <unistd.h>
 
 #define APPENDERS 3
-#define ROUNDS 12
-#define RETENTION_SECONDS 2
+#define ROUNDS 16
+#define RETENTION_SECONDS 3
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
 
 static char *files[APPENDERS][ROUNDS];
@@ -68,7 +68,7 @@ static int appender(const char *root, int w)
             ok++;
         else
             fprintf(stderr, "appender %d round %d: %s\n", w, r, tst_error_last()->message);
-        usleep(100000 + (useconds_t)(rand() % 100000));
+        usleep(150000 + (useconds_t)(rand() % 150000));
     }
     tst_table_free(t);
     return ok;
