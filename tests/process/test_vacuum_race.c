@@ -5,7 +5,7 @@
  * Three appenders (each their own two symbols, one mixed file per round,
  * pausing a random 0.15-0.3 s between rounds),
  * one optimizer (splitting the mixed segments again and again) and one
- * vacuumer (apply, retention 2 seconds, explicitly allowed) run together
+ * vacuumer (apply, retention 3 seconds, explicitly allowed) run together
  * until the appenders are done; then the vacuumer runs once more. The
  * retention is still longer than any write takes here, which is the
  * contract vacuum relies on. Afterwards, for every version from the
