@@ -29,14 +29,11 @@ from ._reports import AppendReport
 from ._session import Session
 from ._table import TimeSeriesTable
 from ._update import UpdateRowsReport
+from ._vacuum import VacuumApplyError, VacuumArtifact, VacuumReport
 from . import _display, _logging
 
 # The reference's 0.5+ names. An overlap is the same error under both names.
 IndexIntervalOverlapError = CoverageOverlapError
-
-
-class VacuumApplyError(StorageError):
-    """A vacuum could not delete every file it chose (the reference 0.5+ name)."""
 
 
 __version__ = "0.1.0"
@@ -46,6 +43,8 @@ __version__ = "0.1.0"
 from . import _native
 _native.AppendReport = AppendReport
 _native.OptimizeReport = OptimizeReport
+_native.VacuumReport = VacuumReport
+_native.VacuumArtifact = VacuumArtifact
 
 
 _logging.install()
@@ -70,6 +69,8 @@ __all__ = [
     "TimeseriesTableError",
     "UpdateRowsReport",
     "VacuumApplyError",
+    "VacuumArtifact",
+    "VacuumReport",
     "__version__",
     "disable_notebook_display",
     "enable_notebook_display",

@@ -80,7 +80,73 @@ DataFusionError = SqlError
 IndexIntervalOverlapError = CoverageOverlapError
 
 class DuplicateIndexIntervalError(TimeseriesTableError): ...
-class VacuumApplyError(StorageError): ...
+class VacuumArtifact:
+    """Vacuum classification for one considered file (read-only)."""
+    @property
+    def path(self) -> str: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def modified_at(self) -> _dt.datetime: ...
+    @property
+    def disposition(self) -> Literal["retained", "removable", "deleted", "already_absent"]: ...
+    @property
+    def reason(
+        self,
+    ) -> Literal[
+        "referenced_by_commit",
+        "within_retention",
+        "changed_since_planning",
+        "unrecognized_artifact",
+        "unreferenced",
+        "invalid_or_unreadable_parquet",
+        "needed_checkpoint",
+        "superseded_checkpoint",
+        "interrupted_write",
+    ]: ...
+    @property
+    def referenced_by_commit_version(self) -> Optional[int]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class VacuumReport:
+    """Structured result of one vacuum invocation (read-only)."""
+    @property
+    def table_version(self) -> int: ...
+    @property
+    def older_than(self) -> _dt.datetime: ...
+    @property
+    def mode(self) -> Literal["dry_run", "apply"]: ...
+    @property
+    def artifacts(self) -> List[VacuumArtifact]: ...
+    @property
+    def considered_files(self) -> int: ...
+    @property
+    def retained_files(self) -> int: ...
+    @property
+    def removable_files(self) -> int: ...
+    @property
+    def deleted_files(self) -> int: ...
+    @property
+    def already_absent_files(self) -> int: ...
+    @property
+    def considered_bytes(self) -> int: ...
+    @property
+    def retained_bytes(self) -> int: ...
+    @property
+    def removable_bytes(self) -> int: ...
+    @property
+    def deleted_bytes(self) -> int: ...
+    @property
+    def already_absent_bytes(self) -> int: ...
+    @property
+    def oldest_retained_version(self) -> int: ...
+    @property
+    def folders_removed(self) -> int: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class VacuumApplyError(StorageError):
+    path: Optional[str]
+    partial_report: VacuumReport
 
 class AppendReport(int):
     """The result of one committed append; its int value is committed_version."""
@@ -212,6 +278,18 @@ class TimeSeriesTable:
     ) -> AppendReport: ...
     def optimize(self) -> OptimizeReport:
         """Rewrite every mixed-entity segment into single-entity segments (one commit)."""
+    def vacuum(
+        self,
+        older_than: _dt.datetime,
+        *,
+        apply: bool = False,
+        expire_history: bool = False,
+        allow_short_retention: bool = False,
+    ) -> VacuumReport:
+        """Inspect (dry run) or delete files no retained version needs. older_than is
+        timezone-aware and not in the future; files modified at or after it are kept.
+        expire_history=True (tstable extension) also removes the files of versions
+        older than the one current at older_than. VacuumApplyError on a failed deletion."""
     def add_columns(self, columns: pa.Schema) -> int:
         """Add nullable columns at the end of the schema (one commit); the new version."""
     def update_rows(

@@ -9,6 +9,7 @@ of the extension's own stream objects.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import os
 from typing import Any, Optional, Sequence
@@ -18,6 +19,7 @@ import pyarrow as pa
 from . import _native, _oplog
 from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
 from ._optimize import OptimizeReport
+from ._vacuum import VacuumApplyError, make_report as _vacuum_report
 from ._update import UpdateRowsReport, example_key, expected_version, update_columns
 from ._reports import AppendReport
 from ._results import to_reader, to_table
@@ -255,6 +257,60 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         _oplog.succeeded("table.optimize", "Optimized time-series table",
                          starting_version=report.starting_version,
                          committed_version=report.committed_version, no_op=report.no_op)
+        return report
+
+    def vacuum(self, older_than: _dt.datetime, *, apply: bool = False,
+               expire_history: bool = False, allow_short_retention: bool = False) -> Any:
+        """Inspect or delete files no retained version needs; returns a VacuumReport.
+
+        As the reference 0.9.0's vacuum(older_than, *, apply=False): a dry run
+        unless apply=True; older_than must be timezone-aware and not in the
+        future; files modified at or after it are kept (a writer in flight may
+        be about to commit them), as is every file any commit names, every
+        commit file, and every file vacuum does not recognise as the table's.
+
+        expire_history=True (a tstable extension) also expires old versions:
+        only the versions current at or after older_than keep their files
+        (their segments, sidecars and coverage snapshots; older checkpoints
+        go too), so the table's metadata stays proportional to the table,
+        not its history. Time travel then refuses the older versions. A
+        cutoff less than one hour ago is refused with expire_history unless
+        allow_short_retention=True.
+
+        A deletion failure raises VacuumApplyError; its partial_report records
+        what was deleted before it."""
+        if not isinstance(older_than, _dt.datetime):
+            raise TypeError("older_than must be a timezone-aware datetime.datetime, not "
+                            f"{type(older_than).__name__}")
+        if older_than.tzinfo is None or older_than.utcoffset() is None:
+            raise TypeError("older_than must be timezone-aware (give it a tzinfo, e.g. "
+                            "datetime.timezone.utc)")
+        cutoff = older_than.astimezone(_dt.timezone.utc)
+        if cutoff > _dt.datetime.now(_dt.timezone.utc):
+            raise ValueError(f"vacuum cutoff {cutoff.isoformat()} is in the future")
+        delta = cutoff - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+        sec, nsec = delta.days * 86400 + delta.seconds, delta.microseconds * 1000
+        if sec == 0 and nsec == 0:
+            nsec = 1  # the native call reads (0, 0) as "the default retention"
+        try:
+            values = super().vacuum(sec, nsec, apply=bool(apply),
+                                    keep_all_versions=not expire_history,
+                                    allow_short_retention=bool(allow_short_retention)
+                                    or not expire_history)
+        except StorageError as error:
+            partial = getattr(error, "partial_report", None)
+            if partial is None:
+                raise
+            failure = VacuumApplyError(str(error))
+            for name in ("table_root", "path"):
+                setattr(failure, name, getattr(error, name, None))
+            failure.partial_report = _vacuum_report(partial)
+            raise failure from error
+        report = _vacuum_report(values)
+        _oplog.succeeded("table.vacuum", "Vacuumed time-series table", mode=report.mode,
+                         table_version=report.table_version,
+                         deleted_files=report.deleted_files,
+                         removable_files=report.removable_files)
         return report
 
     def add_columns(self, columns: pa.Schema) -> int:

@@ -27,6 +27,7 @@ static const cli_command COMMANDS[] = {
     {"add-columns", "Add nullable columns to a table's schema", cli_cmd_add_columns},
     {"update", "Set columns of existing rows, named by their key", cli_cmd_update},
     {"migrate", "Turn a format_version-6 table into a new protocol-7 table", cli_cmd_migrate},
+    {"vacuum", "Remove files no version within the retention needs", cli_cmd_vacuum},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},

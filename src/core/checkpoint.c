@@ -499,7 +499,13 @@ int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out)
     if (version == 0 || version > max_version)
         return tst_fail(TST_ENOTFOUND, "no usable checkpoint at or below version %" PRIu64,
                         max_version);
+    return tst_checkpoint_load_version(root, version, out);
+}
+
+int tst_checkpoint_load_version(const char *root, uint64_t version, tst_state *out)
+{
     char *path = checkpoint_path(root, version);
+    int rc;
     char *bytes = NULL;
     size_t len = 0;
     rc = path ? tst_io_read_file(path, CHECKPOINT_MAX_BYTES, &bytes, &len) : TST_ENOMEM;

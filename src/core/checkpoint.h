@@ -31,4 +31,8 @@ int tst_checkpoint_latest(const char *root, uint64_t *out_version);
  */
 int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out);
 
+/* Loads the checkpoint of exactly `version` (_checkpoints/<version:010>.checkpoint),
+ * whatever _last_checkpoint says; TST_ENOTFOUND when there is no such file. */
+int tst_checkpoint_load_version(const char *root, uint64_t version, tst_state *out);
+
 #endif

@@ -228,6 +228,17 @@ int tst_io_unlink(const char *path)
     return 0;
 }
 
+int tst_io_rmdir(const char *dir)
+{
+    if (step() != 0 || (rmdir(dir) != 0 && errno != ENOENT)) {
+        int err = errno;
+        tst_fail_errno(TST_EIO, err, "cannot remove folder %s", dir);
+        tst_fail_set_path(dir);
+        return TST_EIO;
+    }
+    return 0;
+}
+
 int tst_io_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

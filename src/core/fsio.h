@@ -50,6 +50,8 @@ int tst_io_replace(const char *path, const void *bytes, size_t len);
 int tst_io_rename(const char *from, const char *to);
 int tst_io_unlink(const char *path); /* a missing file is not an error */
 int tst_io_fsync_dir(const char *dir);
+/* Removes an empty folder; a missing one is not an error, a non-empty one is TST_EIO. */
+int tst_io_rmdir(const char *dir);
 /* mkdir -p; fsyncs each parent that gained a folder. */
 int tst_io_mkdirs(const char *dir);
 

@@ -17,7 +17,8 @@ import pytest
 from conftest import BIN, REPO, Result, squeeze_boxes
 
 NVDA_CSV = REPO / "examples" / "data" / "nvda_1h_sample.csv"
-COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps", "optimize", "add-columns"]
+COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps", "optimize", "add-columns",
+            "vacuum"]
 
 
 # ---- data -----------------------------------------------------------------

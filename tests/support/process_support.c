@@ -3,6 +3,8 @@
 
 #include "fsio.h"
 #include "log.h"
+#include "state_at.h"
+#include "tstable/error.h"
 #include "tstable/append.h"
 
 #include <stdio.h>
@@ -239,4 +241,46 @@ void tst_proc_run_gated(int n, int (*job)(int w, void *arg), void *arg, int *sta
     for (int w = 0; w < n; w++)
         statuses[w] = tst_proc_wait(pids[w]);
     free(pids);
+}
+
+/* ---- vacuum ------------------------------------------------------------ */
+
+static void assert_file(const char *root, const char *rel, uint64_t version)
+{
+    if (!rel)
+        return;
+    char *full = tst_test_path(root, rel);
+    if (!tst_test_exists(full))
+        fail_msg("version %llu of %s names %s, which is gone", (unsigned long long)version, root,
+                 rel);
+    free(full);
+}
+
+uint64_t tst_proc_assert_versions_whole(const char *root, uint64_t from)
+{
+    uint64_t head = 0;
+    assert_int_equal(tst_log_head(root, &head), 0);
+    for (uint64_t v = from ? from : 1; v <= head; v++) {
+        tst_state st;
+        int rc = tst_state_load_at(&st, root, v);
+        if (rc != 0)
+            fail_msg("version %llu of %s does not load: %s", (unsigned long long)v, root,
+                     tst_error_last()->message);
+        for (size_t i = 0; i < st.segment_count; i++) {
+            assert_file(root, st.segments[i].path, v);
+            assert_file(root, st.segments[i].coverage_path, v);
+        }
+        if (st.has_coverage)
+            assert_file(root, st.coverage.coverage_path, v);
+        tst_state_clear(&st);
+    }
+    return head;
+}
+
+void tst_proc_age_files(const char *dir, int64_t sec)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "find '%s' -type f -exec touch -h -d @%lld {} +", dir,
+             (long long)sec);
+    assert_int_equal(system(cmd), 0);
 }

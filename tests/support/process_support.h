@@ -102,4 +102,13 @@ void tst_proc_mark_won(char *seen, uint64_t last, const uint64_t *won, int n);
  * the test unless each exited normally; statuses[w] gets child w's status. */
 void tst_proc_run_gated(int n, int (*job)(int w, void *arg), void *arg, int *statuses);
 
+/* Vacuum's promise: for every version from..=head (head = the log's), the
+ * state at that version (a checkpoint plus replay) names only files that
+ * exist: live segments, their sidecars, the table coverage snapshot. Fails
+ * the test otherwise. Returns the head. */
+uint64_t tst_proc_assert_versions_whole(const char *root, uint64_t from);
+
+/* Sets the modification time of every file under dir to `sec` (epoch). */
+void tst_proc_age_files(const char *dir, int64_t sec);
+
 #endif
