@@ -108,6 +108,7 @@ extern PyMethodDef ttf_coverage_methods[];
 extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 extern PyMethodDef ttf_add_columns_methods[]; /* add_columns.c */
 extern PyMethodDef ttf_update_methods[];   /* update.c */
+extern PyMethodDef ttf_delete_methods[];   /* delete.c */
 extern PyMethodDef ttf_migrate_functions[]; /* migrate.c: module functions */
 
 /* ---- session.c ---------------------------------------------------------- */
