@@ -1,5 +1,5 @@
 /*
- * rewrite.c — the steps optimize and update share when they replace
+ * rewrite.c — the steps optimize, update and delete share when they replace
  * segments (see rewrite.h): the checks of a segment before it is rewritten,
  * the measure and sidecar of a replacement, the commit loop with its
  * rebase, and the removal of an attempt's files.

@@ -1,12 +1,13 @@
 /*
  * rewrite.h — what the operations that replace segments share (optimize,
- * update): checking a live segment's file against the log before it is
+ * update, delete): checking a live segment's file against the log before it is
  * rewritten, measuring a replacement and writing its sidecar, committing
  * RemoveSegment/AddSegment actions with a rebase when other writers got in
  * first, and removing what an attempt wrote when it fails.
  *
  * Each operation decides what its replacements hold and how its actions are
- * ordered (optimize: removes then adds; update: pairs); this module owns
+ * ordered (optimize: removes then adds; update: pairs; delete: removes and
+ * pairs, then a coverage snapshot rewritten per attempt); this module owns
  * the steps whose rules must not drift apart between them.
  */
 #ifndef TST_REWRITE_H

@@ -597,7 +597,7 @@ static void kept_rows_keep_their_file_order(void **state)
 
 typedef struct interloper {
     fx *f;
-    int what; /* 0 append elsewhere, 1 optimize */
+    int what; /* 0 append elsewhere, 1 optimize, 2 update a row of A at hour 1 */
     int rc;
 } interloper;
 
@@ -614,8 +614,24 @@ static void other_writer(void *ctx, unsigned attempt)
         in->rc = tst_table_append_csv(t, path, NULL, NULL, NULL);
         free(path);
         model_add(in->f, &r);
-    } else {
+    } else if (in->what == 1) {
         in->rc = tst_table_optimize(t, NULL, NULL);
+    } else {
+        long long sec = 0;
+        for (size_t i = 0; i < in->f->m.n; i++)
+            if (in->f->m.rows[i].e == 0 && (in->f->m.rows[i].sec - BASE) / 3600 == 1)
+                sec = in->f->m.rows[i].sec;
+        char when[TST_TIMESTAMP_TEXT_MAX], text[128];
+        tst_timestamp_format((tst_timestamp){sec, 0}, when, sizeof when);
+        int n = snprintf(text, sizeof text, "symbol,ts,close\nA,%s,-1\n", when);
+        char *path = tst_test_path(in->f->dir, "update.csv");
+        assert_int_equal(tst_test_write_file(path, text, (size_t)n), 0);
+        tst_update_source src = {.csv_path = path};
+        tst_update_options o = TST_UPDATE_OPTIONS_INIT;
+        o.expected_version = tst_table_version(t);
+        const char *const cols[] = {"close"};
+        in->rc = tst_table_update_rows(t, &src, cols, 1, &o, NULL);
+        free(path);
     }
     tst_table_free(t);
 }
@@ -645,12 +661,11 @@ static void a_concurrent_append_elsewhere_is_rebased_over(void **state)
     release(f);
 }
 
-static void a_concurrent_optimize_of_an_affected_segment_conflicts(void **state)
+static void conflicts_with(int what)
 {
-    (void)state;
     fx *f = small(6);
     int files_before = tst_test_count_files(f->root);
-    interloper in = {f, 1, -1};
+    interloper in = {f, what, -1};
     tst_delete_before_commit_hook = other_writer;
     tst_delete_before_commit_ctx = &in;
     tst_entity_binding a = tst_test_symbol("A");
@@ -669,8 +684,25 @@ static void a_concurrent_optimize_of_an_affected_segment_conflicts(void **state)
     assert_int_equal(tst_test_count_files(staged), 0);
     free(staged);
     assert_true(tst_test_count_files(f->root) > files_before);
+    if (what == 2) { /* the model: A's hour 1 holds the updated value */
+        for (size_t i = 0; i < f->m.n; i++)
+            if (f->m.rows[i].e == 0 && (f->m.rows[i].sec - BASE) / 3600 == 1)
+                f->m.rows[i].close = -1;
+    }
     assert_matches_model(f);
     release(f);
+}
+
+static void a_concurrent_optimize_of_an_affected_segment_conflicts(void **state)
+{
+    (void)state;
+    conflicts_with(1);
+}
+
+static void a_concurrent_update_of_an_affected_segment_conflicts(void **state)
+{
+    (void)state;
+    conflicts_with(2);
 }
 
 int main(void)
@@ -689,6 +721,7 @@ int main(void)
         cmocka_unit_test(kept_rows_keep_their_file_order),
         cmocka_unit_test(a_concurrent_append_elsewhere_is_rebased_over),
         cmocka_unit_test(a_concurrent_optimize_of_an_affected_segment_conflicts),
+        cmocka_unit_test(a_concurrent_update_of_an_affected_segment_conflicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
