@@ -131,3 +131,17 @@ def test_the_guide_python_example_runs(tmp_path, monkeypatch):
     assert len(blocks) == 1
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], "docs/guide/corrections.md", "exec"), {"__name__": "guide"})
+
+
+def test_a_table_this_build_cannot_write_is_refused(table):
+    import json
+    import pathlib
+    log = pathlib.Path(table.root()) / "_timeseries_log"
+    for name in ("0000000001.json", "0000000002.json"):  # every TableMeta keeps the features
+        commit = json.loads((log / name).read_text())
+        commit["actions"][0]["UpdateTableMeta"]["required_writer_features"] = ["future_writer"]
+        (log / name).write_text(json.dumps(commit))
+    t = ttf.TimeSeriesTable.open(table.root())  # readable
+    with pytest.raises(ttf.TimeseriesTableError, match="future_writer"):
+        t.delete_rows(at(0), at(1))
+    assert t.version() == 3 and len(rows(t)) == 18
