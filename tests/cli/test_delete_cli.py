@@ -174,3 +174,22 @@ def test_help_has_an_example(cli, golden):
     r = cli("delete", "--help")
     golden("help_delete", r)
     assert "Example:\n  tstable delete" in r.stdout
+
+
+def test_a_composite_entity_in_one_option_or_one_option_per_column(cli):
+    cli.ok("create", "--table", "c", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol", "--entity", "venue")
+    (cli.tmp / "c.csv").write_text("ts,symbol,venue,close\n" + "".join(
+        f"2024-06-01T{h:02d}:00:00Z,{s},{v},1.5\n" for h in range(3) for s in ("NVDA", "AAPL")
+        for v in ("XNAS", "ARCX")))
+    cli.ok("append", "--table", "c", "--csv", "c.csv")
+    one = json.loads(cli.ok("delete", "--table", "c", "--entity", "symbol=NVDA,venue=XNAS",
+                            "--entity", "venue=ARCX", "--entity", "symbol=AAPL", "--start",
+                            "2024-06-01", "--end", "2024-06-01T02:00:00Z", "--json").stdout)
+    assert one["rows_deleted"] == 4 and one["buckets_uncovered"] == 4
+    left = cli.ok("query", "--table", "c", "--sql", "select symbol || '/' || venue || '/' || "
+                  "hour(ts) AS k from c where hour(ts) < 2 order by all", "--format", "csv").stdout
+    assert left.split()[1:] == ["AAPL/XNAS/0", "AAPL/XNAS/1", "NVDA/ARCX/0", "NVDA/ARCX/1"]
+    r = cli("delete", "--table", "c", "--entity", "symbol=NVDA", "--start", "2024-06-01",
+            "--end", "2024-06-02")
+    assert r.code == 1 and "entity column 'venue' is missing" in r.stderr
