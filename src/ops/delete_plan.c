@@ -468,7 +468,7 @@ static bool may_meet(const tst_delete_plan *p, const tst_segment *seg)
     return false;
 }
 
-static int tst_sql_int128(tst_sql *t, __int128 v)
+static int sql_int128(tst_sql *t, __int128 v)
 {
     char digits[48];
     size_t n = 0;
@@ -511,7 +511,7 @@ static int value_sql(tst_sql *t, const tst_index_value *v, tst_time_precision un
     __int128 per = unit == TST_PRECISION_MILLIS ? 1000 : unit == TST_PRECISION_MICROS ? 1000000
                                                                                       : 1000000000;
     /* aligned values are whole seconds */
-    return tst_sql_int128(t, (__int128)v->v.ts.sec * per);
+    return sql_int128(t, (__int128)v->v.ts.sec * per);
 }
 
 static int entity_value_sql(tst_sql *t, const tst_entity_value *v)
