@@ -40,7 +40,7 @@
  * Recognised shapes (table-relative):
  *   data/<uuid>.parquet                                (format_version 6 appends)
  *   data/_managed/append/<uuid>.parquet                (protocol 7 appends)
- *   data/_staged/{entity-rewrite,update-rewrite}/<uuid>/<n:010>.parquet
+ *   data/_staged/{entity-rewrite,update-rewrite,delete-rewrite}/<uuid>/<n:010>.parquet
  *   data/_staged/update-prepare/<uuid>/source.parquet  (ours) or /<n:020>.run (reference)
  *   _coverage/segments/<any>.roar, _coverage/table/<any>.roar
  *   _timeseries_log/_checkpoints/<version:010>.checkpoint

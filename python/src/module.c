@@ -104,6 +104,7 @@ static int native_exec(PyObject *module)
         attach_methods(&ttf_TableType, ttf_vacuum_methods) < 0 ||
         attach_methods(&ttf_TableType, ttf_add_columns_methods) < 0 ||
         attach_methods(&ttf_TableType, ttf_update_methods) < 0 ||
+        attach_methods(&ttf_TableType, ttf_delete_methods) < 0 ||
         PyModule_AddFunctions(module, ttf_migrate_functions) < 0 ||
         add_type(module, &ttf_SessionType, "Session") < 0 ||
         add_type(module, &ttf_ResultType, "SqlResult") < 0 ||

@@ -109,6 +109,7 @@ extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 extern PyMethodDef ttf_vacuum_methods[];   /* vacuum.c */
 extern PyMethodDef ttf_add_columns_methods[]; /* add_columns.c */
 extern PyMethodDef ttf_update_methods[];   /* update.c */
+extern PyMethodDef ttf_delete_methods[];   /* delete.c */
 extern PyMethodDef ttf_migrate_functions[]; /* migrate.c: module functions */
 
 /* ---- session.c ---------------------------------------------------------- */

@@ -21,6 +21,7 @@ from ._native import (
     StorageError,
     TimeseriesTableError,
 )
+from ._delete import DeleteReport
 from ._display import disable_notebook_display, enable_notebook_display
 from ._logging import refresh_logging_cache
 from ._migrate import MigrateReport, migrate
@@ -56,6 +57,7 @@ __all__ = [
     "ConflictError",
     "CoverageOverlapError",
     "DataFusionError",
+    "DeleteReport",
     "DuplicateIndexIntervalError",
     "HAS_SESSION",
     "IndexIntervalOverlapError",

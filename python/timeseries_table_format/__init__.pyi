@@ -202,6 +202,18 @@ class UpdateRowsReport:
     no_op: bool
     attempts: int
     def to_dict(self) -> Dict[str, Any]: ...
+class DeleteReport:
+    """What delete_rows() did."""
+    starting_version: int
+    committed_version: int
+    rows_deleted: int
+    segments_removed: int
+    segments_rewritten: int
+    buckets_uncovered: int
+    no_op: bool
+    attempts: int
+    def to_dict(self) -> Dict[str, Any]: ...
+
 class MigrateReport:
     """What migrate() did."""
     version: int
@@ -304,6 +316,18 @@ class TimeSeriesTable:
         index), in one commit. Key failures raise TimeseriesTableError with reason,
         example_key, input_rows_seen, observed_violations; a stale expected_version
         raises ConflictError."""
+    def delete_rows(
+        self,
+        start: IndexValue,
+        end: IndexValue,
+        *,
+        entities: Union[None, Mapping[str, EntityValue], EntityValue,
+                        Sequence[Union[Mapping[str, EntityValue], EntityValue]]] = None,
+        expected_version: Optional[int] = None,
+    ) -> DeleteReport:
+        """Delete the rows in [start, end) (bucket boundaries) of the entities, or of
+        every entity, and their coverage, in one commit. A misaligned range or an
+        unknown entity raises TimeseriesTableError naming the nearest valid ones."""
     def root(self) -> str: ...
     def version(self) -> int: ...
     def refresh(self) -> bool:

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from . import _native, _oplog
 from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
+from ._delete import DeleteReport, delete_entities, delete_expected_version
 from ._optimize import OptimizeReport
 from ._vacuum import VacuumApplyError, make_report as _vacuum_report
 from ._update import UpdateRowsReport, example_key, expected_version, update_columns
@@ -389,6 +390,34 @@ class TimeSeriesTable(_native.TimeSeriesTable):
             if getattr(err, "table_root", None) is None:
                 err.table_root = root
             raise
+
+    def delete_rows(self, start: Any, end: Any, *, entities: Any = None,
+                    expected_version: Optional[int] = None) -> DeleteReport:
+        """Delete the rows whose index lies in [start, end), of `entities` or of every
+        entity, and their coverage, in one commit; returns a DeleteReport.
+
+        start and end must fall on bucket boundaries (coverage is kept per bucket;
+        a refusal names the nearest aligned ranges). entities: None (every entity),
+        a {column: value} dict, a list of them, or bare values for a one-column
+        entity; an entity the table does not hold is refused, naming the nearest
+        ones it does (TimeseriesTableError). Segments holding only such rows are
+        dropped, the others rewritten without them (the rows kept keep their
+        order); the range then reads as a gap and takes an append again. No row
+        matching is a no-op (no_op=True, nothing committed). expected_version,
+        when given, must be the table's version (ConflictError otherwise).
+        Another writer's append meanwhile is rebased onto; one that replaced a
+        segment being rewritten raises ConflictError, with nothing written."""
+        root = self.root()
+        version = delete_expected_version(expected_version, root)
+        self._check_writable("delete")
+        spec = self.index_spec()
+        targets = delete_entities(entities, list(spec.get("entity_columns") or []), root)
+        report = DeleteReport(super().delete_rows(start, end, targets, version))
+        _oplog.succeeded("table.delete", "Deleted rows from time-series table",
+                         starting_version=report.starting_version,
+                         committed_version=report.committed_version,
+                         rows_deleted=report.rows_deleted, no_op=report.no_op)
+        return report
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,
              columns: Optional[Sequence[str]] = None) -> pa.Table:

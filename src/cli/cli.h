@@ -62,6 +62,7 @@ int cli_cmd_segments(int argc, char **argv);
 int cli_cmd_optimize(int argc, char **argv);
 int cli_cmd_add_columns(int argc, char **argv);
 int cli_cmd_update(int argc, char **argv);
+int cli_cmd_delete(int argc, char **argv);
 int cli_cmd_migrate(int argc, char **argv);
 int cli_cmd_vacuum(int argc, char **argv);
 

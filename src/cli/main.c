@@ -26,6 +26,7 @@ static const cli_command COMMANDS[] = {
     {"optimize", "Split mixed-entity segments into one segment per entity", cli_cmd_optimize},
     {"add-columns", "Add nullable columns to a table's schema", cli_cmd_add_columns},
     {"update", "Set columns of existing rows, named by their key", cli_cmd_update},
+    {"delete", "Delete the rows of a range and their coverage", cli_cmd_delete},
     {"migrate", "Turn a format_version-6 table into a new protocol-7 table", cli_cmd_migrate},
     {"vacuum", "Remove files no version within the retention needs", cli_cmd_vacuum},
     {"log", "Show the commit history", cli_cmd_log},

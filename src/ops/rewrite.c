@@ -1,5 +1,5 @@
 /*
- * rewrite.c — the steps optimize and update share when they replace
+ * rewrite.c — the steps optimize, update and delete share when they replace
  * segments (see rewrite.h): the checks of a segment before it is rewritten,
  * the measure and sidecar of a replacement, the commit loop with its
  * rebase, and the removal of an attempt's files.
@@ -203,6 +203,15 @@ void tst_rewrite_remove_piece(const char *root, tst_rewrite_piece *piece)
     piece->cov_written = piece->data_written = false;
 }
 
+int tst_rewrite_numbered(const char *relation, char **out)
+{
+    size_t n = strlen(relation);
+    if (strncmp(relation, "read_parquet(", 13) != 0 || relation[n - 1] != ')')
+        return tst_fail(TST_EINVAL, "cannot number the rows of %s", relation);
+    return asprintf(out, "%.*s, file_row_number = true)", (int)(n - 1), relation) < 0
+               ? tst_fail(TST_ENOMEM, "out of memory") : 0;
+}
+
 /* ---- the commit ------------------------------------------------------------ */
 
 static int rebase(const tst_rewrite_commit *c, const tst_schema *written_in)
@@ -253,6 +262,8 @@ int tst_rewrite_commit_run(const tst_rewrite_commit *c, uint64_t *out_version,
     tst_schema *written_in = NULL;
     int rc = tst_schema_copy(&written_in, schema_of(c->table));
     for (unsigned attempt = 1; rc == 0; attempt++) {
+        if (c->before_attempt && (rc = c->before_attempt(c->before_attempt_ctx, attempt)) != 0)
+            break;
         if (c->hook)
             c->hook(c->hook_ctx, attempt);
         rc = tst_rewrite_cancelled(c->cancel, c->op, root); /* after the commit, it stands */

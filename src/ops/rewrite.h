@@ -1,12 +1,13 @@
 /*
  * rewrite.h — what the operations that replace segments share (optimize,
- * update): checking a live segment's file against the log before it is
+ * update, delete): checking a live segment's file against the log before it is
  * rewritten, measuring a replacement and writing its sidecar, committing
  * RemoveSegment/AddSegment actions with a rebase when other writers got in
  * first, and removing what an attempt wrote when it fails.
  *
  * Each operation decides what its replacements hold and how its actions are
- * ordered (optimize: removes then adds; update: pairs); this module owns
+ * ordered (optimize: removes then adds; update: pairs; delete: removes and
+ * pairs, then a coverage snapshot rewritten per attempt); this module owns
  * the steps whose rules must not drift apart between them.
  */
 #ifndef TST_REWRITE_H
@@ -64,7 +65,17 @@ void tst_rewrite_fill_segment(const tst_rewrite_piece *piece, tst_segment *seg);
 /* Removes the piece's files it wrote (sidecar first, then data). */
 void tst_rewrite_remove_piece(const char *root, tst_rewrite_piece *piece);
 
+/* A segment's relation with its file row numbers as the column
+ * file_row_number: read_parquet(..., file_row_number = true), to keep the
+ * segment's row order in a rewrite (tst_segment_layout.order_by). *out is
+ * malloc'd. TST_EINVAL for a relation that is not one read_parquet(...). */
+int tst_rewrite_numbered(const char *relation, char **out);
+
 typedef void (*tst_rewrite_hook_fn)(void *ctx, unsigned attempt);
+/* Runs before each attempt, after the rebase onto the new version (if any):
+ * an operation whose actions depend on the version (a coverage snapshot
+ * named after it) rewrites them here. Non-zero stops the loop with that code. */
+typedef int (*tst_rewrite_attempt_fn)(void *ctx, unsigned attempt);
 
 /* One commit of replacement actions, retried over other writers' commits. */
 typedef struct tst_rewrite_commit {
@@ -80,6 +91,8 @@ typedef struct tst_rewrite_commit {
     const tst_cancel *cancel;
     tst_rewrite_hook_fn hook;        /* tests: runs before each attempt */
     void *hook_ctx;
+    tst_rewrite_attempt_fn before_attempt; /* NULL: the actions fit every version */
+    void *before_attempt_ctx;
 } tst_rewrite_commit;
 
 /*

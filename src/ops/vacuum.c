@@ -382,7 +382,8 @@ static kind shape(const char *rel)
         return ends_with(rest, ".parquet") && is_uuid(rest, strlen(rest) - 8) ? K_PARQUET
                                                                                : temp_shape(rel);
     if ((rest = after_prefix(rel, "data/_staged/entity-rewrite/")) ||
-        (rest = after_prefix(rel, "data/_staged/update-rewrite/")))
+        (rest = after_prefix(rel, "data/_staged/update-rewrite/")) ||
+        (rest = after_prefix(rel, "data/_staged/delete-rewrite/")))
         return attempt_file(rest, ".parquet", 10, NULL) ? K_PARQUET : temp_shape(rel);
     if ((rest = after_prefix(rel, "data/_staged/update-prepare/")))
         return attempt_file(rest, ".run", 20, "source.parquet") ? K_SCRATCH : temp_shape(rel);
