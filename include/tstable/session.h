@@ -60,6 +60,7 @@
 #include <stdint.h>
 
 #include "tstable/arrow.h"
+#include "tstable/index.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +78,30 @@ void tst_session_free(tst_session *session);
  * an existing registration of that name only on success.
  */
 int tst_session_register_table(tst_session *session, const char *name, const char *root);
+
+/*
+ * Time travel: registers the table as it was at `version`, or as of the
+ * instant `at` (resolved once, at registration), as tst_table_open_at and
+ * tst_table_open_as_of open it. Statements never move such a registration;
+ * pruning applies as usual. Errors: those of tst_table_open_at / _as_of
+ * (TST_EVACUUMED, TST_ENOTFOUND for a version after the latest, ...), and
+ * those of tst_session_register_table.
+ *
+ * A statement can also name any registered table at another version with
+ * a quoted identifier, "name@v12" (or "name@12") for a version and
+ * "name@2024-06-01T09:30:00Z" for an instant (no offset: UTC, whatever the
+ * session's TimeZone), e.g. to compare two versions in one statement:
+ *
+ *   SELECT count(*) FROM bars EXCEPT SELECT count(*) FROM "bars@v12"
+ *
+ * Such a name is opened at its first use and kept for the session (an
+ * instant is resolved again when the table has new commits); its
+ * predicates prune its segments as the table's own do.
+ */
+int tst_session_register_table_at(tst_session *session, const char *name, const char *root,
+                                  uint64_t version);
+int tst_session_register_table_as_of(tst_session *session, const char *name, const char *root,
+                                     tst_timestamp at);
 
 /* Registers a Parquet file, a folder of Parquet files, or a glob, as `name`. */
 int tst_session_register_parquet(tst_session *session, const char *name, const char *path);
