@@ -20,6 +20,7 @@ from ._native import (
     SqlError,
     StorageError,
     TimeseriesTableError,
+    VersionVacuumedError,
 )
 from ._display import disable_notebook_display, enable_notebook_display
 from ._logging import refresh_logging_cache
@@ -70,6 +71,7 @@ __all__ = [
     "TimeseriesTableError",
     "UpdateRowsReport",
     "VacuumApplyError",
+    "VersionVacuumedError",
     "__version__",
     "disable_notebook_display",
     "enable_notebook_display",
