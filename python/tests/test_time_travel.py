@@ -173,3 +173,20 @@ def test_sessions_register_a_version_and_name_versions_in_sql(history):
     assert isinstance(out, pa.Table)
     assert out.to_pydict() == {"symbol": ["A", "B"], "n": [4, 2]}
     assert pc.sum(out.column("n")).as_py() == 6
+
+
+@needs_session
+def test_the_guide_python_example_runs(tmp_path, monkeypatch):
+    import re
+    from conftest import REPO
+    guide = open(os.path.join(REPO, "docs", "guide", "time-travel.md")).read()
+    for name, text in zip(["monday.csv", "tuesday.csv"], re.findall(r"```csv\n(.*?)```", guide,
+                                                                     re.S)):
+        (tmp_path / name).write_text(text)
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "guide"}
+    exec(compile(blocks[0], "docs/guide/time-travel.md", "exec"), namespace)
+    assert namespace["added"].num_rows == 3
+    assert ttf.TimeSeriesTable.open(str(tmp_path / "bars_py")).version() == 3
