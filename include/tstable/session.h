@@ -13,9 +13,11 @@
  *   tst_session_query(s, "SELECT symbol, avg(close) FROM bars "
  *                        "WHERE ts >= $1 AND ts < $2 GROUP BY symbol", params, 2, &stream);
  *
- * Freshness: a registered table always answers for its latest committed
- * version; each statement refreshes it (reading only new commits), so rows
- * another process appended are seen without registering again.
+ * Freshness: a registered table answers for its latest committed version;
+ * each statement refreshes it (reading only new commits), so rows another
+ * process appended are seen without registering again. A table registered
+ * at a version (tst_session_register_table_at) or named "name@v12" in a
+ * statement answers for that version instead (time travel, below).
  *
  * Pruning: before a statement runs, its predicates on a registered table's
  * index column (comparisons and BETWEEN with constants or parameters,

@@ -841,9 +841,11 @@ static PyMethodDef table_methods[] = {
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},
     {"version", (PyCFunction)table_version, METH_NOARGS,
      "version() -> int\n\nThe version this handle holds (moves with its own appends, "
-     "refresh(),\nand the coverage answers and scans, which refresh first)."},
+     "refresh(),\nand the coverage answers and scans, which refresh first; a handle opened\n"
+     "at a version or instant stays at it)."},
     {"refresh", (PyCFunction)table_refresh, METH_NOARGS,
-     "refresh() -> bool\n\nMove to the latest committed version; True if it changed.\n"
+     "refresh() -> bool\n\nMove to the latest committed version; True if it changed (never\n"
+     "for a handle opened at a version or instant: it stays where it is).\n"
      "Coverage answers and scans do this by themselves; version(), schema() and\n"
      "segments() describe the version the handle holds."},
     {"index_spec", (PyCFunction)table_index_spec, METH_NOARGS,
