@@ -172,7 +172,9 @@ class TimeSeriesTable:
     last_fully_covered_window, coverage_summary) and scans refresh the handle
     first, so they answer for the latest commit of any process; version(),
     schema(), segments() and index_spec() describe the version the handle holds
-    (moved by its own appends, refresh() and those reads)."""
+    (moved by its own appends, refresh() and those reads). A handle opened at a
+    version or instant (open(version=..., as_of=...)) never moves and refuses
+    writes."""
 
     @classmethod
     def create(
