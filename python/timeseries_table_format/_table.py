@@ -354,8 +354,9 @@ class TimeSeriesTable(_native.TimeSeriesTable):
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,
              columns: Optional[Sequence[str]] = None) -> pa.Table:
-        """Rows whose index lies in [start, end) at the latest commit, as a pyarrow
-        Table (the segments outside the range or entity are not read)."""
+        """Rows whose index lies in [start, end) at the latest commit (at the handle's
+        version for one opened with version= or as_of=), as a pyarrow Table (the
+        segments outside the range or entity are not read)."""
         return to_table(super().scan(start, end, entity=entity, columns=columns))
 
     def scan_reader(self, start: Any, end: Any, *, entity: Any = None,
