@@ -98,7 +98,8 @@ int tst_session_register_table(tst_session *session, const char *name, const cha
  *
  * Such a name is opened at its first use and kept for the session (an
  * instant is resolved again when the table has new commits); its
- * predicates prune its segments as the table's own do.
+ * predicates prune its segments as the table's own do. tstable_coverage and
+ * tstable_gaps take it as text too: tstable_coverage('bars@v12', ...).
  */
 int tst_session_register_table_at(tst_session *session, const char *name, const char *root,
                                   uint64_t version);

@@ -89,6 +89,10 @@ void tst_registration_clear(tst_registration *r);
  * neither; the errors of tst_table_open_at / _as_of.
  */
 int tst_session_travel_ready(tst_session *s, const char *sql, char **masked);
+/* The time-travel registration a name such as "trades@v12" means, opened if
+ * needed; *out NULL when the name is not one (no '@', or no registered
+ * tstable before it). TST_EINVAL for an unreadable suffix. */
+int tst_session_travel_find(tst_session *s, const char *name, tst_registration **out);
 /* Forgets the time-travel names of `base` (it was deregistered). */
 void tst_session_travel_forget(tst_session *s, const char *base);
 

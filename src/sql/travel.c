@@ -21,6 +21,9 @@
  * TimeZone: the name is a fixed point in the table's history, not a value
  * compared with data.
  *
+ * The coverage functions take the same names as text, tstable_coverage(
+ * 'trades@v12', ...) (tst_session_travel_find).
+ *
  * A quoted identifier whose part before '@' is no registered tstable is left
  * alone (DuckDB reports an unknown table); one whose suffix is neither a
  * version nor an instant is TST_EINVAL. String literals and comments are
@@ -184,6 +187,20 @@ static int consider(tst_session *s, const quoted *q, bool *travel)
                         q->text, (int)(at - q->text), q->text, (int)(at - q->text), q->text);
     *travel = true;
     return ready_one(s, base, q->text, &pin);
+}
+
+int tst_session_travel_find(tst_session *s, const char *name, tst_registration **out)
+{
+    *out = NULL;
+    quoted q = {name, name + strlen(name), strdup(name)};
+    if (!q.text)
+        return tst_fail(TST_ENOMEM, "out of memory naming a table at a version");
+    bool travel = false;
+    int rc = consider(s, &q, &travel);
+    if (rc == 0 && travel)
+        *out = find_travel(s, name);
+    free(q.text);
+    return rc;
 }
 
 int tst_session_travel_ready(tst_session *s, const char *sql, char **masked)

@@ -304,6 +304,7 @@ static void sessions_read_a_registered_version_and_name_versions_in_sql(void **s
     assert_non_null(strstr(tst_error_last()->message, "registering 'bad'"));
 
     /* In SQL: the latest and older versions in one statement. */
+    tst_rows *rows = NULL;
     assert_tst_ok(tst_session_register_table(s, "bars", f->root));
     for (uint64_t v = 2; v <= HEAD; v++) {
         char name[32];
@@ -333,11 +334,33 @@ static void sessions_read_a_registered_version_and_name_versions_in_sql(void **s
     tst_session_last_prune(s, &st);
     assert_int_equal(st.candidate_segments, 3);
     assert_int_equal(st.kept_segments, 1);
+    /* The coverage functions take the same names, as text. */
+    for (uint64_t v = 3; v <= HEAD; v += 4) {
+        tst_table *t = NULL;
+        assert_tst_ok(tst_table_open_at(&t, f->root, v));
+        tst_index_value start = tst_test_ts(RANGE_START), end = tst_test_ts(RANGE_END);
+        tst_entity_binding a = tst_test_symbol("A"), b = tst_test_symbol("B");
+        tst_coverage_counts ca, cb;
+        assert_tst_ok(tst_table_coverage(t, &a, 1, &start, &end, &ca));
+        assert_tst_ok(tst_table_coverage(t, &b, 1, &start, &end, &cb));
+        tst_table_free(t);
+        char want[64];
+        snprintf(want, sizeof want, "%llu", (unsigned long long)(ca.covered_buckets +
+                                                                  cb.covered_buckets));
+        snprintf(sql, sizeof sql, "SELECT sum(covered_buckets) FROM tstable_coverage("
+                 "'bars@v%llu', '%s', '%s')", (unsigned long long)v, RANGE_START, RANGE_END);
+        got = tst_test_first_value(s, sql, NULL, 0);
+        assert_string_equal(got, want);
+        free(got);
+    }
+    assert_tst_fails(tst_session_query_rows(s, "SELECT * FROM tstable_gaps('bars@soon', "
+                                               "'2024-01-01', '2024-01-02')", NULL, 0, &rows),
+                     TST_ESQL);
+    assert_non_null(strstr(tst_error_last()->message, "after '@' give a version"));
     /* A string or an unknown name is not time travel; a bad suffix is an error. */
     got = tst_test_first_value(s, "SELECT count(*) FROM bars WHERE symbol <> 'bars@v2'", NULL, 0);
     assert_string_equal(got, "10");
     free(got);
-    tst_rows *rows = NULL;
     assert_tst_fails(tst_session_query_rows(s, "SELECT * FROM \"bars@yesterday\"", NULL, 0,
                                             &rows), TST_EINVAL);
     assert_non_null(strstr(tst_error_last()->message, "after '@' give a version"));
