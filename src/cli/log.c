@@ -33,7 +33,7 @@ static const char HELP[] =
     "\n"
     "Example:\n"
     "  tstable log --table ./my_stocks\n"
-    "  tstable log --table ./my_stocks --as-of 2024-06-01   # the commits up to that day\n";
+    "  tstable log --table ./my_stocks --as-of 2024-06-01   # the commits made before that day\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},
