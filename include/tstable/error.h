@@ -42,7 +42,8 @@ enum tst_error_code {
     TST_EAMBIGUOUS = -13,  /* a commit may or may not have been published; files were kept */
     TST_ECANCELLED = -14,  /* the caller cancelled the operation (tst_cancel_request) */
     TST_EDUPLICATE = -15,  /* protocol 7: two rows of one append in one (entity, index interval) */
-    TST_EUPDATEKEY = -16   /* update_rows: a source key is null, repeated, unmatched or ambiguous */
+    TST_EUPDATEKEY = -16,  /* update_rows: a source key is null, repeated, unmatched or ambiguous */
+    TST_EVACUUMED = -17    /* time travel: vacuum removed the files of the version asked for */
 };
 
 /*
@@ -54,7 +55,8 @@ typedef struct tst_error {
     int code;                  /* the TST_E* code that was returned */
     const char *message;       /* full human-readable message */
     const char *path;          /* file or table root involved, or "" */
-    /* TST_ECONFLICT: the version the writer built on, and the one it found. */
+    /* TST_ECONFLICT: the version the writer built on, and the one it found.
+     * TST_EVACUUMED: the version asked for, and the oldest readable one. */
     uint64_t expected_version;
     uint64_t found_version;
     /* TST_EOVERLAP: how many (entity, bucket) pairs overlap in total, the

@@ -13,9 +13,11 @@
  *   tst_session_query(s, "SELECT symbol, avg(close) FROM bars "
  *                        "WHERE ts >= $1 AND ts < $2 GROUP BY symbol", params, 2, &stream);
  *
- * Freshness: a registered table always answers for its latest committed
- * version; each statement refreshes it (reading only new commits), so rows
- * another process appended are seen without registering again.
+ * Freshness: a registered table answers for its latest committed version;
+ * each statement refreshes it (reading only new commits), so rows another
+ * process appended are seen without registering again. A table registered
+ * at a version (tst_session_register_table_at) or named "name@v12" in a
+ * statement answers for that version instead (time travel, below).
  *
  * Pruning: before a statement runs, its predicates on a registered table's
  * index column (comparisons and BETWEEN with constants or parameters,
@@ -60,6 +62,7 @@
 #include <stdint.h>
 
 #include "tstable/arrow.h"
+#include "tstable/index.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +80,31 @@ void tst_session_free(tst_session *session);
  * an existing registration of that name only on success.
  */
 int tst_session_register_table(tst_session *session, const char *name, const char *root);
+
+/*
+ * Time travel: registers the table as it was at `version`, or as of the
+ * instant `at` (resolved once, at registration), as tst_table_open_at and
+ * tst_table_open_as_of open it. Statements never move such a registration;
+ * pruning applies as usual. Errors: those of tst_table_open_at / _as_of
+ * (TST_EVACUUMED, TST_ENOTFOUND for a version after the latest, ...), and
+ * those of tst_session_register_table.
+ *
+ * A statement can also name any registered table at another version with
+ * a quoted identifier, "name@v12" (or "name@12") for a version and
+ * "name@2024-06-01T09:30:00Z" for an instant (no offset: UTC, whatever the
+ * session's TimeZone), e.g. to compare two versions in one statement:
+ *
+ *   SELECT count(*) FROM bars EXCEPT SELECT count(*) FROM "bars@v12"
+ *
+ * Such a name is opened at its first use and kept for the session (an
+ * instant is resolved again when the table has new commits); its
+ * predicates prune its segments as the table's own do. tstable_coverage and
+ * tstable_gaps take it as text too: tstable_coverage('bars@v12', ...).
+ */
+int tst_session_register_table_at(tst_session *session, const char *name, const char *root,
+                                  uint64_t version);
+int tst_session_register_table_as_of(tst_session *session, const char *name, const char *root,
+                                     tst_timestamp at);
 
 /* Registers a Parquet file, a folder of Parquet files, or a glob, as `name`. */
 int tst_session_register_parquet(tst_session *session, const char *name, const char *path);

@@ -69,12 +69,59 @@ int tst_table_create(tst_table **out, const char *root, const tst_index_spec *sp
  */
 int tst_table_open(tst_table **out, const char *root);
 
+/*
+ * Time travel: opens the table as it was at `version` (1 is the commit that
+ * created it; tst_table_version() of a fresh tst_table_open() is the latest).
+ * The state is rebuilt the way open builds the latest one: from the newest
+ * checkpoint at or below `version`, then the commits after it, so it is the
+ * state every reader saw right after that commit.
+ *
+ * The handle is pinned: tst_table_refresh() leaves it at its version (and
+ * reports no change), and every write through it (append, optimize,
+ * update_rows, add_columns, commit_json, ...) fails with TST_EINVAL ("opened
+ * as of version N; open the latest version to write") before it reads its
+ * input or writes a file. Reads answer at the pinned version: segments,
+ * metadata and schema, coverage and gaps (from that version's table
+ * coverage snapshot), scans and SQL.
+ *
+ * Errors: TST_EINVAL for version 0; TST_ENOTFOUND for a version after the
+ * latest (the message names the latest), or no table at root (as
+ * tst_table_open); TST_EVACUUMED when vacuum removed the files of
+ * `version` (the marker _timeseries_log/_vacuumed.json says which versions
+ * are still readable; tst_error_last()->expected_version is `version`,
+ * found_version the oldest readable one); TST_ECORRUPT, TST_EIO. When a
+ * file of a pinned version is missing later (a read that needs it, after a
+ * vacuum that left no marker), the read's TST_ENOTFOUND says the version
+ * may have been vacuumed.
+ */
+int tst_table_open_at(tst_table **out, const char *root, uint64_t version);
+
+/*
+ * Opens the table as it was at instant `at` (UTC): at the newest version
+ * whose commit, and every commit before it, has a timestamp at or before
+ * `at`. Commit timestamps come from writers' clocks and may step back; a
+ * commit older than one before it counts from that earlier commit's time,
+ * so "as of" never goes back as `at` moves forward. An instant exactly
+ * equal to a commit's timestamp gives that commit's version. The handle is
+ * pinned as with tst_table_open_at().
+ *
+ * Reads every commit file up to the latest (no data file). Errors: as
+ * tst_table_open_at(), and TST_ENOTFOUND for an instant before the first
+ * commit, naming when the table was created.
+ */
+int tst_table_open_as_of(tst_table **out, const char *root, tst_timestamp at);
+
+/* Whether the handle was opened at a version or an instant (it never moves). */
+bool tst_table_is_pinned(const tst_table *table);
+
 /* Releases a handle; NULL is accepted. */
 void tst_table_free(tst_table *table);
 
 /*
  * Brings the handle to the latest committed version. *out_changed (may be
  * NULL) tells whether it moved. On failure the handle keeps its old state.
+ * A pinned handle (tst_table_open_at, tst_table_open_as_of) stays where it
+ * is: 0, and *out_changed false.
  */
 int tst_table_refresh(tst_table *table, bool *out_changed);
 
@@ -106,6 +153,7 @@ const char *tst_table_coverage_path(const tst_table *table, uint64_t *out_versio
  * write (the table stays readable). Every write checks this itself, before
  * it reads its input; callers use it to refuse early, e.g. before they
  * consume a stream. `operation` ("append", "update", ...) starts the message.
+ * A pinned handle is never writable: TST_EINVAL.
  */
 int tst_table_check_writable(const tst_table *table, const char *operation);
 
@@ -115,7 +163,8 @@ int tst_table_check_writable(const tst_table *table, const char *operation);
  * next version after the handle's. The actions are parsed and checked
  * against the handle's state first (TST_EINVAL / TST_ECORRUPT, nothing
  * written). Another writer first: TST_ECONFLICT, nothing written; refresh
- * and retry. On success the handle moves to the new version.
+ * and retry. On success the handle moves to the new version. A pinned
+ * handle: TST_EINVAL, nothing written.
  *
  * Tools use this to repair or extend tables; appends should use the append
  * API, which also writes data and coverage files.

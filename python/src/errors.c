@@ -18,7 +18,9 @@
  *   |-- SchemaMismatchError                             TST_ESCHEMA
  *   (TimeseriesTableError itself: reason, example_key,  TST_EUPDATEKEY
  *    input_rows_seen, observed_violations)
- *   `-- SqlError (= DataFusionError)                    TST_ESQL
+ *   |-- SqlError (= DataFusionError)                    TST_ESQL
+ *   `-- VersionVacuumedError  version,                  TST_EVACUUMED
+ *                             oldest_readable_version (time travel)
  *
  * Every instance also has `code` (the TST_E* name) and `table_root` (None
  * for calls that are not about one table). Class-level defaults of None
@@ -37,6 +39,7 @@ PyObject *ttf_CoverageOverlapError;
 PyObject *ttf_SchemaMismatchError;
 PyObject *ttf_SqlError;
 PyObject *ttf_DuplicateIndexIntervalError;
+PyObject *ttf_VersionVacuumedError;
 
 static const char *const attr_defaults[] = {
     "table_root", "code", "path", "expected", "found", "expected_version", "found_version",
@@ -44,7 +47,7 @@ static const char *const attr_defaults[] = {
     "example_bucket_range", "entity", "bucket", "bucket_range", "index_type", "name",
     "entity_count", "entity_overlap_count", "conflict_count", "example_identity",
     "example_index_interval", "reason", "example_key", "input_rows_seen",
-    "observed_violations", NULL};
+    "observed_violations", "version", "oldest_readable_version", NULL};
 
 static PyObject *new_class(PyObject *module, const char *name, PyObject *base, const char *doc)
 {
@@ -83,8 +86,12 @@ int ttf_errors_init(PyObject *module)
         "forbid it (the reference 0.5+ raises it); format-v6 tables allow it, so no append to "
         "a v6 table raises it (attributes: example_identity, example_index_interval, "
         "segment_path).");
+    ttf_VersionVacuumedError = new_class(module, "VersionVacuumedError", ttf_TimeseriesTableError,
+        "Time travel to a version whose files vacuum removed (attributes: version, "
+        "oldest_readable_version).");
     if (!ttf_StorageError || !ttf_ConflictError || !ttf_CoverageOverlapError ||
-        !ttf_SchemaMismatchError || !ttf_SqlError || !ttf_DuplicateIndexIntervalError)
+        !ttf_SchemaMismatchError || !ttf_SqlError || !ttf_DuplicateIndexIntervalError ||
+        !ttf_VersionVacuumedError)
         return -1;
     /* The reference calls its SQL error DataFusionError; keep that name working. */
     return PyModule_AddObjectRef(module, "DataFusionError", ttf_SqlError);
@@ -139,6 +146,7 @@ static PyObject *class_for(int code)
     case TST_EDUPLICATE: return ttf_DuplicateIndexIntervalError;
     case TST_ESCHEMA: return ttf_SchemaMismatchError;
     case TST_ESQL: return ttf_SqlError;
+    case TST_EVACUUMED: return ttf_VersionVacuumedError;
     case TST_EIO:
     case TST_ENOTFOUND: return ttf_StorageError;
     default: return ttf_TimeseriesTableError;
@@ -268,6 +276,10 @@ static int code_attrs(PyObject *attrs, const tst_error *e, const tst_table *tabl
                    ? -1 : 0;
     if (e->code == TST_EOVERLAP)
         return overlap_attrs(attrs, e, table);
+    if (e->code == TST_EVACUUMED)
+        return set_u64(attrs, "version", e->expected_version) < 0 ||
+                       set_u64(attrs, "oldest_readable_version", e->found_version) < 0
+                   ? -1 : 0;
     if (e->code == TST_EDUPLICATE)
         return duplicate_attrs(attrs, e, table);
     if (e->code == TST_EUPDATEKEY) /* example_key: JSON text, made a dict by the package */

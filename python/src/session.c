@@ -208,19 +208,44 @@ static PyObject *raise_registration(const char *message, const char *name, const
 
 /* ---- registrations ----------------------------------------------------------- */
 
+/* _version (an int, or None) and _as_of ((seconds, nanoseconds) in UTC or None)
+ * come checked from the package's register_tstable(version=, as_of=). */
+static int register_pinned(tst_session *s, const char *name, const char *root, bool by_version,
+                           unsigned long long version, bool by_time, tst_timestamp at)
+{
+    if (by_time)
+        return tst_session_register_table_as_of(s, name, root, at);
+    if (by_version)
+        return tst_session_register_table_at(s, name, root, (uint64_t)version);
+    return tst_session_register_table(s, name, root);
+}
+
 static PyObject *register_tstable(SessionObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"name", "table_root", NULL};
-    PyObject *name_obj, *root_obj;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:register_tstable", kw, &name_obj, &root_obj))
+    static char *kw[] = {"name", "table_root", "_version", "_as_of", NULL};
+    PyObject *name_obj, *root_obj, *version_obj = Py_None, *as_of = Py_None;
+    unsigned long long version = 0;
+    long long sec = 0;
+    unsigned int nsec = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OO:register_tstable", kw, &name_obj,
+                                     &root_obj, &version_obj, &as_of))
         return NULL;
+    if (version_obj != Py_None) {
+        version = PyLong_AsUnsignedLongLong(version_obj);
+        if (version == (unsigned long long)-1 && PyErr_Occurred())
+            return NULL;
+    }
+    if (as_of != Py_None && !PyArg_ParseTuple(as_of, "LI:register_tstable", &sec, &nsec))
+        return NULL;
+    tst_timestamp at = {(int64_t)sec, (uint32_t)nsec};
     char *name = NULL, *root = NULL;
     PyObject *out = NULL;
     if (name_arg(name_obj, "name", &name) == 0 && ttf_path_arg(root_obj, &root) == 0 &&
         enter(self) == 0) {
         int rc;
         Py_BEGIN_ALLOW_THREADS
-        rc = tst_session_register_table(self->core->session, name, root);
+        rc = register_pinned(self->core->session, name, root, version_obj != Py_None, version,
+                             as_of != Py_None, at);
         Py_END_ALLOW_THREADS
         if (rc == TST_EEMPTY) /* the reference reports a table without schema from SQL */
             raise_registration(tst_error_last()->message, name, "table_root", root);

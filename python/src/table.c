@@ -280,6 +280,48 @@ static PyObject *table_open(PyTypeObject *type, PyObject *arg)
     return result;
 }
 
+/* Time travel: _open_at(table_root, version), _open_as_of(table_root, sec, nsec).
+ * The package's open() checks the arguments and turns datetimes into seconds. */
+static PyObject *table_open_pinned(PyTypeObject *type, PyObject *args, bool by_time)
+{
+    PyObject *root_obj;
+    unsigned long long version = 0;
+    long long sec = 0;
+    unsigned int nsec = 0;
+    if (by_time ? !PyArg_ParseTuple(args, "OLI:_open_as_of", &root_obj, &sec, &nsec)
+                : !PyArg_ParseTuple(args, "OK:_open_at", &root_obj, &version))
+        return NULL;
+    char *root = NULL;
+    if (ttf_path_arg(root_obj, &root) < 0)
+        return NULL;
+    tst_table *handle = NULL;
+    tst_timestamp at = {(int64_t)sec, (uint32_t)nsec};
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = by_time ? tst_table_open_as_of(&handle, root, at)
+                 : tst_table_open_at(&handle, root, (uint64_t)version);
+    Py_END_ALLOW_THREADS
+    PyObject *result = rc == 0 ? wrap_handle(type, handle) : ttf_raise_last(root, NULL);
+    free(root);
+    return result;
+}
+
+static PyObject *table_open_at(PyTypeObject *type, PyObject *args)
+{
+    return table_open_pinned(type, args, false);
+}
+
+static PyObject *table_open_as_of(PyTypeObject *type, PyObject *args)
+{
+    return table_open_pinned(type, args, true);
+}
+
+static PyObject *table_is_pinned(ttf_TableObject *self, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(tst_table_is_pinned(self->table));
+}
+
 /* ---- appends ----------------------------------------------------------- */
 
 enum append_kind { APPEND_PARQUET, APPEND_CSV, APPEND_ARROW };
@@ -776,6 +818,15 @@ static PyMethodDef table_methods[] = {
      "index_column. Options are checked before any I/O."},
     {"open", (PyCFunction)table_open, METH_CLASS | METH_O,
      "open(table_root) -> TimeSeriesTable\n\nOpen an existing table at its latest version."},
+    {"_open_at", (PyCFunction)table_open_at, METH_CLASS | METH_VARARGS,
+     "_open_at(table_root, version) -> TimeSeriesTable\n\nOpen the table as it was at "
+     "version (pinned)."},
+    {"_open_as_of", (PyCFunction)table_open_as_of, METH_CLASS | METH_VARARGS,
+     "_open_as_of(table_root, seconds, nanoseconds) -> TimeSeriesTable\n\nOpen the table as "
+     "it was at a UTC instant (pinned)."},
+    {"is_pinned", (PyCFunction)table_is_pinned, METH_NOARGS,
+     "is_pinned() -> bool\n\nWhether the handle was opened at a version or an instant: it\n"
+     "never moves (refresh() leaves it) and refuses every write."},
     {"append_parquet", (PyCFunction)table_append_parquet, METH_O,
      "append_parquet(path) -> dict\n\nAppend a Parquet file as one new segment; returns what\n"
      "AppendReport is built from."},
@@ -790,9 +841,11 @@ static PyMethodDef table_methods[] = {
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},
     {"version", (PyCFunction)table_version, METH_NOARGS,
      "version() -> int\n\nThe version this handle holds (moves with its own appends, "
-     "refresh(),\nand the coverage answers and scans, which refresh first)."},
+     "refresh(),\nand the coverage answers and scans, which refresh first; a handle opened\n"
+     "at a version or instant stays at it)."},
     {"refresh", (PyCFunction)table_refresh, METH_NOARGS,
-     "refresh() -> bool\n\nMove to the latest committed version; True if it changed.\n"
+     "refresh() -> bool\n\nMove to the latest committed version; True if it changed (never\n"
+     "for a handle opened at a version or instant: it stays where it is).\n"
      "Coverage answers and scans do this by themselves; version(), schema() and\n"
      "segments() describe the version the handle holds."},
     {"index_spec", (PyCFunction)table_index_spec, METH_NOARGS,

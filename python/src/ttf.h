@@ -42,6 +42,7 @@ extern PyObject *ttf_CoverageOverlapError;
 extern PyObject *ttf_SchemaMismatchError;
 extern PyObject *ttf_SqlError;
 extern PyObject *ttf_DuplicateIndexIntervalError;
+extern PyObject *ttf_VersionVacuumedError;
 
 int ttf_errors_init(PyObject *module);
 /* Raises the exception for tst_error_last(); table_root (may be NULL) is

@@ -20,6 +20,7 @@ from ._native import (
     SqlError,
     StorageError,
     TimeseriesTableError,
+    VersionVacuumedError,
 )
 from ._delete import DeleteReport
 from ._display import disable_notebook_display, enable_notebook_display
@@ -73,6 +74,7 @@ __all__ = [
     "VacuumApplyError",
     "VacuumArtifact",
     "VacuumReport",
+    "VersionVacuumedError",
     "__version__",
     "disable_notebook_display",
     "enable_notebook_display",

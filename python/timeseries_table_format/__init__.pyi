@@ -148,6 +148,11 @@ class VacuumApplyError(StorageError):
     path: Optional[str]
     partial_report: VacuumReport
 
+class VersionVacuumedError(TimeseriesTableError):
+    """Time travel to a version whose files vacuum removed."""
+    version: Optional[int]
+    oldest_readable_version: Optional[int]
+
 class AppendReport(int):
     """The result of one committed append; its int value is committed_version."""
     @property
@@ -245,7 +250,9 @@ class TimeSeriesTable:
     last_fully_covered_window, coverage_summary) and scans refresh the handle
     first, so they answer for the latest commit of any process; version(),
     schema(), segments() and index_spec() describe the version the handle holds
-    (moved by its own appends, refresh() and those reads)."""
+    (moved by its own appends, refresh() and those reads). A handle opened at a
+    version or instant (open(version=..., as_of=...)) never moves and refuses
+    writes."""
 
     @classmethod
     def create(
@@ -270,7 +277,19 @@ class TimeSeriesTable:
         reference 0.5 to 0.9) or 6 (format_version 6, for reference 0.4.0
         readers); any other value is ValueError. Options are checked before any I/O."""
     @classmethod
-    def open(cls, table_root: PathLike) -> "TimeSeriesTable": ...
+    def open(
+        cls,
+        table_root: PathLike,
+        version: Optional[int] = None,
+        as_of: Optional[Union[_dt.datetime, _dt.date, str]] = None,
+    ) -> "TimeSeriesTable":
+        """Open the newest version, or (time travel) the table as it was at version=N
+        or as_of= an instant (naive datetimes and offset-less text mean UTC). A
+        time-travel handle is pinned: version() is N, refresh() keeps it, writes
+        raise. Both given: ValueError. VersionVacuumedError when vacuum removed
+        the version's files."""
+    def is_pinned(self) -> bool:
+        """Whether the handle was opened at a version or an instant."""
     def append_parquet(self, parquet_path: PathLike, copy_if_outside: bool = True) -> AppendReport: ...
     def append_csv(
         self,
@@ -370,7 +389,15 @@ class TimeSeriesTable:
 
 class Session:
     def __init__(self) -> None: ...
-    def register_tstable(self, name: str, table_root: PathLike) -> None: ...
+    def register_tstable(
+        self,
+        name: str,
+        table_root: PathLike,
+        version: Optional[int] = None,
+        as_of: Optional[Union[_dt.datetime, _dt.date, str]] = None,
+    ) -> None:
+        """Register a table; version= or as_of= pins it to that version (as
+        TimeSeriesTable.open). In SQL, "name@v12" reads another version."""
     def register_parquet(self, name: str, path: PathLike) -> None: ...
     def deregister(self, name: str) -> None: ...
     def tables(self) -> List[str]: ...

@@ -7,16 +7,26 @@ reference does.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import pyarrow as pa
 
-from . import _native
+from . import _native, _travel
 from ._results import require_from_stream, to_reader, to_table
 
 
 class Session(_native.Session):
     __doc__ = _native.Session.__doc__
+
+    def register_tstable(self, name: str, table_root: Any, version: Optional[int] = None,
+                         as_of: Any = None) -> None:
+        """Register the table at table_root as `name`. Statements read its newest
+        version (each one refreshes it) unless version= or as_of= pins it, as
+        TimeSeriesTable.open takes them (as_of is resolved once, now). Inside a
+        statement, "name@v12" or "name@2024-06-01T09:30:00Z" (quoted) reads
+        another version of a registered table, e.g. to compare two versions."""
+        pinned_version, instant = _travel.pin(version, as_of)
+        super().register_tstable(name, table_root, _version=pinned_version, _as_of=instant)
 
     def sql(self, query: str, params: Any = None) -> pa.Table:
         """Run one SQL statement and return its rows as a pyarrow.Table (an empty

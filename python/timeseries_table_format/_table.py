@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
-from . import _native, _oplog
+from . import _native, _oplog, _travel
 from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
 from ._delete import DeleteReport, delete_entities, delete_expected_version
 from ._optimize import OptimizeReport
@@ -167,10 +167,28 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         return table
 
     @classmethod
-    def open(cls, table_root: Any) -> "TimeSeriesTable":
+    def open(cls, table_root: Any, version: Optional[int] = None,
+             as_of: Any = None) -> "TimeSeriesTable":
         """Open the table at table_root at its newest version; raises StorageError when
-        there is no table there (or the location is not a local folder)."""
-        table = super().open(table_root)
+        there is no table there (or the location is not a local folder).
+
+        Time travel: version=N opens the table as it was right after commit N;
+        as_of= an instant (a datetime, naive meaning UTC, a date, or an ISO
+        8601 string such as "2024-06-01T09:30:00Z") opens the version that was
+        current then. Such a handle is pinned: version() reports N, refresh()
+        leaves it there, reads (schema, segments, coverage, gaps, scan) answer
+        at N, and every write raises TimeseriesTableError. Giving both is a
+        ValueError. A version after the newest, or an instant before the table
+        was created, raises StorageError naming the newest version or the
+        creation time; a version whose files vacuum removed raises
+        VersionVacuumedError (attributes version, oldest_readable_version)."""
+        pinned_version, instant = _travel.pin(version, as_of)
+        if pinned_version is not None:
+            table = cls._open_at(table_root, pinned_version)
+        elif instant is not None:
+            table = cls._open_as_of(table_root, *instant)
+        else:
+            table = super().open(table_root)
         _oplog.succeeded("table.open", "Opened time-series table", version=table.version())
         return table
 
@@ -421,8 +439,9 @@ class TimeSeriesTable(_native.TimeSeriesTable):
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,
              columns: Optional[Sequence[str]] = None) -> pa.Table:
-        """Rows whose index lies in [start, end) at the latest commit, as a pyarrow
-        Table (the segments outside the range or entity are not read)."""
+        """Rows whose index lies in [start, end) at the latest commit (at the handle's
+        version for one opened with version= or as_of=), as a pyarrow Table (the
+        segments outside the range or entity are not read)."""
         return to_table(super().scan(start, end, entity=entity, columns=columns))
 
     def scan_reader(self, start: Any, end: Any, *, entity: Any = None,

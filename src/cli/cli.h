@@ -183,6 +183,34 @@ char *cli_preview_cell(const char *value, size_t max_width);
 /* Opens --table, printing "Failed to open table at <T>: <why>" on failure. */
 int cli_open_table(tst_table **out, const char *root);
 
+/*
+ * --as-of VERSION|TIMESTAMP (time travel): a bare integer is a version;
+ * anything else an instant, RFC 3339 or a date (midnight), with a space or
+ * a T, and UTC when it has no offset. Returns false after printing a usage
+ * error for `command`. NULL text: not set.
+ */
+typedef struct cli_as_of {
+    bool set;
+    bool is_version;
+    uint64_t version;
+    tst_timestamp at;
+    const char *text; /* as given, for messages */
+} cli_as_of;
+bool cli_parse_as_of(const char *command, const char *text, cli_as_of *out);
+
+/* Opens --table at the parsed --as-of (the latest when not set), printing
+ * "Failed to open table at <T> as of <X>: <why>" on failure. */
+int cli_open_table_as_of(tst_table **out, const char *root, const cli_as_of *as_of);
+
+/* The --help lines of --as-of, shared by every command that takes it; PAD is
+ * the spaces (a string literal) up to the command's description column. */
+#define CLI_AS_OF_HELP(PAD)                                                  \
+    "  --as-of VERSION|TIME\n" PAD                                          \
+    "Read the table as it was at VERSION (an integer, as `tstable\n" PAD     \
+    "log` numbers commits) or at an instant: RFC 3339 or a date\n" PAD       \
+    "(2024-06-01T09:30:00Z, 2024-06-01 09:30, 2024-06-01); an\n" PAD        \
+    "instant without an offset is UTC\n"
+
 /* ---- signals.c: Ctrl-C / SIGTERM cancel a long operation ---------------- */
 typedef struct cli_signal_guard {
     sigset_t set;

@@ -14,7 +14,8 @@ static const char HELP[] =
     "How much of a range a table covers, in buckets.\n"
     "\n"
     "Usage: tstable coverage --table PATH [--start VALUE] [--end VALUE]\n"
-    "                        [--entity COL=VALUE]... [--format table|json]\n"
+    "                        [--entity COL=VALUE]... [--as-of VERSION|TIME]\n"
+    "                        [--format table|json]\n"
     "\n"
     "Options:\n"
     "  --table PATH        The table\n"
@@ -25,6 +26,7 @@ static const char HELP[] =
     "  --entity COL=VALUE  Ask about one entity; repeat for each column of a composite\n"
     "                      entity (a bare VALUE will do for a one-column entity).\n"
     "                      Without it: the whole table (any entity counts).\n"
+    CLI_AS_OF_HELP("                      ")
     "  --format FORMAT     table (default) or json\n"
     "  --help              Show this help\n"
     "\n"
@@ -33,11 +35,12 @@ static const char HELP[] =
     "\n"
     "Example:\n"
     "  tstable coverage --table ./my_stocks --entity symbol=NVDA \\\n"
-    "      --start 2024-06-01 --end 2024-06-15\n";
+    "      --start 2024-06-01 --end 2024-06-15\n"
+    "  tstable coverage --table ./my_stocks --as-of 12     # as it was at version 12\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
-    {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE},
+    {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"as-of", NULL, CLI_VALUE},
 };
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)

@@ -18,6 +18,7 @@ static const char HELP[] =
     "\n"
     "Usage: tstable gaps --table PATH [--start VALUE] [--end VALUE]\n"
     "                    [--entity COL=VALUE]... [--max-buckets N] [--format table|json]\n"
+    "                    [--as-of VERSION|TIME]\n"
     "\n"
     "Options:\n"
     "  --table PATH        The table\n"
@@ -31,16 +32,19 @@ static const char HELP[] =
     "  --max-buckets N     Split gaps longer than N buckets into pieces\n"
     "  --format FORMAT     table (default) or json (a list of {start, end, end_inclusive,\n"
     "                      buckets}; end is exclusive unless end_inclusive is true)\n"
+    CLI_AS_OF_HELP("                      ")
     "  --help              Show this help\n"
     "\n"
     "Gaps follow bucket edges: the first may start before --start, the last end after --end.\n"
     "\n"
     "Example:\n"
-    "  tstable gaps --table ./my_stocks --entity symbol=NVDA --start 2024-06-01 --end 2024-07-01\n";
+    "  tstable gaps --table ./my_stocks --entity symbol=NVDA --start 2024-06-01 --end 2024-07-01\n"
+    "  tstable gaps --table ./my_stocks --as-of 2024-06-30T16:00:00Z  # as of that instant\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"max-buckets", NULL, CLI_VALUE},
+    {"as-of", NULL, CLI_VALUE},
 };
 
 typedef struct gap {

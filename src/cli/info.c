@@ -16,25 +16,28 @@
 static const char HELP[] =
     "Show a table's index, version, segments, rows, bytes, schema and coverage.\n"
     "\n"
-    "Usage: tstable info --table PATH [--format table|json] [--limit N]\n"
+    "Usage: tstable info --table PATH [--format table|json] [--limit N] [--as-of VERSION|TIME]\n"
     "\n"
     "Options:\n"
     "  --table PATH     The table\n"
     "  --format FORMAT  table (default, for people) or json (one object, for scripts)\n"
     "  --limit N        Entities listed in the coverage table (default 100; 0 = all);\n"
     "                   json lists them all\n"
+    CLI_AS_OF_HELP("                   ")
     "  --help           Show this help\n"
     "\n"
     "Coverage is listed per entity: the first covered bucket's start, the last covered\n"
     "bucket's end (exclusive), the covered buckets and the number of gaps between them.\n"
     "\n"
     "Example:\n"
-    "  tstable info --table ./my_stocks --format json\n";
+    "  tstable info --table ./my_stocks --format json\n"
+    "  tstable info --table ./my_stocks --as-of 12      # the table as it was at version 12\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},
     {"format", NULL, CLI_VALUE},
     {"limit", NULL, CLI_VALUE},
+    {"as-of", NULL, CLI_VALUE},
 };
 
 #define DEFAULT_ENTITY_LIMIT 100
@@ -275,11 +278,11 @@ static void print_json(tst_table *table, const tst_coverage_summary *sum)
     fputs("]}\n", stdout);
 }
 
-static int show(const char *root, bool json, uint64_t limit)
+static int show(const char *root, bool json, uint64_t limit, const cli_as_of *as_of)
 {
     tst_table *table = NULL;
     tst_coverage_summary *sum = NULL;
-    if (cli_open_table(&table, root) != 0)
+    if (cli_open_table_as_of(&table, root, as_of) != 0)
         return CLI_EXIT_FAIL;
     int rc = CLI_EXIT_OK;
     if (tst_table_segment_count(table) > 0 && tst_table_coverage_summary(table, &sum) != 0)
@@ -303,11 +306,14 @@ int cli_cmd_info(int argc, char **argv)
     if (parsed == CLI_PARSED) {
         uint64_t limit = DEFAULT_ENTITY_LIMIT;
         const char *text = cli_get(&args, "limit");
-        if (text && !cli_parse_u64(text, &limit))
+        cli_as_of as_of;
+        if (!cli_parse_as_of("info", cli_get(&args, "as-of"), &as_of))
+            rc = CLI_EXIT_FAIL;
+        else if (text && !cli_parse_u64(text, &limit))
             rc = cli_fail("Invalid --limit '%s': expected a number of entities (0 = all)", text);
         else
             rc = cli_require(&args, "table") && cli_format_is_json(&args, &json)
-                     ? show(cli_get(&args, "table"), json, limit)
+                     ? show(cli_get(&args, "table"), json, limit, &as_of)
                      : CLI_EXIT_FAIL;
     }
     cli_args_free(&args);

@@ -21,20 +21,24 @@
 static const char HELP[] =
     "Show a table's commit history, oldest first: version, time and what each commit did.\n"
     "\n"
-    "Usage: tstable log --table PATH [--format table|json]\n"
+    "Usage: tstable log --table PATH [--format table|json] [--as-of VERSION|TIME]\n"
     "\n"
     "Options:\n"
     "  --table PATH     The table\n"
     "  --format FORMAT  table (default, for people) or json (an array of commits, each with\n"
     "                   version, base_version, timestamp and its actions)\n"
+    CLI_AS_OF_HELP("                   ")
+    "                   (the history up to and including that version)\n"
     "  --help           Show this help\n"
     "\n"
     "Example:\n"
-    "  tstable log --table ./my_stocks\n";
+    "  tstable log --table ./my_stocks\n"
+    "  tstable log --table ./my_stocks --as-of 2024-06-01   # the commits made before that day\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},
     {"format", NULL, CLI_VALUE},
+    {"as-of", NULL, CLI_VALUE},
 };
 
 /* What one commit did, counted. */
@@ -214,10 +218,10 @@ static void print_commits(json_object **commits, uint64_t count, bool json)
 
 /* Every commit is loaded before anything is printed, so a damaged log gives
  * one error and no half-written JSON. */
-static int show(const char *root, bool json)
+static int show(const char *root, bool json, const cli_as_of *as_of)
 {
     tst_table *table = NULL;
-    if (cli_open_table(&table, root) != 0)
+    if (cli_open_table_as_of(&table, root, as_of) != 0)
         return CLI_EXIT_FAIL;
     uint64_t last = tst_table_version(table);
     tst_table_free(table);
@@ -238,10 +242,12 @@ int cli_cmd_log(int argc, char **argv)
     cli_args args;
     int parsed = cli_parse(&args, "log", HELP, OPTS, sizeof OPTS / sizeof OPTS[0], argc, argv);
     bool json = false;
+    cli_as_of as_of;
     int rc = cli_parse_exit(parsed);
     if (parsed == CLI_PARSED)
-        rc = cli_require(&args, "table") && cli_format_is_json(&args, &json)
-                 ? show(cli_get(&args, "table"), json)
+        rc = cli_require(&args, "table") && cli_format_is_json(&args, &json) &&
+                     cli_parse_as_of("log", cli_get(&args, "as-of"), &as_of)
+                 ? show(cli_get(&args, "table"), json, &as_of)
                  : CLI_EXIT_FAIL;
     cli_args_free(&args);
     return rc;

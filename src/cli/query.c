@@ -28,7 +28,7 @@ static const char HELP[] =
     "\n"
     "Usage: tstable query [--table [NAME=]PATH]... [--parquet NAME=PATH]... --sql SQL\n"
     "                     [--max-rows N] [--format FORMAT] [--output FILE|-]\n"
-    "                     [--explain] [--timing]\n"
+    "                     [--as-of VERSION|TIME] [--explain] [--timing]\n"
     "\n"
     "Options:\n"
     "  --table [NAME=]PATH  A table to query; repeatable. Registered as NAME, or else under\n"
@@ -49,6 +49,11 @@ static const char HELP[] =
     "                       --output -).\n"
     "  --output FILE        Write every row (not just the preview) to FILE;\n"
     "                       '-' writes every row to stdout instead of the preview\n"
+    "  --as-of VERSION|TIME Read every --table as it was at VERSION (an integer, as\n"
+    "                       `tstable log` numbers commits) or at an instant (RFC 3339 or a\n"
+    "                       date; no offset means UTC). In SQL, \"NAME@v12\" or\n"
+    "                       \"NAME@2024-06-01T09:30:00Z\" (quoted) names a registered table\n"
+    "                       at another version, e.g. to compare two versions\n"
     "  --explain            Print the plan (EXPLAIN) and the segments kept after pruning\n"
     "                       first\n"
     "  --timing             Print elapsed_ms: N, the time the query took\n"
@@ -61,12 +66,15 @@ static const char HELP[] =
     "      --sql 'SELECT count(*) FROM prod JOIN staging USING (symbol, ts)'\n"
     "  tstable query --table ./bars --parquet refs=refs.parquet \\\n"
     "      --sql 'SELECT * FROM bars JOIN refs USING (symbol)' --format json\n"
-    "  tstable query --table ./bars --sql 'SELECT * FROM bars' --output bars.arrow\n";
+    "  tstable query --table ./bars --sql 'SELECT * FROM bars' --output bars.arrow\n"
+    "  tstable query --table ./bars --as-of 12 --sql 'SELECT count(*) FROM bars'\n"
+    "  tstable query --table ./bars \\\n"
+    "      --sql 'SELECT (SELECT count(*) FROM bars) - (SELECT count(*) FROM \"bars@v12\")'\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_LIST},     {"parquet", NULL, CLI_LIST}, {"sql", NULL, CLI_VALUE},
     {"max-rows", NULL, CLI_VALUE}, {"format", NULL, CLI_VALUE}, {"output", NULL, CLI_VALUE},
-    {"explain", NULL, CLI_FLAG},   {"timing", NULL, CLI_FLAG},
+    {"explain", NULL, CLI_FLAG},   {"timing", NULL, CLI_FLAG},  {"as-of", NULL, CLI_VALUE},
 };
 
 /* ---- registration -------------------------------------------------------- */
@@ -143,7 +151,15 @@ static bool name_is_folder_name(const char *name, const char *root)
     return strlen(name) == len - start && strncmp(name, root + start, len - start) == 0;
 }
 
-static int register_source(tst_session *s, const query_source *q)
+static int register_table(tst_session *s, const query_source *q, const cli_as_of *as_of)
+{
+    if (!as_of->set)
+        return tst_session_register_table(s, q->name, q->path);
+    return as_of->is_version ? tst_session_register_table_at(s, q->name, q->path, as_of->version)
+                             : tst_session_register_table_as_of(s, q->name, q->path, as_of->at);
+}
+
+static int register_source(tst_session *s, const query_source *q, const cli_as_of *as_of)
 {
     if (!q->table) {
         if (tst_session_register_parquet(s, q->name, q->path) == 0)
@@ -151,7 +167,7 @@ static int register_source(tst_session *s, const query_source *q)
         return cli_fail("Failed to register Parquet %s as '%s': %s", q->path, q->name,
                         tst_error_last()->message);
     }
-    if (tst_session_register_table(s, q->name, q->path) != 0)
+    if (register_table(s, q, as_of) != 0)
         return cli_fail_lib("Failed to register table"); /* names root and name */
     if (!q->named && !name_is_folder_name(q->name, q->path))
         fprintf(stderr, "Registered table %s as '%s' (quoted: \"%s\")\n", q->path, q->name,
@@ -160,7 +176,7 @@ static int register_source(tst_session *s, const query_source *q)
 }
 
 /* Every --table then every --parquet, after checking that the names are distinct. */
-static int register_sources(tst_session *s, const cli_args *args)
+static int register_sources(tst_session *s, const cli_args *args, const cli_as_of *as_of)
 {
     size_t nt = 0, np = 0;
     const char *const *tables = cli_list(args, "table", &nt);
@@ -175,7 +191,7 @@ static int register_sources(tst_session *s, const cli_args *args)
     }
     int rc = check_clashes(q, nt + np);
     for (size_t i = 0; rc == 0 && i < nt + np; i++)
-        rc = register_source(s, &q[i]);
+        rc = register_source(s, &q[i], as_of);
     for (size_t i = 0; i < nt + np; i++)
         free(q[i].name);
     free(q);
@@ -199,12 +215,12 @@ static int check_parquet_specs(const cli_args *args)
 
 /* ---- the run ------------------------------------------------------------- */
 
-static int run(const cli_query_plan *plan, const cli_args *args)
+static int run(const cli_query_plan *plan, const cli_args *args, const cli_as_of *as_of)
 {
     tst_session *s = NULL;
     if (tst_session_open(&s) != 0)
         return cli_fail_lib("Failed to start the SQL engine");
-    int rc = register_sources(s, args);
+    int rc = register_sources(s, args, as_of);
     if (rc == 0)
         rc = cli_query_run(s, plan);
     tst_session_free(s);
@@ -213,8 +229,10 @@ static int run(const cli_query_plan *plan, const cli_args *args)
 
 /* ---- options ------------------------------------------------------------- */
 
-static int make_plan(const cli_args *args, cli_query_plan *plan)
+static int make_plan(const cli_args *args, cli_query_plan *plan, cli_as_of *as_of)
 {
+    if (!cli_parse_as_of("query", cli_get(args, "as-of"), as_of))
+        return CLI_EXIT_FAIL;
     if (!cli_require(args, "sql"))
         return CLI_EXIT_FAIL;
     int rc = cli_query_plan_init(plan, cli_get(args, "sql"), cli_get(args, "max-rows"),
@@ -230,12 +248,13 @@ int cli_cmd_query(int argc, char **argv)
 {
     cli_args args;
     cli_query_plan plan;
+    cli_as_of as_of;
     int parsed = cli_parse(&args, "query", HELP, OPTS, sizeof OPTS / sizeof OPTS[0], argc, argv);
     int rc = cli_parse_exit(parsed);
     if (parsed == CLI_PARSED) {
-        rc = make_plan(&args, &plan);
+        rc = make_plan(&args, &plan, &as_of);
         if (rc == 0)
-            rc = run(&plan, &args);
+            rc = run(&plan, &args, &as_of);
     }
     cli_args_free(&args);
     return rc;

@@ -18,11 +18,12 @@
 static const char HELP[] =
     "List a table's live segments: data file, rows, bytes, index range and entity.\n"
     "\n"
-    "Usage: tstable segments --table PATH [--format table|json]\n"
+    "Usage: tstable segments --table PATH [--format table|json] [--as-of VERSION|TIME]\n"
     "\n"
     "Options:\n"
     "  --table PATH     The table\n"
     "  --format FORMAT  table (default, for people) or json (an array, for scripts)\n"
+    CLI_AS_OF_HELP("                   ")
     "  --help           Show this help\n"
     "\n"
     "The index range is the smallest and largest index value in the segment\n"
@@ -30,11 +31,13 @@ static const char HELP[] =
     "when rows of several entities share it, '-' for a table without entity columns.\n"
     "\n"
     "Example:\n"
-    "  tstable segments --table ./my_stocks\n";
+    "  tstable segments --table ./my_stocks\n"
+    "  tstable segments --table ./my_stocks --as-of 12   # the segments of version 12\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},
     {"format", NULL, CLI_VALUE},
+    {"as-of", NULL, CLI_VALUE},
 };
 
 /* "symbol=NVDA", "mixed" or "-". */
@@ -107,8 +110,10 @@ int cli_cmd_segments(int argc, char **argv)
     int rc = cli_parse_exit(parsed);
     if (parsed == CLI_PARSED) {
         tst_table *table = NULL;
+        cli_as_of as_of;
         if (!cli_require(&args, "table") || !cli_format_is_json(&args, &json) ||
-            cli_open_table(&table, cli_get(&args, "table")) != 0) {
+            !cli_parse_as_of("segments", cli_get(&args, "as-of"), &as_of) ||
+            cli_open_table_as_of(&table, cli_get(&args, "table"), &as_of) != 0) {
             rc = CLI_EXIT_FAIL;
         } else {
             json ? print_json(table) : print_text(table);

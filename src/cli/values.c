@@ -28,6 +28,64 @@ int cli_open_table(tst_table **out, const char *root)
     return -1;
 }
 
+/* "2024-06-01 09:30" -> "2024-06-01T09:30:00Z": the instant forms --as-of takes. */
+static bool parse_instant(const char *text, tst_timestamp *out)
+{
+    char full[64];
+    size_t n = strlen(text);
+    if (n < 10 || n > 40)
+        return false;
+    if (n == 10) {
+        snprintf(full, sizeof full, "%sT00:00:00Z", text);
+        return tst_timestamp_parse(out, full) == 0;
+    }
+    snprintf(full, sizeof full, "%s%s", text, n == 16 ? ":00" : "");
+    if (full[10] == ' ' || full[10] == 't')
+        full[10] = 'T';
+    size_t end = 19;
+    if (full[end] == '.')
+        for (end++; isdigit((unsigned char)full[end]); end++)
+            ;
+    if (strlen(full) >= 19 && full[end] == '\0' && strlen(full) + 1 < sizeof full)
+        strcat(full, "Z"); /* no offset: UTC */
+    return tst_timestamp_parse(out, full) == 0;
+}
+
+bool cli_parse_as_of(const char *command, const char *text, cli_as_of *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return true;
+    out->set = true;
+    out->text = text;
+    if (*text && strspn(text, "0123456789") == strlen(text)) {
+        out->is_version = true;
+        if (cli_parse_u64(text, &out->version) && out->version > 0)
+            return true;
+        cli_usage_error(command, "--as-of %s: versions start at 1", text);
+        return false;
+    }
+    if (parse_instant(text, &out->at))
+        return true;
+    cli_usage_error(command, "--as-of %s: give a version (an integer such as 12) or an instant "
+                    "(2024-06-01T09:30:00Z, 2024-06-01 09:30 or 2024-06-01; UTC unless it has "
+                    "an offset)", text);
+    return false;
+}
+
+int cli_open_table_as_of(tst_table **out, const char *root, const cli_as_of *as_of)
+{
+    if (!as_of || !as_of->set)
+        return cli_open_table(out, root);
+    int rc = as_of->is_version ? tst_table_open_at(out, root, as_of->version)
+                               : tst_table_open_as_of(out, root, as_of->at);
+    if (rc == 0)
+        return 0;
+    cli_fail("Failed to open table at %s as of %s%s: %s", root,
+             as_of->is_version ? "version " : "", as_of->text, tst_error_last()->message);
+    return -1;
+}
+
 static bool parse_i64(const char *text, int64_t *out)
 {
     if (!text || !*text || *text == ' ' || *text == '+')
@@ -377,7 +435,9 @@ int cli_target_open(cli_target *t, const cli_args *args)
     memset(t, 0, sizeof *t);
     if (!cli_require(args, "table"))
         return CLI_EXIT_FAIL;
-    if (cli_open_table(&t->table, cli_get(args, "table")) != 0)
+    cli_as_of as_of;
+    if (!cli_parse_as_of(args->command, cli_get(args, "as-of"), &as_of) ||
+        cli_open_table_as_of(&t->table, cli_get(args, "table"), &as_of) != 0)
         return CLI_EXIT_FAIL;
     const char *const *specs = cli_list(args, "entity", &t->entity_count);
     if (t->entity_count && cli_parse_entity(t->table, specs, t->entity_count, &t->entity) != 0) {

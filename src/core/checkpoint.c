@@ -29,6 +29,7 @@
 #include "fsio.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,12 +491,37 @@ int tst_checkpoint_latest(const char *root, uint64_t *out_version)
     return rc == TST_ENOTFOUND ? 0 : rc;
 }
 
+/*
+ * The newest checkpoint file at or below max_version (0 if none). The
+ * pointer names the latest checkpoint; time travel to an older version
+ * looks for an earlier one, which writers leave in place.
+ */
+static uint64_t newest_checkpoint_below(const char *root, uint64_t max_version)
+{
+    char *dir = tst_io_join(root, TST_CHECKPOINT_DIR);
+    DIR *d = dir ? opendir(dir) : NULL;
+    uint64_t best = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char *end = NULL;
+        unsigned long long v = strtoull(e->d_name, &end, 10);
+        if (end == e->d_name + 10 && strcmp(end, ".checkpoint") == 0 && v <= max_version &&
+            v > best)
+            best = v;
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return best;
+}
+
 int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out)
 {
     uint64_t version = 0;
     int rc = read_pointer(root, &version);
     if (rc != 0)
         return rc;
+    if (version > max_version)
+        version = newest_checkpoint_below(root, max_version);
     if (version == 0 || version > max_version)
         return tst_fail(TST_ENOTFOUND, "no usable checkpoint at or below version %" PRIu64,
                         max_version);

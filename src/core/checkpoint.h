@@ -26,7 +26,8 @@ int tst_checkpoint_latest(const char *root, uint64_t *out_version);
 
 /*
  * Loads the latest checkpoint at or below max_version into *out (which must
- * be freshly initialised). TST_ENOTFOUND when there is none; any other
+ * be freshly initialised): the one _last_checkpoint names, or, when that is
+ * newer (time travel), the newest older checkpoint file. TST_ENOTFOUND when there is none; any other
  * failure means the checkpoint is unusable and the caller replays the log.
  */
 int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out);

@@ -187,6 +187,7 @@ const char *tst_error_name(int code)
     case TST_EAMBIGUOUS: return "TST_EAMBIGUOUS";
     case TST_ECANCELLED: return "TST_ECANCELLED";
     case TST_EDUPLICATE: return "TST_EDUPLICATE";
+    case TST_EVACUUMED: return "TST_EVACUUMED";
     default: return "unknown";
     }
 }

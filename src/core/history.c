@@ -24,11 +24,13 @@ static char *marker_path(const char *root)
     return path;
 }
 
-static int parse_marker(const char *text, size_t len, const char *path, tst_vacuum_marker *out)
+int tst_history_parse_marker(const char *text, size_t len, const char *path,
+                             tst_vacuum_marker *out)
 {
     static const char *const fields[] = {"oldest_readable_version", "vacuumed_at",
                                          "retention_seconds", NULL};
     json_object *obj = NULL, *v = NULL;
+    memset(out, 0, sizeof *out);
     int rc = tst_json_parse_object(&obj, text, len, path);
     if (rc == 0)
         rc = tst_json_only_fields(obj, fields, path);
@@ -45,6 +47,8 @@ static int parse_marker(const char *text, size_t len, const char *path, tst_vacu
     if (rc == 0)
         rc = tst_json_i64(v, path, "retention_seconds", &out->retention_seconds);
     json_object_put(obj);
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
     return rc;
 }
 
@@ -60,9 +64,7 @@ int tst_history_read_marker(const char *root, tst_vacuum_marker *out)
     if (rc == TST_ENOTFOUND) {
         rc = 0; /* never vacuumed */
     } else if (rc == 0) {
-        rc = parse_marker(text, len, path, out);
-        if (rc != 0)
-            memset(out, 0, sizeof *out);
+        rc = tst_history_parse_marker(text, len, path, out);
     }
     free(text);
     free(path);

@@ -22,6 +22,7 @@
 
 #include "tstable/index.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TST_VACUUM_MARKER "_vacuumed.json"
@@ -36,6 +37,12 @@ typedef struct tst_vacuum_marker {
 /* Reads the marker; a missing one gives all zeros. TST_ECORRUPT names the
  * file for another shape. */
 int tst_history_read_marker(const char *root, tst_vacuum_marker *out);
+
+/* Parses a marker's bytes (`path` names it in errors): TST_ECORRUPT for any
+ * other shape than the one above (unknown or missing fields, a negative
+ * version, an unreadable time). Exposed for the fuzz target. */
+int tst_history_parse_marker(const char *text, size_t len, const char *path,
+                             tst_vacuum_marker *out);
 
 /* Publishes the marker durably. A marker whose oldest_readable_version is
  * below the one on disk is not written (it only moves forward); that is

@@ -488,7 +488,7 @@ static int cache_fill(tst_table *t, struct tst_coverage_cache *c)
     int rc = load_with_recovery(t, &cov);
     if (rc == 0)
         cache_install(c, t->state.version, &cov);
-    return rc;
+    return tst_table_note_lost_file(t, rc);
 }
 
 static int cache_fill_all(struct tst_coverage_cache *c)

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "fail.h"
 #include "fsio.h"
+#include "history.h"
 #include "log.h"
 #include "sidecar.h"
 
@@ -200,6 +201,130 @@ int tst_table_open(tst_table **out, const char *root)
     return 0;
 }
 
+/* ---- time travel ------------------------------------------------------- */
+
+/* "7d", "36h", "90m", "45s": the largest unit that divides the span. */
+static void format_span(int64_t seconds, char *buf, size_t cap)
+{
+    static const struct { int64_t unit; const char *suffix; } units[] = {
+        {86400, "d"}, {3600, "h"}, {60, "m"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (seconds > 0 && seconds % units[i].unit == 0) {
+            snprintf(buf, cap, "%" PRId64 "%s", seconds / units[i].unit, units[i].suffix);
+            return;
+        }
+    snprintf(buf, cap, "%" PRId64 "s", seconds);
+}
+
+/* TST_EVACUUMED when the marker says vacuum removed the files of `version`. */
+static int check_not_vacuumed(const char *root, uint64_t version)
+{
+    tst_vacuum_marker m;
+    int rc = tst_history_read_marker(root, &m);
+    if (rc != 0)
+        return tst_fail_context(rc, "opening table %s at version %" PRIu64, root, version);
+    if (version >= m.oldest_readable_version)
+        return 0;
+    char when[TST_TIMESTAMP_TEXT_MAX] = "", span[32];
+    (void)tst_timestamp_format(m.vacuumed_at, when, sizeof when);
+    format_span(m.retention_seconds, span, sizeof span);
+    tst_fail(TST_EVACUUMED, "table %s: the files of version %" PRIu64 " were removed by vacuum "
+             "on %s (retention %s); the oldest readable version is %" PRIu64 ": open that "
+             "version or a later one", root, version, when, span, m.oldest_readable_version);
+    tst_fail_set_conflict(version, m.oldest_readable_version);
+    tst_fail_set_path(root);
+    return TST_EVACUUMED;
+}
+
+static int open_at_version(tst_table *t, uint64_t version)
+{
+    uint64_t head = 0;
+    int rc = tst_log_head(t->root, &head);
+    if (rc != 0)
+        return rc;
+    if (head == 0)
+        return no_table_at(t->root);
+    if (version == 0)
+        return tst_fail(TST_EINVAL, "table %s has no version 0: versions start at 1 (the commit "
+                        "that created the table); its latest version is %" PRIu64, t->root, head);
+    if (version > head) {
+        tst_fail(TST_ENOTFOUND, "table %s has no version %" PRIu64 ": its latest version is "
+                 "%" PRIu64, t->root, version, head);
+        tst_fail_set_path(t->root);
+        return TST_ENOTFOUND;
+    }
+    rc = check_not_vacuumed(t->root, version);
+    if (rc == 0)
+        rc = load_state(&t->state, t->root, version);
+    if (rc != 0)
+        return rc == TST_EVACUUMED ? rc : tst_fail_context(rc, "opening version %" PRIu64, version);
+    t->pinned = true;
+    return sort_segments(t);
+}
+
+static int open_pinned(tst_table **out, const char *root, bool by_time, uint64_t version,
+                       tst_timestamp at)
+{
+    *out = NULL;
+    tst_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    uint64_t head = 0;
+    int rc = parse_location(root, &t->root);
+    if (rc == 0 && by_time) {
+        rc = tst_log_head(t->root, &head);
+        if (rc == 0 && head == 0)
+            rc = no_table_at(t->root);
+        if (rc == 0)
+            rc = tst_history_version_at(t->root, head, at, &version);
+    }
+    if (rc == 0)
+        rc = open_at_version(t, version);
+    if (rc != 0) {
+        tst_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+int tst_table_open_at(tst_table **out, const char *root, uint64_t version)
+{
+    tst_timestamp none = {0, 0};
+    return open_pinned(out, root, false, version, none);
+}
+
+int tst_table_open_as_of(tst_table **out, const char *root, tst_timestamp at)
+{
+    return open_pinned(out, root, true, 0, at);
+}
+
+bool tst_table_is_pinned(const tst_table *t) { return t->pinned; }
+
+int tst_table_check_unpinned(const tst_table *t, const char *operation)
+{
+    if (!t->pinned)
+        return 0;
+    tst_fail(TST_EINVAL, "%s of table %s refused: the handle is opened as of version %" PRIu64
+             "; open the latest version to write", operation ? operation : "write", t->root,
+             t->state.version);
+    tst_fail_set_path(t->root);
+    return TST_EINVAL;
+}
+
+int tst_table_note_lost_file(const tst_table *t, int rc)
+{
+    if (!t->pinned || rc != TST_ENOTFOUND)
+        return rc;
+    uint64_t head = 0;
+    if (tst_log_head(t->root, &head) != 0 || head == t->state.version)
+        return rc;
+    return tst_fail_context(rc, "table %s opened as of version %" PRIu64 " (the latest is "
+                            "%" PRIu64 "): a file of that version is gone; it may have been "
+                            "removed by vacuum (open a later version)", t->root,
+                            t->state.version, head);
+}
+
 void tst_table_free(tst_table *t)
 {
     if (!t)
@@ -251,6 +376,8 @@ int tst_table_refresh(tst_table *t, bool *out_changed)
 {
     if (out_changed)
         *out_changed = false;
+    if (t->pinned)
+        return 0; /* time travel: the handle stays at its version */
     uint64_t head = 0;
     int rc = tst_log_head(t->root, &head);
     if (rc != 0)
@@ -434,10 +561,13 @@ static void maybe_checkpoint(tst_table *t)
 int tst_table_commit(tst_table *t, const tst_action *actions, size_t count,
                      uint64_t *out_version)
 {
+    int rc = tst_table_check_unpinned(t, "commit");
+    if (rc != 0)
+        return rc;
     if (t->stale)
         return tst_fail(TST_EINVAL, "table %s: the handle failed to refresh; refresh it before "
                         "committing", t->root);
-    int rc = check_actions(t, actions, count);
+    rc = check_actions(t, actions, count);
     uint64_t version = 0;
     if (rc == 0)
         rc = tst_log_commit(t->root, t->state.version, actions, count, &version);
@@ -456,8 +586,9 @@ int tst_table_commit(tst_table *t, const tst_action *actions, size_t count,
 
 int tst_table_check_writable(const tst_table *t, const char *operation)
 {
-    if (!t->state.has_meta)
-        return 0;
+    int rc = tst_table_check_unpinned(t, operation);
+    if (rc != 0 || !t->state.has_meta)
+        return rc;
     char where[4200];
     snprintf(where, sizeof where, "%s of table %s", operation ? operation : "write", t->root);
     return tst_protocol_check_write(&t->state.meta, where);
@@ -467,6 +598,8 @@ int tst_table_commit_json(tst_table *t, const char *actions_json, uint64_t *out_
 {
     if (!actions_json)
         return tst_fail(TST_EINVAL, "actions_json is NULL");
+    if (tst_table_check_unpinned(t, "commit_json") != 0)
+        return TST_EINVAL;
     /* Parse through the commit parser so the actions get every log check. */
     size_t cap = strlen(actions_json) + 96;
     char *wrapped = malloc(cap);

@@ -60,6 +60,8 @@ static bool blank(const char *s)
 static int check_table(const tst_table *t)
 {
     const tst_table_meta *meta = tst_table_get_meta(t);
+    if (tst_table_check_unpinned(t, "add_columns") != 0)
+        return TST_EINVAL;
     if (meta->protocol_version != TST_PROTOCOL_VERSION) {
         tst_fail(TST_EUNSUPPORTED, "add_columns on table %s: the table is format_version %u "
                  "(reference 0.4), which cannot record added columns; migrate it to protocol 7 "

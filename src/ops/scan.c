@@ -231,7 +231,7 @@ static int keep_file(scan_plan *p, const tst_segment *seg)
     int rc = tst_select_segment_file(tst_table_root(p->table), seg, what, &abs);
     if (rc == 0)
         p->files[p->file_count++] = abs;
-    return rc;
+    return tst_table_note_lost_file(p->table, rc);
 }
 
 static int plan_segments(scan_plan *p)

@@ -819,9 +819,8 @@ static void roll_back(update_run *r)
 
 static int prepare(update_run *r, const tst_update_source *source, bool *empty)
 {
-    char where[4200];
-    snprintf(where, sizeof where, "update_rows of table %s", r->root);
-    int rc = tst_protocol_check_write(tst_table_get_meta(r->table), where);
+    /* A pinned handle or an unwritable protocol-7 feature, before the source is read. */
+    int rc = tst_table_check_writable(r->table, "update_rows");
     if (rc == 0)
         rc = check_versions(r);
     if (rc == 0)

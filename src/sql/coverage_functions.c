@@ -378,6 +378,11 @@ static int bound_table(duckdb_bind_info info, tst_table **out)
         value_text(name, text, sizeof text);
     duckdb_destroy_value(&name);
     tst_registration *r = s ? tst_session_find(s, text) : NULL;
+    if (s && !r && strchr(text, '@')) { /* 'trades@v12': a version (travel.c) */
+        int rc = tst_session_travel_find(s, text, &r);
+        if (rc != 0)
+            return rc;
+    }
     if (!r || !r->table)
         return tst_fail(TST_ENOTFOUND, "no tstable registered as '%s' in this session", text);
     int rc = tst_table_refresh(r->table, NULL);

@@ -39,6 +39,7 @@
 #include "model.h"
 #include "prune.h"
 #include "segment_select.h"
+#include "table_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -69,7 +70,7 @@ tst_registration *tst_session_find(const tst_session *s, const char *name)
     return NULL;
 }
 
-static void registration_clear(tst_registration *r)
+void tst_registration_clear(tst_registration *r)
 {
     free(r->name);
     free(r->root);
@@ -89,7 +90,7 @@ static int registry_put(tst_session *s, tst_registration *r)
 {
     tst_registration *old = tst_session_find(s, r->name);
     if (old) {
-        registration_clear(old);
+        tst_registration_clear(old);
         *old = *r;
     } else {
         if (s->count == s->cap) {
@@ -151,8 +152,11 @@ void tst_session_free(tst_session *s)
         return;
     tst_session_unregister_functions(s);
     for (size_t i = 0; i < s->count; i++)
-        registration_clear(&s->regs[i]);
+        tst_registration_clear(&s->regs[i]);
     free(s->regs);
+    for (size_t i = 0; i < s->travel_count; i++)
+        tst_registration_clear(&s->travel[i]);
+    free(s->travel);
     free_definitions(s);
     if (s->con)
         tst_duck_disconnect(&s->con);
@@ -225,7 +229,7 @@ static int check_segment_file(const tst_registration *r, const tst_segment *seg,
              named ? named : abs, strerror(err));
     tst_fail_set_path(named ? named : abs);
     free(named), free(root), free(abs);
-    return code;
+    return tst_table_note_lost_file(r->table, code);
 }
 
 /* The absolute paths of the kept segments (keep NULL: all of them). With
@@ -315,9 +319,12 @@ static int define_table_view(tst_session *s, tst_registration *r, view_files whi
 
 /* ---- registration --------------------------------------------------------- */
 
-static int open_table(const char *name, const char *root, tst_table **out)
+int tst_session_open_table(const char *name, const char *root, const tst_table_pin *pin,
+                           tst_table **out)
 {
-    int rc = tst_table_open(out, root);
+    int rc = pin->kind == TST_PIN_VERSION   ? tst_table_open_at(out, root, pin->version)
+             : pin->kind == TST_PIN_INSTANT ? tst_table_open_as_of(out, root, pin->at)
+                                            : tst_table_open(out, root);
     if (rc != 0)
         return tst_fail_context(rc, "registering '%s'", name);
     if (!tst_table_get_meta(*out)->schema) {
@@ -329,13 +336,15 @@ static int open_table(const char *name, const char *root, tst_table **out)
     return 0;
 }
 
-int tst_session_register_table(tst_session *s, const char *name, const char *root)
+static int register_table(tst_session *s, const char *name, const char *root,
+                          const tst_table_pin *pin)
 {
     int rc = check_name(s, name, root);
     if (rc != 0)
         return rc;
     tst_registration r = {0};
-    rc = open_table(name, root, &r.table);
+    r.pin = *pin;
+    rc = tst_session_open_table(name, root, pin, &r.table);
     r.name = strdup(name), r.root = strdup(root);
     if (rc == 0 && (!r.name || !r.root))
         rc = tst_fail(TST_ENOMEM, "out of memory registering '%s'", name);
@@ -346,8 +355,28 @@ int tst_session_register_table(tst_session *s, const char *name, const char *roo
         rc = define_table_view(s, &r, VIEW_NONE, NULL, &kept);
     if (rc == 0)
         rc = registry_put(s, &r);
-    registration_clear(&r);
+    tst_registration_clear(&r);
     return rc;
+}
+
+int tst_session_register_table(tst_session *s, const char *name, const char *root)
+{
+    tst_table_pin pin = {TST_PIN_LATEST, 0, {0, 0}};
+    return register_table(s, name, root, &pin);
+}
+
+int tst_session_register_table_at(tst_session *s, const char *name, const char *root,
+                                  uint64_t version)
+{
+    tst_table_pin pin = {TST_PIN_VERSION, version, {0, 0}};
+    return register_table(s, name, root, &pin);
+}
+
+int tst_session_register_table_as_of(tst_session *s, const char *name, const char *root,
+                                     tst_timestamp at)
+{
+    tst_table_pin pin = {TST_PIN_INSTANT, 0, at};
+    return register_table(s, name, root, &pin);
 }
 
 /* A folder means the Parquet files in it. */
@@ -387,7 +416,7 @@ int tst_session_register_parquet(tst_session *s, const char *name, const char *p
         tst_fail_context(rc, "registering '%s' as %s", path, name);
     if (rc == 0)
         rc = registry_put(s, &r);
-    registration_clear(&r);
+    tst_registration_clear(&r);
     free(pattern);
     free(t.s);
     return rc;
@@ -407,7 +436,8 @@ int tst_session_deregister(tst_session *s, const char *name)
     free(t.s);
     if (rc != 0)
         return rc;
-    registration_clear(r);
+    tst_session_travel_forget(s, r->name);
+    tst_registration_clear(r);
     size_t i = (size_t)(r - s->regs);
     memmove(&s->regs[i], &s->regs[i + 1], (s->count - i - 1) * sizeof *s->regs);
     s->count--;
@@ -440,7 +470,7 @@ void tst_session_last_prune(const tst_session *s, tst_prune_stats *out)
 
 static int refresh_table(tst_registration *r)
 {
-    int rc = tst_table_refresh(r->table, NULL);
+    int rc = tst_table_refresh(r->table, NULL); /* a pinned one stays where it is */
     if (rc == 0 && !tst_table_get_meta(r->table)->schema)
         rc = tst_fail(TST_EEMPTY, "table %s lost its schema", r->root);
     return rc == 0 ? 0 : tst_fail_context(rc, "refreshing registered table '%s'", r->name);
@@ -512,15 +542,37 @@ typedef struct statement_tables {
     size_t count;
 } statement_tables;
 
+/* Whether the statement reaches registration r: named in `named` (the text
+ * the name is looked for in), or through a definition (*indirect). */
+static bool reaches(const tst_session *s, const bool *reached, const tst_registration *r,
+                    const char *named, bool *indirect)
+{
+    *indirect = r->table && reached_indirectly(s, reached, r->name);
+    return r->table && (*indirect || tst_prune_mentions(named, r->name));
+}
+
+static int add_table(statement_tables *out, tst_registration *r, bool indirect)
+{
+    int rc = r->pin.kind == TST_PIN_LATEST ? refresh_table(r) : 0;
+    out->targets[out->count] = (tst_prune_target){r->name, r->table, false, NULL};
+    out->indirect[out->count] = indirect;
+    out->regs[out->count++] = r;
+    return rc;
+}
+
 static int find_tables(tst_session *s, const char *sql, statement_tables *out)
 {
-    size_t cap = s->count ? s->count : 1;
-    char *defined = NULL;
+    char *defined = NULL, *masked = NULL;
     int rc = tst_prune_defined_name(sql, &defined);
     bool defines = defined != NULL;
     free(defined);
-    if (rc != 0 || defines) /* a view or macro body binds to the columns only */
+    if (rc == 0) /* time-travel names exist before a definition binds to them */
+        rc = tst_session_travel_ready(s, sql, &masked);
+    if (rc != 0 || defines) { /* a view or macro body binds to the columns only */
+        free(masked);
         return rc;
+    }
+    size_t cap = s->count + s->travel_count + 1;
     bool *reached = calloc(s->def_count ? s->def_count : 1, sizeof *reached);
     out->targets = calloc(cap, sizeof *out->targets);
     out->regs = calloc(cap, sizeof *out->regs);
@@ -530,17 +582,15 @@ static int find_tables(tst_session *s, const char *sql, statement_tables *out)
              : tst_fail(TST_ENOMEM, "out of memory planning a statement");
     if (rc == 0)
         reach_definitions(s, sql, reached);
-    for (size_t i = 0; rc == 0 && i < s->count; i++) {
-        tst_registration *r = &s->regs[i];
-        bool indirect = r->table && reached_indirectly(s, reached, r->name);
-        if (!r->table || (!indirect && !tst_prune_mentions(sql, r->name)))
-            continue;
-        rc = refresh_table(r);
-        out->targets[out->count] = (tst_prune_target){r->name, r->table, false, NULL};
-        out->indirect[out->count] = indirect;
-        out->regs[out->count++] = r;
-    }
+    bool indirect = false;
+    for (size_t i = 0; rc == 0 && i < s->count; i++)
+        if (reaches(s, reached, &s->regs[i], masked, &indirect))
+            rc = add_table(out, &s->regs[i], indirect);
+    for (size_t i = 0; rc == 0 && i < s->travel_count; i++)
+        if (reaches(s, reached, &s->travel[i], sql, &indirect))
+            rc = add_table(out, &s->travel[i], indirect);
     free(reached);
+    free(masked);
     return rc;
 }
 

@@ -14,6 +14,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Which version a registered tstable answers for. */
+typedef enum tst_pin_kind {
+    TST_PIN_LATEST = 0, /* refreshed by every statement */
+    TST_PIN_VERSION,    /* one version, forever */
+    TST_PIN_INSTANT     /* the version current at an instant */
+} tst_pin_kind;
+
+typedef struct tst_table_pin {
+    tst_pin_kind kind;
+    uint64_t version;
+    tst_timestamp at;
+} tst_table_pin;
+
 /* One registered name: a tstable (table != NULL) or a Parquet path. */
 typedef struct tst_registration {
     char *name;
@@ -21,6 +34,8 @@ typedef struct tst_registration {
     char *parquet;      /* Parquet file/folder/glob as given, or NULL */
     tst_table *table;
     char *view_sql;     /* the view definition last executed, to skip repeats */
+    tst_table_pin pin;  /* LATEST unless registered at a version or instant */
+    uint64_t pin_head;  /* time-travel names (travel.c): the head the pin was resolved at */
 } tst_registration;
 
 /* A view or macro one of the session's statements defined. A statement
@@ -39,6 +54,9 @@ struct tst_session {
     tst_prune_stats last;
     tst_definition *defs;
     size_t def_count, def_cap;
+    /* Time-travel names ("trades@v12") statements used (travel.c), by name. */
+    tst_registration *travel;
+    size_t travel_count, travel_cap;
 };
 
 /* The registration of `name` (case-insensitive, as DuckDB's catalog), or NULL. */
@@ -52,6 +70,31 @@ tst_registration *tst_session_find(const tst_session *s, const char *name);
 int tst_session_prepare(tst_session *s, const char *analyse, const char *run,
                         const tst_param *params, size_t param_count,
                         duckdb_prepared_statement *out);
+
+/* Opens `root` as `pin` says, checking it has a schema; errors name `name`. */
+int tst_session_open_table(const char *name, const char *root, const tst_table_pin *pin,
+                           tst_table **out);
+
+/* Frees what a registration owns and zeroes it. */
+void tst_registration_clear(tst_registration *r);
+
+/*
+ * Time travel inside a statement (travel.c): every quoted identifier
+ * "name@v12", "name@12" or "name@<instant>" whose name is a registered
+ * tstable becomes a registration of its own in s->travel, opened at that
+ * version (an instant is re-resolved when the table's head moves), and is
+ * then reached, pruned and given a view like any registered table. `masked`
+ * (malloc'd) is `sql` with those identifiers blanked, so that the base
+ * table does not count as named by them. TST_EINVAL for a suffix that is
+ * neither; the errors of tst_table_open_at / _as_of.
+ */
+int tst_session_travel_ready(tst_session *s, const char *sql, char **masked);
+/* The time-travel registration a name such as "trades@v12" means, opened if
+ * needed; *out NULL when the name is not one (no '@', or no registered
+ * tstable before it). TST_EINVAL for an unreadable suffix. */
+int tst_session_travel_find(tst_session *s, const char *name, tst_registration **out);
+/* Forgets the time-travel names of `base` (it was deregistered). */
+void tst_session_travel_forget(tst_session *s, const char *base);
 
 /* Registers tstable_coverage and tstable_gaps for the session's connection. */
 int tst_session_register_functions(tst_session *s);
