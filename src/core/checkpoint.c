@@ -30,6 +30,7 @@
 #include "log.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,41 +492,112 @@ int tst_checkpoint_latest(const char *root, uint64_t *out_version)
     return rc == TST_ENOTFOUND ? 0 : rc;
 }
 
-/*
- * The newest checkpoint file at or below max_version (0 if none). The
- * pointer names the latest checkpoint; time travel to an older version
- * looks for an earlier one, which writers leave in place.
- */
-static uint64_t newest_checkpoint_below(const char *root, uint64_t max_version)
+/* "<10 digits>.checkpoint" -> its version. */
+static bool checkpoint_name(const char *name, uint64_t *out)
 {
-    char *dir = tst_io_join(root, TST_CHECKPOINT_DIR);
-    DIR *d = dir ? opendir(dir) : NULL;
-    uint64_t best = 0;
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
-        char *end = NULL;
-        unsigned long long v = strtoull(e->d_name, &end, 10);
-        if (end == e->d_name + 10 && strcmp(end, ".checkpoint") == 0 && v <= max_version &&
-            v > best)
-            best = v;
+    if (strlen(name) != 10 + strlen(".checkpoint") || strcmp(name + 10, ".checkpoint") != 0)
+        return false;
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(name[i] - '0');
     }
-    if (d)
-        closedir(d);
-    free(dir);
-    return best;
+    *out = v;
+    return v > 0;
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int tst_checkpoint_list(const char *root, uint64_t **out, size_t *out_count)
+{
+    *out = NULL;
+    *out_count = 0;
+    char *dir = tst_io_join(root, TST_CHECKPOINT_DIR);
+    if (!dir)
+        return TST_ENOMEM;
+    DIR *d = opendir(dir);
+    if (!d) {
+        int err = errno, rc = 0;
+        if (err != ENOENT)
+            rc = tst_fail_errno(TST_EIO, err, "cannot list checkpoints in %s", dir);
+        free(dir);
+        return rc;
+    }
+    int rc = 0;
+    size_t cap = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        uint64_t v;
+        if (!checkpoint_name(e->d_name, &v))
+            continue;
+        if (*out_count == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *grown = realloc(*out, cap * sizeof *grown);
+            if (!grown) {
+                rc = tst_fail(TST_ENOMEM, "out of memory listing checkpoints");
+                break;
+            }
+            *out = grown;
+        }
+        (*out)[(*out_count)++] = v;
+    }
+    closedir(d);
+    free(dir);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *out_count = 0;
+        return rc;
+    }
+    if (*out_count > 1)
+        qsort(*out, *out_count, sizeof **out, compare_u64);
+    return 0;
+}
+
+/* Loads checkpoint `version` into a fresh *out; on failure *out is fresh again. */
+static int try_load(const char *root, uint64_t version, tst_state *out)
+{
+    int rc = tst_checkpoint_load_version(root, version, out);
+    if (rc != 0) {
+        tst_state_clear(out);
+        tst_state_init(out);
+    }
+    return rc;
+}
+
+/*
+ * The checkpoint _last_checkpoint names when it is at or below max_version
+ * (the common case: opening the head); otherwise (time travel, vacuum's
+ * oldest retained version) or when it cannot be read, the newest readable
+ * checkpoint file at or below max_version.
+ */
 int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out)
 {
-    uint64_t version = 0;
-    int rc = read_pointer(root, &version);
+    uint64_t named = 0;
+    int rc = read_pointer(root, &named);
     if (rc != 0)
         return rc;
-    if (version > max_version)
-        version = newest_checkpoint_below(root, max_version);
-    if (version == 0 || version > max_version)
-        return tst_fail(TST_ENOTFOUND, "no usable checkpoint at or below version %" PRIu64,
-                        max_version);
-    return tst_checkpoint_load_version(root, version, out);
+    if (named > 0 && named <= max_version && try_load(root, named, out) == 0)
+        return 0;
+    uint64_t *versions = NULL;
+    size_t count = 0;
+    rc = tst_checkpoint_list(root, &versions, &count);
+    for (size_t i = count; rc == 0 && i-- > 0;) {
+        if (versions[i] > max_version || versions[i] == named)
+            continue;
+        if (try_load(root, versions[i], out) == 0) {
+            free(versions);
+            return 0;
+        }
+    }
+    free(versions);
+    return rc != 0 ? rc : tst_fail(TST_ENOTFOUND, "no usable checkpoint at or below version %"
+                                   PRIu64, max_version);
 }
 
 int tst_checkpoint_load_version(const char *root, uint64_t version, tst_state *out)

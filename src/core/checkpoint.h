@@ -15,6 +15,9 @@
 
 #include "state.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define TST_CHECKPOINT_DIR "_timeseries_log/_checkpoints"
 #define TST_CHECKPOINT_POINTER "_timeseries_log/_last_checkpoint"
 
@@ -31,6 +34,13 @@ int tst_checkpoint_latest(const char *root, uint64_t *out_version);
  * failure means the checkpoint is unusable and the caller replays the log.
  */
 int tst_checkpoint_load(const char *root, uint64_t max_version, tst_state *out);
+
+/*
+ * The versions of the checkpoint files in _timeseries_log/_checkpoints whose
+ * names have the canonical shape (<version:010>.checkpoint), ascending;
+ * *out is malloc'd (NULL when there are none). A missing folder gives none.
+ */
+int tst_checkpoint_list(const char *root, uint64_t **out, size_t *out_count);
 
 /* Loads the checkpoint of exactly `version` (_checkpoints/<version:010>.checkpoint),
  * whatever _last_checkpoint says; TST_ENOTFOUND when there is no such file. */

@@ -1,6 +1,7 @@
 /*
- * state_at.h — a table's state at an older version, for vacuum (and any
- * other reader of the past that must not disturb the open paths of table.c).
+ * state_at.h — a table's state at a version: the newest usable checkpoint at
+ * or below it, then a replay of the commits up to it. Open, refresh, time
+ * travel and vacuum all build their states here.
  *
  * The state comes from the newest checkpoint file at or below the version
  * (found by listing _timeseries_log/_checkpoints, since _last_checkpoint
@@ -13,15 +14,13 @@
 
 #include "state.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * The versions of the checkpoint files in _timeseries_log/_checkpoints whose
- * names have the canonical shape (<version:010>.checkpoint), ascending;
- * *out is malloc'd (NULL when there are none). A missing folder gives none.
- */
-int tst_checkpoint_list(const char *root, uint64_t **out, size_t *out_count);
+/* Replays the commits after the state's version up to head; *out_reshaped
+ * (may be NULL) is set when one changed the meta or removed a segment. */
+int tst_state_replay(tst_state *state, const char *root, uint64_t head, bool *out_reshaped);
 
 /*
  * Builds the state at `version` (1 <= version <= head) into *out (which it

@@ -13,6 +13,7 @@
 #include "history.h"
 #include "log.h"
 #include "sidecar.h"
+#include "state_at.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -110,39 +111,10 @@ static void insert_sorted(tst_table *t, size_t pos)
 
 /* ---- replay ------------------------------------------------------------ */
 
-/* Replays commits after the state's version up to head. *out_reshaped (may
- * be NULL) tells whether any changed the meta or removed segments, which
- * calls for a full validation and re-sort rather than incremental ones. */
-static int replay(tst_state *state, const char *root, uint64_t head, bool *out_reshaped)
-{
-    while (state->version < head) {
-        tst_commit c;
-        int rc = tst_log_load_commit_for(
-            root, state->version + 1, state->has_meta ? state->meta.protocol_version : 0, &c);
-        if (rc == 0) {
-            for (size_t i = 0; out_reshaped && i < c.action_count; i++)
-                *out_reshaped |= c.actions[i].type == TST_ACTION_UPDATE_TABLE_META ||
-                                 c.actions[i].type == TST_ACTION_REMOVE_SEGMENT;
-            char origin[64];
-            snprintf(origin, sizeof origin, "commit %" PRIu64, c.version);
-            rc = tst_state_apply_owned(state, &c, origin);
-        }
-        tst_commit_clear(&c);
-        if (rc != 0)
-            return tst_fail_context(rc, "table %s", root);
-    }
-    return 0;
-}
-
 /* Builds the state at `head`: from a checkpoint if one is usable, else from version 1. */
 static int load_state(tst_state *state, const char *root, uint64_t head)
 {
-    tst_state_init(state);
-    if (tst_checkpoint_load(root, head, state) != 0) {
-        tst_state_clear(state);
-        tst_state_init(state);
-    }
-    int rc = replay(state, root, head, NULL);
+    int rc = tst_state_load_at(state, root, head);
     if (rc == 0)
         rc = tst_state_validate(state, root);
     return rc;
@@ -358,7 +330,7 @@ static int refresh_incrementally(tst_table *t, uint64_t head)
 {
     size_t before = t->state.segment_count;
     bool reshaped = false;
-    int rc = replay(&t->state, t->root, head, &reshaped);
+    int rc = tst_state_replay(&t->state, t->root, head, &reshaped);
     if (rc == 0 && reshaped) {
         rc = tst_state_validate(&t->state, t->root);
         return rc != 0 ? rc : sort_segments(t);
