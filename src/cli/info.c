@@ -175,6 +175,8 @@ static void print_text(tst_table *table, const tst_coverage_summary *sum, uint64
     print_schema_grid(meta->schema);
     if (t.segments > 0)
         print_coverage_grid(spec, sum, limit);
+    else if (meta->schema)
+        puts("coverage:   (no rows: every segment was deleted or removed)");
     else
         puts("coverage:   (nothing appended yet)");
 }

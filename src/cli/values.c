@@ -408,23 +408,24 @@ void cli_json_index_value(FILE *out, const tst_index_value *v)
 
 void cli_format_index_kind(const tst_index_kind *kind, char *buf, size_t cap)
 {
+    /* Protocol 7 calls the bucket the index granularity (index_granularity). */
+    bool v7 = kind->protocol == 7;
     char bucket[32] = "";
     switch (kind->type) {
     case TST_INDEX_TIMESTAMP:
         tst_time_bucket_format(kind->bucket, bucket, sizeof bucket);
         if (kind->timezone[0])
             snprintf(buf, cap,
-                     "timestamp, bucket %s, timezone %s: metadata only, buckets and dates "
+                     "timestamp, %s %s, timezone %s: metadata only, buckets and dates "
                      "stay UTC",
-                     bucket, kind->timezone);
+                     v7 ? "granularity" : "bucket", bucket, kind->timezone);
         else
-            snprintf(buf, cap, "timestamp, bucket %s", bucket);
+            snprintf(buf, cap, "timestamp, %s %s", v7 ? "granularity" : "bucket", bucket);
         return;
     case TST_INDEX_INT64:
     case TST_INDEX_UINT64:
-        snprintf(buf, cap, "%s, bucket width %llu",
-                 tst_index_type_name(kind->type),
-                 (unsigned long long)kind->bucket_width);
+        snprintf(buf, cap, "%s, %s %llu", tst_index_type_name(kind->type),
+                 v7 ? "granularity" : "bucket width", (unsigned long long)kind->bucket_width);
         return;
     }
     snprintf(buf, cap, "?");
