@@ -45,7 +45,7 @@ def test_optimize_prints_the_report_and_splits_every_mixed_segment(cli, golden):
     mixed_table(cli)
     before = rows_and_sum(cli, "t")
     assert entities(cli, "t") == ["mixed", "mixed"]
-    golden("optimize_mixed", cli("optimize", "--table", "t"))
+    golden("optimize_mixed", cli("optimize", "--table", "t", "--mode", "entity-layout"))
     assert rows_and_sum(cli, "t") == before
     assert sorted(entities(cli, "t")) == ["symbol=AAPL", "symbol=AAPL", "symbol=MSFT",
                                           "symbol=NVDA", "symbol=NVDA"]
@@ -53,13 +53,13 @@ def test_optimize_prints_the_report_and_splits_every_mixed_segment(cli, golden):
 
 def test_a_second_optimize_is_a_no_op(cli, golden):
     mixed_table(cli)
-    cli.ok("optimize", "--table", "t")
-    golden("optimize_no_op", cli("optimize", "--table", "t"))
+    cli.ok("optimize", "--table", "t", "--mode", "entity-layout")
+    golden("optimize_no_op", cli("optimize", "--table", "t", "--mode", "entity-layout"))
 
 
 def test_optimize_json_has_the_same_keys_and_attempts(cli):
     mixed_table(cli)
-    r = cli("optimize", "--table", "t", "--json")
+    r = cli("optimize", "--table", "t", "--mode", "entity-layout", "--json")
     assert r.code == 0 and r.stderr == ""
     report = json.loads(r.stdout)
     assert report == {"starting_version": 3, "committed_version": 4,
@@ -72,7 +72,7 @@ def test_optimize_refuses_a_table_without_entity_columns(cli, golden):
     cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
     (cli.tmp / "a.csv").write_text(HEADER + "2024-06-01T00:00:00Z,NVDA,1.5\n")
     cli.ok("append", "--table", "t", "--csv", "a.csv")
-    golden("optimize_err_no_entities", cli("optimize", "--table", "t"))
+    golden("optimize_err_no_entities", cli("optimize", "--table", "t", "--mode", "entity-layout"))
 
 
 def test_optimize_of_a_missing_table_is_one_error(cli, golden):
@@ -121,7 +121,7 @@ def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_we
     cli.ok("append", "--table", "big", "--csv", "big.csv")
     before = sorted(str(p.relative_to(cli.tmp / "big")) for p in (cli.tmp / "big").rglob("*")
                     if p.is_file())
-    p = subprocess.Popen([str(BIN), "optimize", "--table", "big"], cwd=cli.tmp,
+    p = subprocess.Popen([str(BIN), "optimize", "--table", "big", "--mode", "entity-layout"], cwd=cli.tmp,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     staged = cli.tmp / "big" / "data" / "_staged"
     deadline = time.time() + 60
@@ -137,5 +137,5 @@ def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_we
                    if q.is_file())
     assert after == before
     assert json.loads(cli.ok("info", "--table", "big", "--format", "json").stdout)["version"] == 2
-    report = cli.ok("optimize", "--table", "big").stdout
+    report = cli.ok("optimize", "--table", "big", "--mode", "entity-layout").stdout
     assert "replacement_segments_written: 60" in report
