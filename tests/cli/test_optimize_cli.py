@@ -83,24 +83,107 @@ def test_optimize_needs_a_table(cli, golden):
     golden("optimize_err_no_table_option", cli("optimize"))
 
 
-def test_the_guide_cli_example_runs_and_prints_what_it_shows(cli):
+def guide_blocks():
+    """The guide's sh and text blocks, in order, and its CSV files by name."""
     import re
-    import shlex
     from conftest import REPO
     guide = (REPO / "docs" / "guide" / "optimize.md").read_text()
-    commands = re.search(r"```sh\n(.*?)```", guide, re.S).group(1).splitlines()
-    expected = re.search(r"```text\n(.*?)```", guide, re.S).group(1)
-    for name, text in zip(["bars.csv", "bars2.csv"], re.findall(r"```csv\n(.*?)```", guide, re.S)):
+    commands = [b.splitlines() for b in re.findall(r"```sh\n(.*?)```", guide, re.S)]
+    outputs = re.findall(r"```text\n(.*?)```", guide, re.S)
+    files = dict(re.findall(r"`([\w.]+\.csv)`:\n\n```csv\n(.*?)```", guide, re.S))
+    return commands, outputs, files
+
+
+def run_guide_example(cli, commands, expected, files):
+    import shlex
+    for name, text in files.items():
         (cli.tmp / name).write_text(text)
     for line in commands[:-1]:
         cli.ok(*shlex.split(line)[1:])
     r = cli(*shlex.split(commands[-1])[1:])
     assert r.code == 0 and r.stderr == ""
     assert r.stdout == expected
-    assert [s["entity"] for s in json.loads(cli.ok("segments", "--table", "./bars", "--format",
+    assert "no_op: true" in cli.ok(*shlex.split(commands[-1])[1:]).stdout
+    return shlex.split(commands[-1])[3]
+
+
+def test_the_guide_compaction_example_runs_and_prints_what_it_shows(cli):
+    commands, outputs, files = guide_blocks()
+    assert len(commands) == 2 and len(outputs) == 2
+    assert "--mode" not in commands[0][-1]
+    table = run_guide_example(cli, commands[0], outputs[0], files)
+    segs = json.loads(cli.ok("segments", "--table", table, "--format", "json").stdout)
+    assert [(s["entity"], s["rows"]) for s in segs] == [("symbol=AAPL", 2), ("symbol=NVDA", 6)]
+
+
+def test_the_guide_entity_layout_example_runs_and_prints_what_it_shows(cli):
+    commands, outputs, files = guide_blocks()
+    assert commands[1][-1].endswith("--mode entity-layout")
+    table = run_guide_example(cli, commands[1], outputs[1], files)
+    assert [s["entity"] for s in json.loads(cli.ok("segments", "--table", table, "--format",
                                                    "json").stdout)] == \
         ["symbol=AAPL", "symbol=NVDA", "symbol=AAPL", "symbol=NVDA"]
-    assert "no_op: true" in cli.ok(*shlex.split(commands[-1])[1:]).stdout
+
+
+# ---- compaction --------------------------------------------------------------------------
+
+def daily_table(cli, name="d", days=6):
+    cli.ok("create", "--table", name, "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    for d in range(1, days + 1):
+        cli.ok("append", "--table", name, "--csv", mixed_csv(cli, f"n{d}.csv", d, ["NVDA"]))
+        if d <= 2:
+            cli.ok("append", "--table", name, "--csv",
+                   mixed_csv(cli, f"m{d}.csv", d, ["AAPL", "MSFT"]))
+    return name
+
+
+def test_compaction_is_the_default_and_prints_its_report(cli, golden):
+    daily_table(cli)
+    before = rows_and_sum(cli, "d")
+    # 2024-06-01 opens a 3-day window (day 19875 of the epoch = 3 x 6625): NVDA days 1-3
+    # and 4-6, AAPL and MSFT days 1-2 (split out of the mixed segments).
+    golden("optimize_compact", cli("optimize", "--table", "d", "--window", "3d"))
+    assert rows_and_sum(cli, "d") == before
+    assert sorted(entities(cli, "d")) == ["symbol=AAPL", "symbol=MSFT", "symbol=NVDA",
+                                          "symbol=NVDA"]
+    golden("optimize_compact_no_op", cli("optimize", "--table", "d", "--window", "3d"))
+
+
+def test_compaction_json_has_every_key(cli):
+    daily_table(cli)
+    r = cli("optimize", "--table", "d", "--target-rows", "6", "--target-bytes", "1GiB", "--json")
+    assert r.code == 0 and r.stderr == ""
+    report = json.loads(r.stdout)
+    assert report["mode"] == "compact" and report["no_op"] is False
+    assert (report["segments_before"], report["segments_after"]) == (8, 5)
+    assert report["target_rows"] == 6 and report["target_bytes"] == 1 << 30
+    assert report["window"] == 30 * 86400 and report["attempts"] == 1
+    assert report["rows_read"] == report["rows_written"] == 3 * 6 + 2 * 2 * 3
+
+
+def test_a_table_without_entity_columns_is_compacted(cli):
+    cli.ok("create", "--table", "g", "--index-column", "ts", "--bucket", "1h")
+    for d in range(1, 5):
+        (cli.tmp / f"g{d}.csv").write_text(HEADER + f"2024-06-0{d}T00:00:00Z,NVDA,{d}.5\n")
+        cli.ok("append", "--table", "g", "--csv", f"g{d}.csv")
+    report = json.loads(cli.ok("optimize", "--table", "g", "--json").stdout)
+    assert (report["segments_before"], report["segments_after"]) == (4, 1)
+    assert rows_and_sum(cli, "g") == "4,12.0"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--mode", "squash"], "--mode must be compact or entity-layout, not 'squash'"),
+    (["--window", "7w"], "--window must be a duration such as 30d"),
+    (["--target-bytes", "lots"], "--target-bytes must be a positive size"),
+    (["--target-rows", "0"], "--target-rows must be a positive number"),
+    (["--mode", "entity-layout", "--window", "7d"], "apply to --mode compact only"),
+])
+def test_bad_compaction_options_are_usage_errors(cli, args, message):
+    daily_table(cli, days=1)
+    r = cli("optimize", "--table", "d", *args)
+    assert r.code == 1 and message in r.stderr, r.stderr
+    assert r.stdout == ""
 
 
 def big_mixed_csv(path, n=200_000, symbols=60):
