@@ -1,17 +1,18 @@
-"""Compaction: a table of 1,000 daily segments before and after `optimize(mode="compact")`.
+"""Compaction: tables of 1,000 daily segments before and after `optimize(mode="compact")`.
 
-One run builds the table (one append a day, each day a file holding every
-symbol's one-minute bars for a trading session: a mixed segment, as a daily
-export makes), times a set of queries over it, compacts it (default options:
-30-day windows, 128 MiB / 10,000,000-row targets) in a child process of its
-own, and times the same queries again in the same way. Both sides of the
-table are this machine, this run, the same table. Each query runs in a fresh
-Session once to warm the OS cache, then REPEAT times; the median is reported.
-Every query must return the same rows before and after (a difference stops
-the run).
+One run builds two tables with one append a day of one-minute bars for a
+trading session: "one series" (no entity columns: one instrument) and
+"10 symbols" (entity column symbol; each day one file holding every symbol,
+a mixed segment, as a daily export makes). For each: time a set of queries,
+compact it (default options: 30-day windows, 128 MiB / 10,000,000-row
+targets) in a child process of its own, and time the same queries again in
+the same way. Before and after are this machine, this run, the same table.
+Each query runs in a fresh Session once to warm the OS cache, then REPEAT
+times; the median is reported. Every query must return the same rows
+before and after (a difference stops the run).
 
-    python bench/compact.py                 # 1,000 days x 10 symbols x 390 minutes
-    python bench/compact.py --tiny          # 40 days x 3 symbols x 24 rows (CI)
+    python bench/compact.py                 # 1,000 days x 390 minutes (x 10 symbols)
+    python bench/compact.py --tiny          # 40 days x 24 minutes (x 3 symbols) (CI)
     python bench/compact.py --out docs/benchmarks/compact.md
 """
 import argparse
@@ -51,11 +52,22 @@ print(json.dumps({"seconds": seconds, "rss_before_kib": before, "rss_peak_kib": 
 
 
 def queries(days, symbols):
-    """(name, SQL) pairs; the times are quoted as SQL literals."""
+    """(name, SQL) pairs; the times are quoted as SQL literals. symbols 0: one series."""
     mid = START + dt.timedelta(days=days // 2)
     day = mid.strftime("%Y-%m-%d")
     nxt = (mid + dt.timedelta(days=1)).strftime("%Y-%m-%d")
     week = (mid + dt.timedelta(days=7)).strftime("%Y-%m-%d")
+    month = (mid + dt.timedelta(days=30)).strftime("%Y-%m-%d")
+    if symbols == 0:
+        return [
+            ("whole table: count, avg", "SELECT count(*) AS n, round(avg(close), 6) AS a FROM t"),
+            ("one day", f"SELECT count(*) AS n, round(sum(close), 6) AS s FROM t "
+                        f"WHERE ts >= '{day}' AND ts < '{nxt}'"),
+            ("one week", f"SELECT count(*) AS n, round(avg(close), 6) AS a FROM t "
+                         f"WHERE ts >= '{day}' AND ts < '{week}'"),
+            ("30 days", f"SELECT count(*) AS n, round(max(close), 6) AS m FROM t "
+                        f"WHERE ts >= '{day}' AND ts < '{month}'"),
+        ]
     s = f"S{symbols // 2}"
     return [
         ("whole table: count, avg", "SELECT count(*) AS n, round(avg(close), 6) AS a FROM t"),
@@ -74,15 +86,18 @@ def build(root, days, symbols, minutes):
     import pyarrow as pa
     import timeseries_table_format as ttf
     t = ttf.TimeSeriesTable.create(table_root=root, index_column="ts", index_type="timestamp",
-                                   index_granularity="1m", entity_columns=["symbol"])
+                                   index_granularity="1m",
+                                   entity_columns=["symbol"] if symbols else [])
     t0 = time.perf_counter()
     for d in range(days):
         base = int((START + dt.timedelta(days=d)).timestamp()) * 1_000_000
-        ts = [base + m * 60_000_000 for m in range(minutes) for _ in range(symbols)]
-        sym = [f"S{k}" for _ in range(minutes) for k in range(symbols)]
+        ts = [base + m * 60_000_000 for m in range(minutes) for _ in range(max(symbols, 1))]
         close = [100.0 + (d * 7 + i) % 1000 / 10.0 for i in range(len(ts))]
-        t.append(pa.table({"ts": pa.array(ts, pa.timestamp("us", tz="UTC")), "symbol": sym,
-                           "close": close, "volume": pa.array(range(len(ts)), pa.int64())}))
+        cols = {"ts": pa.array(ts, pa.timestamp("us", tz="UTC")), "close": close,
+                "volume": pa.array(range(len(ts)), pa.int64())}
+        if symbols:
+            cols["symbol"] = [f"S{k}" for _ in range(minutes) for k in range(symbols)]
+        t.append(pa.table(cols))
         if sys.stderr.isatty() and d % 50 == 49:
             print(f"  appended {d + 1}/{days} days", file=sys.stderr)
     return time.perf_counter() - t0
@@ -132,61 +147,92 @@ def commit_of():
         return "unknown"
 
 
-def report(args, build_s, before, after, q_before, q_after, c, out):
-    rep = c["report"]
+def one_table(args, symbols, work):
+    """Builds, measures, compacts and measures again one table; its results."""
+    name = "series" if symbols == 0 else "symbols"
+    root = os.path.join(work, name)
+    shutil.rmtree(root, ignore_errors=True)
+    build_s = build(root, args.days, symbols, args.minutes)
+    qs = queries(args.days, symbols)
+    before = table_state(root)
+    q_before = time_queries(root, qs, args.repeat)
+    c = compact(root)
+    after = table_state(root)
+    q_after = time_queries(root, qs, args.repeat)
+    for b, a in zip(q_before, q_after):
+        if b["rows"] != a["rows"]:
+            sys.exit(f"{name}, {b['name']}: {b['rows']} before, {a['rows']} after")
+    if c["report"]["no_op"] or after["version"] != before["version"] + 1:
+        sys.exit(f"compaction of {name} did not commit: {c['report']}")
+    return {"symbols": symbols, "build_s": build_s, "before": before, "after": after,
+            "q_before": q_before, "q_after": q_after, "c": c}
+
+
+def section(args, t):
+    rep, c, symbols = t["c"]["report"], t["c"], t["symbols"]
+    rows = args.days * max(symbols, 1) * args.minutes
+    title = ("one series (no entity columns)" if symbols == 0 else
+             f"{symbols} symbols, one mixed file a day")
+    what = ("one instrument's bars, no entity columns" if symbols == 0 else
+            f"{symbols} symbols' bars in each day's file (entity column `symbol`): a mixed "
+            "segment a day, which compaction also splits per symbol")
+    lines = [
+        f"## {title}",
+        "",
+        f"- {args.days:,} daily appends of {what}; {rows:,} rows; built in "
+        f"{t['build_s']:.1f} s.",
+        "",
+        "| | live segments | Parquet files on disk | data bytes (live) |",
+        "|---|---|---|---|",
+        f"| before | {rep['segments_before']:,} | {t['before']['files']:,} | "
+        f"{rep['bytes_read']:,} |",
+        f"| after | {rep['segments_after']:,} | {t['after']['files']:,} | "
+        f"{rep['bytes_written']:,} |",
+        "",
+        f"Compaction took {c['seconds']:.1f} s: {rep['source_segments_replaced']:,} segments "
+        f"read, {rep['replacement_segments_written']:,} written, {rep['rows_written']:,} rows, "
+        f"one commit (version {rep['starting_version']} -> {rep['committed_version']}); peak "
+        f"RSS of the compacting process {c['rss_peak_kib'] / 1024:.0f} MiB "
+        f"({c['rss_before_kib'] / 1024:.0f} MiB before the call).",
+        "",
+        "| query (median seconds) | before | after | speed-up |",
+        "|---|---|---|---|",
+    ]
+    for b, a in zip(t["q_before"], t["q_after"]):
+        lines.append(f"| {b['name']} | {b['seconds']:.3f} | {a['seconds']:.3f} | "
+                     f"{b['seconds'] / a['seconds']:.1f}x |")
+    lines += ["", "The queries:", ""]
+    lines += [f"- {q['name']}: `{q['sql']}`" for q in t["q_before"]]
+    return lines + [""]
+
+
+def report(args, tables, out):
     lines = [
         "# Compaction: 1,000 daily segments before and after",
         "",
         f"Generated by `python bench/compact.py{' --tiny' if args.tiny else ''} --out ...` on "
         f"{dt.date.today()} (commit `{commit_of()}`). Before and after are measured in this one "
-        "run, on this machine (2 cores), on the same table. Nothing is asserted but that every "
-        "query returns the same rows before and after.",
+        "run, on this machine (2 cores, shared with other builds), on the same tables. Nothing "
+        "is asserted but that every query returns the same rows before and after.",
         "",
-        "## Workload",
+        "## Procedure",
         "",
-        f"- Table: {args.days:,} daily appends, each a pyarrow table of "
-        f"{args.symbols} symbols x {args.minutes} one-minute bars (`ts` timestamp[us, UTC], "
-        f"`symbol`, `close`, `volume`; index granularity 1 minute, entity column `symbol`): "
-        f"{args.days:,} mixed segments, {args.days * args.symbols * args.minutes:,} rows. "
-        f"Built in {build_s:.1f} s.",
+        f"- Two tables, each built by {args.days:,} daily appends (pyarrow tables through "
+        f"`append`) of {args.minutes} one-minute bars a day (`ts` timestamp[us, UTC], "
+        "`close`, `volume`; index granularity 1 minute).",
         "- Compaction: `optimize(mode=\"compact\")` with the defaults (30-day windows, "
         "128 MiB / 10,000,000-row targets), in a child process of its own: time = the call; "
         "peak RSS = the child's `VmHWM` after the call, next to its `VmHWM` just before "
         "(package imported, table opened).",
-        f"- Queries: through `Session.sql` (DuckDB), each in a fresh session, run once to warm "
-        f"up, then {args.repeat} times; the median.",
+        f"- Queries: `Session.sql` (DuckDB), each in a fresh session, run once to warm up, then "
+        f"{args.repeat} times; the median.",
+        "- \"Files on disk\" after counts the replaced files too: they stay, unreferenced, "
+        "until a vacuum removes them; readers open only the live segments.",
         "",
-        "## Files and the compaction",
-        "",
-        "| | live segments | Parquet files on disk | data bytes (live) |",
-        "|---|---|---|---|",
-        f"| before | {rep['segments_before']:,} | {before['files']:,} | "
-        f"{rep['bytes_read']:,} |",
-        f"| after | {rep['segments_after']:,} | {after['files']:,} | "
-        f"{rep['bytes_written']:,} |",
-        "",
-        f"- Compaction took {c['seconds']:.1f} s: {rep['source_segments_replaced']:,} segments "
-        f"read, {rep['replacement_segments_written']:,} written "
-        f"({rep['distinct_identities_materialized']} symbols x windows of 30 days), "
-        f"{rep['rows_written']:,} rows, one commit (version {rep['starting_version']} -> "
-        f"{rep['committed_version']}).",
-        f"- Peak RSS of the compacting process: {c['rss_peak_kib'] / 1024:.0f} MiB "
-        f"({c['rss_before_kib'] / 1024:.0f} MiB before the call): one output at a time, "
-        "sorted under DuckDB's memory limit.",
-        "- \"Files on disk\" after counts the replaced files too: they stay, unreferenced, until "
-        "a vacuum removes them; readers open only the live segments.",
-        "",
-        "## Queries (median seconds)",
-        "",
-        "| query | before | after | speed-up |",
-        "|---|---|---|---|",
     ]
-    for b, a in zip(q_before, q_after):
-        lines.append(f"| {b['name']} | {b['seconds']:.3f} | {a['seconds']:.3f} | "
-                     f"{b['seconds'] / a['seconds']:.1f}x |")
-    lines += ["", "The queries:", ""]
-    lines += [f"- {q['name']}: `{q['sql']}`" for q in q_before]
-    text = "\n".join(lines) + "\n"
+    for t in tables:
+        lines += section(args, t)
+    text = "\n".join(lines)
     if out:
         with open(out, "w") as f:
             f.write(text)
@@ -199,29 +245,16 @@ def main():
     p.add_argument("--days", type=int, default=1000)
     p.add_argument("--symbols", type=int, default=10)
     p.add_argument("--minutes", type=int, default=390)
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--out", help="write the result (Markdown) here")
     p.add_argument("--work", help="scratch folder (default: a temporary one)")
     args = p.parse_args()
     if args.tiny:
         args.days, args.symbols, args.minutes, args.repeat = 40, 3, 24, 1
     work = args.work or tempfile.mkdtemp(prefix="tstable-compact-bench-")
-    root = os.path.join(work, "daily")
-    shutil.rmtree(root, ignore_errors=True)
     try:
-        build_s = build(root, args.days, args.symbols, args.minutes)
-        qs = queries(args.days, args.symbols)
-        before = table_state(root)
-        q_before = time_queries(root, qs, args.repeat)
-        c = compact(root)
-        after = table_state(root)
-        q_after = time_queries(root, qs, args.repeat)
-        for b, a in zip(q_before, q_after):
-            if b["rows"] != a["rows"]:
-                sys.exit(f"{b['name']}: {b['rows']} before, {a['rows']} after")
-        if c["report"]["no_op"] or after["version"] != before["version"] + 1:
-            sys.exit(f"compaction did not commit: {c['report']}")
-        report(args, build_s, before, after, q_before, q_after, c, args.out)
+        tables = [one_table(args, 0, work), one_table(args, args.symbols, work)]
+        report(args, tables, args.out)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -97,6 +97,8 @@ static PyObject *table_optimize(ttf_TableObject *self, PyObject *args, PyObject 
                         "apply to mode='compact' only");
         return NULL;
     }
+    if (opts.mode == TST_OPTIMIZE_COMPACT) /* a rebase is cheap: appends never make it give up */
+        opts.max_attempts = 1000;
     opts.target_rows = rows;
     opts.target_bytes = bytes;
     opts.window = window;

@@ -115,3 +115,20 @@ def test_a_table_without_entity_columns_is_compacted_as_one_group(tmp_path):
     s = ttf.Session()
     s.register_tstable("t", t.root())
     assert s.sql("SELECT count(*) AS n FROM t").column(0)[0].as_py() == 120
+
+
+def test_segments_from_before_an_add_columns_merge_with_later_ones(tmp_path):
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "a"), index_column="ts",
+                                   index_granularity="1h", entity_columns=["symbol"])
+    t.append(day(0, ["NVDA"]))
+    t.append(day(1, ["NVDA"]))
+    t.add_columns(pa.schema([pa.field("note", pa.string())]))
+    t.append(day(2, ["NVDA"]).append_column("note", pa.array(["x"] * 24)))
+    before = rows(t)
+    report = t.optimize(mode="compact")
+    assert (report.segments_before, report.segments_after) == (3, 1)
+    assert rows(t) == before
+    s = ttf.Session()
+    s.register_tstable("t", t.root())
+    counts = s.sql("SELECT count(note) AS n, count(*) AS m FROM t").to_pylist()
+    assert counts == [{"n": 24, "m": 72}]

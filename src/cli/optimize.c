@@ -247,6 +247,8 @@ static int optimize(const char *root, const compact_args *a, cli_signal_guard *g
     tst_optimize_options opts = TST_OPTIMIZE_OPTIONS_INIT;
     opts.cancel = guard->cancel;
     opts.mode = a->compact ? TST_OPTIMIZE_COMPACT : TST_OPTIMIZE_ENTITY_LAYOUT;
+    if (a->compact) /* a rebase is cheap: appends of other buckets never make it give up */
+        opts.max_attempts = 1000;
     if (a->compact && compact_options(table, a, &opts) != 0) {
         tst_table_free(table);
         return CLI_EXIT_FAIL;

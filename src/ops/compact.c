@@ -68,6 +68,7 @@ typedef struct input {
 /* One identity's rows of one segment. */
 typedef struct part {
     size_t input;
+    const char *path;       /* the input's, for the order */
     tst_entity_identity id; /* count 0 in tables without entity columns */
     uint64_t first, last;   /* bucket ids */
     uint64_t rows, bytes;   /* a mixed segment's are estimated from its buckets */
@@ -185,7 +186,8 @@ static int add_part(compact_run *r, part p)
 static int whole_part(compact_run *r, size_t i)
 {
     const tst_segment *seg = r->inputs[i].seg;
-    part p = {.input = i, .rows = seg->row_count, .bytes = r->inputs[i].bytes};
+    part p = {.input = i, .path = r->inputs[i].path, .rows = seg->row_count,
+              .bytes = r->inputs[i].bytes};
     if (seg->layout.kind == TST_LAYOUT_SINGLE)
         p.id = (tst_entity_identity){seg->layout.count, seg->layout.values};
     int rc = tst_bucket_of(&spec_of(r)->kind, &seg->index_min, &p.first);
@@ -207,7 +209,7 @@ static int mixed_parts(compact_run *r, size_t i)
     size_t n = tst_entity_coverage_count(in->cov.entities);
     for (size_t k = 0; rc == 0 && k < n; k++) {
         const tst_coverage *cov = NULL;
-        part p = {.input = i, .mixed = true};
+        part p = {.input = i, .path = in->path, .mixed = true};
         rc = tst_entity_coverage_at(in->cov.entities, k, &p.id, &cov);
         if (rc != 0 || !tst_coverage_min(cov, &p.first) || !tst_coverage_max(cov, &p.last))
             continue; /* an identity without buckets has no rows */
@@ -245,8 +247,6 @@ static int collect_parts(compact_run *r)
 
 /* ---- planning: bins ------------------------------------------------------------- */
 
-static const compact_run *sort_run; /* qsort has no context argument */
-
 static int part_order(const void *a, const void *b)
 {
     const part *x = a, *y = b;
@@ -255,7 +255,7 @@ static int part_order(const void *a, const void *b)
         return c;
     if (x->first != y->first)
         return x->first < y->first ? -1 : 1;
-    return strcmp(sort_run->inputs[x->input].path, sort_run->inputs[y->input].path);
+    return strcmp(x->path, y->path);
 }
 
 static bool alone(const compact_run *r, const part *p)
@@ -297,7 +297,6 @@ static int keep_bin(compact_run *r, size_t start, size_t count)
 
 static int plan_bins(compact_run *r)
 {
-    sort_run = r;
     if (r->part_count > 1)
         qsort(r->parts, r->part_count, sizeof *r->parts, part_order);
     int rc = 0;
