@@ -119,10 +119,14 @@ PyMethodDef ttf_optimize_methods[] = {
      "optimize(*, mode=None, target_rows=0, target_bytes=0, window=0) -> dict\n\n"
      "Default (mode 'entity_layout'): rewrite every mixed-entity segment into single-entity\n"
      "segments; mode='compact': merge small segments per entity and time window.\n"
-     "One commit either way (rows and coverage unchanged). Returns what OptimizeReport is built from:\n"
+     "One commit either way (rows and coverage unchanged). Returns what OptimizeReport\n"
+     "is built from:\n"
      "starting_version, committed_version, candidate_source_segments,\n"
      "source_segments_replaced, replacement_segments_written,\n"
-     "distinct_identities_materialized, rows_read, rows_written, no_op, attempts.\n"
-     "A table without entity columns raises TimeseriesTableError; another writer that\n"
+     "distinct_identities_materialized, rows_read, rows_written, no_op, attempts, mode,\n"
+     "and for compaction segments_before, segments_after, bytes_read, bytes_written,\n"
+     "window, target_rows, target_bytes.\n"
+     "The entity layout refuses a table without entity columns (TimeseriesTableError);\n"
+     "another writer that\n"
      "replaced the same segments meanwhile raises ConflictError."},
     {NULL, NULL, 0, NULL}};

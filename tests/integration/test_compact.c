@@ -60,10 +60,10 @@ static fixture *make_fixture(uint32_t protocol, bool entities)
     fixture *f = calloc(1, sizeof *f);
     f->dir = tst_test_tmpdir("compactsrc");
     f->root = tst_test_tmpdir("compact");
-    tst_table *t = protocol == 6 ? tst_test_create_table_v6(f->root, "ts", entities ? "symbol" : NULL,
-                                                            TST_TIME_HOURS, 1)
-                                 : tst_test_create_table(f->root, "ts", entities ? "symbol" : NULL,
-                                                         TST_TIME_HOURS, 1);
+    const char *entity = entities ? "symbol" : NULL;
+    tst_table *t = protocol == 6
+                       ? tst_test_create_table_v6(f->root, "ts", entity, TST_TIME_HOURS, 1)
+                       : tst_test_create_table(f->root, "ts", entity, TST_TIME_HOURS, 1);
     char name[32], sql[512];
     for (int d = 1; d <= 10; d++) {
         snprintf(name, sizeof name, "nvda%02d.parquet", d);
@@ -155,7 +155,8 @@ static int collect_gap(void *ctx, const tst_index_value *start, const tst_index_
 static char *gaps_of(tst_table *t, bool entities)
 {
     static const char *const SYMBOLS[] = {"NVDA", "AAPL", "MSFT", "AMD"};
-    tst_index_value from = tst_test_ts("2024-05-31T00:00:00Z"), to = tst_test_ts("2024-06-12T00:00:00Z");
+    tst_index_value from = tst_test_ts("2024-05-31T00:00:00Z");
+    tst_index_value to = tst_test_ts("2024-06-12T00:00:00Z");
     gaps_text g = {{0}, 0};
     for (size_t i = 0; i < (entities ? 4u : 1u); i++) {
         tst_entity_binding b = tst_test_symbol(SYMBOLS[i]);
@@ -235,7 +236,8 @@ static void assert_outputs_sorted_and_windowed(tst_table *t, bool entities)
         if (!is_output(seg))
             continue;
         assert_int_equal(window_of(&seg->index_min), window_of(&seg->index_max));
-        assert_int_equal(seg->layout.kind, entities ? TST_LAYOUT_SINGLE : TST_LAYOUT_NOT_APPLICABLE);
+        assert_int_equal(seg->layout.kind,
+                         entities ? TST_LAYOUT_SINGLE : TST_LAYOUT_NOT_APPLICABLE);
         char *abs = tst_test_path(tst_table_root(t), seg->path);
         tst_test_assert_sql("0",
             "SELECT count(*) FROM (SELECT %s AS k, lag(%s) OVER (ORDER BY file_row_number) AS p "

@@ -98,13 +98,13 @@ static void crash_rounds(uint32_t protocol, const char *tag)
     tst_proc_two_day_fixture_free(&f);
 }
 
-static void a_compaction_killed_at_any_step_leaves_a_protocol_7_table_whole_and_writable(void **state)
+static void a_compaction_killed_at_any_step_leaves_a_v7_table_whole_and_writable(void **state)
 {
     (void)state;
     crash_rounds(7, "ccrash7");
 }
 
-static void a_compaction_killed_at_any_step_leaves_a_protocol_6_table_whole_and_writable(void **state)
+static void a_compaction_killed_at_any_step_leaves_a_v6_table_whole_and_writable(void **state)
 {
     (void)state;
     crash_rounds(6, "ccrash6");
@@ -113,8 +113,8 @@ static void a_compaction_killed_at_any_step_leaves_a_protocol_6_table_whole_and_
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_compaction_killed_at_any_step_leaves_a_protocol_7_table_whole_and_writable),
-        cmocka_unit_test(a_compaction_killed_at_any_step_leaves_a_protocol_6_table_whole_and_writable),
+        cmocka_unit_test(a_compaction_killed_at_any_step_leaves_a_v7_table_whole_and_writable),
+        cmocka_unit_test(a_compaction_killed_at_any_step_leaves_a_v6_table_whole_and_writable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
