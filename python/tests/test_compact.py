@@ -132,3 +132,36 @@ def test_segments_from_before_an_add_columns_merge_with_later_ones(tmp_path):
     s.register_tstable("t", t.root())
     counts = s.sql("SELECT count(note) AS n, count(*) AS m FROM t").to_pylist()
     assert counts == [{"n": 24, "m": 72}]
+
+
+@pytest.mark.parametrize("index_type, arrow_type, base", [
+    ("int64", pa.int64(), -1_000),           # windows cross zero: floor division
+    ("uint64", pa.uint64(), 2**64 - 10_116),  # near the top of the domain (a multiple of 500)
+])
+def test_integer_indexes_are_windowed_in_index_units(tmp_path, index_type, arrow_type, base):
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / index_type), index_column="k",
+                                   index_type=index_type, index_granularity=10,
+                                   entity_columns=["symbol"])
+    # 20 appends of 10 keys, one a bucket, 100 keys apart: windows of 500 keys (50 buckets)
+    # hold 5 appends each.
+    for i in range(20):
+        keys = [base + 100 * i + 10 * j for j in range(10)]
+        t.append(pa.table({"k": pa.array(keys, arrow_type), "symbol": ["A"] * 10,
+                           "v": [float(j) for j in range(10)]}))
+    before = rows_by(t, "k")
+    report = t.optimize(mode="compact", window=500)
+    assert report.window == 500
+    assert (report.segments_before, report.segments_after) == (20, 4)
+    assert rows_by(t, "k") == before
+    assert t.optimize(mode="compact", window=500).no_op
+    # The default window is 1,000 buckets (10,000 keys): everything in one segment, unless
+    # the keys straddle a window boundary (int64 from -1,000 crosses 0).
+    report = t.optimize(mode="compact")
+    assert report.window == 10_000
+    assert report.segments_after == (2 if index_type == "int64" else 1)
+
+
+def rows_by(t, column):
+    s = ttf.Session()
+    s.register_tstable("t", t.root())
+    return s.sql(f"SELECT * FROM t ORDER BY {column}").to_pylist()
