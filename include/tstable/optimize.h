@@ -90,7 +90,10 @@
  * A bin of one part that is a whole segment is left alone; every other bin
  * (two or more parts, or a part of a mixed segment) becomes one output
  * segment. No such bin: a no-op (no_op, nothing written or committed), so
- * compacting a compacted table with the same options changes nothing.
+ * compacting a compacted table with the same options changes nothing (when
+ * the byte target closed the first run's bins, outputs that came out
+ * smaller than their inputs may be merged once more: the second run is then
+ * the last).
  *
  * Each output holds the rows of its parts, sorted by entity columns then
  * index, in the table's exact schema (the writer append and update use),
@@ -106,7 +109,9 @@
  *
  * Concurrency, failure and cancellation are the entity layout's: a commit
  * by another writer is rebased over unless it removed an input segment
- * (TST_ECONFLICT, every file written removed). Memory is bounded: one
+ * (TST_ECONFLICT, every file written removed), up to opts.max_attempts
+ * attempts (a rebase is a refresh and a check; the CLI and Python allow
+ * 1,000, so appends of other buckets never make a compaction give up). Memory is bounded: one
  * output at a time, one DuckDB COPY of the UNION ALL of its parts sorted
  * under DuckDB's memory limit (spilling to its temp folder); never the
  * whole table.
