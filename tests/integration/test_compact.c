@@ -393,6 +393,52 @@ static void the_row_target_bounds_every_output(void **state)
     free_fixture(f);
 }
 
+/* A mixed segment over all ten days (AAPL, MSFT) crosses windows: its parts
+ * are split out, each written alone (as the entity layout would), never
+ * merged with the same symbol's daily segments. */
+static void a_mixed_segment_across_windows_is_split_but_not_merged(void **state)
+{
+    (void)state;
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tst_test_tmpdir("compactsrc");
+    f->root = tst_test_tmpdir("compactx");
+    tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
+    append_day(f, t, "long.parquet",
+               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) <= 5 UNION ALL "
+               "SELECT * REPLACE ('MSFT' AS symbol) FROM nvda WHERE day(ts) <= 5");
+    append_day(f, t, "aapl7.parquet",
+               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) = 7");
+    append_day(f, t, "aapl8.parquet",
+               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) = 8");
+    remember_files(f);
+    facts before = facts_of(f->root, true);
+    tst_optimize_options opts = compact_options();
+    tst_optimize_report rep;
+    assert_tst_ok(tst_table_optimize(t, &opts, &rep));
+    /* The long segment: AAPL and MSFT alone (days 1-5 cross 06-04); AAPL 7 + 8 merged. */
+    assert_int_equal(rep.source_segments_replaced, 3);
+    assert_int_equal(rep.replacement_segments_written, 3);
+    assert_int_equal(tst_table_segment_count(t), 3);
+    size_t crossing = 0;
+    for (size_t i = 0; i < tst_table_segment_count(t); i++) {
+        const tst_segment *seg = tst_table_segment_at(t, i);
+        assert_int_equal(seg->layout.kind, TST_LAYOUT_SINGLE);
+        crossing += window_of(&seg->index_min) != window_of(&seg->index_max);
+    }
+    assert_int_equal(crossing, 2);
+    facts after = facts_of(f->root, true);
+    assert_same_facts(&before, &after);
+    char *plain = old_files_rows(f, true);
+    assert_string_equal(plain, after.rows);
+    assert_tst_ok(tst_table_optimize(t, &opts, &rep));
+    assert_true(rep.no_op);
+    free(plain);
+    facts_clear(&before);
+    facts_clear(&after);
+    tst_table_free(t);
+    free_fixture(f);
+}
+
 static void an_empty_table_is_a_no_op(void **state)
 {
     (void)state;
@@ -548,6 +594,7 @@ int main(void)
         cmocka_unit_test(a_protocol_6_table_compacts_with_the_same_rows_coverage_and_gaps),
         cmocka_unit_test(a_table_without_entity_columns_compacts_as_one_group),
         cmocka_unit_test(the_row_target_bounds_every_output),
+        cmocka_unit_test(a_mixed_segment_across_windows_is_split_but_not_merged),
         cmocka_unit_test(an_empty_table_is_a_no_op),
         cmocka_unit_test(an_append_of_other_buckets_meanwhile_is_rebased_over),
         cmocka_unit_test(a_removal_of_an_input_meanwhile_is_a_conflict_that_leaves_nothing),
