@@ -66,8 +66,7 @@ def test_reference_0_9_reads_and_appends_to_a_protocol_7_table_tstable_compacted
     after = [ok(ref({"op": "sql", "root": root, "sql": q})[0]) for q in QUERIES]
     assert after == before
     assert [cli_sql(cli, root, q) for q in QUERIES] == before
-    # 0.9.0's vacuum knows our outputs as its own managed files (the entity-rewrite
-    # folder and naming), so it will reclaim them once they are superseded.
+    # 0.9.0's vacuum (a dry run) keeps every compacted output: referenced by the log.
     live = {s["path"] for s in json.loads(cli.ok("segments", "--table", root, "--format",
                                                  "json").stdout)}
     vacuum = ok(ref({"op": "vacuum", "root": root, "apply": False})[0])
