@@ -110,7 +110,10 @@ def test_another_handle_sees_the_optimized_table(mixed):
 
 
 def test_the_report_is_read_only_comparable_picklable_and_readable():
-    fields = dict(zip(FIELDS, [4, 5, 2, 2, 5, 3, 15, 15, False]), attempts=1)
+    fields = dict(zip(FIELDS, [4, 5, 2, 2, 5, 3, 15, 15, False]), attempts=1,
+                  mode="entity_layout", segments_before=None, segments_after=None,
+                  bytes_read=None, bytes_written=None, window=None, target_rows=None,
+                  target_bytes=None)
     report = OptimizeReport(fields)
     with pytest.raises(AttributeError):
         report.rows_read = 0
@@ -137,6 +140,7 @@ def test_the_guide_python_example_runs(tmp_path, monkeypatch):
     from conftest import REPO
     guide = open(os.path.join(REPO, "docs", "guide", "optimize.md")).read()
     blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
-    assert len(blocks) == 1
+    assert len(blocks) == 2  # compaction, then the entity layout
     monkeypatch.chdir(tmp_path)
-    exec(compile(blocks[0], "docs/guide/optimize.md", "exec"), {"__name__": "guide"})
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/guide/optimize.md block {i + 1}", "exec"), {"__name__": "guide"})

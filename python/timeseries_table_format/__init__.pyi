@@ -195,6 +195,15 @@ class OptimizeReport:
     rows_written: int
     no_op: bool
     attempts: int
+    mode: str  # "entity_layout" or "compact"
+    # Compaction only (None in the entity layout):
+    segments_before: Optional[int]
+    segments_after: Optional[int]
+    bytes_read: Optional[int]
+    bytes_written: Optional[int]
+    window: Optional[int]
+    target_rows: Optional[int]
+    target_bytes: Optional[int]
 
 class UpdateRowsReport:
     """What update_rows() did (the reference's names, plus attempts)."""
@@ -307,8 +316,16 @@ class TimeSeriesTable:
         max_rows_per_row_group: Optional[int] = None,
         max_bytes_per_row_group: Optional[int] = None,
     ) -> AppendReport: ...
-    def optimize(self) -> OptimizeReport:
-        """Rewrite every mixed-entity segment into single-entity segments (one commit)."""
+    def optimize(
+        self,
+        *,
+        mode: Optional[Literal["entity_layout", "compact"]] = None,
+        target_rows: Optional[int] = None,
+        target_bytes: Optional[int] = None,
+        window: Union[None, int, str, _dt.timedelta] = None,
+    ) -> OptimizeReport:
+        """Default: split every mixed-entity segment per entity (the reference's);
+        mode="compact": merge small segments per entity and time window. One commit."""
     def vacuum(
         self,
         older_than: _dt.datetime,

@@ -264,15 +264,39 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         return AppendReport(super().append_csv(path, delimiter=delimiter, header=header,
                                                columns=columns), self.root())
 
-    def optimize(self) -> OptimizeReport:
-        """Rewrite every mixed-entity segment into single-entity segments, in one
-        commit, as the reference's optimize() does: rows and coverage stay as
-        they were, queries for one entity read fewer bytes. A table with no
-        mixed segment is a no-op (no_op=True, nothing written); a table without
-        entity columns is refused. Other writers' commits in between are
-        rebased onto unless they removed a segment being rewritten
-        (ConflictError)."""
-        report = OptimizeReport(super().optimize())
+    def optimize(self, *, mode: Optional[str] = None, target_rows: Optional[int] = None,
+                 target_bytes: Optional[int] = None, window: Any = None) -> OptimizeReport:
+        """Optimize the table's layout in one commit; returns an OptimizeReport.
+
+        With no arguments (mode="entity_layout"), the reference's optimize():
+        every mixed-entity segment becomes single-entity segments. Rows and
+        coverage stay as they were. A table with no mixed segment is a no-op
+        (no_op=True, nothing written); a table without entity columns is
+        refused.
+
+        mode="compact" merges small segments, per entity, into segments of at
+        most target_rows rows (default 10,000,000) and target_bytes bytes
+        (default 128 MiB), never across a time window: window is a
+        datetime.timedelta or a duration string ("30d", "12h", "90m", "3600s")
+        for timestamp indexes (default 30 days), a number of index units for
+        integer ones (default 1,000 buckets). Mixed segments are split per
+        entity on the way; tables without entity columns are compacted as one
+        group. A compact table is a no-op.
+
+        Either way, other writers' commits in between are rebased onto unless
+        they removed a segment being rewritten (ConflictError)."""
+        if mode is None or mode in ("entity_layout", "entity-layout"):
+            if target_rows is not None or target_bytes is not None or window is not None:
+                raise ValueError("optimize(): target_rows, target_bytes and window apply to "
+                                 "mode='compact' only")
+            report = OptimizeReport(super().optimize())
+        elif mode == "compact":
+            report = OptimizeReport(super().optimize(
+                mode="compact", target_rows=_positive("target_rows", target_rows),
+                target_bytes=_positive("target_bytes", target_bytes),
+                window=_window(window)))
+        else:
+            raise ValueError(f"optimize(): mode must be 'compact' or 'entity_layout', not {mode!r}")
         _oplog.succeeded("table.optimize", "Optimized time-series table",
                          starting_version=report.starting_version,
                          committed_version=report.committed_version, no_op=report.no_op)
@@ -463,3 +487,39 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
                        f"<td>{html.escape(str(v))}</td></tr>" for k, v in facts)
         return f"<table><caption>TimeSeriesTable</caption>{rows}</table>"
+
+
+def _positive(name: str, value: Any) -> int:
+    """0 (the default) for None, else a positive int."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"optimize(): {name} must be a positive int, not {value!r}")
+    return value
+
+
+_DURATION_UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+                   "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+                   "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+                   "d": 86400, "day": 86400, "days": 86400}
+
+
+def _window(value: Any) -> int:
+    """The compaction window in index units (seconds for timestamps); 0: the default."""
+    import datetime
+    import re
+    if value is None:
+        return 0
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+        if seconds <= 0:
+            raise ValueError(f"optimize(): window must be positive, not {value!r}")
+        return max(1, int(-(-seconds // 1)))
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", value)
+        unit = _DURATION_UNITS.get(m.group(2).lower()) if m else None
+        if unit is None or int(m.group(1)) == 0:
+            raise ValueError(f"optimize(): window must be a duration such as '30d', '12h', "
+                             f"'90m' or '3600s', not {value!r}")
+        return int(m.group(1)) * unit
+    return _positive("window", value)

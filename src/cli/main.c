@@ -23,7 +23,7 @@ static const cli_command COMMANDS[] = {
     {"query", "Run SQL over tables and Parquet files", cli_cmd_query},
     {"info", "Show a table's schema, index, version, size and coverage", cli_cmd_info},
     {"segments", "List a table's segments: file, rows, index range, entity", cli_cmd_segments},
-    {"optimize", "Split mixed-entity segments into one segment per entity", cli_cmd_optimize},
+    {"optimize", "Merge small segments (compaction), or split mixed-entity ones", cli_cmd_optimize},
     {"add-columns", "Add nullable columns to a table's schema", cli_cmd_add_columns},
     {"update", "Set columns of existing rows, named by their key", cli_cmd_update},
     {"delete", "Delete the rows of a range and their coverage", cli_cmd_delete},

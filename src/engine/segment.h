@@ -79,6 +79,18 @@ typedef struct tst_segment_layout {
 int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
                       const tst_schema *schema, const char *dst, const tst_segment_layout *layout);
 
+/*
+ * The same for several relations written as one segment (compaction): each
+ * is cast to the schema's types on its own (their columns may differ as
+ * tst_segment_write allows), then all rows are sorted together by entity
+ * columns then index (or layout->order_by, which each relation must then
+ * have). DuckDB sorts under its memory limit, spilling to its temp folder.
+ * n == 1 is tst_segment_write; n == 0 is TST_EINVAL.
+ */
+int tst_segment_write_union(const char *const *relations, size_t n, const tst_index_spec *spec,
+                            const tst_schema *schema, const char *dst,
+                            const tst_segment_layout *layout);
+
 /* Whether a column of this type can be written (as values or as nulls):
  * 0, or TST_EUNSUPPORTED naming the column and the reason (fixed-size
  * binary, decimals over 38 digits, Int96, other types, maps without values). */

@@ -487,11 +487,10 @@ static int arrow_schema_sql(tst_sql *t, const tst_schema *schema)
     return rc;
 }
 
-/* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...); a
- * nullable column the relation lacks is written as nulls. */
-static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
-                    const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
-                    const tst_segment_layout *layout)
+/* SELECT CAST(c AS T) AS c, ... FROM rel: the table's columns from one
+ * relation; a nullable column the relation lacks is written as nulls. */
+static int select_sql(tst_sql *t, duckdb_connection con, const char *relation,
+                      const tst_schema *schema)
 {
     /* The relation's own columns, to find the nullable ones it lacks. */
     tst_sql all_sql = {0};
@@ -502,7 +501,7 @@ static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
                       duckdb_prepare_error(all) ? duckdb_prepare_error(all) : "prepare failed");
     free(all_sql.s);
     if (rc == 0)
-        rc = SQL_F(t, "COPY (SELECT ");
+        rc = SQL_F(t, "SELECT ");
     for (size_t i = 0; rc == 0 && i < schema->column_count; i++) {
         const tst_field *f = &schema->columns[i];
         bool present = true;
@@ -515,10 +514,14 @@ static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
     duckdb_destroy_prepare(&all);
     if (rc == 0)
         rc = SQL_F(t, " FROM %s", relation);
-    if (rc == 0)
-        rc = order_by_sql(t, spec, layout->order_by);
-    if (rc == 0)
-        rc = SQL_F(t, ") TO ");
+    return rc;
+}
+
+/* ") TO 'tmp' (FORMAT parquet, ...)": the tail every COPY shares. */
+static int copy_target_sql(tst_sql *t, const tst_schema *schema, const char *tmp,
+                           const tst_segment_layout *layout)
+{
+    int rc = SQL_F(t, ") TO ");
     if (rc == 0)
         rc = SQL_LIT(t, tmp);
     if (rc == 0)
@@ -530,6 +533,30 @@ static int copy_sql(tst_sql *t, duckdb_connection con, const char *relation,
         rc = arrow_schema_sql(t, schema);
     if (rc == 0)
         rc = SQL_F(t, ")");
+    return rc;
+}
+
+/* COPY (SELECT CAST(c AS T) AS c, ... FROM rel ORDER BY e.., i) TO 'tmp' (...). One
+ * relation is cast and sorted in one SELECT; several are each cast to the
+ * table's types first (their own columns may differ: a file from before an
+ * add_columns, a zoned timestamp read another way), then united and sorted:
+ * COPY (SELECT * FROM (sel1 UNION ALL sel2 ...) ORDER BY e.., i) TO ... */
+static int copy_sql(tst_sql *t, duckdb_connection con, const char *const *relations, size_t n,
+                    const tst_index_spec *spec, const tst_schema *schema, const char *tmp,
+                    const tst_segment_layout *layout)
+{
+    int rc = SQL_F(t, n == 1 ? "COPY (" : "COPY (SELECT * FROM (");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = i ? SQL_F(t, " UNION ALL ") : 0;
+        if (rc == 0)
+            rc = select_sql(t, con, relations[i], schema);
+    }
+    if (rc == 0 && n != 1)
+        rc = SQL_F(t, ")");
+    if (rc == 0)
+        rc = order_by_sql(t, spec, layout->order_by);
+    if (rc == 0)
+        rc = copy_target_sql(t, schema, tmp, layout);
     return rc;
 }
 
@@ -566,7 +593,7 @@ static int mark_zoned_columns(const tst_schema *schema, const char *tmp)
  * remains. Zoned columns are cast from whatever the source holds; pinning
  * the session zone to UTC keeps naive timestamps' wall time as the instant.
  */
-static int encode_to_temp(const char *relation, const tst_index_spec *spec,
+static int encode_to_temp(const char *const *relations, size_t n, const tst_index_spec *spec,
                           const tst_schema *schema, const char *tmp,
                           const tst_segment_layout *layout)
 {
@@ -576,7 +603,7 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
     if (rc == 0)
         rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
     if (rc == 0)
-        rc = copy_sql(&t, con, relation, spec, schema, tmp, layout);
+        rc = copy_sql(&t, con, relations, n, spec, schema, tmp, layout);
     if (rc == 0)
         rc = tst_duck_query(con, t.s, NULL, "writing the segment");
     tst_duck_disconnect(&con);
@@ -592,28 +619,44 @@ static int encode_to_temp(const char *relation, const tst_index_spec *spec,
     return rc;
 }
 
-int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
-                      const tst_schema *schema, const char *dst, const tst_segment_layout *layout)
+static int write_relations(const char *const *relations, size_t n, const tst_index_spec *spec,
+                           const tst_schema *schema, const char *dst,
+                           const tst_segment_layout *layout)
 {
     static const tst_segment_layout defaults = {TST_COMPRESSION_DEFAULT, 0, NULL};
     layout = layout ? layout : &defaults;
     char *tmp = NULL;
-    int rc = check_spec_columns(spec, schema);
+    int rc = n > 0 ? check_spec_columns(spec, schema)
+                   : tst_fail(TST_EINVAL, "writing segment %s: no relation to write", dst);
     if (rc == 0)
         rc = require_absent(dst);
     if (rc == 0)
         rc = temp_name(dst, &tmp);
     if (rc == 0)
-        rc = encode_to_temp(relation_sql, spec, schema, tmp, layout);
+        rc = encode_to_temp(relations, n, spec, schema, tmp, layout);
     if (rc == 0)
         rc = publish(tmp, dst);
     free(tmp);
-    if (rc != 0) {
+    if (rc != 0 && n > 0) {
         char label[256];
-        tst_fail_context(rc, "writing segment %s from %s", dst,
-                         tst_duck_relation_label(relation_sql, label, sizeof label));
+        tst_fail_context(rc, "writing segment %s from %s%s", dst,
+                         tst_duck_relation_label(relations[0], label, sizeof label),
+                         n > 1 ? " and other relations" : "");
     }
     return rc;
+}
+
+int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
+                      const tst_schema *schema, const char *dst, const tst_segment_layout *layout)
+{
+    return write_relations(&relation_sql, 1, spec, schema, dst, layout);
+}
+
+int tst_segment_write_union(const char *const *relations, size_t n, const tst_index_spec *spec,
+                            const tst_schema *schema, const char *dst,
+                            const tst_segment_layout *layout)
+{
+    return write_relations(relations, n, spec, schema, dst, layout);
 }
 
 /* ------------------------------------------------------------------------ */

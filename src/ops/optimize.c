@@ -151,10 +151,10 @@ static int entity_condition(tst_sql *t, const char *column, const tst_entity_val
 }
 
 /* "(SELECT * FROM <source> WHERE e1 = v1 AND ...)": the rows of one identity. */
-static int identity_relation(const optimize_run *r, const tst_source *src,
-                             const tst_entity_identity *id, char **out)
+int tst_optimize_identity_relation(tst_table *table, const tst_source *src,
+                                   const tst_entity_identity *id, char **out)
 {
-    const tst_index_spec *spec = tst_table_index(r->table);
+    const tst_index_spec *spec = tst_table_index(table);
     tst_sql t = {0};
     int rc = SQL_F(&t, "(SELECT * FROM %s WHERE ", src->relation_sql);
     for (size_t k = 0; rc == 0 && k < spec->entity_count && k < id->count; k++) {
@@ -220,7 +220,7 @@ static int write_replacement(optimize_run *r, rewrite *item, const tst_source *s
         rc = dir && abs ? tst_io_mkdirs(dir) : TST_ENOMEM;
     }
     if (rc == 0)
-        rc = identity_relation(r, src, &id, &relation);
+        rc = tst_optimize_identity_relation(r->table, src, &id, &relation);
     if (rc == 0)
         rc = tst_segment_write(relation, tst_table_index(r->table), table_schema(r), abs, NULL);
     rep->data_written = rc == 0;
@@ -390,6 +390,11 @@ int tst_table_optimize(tst_table *table, const tst_optimize_options *opts,
     static const tst_optimize_options defaults = TST_OPTIMIZE_OPTIONS_INIT;
     if (!table)
         return tst_fail(TST_EINVAL, "optimize needs a table");
+    if (opts && opts->mode == TST_OPTIMIZE_COMPACT)
+        return tst_optimize_compact(table, opts, out);
+    if (opts && opts->mode != TST_OPTIMIZE_ENTITY_LAYOUT)
+        return tst_fail(TST_EINVAL, "optimize of table %s: unknown mode %d (entity layout or "
+                        "compact)", tst_table_root(table), (int)opts->mode);
     optimize_run r;
     memset(&r, 0, sizeof r);
     r.table = table;

@@ -45,7 +45,7 @@ def test_optimize_prints_the_report_and_splits_every_mixed_segment(cli, golden):
     mixed_table(cli)
     before = rows_and_sum(cli, "t")
     assert entities(cli, "t") == ["mixed", "mixed"]
-    golden("optimize_mixed", cli("optimize", "--table", "t"))
+    golden("optimize_mixed", cli("optimize", "--table", "t", "--mode", "entity-layout"))
     assert rows_and_sum(cli, "t") == before
     assert sorted(entities(cli, "t")) == ["symbol=AAPL", "symbol=AAPL", "symbol=MSFT",
                                           "symbol=NVDA", "symbol=NVDA"]
@@ -53,13 +53,13 @@ def test_optimize_prints_the_report_and_splits_every_mixed_segment(cli, golden):
 
 def test_a_second_optimize_is_a_no_op(cli, golden):
     mixed_table(cli)
-    cli.ok("optimize", "--table", "t")
-    golden("optimize_no_op", cli("optimize", "--table", "t"))
+    cli.ok("optimize", "--table", "t", "--mode", "entity-layout")
+    golden("optimize_no_op", cli("optimize", "--table", "t", "--mode", "entity-layout"))
 
 
 def test_optimize_json_has_the_same_keys_and_attempts(cli):
     mixed_table(cli)
-    r = cli("optimize", "--table", "t", "--json")
+    r = cli("optimize", "--table", "t", "--mode", "entity-layout", "--json")
     assert r.code == 0 and r.stderr == ""
     report = json.loads(r.stdout)
     assert report == {"starting_version": 3, "committed_version": 4,
@@ -72,7 +72,7 @@ def test_optimize_refuses_a_table_without_entity_columns(cli, golden):
     cli.ok("create", "--table", "t", "--index-column", "ts", "--bucket", "1h")
     (cli.tmp / "a.csv").write_text(HEADER + "2024-06-01T00:00:00Z,NVDA,1.5\n")
     cli.ok("append", "--table", "t", "--csv", "a.csv")
-    golden("optimize_err_no_entities", cli("optimize", "--table", "t"))
+    golden("optimize_err_no_entities", cli("optimize", "--table", "t", "--mode", "entity-layout"))
 
 
 def test_optimize_of_a_missing_table_is_one_error(cli, golden):
@@ -83,24 +83,107 @@ def test_optimize_needs_a_table(cli, golden):
     golden("optimize_err_no_table_option", cli("optimize"))
 
 
-def test_the_guide_cli_example_runs_and_prints_what_it_shows(cli):
+def guide_blocks():
+    """The guide's sh and text blocks, in order, and its CSV files by name."""
     import re
-    import shlex
     from conftest import REPO
     guide = (REPO / "docs" / "guide" / "optimize.md").read_text()
-    commands = re.search(r"```sh\n(.*?)```", guide, re.S).group(1).splitlines()
-    expected = re.search(r"```text\n(.*?)```", guide, re.S).group(1)
-    for name, text in zip(["bars.csv", "bars2.csv"], re.findall(r"```csv\n(.*?)```", guide, re.S)):
+    commands = [b.splitlines() for b in re.findall(r"```sh\n(.*?)```", guide, re.S)]
+    outputs = re.findall(r"```text\n(.*?)```", guide, re.S)
+    files = dict(re.findall(r"`([\w.]+\.csv)`:\n\n```csv\n(.*?)```", guide, re.S))
+    return commands, outputs, files
+
+
+def run_guide_example(cli, commands, expected, files):
+    import shlex
+    for name, text in files.items():
         (cli.tmp / name).write_text(text)
     for line in commands[:-1]:
         cli.ok(*shlex.split(line)[1:])
     r = cli(*shlex.split(commands[-1])[1:])
     assert r.code == 0 and r.stderr == ""
     assert r.stdout == expected
-    assert [s["entity"] for s in json.loads(cli.ok("segments", "--table", "./bars", "--format",
+    assert "no_op: true" in cli.ok(*shlex.split(commands[-1])[1:]).stdout
+    return shlex.split(commands[-1])[3]
+
+
+def test_the_guide_compaction_example_runs_and_prints_what_it_shows(cli):
+    commands, outputs, files = guide_blocks()
+    assert len(commands) == 2 and len(outputs) == 2
+    assert "--mode" not in commands[0][-1]
+    table = run_guide_example(cli, commands[0], outputs[0], files)
+    segs = json.loads(cli.ok("segments", "--table", table, "--format", "json").stdout)
+    assert [(s["entity"], s["rows"]) for s in segs] == [("symbol=AAPL", 2), ("symbol=NVDA", 6)]
+
+
+def test_the_guide_entity_layout_example_runs_and_prints_what_it_shows(cli):
+    commands, outputs, files = guide_blocks()
+    assert commands[1][-1].endswith("--mode entity-layout")
+    table = run_guide_example(cli, commands[1], outputs[1], files)
+    assert [s["entity"] for s in json.loads(cli.ok("segments", "--table", table, "--format",
                                                    "json").stdout)] == \
         ["symbol=AAPL", "symbol=NVDA", "symbol=AAPL", "symbol=NVDA"]
-    assert "no_op: true" in cli.ok(*shlex.split(commands[-1])[1:]).stdout
+
+
+# ---- compaction --------------------------------------------------------------------------
+
+def daily_table(cli, name="d", days=6):
+    cli.ok("create", "--table", name, "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    for d in range(1, days + 1):
+        cli.ok("append", "--table", name, "--csv", mixed_csv(cli, f"n{d}.csv", d, ["NVDA"]))
+        if d <= 2:
+            cli.ok("append", "--table", name, "--csv",
+                   mixed_csv(cli, f"m{d}.csv", d, ["AAPL", "MSFT"]))
+    return name
+
+
+def test_compaction_is_the_default_and_prints_its_report(cli, golden):
+    daily_table(cli)
+    before = rows_and_sum(cli, "d")
+    # 2024-06-01 opens a 3-day window (day 19875 of the epoch = 3 x 6625): NVDA days 1-3
+    # and 4-6, AAPL and MSFT days 1-2 (split out of the mixed segments).
+    golden("optimize_compact", cli("optimize", "--table", "d", "--window", "3d"))
+    assert rows_and_sum(cli, "d") == before
+    assert sorted(entities(cli, "d")) == ["symbol=AAPL", "symbol=MSFT", "symbol=NVDA",
+                                          "symbol=NVDA"]
+    golden("optimize_compact_no_op", cli("optimize", "--table", "d", "--window", "3d"))
+
+
+def test_compaction_json_has_every_key(cli):
+    daily_table(cli)
+    r = cli("optimize", "--table", "d", "--target-rows", "6", "--target-bytes", "1GiB", "--json")
+    assert r.code == 0 and r.stderr == ""
+    report = json.loads(r.stdout)
+    assert report["mode"] == "compact" and report["no_op"] is False
+    assert (report["segments_before"], report["segments_after"]) == (8, 5)
+    assert report["target_rows"] == 6 and report["target_bytes"] == 1 << 30
+    assert report["window"] == 30 * 86400 and report["attempts"] == 1
+    assert report["rows_read"] == report["rows_written"] == 3 * 6 + 2 * 2 * 3
+
+
+def test_a_table_without_entity_columns_is_compacted(cli):
+    cli.ok("create", "--table", "g", "--index-column", "ts", "--bucket", "1h")
+    for d in range(1, 5):
+        (cli.tmp / f"g{d}.csv").write_text(HEADER + f"2024-06-0{d}T00:00:00Z,NVDA,{d}.5\n")
+        cli.ok("append", "--table", "g", "--csv", f"g{d}.csv")
+    report = json.loads(cli.ok("optimize", "--table", "g", "--json").stdout)
+    assert (report["segments_before"], report["segments_after"]) == (4, 1)
+    assert rows_and_sum(cli, "g") == "4,12.0"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--mode", "squash"], "--mode must be compact or entity-layout, not 'squash'"),
+    (["--window", "7w"], "--window must be a duration such as 30d"),
+    (["--target-bytes", "lots"], "--target-bytes must be a positive size"),
+    (["--target-rows", "0"], "--target-rows must be a positive number"),
+    (["--mode", "entity-layout", "--window", "7d"], "apply to --mode compact only"),
+])
+def test_bad_compaction_options_are_usage_errors(cli, args, message):
+    daily_table(cli, days=1)
+    r = cli("optimize", "--table", "d", *args)
+    assert r.code == 1 and message in r.stderr, r.stderr
+    assert r.stdout == ""
 
 
 def big_mixed_csv(path, n=200_000, symbols=60):
@@ -113,15 +196,17 @@ def big_mixed_csv(path, n=200_000, symbols=60):
                     f"{minute % 60:02d}:00Z,S{i % symbols},{i}.5\n")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_were(cli, sig):
+@pytest.mark.parametrize("sig, mode", [(signal.SIGINT, "entity-layout"),
+                                       (signal.SIGTERM, "entity-layout"),
+                                       (signal.SIGINT, "compact"), (signal.SIGTERM, "compact")])
+def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_were(cli, sig, mode):
     cli.ok("create", "--table", "big", "--index-column", "ts", "--bucket", "1m",
            "--entity", "symbol")
     big_mixed_csv(cli.tmp / "big.csv")
     cli.ok("append", "--table", "big", "--csv", "big.csv")
     before = sorted(str(p.relative_to(cli.tmp / "big")) for p in (cli.tmp / "big").rglob("*")
                     if p.is_file())
-    p = subprocess.Popen([str(BIN), "optimize", "--table", "big"], cwd=cli.tmp,
+    p = subprocess.Popen([str(BIN), "optimize", "--table", "big", "--mode", mode], cwd=cli.tmp,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     staged = cli.tmp / "big" / "data" / "_staged"
     deadline = time.time() + 60
@@ -137,5 +222,6 @@ def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_we
                    if q.is_file())
     assert after == before
     assert json.loads(cli.ok("info", "--table", "big", "--format", "json").stdout)["version"] == 2
-    report = cli.ok("optimize", "--table", "big").stdout
-    assert "replacement_segments_written: 60" in report
+    report = cli.ok("optimize", "--table", "big", "--mode", mode).stdout
+    assert ("replacement_segments_written: 60" if mode == "entity-layout"
+            else "segments_written: 60") in report

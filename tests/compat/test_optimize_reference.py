@@ -130,7 +130,7 @@ def test_the_reference_reads_and_appends_to_a_table_tstable_optimized(tmp_path):
     before = reference(REFERENCE_FACTS, root)
     assert before["rows"] == TOTAL_ROWS
 
-    report = json.loads(tstable("optimize", "--table", root, "--json"))
+    report = json.loads(tstable("optimize", "--table", root, "--mode", "entity-layout", "--json"))
     assert report["replacement_segments_written"] == 5
     assert report["distinct_identities_materialized"] == 4
     assert report["rows_written"] == TOTAL_ROWS
@@ -156,7 +156,7 @@ def test_tstable_optimizes_a_table_the_reference_wrote_with_mixed_segments(tmp_p
     before = reference(REFERENCE_FACTS, root)
     assert [s["entity"] for s in segments(root)] == ["mixed", "mixed"]
 
-    report = json.loads(tstable("optimize", "--table", root, "--json"))
+    report = json.loads(tstable("optimize", "--table", root, "--mode", "entity-layout", "--json"))
     assert (report["starting_version"], report["committed_version"]) == (3, 4)
     assert report["candidate_source_segments"] == report["source_segments_replaced"] == 2
     assert report["rows_read"] == report["rows_written"] == TOTAL_ROWS

@@ -102,7 +102,7 @@ def test_timestamp_table_written_by_0_9_opens_queries_and_takes_appends(tmp_path
     same_sql(cli, root, TS_QUERIES)
     # tstable's optimize splits that mixed segment; 0.9.0 reads the result and finds nothing
     # left to optimize.
-    cli.ok("optimize", "--table", root)
+    cli.ok("optimize", "--table", root, "--mode", "entity-layout")
     assert cli_json(cli, "info", "--table", root)["version"] == 6
     same_sql(cli, root, TS_QUERIES)
     assert ok(ref({"op": "optimize", "root": root})[0])["no_op"] is True
@@ -176,7 +176,7 @@ def test_table_after_add_columns_reads_with_nulls_and_takes_writes(tmp_path):
            write(ts_rows(6, [0, 1], ["MSFT"], 20.0), tmp_path / "without.parquet"))
     assert cli_sql(cli, root, "SELECT count(*), count(extra), sum(extra) FROM t") == [[11, 2, 8]]
     same_sql(cli, root, evolved_queries)
-    cli.ok("optimize", "--table", root)
+    cli.ok("optimize", "--table", root, "--mode", "entity-layout")
     same_sql(cli, root, evolved_queries)
     # 0.9.0 takes an append (without the new columns) and still agrees.
     ok(ref({"op": "append", "root": root,
