@@ -132,6 +132,12 @@ def test_operations_leave_info_records_without_user_data():
             t.append(pa.table({"ts": pa.array([11], pa.int64()),
                                "private_entity_917": ["private_value_917"]}))
             ttf.TimeSeriesTable.open(root).optimize()
+            t = ttf.TimeSeriesTable.open(root)
+            t.add_columns(pa.schema([pa.field("private_col_917", pa.float64())]))
+            t.update_rows(pa.table({"ts": pa.array([1], pa.int64()),
+                                    "private_entity_917": ["private_value_917"],
+                                    "private_col_917": [9.17]}),
+                          columns=["private_col_917"], expected_version=t.version())
         messages = [r.getMessage() for r in records]
         created = [r for r in records if "Created time-series table" in r.getMessage()]
         assert len(created) == 1, messages
@@ -145,6 +151,12 @@ def test_operations_leave_info_records_without_user_data():
         assert "row_count=1" in appended[0]
         assert any('event="table.open"' in m for m in messages)
         assert any('event="table.optimize"' in m for m in messages)
+        assert any('event="table.add_columns"' in m and "columns_added=1" in m
+                   for m in messages), messages
+        assert any('event="table.update_rows"' in m and "rows_updated=1" in m
+                   for m in messages), messages
+        for private in ("private_col_917", "9.17"):
+            assert private not in "\\n".join(messages)
         joined = "\\n".join(messages)
         for private in ("private_root_917", "private_entity_917", "private_value_917"):
             assert private not in joined

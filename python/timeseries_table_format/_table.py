@@ -388,13 +388,18 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                                "schema.remove_metadata(); nothing was written")
             error.table_root = self.root()
             raise error
+        starting_version = self.version()
         try:
-            return super().add_columns(columns.__arrow_c_schema__())
+            committed = super().add_columns(columns.__arrow_c_schema__())
         except TimeseriesTableError as err:
             error = _annotation_value_error(err)
             if error is err:
                 raise
             raise error from err
+        _oplog.succeeded("table.add_columns", "Added columns to time-series table",
+                         starting_version=starting_version, committed_version=committed,
+                         columns_added=len(columns))
+        return committed
 
     def update_rows(self, source: Any, *, columns: Sequence[str], expected_version: int,
                     strict: bool = False) -> UpdateRowsReport:
@@ -420,8 +425,8 @@ class TimeSeriesTable(_native.TimeSeriesTable):
             err.table_root = root
             raise
         try:
-            return UpdateRowsReport(super().update_rows(stream, names, version,
-                                                        strict=bool(strict)))
+            report = UpdateRowsReport(super().update_rows(stream, names, version,
+                                                          strict=bool(strict)))
         except TimeseriesTableError as err:
             if err.code == "TST_EUPDATEKEY" and isinstance(err.example_key, str):
                 spec = self.index_spec()
@@ -432,6 +437,11 @@ class TimeSeriesTable(_native.TimeSeriesTable):
             if getattr(err, "table_root", None) is None:
                 err.table_root = root
             raise
+        _oplog.succeeded("table.update_rows", "Updated rows of time-series table",
+                         starting_version=report.starting_version,
+                         committed_version=report.committed_version,
+                         rows_updated=report.rows_updated, no_op=report.no_op)
+        return report
 
     def delete_rows(self, start: Any, end: Any, *, entities: Any = None,
                     expected_version: Optional[int] = None) -> DeleteReport:

@@ -29,7 +29,7 @@ def table(cli):
            "--entity", "symbol")
     cli.ok("append", "--table", "t", "--csv", csv(cli, "a.csv", 1, ["NVDA", "AAPL"]))
     cli.ok("append", "--table", "t", "--csv", csv(cli, "b.csv", 2, ["NVDA"]))
-    cli.ok("optimize", "--table", "t")
+    cli.ok("optimize", "--table", "t", "--mode", "entity-layout")
     cli.ok("append", "--table", "t", "--csv", csv(cli, "c.csv", 4, ["MSFT"], hours=2))
     return "t"
 

@@ -55,7 +55,7 @@ def test_reference_0_9_opens_queries_and_appends_to_a_table_tstable_vacuumed(tmp
     t.append(hour_rows(0, 2, ["AAPL", "MSFT"]))  # mixed: optimize replaces it
     for i in range(2, 104):                       # a checkpoint at version 100
         t.append(hour_rows(i, 1, ["NVDA"], float(i)))
-    cli.ok("optimize", "--table", root)
+    cli.ok("optimize", "--table", root, "--mode", "entity-layout")
     before = {q: cli_sql(cli, root, q) for q in QUERIES}
     report = vacuum_everything_old(cli, root)
     assert len(deleted(report, "_coverage/table/")) == 102  # all but the head's snapshot
@@ -96,7 +96,7 @@ def test_reference_0_4_opens_queries_and_appends_to_a_format_6_table_tstable_vac
         # zone-less: the reference 0.4.0 reads a zoned column as zone-less
         pq.write_table(hour_rows(24 * day, 24, ["AAPL", "MSFT"], tz=None), f)
         cli.ok("append", "--table", root, "--parquet", f)
-    cli.ok("optimize", "--table", root)
+    cli.ok("optimize", "--table", root, "--mode", "entity-layout")
     before = {q: cli_sql(cli, root, q) for q in QUERIES}
     report = vacuum_everything_old(cli, root)
     assert len(deleted(report, "_coverage/table/")) == 2
