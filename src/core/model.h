@@ -130,6 +130,12 @@ json_object *tst_segment_to_json(const tst_segment *segment);
 int tst_segment_copy(tst_segment *dst, const tst_segment *src);
 void tst_segment_clear(tst_segment *segment);
 
+/* The entity value type a column of this type holds (utf8, int32, int64,
+ * uint64), or 0 for a type that cannot identify an entity. */
+tst_entity_type tst_entity_type_of(const tst_type *type);
+/* "utf8", "int32", "int64", "uint64", or "an unknown type". */
+const char *tst_entity_type_name(tst_entity_type type);
+
 int tst_entity_value_from_json(tst_entity_value *out, json_object *obj, const char *where);
 json_object *tst_entity_value_to_json(const tst_entity_value *value);
 

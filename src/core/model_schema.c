@@ -1053,3 +1053,27 @@ int tst_type_format(const tst_type *type, char *buf, size_t cap)
     format_type(&out, type);
     return out.len > INT32_MAX ? INT32_MAX : (int)out.len;
 }
+
+/* ---- entity columns -------------------------------------------------------- */
+
+tst_entity_type tst_entity_type_of(const tst_type *type)
+{
+    switch (type ? type->kind : TST_TYPE_OTHER) {
+    case TST_TYPE_UTF8: return TST_ENTITY_UTF8;
+    case TST_TYPE_INT32: return TST_ENTITY_INT32;
+    case TST_TYPE_INT64: return TST_ENTITY_INT64;
+    case TST_TYPE_UINT64: return TST_ENTITY_UINT64;
+    default: return (tst_entity_type)0;
+    }
+}
+
+const char *tst_entity_type_name(tst_entity_type type)
+{
+    switch (type) {
+    case TST_ENTITY_UTF8: return "utf8";
+    case TST_ENTITY_INT32: return "int32";
+    case TST_ENTITY_INT64: return "int64";
+    case TST_ENTITY_UINT64: return "uint64";
+    default: return "an unknown type";
+    }
+}

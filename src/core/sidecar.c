@@ -113,29 +113,6 @@ int tst_sidecar_encode(const tst_table_cov *cov, uint8_t **out_bytes, size_t *ou
     return tst_fail(TST_EINVAL, "cannot serialize an unset coverage");
 }
 
-/* The entity value type a schema column must hold for identities, or 0. */
-static tst_entity_type entity_type_of(const tst_field *field)
-{
-    switch (field->type.kind) {
-    case TST_TYPE_UTF8: return TST_ENTITY_UTF8;
-    case TST_TYPE_INT32: return TST_ENTITY_INT32;
-    case TST_TYPE_INT64: return TST_ENTITY_INT64;
-    case TST_TYPE_UINT64: return TST_ENTITY_UINT64;
-    default: return (tst_entity_type)0;
-    }
-}
-
-static const char *entity_type_name(tst_entity_type type)
-{
-    switch (type) {
-    case TST_ENTITY_UTF8: return "utf8";
-    case TST_ENTITY_INT32: return "int32";
-    case TST_ENTITY_INT64: return "int64";
-    case TST_ENTITY_UINT64: return "uint64";
-    default: return "unsupported";
-    }
-}
-
 /* Messages name identities by position, never by value: sidecar errors end
  * up in logs ("coverage.recover"), and entity values are user data. */
 static int check_identity(const tst_entity_identity *id, size_t pos, const tst_index_spec *spec,
@@ -149,13 +126,13 @@ static int check_identity(const tst_entity_identity *id, size_t pos, const tst_i
     for (size_t i = 0; schema && i < id->count; i++) {
         const char *column = spec->entity_columns[i];
         const tst_field *field = tst_schema_find(schema, column);
-        tst_entity_type want = field ? entity_type_of(field) : (tst_entity_type)0;
+        tst_entity_type want = field ? tst_entity_type_of(&field->type) : (tst_entity_type)0;
         if (id->values[i].type != want)
             return tst_fail(TST_ECORRUPT,
                             "coverage sidecar %s: identity %zu holds a %s value for "
                             "entity column \"%s\", whose type is %s (EntityIdentitySchema)",
-                            origin, pos, entity_type_name(id->values[i].type), column,
-                            entity_type_name(want));
+                            origin, pos, tst_entity_type_name(id->values[i].type), column,
+                            tst_entity_type_name(want));
     }
     return 0;
 }

@@ -37,29 +37,6 @@ typedef struct query {
     tst_coverage *owned;     /* empty stand-in for an identity never seen */
 } query;
 
-static const char *entity_type_name(tst_entity_type type)
-{
-    switch (type) {
-    case TST_ENTITY_UTF8: return "utf8";
-    case TST_ENTITY_INT32: return "int32";
-    case TST_ENTITY_INT64: return "int64";
-    case TST_ENTITY_UINT64: return "uint64";
-    default: return "an unknown type";
-    }
-}
-
-/* The entity type a column of this schema type takes, or 0. */
-static tst_entity_type entity_type_of(const tst_type *type)
-{
-    switch (type->kind) {
-    case TST_TYPE_UTF8: return TST_ENTITY_UTF8;
-    case TST_TYPE_INT32: return TST_ENTITY_INT32;
-    case TST_TYPE_INT64: return TST_ENTITY_INT64;
-    case TST_TYPE_UINT64: return TST_ENTITY_UINT64;
-    default: return (tst_entity_type)0;
-    }
-}
-
 static bool find_column(const tst_index_spec *spec, const char *column, size_t *out)
 {
     for (size_t j = 0; j < spec->entity_count; j++)
@@ -75,12 +52,12 @@ static bool find_column(const tst_index_spec *spec, const char *column, size_t *
 static int check_value(const tst_table *t, const char *column, const tst_entity_value *v)
 {
     const tst_field *field = tst_schema_find(t->state.meta.schema, column);
-    tst_entity_type want = field ? entity_type_of(&field->type) : (tst_entity_type)0;
+    tst_entity_type want = field ? tst_entity_type_of(&field->type) : (tst_entity_type)0;
     if (v->type != want)
         return tst_fail(TST_EINVAL,
                         "entity column \"%s\" of table %s is %s, but the value "
                         "given is %s",
-                        column, t->root, entity_type_name(want), entity_type_name(v->type));
+                        column, t->root, tst_entity_type_name(want), tst_entity_type_name(v->type));
     if (v->type == TST_ENTITY_UTF8 && !v->v.utf8.ptr && v->v.utf8.len > 0)
         return tst_fail(TST_EINVAL, "entity column \"%s\": NULL string", column);
     return 0;

@@ -64,16 +64,11 @@ typedef struct measure_plan {
 
 static int entity_type_of(const tst_field *f, tst_entity_type *out)
 {
-    switch (f->type.kind) {
-    case TST_TYPE_UTF8: *out = TST_ENTITY_UTF8; return 0;
-    case TST_TYPE_INT32: *out = TST_ENTITY_INT32; return 0;
-    case TST_TYPE_INT64: *out = TST_ENTITY_INT64; return 0;
-    case TST_TYPE_UINT64: *out = TST_ENTITY_UINT64; return 0;
-    default:
-        return tst_fail(TST_ESCHEMA,
-                        "entity column '%s' must be utf8, int32, int64 or uint64 to identify "
-                        "an entity", f->name);
-    }
+    *out = tst_entity_type_of(&f->type);
+    if (*out)
+        return 0;
+    return tst_fail(TST_ESCHEMA, "entity column '%s' must be utf8, int32, int64 or uint64 to "
+                    "identify an entity", f->name);
 }
 
 static int check_index_field(const tst_index_spec *spec, const tst_field *f)

@@ -280,17 +280,6 @@ static int check_range(const tst_delete_plan *p, const tst_delete_target *t)
     return 0;
 }
 
-static tst_entity_type entity_type_of(const tst_type *type)
-{
-    switch (type->kind) {
-    case TST_TYPE_UTF8: return TST_ENTITY_UTF8;
-    case TST_TYPE_INT32: return TST_ENTITY_INT32;
-    case TST_TYPE_INT64: return TST_ENTITY_INT64;
-    case TST_TYPE_UINT64: return TST_ENTITY_UINT64;
-    default: return (tst_entity_type)0;
-    }
-}
-
 /* The bindings in entity_columns order, each of its column's type. */
 static int canonical_identity(const tst_delete_plan *p, const tst_delete_target *t,
                               tst_entity_value **out)
@@ -322,7 +311,7 @@ static int canonical_identity(const tst_delete_plan *p, const tst_delete_target 
             snprintf(detail, sizeof detail, "entity column '%s' is given twice", b->column);
             return refuse(p, TST_EINVAL, detail);
         }
-        if (b->value.type != entity_type_of(&f->type) ||
+        if (b->value.type != tst_entity_type_of(&f->type) ||
             (b->value.type == TST_ENTITY_UTF8 && !b->value.v.utf8.ptr && b->value.v.utf8.len)) {
             char type[64] = "?";
             tst_type_format(&f->type, type, sizeof type);

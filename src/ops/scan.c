@@ -111,17 +111,6 @@ static int pick_columns(scan_plan *p, const char *const *names, size_t n)
     return 0;
 }
 
-static tst_entity_type entity_type_of(const tst_field *f)
-{
-    switch (f ? f->type.kind : TST_TYPE_OTHER) {
-    case TST_TYPE_UTF8: return TST_ENTITY_UTF8;
-    case TST_TYPE_INT32: return TST_ENTITY_INT32;
-    case TST_TYPE_INT64: return TST_ENTITY_INT64;
-    case TST_TYPE_UINT64: return TST_ENTITY_UINT64;
-    default: return 0;
-    }
-}
-
 static int place_binding(scan_plan *p, const tst_entity_binding *b)
 {
     for (size_t j = 0; b->column && j < p->spec->entity_count; j++) {
@@ -130,7 +119,8 @@ static int place_binding(scan_plan *p, const tst_entity_binding *b)
         if (p->identity[j].type != 0)
             return tst_fail(TST_EINVAL, "scan: entity column '%s' is given more than once",
                             b->column);
-        tst_entity_type want = entity_type_of(tst_schema_find(p->schema, b->column));
+        const tst_field *f = tst_schema_find(p->schema, b->column);
+        tst_entity_type want = f ? tst_entity_type_of(&f->type) : (tst_entity_type)0;
         if (b->value.type != want ||
             (want == TST_ENTITY_UTF8 && !b->value.v.utf8.ptr && b->value.v.utf8.len))
             return tst_fail(TST_EINVAL, "scan: the value for entity column '%s' is not of the "
