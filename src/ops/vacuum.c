@@ -106,7 +106,8 @@ static void set_seal(path_set *s)
 {
     if (s->sorted)
         return;
-    qsort(s->items, s->count, sizeof *s->items, compare_entries);
+    if (s->count > 1)
+        qsort(s->items, s->count, sizeof *s->items, compare_entries);
     size_t kept = 0;
     for (size_t i = 0; i < s->count; i++) {
         if (kept > 0 && strcmp(s->items[kept - 1].path, s->items[i].path) == 0)
