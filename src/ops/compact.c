@@ -16,11 +16,15 @@
  *      are sorted by (identity, first bucket, path) and packed greedily into
  *      bins that stay within one window and under the targets; bins that
  *      change nothing (one whole segment) are dropped; none left is a no-op;
- *   3. for each bin, one output: open every input as append's sources are
- *      opened and check it against the log (rewrite.c), write the UNION ALL
- *      of the parts (a mixed segment read with a WHERE on its identity)
- *      sorted by entity then index through tst_segment_write_union, measure
- *      it, check its identity, coverage and rows, and write its sidecar;
+ *   3. write the bins window by window (the window of their first part):
+ *      open every input once, as append's sources are opened, and check it
+ *      against the log (rewrite.c), keeping it open until its last bin is
+ *      written; load the window's mixed inputs once into a DuckDB temporary
+ *      table sorted by entity then index (tst_segment_stage); then for each
+ *      bin, one output: the UNION ALL of its whole segments and of the
+ *      table's rows of its mixed parts (their inputs, its identity), sorted
+ *      by entity then index through tst_segment_write_union_on, measured,
+ *      checked (identity, coverage, rows), and given its sidecar;
  *   4. commit [RemoveSegment...] + [AddSegment...] without touching the
  *      coverage pointer, rebased as the entity layout's is (rewrite.c);
  *   5. on any failure, remove every file written, newest first.
@@ -33,6 +37,14 @@
  * index is null belong to no window, and a split would need a scan to know
  * where each row goes; segments that span a window boundary are rare (an
  * append of a long backfill) and are simply not merged.
+ *
+ * Why a window is staged: a mixed segment feeds one output per identity,
+ * and reading it once per output made the reads inputs x identities (a
+ * year of daily files of ten symbols: each file read ten times). Loaded
+ * once and sorted by entity, each output's rows are a range of that table
+ * which DuckDB finds by its zone maps. The table lives on one connection,
+ * under DuckDB's memory limit (spilling), for one window, and goes when
+ * that connection closes, on success or failure.
  */
 #include "optimize_internal.h"
 #include "rewrite.h"

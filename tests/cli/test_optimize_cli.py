@@ -4,6 +4,7 @@ is written here as CSV text, two entities per file so that each append makes
 a mixed segment."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -225,3 +226,63 @@ def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_we
     report = cli.ok("optimize", "--table", "big", "--mode", mode).stdout
     assert ("replacement_segments_written: 60" if mode == "entity-layout"
             else "segments_written: 60") in report
+
+
+# ---- compaction under a small DuckDB memory limit ------------------------------------------
+
+def wide_mixed_parquet(path, day, minutes=2160, symbols=100):
+    """One mixed file: `minutes` one-minute bars of `symbols` symbols from day `day` of the
+    window that starts 2023-12-19 (a multiple of 30 days since the epoch), each row with a
+    128-character random payload that neither Parquet nor DuckDB can shrink much."""
+    import duckdb
+    duckdb.connect().execute(f"""
+        COPY (SELECT TIMESTAMPTZ '2023-12-19 00:00:00+00' + to_minutes({day * minutes} + m) AS ts,
+                     'S' || s AS symbol, (m * 1000 + s)::DOUBLE + 0.5 AS close,
+                     md5(random()::VARCHAR) || md5(random()::VARCHAR) ||
+                     md5(random()::VARCHAR) || md5(random()::VARCHAR) AS payload
+              FROM range({minutes}) a(m), range({symbols}) b(s))
+        TO '{path}' (FORMAT parquet)""")
+
+
+def peak_rss_of(args, cwd, env):
+    """Runs the binary to the end; its exit code, stdout and peak RSS in bytes (wait4)."""
+    with open(cwd / "out.txt", "wb") as out, open(cwd / "err.txt", "wb") as err:
+        p = subprocess.Popen([str(BIN), *args], cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+    assert p.returncode == 0, (cwd / "err.txt").read_text()
+    return (cwd / "out.txt").read_text(), usage.ru_maxrss * 1024
+
+
+def test_compaction_under_a_small_memory_limit_keeps_every_row_and_stays_below_the_data(cli):
+    """8 mixed files of 100 symbols in one 30-day window: 1.7 million rows, over 120 MB of
+    Parquet and about 250 MB in memory, compacted with DuckDB limited to 128 MB
+    (TST_DUCKDB_MEMORY_LIMIT): the window's rows are staged and sorted once, spilling to
+    DuckDB's temp folder, and the process never holds them all."""
+    files = []
+    for d in range(8):
+        wide_mixed_parquet(cli.tmp / f"w{d}.parquet", d)
+        files.append(f"w{d}.parquet")
+    cli.ok("create", "--table", "w", "--index-column", "ts", "--bucket", "1m",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "w", "--parquet", *files)
+    data = sum(f.stat().st_size for f in (cli.tmp / "w" / "data").rglob("*.parquet"))
+    assert data > 120 << 20
+    fingerprint = ("select count(*) as n, sum(hash(symbol, ts, close, payload)) as h, "
+                   "min(ts) as lo, max(ts) as hi from w")
+    before = cli.ok("query", "--table", "w", "--sql", fingerprint, "--format", "csv").stdout
+
+    env = dict(os.environ, TST_DUCKDB_MEMORY_LIMIT="128MB")
+    env.pop("TSTABLE_LOG", None)
+    out, peak = peak_rss_of(["optimize", "--table", "w", "--json"], cli.tmp, env)
+    report = json.loads(out)
+    rows = 8 * 2160 * 100
+    assert (report["segments_before"], report["segments_after"]) == (8, 100)
+    assert report["rows_read"] == report["rows_written"] == rows
+    # The rows' payloads alone are 128 bytes each: 211 MiB. The process stayed below that
+    # (about 180 MiB here: DuckDB's 128 MB plus the engine's own footprint).
+    assert peak < rows * 128, f"peak RSS {peak >> 20} MiB"
+
+    assert cli.ok("query", "--table", "w", "--sql", fingerprint, "--format", "csv").stdout \
+        == before
+    assert sorted(entities(cli, "w")) == sorted(f"symbol=S{s}" for s in range(100))
