@@ -260,8 +260,12 @@ def report(args, tables, out):
         f"{args.repeat} times; the median.",
         "- \"Files on disk\" after counts the replaced files too: they stay, unreferenced, "
         "until a vacuum removes them; readers open only the live segments.",
-        "",
     ]
+    if args.baseline_python:
+        lines.append(f"- Baseline: a copy of each table, taken before compaction, compacted by "
+                     f"{args.baseline_label} in a child process of its own, measured the same "
+                     "way, right before this build compacts the original.")
+    lines.append("")
     for t in tables:
         lines += section(args, t)
     text = "\n".join(lines)

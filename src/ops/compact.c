@@ -390,8 +390,10 @@ typedef struct window_stage {
     duckdb_connection con; /* holds the TEMP table; NULL: the window has no mixed part */
 } window_stage;
 
-/* The stage's tag column: a name no column of the table has. */
-static int pick_tag(compact_run *r)
+/* The stage's tag column: a name no column of the table has, underscores
+ * appended while one has it (were all 63-character ones taken too,
+ * tst_segment_stage would refuse it, naming it). */
+static void pick_tag(compact_run *r)
 {
     const tst_schema *schema = tst_table_get_meta(r->table)->schema;
     size_t n = strlen(STAGE_TAG);
@@ -400,7 +402,6 @@ static int pick_tag(compact_run *r)
         r->tag[n++] = '_';
         r->tag[n] = '\0';
     }
-    return 0; /* a name still taken is refused by tst_segment_stage, naming it */
 }
 
 /* Opens the window's mixed inputs and loads them, each once, into the
@@ -412,7 +413,8 @@ static int stage_window(compact_run *r, const size_t *order, size_t n, uint64_t 
 {
     const char **relations = calloc(r->input_count, sizeof *relations);
     uint64_t *tags = calloc(r->input_count, sizeof *tags);
-    int rc = relations && tags ? pick_tag(r) : tst_fail(TST_ENOMEM, "out of memory");
+    int rc = relations && tags ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    pick_tag(r);
     size_t count = 0;
     for (size_t b = 0; rc == 0 && b < n; b++) {
         const bin *bn = &r->bins[order[b]];
