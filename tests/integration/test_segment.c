@@ -11,7 +11,9 @@
  * Writes are checked by reading the file back: same rows as the source,
  * columns in schema order with the intended Parquet types, sorted by entity
  * then index; and, with a failure injected at each fsio step, a write
- * either succeeds or leaves neither the destination nor a temp file.
+ * either succeeds or leaves neither the destination nor a temp file. A
+ * write from a stage (tst_segment_stage) must give the very segment a
+ * write from the staged relations gives.
  */
 #include "testsupport.h"
 
