@@ -274,7 +274,7 @@ def compact_watching_the_spill(cwd, env):
 
 def test_compaction_under_a_small_memory_limit_spills_and_keeps_every_row(cli):
     """10 mixed files of 100 symbols in one 30-day window: 2.2 million rows, 150 MB of
-    Parquet (over 400 MB as DuckDB rows), compacted with DuckDB limited to 128 MB
+    Parquet (several hundred MB as DuckDB rows), compacted with DuckDB limited to 128 MB
     (TST_DUCKDB_MEMORY_LIMIT; 2 threads, so that the limit holds on any machine): the
     window's rows are staged and sorted once, DuckDB spills what it cannot hold to its temp
     folder, and every row comes out as it went in."""
