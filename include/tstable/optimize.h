@@ -111,10 +111,13 @@
  * by another writer is rebased over unless it removed an input segment
  * (TST_ECONFLICT, every file written removed), up to opts.max_attempts
  * attempts (a rebase is a refresh and a check; the CLI and Python allow
- * 1,000, so appends of other buckets never make a compaction give up). Memory is bounded: one
- * output at a time, one DuckDB COPY of the UNION ALL of its parts sorted
- * under DuckDB's memory limit (spilling to its temp folder); never the
- * whole table.
+ * 1,000, so appends of other buckets never make a compaction give up).
+ * Cost and memory: each input is checked once and its rows read once more:
+ * outputs are written window by window, a window's mixed segments loaded
+ * once into a DuckDB temporary table sorted by entity then index, each
+ * output one DuckDB COPY of its parts (whole segments, or that table's rows
+ * of its identity). DuckDB keeps the table and sorts under its memory limit,
+ * spilling to its temp folder; never the whole table in memory.
  */
 #ifndef TSTABLE_OPTIMIZE_H
 #define TSTABLE_OPTIMIZE_H

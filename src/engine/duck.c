@@ -34,12 +34,18 @@ static void close_database(void)
  * whole source, so a large append could take most of the machine. A fixed
  * limit (TST_DUCKDB_MEMORY_LIMIT, default 1GB) makes DuckDB spill its sort
  * to a private folder under TMPDIR instead: memory stays bounded whatever
- * the size of the file.
+ * the size of the file. TST_DUCKDB_THREADS (default: DuckDB's, one per
+ * core) caps its worker threads: each holds buffers of its own, so a small
+ * limit on a machine with many cores may need fewer threads (tests pin it,
+ * so that a limit that holds here holds everywhere).
  */
 static void configure(duckdb_config config)
 {
     const char *limit = getenv("TST_DUCKDB_MEMORY_LIMIT");
     duckdb_set_config(config, "memory_limit", limit && *limit ? limit : "1GB");
+    const char *threads = getenv("TST_DUCKDB_THREADS");
+    if (threads && *threads)
+        duckdb_set_config(config, "threads", threads);
     const char *base = getenv("TMPDIR");
     snprintf(temp_dir, sizeof temp_dir, "%s/tstable-duckdb-%ld", base && *base ? base : "/tmp",
              (long)getpid());

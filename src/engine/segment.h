@@ -13,6 +13,10 @@
  * re-encode through DuckDB (columns in table order and types, rows sorted by
  * entity then index, zstd, row groups with statistics). Both write to a temp
  * name, fsync, and publish under the final name without overwriting.
+ *
+ * Staging (compaction) loads several relations once into a DuckDB temporary
+ * table, sorted by entity then index, so that one segment per entity can be
+ * written from it without reading the relations again for each.
  */
 #ifndef TST_SEGMENT_H
 #define TST_SEGMENT_H
@@ -21,6 +25,7 @@
 #include "tstable/coverage.h"
 #include "tstable/schema.h"
 
+#include <duckdb.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -90,6 +95,36 @@ int tst_segment_write(const char *relation_sql, const tst_index_spec *spec,
 int tst_segment_write_union(const char *const *relations, size_t n, const tst_index_spec *spec,
                             const tst_schema *schema, const char *dst,
                             const tst_segment_layout *layout);
+
+/* tst_segment_write_union on the caller's connection, which may hold TEMP
+ * tables the relations read (tst_segment_stage); NULL: a connection of its
+ * own. The connection's session time zone is set to UTC. */
+int tst_segment_write_union_on(duckdb_connection con, const char *const *relations, size_t n,
+                               const tst_index_spec *spec, const tst_schema *schema,
+                               const char *dst, const tst_segment_layout *layout);
+
+/* Relations to load once into one temporary table (compaction). */
+typedef struct tst_segment_stage_spec {
+    const char *table;              /* the TEMP table to create */
+    const char *tag_column;         /* its extra column: which relation a row came from */
+    const char *const *relations;
+    const uint64_t *tags;           /* tags[i]: the tag of relations[i]'s rows */
+    size_t count;
+} tst_segment_stage_spec;
+
+/*
+ * Creates the TEMP table st->table on `con` holding every row of the
+ * relations, each cast to the schema's types as tst_segment_write_union
+ * casts it, plus st->tag_column, sorted by entity columns then index: a
+ * filter on an entity then reads only that entity's row groups. Segments
+ * written from it (tst_segment_write_union_on, same connection, the tag
+ * column excluded) hold what a write from the relations themselves would.
+ * DuckDB sorts and keeps the table under its memory limit, spilling to its
+ * temp folder; the table goes when it is dropped or `con` is closed.
+ * TST_EINVAL: no relation, or a tag column that is a column of the table.
+ */
+int tst_segment_stage(duckdb_connection con, const tst_segment_stage_spec *st,
+                      const tst_index_spec *spec, const tst_schema *schema);
 
 /* Whether a column of this type can be written (as values or as nulls):
  * 0, or TST_EUNSUPPORTED naming the column and the reason (fixed-size

@@ -16,11 +16,15 @@
  *      are sorted by (identity, first bucket, path) and packed greedily into
  *      bins that stay within one window and under the targets; bins that
  *      change nothing (one whole segment) are dropped; none left is a no-op;
- *   3. for each bin, one output: open every input as append's sources are
- *      opened and check it against the log (rewrite.c), write the UNION ALL
- *      of the parts (a mixed segment read with a WHERE on its identity)
- *      sorted by entity then index through tst_segment_write_union, measure
- *      it, check its identity, coverage and rows, and write its sidecar;
+ *   3. write the bins window by window (the window of their first part):
+ *      open every input once, as append's sources are opened, and check it
+ *      against the log (rewrite.c), keeping it open until its last bin is
+ *      written; load the window's mixed inputs once into a DuckDB temporary
+ *      table sorted by entity then index (tst_segment_stage); then for each
+ *      bin, one output: the UNION ALL of its whole segments and of the
+ *      table's rows of its mixed parts (their inputs, its identity), sorted
+ *      by entity then index through tst_segment_write_union_on, measured,
+ *      checked (identity, coverage, rows), and given its sidecar;
  *   4. commit [RemoveSegment...] + [AddSegment...] without touching the
  *      coverage pointer, rebased as the entity layout's is (rewrite.c);
  *   5. on any failure, remove every file written, newest first.
@@ -33,11 +37,20 @@
  * index is null belong to no window, and a split would need a scan to know
  * where each row goes; segments that span a window boundary are rare (an
  * append of a long backfill) and are simply not merged.
+ *
+ * Why a window is staged: a mixed segment feeds one output per identity,
+ * and reading it once per output made the reads inputs x identities (a
+ * year of daily files of ten symbols: each file read ten times). Loaded
+ * once and sorted by entity, each output's rows are a range of that table
+ * which DuckDB finds by its zone maps. The table lives on one connection,
+ * under DuckDB's memory limit (spilling), for one window, and goes when
+ * that connection closes, on success or failure.
  */
 #include "optimize_internal.h"
 #include "rewrite.h"
 
 #include "cancel.h"
+#include "duck.h"
 #include "fail.h"
 #include "fsio.h"
 #include "model.h"
@@ -55,6 +68,10 @@
 #include <unistd.h>
 
 #define COMPACT_DIR "data/_staged/entity-rewrite"
+/* A window's mixed inputs, loaded once (a TEMP table of one connection), and
+ * the column saying which input a row came from (made unique if taken). */
+#define STAGE_TABLE "tst_compact_window"
+#define STAGE_TAG "__tstable_input"
 
 /* A live segment that is an input of some bin, or may be. */
 typedef struct input {
@@ -63,6 +80,13 @@ typedef struct input {
     uint64_t bytes;         /* file size (the log's, else stat) */
     tst_table_cov cov;      /* mixed segments: its sidecar, whose identities parts borrow */
     bool removed;           /* part of a bin that is written */
+    /* While the bins are written: opened and checked once, from the first
+     * bin that reads it to the last (pending counts those not yet written). */
+    bool opened;
+    tst_source src;
+    tst_measure m;
+    size_t pending;
+    uint64_t staged_for; /* the window (its sequence number) it was last staged for */
 } input;
 
 /* One identity's rows of one segment. */
@@ -93,6 +117,7 @@ typedef struct compact_run {
     size_t part_count, part_cap;
     bin *bins;
     size_t bin_count;
+    char tag[64]; /* the stage's tag column */
     tst_optimize_report report;
 } compact_run;
 
@@ -290,8 +315,10 @@ static int keep_bin(compact_run *r, size_t start, size_t count)
     memset(&r->bins[r->bin_count], 0, sizeof *r->bins);
     r->bins[r->bin_count].start = start;
     r->bins[r->bin_count++].count = count;
-    for (size_t j = start; j < start + count; j++)
+    for (size_t j = start; j < start + count; j++) {
         r->inputs[r->parts[j].input].removed = true;
+        r->inputs[r->parts[j].input].pending++;
+    }
     return 0;
 }
 
@@ -319,65 +346,185 @@ static int plan_bins(compact_run *r)
     return rc;
 }
 
-/* ---- one output ------------------------------------------------------------------ */
+/* ---- inputs, opened once ------------------------------------------------------------ */
 
-/* The opened inputs of one bin, one per part. */
-typedef struct bin_sources {
-    tst_source *src;
-    tst_measure *m;
-    char **relations;
-    size_t count;
-} bin_sources;
-
-static void sources_clear(bin_sources *s)
+/* Opens and checks the input against the log (rewrite.c), once: it stays
+ * open until the last bin that reads it is written. */
+static int open_input(compact_run *r, size_t i)
 {
-    for (size_t k = 0; k < s->count; k++) {
-        tst_source_clear(&s->src[k]);
-        tst_measure_clear(&s->m[k]);
-        free(s->relations[k]);
-    }
-    free(s->src);
-    free(s->m);
-    free(s->relations);
+    input *in = &r->inputs[i];
+    if (in->opened)
+        return 0;
+    in->opened = true; /* whatever happens, close_input clears what was filled */
+    int rc = tst_rewrite_open_segment(r->table, in->path, &in->src, &in->m);
+    if (rc == 0)
+        rc = cancelled(r);
+    if (rc != 0 && rc != TST_ECANCELLED)
+        tst_fail_context(rc, "optimize of table %s, segment %s", r->root, in->path);
+    return rc;
 }
 
-/* Opens and checks each part's segment (rewrite.c) and names its rows. */
-static int open_sources(compact_run *r, const bin *b, bin_sources *s)
+static void close_input(input *in)
 {
-    s->src = calloc(b->count, sizeof *s->src);
-    s->m = calloc(b->count, sizeof *s->m);
-    s->relations = calloc(b->count, sizeof *s->relations);
-    if (!s->src || !s->m || !s->relations)
-        return tst_fail(TST_ENOMEM, "out of memory");
-    int rc = 0;
+    if (!in->opened)
+        return;
+    tst_source_clear(&in->src);
+    tst_measure_clear(&in->m);
+    in->opened = false;
+}
+
+/* A written bin no longer needs its inputs; the last bin of each closes it. */
+static void release_inputs(compact_run *r, const bin *b)
+{
+    for (size_t k = 0; k < b->count; k++) {
+        input *in = &r->inputs[r->parts[b->start + k].input];
+        if (--in->pending == 0)
+            close_input(in);
+    }
+}
+
+/* ---- a window's mixed inputs, staged once ---------------------------------------------- */
+
+/* The bins of one window, written one after the other from one stage. */
+typedef struct window_stage {
+    duckdb_connection con; /* holds the TEMP table; NULL: the window has no mixed part */
+} window_stage;
+
+/* The stage's tag column: a name no column of the table has, underscores
+ * appended while one has it (were all 63-character ones taken too,
+ * tst_segment_stage would refuse it, naming it). */
+static void pick_tag(compact_run *r)
+{
+    const tst_schema *schema = tst_table_get_meta(r->table)->schema;
+    size_t n = strlen(STAGE_TAG);
+    memcpy(r->tag, STAGE_TAG, n + 1);
+    while (tst_schema_find(schema, r->tag) && n + 1 < sizeof r->tag) {
+        r->tag[n++] = '_';
+        r->tag[n] = '\0';
+    }
+}
+
+/* Opens the window's mixed inputs and loads them, each once, into the
+ * stage, tagged with their input number (seq marks the ones already
+ * taken). An input whose identities start in different windows is staged
+ * in each of those windows. */
+static int stage_window(compact_run *r, const size_t *order, size_t n, uint64_t seq,
+                        window_stage *st)
+{
+    const char **relations = calloc(r->input_count, sizeof *relations);
+    uint64_t *tags = calloc(r->input_count, sizeof *tags);
+    int rc = relations && tags ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    pick_tag(r);
+    size_t count = 0;
+    for (size_t b = 0; rc == 0 && b < n; b++) {
+        const bin *bn = &r->bins[order[b]];
+        for (size_t k = 0; rc == 0 && k < bn->count; k++) {
+            const part *p = &r->parts[bn->start + k];
+            input *in = &r->inputs[p->input];
+            if (!p->mixed || in->staged_for == seq)
+                continue;
+            in->staged_for = seq;
+            rc = open_input(r, p->input);
+            relations[count] = in->src.relation_sql;
+            tags[count++] = p->input;
+        }
+    }
+    tst_segment_stage_spec spec = {STAGE_TABLE, r->tag, relations, tags, count};
+    if (rc == 0 && count > 0)
+        rc = tst_duck_connect(&st->con);
+    if (rc == 0 && count > 0)
+        rc = tst_segment_stage(st->con, &spec, spec_of(r), tst_table_get_meta(r->table)->schema);
+    if (rc != 0 && rc != TST_ECANCELLED)
+        tst_fail_context(rc, "optimize (compact) of table %s", r->root);
+    free(relations);
+    free(tags);
+    return rc;
+}
+
+/* The bin's mixed parts, read from the stage: "(SELECT * EXCLUDE (tag) FROM
+ * stage WHERE tag IN (i, ...))" narrowed to the bin's identity. */
+static int staged_relation(compact_run *r, const bin *b, char **out)
+{
+    tst_sql t = {0};
+    int rc = SQL_F(&t, "(SELECT * EXCLUDE (");
+    if (rc == 0)
+        rc = SQL_IDENT(&t, r->tag);
+    if (rc == 0)
+        rc = SQL_F(&t, ") FROM " STAGE_TABLE " WHERE ");
+    if (rc == 0)
+        rc = SQL_IDENT(&t, r->tag);
+    const char *sep = " IN (";
     for (size_t k = 0; rc == 0 && k < b->count; k++) {
         const part *p = &r->parts[b->start + k];
-        const char *path = r->inputs[p->input].path;
-        rc = tst_rewrite_open_segment(r->table, path, &s->src[k], &s->m[k]);
-        s->count = k + 1;
-        if (rc == 0 && p->mixed)
-            rc = tst_optimize_identity_relation(r->table, &s->src[k], &p->id, &s->relations[k]);
-        else if (rc == 0 && !(s->relations[k] = strdup(s->src[k].relation_sql)))
-            rc = tst_fail(TST_ENOMEM, "out of memory");
-        if (rc == 0)
-            rc = cancelled(r);
-        if (rc != 0 && rc != TST_ECANCELLED)
-            tst_fail_context(rc, "optimize of table %s, segment %s", r->root, path);
+        if (p->mixed) {
+            rc = SQL_F(&t, "%s%zu", sep, p->input);
+            sep = ", ";
+        }
     }
+    if (rc == 0)
+        rc = SQL_F(&t, "))");
+    tst_source staged = {.relation_sql = t.s};
+    if (rc == 0)
+        rc = tst_optimize_identity_relation(r->table, &staged, &r->parts[b->start].id, out);
+    free(t.s);
+    return rc;
+}
+
+/* ---- one output ------------------------------------------------------------------------ */
+
+/* What the bin reads: its whole segments' own relations (opened here), and
+ * one relation over the stage for its mixed parts. */
+typedef struct bin_relations {
+    char **sql;
+    size_t count;
+} bin_relations;
+
+static void relations_clear(bin_relations *s)
+{
+    for (size_t k = 0; k < s->count; k++)
+        free(s->sql[k]);
+    free(s->sql);
+}
+
+/* Takes `sql` (malloc'd; NULL is an allocation that failed). */
+static int add_relation(bin_relations *s, char *sql)
+{
+    s->sql[s->count] = sql;
+    return s->sql[s->count++] ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+}
+
+static int open_relations(compact_run *r, const bin *b, bin_relations *s)
+{
+    s->sql = calloc(b->count + 1, sizeof *s->sql);
+    int rc = s->sql ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    bool mixed = false;
+    for (size_t k = 0; rc == 0 && k < b->count; k++) {
+        const part *p = &r->parts[b->start + k];
+        mixed |= p->mixed;
+        if (!p->mixed)
+            rc = open_input(r, p->input);
+        if (rc == 0 && !p->mixed)
+            rc = add_relation(s, strdup(r->inputs[p->input].src.relation_sql));
+    }
+    char *staged = NULL;
+    if (rc == 0 && mixed)
+        rc = staged_relation(r, b, &staged);
+    if (rc == 0 && mixed)
+        rc = add_relation(s, staged);
     return rc;
 }
 
 /* What the bin's parts cover: the union of each part's measured coverage. */
-static int expected_coverage(const compact_run *r, const bin *b, const bin_sources *s,
-                             tst_coverage **out)
+static int expected_coverage(const compact_run *r, const bin *b, tst_coverage **out)
 {
     int rc = tst_coverage_new(out);
-    for (size_t k = 0; rc == 0 && k < s->count; k++) {
+    for (size_t k = 0; rc == 0 && k < b->count; k++) {
         const part *p = &r->parts[b->start + k];
-        const tst_coverage *cov = s->m[k].global;
-        if (s->m[k].entities) {
-            cov = tst_entity_coverage_get(s->m[k].entities, &p->id);
-            if (!cov || (!p->mixed && tst_entity_coverage_count(s->m[k].entities) != 1))
+        const tst_measure *m = &r->inputs[p->input].m;
+        const tst_coverage *cov = m->global;
+        if (m->entities) {
+            cov = tst_entity_coverage_get(m->entities, &p->id);
+            if (!cov || (!p->mixed && tst_entity_coverage_count(m->entities) != 1))
                 rc = tst_fail(TST_ECORRUPT, "segment %s does not hold the one identity its "
                               "layout names; nothing was committed", r->inputs[p->input].path);
         }
@@ -389,8 +536,8 @@ static int expected_coverage(const compact_run *r, const bin *b, const bin_sourc
 
 /* The output must hold the group's identity over `expected` exactly, and
  * the inputs' rows when every part is a whole segment. */
-static int check_output(const compact_run *r, const bin *b, const bin_sources *s,
-                        const tst_measure *m, const tst_coverage *expected)
+static int check_output(const compact_run *r, const bin *b, const tst_measure *m,
+                        const tst_coverage *expected)
 {
     const part *head = &r->parts[b->start];
     const tst_rewrite_piece *piece = &b->piece;
@@ -408,9 +555,10 @@ static int check_output(const compact_run *r, const bin *b, const bin_sources *s
                         b->count);
     uint64_t rows = 0;
     bool whole = true;
-    for (size_t k = 0; k < s->count; k++) {
-        rows += s->m[k].rows;
-        whole &= !r->parts[b->start + k].mixed;
+    for (size_t k = 0; k < b->count; k++) {
+        const part *p = &r->parts[b->start + k];
+        rows += r->inputs[p->input].m.rows;
+        whole &= !p->mixed;
     }
     if (m->rows != piece->rows || (whole && rows != m->rows))
         return tst_fail(TST_ECORRUPT, "the compacted segment %s holds %" PRIu64 " rows (footer: %"
@@ -432,15 +580,15 @@ static int output_layout(const compact_run *r, const bin *b, tst_entity_layout *
 }
 
 /* Measures the written file, checks it and writes its sidecar. */
-static int finish_output(compact_run *r, bin *b, const bin_sources *s, const char *abs)
+static int finish_output(compact_run *r, bin *b, const char *abs)
 {
     tst_measure m = {0};
     tst_coverage *expected = NULL;
     int rc = tst_rewrite_measure_piece(r->table, &b->piece, abs, &m);
     if (rc == 0)
-        rc = expected_coverage(r, b, s, &expected);
+        rc = expected_coverage(r, b, &expected);
     if (rc == 0)
-        rc = check_output(r, b, s, &m, expected);
+        rc = check_output(r, b, &m, expected);
     if (rc == 0)
         rc = output_layout(r, b, &b->piece.layout);
     if (rc == 0)
@@ -450,14 +598,14 @@ static int finish_output(compact_run *r, bin *b, const bin_sources *s, const cha
     return rc;
 }
 
-static int write_bin(compact_run *r, bin *b)
+static int write_bin(compact_run *r, bin *b, const window_stage *st)
 {
-    bin_sources s = {0};
+    bin_relations s = {0};
     char *dir = NULL, *abs = NULL;
     int rc = tst_io_uuid(b->uuid);
     snprintf(b->piece.path, sizeof b->piece.path, COMPACT_DIR "/%s/0000000000.parquet", b->uuid);
     if (rc == 0)
-        rc = open_sources(r, b, &s);
+        rc = open_relations(r, b, &s);
     if (rc == 0) {
         char rel_dir[TST_REWRITE_PATH_MAX];
         snprintf(rel_dir, sizeof rel_dir, COMPACT_DIR "/%s", b->uuid);
@@ -466,23 +614,73 @@ static int write_bin(compact_run *r, bin *b)
         rc = dir && abs ? tst_io_mkdirs(dir) : tst_fail(TST_ENOMEM, "out of memory");
     }
     if (rc == 0)
-        rc = tst_segment_write_union((const char *const *)s.relations, s.count, spec_of(r),
-                                     tst_table_get_meta(r->table)->schema, abs, NULL);
+        rc = tst_segment_write_union_on(st->con, (const char *const *)s.sql, s.count, spec_of(r),
+                                        tst_table_get_meta(r->table)->schema, abs, NULL);
     b->piece.data_written = rc == 0;
     if (rc == 0)
         rc = cancelled(r);
     if (rc == 0)
-        rc = finish_output(r, b, &s, abs);
+        rc = finish_output(r, b, abs);
     if (rc == 0) {
         r->report.rows_written += b->piece.rows;
         r->report.bytes_written += b->piece.bytes;
         r->report.replacement_segments_written++;
+        release_inputs(r, b);
     }
     if (rc != 0 && rc != TST_ECANCELLED)
         tst_fail_context(rc, "optimize (compact) of table %s, output %s", r->root, b->piece.path);
-    sources_clear(&s);
+    relations_clear(&s);
     free(dir);
     free(abs);
+    return rc;
+}
+
+/* Bins in the order they are written: by window, then as planned. */
+typedef struct bin_ref {
+    uint64_t window;
+    size_t bin;
+} bin_ref;
+
+static int bin_ref_order(const void *a, const void *b)
+{
+    const bin_ref *x = a, *y = b;
+    if (x->window != y->window)
+        return x->window < y->window ? -1 : 1;
+    return x->bin < y->bin ? -1 : x->bin > y->bin;
+}
+
+/* One window: its mixed inputs staged once, then each of its bins written. */
+static int write_window(compact_run *r, const bin_ref *refs, size_t n, uint64_t seq)
+{
+    window_stage st = {0};
+    size_t *order = malloc(n * sizeof *order);
+    int rc = order ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        order[k] = refs[k].bin;
+    if (rc == 0)
+        rc = stage_window(r, order, n, seq, &st);
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        rc = write_bin(r, &r->bins[order[k]], &st);
+    tst_duck_disconnect(&st.con); /* and with it the stage */
+    free(order);
+    return rc;
+}
+
+static int write_bins(compact_run *r)
+{
+    bin_ref *refs = malloc(r->bin_count * sizeof *refs);
+    if (!refs)
+        return tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t b = 0; b < r->bin_count; b++)
+        refs[b] = (bin_ref){window_of(r, r->parts[r->bins[b].start].first), b};
+    qsort(refs, r->bin_count, sizeof *refs, bin_ref_order);
+    int rc = 0;
+    for (size_t i = 0, end; rc == 0 && i < r->bin_count; i = end) {
+        for (end = i + 1; end < r->bin_count && refs[end].window == refs[i].window; end++)
+            ;
+        rc = write_window(r, refs + i, end - i, i + 1);
+    }
+    free(refs);
     return rc;
 }
 
@@ -557,6 +755,7 @@ static void run_clear(compact_run *r)
     for (size_t i = 0; i < r->input_count; i++) {
         free(r->inputs[i].path);
         tst_table_cov_clear(&r->inputs[i].cov);
+        close_input(&r->inputs[i]);
     }
     for (size_t b = 0; b < r->bin_count; b++)
         tst_entity_layout_clear(&r->bins[b].piece.layout);
@@ -579,9 +778,7 @@ static uint64_t distinct_identities(const compact_run *r)
 
 static int write_and_commit(compact_run *r)
 {
-    int rc = 0;
-    for (size_t b = 0; rc == 0 && b < r->bin_count; b++)
-        rc = write_bin(r, &r->bins[b]);
+    int rc = write_bins(r);
     if (rc == 0)
         rc = check_totals(r);
     if (rc == 0)

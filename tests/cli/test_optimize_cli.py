@@ -4,6 +4,7 @@ is written here as CSV text, two entities per file so that each append makes
 a mixed segment."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -225,3 +226,82 @@ def test_a_signal_cancels_optimize_and_leaves_the_table_and_its_files_as_they_we
     report = cli.ok("optimize", "--table", "big", "--mode", mode).stdout
     assert ("replacement_segments_written: 60" if mode == "entity-layout"
             else "segments_written: 60") in report
+
+
+# ---- compaction under a small DuckDB memory limit ------------------------------------------
+
+def wide_mixed_parquet(path, day, minutes=2160, symbols=100):
+    """One mixed file: `minutes` one-minute bars of `symbols` symbols from day `day` of the
+    window that starts 2023-12-19 (a multiple of 30 days since the epoch), each row with a
+    128-character random payload that neither Parquet nor DuckDB can shrink much."""
+    import duckdb
+    duckdb.connect().execute(f"""
+        COPY (SELECT TIMESTAMPTZ '2023-12-19 00:00:00+00' + to_minutes({day * minutes} + m) AS ts,
+                     'S' || s AS symbol, (m * 1000 + s)::DOUBLE + 0.5 AS close,
+                     md5(random()::VARCHAR) || md5(random()::VARCHAR) ||
+                     md5(random()::VARCHAR) || md5(random()::VARCHAR) AS payload
+              FROM range({minutes}) a(m), range({symbols}) b(s))
+        TO '{path}' (FORMAT parquet)""")
+
+
+def compact_watching_the_spill(cwd, env):
+    """Runs `optimize --json` to the end, watching DuckDB's temp folder (under TMPDIR, see
+    src/engine/duck.c): its report, peak RSS in bytes (wait4) and the most bytes the spill
+    files held at once."""
+    spill_dir = cwd / "tmp"
+    spill_dir.mkdir()
+    env = dict(env, TMPDIR=str(spill_dir))
+    spilled = 0
+    with open(cwd / "out.txt", "wb") as out, open(cwd / "err.txt", "wb") as err:
+        p = subprocess.Popen([str(BIN), "optimize", "--table", "w", "--json"], cwd=cwd,
+                             env=env, stdout=out, stderr=err)
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            held = 0
+            for f in spill_dir.rglob("*"):
+                try:
+                    held += f.stat().st_size if f.is_file() else 0
+                except FileNotFoundError:
+                    pass  # DuckDB removed it meanwhile
+            spilled = max(spilled, held)
+            time.sleep(0.01)
+        p.returncode = os.waitstatus_to_exitcode(status)
+    assert p.returncode == 0, (cwd / "err.txt").read_text()
+    return json.loads((cwd / "out.txt").read_text()), usage.ru_maxrss * 1024, spilled
+
+
+def test_compaction_under_a_small_memory_limit_spills_and_keeps_every_row(cli):
+    """10 mixed files of 100 symbols in one 30-day window: 2.2 million rows, 150 MB of
+    Parquet (several hundred MB as DuckDB rows), compacted with DuckDB limited to 128 MB
+    (TST_DUCKDB_MEMORY_LIMIT; 2 threads, so that the limit holds on any machine): the
+    window's rows are staged and sorted once, DuckDB spills what it cannot hold to its temp
+    folder, and every row comes out as it went in."""
+    files = []
+    for d in range(10):
+        wide_mixed_parquet(cli.tmp / f"w{d}.parquet", d)
+        files.append(f"w{d}.parquet")
+    cli.ok("create", "--table", "w", "--index-column", "ts", "--bucket", "1m",
+           "--entity", "symbol")
+    cli.ok("append", "--table", "w", "--parquet", *files)
+    data = sum(f.stat().st_size for f in (cli.tmp / "w" / "data").rglob("*.parquet"))
+    assert data > 128 << 20  # more than DuckDB may hold, even as compressed Parquet
+    fingerprint = ("select count(*) as n, sum(hash(symbol, ts, close, payload)) as h, "
+                   "min(ts) as lo, max(ts) as hi from w")
+    before = cli.ok("query", "--table", "w", "--sql", fingerprint, "--format", "csv").stdout
+
+    env = dict(os.environ, TST_DUCKDB_MEMORY_LIMIT="128MB", TST_DUCKDB_THREADS="2")
+    env.pop("TSTABLE_LOG", None)
+    report, peak, spilled = compact_watching_the_spill(cli.tmp, env)
+    rows = 10 * 2160 * 100
+    assert (report["segments_before"], report["segments_after"]) == (10, 100)
+    assert report["rows_read"] == report["rows_written"] == rows
+    # What DuckDB could not hold went to disk, and the process stayed well below what the
+    # rows take in memory (with no limit, the same run peaks near 1 GB; here about 230 MB).
+    assert spilled > 64 << 20, f"spilled {spilled >> 20} MiB"
+    assert peak < 400 << 20, f"peak RSS {peak >> 20} MiB"
+
+    assert cli.ok("query", "--table", "w", "--sql", fingerprint, "--format", "csv").stdout \
+        == before
+    assert sorted(entities(cli, "w")) == sorted(f"symbol=S{s}" for s in range(100))

@@ -7,7 +7,8 @@
  * second run is a no-op. Also: mixed segments split into their entities'
  * bins, tables without entity columns, both protocols, the row target,
  * another writer's append rebased over, another writer's removal of an
- * input a conflict that leaves nothing behind, and cancellation.
+ * input a conflict that leaves nothing behind, and cancellation; a mixed
+ * segment loaded in two windows, and a column named like the load's tag.
  */
 #include "testsupport.h"
 
@@ -439,6 +440,84 @@ static void a_mixed_segment_across_windows_is_split_but_not_merged(void **state)
     free_fixture(f);
 }
 
+/* Mixed inputs are loaded once per window into a DuckDB table, tagged with
+ * their input number. A mixed segment whose AAPL rows start in the first
+ * window and MSFT rows in the second is loaded in each: AAPL's output takes
+ * only its AAPL rows from the first, MSFT's only its MSFT rows from the
+ * second, and no row is written twice. */
+static void a_mixed_segment_whose_entities_start_in_two_windows_feeds_both(void **state)
+{
+    (void)state;
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tst_test_tmpdir("compactsrc");
+    f->root = tst_test_tmpdir("compact2w");
+    tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
+    append_day(f, t, "mixed.parquet",
+               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) <= 2 UNION ALL "
+               "SELECT * REPLACE ('MSFT' AS symbol) FROM nvda WHERE day(ts) IN (4, 5)");
+    append_day(f, t, "aapl3.parquet",
+               "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) = 3");
+    append_day(f, t, "msft6.parquet",
+               "SELECT * REPLACE ('MSFT' AS symbol) FROM nvda WHERE day(ts) = 6");
+    remember_files(f);
+    facts before = facts_of(f->root, true);
+    tst_optimize_options opts = compact_options();
+    tst_optimize_report rep;
+    assert_tst_ok(tst_table_optimize(t, &opts, &rep));
+    assert_int_equal(rep.source_segments_replaced, 3);
+    assert_int_equal(rep.replacement_segments_written, 2);
+    assert_int_equal(rep.rows_read, 6 * 24);
+    assert_int_equal(rep.rows_written, 6 * 24);
+    assert_int_equal(tst_table_segment_count(t), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(tst_table_segment_at(t, i)->row_count, 3 * 24);
+    assert_outputs_sorted_and_windowed(t, true);
+    assert_sidecars_cover(t, &before.cov);
+    facts after = facts_of(f->root, true);
+    assert_same_facts(&before, &after);
+    char *plain = old_files_rows(f, true);
+    assert_string_equal(plain, after.rows);
+    free(plain);
+    facts_clear(&before);
+    facts_clear(&after);
+    tst_table_free(t);
+    free_fixture(f);
+}
+
+/* The load's tag column is named so that no column of the table has its
+ * name: a table with a column "__tstable_input" keeps that column's values. */
+static void a_column_named_like_the_load_tag_keeps_its_values(void **state)
+{
+    (void)state;
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tst_test_tmpdir("compactsrc");
+    f->root = tst_test_tmpdir("compacttag");
+    tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
+    for (int d = 1; d <= 3; d++) {
+        char name[32], sql[256];
+        snprintf(name, sizeof name, "tagged%d.parquet", d);
+        snprintf(sql, sizeof sql,
+                 "SELECT *, hour(ts) * 10 + %d AS __tstable_input FROM nvda WHERE day(ts) = %d "
+                 "UNION ALL SELECT * REPLACE ('AAPL' AS symbol), -%d FROM nvda WHERE day(ts) = %d",
+                 d, d, d, d);
+        append_day(f, t, name, sql);
+    }
+    const char *sum = "SELECT count(*) || ':' || sum(hash(ts, symbol, close, __tstable_input)) "
+                      "FROM t";
+    char *before = tst_test_table_value(f->root, sum);
+    tst_optimize_options opts = compact_options();
+    tst_optimize_report rep;
+    assert_tst_ok(tst_table_optimize(t, &opts, &rep));
+    assert_int_equal(rep.source_segments_replaced, 3);
+    assert_int_equal(rep.replacement_segments_written, 2);
+    char *after = tst_test_table_value(f->root, sum);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    tst_table_free(t);
+    free_fixture(f);
+}
+
 static void an_empty_table_is_a_no_op(void **state)
 {
     (void)state;
@@ -595,6 +674,8 @@ int main(void)
         cmocka_unit_test(a_table_without_entity_columns_compacts_as_one_group),
         cmocka_unit_test(the_row_target_bounds_every_output),
         cmocka_unit_test(a_mixed_segment_across_windows_is_split_but_not_merged),
+        cmocka_unit_test(a_mixed_segment_whose_entities_start_in_two_windows_feeds_both),
+        cmocka_unit_test(a_column_named_like_the_load_tag_keeps_its_values),
         cmocka_unit_test(an_empty_table_is_a_no_op),
         cmocka_unit_test(an_append_of_other_buckets_meanwhile_is_rebased_over),
         cmocka_unit_test(a_removal_of_an_input_meanwhile_is_a_conflict_that_leaves_nothing),

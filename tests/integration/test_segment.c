@@ -11,7 +11,9 @@
  * Writes are checked by reading the file back: same rows as the source,
  * columns in schema order with the intended Parquet types, sorted by entity
  * then index; and, with a failure injected at each fsio step, a write
- * either succeeds or leaves neither the destination nor a temp file.
+ * either succeeds or leaves neither the destination nor a temp file. A
+ * write from a stage (tst_segment_stage) must give the very segment a
+ * write from the staged relations gives.
  */
 #include "testsupport.h"
 
@@ -796,6 +798,104 @@ static void zoned_timestamps_of_every_unit_are_written_exactly(void **state)
     tst_schema_free(schema);
 }
 
+/* ------------------------------------------------------------ staging */
+
+/* Two files hold the same columns, types, rows and row order. */
+static void assert_same_segment(const char *a, const char *b)
+{
+    const char *types = "SELECT string_agg(name || ':' || type || ':' || coalesce(converted_type, "
+                        "'') || ':' || coalesce(logical_type, ''), ' ') FROM parquet_schema('%s')";
+    char *want = tst_test_sql_text(types, a);
+    char *got = tst_test_sql_text(types, b);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    tst_test_assert_sql("0 0",
+                        "SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('%s', "
+                        "file_row_number = true) EXCEPT ALL SELECT * FROM read_parquet('%s', "
+                        "file_row_number = true))) || ' ' || (SELECT count(*) FROM read_parquet('%s')) "
+                        "- (SELECT count(*) FROM read_parquet('%s'))", a, b, a, b);
+}
+
+/* Writes symbol `sym` of the relations twice: straight from them, and from
+ * a stage of them (tags 3 and 9); both files must be the same segment. */
+static void stage_and_compare(const char *const *rels, const tst_index_spec *spec,
+                              const tst_schema *schema, const char *filter, const char *name)
+{
+    char *direct_rels[2], *staged_rel = NULL, *direct = NULL, *staged = NULL;
+    for (size_t i = 0; i < 2; i++)
+        assert_true(asprintf(&direct_rels[i], "(SELECT * FROM %s WHERE %s)", rels[i], filter) > 0);
+    assert_true(asprintf(&direct, "%s/%s_direct.parquet", scratch, name) > 0);
+    assert_true(asprintf(&staged, "%s/%s_staged.parquet", scratch, name) > 0);
+    assert_true(asprintf(&staged_rel, "(SELECT * EXCLUDE (\"tag\") FROM \"stage\" WHERE \"tag\" "
+                         "IN (3, 9) AND %s)", filter) > 0);
+    assert_tst_ok(tst_segment_write_union((const char *const *)direct_rels, 2, spec, schema,
+                                          direct, NULL));
+    duckdb_connection con = NULL;
+    assert_tst_ok(tst_duck_connect(&con));
+    const uint64_t tags[] = {3, 9};
+    tst_segment_stage_spec st = {"stage", "tag", rels, tags, 2};
+    assert_tst_ok(tst_segment_stage(con, &st, spec, schema));
+    const char *one[] = {staged_rel};
+    assert_tst_ok(tst_segment_write_union_on(con, one, 1, spec, schema, staged, NULL));
+    tst_duck_disconnect(&con);
+    assert_same_segment(direct, staged);
+    for (size_t i = 0; i < 2; i++)
+        free(direct_rels[i]);
+    free(staged_rel);
+    free(direct);
+    free(staged);
+}
+
+static void a_segment_written_from_a_stage_is_the_one_written_from_its_relations(void **state)
+{
+    (void)state;
+    char *src = make_wide_source();
+    tst_index_spec spec;
+    spec_parse(&spec, HOURLY_SYMBOL_SPEC);
+    tst_schema *schema = schema_parse(WIDE_COLUMNS);
+    char *rels[2];
+    assert_true(asprintf(&rels[0], "(SELECT * FROM read_parquet('%s') WHERE a < 500)", src) > 0);
+    /* the other relation lacks the nullable column g: it is staged as nulls */
+    assert_true(asprintf(&rels[1], "(SELECT * EXCLUDE (g) FROM read_parquet('%s') WHERE a >= 500)",
+                         src) > 0);
+    stage_and_compare((const char *const *)rels, &spec, schema, "symbol = 'A'", "wide");
+
+    /* Zoned timestamps: ms in UTC and ns in another zone go through the stage as plain
+     * timestamps holding the instant, and come out marked as instants again. */
+    tst_schema *zoned = schema_parse(
+        "[{\"name\":\"ts\",\"data_type\":{\"Timestamp\":{\"unit\":\"Millis\",\"timezone\":"
+        "\"UTC\"}},\"nullable\":false},{\"name\":\"symbol\",\"data_type\":\"Utf8\","
+        "\"nullable\":false},{\"name\":\"ns\",\"data_type\":{\"Timestamp\":{\"unit\":"
+        "\"Nanos\",\"timezone\":\"America/New_York\"}},\"nullable\":true}]");
+    const char *zoned_rels[] = {
+        "(SELECT CAST(make_timestamp(r * 1000 - 5000000) AS TIMESTAMPTZ) AS ts, "
+        "['A', 'B'][r % 2 + 1] AS symbol, make_timestamp_ns(r * 1000001 - 3) AS ns "
+        "FROM range(100) t(r))",
+        "(SELECT CAST(make_timestamp(r * 1000 + 9000000) AS TIMESTAMPTZ) AS ts, "
+        "['A', 'B'][r % 2 + 1] AS symbol, make_timestamp_ns(r * 999999 + 7) AS ns "
+        "FROM range(100) t(r))"};
+    stage_and_compare(zoned_rels, &spec, zoned, "symbol = 'B'", "zoned");
+
+    /* Refused: no relation, and a tag column the table has. */
+    duckdb_connection con = NULL;
+    assert_tst_ok(tst_duck_connect(&con));
+    const uint64_t tags[] = {1};
+    tst_segment_stage_spec none = {"s0", "tag", zoned_rels, tags, 0};
+    assert_tst_fails(tst_segment_stage(con, &none, &spec, zoned), TST_EINVAL);
+    tst_segment_stage_spec taken = {"s1", "symbol", zoned_rels, tags, 1};
+    assert_tst_fails(tst_segment_stage(con, &taken, &spec, zoned), TST_EINVAL);
+    assert_non_null(strstr(tst_error_last()->message, "'symbol'"));
+    tst_duck_disconnect(&con);
+
+    for (size_t i = 0; i < 2; i++)
+        free(rels[i]);
+    tst_schema_free(zoned);
+    tst_schema_free(schema);
+    tst_index_spec_clear(&spec);
+    free(src);
+}
+
 static void a_write_that_fails_at_any_step_leaves_no_destination_and_no_temp(void **state)
 {
     (void)state;
@@ -852,6 +952,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_refuses_an_existing_destination, setup, teardown),
         cmocka_unit_test_setup_teardown(write_rejects_types_duckdb_cannot_write_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(zoned_timestamps_of_every_unit_are_written_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_segment_written_from_a_stage_is_the_one_written_from_its_relations, setup, teardown),
         cmocka_unit_test_setup_teardown(a_write_that_fails_at_any_step_leaves_no_destination_and_no_temp, setup, teardown),
         cmocka_unit_test_setup_teardown(file_stats_of_a_missing_file_is_not_found, setup, teardown),
     };
