@@ -464,7 +464,7 @@ static int render_png(const layout *l, uint8_t **out, size_t *len)
     size_t stride = (size_t)l->width + 1, raw_len = stride * l->height;
     size_t z_cap = raw_len + 5 * (raw_len / 65535 + 1) + 6;
     uint8_t *raw = calloc(raw_len, 1), *z = malloc(z_cap);
-    uint8_t *png = malloc(z_cap + 8 + 3 * 12 + 13 + 3 * N_COLOURS);
+    uint8_t *png = malloc(z_cap + 8 + 4 * 12 + 13 + 3 * N_COLOURS); /* 4 chunks */
     if (!raw || !z || !png) {
         free(raw), free(z), free(png);
         return tst_fail(TST_ENOMEM, "out of memory writing a %ux%u PNG", l->width, l->height);
