@@ -260,9 +260,10 @@ static void svg_title(sbuf *b, const layout *l)
     tst_index_value_format(&e, z, sizeof z);
     put(b, "<text class=\"title\" x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", LEFT);
     put_escaped(b, tst_coverage_raster_title(l->r));
+    size_t n = tst_coverage_raster_entity_count(l->r);
     put(b, "</text>\n<text class=\"subtitle\" x=\"%d\" y=\"38\" fill=\"#444\">[%s, %s) · %zu "
-           "entities · %llu buckets",
-        LEFT, a, z, tst_coverage_raster_entity_count(l->r),
+           "%s · %llu buckets",
+        LEFT, a, z, n, n == 1 ? "entity" : "entities",
         (unsigned long long)tst_coverage_raster_buckets(l->r));
     size_t first = 0, count = 0;
     tst_coverage_raster_row_entities(l->r, 0, &first, &count);
