@@ -63,8 +63,7 @@ def coverage_figure(table: Any, *, start: Any = None, end: Any = None, entities:
     masked = np.ma.masked_equal(grid, 0.0)
     cmap = matplotlib.colors.ListedColormap(
         ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c",
-         "#08306b"])
-    cmap.set_bad("#f28e2b")  # gaps (0% covered)
+         "#08306b"]).with_extremes(bad="#f28e2b")  # bad: gaps (0% covered)
     dpi = 100
     tall = height or 160 + 14 * min(r["rows"], 48)
     fig = matplotlib.figure.Figure(figsize=(max(width, 240) / dpi, max(tall, 160) / dpi), dpi=dpi,

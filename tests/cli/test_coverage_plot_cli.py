@@ -126,3 +126,25 @@ def test_width_without_plot_and_bad_pixels_are_usage_errors(cli, golden):
     golden("coverage_plot_err_width_alone", cli("coverage", "--table", "bars", "--width", "500"))
     golden("coverage_plot_err_too_small", cli("coverage", "--table", "bars", "--plot", "c.svg",
                                              "--width", "100"))
+
+
+def test_the_guide_shell_example_runs_and_draws_what_it_says(cli):
+    import re
+    import shlex
+    from conftest import REPO
+    guide = (REPO / "docs" / "guide" / "coverage-plot.md").read_text()
+    (commands,) = re.findall(r"```sh\n(.*?)```", guide, re.S)
+    files = dict(re.findall(r"`([\w.]+\.csv)`:\n\n```csv\n(.*?)```", guide, re.S))
+    for name, text in files.items():
+        (cli.tmp / name).write_text(text)
+    for line in commands.splitlines():
+        r = cli(*shlex.split(line)[1:])
+        assert r.code == 0 and r.stderr == "", line
+    root = ET.parse(cli.tmp / "coverage.svg").getroot()
+    assert [t.text for t in root.iter(SVG + "text") if t.get("class") == "name"] == \
+        ["AAPL", "NVDA"]
+    w, h, rows, palette = decode_png((cli.tmp / "nvda.png").read_bytes())
+    assert (w, h) == (800, 168)
+    hour = lambda h: palette[rows[70][170 + int((h + 0.5) * 606 / 24)]]
+    assert [hour(h) for h in (0, 9, 10, 11, 13, 14, 23)] == \
+        ["f28e2b", "08306b", "08306b", "f28e2b", "08306b", "08306b", "f28e2b"]
