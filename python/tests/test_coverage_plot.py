@@ -111,3 +111,17 @@ def test_the_guide_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], "docs/guide/coverage-plot.md", "exec"), {"__name__": "guide"})
     assert (tmp_path / "sensors.svg").exists() and (tmp_path / "sensors.png").exists()
+
+
+def test_one_bound_takes_the_other_from_the_covered_extent(tmp_path):
+    pytest.importorskip("matplotlib")
+    t = make(tmp_path, entities=("a",), hours=10)
+    r = t.coverage_figure(start=T0 + dt.timedelta(hours=4)).raster
+    assert (r["start"], r["end"], r["cols"]) == (T0 + dt.timedelta(hours=4),
+                                                 T0 + dt.timedelta(hours=10), 6)
+    r = t.coverage_figure(end=T0 + dt.timedelta(hours=3)).raster
+    assert (r["start"], r["end"]) == (T0, T0 + dt.timedelta(hours=3))
+    with pytest.raises(ttf.TimeseriesTableError, match="give both"):
+        t.coverage_plot(start=T0 + dt.timedelta(days=3))
+    with pytest.raises(ttf.TimeseriesTableError):
+        t.coverage_plot(start=T0 + dt.timedelta(hours=3), end=T0)

@@ -239,9 +239,13 @@ static int pick_range(tst_table *t, const tst_coverage_plot_options *o, const se
         if (rc == 0)
             rc = tst_bucket_range(kind, &lo_v, o->end, &unused, last);
     }
-    if (rc == 0 && *last < *first)
-        rc = tst_fail(TST_EINVAL, "coverage plot: the range of table %s is empty", t->root);
-    return rc != 0 ? tst_fail_context(rc, "coverage plot of table %s", t->root) : 0;
+    if (rc != 0)
+        return tst_fail_context(rc, "coverage plot of table %s", t->root);
+    if (*last < *first)
+        return tst_fail(TST_EINVAL, "coverage plot: nothing of table %s is covered on that side "
+                                    "of the %s given; give both --start and --end",
+                        t->root, o->start ? "start" : "end");
+    return 0;
 }
 
 /* ---- the raster object --------------------------------------------------- */
