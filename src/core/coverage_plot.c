@@ -17,6 +17,7 @@
  */
 #include "tstable/coverage_plot.h"
 
+#include "coverage_plot_internal.h"
 #include "fail.h"
 
 #include <math.h>
@@ -26,10 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-enum { LEFT = 170, RIGHT = 24, TOP = 54, BOTTOM = 74, NAME_PX = 11, MAX_TICKS = 8 };
+enum { LEFT = 170, RIGHT = 24, TOP = 54, BOTTOM = 74, NAME_PX = 11, NAME_CHARS = 24, MAX_TICKS = 8 };
 
-void tst_coverage_plot_area(unsigned width, unsigned height, unsigned *w, unsigned *h);
-unsigned tst_coverage_plot_default_height(size_t entities);
 
 void tst_coverage_plot_area(unsigned width, unsigned height, unsigned *w, unsigned *h)
 {
@@ -304,8 +303,15 @@ static void svg_names(sbuf *b, const layout *l)
         tst_coverage_raster_row_entities(l->r, row, &first, &count);
         double y = (row_y(l, row) + row_y(l, row + 1)) / 2 + 3.5;
         put(b, "<text class=\"name\" x=\"%d\" y=\"%.2f\">", LEFT - 6, y);
-        char name[48];
-        snprintf(name, sizeof name, "%s", tst_coverage_raster_entity_name(l->r, first));
+        char name[NAME_CHARS + 4];
+        const char *full = tst_coverage_raster_entity_name(l->r, first);
+        int keep = NAME_CHARS - 3;
+        while (keep > 0 && ((unsigned char)full[keep] & 0xC0) == 0x80)
+            keep--; /* cut between UTF-8 characters, never inside one */
+        if (strlen(full) > NAME_CHARS)
+            snprintf(name, sizeof name, "%.*s...", keep, full);
+        else
+            snprintf(name, sizeof name, "%s", full);
         put_escaped(b, name);
         if (count > 1)
             put(b, " +%zu", count - 1);

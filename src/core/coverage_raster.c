@@ -15,6 +15,7 @@
  */
 #include "tstable/coverage_plot.h"
 
+#include "coverage_plot_internal.h"
 #include "fail.h"
 #include "model.h"
 #include "sidecar.h"
@@ -250,9 +251,6 @@ static int pick_range(tst_table *t, const tst_coverage_plot_options *o, const se
 
 /* ---- the raster object --------------------------------------------------- */
 
-/* The plot area of a picture of width x height (coverage_plot.c agrees). */
-void tst_coverage_plot_area(unsigned width, unsigned height, unsigned *w, unsigned *h);
-unsigned tst_coverage_plot_default_height(size_t entities);
 
 static void title_of(const tst_table *t, const tst_coverage_plot_options *o, char *buf,
                      size_t cap)

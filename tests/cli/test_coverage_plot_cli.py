@@ -148,3 +148,17 @@ def test_the_guide_shell_example_runs_and_draws_what_it_says(cli):
     hour = lambda h: palette[rows[70][170 + int((h + 0.5) * 606 / 24)]]
     assert [hour(h) for h in (0, 9, 10, 11, 13, 14, 23)] == \
         ["f28e2b", "08306b", "08306b", "f28e2b", "08306b", "08306b", "f28e2b"]
+
+
+def test_long_and_non_ascii_names_are_cut_between_characters_and_escaped(cli):
+    cli.ok("create", "--table", "n", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    long_name = "Zürich<&>" + "é" * 30
+    (cli.tmp / "n.csv").write_text(f"ts,symbol,v\n2024-06-01T00:00:00Z,\"{long_name}\",1\n",
+                                   encoding="utf-8")
+    cli.ok("append", "--table", "n", "--csv", "n.csv")
+    cli.ok("coverage", "--table", "n", "--plot", "n.svg")
+    root = ET.parse(cli.tmp / "n.svg").getroot()  # well-formed despite < & >
+    (name,) = [t.text for t in root.iter(SVG + "text") if t.get("class") == "name"]
+    assert name.startswith("Zürich<&>é") and name.endswith("...")
+    assert long_name.startswith(name[:-3]) and len(name.encode()) <= 24
