@@ -84,6 +84,13 @@ static double col_x(const layout *l, size_t col)
     return LEFT + (double)l->w * (double)col / (double)tst_coverage_raster_cols(l->r);
 }
 
+/* Legend swatches: 38 px apart, narrower when the picture is narrow. */
+static unsigned legend_step(const layout *l)
+{
+    unsigned room = (l->width - RIGHT - 8) / 9;
+    return room < 38 ? room : 38;
+}
+
 /* ---- x axis ticks --------------------------------------------------------- */
 
 typedef struct tick {
@@ -257,12 +264,13 @@ static void svg_title(sbuf *b, const layout *l)
     tst_coverage_raster_range(l->r, &s, &e);
     tst_index_value_format(&s, a, sizeof a);
     tst_index_value_format(&e, z, sizeof z);
-    put(b, "<text class=\"title\" x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", LEFT);
+    int left = l->width >= 800 ? LEFT : 8; /* narrow pictures: use the names' margin too */
+    put(b, "<text class=\"title\" x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", left);
     put_escaped(b, tst_coverage_raster_title(l->r));
     size_t n = tst_coverage_raster_entity_count(l->r);
     put(b, "</text>\n<text class=\"subtitle\" x=\"%d\" y=\"38\" fill=\"#444\">[%s, %s) · %zu "
            "%s · %llu buckets",
-        LEFT, a, z, n, n == 1 ? "entity" : "entities",
+        left, a, z, n, n == 1 ? "entity" : "entities",
         (unsigned long long)tst_coverage_raster_buckets(l->r));
     size_t first = 0, count = 0;
     tst_coverage_raster_row_entities(l->r, 0, &first, &count);
@@ -345,15 +353,18 @@ static void svg_legend(sbuf *b, const layout *l)
 {
     static const char *const LABELS[] = {"gap", "≤12%", "≤25%", "≤37%", "≤50%",
                                          "≤62%", "≤75%", "≤87%", "100%"};
-    double x = (double)l->width - RIGHT - 9 * 38;
+    unsigned step = legend_step(l);
+    double x = (double)l->width - RIGHT - 9 * step;
     unsigned y = l->height - 34;
-    put(b, "<g class=\"legend\" font-size=\"9\">\n");
+    put(b, "<g class=\"legend\" font-size=\"%u\">\n", step >= 34 ? 9 : 7);
     for (int i = 0; i < 9; i++) {
-        put(b, "<rect class=\"c%d\" x=\"%.0f\" y=\"%u\" width=\"36\" height=\"10\"/>"
+        put(b, "<rect class=\"c%d\" x=\"%.0f\" y=\"%u\" width=\"%u\" height=\"10\"/>"
                "<text x=\"%.0f\" y=\"%u\">%s</text>\n",
-            C_GAP + i, x + i * 38, y, x + i * 38, y + 21, LABELS[i]);
+            C_GAP + i, x + i * step, y, step - 2, x + i * step, y + 21, LABELS[i]);
     }
-    put(b, "<text x=\"%.0f\" y=\"%u\" text-anchor=\"end\">covered</text>\n</g>\n", x - 6, y + 9);
+    if (x >= 60)
+        put(b, "<text x=\"%.0f\" y=\"%u\" text-anchor=\"end\">covered</text>\n", x - 6, y + 9);
+    put(b, "</g>\n");
 }
 
 static int render_svg(const layout *l, uint8_t **out, size_t *len)
@@ -461,9 +472,10 @@ static void draw_png(uint8_t *img, const layout *l)
     size_t n = ticks_of(l, ticks);
     for (size_t i = 0; i < n; i++)
         fill_rect(img, l, lround(ticks[i].x), bot, lround(ticks[i].x) + 1, bot + 6, C_FRAME);
-    long x = (long)l->width - RIGHT - 9 * 38, y = (long)l->height - 34;
+    long step = (long)legend_step(l);
+    long x = (long)l->width - RIGHT - 9 * step, y = (long)l->height - 34;
     for (int i = 0; i < 9; i++)
-        fill_rect(img, l, x + i * 38, y, x + i * 38 + 36, y + 10, C_GAP + i);
+        fill_rect(img, l, x + i * step, y, x + i * step + step - 2, y + 10, C_GAP + i);
 }
 
 static int render_png(const layout *l, uint8_t **out, size_t *len)
