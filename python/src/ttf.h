@@ -19,6 +19,7 @@
 
 #include "tstable/append.h"
 #include "tstable/arrow.h"
+#include "tstable/coverage_plot.h"
 #include "tstable/error.h"
 #include "tstable/index.h"
 #include "tstable/scan.h"
@@ -106,6 +107,7 @@ void ttf_table_unlock(ttf_TableObject *self);
  * returns -1 on failure, leaving the handle as it was. */
 int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
+extern PyMethodDef ttf_coverage_plot_methods[]; /* coverage_plot.c */
 extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 extern PyMethodDef ttf_vacuum_methods[];   /* vacuum.c */
 extern PyMethodDef ttf_add_columns_methods[]; /* add_columns.c */

@@ -395,6 +395,27 @@ class TimeSeriesTable:
     def coverage_ratio(self, start: IndexValue, end: IndexValue, entity: Entity = None) -> float: ...
     def max_gap(self, start: IndexValue, end: IndexValue, entity: Entity = None) -> int: ...
     def coverage(self, start: IndexValue, end: IndexValue, entity: Entity = None) -> Dict[str, Any]: ...
+    def coverage_plot(
+        self,
+        path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        *,
+        start: Optional[IndexValue] = None,
+        end: Optional[IndexValue] = None,
+        entities: Any = None,
+        width: int = 1000,
+        height: int = 0,
+        title: Optional[str] = None,
+    ) -> str: ...
+    def coverage_figure(
+        self,
+        *,
+        start: Optional[IndexValue] = None,
+        end: Optional[IndexValue] = None,
+        entities: Any = None,
+        width: int = 1000,
+        height: int = 0,
+        title: Optional[str] = None,
+    ) -> Any: ...
     def gaps(
         self, start: IndexValue, end: IndexValue, entity: Entity = None
     ) -> List[Tuple[Any, Any]]: ...

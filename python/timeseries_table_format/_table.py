@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
-from . import _native, _oplog, _travel
+from . import _native, _oplog, _plot, _travel
 from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
 from ._delete import DeleteReport, delete_entities, delete_expected_version
 from ._optimize import OptimizeReport
@@ -482,6 +482,27 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                     columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
         """Like scan(), streamed as a pyarrow RecordBatchReader."""
         return to_reader(super().scan_reader(start, end, entity=entity, columns=columns))
+
+    def coverage_plot(self, path: Any = None, *, start: Any = None, end: Any = None,
+                      entities: Any = None, width: int = 1000, height: int = 0,
+                      title: Optional[str] = None) -> str:
+        """A picture of the coverage as SVG text (written to path when given):
+        one row per entity, time across, darker = more of a pixel's buckets
+        covered, orange = gap. start/end default to the covered extent;
+        entities filters (a list of values for a one-column entity, {column:
+        value or [values]}, or a list of such dicts); height 0 grows with the
+        entity count. More entities than pixel rows share rows, more buckets
+        than pixels share columns (the colour is the covered fraction).
+        docs/guide/coverage-plot.md."""
+        return _plot.coverage_plot(self, path, start=start, end=end, entities=entities,
+                                   width=width, height=height, title=title)
+
+    def coverage_figure(self, *, start: Any = None, end: Any = None, entities: Any = None,
+                        width: int = 1000, height: int = 0, title: Optional[str] = None) -> Any:
+        """The same picture as a matplotlib Figure (ImportError without
+        matplotlib); fig.raster holds the fractions behind it."""
+        return _plot.coverage_figure(self, start=start, end=end, entities=entities,
+                                     width=width, height=height, title=title)
 
     def _repr_html_(self) -> str:
         spec = self.index_spec()

@@ -128,6 +128,9 @@ bool cli_format_is_json(const cli_args *args, bool *out_json);
 /* Parses "--opt" values: a decimal u64 (no sign, no spaces). */
 bool cli_parse_u64(const char *text, uint64_t *out);
 
+/* coverage_plot.c: `tstable coverage --plot FILE` (args parsed by coverage.c). */
+int cli_coverage_plot(const cli_args *args);
+
 /* ---- output (output.c) --------------------------------------------------- */
 
 /* Prints one error line to stderr (the library message is printed by the caller's format). */

@@ -16,6 +16,8 @@ static const char HELP[] =
     "Usage: tstable coverage --table PATH [--start VALUE] [--end VALUE]\n"
     "                        [--entity COL=VALUE]... [--as-of VERSION|TIME]\n"
     "                        [--format table|json]\n"
+    "       tstable coverage --table PATH --plot FILE.svg|FILE.png [--width PX] [--height PX]\n"
+    "                        [--start VALUE] [--end VALUE] [--entity COL=VALUE]...\n"
     "\n"
     "Options:\n"
     "  --table PATH        The table\n"
@@ -28,6 +30,12 @@ static const char HELP[] =
     "                      Without it: the whole table (any entity counts).\n"
     CLI_AS_OF_HELP("                      ")
     "  --format FORMAT     table (default) or json\n"
+    "  --plot FILE         Draw the coverage instead: one row per entity, time across,\n"
+    "                      darker = more covered, orange = gap. FILE.svg (labelled) or\n"
+    "                      FILE.png (the same picture without text). --entity then\n"
+    "                      filters: repeat a column to keep several values.\n"
+    "  --width PX          Picture width (default 1000)\n"
+    "  --height PX         Picture height (default: grows with the entities, up to 800)\n"
     "  --help              Show this help\n"
     "\n"
     "JSON keys: start, end, entity, covered_buckets, total_buckets, missing_buckets,\n"
@@ -36,11 +44,13 @@ static const char HELP[] =
     "Example:\n"
     "  tstable coverage --table ./my_stocks --entity symbol=NVDA \\\n"
     "      --start 2024-06-01 --end 2024-06-15\n"
-    "  tstable coverage --table ./my_stocks --as-of 12     # as it was at version 12\n";
+    "  tstable coverage --table ./my_stocks --as-of 12     # as it was at version 12\n"
+    "  tstable coverage --table ./my_stocks --plot coverage.svg\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"as-of", NULL, CLI_VALUE},
+    {"plot", NULL, CLI_VALUE},  {"width", NULL, CLI_VALUE},  {"height", NULL, CLI_VALUE},
 };
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)
@@ -79,6 +89,8 @@ static int run(const cli_args *args)
 {
     bool json = false;
     cli_target t;
+    if (cli_get(args, "plot") || cli_get(args, "width") || cli_get(args, "height"))
+        return cli_coverage_plot(args);
     tst_coverage_counts counts;
     if (!cli_format_is_json(args, &json))
         return CLI_EXIT_FAIL;
