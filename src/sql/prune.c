@@ -124,6 +124,7 @@ typedef struct prune_ctx {
     size_t target_count;
     const tst_param *params;
     size_t param_count;
+    bool no_bitmaps; /* TST_PRUNE_BITMAPS=0: min/max and identity only */
 } prune_ctx;
 
 /* A constant operand: text or integer, possibly under a CAST. */
@@ -908,7 +909,9 @@ static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_se
  * The sidecar is read only when it can say no: when the range covers all
  * the segment's buckets and no entity equality narrows a multi-entity
  * segment, the segment's first row is in the range already. A sidecar that
- * cannot be read (no path, missing, corrupt) keeps the segment.
+ * cannot be read (no path, missing, corrupt) keeps the segment. The
+ * environment variable TST_PRUNE_BITMAPS=0 turns the check off (to measure
+ * it, or to rule it out when diagnosing).
  */
 
 static bool index_value_of(const tst_index_kind *kind, wide v, tst_index_value *out)
@@ -995,7 +998,7 @@ static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
     t->referenced = true;
     size_t n = tst_table_segment_count(t->table);
     wide grain = view_grain(t->table);
-    bool bitmaps = f && (c->k.count == 0 || c->k.evaluated);
+    bool bitmaps = f && !c->no_bitmaps && (c->k.count == 0 || c->k.evaluated);
     for (size_t i = 0; t->keep && i < n; i++) {
         const tst_segment *seg = tst_table_segment_at(t->table, i);
         if (t->keep[i] || !segment_needed(t->table, f, seg, grain))
@@ -1241,6 +1244,8 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
     memset(&c, 0, sizeof c);
     c.k.con = con, c.targets = targets, c.target_count = target_count;
     c.params = params, c.param_count = param_count;
+    const char *bitmaps = getenv("TST_PRUNE_BITMAPS"); /* for benchmarks and diagnosis */
+    c.no_bitmaps = bitmaps && strcmp(bitmaps, "0") == 0;
     json_object *root = parse_statement(con, sql);
     if (root) {
         walk(&c, jget(root, "statements"));
