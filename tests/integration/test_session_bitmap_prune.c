@@ -122,6 +122,13 @@ static void sparse_case(uint32_t protocol)
     st = count_rows(s, "SELECT count(*) FROM t WHERE symbol = 'A' AND ts BETWEEN "
                        "'2024-06-09' AND '2024-06-10'", "1");
     assert_int_equal(st.bitmap_skipped_segments, 1);
+    /* TST_PRUNE_BITMAPS=0 turns the check off: min/max alone keeps both. */
+    setenv("TST_PRUNE_BITMAPS", "0", 1);
+    st = count_rows(s, "SELECT count(*) FROM t WHERE ts >= '2024-06-01' AND ts < '2024-07-01'",
+                    "3");
+    assert_int_equal(st.kept_segments, 2);
+    assert_int_equal(st.bitmap_skipped_segments, 0);
+    unsetenv("TST_PRUNE_BITMAPS");
     /* Early January: the June segment by min/max, the backfill is needed. */
     st = count_rows(s, "SELECT count(*) FROM t WHERE ts < '2024-01-02'", "2");
     assert_int_equal(st.range_skipped_segments, 1);
