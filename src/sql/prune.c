@@ -906,9 +906,11 @@ static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_se
  * sidecar is asked whether it holds any of them, for an identity the
  * entity equalities allow. None: no row of the segment can match.
  *
- * The sidecar is read only when it can say no: when the range covers all
- * the segment's buckets and no entity equality narrows a multi-entity
- * segment, the segment's first row is in the range already. A sidecar that
+ * The sidecar is read only when it can say no. It holds the buckets of
+ * index_min and index_max (rows are there), so a range reaching either of
+ * them is answered without it, unless an entity equality narrows a
+ * multi-entity segment: only a range strictly between the segment's first
+ * and last bucket can be skipped by the bitmap alone. A sidecar that
  * cannot be read (no path, missing, corrupt) keeps the segment. The
  * environment variable TST_PRUNE_BITMAPS=0 turns the check off (to measure
  * it, or to rule it out when diagnosing).
@@ -983,8 +985,8 @@ static bool bitmap_may_hold(tst_prune_target *t, const ref_filter *f, const tst_
         return true;
     bool entity_narrows = any_equality(f, spec->entity_count) &&
                           !single_identity(seg, spec->entity_count);
-    if (first <= seg_first && last >= seg_last && !entity_narrows)
-        return true; /* every bucket of the segment is asked for */
+    if ((first == seg_first || last == seg_last) && !entity_narrows)
+        return true; /* the buckets of index_min and index_max hold rows */
     const tst_table_cov *cov =
         tst_segment_covs_get(t->covs, t->root, spec, NULL, seg->coverage_path);
     return !cov || sidecar_holds(cov, f, first, last);

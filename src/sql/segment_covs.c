@@ -110,11 +110,6 @@ const tst_table_cov *tst_segment_covs_get(tst_segment_covs **covs, const char *r
     return e->ok ? &e->cov : NULL;
 }
 
-size_t tst_segment_covs_count(const tst_segment_covs *covs)
-{
-    return covs ? covs->count : 0;
-}
-
 void tst_segment_covs_free(tst_segment_covs *covs)
 {
     if (!covs)

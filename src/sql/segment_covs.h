@@ -24,9 +24,6 @@ const tst_table_cov *tst_segment_covs_get(tst_segment_covs **covs, const char *r
                                           const tst_index_spec *spec, const tst_schema *schema,
                                           const char *coverage_path);
 
-/* How many sidecars the cache holds (loaded or failed), for tests. */
-size_t tst_segment_covs_count(const tst_segment_covs *covs);
-
 void tst_segment_covs_free(tst_segment_covs *covs);
 
 #endif
