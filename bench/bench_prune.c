@@ -20,6 +20,16 @@
  * redefined on every run); then, in a loop of its own (a query that opens
  * every file slows the next one down), T = files. Reports the median
  * milliseconds and the ratios as markdown on stdout; progress on stderr.
+ *
+ * The sparse case (the coverage-bitmap check, prune.c): "sparse", N
+ * backfill segments, segment K holding hours K and K + N only, so that
+ * min/max of the segments around hour N + N/2 all meet it (N/2 of them)
+ * while one segment holds rows there. Q(sparse) at that hour runs with the
+ * bitmap check (default), then with TST_PRUNE_BITMAPS=0 (min/max only; in
+ * a loop of its own, as it opens N/2 files); the
+ * first statement of a fresh session (every sidecar read from disk) is
+ * timed apart; and Q(big) runs both ways, alternately run by run, to show
+ * what the check costs a table it cannot help.
  */
 #include "tstable/append.h"
 #include "tstable/error.h"
@@ -27,6 +37,7 @@
 #include "tstable/table.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <duckdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +86,29 @@ static void write_hours(const char *dir, int n)
     duckdb_close(&db);
 }
 
+/* sparse/seg_id=K/data_0.parquet for K in 0..n-1: hours K and K + n. */
+static void write_sparse(const char *dir, int n)
+{
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_result res;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "COPY (SELECT TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (m) MINUTE AS ts, "
+             "'X' AS symbol, CAST(100 + (m %% 97) / 10.0 AS DOUBLE) AS price, "
+             "(m // 60) %% %d AS seg_id FROM range(0, %d) r(m) ORDER BY m) "
+             "TO '%s/sparse_src' (FORMAT parquet, PARTITION_BY (seg_id))",
+             n, 2 * n * 60, dir);
+    if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError ||
+        duckdb_query(con, sql, &res) == DuckDBError) {
+        fprintf(stderr, "bench_prune: cannot write the sparse segments\n");
+        exit(1);
+    }
+    duckdb_destroy_result(&res);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+}
+
 static tst_table *create_table(const char *root)
 {
     static char *entity[] = {"symbol"};
@@ -98,6 +132,25 @@ static void append_hour(tst_table *t, const char *dir, int hour)
     snprintf(path, sizeof path, "%s/hours/hour_id=%d/data_0.parquet", dir, hour);
     if (tst_table_append_parquet(t, path, NULL, NULL) != 0)
         die(path);
+}
+
+static void build_sparse(const char *dir, int n)
+{
+    char root[4096], path[4096];
+    snprintf(root, sizeof root, "%s/sparse", dir);
+    struct stat st;
+    if (stat(root, &st) == 0)
+        return;
+    double t0 = now_ms();
+    write_sparse(dir, n);
+    tst_table *t = create_table(root);
+    for (int k = 0; k < n; k++) {
+        snprintf(path, sizeof path, "%s/sparse_src/seg_id=%d/data_0.parquet", dir, k);
+        if (tst_table_append_parquet(t, path, NULL, NULL) != 0)
+            die(path);
+    }
+    tst_table_free(t);
+    fprintf(stderr, "built %d sparse segments in %.1f s\n", n, (now_ms() - t0) / 1e3);
 }
 
 static void build(const char *dir, int n)
@@ -160,6 +213,90 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static tst_session *session_with(const char *dir, const char *name)
+{
+    tst_session *s = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (tst_session_open(&s) != 0 || tst_session_register_table(s, name, path) != 0)
+        die(path);
+    return s;
+}
+
+/* Median ms of Q(name) at `hour`, bitmap check on or off, and its stats. */
+static double timed(tst_session *s, const char *name, int hour, bool bitmaps, int runs,
+                    tst_prune_stats *st)
+{
+    setenv("TST_PRUNE_BITMAPS", bitmaps ? "1" : "0", 1);
+    double *v = calloc((size_t)runs, sizeof *v);
+    run_once(s, name, hour); /* warm-up */
+    for (int i = 0; i < runs; i++)
+        v[i] = run_once(s, name, hour);
+    tst_session_last_prune(s, st);
+    double m = median(v, runs);
+    free(v);
+    return m;
+}
+
+/* Median ms of Q(name) at `hour` with the bitmap check on and off,
+ * interleaved run by run so that load on the machine hits both alike. */
+static void timed_pair(tst_session *s, const char *name, int hour, int runs, double *on,
+                       double *off, tst_prune_stats *st_on, tst_prune_stats *st_off)
+{
+    double *a = calloc((size_t)runs, sizeof *a), *b = calloc((size_t)runs, sizeof *b);
+    for (int i = -1; i < runs; i++) { /* i = -1: warm-up */
+        setenv("TST_PRUNE_BITMAPS", "1", 1);
+        double x = run_once(s, name, hour);
+        tst_session_last_prune(s, st_on);
+        setenv("TST_PRUNE_BITMAPS", "0", 1);
+        double y = run_once(s, name, hour);
+        tst_session_last_prune(s, st_off);
+        if (i >= 0)
+            a[i] = x, b[i] = y;
+    }
+    *on = median(a, runs), *off = median(b, runs);
+    free(a), free(b);
+}
+
+static void print_row(const char *what, const tst_prune_stats *st, double ms)
+{
+    printf("| %s | %llu / %llu | %llu | %llu | %.2f |\n", what,
+           (unsigned long long)st->kept_segments, (unsigned long long)st->candidate_segments,
+           (unsigned long long)st->range_skipped_segments,
+           (unsigned long long)st->bitmap_skipped_segments, ms);
+}
+
+static void sparse_bench(const char *dir, int n, int runs)
+{
+    build_sparse(dir, n);
+    int h = n + n / 2;
+    tst_prune_stats st;
+    /* A fresh session: the first statement reads the sidecars. */
+    tst_session *s = session_with(dir, "sparse");
+    setenv("TST_PRUNE_BITMAPS", "1", 1);
+    double cold = run_once(s, "sparse", h);
+    tst_session_last_prune(s, &st);
+    printf("\n| sparse case, query over | kept / candidates | skipped by range | by bitmap | "
+           "median ms |\n|---|---|---:|---:|---:|\n");
+    print_row("`sparse`, first statement of a session (sidecars read)", &st, cold);
+    /* Apart, bitmap runs first: a query that opens 500 files slows the one
+     * after it (see "files"). */
+    double on = timed(s, "sparse", h, true, runs, &st);
+    print_row("`sparse`, bitmap check (sidecars cached)", &st, on);
+    double off = timed(s, "sparse", h, false, runs, &st);
+    print_row("`sparse`, min/max only (TST_PRUNE_BITMAPS=0)", &st, off);
+    tst_prune_stats st_off;
+    tst_session_free(s);
+    s = session_with(dir, "big");
+    timed_pair(s, "big", n / 2, runs, &on, &off, &st, &st_off);
+    print_row("`big` (dense), bitmap check", &st, on);
+    print_row("`big` (dense), min/max only", &st_off, off);
+    tst_session_free(s);
+    unsetenv("TST_PRUNE_BITMAPS");
+    printf("\nsparse: %d segments, segment K holds hours K and %d + K; runs: %d each "
+           "(big: on and off alternately); medians.\n", n, n, runs);
+}
+
 int main(int argc, char **argv)
 {
     int n = 1000, runs = 50;
@@ -191,7 +328,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/one", dir);
     if (tst_session_register_table(s, "one", path) != 0)
         die("register one");
-    snprintf(path, sizeof path, "%s/big/data", dir);
+    snprintf(path, sizeof path, "%s/big/data/**/*.parquet", dir);
     if (tst_session_register_parquet(s, "files", path) != 0)
         die("register files");
 
@@ -225,5 +362,6 @@ int main(int argc, char **argv)
     printf("\nruns: %d each, interleaved; medians.\n", runs);
     free(big), free(one), free(moving), free(files);
     tst_session_free(s);
+    sparse_bench(dir, n, runs);
     return 0;
 }

@@ -205,10 +205,16 @@ void tst_session_interrupt(tst_session *session);
 
 /* What pruning decided for the last statement, for EXPLAIN-like output and
  * tests: segments considered and kept, summed over the registered tables
- * the statement reached (for EXPLAIN [ANALYZE] x, those of x). */
+ * the statement reached (for EXPLAIN [ANALYZE] x, those of x), and why the
+ * others were skipped: their index range or single identity cannot match
+ * (range_skipped), or their range can but their coverage sidecar holds
+ * none of the (entity, bucket) slots asked for (bitmap_skipped). candidate
+ * = kept + range_skipped + bitmap_skipped. */
 typedef struct tst_prune_stats {
     uint64_t candidate_segments;
     uint64_t kept_segments;
+    uint64_t range_skipped_segments;
+    uint64_t bitmap_skipped_segments;
 } tst_prune_stats;
 void tst_session_last_prune(const tst_session *session, tst_prune_stats *out);
 

@@ -327,12 +327,14 @@ static PyObject *last_prune(SessionObject *self, PyObject *unused)
     (void)unused;
     if (enter(self) < 0)
         return NULL;
-    tst_prune_stats st = {0, 0};
+    tst_prune_stats st = {0, 0, 0, 0};
     tst_session_last_prune(self->core->session, &st);
     leave(self);
-    return Py_BuildValue("{s:K,s:K}", "candidate_segments",
+    return Py_BuildValue("{s:K,s:K,s:K,s:K}", "candidate_segments",
                          (unsigned long long)st.candidate_segments, "kept_segments",
-                         (unsigned long long)st.kept_segments);
+                         (unsigned long long)st.kept_segments, "range_skipped_segments",
+                         (unsigned long long)st.range_skipped_segments, "bitmap_skipped_segments",
+                         (unsigned long long)st.bitmap_skipped_segments);
 }
 
 /* ---- params ------------------------------------------------------------------ */
@@ -591,7 +593,8 @@ static PyMethodDef session_methods[] = {
      "Run one statement and stream its rows. Until the reader is read to the end or\n"
      "closed, other calls on this session raise TimeseriesTableError."},
     {"last_prune", (PyCFunction)last_prune, METH_NOARGS,
-     "last_prune() -> dict\n\nSegments considered and kept by the last statement's pruning."},
+     "last_prune() -> dict\n\nSegments considered and kept by the last statement's pruning, and the "
+     "skipped ones by cause: index range (min/max, identity) or coverage bitmap."},
     {NULL, NULL, 0, NULL}};
 
 PyTypeObject ttf_SessionType = {

@@ -147,7 +147,8 @@ def test_finding_17_uint64_params_near_2_pow_64(tmp_path):
     s.register_tstable("u64", t.root())
     q = "SELECT count(*) AS n, max(seq) AS top FROM u64 WHERE seq >= $1"
     assert s.sql(q, [18446744073709551000]).to_pylist() == [{"n": 616, "top": U64_MAX}]
-    assert s.last_prune() == {"candidate_segments": 2, "kept_segments": 1}
+    assert s.last_prune() == {"candidate_segments": 2, "kept_segments": 1,
+                              "range_skipped_segments": 1, "bitmap_skipped_segments": 0}
     assert s.sql(q, [U64_MAX]).to_pylist() == [{"n": 1, "top": U64_MAX}]
     assert s.sql(q, {"1": 2**63}).to_pylist()[0]["n"] == 2016
     assert s.sql("SELECT $1 AS a, $2 AS b", [2**63, -2**63]).to_pylist() == \

@@ -211,12 +211,15 @@ static int print_explain(tst_session *s, const char *sql, FILE *out)
     cli_grid_init(&grid, 0); /* freed below even when the query fails */
     int rc = read_rows(s, explain, UINT64_MAX, true, true, &grid, &total);
     if (rc == 0) {
-        tst_prune_stats prune = {0, 0};
+        tst_prune_stats prune = {0, 0, 0, 0};
         tst_session_last_prune(s, &prune);
         cli_grid_print(&grid, out, NULL);
         fprintf(out, "segments kept after pruning: %llu of %llu\n",
                 (unsigned long long)prune.kept_segments,
                 (unsigned long long)prune.candidate_segments);
+        fprintf(out, "segments skipped: %llu by index range, %llu by coverage bitmap\n",
+                (unsigned long long)prune.range_skipped_segments,
+                (unsigned long long)prune.bitmap_skipped_segments);
     }
     cli_grid_free(&grid);
     free(explain);

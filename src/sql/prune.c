@@ -54,7 +54,10 @@
  * 3. Each reference gives a range [lo, hi] (inclusive, in index units: ns
  *    for timestamps) and per-entity-column equalities. A segment is kept
  *    when [index_min, index_max] meets the range and, for a Single-layout
- *    segment, its identity matches every equality. Anything unread (NOT,
+ *    segment, its identity matches every equality, and then, when the
+ *    range is narrower than the segment's buckets or an equality narrows a
+ *    multi-entity segment, its coverage sidecar holds one of the (entity,
+ *    bucket) slots asked for (the bitmap check below). Anything unread (NOT,
  *    a function of the column, an unknown node, an ambiguous column, an
  *    alias we cannot resolve) simply does not narrow the range, so the
  *    result is always that of the full table.
@@ -121,6 +124,7 @@ typedef struct prune_ctx {
     size_t target_count;
     const tst_param *params;
     size_t param_count;
+    bool no_bitmaps; /* TST_PRUNE_BITMAPS=0: min/max and identity only */
 } prune_ctx;
 
 /* A constant operand: text or integer, possibly under a CAST. */
@@ -822,13 +826,13 @@ static bool wide_of(const tst_index_value *v, wide *out)
     }
 }
 
-static bool identity_matches(const ref_filter *f, const tst_segment *seg, size_t entity_count)
+/* Whether an identity (one value per entity column) can satisfy the
+ * reference's entity equalities. */
+static bool values_match(const ref_filter *f, const tst_entity_value *values, size_t count)
 {
-    if (seg->layout.kind != TST_LAYOUT_SINGLE || seg->layout.count != entity_count)
-        return true;
-    for (size_t k = 0; k < entity_count && k < MAX_ENTITY; k++) {
+    for (size_t k = 0; k < count && k < MAX_ENTITY; k++) {
         const entity_eq *e = &f->eq[k];
-        const tst_entity_value *v = &seg->layout.values[k];
+        const tst_entity_value *v = &values[k];
         if (!e->set)
             continue;
         if (e->conflict)
@@ -844,6 +848,17 @@ static bool identity_matches(const ref_filter *f, const tst_segment *seg, size_t
             return false;
     }
     return true;
+}
+
+static bool single_identity(const tst_segment *seg, size_t entity_count)
+{
+    return seg->layout.kind == TST_LAYOUT_SINGLE && seg->layout.count == entity_count;
+}
+
+static bool identity_matches(const ref_filter *f, const tst_segment *seg, size_t entity_count)
+{
+    return !single_identity(seg, entity_count) ||
+           values_match(f, seg->layout.values, entity_count);
 }
 
 /* The table's view reads a zoned index as TIMESTAMPTZ (microseconds): a
@@ -881,15 +896,119 @@ static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_se
     return identity_matches(f, seg, tst_table_index(t)->entity_count);
 }
 
-/* ORs what one reference needs into the target's keep flags. */
-static void keep_needed(tst_prune_target *t, const ref_filter *f)
+/* ---- the bitmap check ------------------------------------------------------
+ *
+ * min/max says only that a segment's rows lie between index_min and
+ * index_max. A backfill segment with rows on Jan 1 and Dec 31 meets every
+ * range of the year. Its coverage sidecar lists the (entity, bucket) slots
+ * it actually holds, so for a segment min/max kept, the reference's range
+ * (clipped to the segment's) is turned into buckets [first, last] and the
+ * sidecar is asked whether it holds any of them, for an identity the
+ * entity equalities allow. None: no row of the segment can match.
+ *
+ * The sidecar is read only when it can say no. It holds the buckets of
+ * index_min and index_max (rows are there), so a range reaching either of
+ * them is answered without it, unless an entity equality narrows a
+ * multi-entity segment: only a range strictly between the segment's first
+ * and last bucket can be skipped by the bitmap alone. A sidecar that
+ * cannot be read (no path, missing, corrupt) keeps the segment. The
+ * environment variable TST_PRUNE_BITMAPS=0 turns the check off (to measure
+ * it, or to rule it out when diagnosing).
+ */
+
+static bool index_value_of(const tst_index_kind *kind, wide v, tst_index_value *out)
+{
+    if (kind->type == TST_INDEX_TIMESTAMP) {
+        wide sec = v / NS_PER_SEC, ns = v % NS_PER_SEC;
+        if (ns < 0)
+            sec--, ns += NS_PER_SEC;
+        *out = tst_index_value_timestamp((int64_t)sec, (uint32_t)ns);
+    } else if (kind->type == TST_INDEX_INT64) {
+        *out = tst_index_value_int64((int64_t)v);
+    } else {
+        *out = tst_index_value_uint64((uint64_t)v);
+    }
+    return true;
+}
+
+static bool bucket_at(const tst_index_kind *kind, wide v, uint64_t *out)
+{
+    tst_index_value iv;
+    return index_value_of(kind, v, &iv) && tst_bucket_of(kind, &iv, out) == 0;
+}
+
+static bool any_equality(const ref_filter *f, size_t entity_count)
+{
+    for (size_t k = 0; k < entity_count && k < MAX_ENTITY; k++)
+        if (f->eq[k].set)
+            return true;
+    return false;
+}
+
+/* Whether the sidecar holds a bucket of [first, last] for an identity the
+ * equalities allow. */
+static bool sidecar_holds(const tst_table_cov *cov, const ref_filter *f, uint64_t first,
+                          uint64_t last)
+{
+    if (cov->global)
+        return tst_coverage_count_range(cov->global, first, last) > 0;
+    size_t n = cov->entities ? tst_entity_coverage_count(cov->entities) : 0;
+    for (size_t i = 0; i < n; i++) {
+        tst_entity_identity id;
+        const tst_coverage *buckets = NULL;
+        if (tst_entity_coverage_at(cov->entities, i, &id, &buckets) != 0)
+            return true;
+        if (values_match(f, id.values, id.count) &&
+            tst_coverage_count_range(buckets, first, last) > 0)
+            return true;
+    }
+    return false;
+}
+
+static bool bitmap_may_hold(tst_prune_target *t, const ref_filter *f, const tst_segment *seg,
+                            wide grain)
+{
+    const tst_index_spec *spec = tst_table_index(t->table);
+    wide seg_lo = 0, seg_hi = 0;
+    if (!t->covs || !wide_of(&seg->index_min, &seg_lo) || !wide_of(&seg->index_max, &seg_hi))
+        return true;
+    /* A row's view value is its index truncated to the grain (toward zero
+     * or downwards): the row itself may lie up to grain - 1 either side. */
+    wide pad = grain - 1;
+    wide lo = f->lo > WIDE_MIN + pad ? f->lo - pad : WIDE_MIN;
+    wide hi = f->hi < WIDE_MAX - pad ? f->hi + pad : WIDE_MAX;
+    lo = lo > seg_lo ? lo : seg_lo;
+    hi = hi < seg_hi ? hi : seg_hi;
+    uint64_t first = 0, last = 0, seg_first = 0, seg_last = 0;
+    if (lo > hi || !bucket_at(&spec->kind, lo, &first) || !bucket_at(&spec->kind, hi, &last) ||
+        !bucket_at(&spec->kind, seg_lo, &seg_first) || !bucket_at(&spec->kind, seg_hi, &seg_last))
+        return true;
+    bool entity_narrows = any_equality(f, spec->entity_count) &&
+                          !single_identity(seg, spec->entity_count);
+    if ((first == seg_first || last == seg_last) && !entity_narrows)
+        return true; /* the buckets of index_min and index_max hold rows */
+    const tst_table_cov *cov =
+        tst_segment_covs_get(t->covs, t->root, spec, NULL, seg->coverage_path);
+    return !cov || sidecar_holds(cov, f, first, last);
+}
+
+/* ORs what one reference needs into the target's keep flags. While the
+ * statement's timestamp constants are still being collected (the first of
+ * two walks), bounds are incomplete and no sidecar is read. */
+static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
 {
     t->referenced = true;
     size_t n = tst_table_segment_count(t->table);
     wide grain = view_grain(t->table);
-    for (size_t i = 0; t->keep && i < n; i++)
-        if (!t->keep[i] && segment_needed(t->table, f, tst_table_segment_at(t->table, i), grain))
-            t->keep[i] = true;
+    bool bitmaps = f && !c->no_bitmaps && (c->k.count == 0 || c->k.evaluated);
+    for (size_t i = 0; t->keep && i < n; i++) {
+        const tst_segment *seg = tst_table_segment_at(t->table, i);
+        if (t->keep[i] || !segment_needed(t->table, f, seg, grain))
+            continue;
+        if (t->in_range)
+            t->in_range[i] = true;
+        t->keep[i] = !bitmaps || bitmap_may_hold(t, f, seg, grain);
+    }
 }
 
 /* ---- the tree walk -------------------------------------------------------- */
@@ -951,7 +1070,7 @@ static void select_node(prune_ctx *c, json_object *node)
         bool usable = !s.unsafe && plain_reference(it->node);
         if (usable && where)
             read_predicate(c, &s, it, where, &f);
-        keep_needed(it->target, usable ? &f : NULL);
+        keep_needed(c, it->target, usable ? &f : NULL);
     }
     json_object_object_foreach(node, key, val) {
         if (strcmp(key, "from_table") != 0)
@@ -978,7 +1097,7 @@ static void walk(prune_ctx *c, json_object *node)
     if (jis(node, "type", "BASE_TABLE")) {
         tst_prune_target *t = find_target(c, jstr(node, "table_name"));
         if (t)
-            keep_needed(t, NULL);
+            keep_needed(c, t, NULL);
         return;
     }
     json_object_object_foreach(node, key, val) {
@@ -1034,7 +1153,8 @@ static int alloc_keep(tst_prune_target *targets, size_t n)
         size_t segs = tst_table_segment_count(targets[i].table);
         targets[i].referenced = false;
         targets[i].keep = calloc(segs ? segs : 1, sizeof *targets[i].keep);
-        if (!targets[i].keep)
+        targets[i].in_range = calloc(segs ? segs : 1, sizeof *targets[i].in_range);
+        if (!targets[i].keep || !targets[i].in_range)
             return tst_fail(TST_ENOMEM, "out of memory planning which segments to read");
     }
     return 0;
@@ -1126,6 +1246,8 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
     memset(&c, 0, sizeof c);
     c.k.con = con, c.targets = targets, c.target_count = target_count;
     c.params = params, c.param_count = param_count;
+    const char *bitmaps = getenv("TST_PRUNE_BITMAPS"); /* for benchmarks and diagnosis */
+    c.no_bitmaps = bitmaps && strcmp(bitmaps, "0") == 0;
     json_object *root = parse_statement(con, sql);
     if (root) {
         walk(&c, jget(root, "statements"));
@@ -1134,12 +1256,15 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
             for (size_t i = 0; i < target_count; i++) {
                 targets[i].referenced = false;
                 memset(targets[i].keep, 0, tst_table_segment_count(targets[i].table));
+                memset(targets[i].in_range, 0, tst_table_segment_count(targets[i].table));
             }
             walk(&c, jget(root, "statements"));
         }
     } else { /* unread: every segment, and "referenced" stays unknown (false) */
-        for (size_t i = 0; i < target_count; i++)
+        for (size_t i = 0; i < target_count; i++) {
             memset(targets[i].keep, 1, tst_table_segment_count(targets[i].table));
+            memset(targets[i].in_range, 1, tst_table_segment_count(targets[i].table));
+        }
     }
     json_object_put(root);
     tst_constants_free(&c.k);
@@ -1186,6 +1311,8 @@ void tst_prune_clear(tst_prune_target *targets, size_t target_count)
 {
     for (size_t i = 0; targets && i < target_count; i++) {
         free(targets[i].keep);
+        free(targets[i].in_range);
         targets[i].keep = NULL;
+        targets[i].in_range = NULL;
     }
 }

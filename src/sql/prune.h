@@ -6,6 +6,7 @@
 #define TST_PRUNE_H
 
 #include "duck.h"
+#include "segment_covs.h"
 #include "tstable/session.h"
 #include "tstable/table.h"
 
@@ -16,9 +17,15 @@
 typedef struct tst_prune_target {
     const char *name;   /* the registration name (matched case-insensitively) */
     tst_table *table;   /* refreshed by the caller; read only */
+    /* For the bitmap check: the table root and the session's sidecar cache
+     * of this table (NULL: min/max and identity only). */
+    const char *root;
+    tst_segment_covs **covs;
     /* Filled by tst_prune_statement(): */
     bool referenced;    /* the parsed statement reads the table by name */
     bool *keep;         /* per segment (tst_table_segment_at order); malloc'd, or NULL */
+    bool *in_range;     /* per segment: min/max and identity kept it (the bitmap
+                         * may still have skipped it: in_range && !keep) */
 } tst_prune_target;
 
 /*

@@ -77,6 +77,7 @@ void tst_registration_clear(tst_registration *r)
     free(r->parquet);
     free(r->view_sql);
     tst_table_free(r->table);
+    tst_segment_covs_free(r->covs);
     memset(r, 0, sizeof *r);
 }
 
@@ -463,7 +464,7 @@ const char *tst_session_table_root(const tst_session *s, const char *name)
 void tst_session_last_prune(const tst_session *s, tst_prune_stats *out)
 {
     if (out)
-        *out = s ? s->last : (tst_prune_stats){0, 0};
+        *out = s ? s->last : (tst_prune_stats){0, 0, 0, 0};
 }
 
 /* ---- statements ----------------------------------------------------------- */
@@ -554,7 +555,8 @@ static bool reaches(const tst_session *s, const bool *reached, const tst_registr
 static int add_table(statement_tables *out, tst_registration *r, bool indirect)
 {
     int rc = r->pin.kind == TST_PIN_LATEST ? refresh_table(r) : 0;
-    out->targets[out->count] = (tst_prune_target){r->name, r->table, false, NULL};
+    out->targets[out->count] = (tst_prune_target){r->name, r->table, r->root, &r->covs, false, NULL,
+                                                   NULL};
     out->indirect[out->count] = indirect;
     out->regs[out->count++] = r;
     return rc;
@@ -594,6 +596,16 @@ static int find_tables(tst_session *s, const char *sql, statement_tables *out)
     return rc;
 }
 
+/* Splits a pruned table's skipped segments by what skipped them. */
+static void count_skips(const tst_prune_target *t, tst_prune_stats *stats)
+{
+    size_t n = tst_table_segment_count(t->table);
+    for (size_t i = 0; t->keep && t->in_range && i < n; i++) {
+        stats->range_skipped_segments += !t->in_range[i];
+        stats->bitmap_skipped_segments += t->in_range[i] && !t->keep[i];
+    }
+}
+
 /* Prunes and (re)defines the views of the tables the statement reaches. A
  * table it names only as text (a string, a column, inside query('...')) or
  * reaches through a definition reads every segment, unchecked. */
@@ -603,7 +615,7 @@ static int ready_tables(tst_session *s, const char *sql, const tst_param *params
     int rc = find_tables(s, sql, &st);
     if (rc == 0)
         rc = tst_prune_statement(s->con, sql, params, n, st.targets, st.count);
-    tst_prune_stats stats = {0, 0};
+    tst_prune_stats stats = {0, 0, 0, 0};
     for (size_t i = 0; rc == 0 && i < st.count; i++) {
         uint64_t kept = 0;
         bool all = st.indirect[i] || !st.targets[i].referenced;
@@ -611,6 +623,8 @@ static int ready_tables(tst_session *s, const char *sql, const tst_param *params
                                &kept);
         stats.candidate_segments += tst_table_segment_count(st.regs[i]->table);
         stats.kept_segments += kept;
+        if (!all)
+            count_skips(&st.targets[i], &stats);
     }
     if (rc == 0)
         s->last = stats;

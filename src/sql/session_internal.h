@@ -8,6 +8,7 @@
 #define TST_SESSION_INTERNAL_H
 
 #include "duck.h"
+#include "segment_covs.h"
 #include "tstable/session.h"
 #include "tstable/table.h"
 
@@ -36,6 +37,7 @@ typedef struct tst_registration {
     char *view_sql;     /* the view definition last executed, to skip repeats */
     tst_table_pin pin;  /* LATEST unless registered at a version or instant */
     uint64_t pin_head;  /* time-travel names (travel.c): the head the pin was resolved at */
+    tst_segment_covs *covs; /* segment sidecars the pruner read (prune.c), or NULL */
 } tst_registration;
 
 /* A view or macro one of the session's statements defined. A statement
