@@ -68,8 +68,8 @@ typedef struct tst_coverage_raster tst_coverage_raster;
  * options describe: cols = min(plot width, buckets), rows = min(plot
  * height, entities). TST_EINVAL for an empty selection (no entity matches,
  * or nothing covered and no range given), a range with start >= end, or a
- * picture too small (under 240 x 120 pixels). Free with
- * tst_coverage_raster_free.
+ * picture too small (under 240 x 140 pixels; the plot area is the picture
+ * less 194 x 128 of margins). Free with tst_coverage_raster_free.
  */
 int tst_table_coverage_raster(tst_table *table, const tst_coverage_plot_options *opts,
                               tst_coverage_raster **out);
