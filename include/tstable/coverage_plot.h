@@ -16,7 +16,8 @@
  *      days do.
  *   2. the picture: SVG (text, with title, entity names, axis labels in the
  *      index's units and a legend) or PNG (8-bit palette, the same layout
- *      without text: use SVG where labels matter). Returned as a buffer the
+ *      and the same text, drawn in a built-in 5x7 pixel font: ASCII, plus
+ *      a box for any other character of a name). Returned as a buffer the
  *      caller frees with free(); the library writes no file.
  *
  * Thread-safety: like other calls on one table handle; a finished raster is
