@@ -6,23 +6,24 @@ Three tables made from seeded random data with the built `tstable`:
   coverage-years.png   5,000 entities, eight years of daily bars, each with its
                        own listing and delisting dates and random gaps
 
-Each is drawn as SVG by `tstable coverage --plot`, rasterised with
-rsvg-convert (Debian package librsvg2-bin) and reduced to a 32-colour palette
-with Pillow, so the pictures stay at tens of KB.
+Each is drawn as PNG by `tstable coverage --plot` itself (the same layout and
+text as the SVG, in its built-in bitmap font). tstable writes PNG without
+compression; here the image data is recompressed with zlib (Python's standard
+library) so the pictures stay at tens of KB. No other tool is needed.
 
     .venv/bin/python scripts/coverage_pictures.py [--bin build/tstable]
 """
 import argparse
 import datetime as dt
-import io
 import random
+import struct
 import subprocess
 import tempfile
+import zlib
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 UTC = dt.timezone.utc
@@ -59,6 +60,24 @@ def rows_of(kind):
                      "v": pa.array(range(len(ts)), pa.int64())})
 
 
+def recompressed(png: bytes) -> bytes:
+    """The same PNG with its image data deflated at level 9 (pixels unchanged)."""
+    out, pos, idat = [png[:8]], 8, b""
+    while pos < len(png):
+        (n,) = struct.unpack(">I", png[pos:pos + 4])
+        kind, body = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IDAT":
+            idat += body
+            continue
+        if kind == b"IEND":
+            body = zlib.compress(zlib.decompress(idat), 9)
+            out.append(struct.pack(">I", len(body)) + b"IDAT" + body
+                       + struct.pack(">I", zlib.crc32(b"IDAT" + body)))
+        out.append(png[pos - 12 - n:pos])
+    return b"".join(out)
+
+
 def draw(tstable, kind, work, out_dir):
     table = work / f"{kind}"
     bucket = SHAPES[kind][0]
@@ -67,13 +86,11 @@ def draw(tstable, kind, work, out_dir):
     pq.write_table(rows_of(kind), work / f"{kind}.parquet")
     subprocess.run([tstable, "append", "--table", table, "--parquet", work / f"{kind}.parquet"],
                    check=True, capture_output=True)
-    svg = work / f"{kind}.svg"
-    subprocess.run([tstable, "coverage", "--table", table, "--plot", svg], check=True)
-    png = subprocess.run(["rsvg-convert", svg], check=True, capture_output=True).stdout
-    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(32)
+    png = work / f"{kind}.png"
+    subprocess.run([tstable, "coverage", "--table", table, "--plot", png], check=True)
     target = out_dir / f"coverage-{kind}.png"
-    image.save(target, optimize=True)
-    print(f"{target.relative_to(REPO)}: {target.stat().st_size // 1024} KB")
+    target.write_bytes(recompressed(png.read_bytes()))
+    print(f"{target}: {target.stat().st_size // 1024} KB")
 
 
 def main():

@@ -16,7 +16,8 @@
  *      days do.
  *   2. the picture: SVG (text, with title, entity names, axis labels in the
  *      index's units and a legend) or PNG (8-bit palette, the same layout
- *      without text: use SVG where labels matter). Returned as a buffer the
+ *      and the same text, drawn in a built-in 5x7 pixel font: ASCII, plus
+ *      a box for any other character of a name). Returned as a buffer the
  *      caller frees with free(); the library writes no file.
  *
  * Thread-safety: like other calls on one table handle; a finished raster is
@@ -68,8 +69,8 @@ typedef struct tst_coverage_raster tst_coverage_raster;
  * options describe: cols = min(plot width, buckets), rows = min(plot
  * height, entities). TST_EINVAL for an empty selection (no entity matches,
  * or nothing covered and no range given), a range with start >= end, or a
- * picture too small (under 240 x 120 pixels). Free with
- * tst_coverage_raster_free.
+ * picture too small (under 240 x 140 pixels; the plot area is the picture
+ * less 194 x 128 of margins). Free with tst_coverage_raster_free.
  */
 int tst_table_coverage_raster(tst_table *table, const tst_coverage_plot_options *opts,
                               tst_coverage_raster **out);

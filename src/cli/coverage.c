@@ -31,9 +31,9 @@ static const char HELP[] =
     CLI_AS_OF_HELP("                      ")
     "  --format FORMAT     table (default) or json\n"
     "  --plot FILE         Draw the coverage instead: one row per entity, time across,\n"
-    "                      darker = more covered, orange = gap. FILE.svg (labelled) or\n"
-    "                      FILE.png (the same picture without text). --entity then\n"
-    "                      filters: repeat a column to keep several values.\n"
+    "                      darker = more covered, orange = gap. FILE.svg or FILE.png\n"
+    "                      (the same picture and labels, in a built-in pixel font).\n"
+    "                      --entity then filters: repeat a column to keep several values.\n"
     "  --width PX          Picture width (default 1000)\n"
     "  --height PX         Picture height (default: grows with the entities, up to 800)\n"
     "  --help              Show this help\n"

@@ -17,6 +17,7 @@
  */
 #include "tstable/coverage_plot.h"
 
+#include "bitmap_font.h"
 #include "coverage_plot_internal.h"
 #include "fail.h"
 
@@ -257,28 +258,71 @@ static void svg_head(sbuf *b, const layout *l)
     put(b, "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 }
 
-static void svg_title(sbuf *b, const layout *l)
+/* The subtitle's text: range, entities, buckets and how rows and columns aggregate. */
+static void subtitle_text(const layout *l, char *buf, size_t cap)
 {
     tst_index_value s, e;
     char a[64], z[64];
     tst_coverage_raster_range(l->r, &s, &e);
     tst_index_value_format(&s, a, sizeof a);
     tst_index_value_format(&e, z, sizeof z);
-    int left = l->width >= 800 ? LEFT : 8; /* narrow pictures: use the names' margin too */
-    put(b, "<text class=\"title\" x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", left);
-    put_escaped(b, tst_coverage_raster_title(l->r));
     size_t n = tst_coverage_raster_entity_count(l->r);
-    put(b, "</text>\n<text class=\"subtitle\" x=\"%d\" y=\"38\" fill=\"#444\">[%s, %s) · %zu "
-           "%s · %llu buckets",
-        left, a, z, n, n == 1 ? "entity" : "entities",
-        (unsigned long long)tst_coverage_raster_buckets(l->r));
+    int k = snprintf(buf, cap, "[%s, %s) · %zu %s · %llu buckets", a, z, n,
+                     n == 1 ? "entity" : "entities",
+                     (unsigned long long)tst_coverage_raster_buckets(l->r));
+    size_t used = k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
     size_t first = 0, count = 0;
     tst_coverage_raster_row_entities(l->r, 0, &first, &count);
-    if (tst_coverage_raster_rows(l->r) < tst_coverage_raster_entity_count(l->r))
-        put(b, " · each row aggregates %zu–%zu entities", count, count + 1);
+    if (tst_coverage_raster_rows(l->r) < n) {
+        k = snprintf(buf + used, cap - used, " · each row aggregates %zu–%zu entities", count,
+                     count + 1);
+        used = k < 0 ? used : used + (size_t)k < cap ? used + (size_t)k : cap - 1;
+    }
     uint64_t per = tst_coverage_raster_buckets(l->r) / tst_coverage_raster_cols(l->r);
     if (per > 1)
-        put(b, " · each column %llu+ buckets", (unsigned long long)per);
+        snprintf(buf + used, cap - used, " · each column %llu+ buckets", (unsigned long long)per);
+}
+
+/* The title's left edge: narrow pictures use the names' margin too. */
+static int title_left(const layout *l)
+{
+    return l->width >= 800 ? LEFT : 8;
+}
+
+/* The label of a row: its first entity's name, cut to NAME_CHARS bytes between
+ * UTF-8 characters, and "+N" when the row holds more entities. */
+static void name_text(const layout *l, size_t row, char *buf, size_t cap)
+{
+    size_t first = 0, count = 0;
+    tst_coverage_raster_row_entities(l->r, row, &first, &count);
+    const char *full = tst_coverage_raster_entity_name(l->r, first);
+    int keep = NAME_CHARS - 3;
+    while (keep > 0 && ((unsigned char)full[keep] & 0xC0) == 0x80)
+        keep--; /* cut between UTF-8 characters, never inside one */
+    int k = strlen(full) > NAME_CHARS ? snprintf(buf, cap, "%.*s...", keep, full)
+                                      : snprintf(buf, cap, "%s", full);
+    if (count > 1 && k >= 0 && (size_t)k < cap)
+        snprintf(buf + k, cap - (size_t)k, " +%zu", count - 1);
+}
+
+/* The baseline of row's label. */
+static double name_baseline(const layout *l, size_t row)
+{
+    return (row_y(l, row) + row_y(l, row + 1)) / 2 + 3.5;
+}
+
+static const char *const LEGEND_LABELS[] = {"gap", "≤12%", "≤25%", "≤37%", "≤50%",
+                                            "≤62%", "≤75%", "≤87%", "100%"};
+
+static void svg_title(sbuf *b, const layout *l)
+{
+    int left = title_left(l);
+    char sub[512];
+    subtitle_text(l, sub, sizeof sub);
+    put(b, "<text class=\"title\" x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", left);
+    put_escaped(b, tst_coverage_raster_title(l->r));
+    put(b, "</text>\n<text class=\"subtitle\" x=\"%d\" y=\"38\" fill=\"#444\">", left);
+    put_escaped(b, sub);
     put(b, "</text>\n");
 }
 
@@ -307,22 +351,10 @@ static void svg_names(sbuf *b, const layout *l)
     size_t rows = tst_coverage_raster_rows(l->r), shown = 0;
     put(b, "<g class=\"names\" text-anchor=\"end\">\n");
     for (size_t row = 0; row < rows; row += l->name_step, shown++) {
-        size_t first = 0, count = 0;
-        tst_coverage_raster_row_entities(l->r, row, &first, &count);
-        double y = (row_y(l, row) + row_y(l, row + 1)) / 2 + 3.5;
-        put(b, "<text class=\"name\" x=\"%d\" y=\"%.2f\">", LEFT - 6, y);
-        char name[NAME_CHARS + 4];
-        const char *full = tst_coverage_raster_entity_name(l->r, first);
-        int keep = NAME_CHARS - 3;
-        while (keep > 0 && ((unsigned char)full[keep] & 0xC0) == 0x80)
-            keep--; /* cut between UTF-8 characters, never inside one */
-        if (strlen(full) > NAME_CHARS)
-            snprintf(name, sizeof name, "%.*s...", keep, full);
-        else
-            snprintf(name, sizeof name, "%s", full);
+        char name[NAME_CHARS + 32];
+        name_text(l, row, name, sizeof name);
+        put(b, "<text class=\"name\" x=\"%d\" y=\"%.2f\">", LEFT - 6, name_baseline(l, row));
         put_escaped(b, name);
-        if (count > 1)
-            put(b, " +%zu", count - 1);
         put(b, "</text>\n");
     }
     put(b, "</g>\n");
@@ -351,8 +383,6 @@ static void svg_axis(sbuf *b, const layout *l)
 
 static void svg_legend(sbuf *b, const layout *l)
 {
-    static const char *const LABELS[] = {"gap", "≤12%", "≤25%", "≤37%", "≤50%",
-                                         "≤62%", "≤75%", "≤87%", "100%"};
     unsigned step = legend_step(l);
     double x = (double)l->width - RIGHT - 9 * step;
     unsigned y = l->height - 34;
@@ -360,7 +390,7 @@ static void svg_legend(sbuf *b, const layout *l)
     for (int i = 0; i < 9; i++) {
         put(b, "<rect class=\"c%d\" x=\"%.0f\" y=\"%u\" width=\"%u\" height=\"10\"/>"
                "<text x=\"%.0f\" y=\"%u\">%s</text>\n",
-            C_GAP + i, x + i * step, y, step - 2, x + i * step, y + 21, LABELS[i]);
+            C_GAP + i, x + i * step, y, step - 2, x + i * step, y + 21, LEGEND_LABELS[i]);
     }
     if (x >= 60)
         put(b, "<text x=\"%.0f\" y=\"%u\" text-anchor=\"end\">covered</text>\n", x - 6, y + 9);
@@ -455,6 +485,68 @@ static void fill_rect(uint8_t *img, const layout *l, long x0, long y0, long x1, 
             img[(size_t)y * (l->width + 1) + 1 + (size_t)x] = (uint8_t)c;
 }
 
+enum { START, MIDDLE, END };
+
+/* Text in the 5x7 font, placed like SVG text: x and the anchor say where it
+ * starts, is centred or ends; baseline is the bottom of the glyphs. Bold
+ * draws it twice, one pixel apart. Clipped to the image. */
+static void png_text(uint8_t *img, const layout *l, double x, double baseline, int anchor,
+                     const char *s, unsigned scale, bool bold)
+{
+    long w = tst_font_text_width(s, scale) + (bold ? 1 : 0);
+    long left = lround(x) - (anchor == MIDDLE ? w / 2 : anchor == END ? w : 0);
+    long top = lround(baseline) - TST_FONT_H * (long)scale;
+    for (int k = 0; k <= (bold ? 1 : 0); k++)
+        tst_font_draw(img + 1, (size_t)l->width + 1, l->width, l->height, left + k, top, s, scale,
+                      C_TEXT);
+}
+
+/* The SVG's text, in the same places: the title twice as large when it fits. */
+static void png_labels(uint8_t *img, const layout *l, const tick *ticks, size_t n)
+{
+    const char *title = tst_coverage_raster_title(l->r);
+    long left = title_left(l), room = (long)l->width - left - 8;
+    bool big = tst_font_text_width(title, 2) + 1 <= room;
+    png_text(img, l, left, 20, START, title, big ? 2 : 1, true);
+    char sub[512];
+    subtitle_text(l, sub, sizeof sub);
+    long sub_left = tst_font_text_width(sub, 1) <= room ? left : 8;
+    png_text(img, l, sub_left, 38, START, sub, 1, false);
+
+    size_t rows = tst_coverage_raster_rows(l->r), shown = 0;
+    for (size_t row = 0; row < rows; row += l->name_step, shown++) {
+        char name[NAME_CHARS + 32];
+        name_text(l, row, name, sizeof name);
+        png_text(img, l, LEFT - 6, name_baseline(l, row), END, name, 1, false);
+    }
+    size_t entities = tst_coverage_raster_entity_count(l->r);
+    long step = (long)legend_step(l);
+    long x = (long)l->width - RIGHT - 9 * step, y = (long)l->height - 34;
+    if (shown < entities) {
+        char note[96];
+        snprintf(note, sizeof note, "%zu of %zu names shown", shown, entities);
+        bool clear = 8 + tst_font_text_width(note, 1) + 6 <= x; /* else below the legend */
+        png_text(img, l, 8, (double)l->height - (clear ? 12 : 3), START, note, 1, false);
+    }
+
+    unsigned axis = TOP + l->h;
+    long drawn_to = -1000000; /* a label that would touch the previous one is left out */
+    for (size_t i = 0; i < n; i++) {
+        long w = tst_font_text_width(ticks[i].text, 1), at = lround(ticks[i].x) - w / 2;
+        if (at < drawn_to + 8)
+            continue;
+        png_text(img, l, ticks[i].x, axis + 17, MIDDLE, ticks[i].text, 1, false);
+        drawn_to = at + w;
+    }
+
+    long widest = tst_font_text_width("≤12%", 1);
+    for (int i = 0; i < 9; i++)
+        if (step - 2 >= widest || i % 2 == 0) /* too narrow for all: every other one */
+            png_text(img, l, (double)(x + i * step), y + 21, START, LEGEND_LABELS[i], 1, false);
+    if (x >= 60)
+        png_text(img, l, x - 6, y + 9, END, "covered", 1, false);
+}
+
 static void draw_png(uint8_t *img, const layout *l)
 {
     size_t rows = tst_coverage_raster_rows(l->r), cols = tst_coverage_raster_cols(l->r);
@@ -476,6 +568,7 @@ static void draw_png(uint8_t *img, const layout *l)
     long x = (long)l->width - RIGHT - 9 * step, y = (long)l->height - 34;
     for (int i = 0; i < 9; i++)
         fill_rect(img, l, x + i * step, y, x + i * step + step - 2, y + 10, C_GAP + i);
+    png_labels(img, l, ticks, n);
 }
 
 static int render_png(const layout *l, uint8_t **out, size_t *len)

@@ -270,8 +270,8 @@ static int raster_build(tst_table *t, const tst_coverage_plot_options *o, select
     unsigned width = o->width ? o->width : 1000;
     unsigned height = o->height ? o->height : tst_coverage_plot_default_height(s->count);
     unsigned w = 0, h = 0;
-    if (width < 240 || height < 120 || width > 20000 || height > 20000)
-        return tst_fail(TST_EINVAL, "coverage plot: %ux%u pixels is outside 240x120 .. "
+    if (width < 240 || height < 140 || width > 20000 || height > 20000)
+        return tst_fail(TST_EINVAL, "coverage plot: %ux%u pixels is outside 240x140 .. "
                                     "20000x20000",
                         width, height);
     tst_coverage_plot_area(width, height, &w, &h);

@@ -1,7 +1,9 @@
 """`tstable coverage --plot FILE.svg|FILE.png`: the picture of a table's
 coverage (docs/guide/coverage-plot.md). The SVG is parsed with xml.etree and
 its rows and labels counted; the PNG is decoded here with zlib and struct
-(signature, chunk CRCs, size, palette and a few pixels); errors for an
+(signature, chunk CRCs, size, palette and a few pixels, and where its text
+is: pixels of the text colour inside each label's box, none where no label
+is); errors for an
 unknown extension and an unwritable path are goldens."""
 import struct
 import xml.etree.ElementTree as ET
@@ -36,6 +38,21 @@ def decode_png(data: bytes):
     plte = chunks[b"PLTE"]
     palette = [plte[i:i + 3].hex() for i in range(0, len(plte), 3)]
     return w, h, rows, palette
+
+
+TEXT = "222222"  # the text colour; the 5x7 font: 6 px a character, 7 px tall
+LEFT, TOP, RIGHT = 170, 54, 24
+
+
+def text_pixels(png, x0, y0, x1, y1):
+    """Pixels of the text colour in [x0, x1) x [y0, y1)."""
+    w, h, rows, palette = png
+    return sum(palette[rows[y][x]] == TEXT for y in range(max(y0, 0), min(y1, h))
+               for x in range(max(x0, 0), min(x1, w)))
+
+
+def text_width(s, scale=1):
+    return (6 * len(s) - 1) * scale
 
 
 def test_the_svg_has_one_row_per_entity_labels_ticks_and_a_legend(cli):
@@ -85,6 +102,54 @@ def test_the_png_decodes_to_the_asked_size_with_the_expected_colours(cli):
     assert colour(169, 90) == "888888"            # the frame
 
 
+def test_the_png_carries_the_title_names_ticks_and_legend_labels(cli):
+    make_bars(cli)
+    cli.ok("coverage", "--table", "bars", "--plot", "c.png")
+    png = decode_png((cli.tmp / "c.png").read_bytes())
+    w, h, rows, palette = png
+    assert (w, h) == (1000, 168) and palette[2] == TEXT
+    # the title, twice the font's size and bold, from x 170 with its baseline at y 20
+    title = text_width("coverage of bars", 2) + 1
+    assert text_pixels(png, LEFT, 6, LEFT + title, 20) > 300
+    assert text_pixels(png, 0, 0, LEFT, 24) == 0 and text_pixels(png, LEFT + title, 0, w, 24) == 0
+    # the subtitle below it (baseline 38)
+    assert text_pixels(png, LEFT, 31, LEFT + 300, 38) > 100
+    # names end 6 px left of the plot, one per row (20 px rows): each exactly as wide as its text
+    for name, top in (("AMD", 61), ("NVDA", 81)):
+        x0 = LEFT - 6 - text_width(name)
+        assert text_pixels(png, x0, top, LEFT - 6, top + 7) > 10, name
+        assert text_pixels(png, x0, top, x0 + 1, top + 7) > 0, name  # its first column
+        assert text_pixels(png, 0, top, x0, top + 7) == 0, name
+    # no text over the raster
+    assert text_pixels(png, LEFT, TOP, w - RIGHT, 94) == 0
+    # tick labels under the axis (baseline 94 + 17)
+    assert text_pixels(png, LEFT - 40, 104, w, 111) > 50
+    # legend: a label under each of the nine swatches, and "covered" before them
+    step, x, y = 38, w - RIGHT - 9 * 38, h - 34
+    for i in range(9):
+        assert palette[rows[y + 5][x + i * step + 5]] != TEXT
+        assert text_pixels(png, x + i * step, y + 14, x + (i + 1) * step - 2, y + 21) > 5, i
+    assert text_pixels(png, x - 6 - text_width("covered"), y + 2, x - 6, y + 9) > 20
+
+
+def test_png_text_at_a_narrow_picture_is_clipped_at_its_edge(cli):
+    name = "a_table_whose_folder_name_is_far_too_long_for_the_picture"
+    make_bars(cli, name)
+    cli.ok("coverage", "--table", name, "--plot", "n.png", "--width", "240", "--height", "140")
+    png = decode_png((cli.tmp / "n.png").read_bytes())  # filter bytes all 0: nothing spilled
+    w, h, rows, palette = png
+    assert (w, h) == (240, 140)
+    # the title does not fit at twice the size: drawn at 1x (bold) from x 8, cut at the edge
+    assert text_pixels(png, 8, 13, 20, 20) > 0 and text_pixels(png, 0, 0, 8, 24) == 0
+    assert text_pixels(png, 0, 0, w, 13) == 0
+    assert text_pixels(png, w - 8, 13, w, 20) > 0
+    # the subtitle too; and the names still end 6 px left of the plot
+    assert text_pixels(png, w - 8, 31, w, 38) > 0
+    plot_bottom = h - 74  # a plot area of 12 px
+    assert text_pixels(png, LEFT - 6, TOP, LEFT, plot_bottom) == 0
+    assert text_pixels(png, 0, TOP, LEFT - 6, plot_bottom) > 0
+
+
 def test_more_entities_than_pixel_rows_share_rows(cli):
     cli.ok("create", "--table", "many", "--index-column", "ts", "--bucket", "1h",
            "--entity", "symbol")
@@ -102,6 +167,16 @@ def test_more_entities_than_pixel_rows_share_rows(cli):
     assert note == ["9 of 300 names shown"]
     subtitle = [t.text for t in root.iter(SVG + "text") if t.get("class") == "subtitle"][0]
     assert "each row aggregates 3" in subtitle and "300 entities" in subtitle
+    # the PNG thins names the same way: 9 labels, bands of text rows left of the plot
+    cli.ok("coverage", "--table", "many", "--plot", "m.png", "--height", "228")
+    png = decode_png((cli.tmp / "m.png").read_bytes())
+    inked = [text_pixels(png, 0, y, LEFT, y + 1) > 0 for y in range(TOP - 4, TOP + 104)]
+    assert sum(a and not b for a, b in zip(inked, [False] + inked)) == 9
+    first = text_width("E0000 +2")
+    assert text_pixels(png, LEFT - 6 - first, TOP, LEFT - 6, TOP + 11) > 20
+    assert text_pixels(png, 0, TOP, LEFT - 6 - first, TOP + 11) == 0
+    # the note that says so, bottom left (baseline h - 12)
+    assert text_pixels(png, 8, 228 - 19, 8 + text_width("9 of 300 names shown"), 228 - 12) > 40
 
 
 def test_help_shows_the_plot_options(cli):
@@ -162,3 +237,10 @@ def test_long_and_non_ascii_names_are_cut_between_characters_and_escaped(cli):
     (name,) = [t.text for t in root.iter(SVG + "text") if t.get("class") == "name"]
     assert name.startswith("Zürich<&>é") and name.endswith("...")
     assert long_name.startswith(name[:-3]) and len(name.encode()) <= 24
+    # the PNG draws the same cut name, a character a glyph (é as a box): 17 glyphs wide
+    cli.ok("coverage", "--table", "n", "--plot", "n.png")
+    png = decode_png((cli.tmp / "n.png").read_bytes())
+    x0 = LEFT - 6 - text_width(name)
+    assert len(name) == 17
+    assert text_pixels(png, x0, TOP, x0 + 1, TOP + 40) > 0
+    assert text_pixels(png, 0, TOP, x0, TOP + 40) == 0
