@@ -106,6 +106,7 @@ void ttf_table_unlock(ttf_TableObject *self);
  * returns -1 on failure, leaving the handle as it was. */
 int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
+extern PyMethodDef ttf_coverage_diff_methods[]; /* coverage_diff.c */
 extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 extern PyMethodDef ttf_vacuum_methods[];   /* vacuum.c */
 extern PyMethodDef ttf_add_columns_methods[]; /* add_columns.c */
