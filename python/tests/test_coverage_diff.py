@@ -213,3 +213,24 @@ def test_plan_on_a_timestamp_table_takes_durations(tmp_path):
     assert pl.from_arrow(merged)["start"].dtype == pl.Datetime("us", "UTC")
     with pytest.raises(ValueError, match="whole number"):
         t.plan_backfill(t0, t0 + dt.timedelta(hours=8), max_request=dt.timedelta(minutes=30))
+
+
+def test_the_guide_python_block_runs(tmp_path, monkeypatch):
+    """docs/guide/coverage-diff.md: its tables are built with the Python API from
+    its CSV blocks, as its sh blocks build them, then its python block runs."""
+    import os
+    import re
+    from conftest import REPO
+    guide = open(os.path.join(REPO, "docs", "guide", "coverage-diff.md")).read()
+    csvs = re.findall(r"```csv\n(.*?)```", guide, re.S)
+    monkeypatch.chdir(tmp_path)
+    for name, text in zip(["bars.csv", "late.csv", "vendor_b.csv"], csvs):
+        (tmp_path / name).write_text(text)
+    for root, files in (("bars", ["bars.csv", "late.csv"]), ("vendor_b", ["vendor_b.csv"])):
+        t = ttf.TimeSeriesTable.create(table_root=root, index_column="ts",
+                                       index_type="timestamp", index_granularity="1h",
+                                       entity_columns=["symbol"])
+        for f in files:
+            t.append_csv(f)
+    (block,) = re.findall(r"```python\n(.*?)```", guide, re.S)
+    exec(compile(block, "coverage-diff.md python block", "exec"), {"__name__": "guide"})

@@ -254,11 +254,13 @@ static void print_text(const tst_index_spec *spec, const tst_range_list *list, b
         cli_grid_print(&grid, stdout, NULL);
     cli_grid_free(&grid);
     if (plan)
-        printf("%zu requests fill %llu missing buckets\n", runs[0],
-               (unsigned long long)totals[0]);
+        printf("%zu request%s fill%s %llu missing bucket%s\n", runs[0], runs[0] == 1 ? "" : "s",
+               runs[0] == 1 ? "s" : "", (unsigned long long)totals[0], totals[0] == 1 ? "" : "s");
     else
-        printf("added: %llu buckets in %zu ranges; removed: %llu buckets in %zu ranges\n",
-               (unsigned long long)totals[0], runs[0], (unsigned long long)totals[1], runs[1]);
+        printf("added: %llu bucket%s in %zu range%s; removed: %llu bucket%s in %zu range%s\n",
+               (unsigned long long)totals[0], totals[0] == 1 ? "" : "s", runs[0],
+               runs[0] == 1 ? "" : "s", (unsigned long long)totals[1], totals[1] == 1 ? "" : "s",
+               runs[1], runs[1] == 1 ? "" : "s");
 }
 
 /* ---- diff ---------------------------------------------------------------- */
