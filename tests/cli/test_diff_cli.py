@@ -33,7 +33,7 @@ def guide_tables(cli):
 
 def test_the_guide_examples_run_and_print_what_they_show(cli):
     outputs, texts = guide_tables(cli)
-    assert len(outputs) == len(texts) == 4
+    assert len(outputs) == len(texts) == 5
     for r, text in zip(outputs, texts):
         assert r.code == 0 and r.stderr == "", r.stderr
         assert r.stdout == text
@@ -80,3 +80,17 @@ def test_json_matches_the_text_rows(cli):
     assert [(r["entity"]["symbol"], r["start"][11:13], r["buckets"]) for r in rows] == [
         ("AAPL", "04", 4), ("AAPL", "08", 4), ("NVDA", "05", 1), ("NVDA", "08", 4)]
     assert all(r["missing_buckets"] == r["buckets"] for r in rows)
+
+
+def test_sql_function_answers_what_diff_answers(cli):
+    guide_tables(cli)
+    want = json.loads(cli.ok("diff", "--table", "bars", "--other", "vendor_b",
+                             "--format", "json").stdout)
+    got = cli.ok("query", "--table", "bars", "--table", "vendor_b", "--sql",
+                 "select entity, change, strftime(start, '%Y-%m-%dT%H:%M:%SZ') s, buckets "
+                 "from tstable_coverage_diff('bars', 'vendor_b')", "--format", "csv").stdout
+    assert got.split()[1:] == [f"{r['entity']['symbol']},{r['change']},{r['start']},{r['buckets']}"
+                               for r in want]
+    r = cli("query", "--table", "bars", "--sql",
+            "select * from tstable_coverage_diff('bars@v2', 'nosuch')")
+    assert r.code == 1 and "no tstable registered as 'nosuch'" in r.stderr
