@@ -7,8 +7,10 @@ year for each, except holes (6-hour blocks missing with probability 1/20,
 block, so ~230 holes per entity); each file is one `append` (its coverage
 measured from the file, as any append does). That is version `base`. Then
 one more append fills the 6-hour holes of every tenth entity (the refresh a
-vendor sends): version `latest`. A second table, "vendor B", holds the same
-minutes with different 7-minute holes, for the two-table diff.
+vendor sends): version `latest`. A second table, "vendor B", is a copy of
+vendor A's folder at `base` (cp -r, as a mirror would hold it) plus one
+append that fills every entity's 7-minute holes: every entity then differs
+between the two tables, in both directions.
 
 Timed (median of REPEAT runs after one warm-up, each in this process through
 the Python API, and the CLI as a fresh process writing JSON to /dev/null):
@@ -122,13 +124,21 @@ def main():
     table, rows = build(root, con, work, a.entities, minutes, a.groups, 1, log)
     base = table.version()
     # The refresh: every tenth entity's 6-hour holes filled.
+    root_b = os.path.join(work, "vendor_b")
+    shutil.copytree(root, root_b)
     fill = os.path.join(work, "fill.parquet")
     write_group(con, fill, 0, a.entities, minutes,
                 f"e % 10 = 0 AND hash(e, m // 360, 1) % {BLOCK_MOD} = 0")
     table.append_parquet(fill)
+    fill_b = os.path.join(work, "fill_b.parquet")
+    write_group(con, fill_b, 0, a.entities, minutes,
+                f"hash(e, m // 7, 2) % 500 = 0 AND NOT hash(e, m // 360, 1) % {BLOCK_MOD} = 0")
+    other = ttf.TimeSeriesTable.open(root_b)
+    other.append_parquet(fill_b)
+    rows_b = rows + con.execute(f"SELECT count(*) FROM '{fill_b}'").fetchone()[0]
+    rows += con.execute(f"SELECT count(*) FROM '{fill}'").fetchone()[0]
     os.remove(fill)
-    other, rows_b = build(os.path.join(work, "vendor_b"), con, work, a.entities, minutes,
-                          a.groups, 101, log)
+    os.remove(fill_b)
     build_s = time.perf_counter() - t0
     log(f"  built both tables ({rows + rows_b:,} rows) in {build_s:.0f} s")
 
@@ -172,7 +182,8 @@ def main():
         f"Table: {a.entities:,} entities x {a.days} days of 1-minute buckets "
         f"({rows:,} rows; a second table, vendor B, {rows_b:,} rows), built by "
         f"`bench/coverage_diff.py{' --tiny' if a.tiny else ''}` through {a.groups} appends "
-        f"of generated Parquet per table plus one refresh append. Machine: "
+        f"of generated Parquet, one refresh append, and for vendor B a copy of the folder "
+        f"plus one append. Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores (shared with other builds), "
         f"Python {platform.python_version()}. Median of {a.repeat} runs after a warm-up; "
         "Python = the method call in a warm process, pyarrow Table included; CLI = a fresh "
