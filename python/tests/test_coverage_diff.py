@@ -234,3 +234,12 @@ def test_the_guide_python_block_runs(tmp_path, monkeypatch):
             t.append_csv(f)
     (block,) = re.findall(r"```python\n(.*?)```", guide, re.S)
     exec(compile(block, "coverage-diff.md python block", "exec"), {"__name__": "guide"})
+
+
+def test_entities_take_dicts_tuples_and_bare_values_but_not_an_empty_list(tmp_path):
+    t = make_table(tmp_path / "t")
+    append_slots(t, {("a", 1), ("b", 2)}, random.Random(1))
+    for ents in (["a"], [{"sym": "a"}], [("a",)], "a"):
+        assert t.plan_backfill(0, 30, entities=ents)["sym"].to_pylist() == ["a", "a"]
+    with pytest.raises(ValueError, match="empty"):
+        t.plan_backfill(0, 30, entities=[])

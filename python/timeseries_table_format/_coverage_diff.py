@@ -65,8 +65,11 @@ def entity_dicts(spec: dict, entities: Optional[Sequence[Any]]) -> Optional[list
     entity_columns order, or a bare value for a one-column entity."""
     if entities is None:
         return None
-    if isinstance(entities, (str, bytes, dict)):
+    if isinstance(entities, (str, bytes, dict, tuple)):
         entities = [entities]
+    entities = list(entities)
+    if not entities:
+        raise ValueError("entities is empty: give None for every entity, or at least one")
     cols = list(spec["entity_columns"])
     out = []
     for e in entities:
