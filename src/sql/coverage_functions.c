@@ -536,6 +536,7 @@ static void put_row(duckdb_data_chunk out, const answer *a, const answer_row *r,
         return;
     }
     if (a->gaps) {
+        put_index(duckdb_data_chunk_get_vector(out, 1), row, &r->start);
         put_index(duckdb_data_chunk_get_vector(out, 2), row, &r->end);
         ((uint64_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(out, 3)))[row] = r->n[0];
         return;
