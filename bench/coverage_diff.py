@@ -97,7 +97,7 @@ def main():
     ap.add_argument("--tiny", action="store_true")
     ap.add_argument("--entities", type=int, default=1000)
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--groups", type=int, default=4)
+    ap.add_argument("--groups", type=int, default=40)  # 25 entities (13M rows) a file
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out")
     ap.add_argument("--work", help="folder for the tables (default: a temporary one)")
