@@ -56,6 +56,7 @@ echo "== the Python API benchmark at tiny scale (a smoke run; nothing timed is a
 "$py" bench/update.py --tiny --out "$(mktemp --suffix=.md)"
 "$py" bench/vacuum.py --tiny --out "$(mktemp --suffix=.md)"
 "$py" bench/compact.py --tiny --out "$(mktemp --suffix=.md)"
+"$py" bench/coverage_diff.py --tiny --out "$(mktemp --suffix=.md)"
 echo "== Python package tests and the CLI's (pytest)"
 # Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli

@@ -101,6 +101,7 @@ static int native_exec(PyObject *module)
     if (add_type(module, &ttf_TableType, "TimeSeriesTable") < 0 ||
         attach_methods(&ttf_TableType, ttf_coverage_methods) < 0 ||
         attach_methods(&ttf_TableType, ttf_coverage_plot_methods) < 0 ||
+        attach_methods(&ttf_TableType, ttf_coverage_diff_methods) < 0 ||
         attach_methods(&ttf_TableType, ttf_optimize_methods) < 0 ||
         attach_methods(&ttf_TableType, ttf_vacuum_methods) < 0 ||
         attach_methods(&ttf_TableType, ttf_add_columns_methods) < 0 ||

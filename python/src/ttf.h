@@ -108,6 +108,7 @@ void ttf_table_unlock(ttf_TableObject *self);
 int ttf_table_refresh_locked(ttf_TableObject *self);
 extern PyMethodDef ttf_coverage_methods[];
 extern PyMethodDef ttf_coverage_plot_methods[]; /* coverage_plot.c */
+extern PyMethodDef ttf_coverage_diff_methods[]; /* coverage_diff.c */
 extern PyMethodDef ttf_optimize_methods[]; /* optimize.c */
 extern PyMethodDef ttf_vacuum_methods[];   /* vacuum.c */
 extern PyMethodDef ttf_add_columns_methods[]; /* add_columns.c */

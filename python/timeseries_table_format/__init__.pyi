@@ -423,6 +423,30 @@ class TimeSeriesTable:
         self, end: IndexValue, length: Union[int, _dt.timedelta], entity: Entity = None
     ) -> Optional[Tuple[Any, Any]]: ...
     def coverage_summary(self) -> List[Dict[str, Any]]: ...
+    def coverage_diff(
+        self,
+        other: Optional["TimeSeriesTable"] = None,
+        from_version: Optional[int] = None,
+        to_version: Optional[int] = None,
+        start: Any = None,
+        end: Any = None,
+        entities: Optional[Sequence[Any]] = None,
+    ) -> pa.Table:
+        """Buckets added and removed per entity between two versions (from_version,
+        to_version) or two tables (other), as merged ranges: entity columns..., change,
+        start, end, buckets."""
+        ...
+    def plan_backfill(
+        self,
+        start: Any,
+        end: Any,
+        entities: Optional[Sequence[Any]] = None,
+        max_request: Any = None,
+        merge_within: Any = None,
+    ) -> pa.Table:
+        """The fewest requests that fill the gaps of [start, end): entity columns...,
+        start, end, buckets, missing_buckets."""
+        ...
     def _commit_json(self, actions_json: str) -> int: ...
 
 class Session:

@@ -192,6 +192,53 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         _oplog.succeeded("table.open", "Opened time-series table", version=table.version())
         return table
 
+    def coverage_diff(self, other: Optional["TimeSeriesTable"] = None,
+                      from_version: Optional[int] = None, to_version: Optional[int] = None,
+                      start: Any = None, end: Any = None,
+                      entities: Optional[Sequence[Any]] = None) -> pa.Table:
+        """The buckets added and removed per entity, as a pyarrow.Table with a column
+        per entity column, then change ("added" | "removed"), start, end (exclusive)
+        and buckets; ranges are merged runs of buckets, sorted by entity and start.
+
+        Two versions of this table: from_version (and to_version, default this
+        handle's version). Two tables: other (a TimeSeriesTable with the same index
+        type, bucket width and entity columns, else TimeseriesTableError); "added" is
+        what other covers and this table does not. start/end restrict to a range;
+        entities to a list of entities (dicts, tuples in entity_columns order, or bare
+        values for a one-column entity)."""
+        from . import _coverage_diff as cd
+        spec = self.index_spec()
+        if other is not None and (from_version is not None or to_version is not None):
+            raise ValueError("give other= (two tables) or from_version= (two versions), "
+                             "not both")
+        if other is None and from_version is None:
+            raise ValueError("give other= (two tables) or from_version= (two versions)")
+        left, right = self, other
+        if other is None:
+            root = self.root()
+            left = type(self).open(root, version=from_version)
+            right = type(self).open(root, version=to_version) if to_version is not None \
+                else self
+        rows = left._coverage_ranges(right, start, end, cd.entity_dicts(spec, entities))
+        return cd.to_table(spec, rows, plan=False)
+
+    def plan_backfill(self, start: Any, end: Any, entities: Optional[Sequence[Any]] = None,
+                      max_request: Any = None, merge_within: Any = None) -> pa.Table:
+        """The fewest requests that fill the gaps of [start, end), as a pyarrow.Table
+        with a column per entity column, then start, end (exclusive), buckets and
+        missing_buckets. entities: default every entity the table knows; one it has
+        never seen needs the whole range. max_request: the longest request (a
+        timedelta or "7d" for a timestamp index, index units for an integer one; a
+        whole number of buckets); longer gaps are split. merge_within: allow
+        over-fetching, gaps separated by at most this much covered data become one
+        request (then missing_buckets < buckets); default none."""
+        from . import _coverage_diff as cd
+        spec = self.index_spec()
+        rows = self._coverage_ranges(None, start, end, cd.entity_dicts(spec, entities),
+                                     cd.to_buckets(spec, max_request, "max_request"),
+                                     cd.to_buckets(spec, merge_within, "merge_within"))
+        return cd.to_table(spec, rows, plan=True)
+
     def append(self, source: Any, *, compression: Optional[str] = None,
                max_rows_per_row_group: Optional[int] = None,
                max_bytes_per_row_group: Optional[int] = None) -> AppendReport:

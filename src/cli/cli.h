@@ -57,6 +57,8 @@ int cli_cmd_info(int argc, char **argv);
 int cli_cmd_log(int argc, char **argv);
 int cli_cmd_coverage(int argc, char **argv);
 int cli_cmd_gaps(int argc, char **argv);
+int cli_cmd_diff(int argc, char **argv);          /* diff.c */
+int cli_cmd_plan_backfill(int argc, char **argv); /* diff.c */
 int cli_cmd_shell(int argc, char **argv);
 int cli_cmd_segments(int argc, char **argv);
 int cli_cmd_optimize(int argc, char **argv);

@@ -32,6 +32,8 @@ static const cli_command COMMANDS[] = {
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
+    {"diff", "Coverage added and removed between versions or tables", cli_cmd_diff},
+    {"plan-backfill", "The fewest requests that fill a range's gaps", cli_cmd_plan_backfill},
     {"shell", "Interactive SQL shell", cli_cmd_shell},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -45,7 +47,7 @@ static void print_usage(FILE *out)
           "Commands:\n",
           out);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-13s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fputs("\n"
           "Options:\n"
           "  --help       Show this help (every command also takes --help)\n"

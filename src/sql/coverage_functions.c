@@ -7,6 +7,10 @@
  *   SELECT entity FROM tstable_coverage('bars', '2024-06-01', '2024-06-11')
  *   WHERE missing_buckets > 0
  *
+ * tstable_coverage_diff('bars@v10', 'bars') lists the buckets added and
+ * removed per entity between two registered tables or versions
+ * (tstable/coverage_diff.h), as merged ranges.
+ *
  * Answers come from the registered table's coverage sidecars
  * (table_coverage.h), refreshed to its latest version; no Parquet is read.
  * The answer is small (one row per entity, or per missing range), so the
@@ -20,6 +24,7 @@
 #include "session_internal.h"
 
 #include "fail.h"
+#include "tstable/coverage_diff.h"
 #include "tstable/error.h"
 #include "tstable/table_coverage.h"
 
@@ -66,6 +71,7 @@ typedef struct answer_row {
 
 typedef struct answer {
     bool gaps;
+    bool diff; /* tstable_coverage_diff: rows are changes (n[1]: 1 added, 2 removed) */
     tst_index_type index_type;
     answer_row *rows;
     size_t count, cap;
@@ -355,6 +361,13 @@ static void add_column(duckdb_bind_info info, const char *name, duckdb_logical_t
 static void describe(duckdb_bind_info info, const answer *a, const tst_table *t)
 {
     add_column(info, "entity", duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
+    if (a->diff) {
+        add_column(info, "change", duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
+        add_column(info, "start", index_logical_type(t));
+        add_column(info, "end", index_logical_type(t));
+        add_column(info, "buckets", duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT));
+        return;
+    }
     if (a->gaps) {
         add_column(info, "gap_start", index_logical_type(t));
         add_column(info, "gap_end", index_logical_type(t));
@@ -369,10 +382,10 @@ static void describe(duckdb_bind_info info, const answer *a, const tst_table *t)
 }
 
 /* The registered table a call names, refreshed. */
-static int bound_table(duckdb_bind_info info, tst_table **out)
+static int bound_table_at(duckdb_bind_info info, idx_t param, tst_table **out)
 {
     tst_session *s = session_of(info);
-    duckdb_value name = duckdb_bind_get_parameter(info, 0);
+    duckdb_value name = duckdb_bind_get_parameter(info, param);
     char text[256] = "";
     if (!duckdb_is_null_value(name))
         value_text(name, text, sizeof text);
@@ -390,8 +403,42 @@ static int bound_table(duckdb_bind_info info, tst_table **out)
     return rc == 0 ? 0 : tst_fail_context(rc, "refreshing '%s'", text);
 }
 
+static int bound_table(duckdb_bind_info info, tst_table **out)
+{
+    return bound_table_at(info, 0, out);
+}
+
+/* tstable_coverage_diff(from, to): every change, whole index domain. */
+static int bind_diff(duckdb_bind_info info, answer *a, tst_table **table)
+{
+    tst_table *to = NULL;
+    tst_range_list *list = NULL;
+    int rc = bound_table(info, table);
+    if (rc == 0)
+        rc = bound_table_at(info, 1, &to);
+    if (rc == 0)
+        rc = tst_table_coverage_diff(&list, *table, to, NULL);
+    a->index_type = rc == 0 ? tst_table_index(*table)->kind.type : TST_INDEX_TIMESTAMP;
+    for (size_t i = 0; rc == 0 && i < tst_range_list_count(list); i++) {
+        const tst_entity_range *c = tst_range_list_at(list, i);
+        char entity[2048];
+        identity_render(tst_table_index(*table), &c->identity, entity, sizeof entity);
+        answer_row *r = answer_add(a, c->identity.count ? entity : NULL);
+        if (!r) {
+            rc = tst_fail(TST_ENOMEM, "out of memory listing coverage changes");
+            break;
+        }
+        r->start = c->start, r->end = c->end, r->n[0] = c->buckets;
+        r->n[1] = c->change == TST_RANGE_ADDED ? 1 : 2;
+    }
+    tst_range_list_free(list);
+    return rc;
+}
+
 static int bind_answer(duckdb_bind_info info, answer *a, tst_table **table)
 {
+    if (a->diff)
+        return bind_diff(info, a, table);
     int rc = bound_table(info, table);
     tst_index_value start, end;
     duckdb_value sv = duckdb_bind_get_parameter(info, 1), ev = duckdb_bind_get_parameter(info, 2);
@@ -415,7 +462,7 @@ static int bind_answer(duckdb_bind_info info, answer *a, tst_table **table)
     return rc;
 }
 
-static void bind_common(duckdb_bind_info info, bool gaps)
+static void bind_common(duckdb_bind_info info, bool gaps, bool diff)
 {
     answer *a = calloc(1, sizeof *a);
     tst_table *table = NULL;
@@ -424,6 +471,7 @@ static void bind_common(duckdb_bind_info info, bool gaps)
         return;
     }
     a->gaps = gaps;
+    a->diff = diff;
     int rc = bind_answer(info, a, &table);
     if (rc != 0) {
         duckdb_bind_set_error(info, tst_error_last()->message);
@@ -436,12 +484,17 @@ static void bind_common(duckdb_bind_info info, bool gaps)
 
 static void coverage_bind(duckdb_bind_info info)
 {
-    bind_common(info, false);
+    bind_common(info, false, false);
 }
 
 static void gaps_bind(duckdb_bind_info info)
 {
-    bind_common(info, true);
+    bind_common(info, true, false);
+}
+
+static void diff_bind(duckdb_bind_info info)
+{
+    bind_common(info, false, true);
 }
 
 static void scan_init(duckdb_init_info info)
@@ -473,6 +526,14 @@ static void put_row(duckdb_data_chunk out, const answer *a, const answer_row *r,
     } else {
         duckdb_vector_ensure_validity_writable(entity);
         duckdb_validity_set_row_invalid(duckdb_vector_get_validity(entity), row);
+    }
+    if (a->diff) {
+        duckdb_vector_assign_string_element(duckdb_data_chunk_get_vector(out, 1), row,
+                                            r->n[1] == 1 ? "added" : "removed");
+        put_index(duckdb_data_chunk_get_vector(out, 2), row, &r->start);
+        put_index(duckdb_data_chunk_get_vector(out, 3), row, &r->end);
+        ((uint64_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(out, 4)))[row] = r->n[0];
+        return;
     }
     if (a->gaps) {
         put_index(duckdb_data_chunk_get_vector(out, 1), row, &r->start);
@@ -527,10 +588,29 @@ static int register_one(duckdb_connection con, const char *name, bool gaps)
  * defines tstable_gaps as a TEMP table macro over it whose entity defaults
  * to NULL.
  */
+static int register_diff(duckdb_connection con)
+{
+    duckdb_table_function tf = duckdb_create_table_function();
+    duckdb_table_function_set_name(tf, "tstable_coverage_diff");
+    duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    duckdb_table_function_add_parameter(tf, varchar);
+    duckdb_table_function_add_parameter(tf, varchar);
+    duckdb_destroy_logical_type(&varchar);
+    duckdb_table_function_set_bind(tf, diff_bind);
+    duckdb_table_function_set_init(tf, scan_init);
+    duckdb_table_function_set_function(tf, scan_rows);
+    duckdb_state st = duckdb_register_table_function(con, tf);
+    duckdb_destroy_table_function(&tf);
+    return st == DuckDBSuccess ? 0
+                               : tst_fail(TST_ESQL, "registering tstable_coverage_diff failed");
+}
+
 static int register_functions(duckdb_connection con)
 {
     int rc = register_one(con, "tstable_coverage", false);
-    return rc == 0 ? register_one(con, GAPS_FUNCTION, true) : rc;
+    if (rc == 0)
+        rc = register_one(con, GAPS_FUNCTION, true);
+    return rc == 0 ? register_diff(con) : rc;
 }
 
 static int define_gaps_macro(duckdb_connection con)
