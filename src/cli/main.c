@@ -50,8 +50,8 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-13s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fputs("\n"
           "Options:\n"
-          "  --help       Show this help (every command also takes --help)\n"
-          "  --version    Show the version\n"
+          "  --help        Show this help (every command also takes --help)\n"
+          "  --version     Show the version\n"
           "\n"
           "Example:\n"
           "  tstable create --table ./bars --index-column ts --bucket 1h --entity symbol\n"
