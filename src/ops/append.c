@@ -28,6 +28,9 @@
 #include "append_schema.h"
 #include "arrow_source.h"
 #include "cancel.h"
+#include "coverage_internal.h"
+#include "delete_plan.h"
+#include "duck.h"
 #include "fail.h"
 #include "fsio.h"
 #include "model.h"
@@ -60,6 +63,13 @@ typedef struct append_job {
     char segment_cov_path[TST_SIDECAR_PATH_MAX];
     bool data_written, segment_cov_written;
     uint64_t file_rows, file_bytes;
+    /* on_overlap skip / replace: the source's own coverage, the part of it
+     * the table covers (at the version planned against), and for skip the
+     * unfiltered relation and what the filter left out. */
+    tst_table_cov src_cov, overlap;
+    char *orig_relation;
+    bool skipped; /* skip: every pair covered, the file adds nothing */
+    uint64_t rows_skipped;
 } append_job;
 
 /* One commit: its jobs (one per file) and the table coverage snapshot. */
@@ -76,6 +86,7 @@ typedef struct append_batch {
     char snapshot_path[TST_SIDECAR_PATH_MAX]; /* of the current attempt */
     tst_table_cov snapshot;   /* what the current attempt's snapshot holds */
     bool snapshot_written;
+    tst_delete_plan removal;  /* on_overlap replace: the stored rows of the shared pairs */
 } append_batch;
 
 static char *absolute(const append_job *job, const char *rel)
@@ -94,6 +105,7 @@ static void remove_file(const append_job *job, const char *rel)
 /* Removes what this append created, newest first. */
 static void roll_back(append_batch *b)
 {
+    tst_delete_plan_roll_back(&b->removal);
     if (b->snapshot_written)
         remove_file(&b->jobs[0], b->snapshot_path);
     b->snapshot_written = false;
@@ -118,6 +130,9 @@ static void clear_layout(tst_entity_layout *l)
 
 static void job_clear(append_job *job)
 {
+    tst_table_cov_clear(&job->src_cov);
+    tst_table_cov_clear(&job->overlap);
+    free(job->orig_relation);
     tst_source_clear(&job->source);
     tst_append_plan_clear(&job->plan);
     tst_measure_clear(&job->measure);
@@ -408,8 +423,12 @@ static int write_segment_sidecar(append_job *job)
 static int write_snapshot(append_batch *b, const tst_table_cov *table_cov)
 {
     tst_table_cov_clear(&b->snapshot);
-    int rc = tst_table_cov_clone(&b->snapshot, table_cov);
+    /* replace: the pairs the removal takes out first, then the new rows' */
+    int rc = b->removal.count > 0 ? tst_delete_plan_uncover(&b->removal, table_cov, &b->snapshot)
+                                  : tst_table_cov_clone(&b->snapshot, table_cov);
     for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        if (b->jobs[i].skipped)
+            continue;
         tst_table_cov mine = measured_cov(&b->jobs[i]);
         rc = tst_table_cov_union_inplace(&b->snapshot, &mine);
     }
@@ -420,6 +439,269 @@ static int write_snapshot(append_batch *b, const tst_table_cov *table_cov)
                                         sizeof b->snapshot_path);
     b->snapshot_written = rc == 0;
     return rc;
+}
+
+/* ---- overlap modes: skip and replace ------------------------------------ */
+
+static tst_overlap_mode mode_of(const append_job *job)
+{
+    return job->opts->on_overlap;
+}
+
+/* *out = a ∩ b, in a's form (global or per entity). */
+static int cov_intersect(const tst_table *table, const tst_table_cov *a, const tst_table_cov *b,
+                         tst_table_cov *out)
+{
+    int rc = tst_table_cov_new(out, tst_table_index(table));
+    if (rc == 0 && a->global && b->global) {
+        tst_coverage *both = NULL;
+        rc = tst_coverage_intersect(&both, a->global, b->global);
+        if (rc == 0)
+            rc = tst_coverage_union_inplace(out->global, both);
+        tst_coverage_free(both);
+    }
+    size_t n = a->entities && b->entities ? tst_entity_coverage_count(a->entities) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        tst_entity_identity id;
+        const tst_coverage *mine = NULL, *theirs;
+        tst_coverage *both = NULL, *slot = NULL;
+        rc = tst_entity_coverage_at(a->entities, i, &id, &mine);
+        if (rc != 0 || !(theirs = tst_entity_coverage_get(b->entities, &id)) ||
+            tst_coverage_intersection_cardinality(mine, theirs) == 0)
+            continue;
+        rc = tst_coverage_intersect(&both, mine, theirs);
+        if (rc == 0)
+            rc = tst_entity_coverage_get_or_add(out->entities, &id, &slot);
+        if (rc == 0)
+            rc = tst_coverage_union_inplace(slot, both);
+        tst_coverage_free(both);
+    }
+    return rc;
+}
+
+static uint64_t cov_pairs(const tst_table_cov *c)
+{
+    return c->global ? tst_coverage_cardinality(c->global)
+                     : c->entities ? tst_entity_coverage_cardinality(c->entities) : 0;
+}
+
+/* (entity, range) targets for tst_delete_plan_build / _predicate: one per run
+ * of buckets of each identity, on bucket edges. */
+typedef struct target_list {
+    const tst_index_spec *spec;
+    tst_delete_target *items;
+    size_t count, cap;
+    tst_entity_binding *bindings; /* entity_count per identity, for items' entity */
+    const tst_entity_binding *current;
+} target_list;
+
+static int add_target(void *ctx, uint64_t first, uint64_t last)
+{
+    target_list *l = ctx;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        tst_delete_target *grown = realloc(l->items, cap * sizeof *grown);
+        if (!grown)
+            return tst_fail(TST_ENOMEM, "out of memory");
+        l->items = grown;
+        l->cap = cap;
+    }
+    tst_delete_target *t = &l->items[l->count];
+    tst_index_value ignored;
+    bool inclusive = false;
+    int rc = tst_bucket_bounds(&l->spec->kind, first, &t->start, &ignored, &inclusive);
+    if (rc == 0)
+        rc = tst_bucket_bounds(&l->spec->kind, last, &ignored, &t->end, &inclusive);
+    t->entity = l->current;
+    t->entity_count = l->current ? l->spec->entity_count : 0;
+    l->count += rc == 0;
+    return rc;
+}
+
+static int targets_of(const tst_table *table, const tst_table_cov *cov, target_list *l)
+{
+    memset(l, 0, sizeof *l);
+    l->spec = tst_table_index(table);
+    if (cov->global)
+        return tst_coverage_each_run(cov->global, 0, UINT64_MAX, add_target, l);
+    size_t n = tst_entity_coverage_count(cov->entities), k = l->spec->entity_count;
+    l->bindings = calloc(n * k + 1, sizeof *l->bindings);
+    int rc = l->bindings ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        tst_entity_identity id;
+        const tst_coverage *c = NULL;
+        rc = tst_entity_coverage_at(cov->entities, i, &id, &c);
+        for (size_t j = 0; rc == 0 && j < k; j++)
+            l->bindings[i * k + j] = (tst_entity_binding){l->spec->entity_columns[j],
+                                                          id.values[j]};
+        l->current = &l->bindings[i * k];
+        if (rc == 0)
+            rc = tst_coverage_each_run(c, 0, UINT64_MAX, add_target, l);
+    }
+    return rc;
+}
+
+static void targets_clear(target_list *l)
+{
+    free(l->items);
+    free(l->bindings);
+    memset(l, 0, sizeof *l);
+}
+
+/* Measures the job's (current) relation: rows, bounds, coverage, layout. */
+static int measure_job(append_job *job)
+{
+    tst_measure_clear(&job->measure);
+    clear_layout(&job->layout);
+    int rc = tst_measure_relation_ex(job->source.relation_sql, tst_table_index(job->table),
+                                     job->plan.schema, is_v7(job->table), &job->measure);
+    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
+    if (rc == TST_EDUPLICATE)
+        tst_fail_context(rc, "append to table %s rejected, nothing was written",
+                         tst_table_root(job->table));
+    if (rc == 0 && job->measure.rows == 0)
+        rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
+                      job->source.path);
+    return rc == 0 ? derive_layout(job) : rc;
+}
+
+/* skip: the source less the rows of job->overlap, re-measured. */
+static int filter_covered(append_job *job)
+{
+    uint64_t before = job->measure.rows;
+    target_list l;
+    char *pred = NULL;
+    tst_sql t = {0};
+    int rc = targets_of(job->table, &job->overlap, &l);
+    if (rc == 0)
+        rc = tst_delete_targets_predicate(job->table, "append", l.items, l.count, &pred);
+    if (rc == 0)
+        rc = SQL_F(&t, "(SELECT * FROM %s WHERE NOT %s)", job->orig_relation, pred);
+    if (rc == 0) {
+        free(job->source.relation_sql);
+        job->source.relation_sql = t.s;
+        t.s = NULL;
+        job->plan.copyable = false; /* the file's bytes hold rows we leave out */
+        rc = measure_job(job);
+    }
+    if (rc == 0)
+        job->rows_skipped = before - job->measure.rows;
+    free(t.s);
+    free(pred);
+    targets_clear(&l);
+    return rc;
+}
+
+/*
+ * Skip and replace, at prepare time and after each rebase: what of the
+ * source the table covers now. Skip filters the source (or drops the file
+ * when it is all covered); replace only records it (the removal plan is
+ * built for the whole batch, see plan_removal).
+ */
+static int apply_overlap_mode(append_job *job, const tst_table_cov *table_cov)
+{
+    tst_table_cov_clear(&job->overlap);
+    int rc = 0;
+    if (!job->src_cov.global && !job->src_cov.entities) {
+        tst_table_cov mine = measured_cov(job);
+        rc = tst_table_cov_clone(&job->src_cov, &mine);
+        if (rc == 0 && !(job->orig_relation = strdup(job->source.relation_sql)))
+            rc = tst_fail(TST_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = cov_intersect(job->table, &job->src_cov, table_cov, &job->overlap);
+    uint64_t shared = rc == 0 ? cov_pairs(&job->overlap) : 0;
+    job->skipped = false;
+    job->rows_skipped = 0;
+    if (rc != 0 || shared == 0 || mode_of(job) != TST_OVERLAP_SKIP)
+        return rc;
+    if (shared == cov_pairs(&job->src_cov)) {
+        job->skipped = true;
+        job->rows_skipped = job->measure.rows;
+        return 0;
+    }
+    return filter_covered(job);
+}
+
+/* replace: the removal of every file's shared pairs, at the handle's version. */
+static int plan_removal(append_batch *b)
+{
+    tst_delete_plan_roll_back(&b->removal);
+    tst_delete_plan_clear(&b->removal);
+    tst_table_cov all = {0};
+    int rc = tst_table_cov_new(&all, tst_table_index(b->table));
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = tst_table_cov_union_inplace(&all, &b->jobs[i].overlap);
+    target_list l = {0};
+    if (rc == 0 && cov_pairs(&all) > 0) {
+        rc = targets_of(b->table, &all, &l);
+        if (rc == 0)
+            rc = tst_delete_plan_build(&b->removal, b->table, "replace", l.items, l.count,
+                                       b->opts->cancel);
+    }
+    targets_clear(&l);
+    tst_table_cov_clear(&all);
+    return rc;
+}
+
+static void remove_job_files(append_job *job)
+{
+    if (job->segment_cov_written)
+        remove_file(job, job->segment_cov_path);
+    if (job->data_written)
+        remove_file(job, job->data_path);
+    job->segment_cov_written = job->data_written = false;
+}
+
+static int write_job(append_batch *b, append_job *job);
+
+/* skip after a rebase: a file whose covered part changed is filtered and written again. */
+static int refilter(append_batch *b, const tst_table_cov *table_cov)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        append_job *job = &b->jobs[i];
+        tst_table_cov now = {0};
+        rc = cov_intersect(b->table, &job->src_cov, table_cov, &now);
+        bool same = rc == 0 && tst_table_cov_equals(&now, &job->overlap);
+        tst_table_cov_clear(&now);
+        if (rc != 0 || same)
+            continue;
+        remove_job_files(job);
+        free(job->source.relation_sql);
+        job->source.relation_sql = strdup(job->orig_relation);
+        rc = job->source.relation_sql ? measure_job(job) : tst_fail(TST_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = apply_overlap_mode(job, table_cov);
+        if (rc == 0 && !job->skipped)
+            rc = write_job(b, job);
+    }
+    return rc;
+}
+
+/* What a rebase re-checks against the new version's coverage. */
+static int recheck(append_batch *b, const tst_table_cov *table_cov)
+{
+    int rc = 0;
+    switch (b->opts->on_overlap) {
+    case TST_OVERLAP_SKIP: return refilter(b, table_cov);
+    case TST_OVERLAP_REPLACE:
+        for (size_t i = 0; rc == 0 && i < b->count; i++)
+            rc = cov_intersect(b->table, &b->jobs[i].src_cov, table_cov, &b->jobs[i].overlap);
+        return rc == 0 ? plan_removal(b) : rc;
+    case TST_OVERLAP_REJECT: break;
+    }
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = check_overlap(&b->jobs[i], table_cov);
+    return rc;
+}
+
+static bool all_skipped(const append_batch *b)
+{
+    for (size_t i = 0; i < b->count; i++)
+        if (!b->jobs[i].skipped)
+            return false;
+    return true;
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -439,7 +721,7 @@ static void fill_segment(const append_job *job, tst_segment *seg)
 
 static int commit_once(append_batch *b, uint64_t *out_version)
 {
-    size_t cap = b->count + 2, n = 0;
+    size_t cap = b->count + 2 + tst_delete_plan_action_count(&b->removal), n = 0;
     tst_action *actions = calloc(cap, sizeof *actions);
     if (!actions)
         return tst_fail(TST_ENOMEM, "out of memory");
@@ -468,7 +750,11 @@ static int commit_once(append_batch *b, uint64_t *out_version)
             adopting = NULL; /* borrows the table's lists */
         }
     }
+    tst_delete_plan_fill_actions(&b->removal, &actions[n]);
+    n += tst_delete_plan_action_count(&b->removal);
     for (size_t i = 0; i < b->count; i++) {
+        if (b->jobs[i].skipped)
+            continue;
         actions[n].type = TST_ACTION_ADD_SEGMENT;
         fill_segment(&b->jobs[i], &actions[n].u.segment);
         n++;
@@ -521,15 +807,6 @@ static int rebase(append_batch *b)
     return 0;
 }
 
-/* A rebase brings new table coverage: every file is checked against it. */
-static int check_overlap_all(append_batch *b, const tst_table_cov *table_cov)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < b->count; i++)
-        rc = check_overlap(&b->jobs[i], table_cov);
-    return rc;
-}
-
 static int commit_with_rebase(append_batch *b, tst_append_result *res)
 {
     unsigned max = b->opts->max_attempts ? b->opts->max_attempts : 1;
@@ -538,7 +815,12 @@ static int commit_with_rebase(append_batch *b, tst_append_result *res)
         int rc = tst_table_load_coverage(b->table, &table_cov);
         /* prepare() checked the first attempt's state; a rebase brings new data. */
         if (rc == 0 && attempt > 1)
-            rc = check_overlap_all(b, table_cov);
+            rc = recheck(b, table_cov);
+        if (rc == 0 && all_skipped(b)) { /* skip: another writer covered the rest */
+            res->no_op = true;
+            res->version = tst_table_version(b->table);
+            return 0;
+        }
         if (rc == 0)
             rc = write_snapshot(b, table_cov);
         uint64_t version = 0;
@@ -586,22 +868,15 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
     append_job *job = &b->jobs[i];
     int rc = plan_job(b, i);
     if (rc == 0)
-        rc = tst_measure_relation_ex(job->source.relation_sql, tst_table_index(job->table),
-                                     job->plan.schema, is_v7(job->table), &job->measure);
-    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
-    if (rc == TST_EDUPLICATE)
-        tst_fail_context(rc, "append to table %s rejected, nothing was written",
-                         tst_table_root(job->table));
-    if (rc == 0 && job->measure.rows == 0)
-        rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
-                      job->source.path);
-    if (rc == 0)
-        rc = derive_layout(job);
+        rc = measure_job(job);
+    bool reject = mode_of(job) == TST_OVERLAP_REJECT;
     /* Cheap early rejection, before any file exists; re-checked at commit. */
-    if (rc == 0)
+    if (rc == 0 && reject)
         rc = check_overlap(job, table_cov);
     for (size_t j = 0; rc == 0 && j < i; j++)
         rc = check_files_overlap(&b->jobs[j], job);
+    if (rc == 0 && !reject)
+        rc = apply_overlap_mode(job, table_cov);
     if (rc == 0)
         rc = cancelled(b);
     return rc;
@@ -634,23 +909,43 @@ static int write_job(append_batch *b, append_job *job)
 
 static void fill_result(const append_batch *b, tst_append_result *res)
 {
-    res->copied = true;
+    res->copied = !res->no_op;
     for (size_t i = 0; i < b->count; i++) {
         const append_job *job = &b->jobs[i];
+        if (b->opts->on_overlap == TST_OVERLAP_SKIP) {
+            res->rows_skipped += job->rows_skipped;
+            res->buckets_skipped += cov_pairs(&job->overlap);
+        }
+        if (job->skipped)
+            continue;
         res->rows += job->file_rows;
         res->bytes += job->file_bytes;
         res->copied &= job->plan.copyable && !b->opts->reencode;
+        if (!res->segment_path[0])
+            snprintf(res->segment_path, sizeof res->segment_path, "%s", job->data_path);
     }
-    snprintf(res->segment_path, sizeof res->segment_path, "%s", b->jobs[0].data_path);
+    res->rows_replaced = b->removal.rows_deleted;
+    res->buckets_replaced = tst_delete_plan_pairs(&b->removal);
+    res->segments_removed = b->removal.segments_removed;
+    res->segments_rewritten = b->removal.segments_rewritten;
 }
 
 static int run(append_batch *b, tst_append_result *res)
 {
     int rc = prepare(b);
+    if (rc == 0 && all_skipped(b)) { /* skip: the table covers every row's pair */
+        res->no_op = true;
+        res->version = tst_table_version(b->table);
+        fill_result(b, res);
+        return 0;
+    }
     if (rc == 0)
         rc = tst_io_uuid(b->attempt_uuid);
+    if (rc == 0 && b->opts->on_overlap == TST_OVERLAP_REPLACE)
+        rc = plan_removal(b);
     for (size_t i = 0; rc == 0 && i < b->count; i++)
-        rc = write_job(b, &b->jobs[i]);
+        if (!b->jobs[i].skipped)
+            rc = write_job(b, &b->jobs[i]);
     if (rc == 0)
         rc = commit_with_rebase(b, res);
     if (rc == TST_EAMBIGUOUS)
@@ -685,6 +980,9 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     if (rc == 0 && tst_compression_name(b.opts->compression) == NULL)
         rc = tst_fail(TST_EINVAL, "append options: compression %d is not a tst_compression",
                       (int)b.opts->compression);
+    if (rc == 0 && tst_overlap_mode_name(b.opts->on_overlap) == NULL)
+        rc = tst_fail(TST_EINVAL, "append options: on_overlap %d is not a tst_overlap_mode",
+                      (int)b.opts->on_overlap);
     for (size_t i = 0; rc == 0 && i < count; i++) {
         b.jobs[i].table = table;
         b.jobs[i].opts = b.opts;
@@ -697,10 +995,34 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     for (size_t i = 0; b.jobs && i < count; i++)
         job_clear(&b.jobs[i]);
     tst_table_cov_clear(&b.snapshot);
+    tst_delete_plan_clear(&b.removal);
     free(b.jobs);
     if (rc == 0 && out)
         *out = res;
     return rc;
+}
+
+int tst_overlap_mode_parse(const char *name, tst_overlap_mode *out)
+{
+    static const tst_overlap_mode modes[] = {TST_OVERLAP_REJECT, TST_OVERLAP_SKIP,
+                                             TST_OVERLAP_REPLACE};
+    for (size_t i = 0; name && out && i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(name, tst_overlap_mode_name(modes[i])) == 0) {
+            *out = modes[i];
+            return 0;
+        }
+    return tst_fail(TST_EINVAL, "on-overlap mode '%s' is not one of reject, skip, replace",
+                    name ? name : "(null)");
+}
+
+const char *tst_overlap_mode_name(tst_overlap_mode mode)
+{
+    switch (mode) {
+    case TST_OVERLAP_REJECT: return "reject";
+    case TST_OVERLAP_SKIP: return "skip";
+    case TST_OVERLAP_REPLACE: return "replace";
+    }
+    return NULL;
 }
 
 static int append_source(tst_table *table, open_fn open, const void *arg,

@@ -68,6 +68,15 @@ int tst_delete_plan_build(tst_delete_plan *plan, tst_table *table, const char *o
                           const tst_delete_target *targets, size_t count,
                           const tst_cancel *cancel);
 
+/*
+ * The SQL predicate true for a row of the targets (the rows a plan for them
+ * would remove), checked as tst_delete_plan_build checks them, into *out
+ * (malloc'd). An append skipping what the table covers filters its source
+ * with NOT this.
+ */
+int tst_delete_targets_predicate(tst_table *table, const char *op,
+                                 const tst_delete_target *targets, size_t count, char **out);
+
 /* The number of actions (one or two per item) and the actions themselves,
  * into out[that many]; pointers borrowed from the plan. */
 size_t tst_delete_plan_action_count(const tst_delete_plan *plan);
