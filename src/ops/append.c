@@ -670,7 +670,14 @@ static int refilter(append_batch *b, const tst_table_cov *table_cov)
         remove_job_files(job);
         free(job->source.relation_sql);
         job->source.relation_sql = strdup(job->orig_relation);
-        rc = job->source.relation_sql ? measure_job(job) : tst_fail(TST_ENOMEM, "out of memory");
+        rc = job->source.relation_sql ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+        /* the file is written again: planned against the schema of now */
+        tst_append_plan_clear(&job->plan);
+        if (rc == 0)
+            rc = tst_append_plan_schema(tst_table_get_meta(b->table), &job->source,
+                                        tst_table_root(b->table), &job->plan);
+        if (rc == 0)
+            rc = measure_job(job);
         if (rc == 0)
             rc = apply_overlap_mode(job, table_cov);
         if (rc == 0 && !job->skipped)
