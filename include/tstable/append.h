@@ -164,9 +164,23 @@ typedef struct tst_append_options {
     tst_cancel *cancel;      /* borrowed; NULL: the append cannot be cancelled */
     tst_compression compression; /* codec when re-encoding; copied files keep theirs */
     tst_overlap_mode on_overlap; /* covered (entity, bucket) pairs: reject, skip or replace */
+    /*
+     * With on_overlap REJECT: accept a source whose FIRST or LAST bucket of
+     * an entity is one the table already (partly) covers, when none of the
+     * source's rows in those buckets has an (entity, index value) the table
+     * already holds: "append what arrived since the last run" with any
+     * bucket width. Checked against the stored rows of those buckets only,
+     * reading just the segments whose sidecars cover them. Any other overlap
+     * is still TST_EOVERLAP, and so is a colliding row (its count and the
+     * first one in the message). A protocol-7 table keeps one row per
+     * (entity, index interval), so there a covered bucket takes no second
+     * row: TST_EOVERLAP saying so. TST_EINVAL with SKIP or REPLACE.
+     */
+    bool allow_boundary_overlap;
 } tst_append_options;
 
-#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, TST_OVERLAP_REJECT}
+#define TST_APPEND_OPTIONS_INIT                                                                 \
+    {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, TST_OVERLAP_REJECT, false}
 
 /* What an append did. */
 typedef struct tst_append_result {

@@ -385,9 +385,10 @@ static PyObject *run_append(ttf_TableObject *self, append_call *call)
     return out;
 }
 
-/* on_overlap="reject" | "skip" | "replace" (None: reject). */
-static int overlap_option(tst_append_options *opts, PyObject *mode)
+/* on_overlap="reject" | "skip" | "replace" (None: reject), allow_boundary_overlap. */
+static int overlap_option(tst_append_options *opts, PyObject *mode, int boundary)
 {
+    opts->allow_boundary_overlap = boundary != 0;
     if (mode == Py_None)
         return 0;
     const char *name = PyUnicode_Check(mode) ? PyUnicode_AsUTF8(mode) : NULL;
@@ -401,12 +402,14 @@ static int overlap_option(tst_append_options *opts, PyObject *mode)
 
 static PyObject *table_append_parquet(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"path", "on_overlap", NULL};
+    static char *kw[] = {"path", "on_overlap", "allow_boundary_overlap", NULL};
     PyObject *path, *mode = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$O:append_parquet", kw, &path, &mode))
+    int boundary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$Op:append_parquet", kw, &path, &mode,
+                                     &boundary))
         return NULL;
     append_call call = APPEND_CALL(APPEND_PARQUET);
-    if (overlap_option(&call.opts, mode) < 0 || ttf_path_arg(path, &call.path) < 0)
+    if (overlap_option(&call.opts, mode, boundary) < 0 || ttf_path_arg(path, &call.path) < 0)
         return NULL;
     PyObject *out = run_append(self, &call);
     free(call.path);
@@ -472,15 +475,17 @@ static int csv_options(append_call *call, PyObject *delimiter, PyObject *header,
 
 static PyObject *table_append_csv(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"path", "delimiter", "header", "columns", "on_overlap", NULL};
+    static char *kw[] = {"path", "delimiter", "header", "columns", "on_overlap",
+                         "allow_boundary_overlap", NULL};
     PyObject *path, *delimiter = Py_None, *header = Py_None, *columns = Py_None, *mode = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOO:append_csv", kw, &path, &delimiter,
-                                     &header, &columns, &mode))
+    int boundary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOOp:append_csv", kw, &path, &delimiter,
+                                     &header, &columns, &mode, &boundary))
         return NULL;
     append_call call = APPEND_CALL(APPEND_CSV);
     char *columns_sql = NULL;
     PyObject *out = NULL;
-    if (overlap_option(&call.opts, mode) == 0 && csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
+    if (overlap_option(&call.opts, mode, boundary) == 0 && csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
         ttf_path_arg(path, &call.path) == 0)
         out = run_append(self, &call);
     free(call.path);
@@ -522,13 +527,15 @@ static int layout_options(tst_append_options *opts, PyObject *compression, PyObj
 
 static PyObject *table_append(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"source", "compression", "max_rows_per_row_group", "on_overlap", NULL};
+    static char *kw[] = {"source", "compression", "max_rows_per_row_group", "on_overlap",
+                         "allow_boundary_overlap", NULL};
     PyObject *source, *compression = Py_None, *rows = Py_None, *mode = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOO:append", kw, &source, &compression,
-                                     &rows, &mode))
+    int boundary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOp:append", kw, &source, &compression,
+                                     &rows, &mode, &boundary))
         return NULL;
     append_call call = APPEND_CALL(APPEND_ARROW);
-    if (overlap_option(&call.opts, mode) < 0 || layout_options(&call.opts, compression, rows) < 0 ||
+    if (overlap_option(&call.opts, mode, boundary) < 0 || layout_options(&call.opts, compression, rows) < 0 ||
         ttf_stream_from_py(source, &call.stream) < 0)
         return NULL;
     return run_append(self, &call);
@@ -860,14 +867,14 @@ static PyMethodDef table_methods[] = {
      "is_pinned() -> bool\n\nWhether the handle was opened at a version or an instant: it\n"
      "never moves (refresh() leaves it) and refuses every write."},
     {"append_parquet", TTF_KW(table_append_parquet), METH_VARARGS | METH_KEYWORDS,
-     "append_parquet(path, *, on_overlap=None) -> dict\n\nAppend a Parquet file as one new segment; returns what\n"
+     "append_parquet(path, *, on_overlap=None, allow_boundary_overlap=False) -> dict\n\nAppend a Parquet file as one new segment; returns what\n"
      "AppendReport is built from."},
     {"append_csv", TTF_KW(table_append_csv), METH_VARARGS | METH_KEYWORDS,
-     "append_csv(path, *, delimiter=None, header=None, columns=None, on_overlap=None) -> dict\n\n"
+     "append_csv(path, *, delimiter=None, header=None, columns=None, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
      "Append a CSV file (re-encoded). columns maps every column name to a DuckDB\n"
      "type, e.g. {'ts': 'TIMESTAMPTZ', 'v': 'DOUBLE'}; inferred when omitted."},
     {"append", TTF_KW(table_append), METH_VARARGS | METH_KEYWORDS,
-     "append(source, *, compression=None, max_rows_per_row_group=None, on_overlap=None) -> dict\n\n"
+     "append(source, *, compression=None, max_rows_per_row_group=None, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
      "Append the rows of an object implementing __arrow_c_stream__ (called once; the\n"
      "stream is released exactly once). Returns what AppendReport is built from."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},

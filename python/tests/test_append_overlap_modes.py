@@ -149,3 +149,70 @@ def test_the_option_is_on_every_append_entry_point(tmp_path):
         t.append_parquet(str(tmp_path / "s.parquet"))
     with pytest.raises(ValueError, match="on_overlap"):
         t.append(source([("C", 1, 1)]), on_overlap="merge")
+
+
+def boundary_model(model, rows, protocol):
+    """allow_boundary_overlap: the model after the append, None when refused."""
+    shared = {(e, ts // WIDTH) for e, ts, _ in rows} & set(model)
+    for e in {e for e, _ in shared}:
+        buckets = [ts // WIDTH for s, ts, _ in rows if s == e]
+        edges = {min(buckets), max(buckets)}
+        if any(b not in edges for s, b in shared if s == e):
+            return None
+    if shared and protocol == 7:
+        return None
+    stored_keys = {(e, ts) for pair in shared for e, ts, _ in model[pair]}
+    if any((e, ts) in stored_keys for e, ts, _ in rows):
+        return None
+    new = {k: list(v) for k, v in model.items()}
+    for e, ts, v in rows:
+        new.setdefault((e, ts // WIDTH), []).append((e, ts, v))
+    return new
+
+
+@pytest.mark.parametrize("protocol", [6, 7])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_boundary_buckets_agree_with_a_naive_model(tmp_path, protocol, seed):
+    """Chunks that continue where the last one stopped (any cut, often inside a
+    bucket), some re-sending a few rows, some reaching back further."""
+    rng = random.Random(seed * 100 + protocol)
+    t = create(tmp_path, protocol)
+    model, end, accepted, refused = {}, {e: 0 for e in ENTITIES}, 0, 0
+    for step in range(16):
+        rows = []
+        for e in rng.sample(ENTITIES, rng.randint(1, 2)):
+            start = max(0, end[e] - rng.choice([0, 0, 1, 3, 15]))
+            stop = min(BUCKETS * WIDTH, start + rng.randint(1, 25))
+            step_by = WIDTH if protocol == 7 else rng.choice([1, 2, 3])
+            rows += [(e, ts, step * 1000 + ts) for ts in range(start, stop, step_by)]
+        if not rows:
+            continue
+        expected = boundary_model(model, rows, protocol)
+        if expected is None:
+            refused += 1
+            with pytest.raises(ttf.CoverageOverlapError):
+                t.append(source(rows), allow_boundary_overlap=True)
+        else:
+            accepted += 1
+            t.append(source(rows), allow_boundary_overlap=True)
+            model = expected
+            for e, ts, _ in rows:
+                end[e] = max(end[e], ts + 1)
+        assert stored(t) == sorted(r for v in model.values() for r in v), step
+        assert covered(t, model) == set(model), step
+    assert accepted and (refused or protocol == 7)
+
+
+def test_a_boundary_bucket_with_a_colliding_row_is_refused_with_a_hint(tmp_path):
+    t = create(tmp_path, 6)
+    t.append(source([("A", 1, 1), ("A", 4, 2)]))
+    with pytest.raises(ttf.CoverageOverlapError, match="--allow-boundary-overlap"):
+        t.append(source([("A", 6, 3), ("A", 12, 4)]))
+    t.append(source([("A", 6, 3), ("A", 12, 4)]), allow_boundary_overlap=True)
+    with pytest.raises(ttf.CoverageOverlapError, match="1 of its rows there has an index value"):
+        t.append(source([("A", 15, 5), ("A", 12, 6)]), allow_boundary_overlap=True)
+    with pytest.raises(ttf.CoverageOverlapError, match=r"2 buckets|already covered"):
+        t.append(source([("A", 2, 7), ("A", 14, 8), ("A", 27, 9)]), allow_boundary_overlap=True)
+    with pytest.raises(ttf.TimeseriesTableError, match="allow_boundary_overlap goes with"):
+        t.append(source([("B", 2, 7)]), on_overlap="skip", allow_boundary_overlap=True)
+    assert stored(t) == [("A", 1, 1), ("A", 4, 2), ("A", 6, 3), ("A", 12, 4)]

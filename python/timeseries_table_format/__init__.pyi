@@ -322,6 +322,7 @@ class TimeSeriesTable:
         copy_if_outside: bool = True,
         *,
         on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
+        allow_boundary_overlap: bool = False,
     ) -> AppendReport: ...
     def append_csv(
         self,
@@ -331,6 +332,7 @@ class TimeSeriesTable:
         header: Optional[bool] = None,
         columns: Optional[Union[str, Mapping[str, str]]] = None,
         on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
+        allow_boundary_overlap: bool = False,
     ) -> AppendReport: ...
     def append(
         self,
@@ -340,6 +342,7 @@ class TimeSeriesTable:
         max_rows_per_row_group: Optional[int] = None,
         max_bytes_per_row_group: Optional[int] = None,
         on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
+        allow_boundary_overlap: bool = False,
     ) -> AppendReport: ...
     def optimize(
         self,

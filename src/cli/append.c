@@ -65,6 +65,11 @@ static const char HELP[] =
     "                        the rows of pairs not covered yet; all covered: nothing\n"
     "                        is written) or replace (the source's rows replace the\n"
     "                        stored rows of those pairs, in one commit)\n"
+    "  --allow-boundary-overlap\n"
+    "                        Accept a source whose first or last bucket of an entity\n"
+    "                        the table already partly covers, when none of its rows\n"
+    "                        there has an index value the table holds (format 6\n"
+    "                        tables; protocol 7 keeps one row per bucket)\n"
     "  --timing              Also print the time the append took (elapsed_ms)\n"
     "  --help                Show this help\n"
     "\n"
@@ -83,6 +88,7 @@ static const cli_opt OPTS[] = {
     {"csv", NULL, CLI_LIST_MANY},  {"delimiter", NULL, CLI_VALUE},
     {"no-header", NULL, CLI_FLAG}, {"column", NULL, CLI_LIST},
     {"timing", NULL, CLI_FLAG},    {"on-overlap", NULL, CLI_VALUE},
+    {"allow-boundary-overlap", NULL, CLI_FLAG},
 };
 
 /* ---- the terminal spinner ------------------------------------------------ */
@@ -349,12 +355,13 @@ static int report_failure(void)
 }
 
 static int append_all(tst_table *table, const source_list *l, const tst_csv_options *csv,
-                      tst_overlap_mode mode, tst_cancel *cancel, tst_append_result *result,
-                      double *elapsed)
+                      tst_overlap_mode mode, bool boundary, tst_cancel *cancel,
+                      tst_append_result *result, double *elapsed)
 {
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
     opts.cancel = cancel;
     opts.on_overlap = mode;
+    opts.allow_boundary_overlap = boundary;
     const char *const *paths = (const char *const *)l->paths;
     char label[64];
     if (l->count > 1)
@@ -380,7 +387,7 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
     tst_append_result result;
     double elapsed = 0;
     int rc = add_source(&l, path);
-    if (rc == 0 && append_all(table, &l, NULL, TST_OVERLAP_REJECT, NULL, &result, &elapsed) != 0)
+    if (rc == 0 && append_all(table, &l, NULL, TST_OVERLAP_REJECT, false, NULL, &result, &elapsed) != 0)
         rc = report_failure();
     sources_free(&l);
     if (rc != 0)
@@ -405,11 +412,11 @@ static void print_overlap(const tst_append_result *r, tst_overlap_mode mode)
 }
 
 static int run_append(tst_table *table, const source_list *l, const csv_settings *csv,
-                      tst_overlap_mode mode, cli_signal_guard *guard, bool timing)
+                      tst_overlap_mode mode, bool boundary, cli_signal_guard *guard, bool timing)
 {
     tst_append_result result;
     double elapsed = 0;
-    int rc = append_all(table, l, &csv->opts, mode, guard->cancel, &result, &elapsed);
+    int rc = append_all(table, l, &csv->opts, mode, boundary, guard->cancel, &result, &elapsed);
     int sig = guard->received;
     if (rc != 0) {
         report_failure();
@@ -456,7 +463,8 @@ int cli_cmd_append(int argc, char **argv)
     if (rc == 0)
         rc = cli_open_table(&table, cli_get(&args, "table")) == 0 ? 0 : CLI_EXIT_FAIL;
     if (rc == 0)
-        rc = run_append(table, &sources, &csv, mode, &guard, cli_has(&args, "timing"));
+        rc = run_append(table, &sources, &csv, mode, cli_has(&args, "allow-boundary-overlap"),
+                        &guard, cli_has(&args, "timing"));
     cli_guard_stop(&guard);
     tst_table_free(table);
     sources_free(&sources);

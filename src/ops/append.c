@@ -228,7 +228,8 @@ static const char *overlap_edge(const tst_coverage *src, const tst_coverage *tab
     return NULL;
 }
 
-static void overlap_hint(const overlap_report *r, const char *range, char *buf, size_t cap)
+static void overlap_hint(const overlap_report *r, bool v7, const char *range, char *buf,
+                         size_t cap)
 {
     buf[0] = '\0';
     if (!r->edge)
@@ -239,14 +240,20 @@ static void overlap_hint(const overlap_report *r, const char *range, char *buf, 
              last ? "starts inside" : "ends inside",
              last ? "append from the next bucket boundary or use a smaller bucket"
                   : "end the source before that bucket or use a smaller bucket");
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, ", or use --on-overlap skip (leave out that bucket's rows)%s",
+             v7 ? "" : " or --allow-boundary-overlap (keep them when no index value is "
+                          "already stored)");
 }
 
 static int overlap_error(append_job *job, const overlap_report *r)
 {
     const tst_index_kind *kind = &tst_table_index(job->table)->kind;
-    char range[TST_BUCKET_TEXT_MAX] = "", hint[TST_BUCKET_TEXT_MAX + 700];
+    char range[TST_BUCKET_TEXT_MAX] = "", hint[TST_BUCKET_TEXT_MAX + 1000];
     tst_bucket_format(kind, r->bucket, range, sizeof range);
-    overlap_hint(r, range, hint, sizeof hint);
+    /* protocol 7 keeps one row per (entity, bucket): no boundary merging there */
+    overlap_hint(r, tst_table_get_meta(job->table)->protocol_version == TST_PROTOCOL_VERSION,
+                 range, hint, sizeof hint);
     const char *root = tst_table_root(job->table);
     if (r->edge && r->total == 1)
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %s; nothing was written (source %s)",
@@ -644,6 +651,181 @@ static int plan_removal(append_batch *b)
     return rc;
 }
 
+/* ---- allow_boundary_overlap -------------------------------------------- */
+
+/* Whether every bucket of `both` is the first or the last of `src`. */
+static bool only_edges(const tst_coverage *src, const tst_coverage *both)
+{
+    uint64_t lo = 0, hi = 0;
+    if (!tst_coverage_min(src, &lo) || !tst_coverage_max(src, &hi))
+        return false;
+    uint64_t edges = tst_coverage_contains(both, lo) + (hi != lo && tst_coverage_contains(both, hi));
+    return tst_coverage_cardinality(both) == edges;
+}
+
+static bool only_boundary(const tst_table_cov *src, const tst_table_cov *overlap)
+{
+    if (overlap->global)
+        return only_edges(src->global, overlap->global);
+    size_t n = tst_entity_coverage_count(overlap->entities);
+    for (size_t i = 0; i < n; i++) {
+        tst_entity_identity id;
+        const tst_coverage *both = NULL, *mine;
+        if (tst_entity_coverage_at(overlap->entities, i, &id, &both) != 0 ||
+            !(mine = tst_entity_coverage_get(src->entities, &id)) || !only_edges(mine, both))
+            return false;
+    }
+    return true;
+}
+
+/* The first (entity, bucket) of a non-empty overlap, as messages show it. */
+static void first_pair(const append_job *job, const tst_table_cov *overlap, char *entity,
+                       size_t entity_cap, char *range, size_t range_cap)
+{
+    uint64_t bucket = 0;
+    entity[0] = '\0';
+    if (overlap->global) {
+        tst_coverage_min(overlap->global, &bucket);
+    } else {
+        tst_entity_identity id;
+        const tst_coverage *c = NULL;
+        if (tst_entity_coverage_at(overlap->entities, 0, &id, &c) == 0) {
+            tst_coverage_min(c, &bucket);
+            tst_entity_identity_format_named(tst_table_index(job->table), &id, entity,
+                                             entity_cap);
+        }
+    }
+    tst_bucket_format(&tst_table_index(job->table)->kind, bucket, range, range_cap);
+}
+
+static int boundary_error(const append_job *job, const tst_table_cov *overlap, const char *why)
+{
+    char entity[512], range[TST_BUCKET_TEXT_MAX] = "";
+    first_pair(job, overlap, entity, sizeof entity, range, sizeof range);
+    const char *root = tst_table_root(job->table);
+    tst_fail(TST_EOVERLAP, "append to table %s rejected: the source's boundary bucket%s%s %s is "
+             "partly covered already and %s; nothing was written (source %s)", root,
+             entity[0] ? " for " : "", entity, range, why, job->source.path);
+    tst_fail_set_overlap(cov_pairs(overlap), entity, 0, range);
+    tst_fail_set_path(root);
+    return TST_EOVERLAP;
+}
+
+/* "e1, e2, <index key>": what makes two rows the same (entity, index value). */
+static int key_columns_sql(tst_sql *t, const tst_index_spec *spec, const tst_schema *schema)
+{
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
+        rc = SQL_IDENT(t, spec->entity_columns[k]);
+        if (rc == 0)
+            rc = SQL_F(t, ", ");
+    }
+    const tst_field *f = tst_schema_find(schema, spec->column);
+    bool ts = f && f->type.kind == TST_TYPE_TIMESTAMP;
+    if (rc == 0 && ts)
+        rc = SQL_F(t, "epoch_ns(");
+    if (rc == 0)
+        rc = SQL_IDENT(t, spec->column);
+    return rc == 0 ? SQL_F(t, "%s AS tst_key", ts ? ")" : "") : rc;
+}
+
+/* Rows of the source in the overlap whose (entity, index value) a stored row has. */
+static int count_collisions(append_job *job, const tst_delete_plan *found, const char *pred,
+                            uint64_t *out)
+{
+    const tst_index_spec *spec = tst_table_index(job->table);
+    const tst_schema *schema = tst_table_get_meta(job->table)->schema;
+    tst_sql t = {0};
+    int rc = SQL_F(&t, "SELECT count(*) FROM (SELECT DISTINCT ");
+    if (rc == 0)
+        rc = key_columns_sql(&t, spec, schema);
+    if (rc == 0)
+        rc = SQL_F(&t, " FROM %s WHERE %s) s JOIN (SELECT DISTINCT ", job->source.relation_sql,
+                   pred);
+    if (rc == 0)
+        rc = key_columns_sql(&t, spec, schema);
+    if (rc == 0)
+        rc = SQL_F(&t, " FROM read_parquet([");
+    for (size_t i = 0; rc == 0 && i < found->count; i++) {
+        char *abs = absolute(job, found->items[i].path);
+        rc = abs ? SQL_F(&t, "%s", i ? ", " : "") : tst_fail(TST_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = SQL_LIT(&t, abs);
+        free(abs);
+    }
+    if (rc == 0)
+        rc = SQL_F(&t, "], union_by_name = true) WHERE %s) r USING (", pred);
+    for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
+        rc = SQL_IDENT(&t, spec->entity_columns[k]);
+        if (rc == 0)
+            rc = SQL_F(&t, ", ");
+    }
+    if (rc == 0)
+        rc = SQL_F(&t, "tst_key)");
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    if (rc == 0)
+        rc = tst_duck_connect(&con);
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, &res, "comparing the boundary buckets' rows");
+    if (rc == 0) {
+        *out = duckdb_value_uint64(&res, 0, 0);
+        duckdb_destroy_result(&res);
+    }
+    tst_duck_disconnect(&con);
+    free(t.s);
+    return rc;
+}
+
+/* Reads the stored rows of the boundary pairs (only the segments holding them). */
+static int check_collisions(append_job *job, const tst_table_cov *overlap)
+{
+    target_list l;
+    tst_delete_plan found;
+    memset(&found, 0, sizeof found);
+    char *pred = NULL;
+    uint64_t n = 0;
+    int rc = targets_of(job->table, overlap, &l);
+    if (rc == 0)
+        rc = tst_delete_plan_find(&found, job->table, "append", l.items, l.count);
+    if (rc == 0)
+        rc = tst_delete_targets_predicate(job->table, "append", l.items, l.count, &pred);
+    if (rc == 0 && found.count > 0)
+        rc = count_collisions(job, &found, pred, &n);
+    if (rc == 0 && n > 0) {
+        char why[160];
+        snprintf(why, sizeof why, "%" PRIu64 " of its rows there ha%s an index value the table "
+                 "already holds; use --on-overlap skip or replace", n, n == 1 ? "s" : "ve");
+        rc = boundary_error(job, overlap, why);
+    }
+    free(pred);
+    tst_delete_plan_clear(&found);
+    targets_clear(&l);
+    return rc;
+}
+
+/* on_overlap reject: TST_EOVERLAP for a covered pair, except (allow_boundary_overlap)
+ * a partly covered first or last bucket without colliding rows. */
+static int check_table_overlap(append_job *job, const tst_table_cov *table_cov)
+{
+    if (!job->opts->allow_boundary_overlap)
+        return check_overlap(job, table_cov);
+    tst_table_cov overlap = {0}, mine = measured_cov(job);
+    int rc = cov_intersect(job->table, &mine, table_cov, &overlap);
+    if (rc == 0 && cov_pairs(&overlap) > 0) {
+        if (!only_boundary(&mine, &overlap))
+            rc = check_overlap(job, table_cov);
+        else if (is_v7(job->table))
+            rc = boundary_error(job, &overlap, "a protocol-7 table keeps one row per (entity, "
+                                "index interval), which that bucket has; start the source after "
+                                "it or use --on-overlap skip");
+        else
+            rc = check_collisions(job, &overlap);
+    }
+    tst_table_cov_clear(&overlap);
+    return rc;
+}
+
 static void remove_job_files(append_job *job)
 {
     if (job->segment_cov_written)
@@ -699,7 +881,7 @@ static int recheck(append_batch *b, const tst_table_cov *table_cov)
     case TST_OVERLAP_REJECT: break;
     }
     for (size_t i = 0; rc == 0 && i < b->count; i++)
-        rc = check_overlap(&b->jobs[i], table_cov);
+        rc = check_table_overlap(&b->jobs[i], table_cov);
     return rc;
 }
 
@@ -879,7 +1061,7 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
     bool reject = mode_of(job) == TST_OVERLAP_REJECT;
     /* Cheap early rejection, before any file exists; re-checked at commit. */
     if (rc == 0 && reject)
-        rc = check_overlap(job, table_cov);
+        rc = check_table_overlap(job, table_cov);
     for (size_t j = 0; rc == 0 && j < i; j++)
         rc = check_files_overlap(&b->jobs[j], job);
     if (rc == 0 && !reject)
@@ -990,6 +1172,10 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     if (rc == 0 && tst_overlap_mode_name(b.opts->on_overlap) == NULL)
         rc = tst_fail(TST_EINVAL, "append options: on_overlap %d is not a tst_overlap_mode",
                       (int)b.opts->on_overlap);
+    if (rc == 0 && b.opts->allow_boundary_overlap && b.opts->on_overlap != TST_OVERLAP_REJECT)
+        rc = tst_fail(TST_EINVAL, "append options: allow_boundary_overlap goes with on_overlap "
+                      "reject, not %s (skip and replace decide every covered bucket already)",
+                      tst_overlap_mode_name(b.opts->on_overlap));
     for (size_t i = 0; rc == 0 && i < count; i++) {
         b.jobs[i].table = table;
         b.jobs[i].opts = b.opts;

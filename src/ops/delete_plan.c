@@ -782,6 +782,17 @@ int tst_delete_plan_build(tst_delete_plan *p, tst_table *table, const char *op,
     return rc;
 }
 
+int tst_delete_plan_find(tst_delete_plan *p, tst_table *table, const char *op,
+                         const tst_delete_target *targets, size_t count)
+{
+    memset(p, 0, sizeof *p);
+    p->table = table;
+    p->op = op;
+    p->root = tst_table_root(table);
+    int rc = resolve_targets(p, targets, count);
+    return rc == 0 ? choose_segments(p) : rc;
+}
+
 int tst_delete_targets_predicate(tst_table *table, const char *op,
                                  const tst_delete_target *targets, size_t count, char **out)
 {
