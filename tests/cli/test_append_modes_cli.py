@@ -1,0 +1,82 @@
+"""`tstable append --on-overlap reject|skip|replace` and `--allow-boundary-overlap`:
+idempotent re-ingest, late corrections and "append what arrived since the
+last run", with their reports (goldens) and refusals."""
+import json
+
+from conftest import REPO
+
+NVDA_CSV = REPO / "examples" / "data" / "nvda_1h_sample.csv"
+HEADER = "ts,symbol,open,high,low,close,volume\n"
+
+
+def nvda_table(cli, name="t"):
+    cli.ok("create", "--table", name, "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+    cli.ok("append", "--table", name, "--csv", str(NVDA_CSV))
+    return name
+
+
+def query(cli, table, sql):
+    return cli.ok("query", "--table", table, "--sql", sql, "--format", "csv").stdout.splitlines()[1:]
+
+
+def version(cli, table):
+    return json.loads(cli.ok("info", "--table", table, "--format", "json").stdout)["version"]
+
+
+def test_skip_appends_only_the_new_rows_and_a_rerun_is_a_no_op(cli, golden):
+    nvda_table(cli)
+    # the sample's last day again, plus a day after it
+    lines = NVDA_CSV.read_text().splitlines()
+    new = [l.replace("2024-06-10", "2024-06-11") for l in lines[-24:]]
+    (cli.tmp / "more.csv").write_text(lines[0] + "\n" + "\n".join(lines[-24:] + new) + "\n")
+    r = cli("append", "--table", "t", "--csv", "more.csv", "--on-overlap", "skip")
+    golden("append_skip", r)
+    assert r.stdout == ("Appended table version: 3 (kept 24 rows, skipped 24 rows in 24 covered "
+                        "buckets)\n")
+    r = cli("append", "--table", "t", "--csv", "more.csv", "--on-overlap", "skip")
+    golden("append_skip_no_op", r)
+    assert r.code == 0 and r.stdout.startswith("Nothing appended")
+    assert version(cli, "t") == 3
+    assert query(cli, "t", "select count(*) AS n, count(distinct ts) AS d from t") == ["264,264"]
+
+
+def test_replace_corrects_stored_rows_in_one_commit(cli, golden):
+    nvda_table(cli)
+    (cli.tmp / "fix.csv").write_text(HEADER + "2024-06-03T10:00:00Z,NVDA,1,2,0.5,1.5,7\n"
+                                              "2024-06-03T11:00:00Z,NVDA,1,2,0.5,1.5,7\n")
+    r = cli("append", "--table", "t", "--csv", "fix.csv", "--on-overlap", "replace")
+    golden("append_replace", r)
+    assert r.stdout == ("Appended table version: 3 (replaced 2 stored rows in 2 buckets: 0 "
+                        "segments removed, 1 rewritten)\n")
+    assert query(cli, "t", "select count(*) AS n, sum(CAST(volume = 7 AS INT)) AS s from t") == ["240,2"]
+    # the default still refuses
+    r = cli("append", "--table", "t", "--csv", "fix.csv")
+    assert r.code == 1 and "overlap:" in r.stderr
+
+
+def test_a_bad_mode_is_a_usage_error(cli, golden):
+    nvda_table(cli)
+    r = cli("append", "--table", "t", "--csv", str(NVDA_CSV), "--on-overlap", "merge")
+    golden("append_err_on_overlap", r)
+    assert r.code == 1 and "--on-overlap takes reject, skip or replace" in r.stderr
+
+
+def test_allow_boundary_overlap_takes_the_rest_of_a_partly_covered_bucket(cli):
+    cli.ok("create", "--table", "m", "--protocol", "6", "--index-column", "ts", "--bucket", "1h",
+           "--entity", "symbol")
+
+    def minutes(name, first, n):
+        rows = [f"2024-06-01T{m // 60:02d}:{m % 60:02d}:00Z,NVDA,{m}" for m in
+                range(first, first + n)]
+        (cli.tmp / name).write_text("ts,symbol,v\n" + "\n".join(rows) + "\n")
+        return name
+
+    cli.ok("append", "--table", "m", "--csv", minutes("a.csv", 0, 45))
+    cli.ok("append", "--table", "m", "--csv", minutes("b.csv", 45, 45), "--allow-boundary-overlap")
+    r = cli("append", "--table", "m", "--csv", minutes("c.csv", 80, 51), "--allow-boundary-overlap")
+    assert r.code == 1 and "10 of its rows there have an index value the table already holds" \
+        in r.stderr
+    r = cli.ok("append", "--table", "m", "--csv", "c.csv", "--on-overlap", "skip")
+    assert "kept 11 rows, skipped 40 rows in 1 covered buckets" in r.stdout
+    assert query(cli, "m", "select count(*) AS n, count(distinct ts) AS d from m") == ["101,101"]
