@@ -2,7 +2,9 @@
 against a naive model (rows per (entity, bucket)) on random tables of both
 protocols, the reports, the no-op, and the option on every append entry point
 (append, append_parquet, append_csv)."""
+import os
 import random
+import re
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -10,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import timeseries_table_format as ttf
+from conftest import REPO
 
 WIDTH = 10
 ENTITIES = ["A", "B", "C"]
@@ -216,3 +219,11 @@ def test_a_boundary_bucket_with_a_colliding_row_is_refused_with_a_hint(tmp_path)
     with pytest.raises(ttf.TimeseriesTableError, match="allow_boundary_overlap goes with"):
         t.append(source([("B", 2, 7)]), on_overlap="skip", allow_boundary_overlap=True)
     assert stored(t) == [("A", 1, 1), ("A", 4, 2), ("A", 6, 3), ("A", 12, 4)]
+
+
+def test_the_guide_python_example_runs(tmp_path, monkeypatch):
+    guide = open(os.path.join(REPO, "docs", "guide", "appending.md")).read()
+    section = guide[guide.index("## Overlap modes"):guide.index("### Boundary buckets")]
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "docs/guide/appending.md", "exec"), {"__name__": "guide"})

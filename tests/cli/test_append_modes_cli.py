@@ -2,6 +2,8 @@
 idempotent re-ingest, late corrections and "append what arrived since the
 last run", with their reports (goldens) and refusals."""
 import json
+import re
+import shlex
 
 from conftest import REPO
 
@@ -80,3 +82,32 @@ def test_allow_boundary_overlap_takes_the_rest_of_a_partly_covered_bucket(cli):
     r = cli.ok("append", "--table", "m", "--csv", "c.csv", "--on-overlap", "skip")
     assert "kept 11 rows, skipped 40 rows in 1 covered buckets" in r.stdout
     assert query(cli, "m", "select count(*) AS n, count(distinct ts) AS d from m") == ["101,101"]
+
+
+def test_the_guide_example_runs_and_prints_what_it_shows(cli):
+    guide = (REPO / "docs" / "guide" / "appending.md").read_text()
+    section = guide[guide.index("## Overlap modes"):guide.index("### Boundary buckets")]
+    (sh,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (text,) = re.findall(r"```text\n(.*?)```", section, re.S)
+    for name, csv in zip(["bars.csv", "next.csv", "fix.csv"],
+                         re.findall(r"```csv\n(.*?)```", section, re.S)):
+        (cli.tmp / name).write_text(csv)
+    lines = sh.splitlines()
+    for line in lines[:2]:
+        cli.ok(*shlex.split(line)[1:])
+    printed = "".join(cli.ok(*shlex.split(line)[1:]).stdout for line in lines[2:])
+    assert printed == text
+    assert query(cli, "./bars", "select symbol, hour(ts) AS h, close from bars order by ts, "
+                 "symbol") == ["AAPL,10,190.25", "NVDA,10,120.75", "AAPL,11,191.0",
+                               "NVDA,11,121.0", "AAPL,12,191.5", "NVDA,12,122.0"]
+    # the boundary refusal the guide quotes, word for word
+    quoted = re.search(r"```\n(overlap: .*?)\n```", guide[guide.index("### Boundary"):], re.S)
+    cli.ok("create", "--table", "./m", "--protocol", "6", "--index-column", "ts", "--bucket",
+           "1h", "--entity", "symbol")
+    for name, first in [("a.csv", 0), ("b.csv", 45)]:
+        rows = [f"2024-06-01T{m // 60:02d}:{m % 60:02d}:00Z,NVDA,{m}" for m in
+                range(first, first + 45)]
+        (cli.tmp / name).write_text("ts,symbol,v\n" + "\n".join(rows) + "\n")
+    cli.ok("append", "--table", "./m", "--csv", "a.csv")
+    r = cli("append", "--table", "./m", "--csv", "b.csv")
+    assert r.stderr == quoted.group(1) + "\n"
