@@ -211,7 +211,13 @@ typedef struct overlap_report {
     uint64_t total, entities, first_count, bucket;
     char entity[512]; /* "" for tables without entity columns */
     const char *edge; /* NULL, "last" or "first" */
+    bool boundary;    /* else: every pair is the source's first or last bucket of its entity */
 } overlap_report;
+
+/* Defined with the overlap modes below. */
+static int cov_intersect(const tst_table *table, const tst_table_cov *a, const tst_table_cov *b,
+                         tst_table_cov *out);
+static bool only_boundary(const tst_table_cov *src, const tst_table_cov *overlap);
 
 /* "last" / "first" when the overlap of src and table is one bucket at the table's edge. */
 static const char *overlap_edge(const tst_coverage *src, const tst_coverage *table,
@@ -232,6 +238,11 @@ static void overlap_hint(const overlap_report *r, bool v7, const char *range, ch
                          size_t cap)
 {
     buf[0] = '\0';
+    if (!r->edge && r->boundary)
+        snprintf(buf, cap, "the overlap is only the source's first or last bucket of each entity, "
+                 "which the table partly covers: use --on-overlap skip (leave out those buckets' "
+                 "rows)%s", v7 ? "" : " or --allow-boundary-overlap (keep them when no index "
+                                      "value is already stored)");
     if (!r->edge)
         return;
     bool last = strcmp(r->edge, "last") == 0;
@@ -251,6 +262,16 @@ static int overlap_error(append_job *job, const overlap_report *r)
     const tst_index_kind *kind = &tst_table_index(job->table)->kind;
     char range[TST_BUCKET_TEXT_MAX] = "", hint[TST_BUCKET_TEXT_MAX + 1000];
     tst_bucket_format(kind, r->bucket, range, sizeof range);
+    overlap_report with = *r;
+    if (!r->edge) {
+        tst_table_cov overlap = {0}, mine = {job->measure.global, job->measure.entities};
+        const tst_table_cov *table_cov = NULL;
+        if (tst_table_load_coverage(job->table, &table_cov) == 0 &&
+            cov_intersect(job->table, &mine, table_cov, &overlap) == 0)
+            with.boundary = only_boundary(&mine, &overlap);
+        tst_table_cov_clear(&overlap);
+        r = &with;
+    }
     /* protocol 7 keeps one row per (entity, bucket): no boundary merging there */
     overlap_hint(r, tst_table_get_meta(job->table)->protocol_version == TST_PROTOCOL_VERSION,
                  range, hint, sizeof hint);
@@ -267,12 +288,14 @@ static int overlap_error(append_job *job, const overlap_report *r)
                  job->source.path);
     else if (r->entity[0])
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s of entity %s "
-                 "already covered, first %s; nothing was written (source %s)",
-                 root, r->total, r->total == 1 ? "" : "s", r->entity, range, job->source.path);
+                 "already covered, first %s%s%s; nothing was written (source %s)",
+                 root, r->total, r->total == 1 ? "" : "s", r->entity, range,
+                 hint[0] ? "; " : "", hint, job->source.path);
     else
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s already "
-                 "covered, first %s; nothing was written (source %s)",
-                 root, r->total, r->total == 1 ? "" : "s", range, job->source.path);
+                 "covered, first %s%s%s; nothing was written (source %s)",
+                 root, r->total, r->total == 1 ? "" : "s", range, hint[0] ? "; " : "", hint,
+                 job->source.path);
     tst_fail_set_overlap(r->total, r->entity, r->bucket, range);
     tst_fail_set_overlap_entities(r->entities, r->first_count);
     tst_fail_set_path(root);

@@ -111,3 +111,18 @@ def test_the_guide_example_runs_and_prints_what_it_shows(cli):
     cli.ok("append", "--table", "./m", "--csv", "a.csv")
     r = cli("append", "--table", "./m", "--csv", "b.csv")
     assert r.stderr == quoted.group(1) + "\n"
+
+
+def test_an_overlap_of_only_the_source_s_edge_buckets_says_what_to_do(cli, golden):
+    """A backfill into a hole whose both edges meet stored buckets (not the table's edge)."""
+    cli.ok("create", "--table", "g", "--protocol", "6", "--index-column", "ts", "--index-type",
+           "int64", "--bucket-width", "10", "--entity", "sym")
+    (cli.tmp / "g1.csv").write_text("ts,sym,v\n1,A,1\n45,A,2\n")
+    (cli.tmp / "g2.csv").write_text("ts,sym,v\n5,A,1\n12,A,2\n20,A,3\n47,A,3\n")
+    cli.ok("append", "--table", "g", "--csv", "g1.csv")
+    r = cli("append", "--table", "g", "--csv", "g2.csv")
+    golden("append_err_overlap_edges", r)
+    assert "the overlap is only the source's first or last bucket of each entity" in r.stderr
+    assert "--allow-boundary-overlap" in r.stderr
+    cli.ok("append", "--table", "g", "--csv", "g2.csv", "--allow-boundary-overlap")
+    assert query(cli, "g", "select count(*) AS n from g") == ["6"]
