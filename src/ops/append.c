@@ -20,6 +20,19 @@
  * written, and a failure anywhere rolls back every job. A single-file
  * append is a batch of one.
  *
+ * Overlap modes (tst_append_options.on_overlap): reject checks as above.
+ * Skip filters each source to the rows of pairs the table does not cover
+ * (NOT the predicate a delete of the covered ranges would use) and measures
+ * it again; a file left without rows is dropped from the batch, and a batch
+ * left without files is a no-op. Replace builds a removal plan for the
+ * shared pairs (delete_plan.h: segments dropped or rewritten) and commits its
+ * actions with the new segments; the snapshot is the table's coverage less
+ * the plan's pairs plus the sources'. A rebase recomputes the shared pairs
+ * at the new version: skip writes a file again only when they changed,
+ * replace plans its removal again. allow_boundary_overlap (with reject)
+ * lets in a partly covered first or last bucket per entity after comparing
+ * its rows with the stored ones of that bucket.
+ *
  * Cancellation (tst_append_options.cancel) is checked between steps, and
  * interrupts DuckDB while a step runs (cancel.h); a cancelled append rolls
  * back like any failure. Nothing is checked after the commit is published.
@@ -702,8 +715,8 @@ static bool only_boundary(const tst_table_cov *src, const tst_table_cov *overlap
 }
 
 /* The first (entity, bucket) of a non-empty overlap, as messages show it. */
-static void first_pair(const append_job *job, const tst_table_cov *overlap, char *entity,
-                       size_t entity_cap, char *range, size_t range_cap)
+static uint64_t first_pair(const append_job *job, const tst_table_cov *overlap, char *entity,
+                           size_t entity_cap, char *range, size_t range_cap)
 {
     uint64_t bucket = 0;
     entity[0] = '\0';
@@ -719,17 +732,18 @@ static void first_pair(const append_job *job, const tst_table_cov *overlap, char
         }
     }
     tst_bucket_format(&tst_table_index(job->table)->kind, bucket, range, range_cap);
+    return bucket;
 }
 
 static int boundary_error(const append_job *job, const tst_table_cov *overlap, const char *why)
 {
     char entity[512], range[TST_BUCKET_TEXT_MAX] = "";
-    first_pair(job, overlap, entity, sizeof entity, range, sizeof range);
+    uint64_t bucket = first_pair(job, overlap, entity, sizeof entity, range, sizeof range);
     const char *root = tst_table_root(job->table);
     tst_fail(TST_EOVERLAP, "append to table %s rejected: the source's boundary bucket%s%s %s is "
              "partly covered already and %s; nothing was written (source %s)", root,
              entity[0] ? " for " : "", entity, range, why, job->source.path);
-    tst_fail_set_overlap(cov_pairs(overlap), entity, 0, range);
+    tst_fail_set_overlap(cov_pairs(overlap), entity, bucket, range);
     tst_fail_set_path(root);
     return TST_EOVERLAP;
 }
