@@ -1099,10 +1099,12 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
     /* Cheap early rejection, before any file exists; re-checked at commit. */
     if (rc == 0 && reject)
         rc = check_table_overlap(job, table_cov);
-    for (size_t j = 0; rc == 0 && j < i; j++)
-        rc = check_files_overlap(&b->jobs[j], job);
-    if (rc == 0 && !reject)
+    else if (rc == 0)
         rc = apply_overlap_mode(job, table_cov);
+    /* skip: files are compared on the rows they still append */
+    for (size_t j = 0; rc == 0 && !job->skipped && j < i; j++)
+        if (!b->jobs[j].skipped)
+            rc = check_files_overlap(&b->jobs[j], job);
     if (rc == 0)
         rc = cancelled(b);
     return rc;

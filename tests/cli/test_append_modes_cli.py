@@ -126,3 +126,22 @@ def test_an_overlap_of_only_the_source_s_edge_buckets_says_what_to_do(cli, golde
     assert "--allow-boundary-overlap" in r.stderr
     cli.ok("append", "--table", "g", "--csv", "g2.csv", "--allow-boundary-overlap")
     assert query(cli, "g", "select count(*) AS n from g") == ["6"]
+
+
+def test_skip_with_several_files_compares_them_on_what_they_still_append(cli):
+    cli.ok("create", "--table", "mf", "--protocol", "6", "--index-column", "ts", "--index-type",
+           "int64", "--bucket-width", "10", "--entity", "sym")
+    (cli.tmp / "a.csv").write_text("ts,sym,v\n1,A,1\n5,A,2\n12,A,3\n3,B,4\n")
+    (cli.tmp / "b.csv").write_text("ts,sym,v\n7,A,10\n25,A,11\n4,B,12\n15,B,13\n")
+    (cli.tmp / "c.csv").write_text("ts,sym,v\n8,A,20\n6,B,21\n")
+    cli.ok("append", "--table", "mf", "--csv", "a.csv")
+    # b.csv and c.csv both reach into (A, 0) and (B, 0), which the table covers: no clash
+    r = cli.ok("append", "--table", "mf", "--csv", "a.csv", "--csv", "b.csv", "--csv", "c.csv",
+               "--on-overlap", "skip")
+    assert r.stdout == ("Appended table version: 3 (3 files) (kept 2 rows, skipped 8 rows in 7 "
+                        "covered buckets)\n")
+    # with replace they would both replace (A, 0): refused, naming both files
+    r = cli("append", "--table", "mf", "--csv", "b.csv", "--csv", "c.csv", "--on-overlap",
+            "replace")
+    assert r.code == 1 and "b.csv and c.csv both cover" in r.stderr
+    assert query(cli, "mf", "select count(*) AS n from mf") == ["6"]
