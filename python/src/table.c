@@ -485,7 +485,8 @@ static PyObject *table_append_csv(ttf_TableObject *self, PyObject *args, PyObjec
     append_call call = APPEND_CALL(APPEND_CSV);
     char *columns_sql = NULL;
     PyObject *out = NULL;
-    if (overlap_option(&call.opts, mode, boundary) == 0 && csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
+    if (overlap_option(&call.opts, mode, boundary) == 0 &&
+        csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
         ttf_path_arg(path, &call.path) == 0)
         out = run_append(self, &call);
     free(call.path);
@@ -535,7 +536,8 @@ static PyObject *table_append(ttf_TableObject *self, PyObject *args, PyObject *k
                                      &rows, &mode, &boundary))
         return NULL;
     append_call call = APPEND_CALL(APPEND_ARROW);
-    if (overlap_option(&call.opts, mode, boundary) < 0 || layout_options(&call.opts, compression, rows) < 0 ||
+    if (overlap_option(&call.opts, mode, boundary) < 0 ||
+        layout_options(&call.opts, compression, rows) < 0 ||
         ttf_stream_from_py(source, &call.stream) < 0)
         return NULL;
     return run_append(self, &call);
@@ -867,14 +869,16 @@ static PyMethodDef table_methods[] = {
      "is_pinned() -> bool\n\nWhether the handle was opened at a version or an instant: it\n"
      "never moves (refresh() leaves it) and refuses every write."},
     {"append_parquet", TTF_KW(table_append_parquet), METH_VARARGS | METH_KEYWORDS,
-     "append_parquet(path, *, on_overlap=None, allow_boundary_overlap=False) -> dict\n\nAppend a Parquet file as one new segment; returns what\n"
-     "AppendReport is built from."},
+     "append_parquet(path, *, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
+     "Append a Parquet file as one new segment; returns what AppendReport is built from."},
     {"append_csv", TTF_KW(table_append_csv), METH_VARARGS | METH_KEYWORDS,
-     "append_csv(path, *, delimiter=None, header=None, columns=None, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
+     "append_csv(path, *, delimiter=None, header=None, columns=None, on_overlap=None,\n"
+     "           allow_boundary_overlap=False) -> dict\n\n"
      "Append a CSV file (re-encoded). columns maps every column name to a DuckDB\n"
      "type, e.g. {'ts': 'TIMESTAMPTZ', 'v': 'DOUBLE'}; inferred when omitted."},
     {"append", TTF_KW(table_append), METH_VARARGS | METH_KEYWORDS,
-     "append(source, *, compression=None, max_rows_per_row_group=None, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
+     "append(source, *, compression=None, max_rows_per_row_group=None, on_overlap=None,\n"
+     "       allow_boundary_overlap=False) -> dict\n\n"
      "Append the rows of an object implementing __arrow_c_stream__ (called once; the\n"
      "stream is released exactly once). Returns what AppendReport is built from."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},

@@ -387,7 +387,8 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
     tst_append_result result;
     double elapsed = 0;
     int rc = add_source(&l, path);
-    if (rc == 0 && append_all(table, &l, NULL, TST_OVERLAP_REJECT, false, NULL, &result, &elapsed) != 0)
+    if (rc == 0 &&
+        append_all(table, &l, NULL, TST_OVERLAP_REJECT, false, NULL, &result, &elapsed) != 0)
         rc = report_failure();
     sources_free(&l);
     if (rc != 0)

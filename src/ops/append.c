@@ -38,6 +38,7 @@
  * back like any failure. Nothing is checked after the commit is published.
  */
 #include "append_internal.h"
+#include "append_overlap.h"
 #include "append_schema.h"
 #include "arrow_source.h"
 #include "cancel.h"
@@ -227,10 +228,6 @@ typedef struct overlap_report {
     bool boundary;    /* else: every pair is the source's first or last bucket of its entity */
 } overlap_report;
 
-/* Defined with the overlap modes below. */
-static int cov_intersect(const tst_table *table, const tst_table_cov *a, const tst_table_cov *b,
-                         tst_table_cov *out);
-static bool only_boundary(const tst_table_cov *src, const tst_table_cov *overlap);
 
 /* "last" / "first" when the overlap of src and table is one bucket at the table's edge. */
 static const char *overlap_edge(const tst_coverage *src, const tst_coverage *table,
@@ -280,8 +277,8 @@ static int overlap_error(append_job *job, const overlap_report *r)
         tst_table_cov overlap = {0}, mine = {job->measure.global, job->measure.entities};
         const tst_table_cov *table_cov = NULL;
         if (tst_table_load_coverage(job->table, &table_cov) == 0 &&
-            cov_intersect(job->table, &mine, table_cov, &overlap) == 0)
-            with.boundary = only_boundary(&mine, &overlap);
+            tst_overlap_intersect(job->table, &mine, table_cov, &overlap) == 0)
+            with.boundary = tst_overlap_only_boundary(&mine, &overlap);
         tst_table_cov_clear(&overlap);
         r = &with;
     }
@@ -491,106 +488,6 @@ static tst_overlap_mode mode_of(const append_job *job)
     return job->opts->on_overlap;
 }
 
-/* *out = a ∩ b, in a's form (global or per entity). */
-static int cov_intersect(const tst_table *table, const tst_table_cov *a, const tst_table_cov *b,
-                         tst_table_cov *out)
-{
-    int rc = tst_table_cov_new(out, tst_table_index(table));
-    if (rc == 0 && a->global && b->global) {
-        tst_coverage *both = NULL;
-        rc = tst_coverage_intersect(&both, a->global, b->global);
-        if (rc == 0)
-            rc = tst_coverage_union_inplace(out->global, both);
-        tst_coverage_free(both);
-    }
-    size_t n = a->entities && b->entities ? tst_entity_coverage_count(a->entities) : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        tst_entity_identity id;
-        const tst_coverage *mine = NULL, *theirs;
-        tst_coverage *both = NULL, *slot = NULL;
-        rc = tst_entity_coverage_at(a->entities, i, &id, &mine);
-        if (rc != 0 || !(theirs = tst_entity_coverage_get(b->entities, &id)) ||
-            tst_coverage_intersection_cardinality(mine, theirs) == 0)
-            continue;
-        rc = tst_coverage_intersect(&both, mine, theirs);
-        if (rc == 0)
-            rc = tst_entity_coverage_get_or_add(out->entities, &id, &slot);
-        if (rc == 0)
-            rc = tst_coverage_union_inplace(slot, both);
-        tst_coverage_free(both);
-    }
-    return rc;
-}
-
-static uint64_t cov_pairs(const tst_table_cov *c)
-{
-    return c->global ? tst_coverage_cardinality(c->global)
-                     : c->entities ? tst_entity_coverage_cardinality(c->entities) : 0;
-}
-
-/* (entity, range) targets for tst_delete_plan_build / _predicate: one per run
- * of buckets of each identity, on bucket edges. */
-typedef struct target_list {
-    const tst_index_spec *spec;
-    tst_delete_target *items;
-    size_t count, cap;
-    tst_entity_binding *bindings; /* entity_count per identity, for items' entity */
-    const tst_entity_binding *current;
-} target_list;
-
-static int add_target(void *ctx, uint64_t first, uint64_t last)
-{
-    target_list *l = ctx;
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        tst_delete_target *grown = realloc(l->items, cap * sizeof *grown);
-        if (!grown)
-            return tst_fail(TST_ENOMEM, "out of memory");
-        l->items = grown;
-        l->cap = cap;
-    }
-    tst_delete_target *t = &l->items[l->count];
-    tst_index_value ignored;
-    bool inclusive = false;
-    int rc = tst_bucket_bounds(&l->spec->kind, first, &t->start, &ignored, &inclusive);
-    if (rc == 0)
-        rc = tst_bucket_bounds(&l->spec->kind, last, &ignored, &t->end, &inclusive);
-    t->entity = l->current;
-    t->entity_count = l->current ? l->spec->entity_count : 0;
-    l->count += rc == 0;
-    return rc;
-}
-
-static int targets_of(const tst_table *table, const tst_table_cov *cov, target_list *l)
-{
-    memset(l, 0, sizeof *l);
-    l->spec = tst_table_index(table);
-    if (cov->global)
-        return tst_coverage_each_run(cov->global, 0, UINT64_MAX, add_target, l);
-    size_t n = tst_entity_coverage_count(cov->entities), k = l->spec->entity_count;
-    l->bindings = calloc(n * k + 1, sizeof *l->bindings);
-    int rc = l->bindings ? 0 : tst_fail(TST_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        tst_entity_identity id;
-        const tst_coverage *c = NULL;
-        rc = tst_entity_coverage_at(cov->entities, i, &id, &c);
-        for (size_t j = 0; rc == 0 && j < k; j++)
-            l->bindings[i * k + j] = (tst_entity_binding){l->spec->entity_columns[j],
-                                                          id.values[j]};
-        l->current = &l->bindings[i * k];
-        if (rc == 0)
-            rc = tst_coverage_each_run(c, 0, UINT64_MAX, add_target, l);
-    }
-    return rc;
-}
-
-static void targets_clear(target_list *l)
-{
-    free(l->items);
-    free(l->bindings);
-    memset(l, 0, sizeof *l);
-}
-
 /* Measures the job's (current) relation: rows, bounds, coverage, layout. */
 static int measure_job(append_job *job)
 {
@@ -612,10 +509,10 @@ static int measure_job(append_job *job)
 static int filter_covered(append_job *job)
 {
     uint64_t before = job->measure.rows;
-    target_list l;
+    tst_overlap_targets l;
     char *pred = NULL;
     tst_sql t = {0};
-    int rc = targets_of(job->table, &job->overlap, &l);
+    int rc = tst_overlap_targets_of(job->table, &job->overlap, &l);
     if (rc == 0)
         rc = tst_delete_targets_predicate(job->table, "append", l.items, l.count, &pred);
     if (rc == 0)
@@ -631,7 +528,7 @@ static int filter_covered(append_job *job)
         job->rows_skipped = before - job->measure.rows;
     free(t.s);
     free(pred);
-    targets_clear(&l);
+    tst_overlap_targets_clear(&l);
     return rc;
 }
 
@@ -652,13 +549,13 @@ static int apply_overlap_mode(append_job *job, const tst_table_cov *table_cov)
             rc = tst_fail(TST_ENOMEM, "out of memory");
     }
     if (rc == 0)
-        rc = cov_intersect(job->table, &job->src_cov, table_cov, &job->overlap);
-    uint64_t shared = rc == 0 ? cov_pairs(&job->overlap) : 0;
+        rc = tst_overlap_intersect(job->table, &job->src_cov, table_cov, &job->overlap);
+    uint64_t shared = rc == 0 ? tst_overlap_pairs(&job->overlap) : 0;
     job->skipped = false;
     job->rows_skipped = 0;
     if (rc != 0 || shared == 0 || mode_of(job) != TST_OVERLAP_SKIP)
         return rc;
-    if (shared == cov_pairs(&job->src_cov)) {
+    if (shared == tst_overlap_pairs(&job->src_cov)) {
         job->skipped = true;
         job->rows_skipped = job->measure.rows;
         return 0;
@@ -675,44 +572,19 @@ static int plan_removal(append_batch *b)
     int rc = tst_table_cov_new(&all, tst_table_index(b->table));
     for (size_t i = 0; rc == 0 && i < b->count; i++)
         rc = tst_table_cov_union_inplace(&all, &b->jobs[i].overlap);
-    target_list l = {0};
-    if (rc == 0 && cov_pairs(&all) > 0) {
-        rc = targets_of(b->table, &all, &l);
+    tst_overlap_targets l = {0};
+    if (rc == 0 && tst_overlap_pairs(&all) > 0) {
+        rc = tst_overlap_targets_of(b->table, &all, &l);
         if (rc == 0)
             rc = tst_delete_plan_build(&b->removal, b->table, "replace", l.items, l.count,
                                        b->opts->cancel);
     }
-    targets_clear(&l);
+    tst_overlap_targets_clear(&l);
     tst_table_cov_clear(&all);
     return rc;
 }
 
 /* ---- allow_boundary_overlap -------------------------------------------- */
-
-/* Whether every bucket of `both` is the first or the last of `src`. */
-static bool only_edges(const tst_coverage *src, const tst_coverage *both)
-{
-    uint64_t lo = 0, hi = 0;
-    if (!tst_coverage_min(src, &lo) || !tst_coverage_max(src, &hi))
-        return false;
-    uint64_t edges = tst_coverage_contains(both, lo) + (hi != lo && tst_coverage_contains(both, hi));
-    return tst_coverage_cardinality(both) == edges;
-}
-
-static bool only_boundary(const tst_table_cov *src, const tst_table_cov *overlap)
-{
-    if (overlap->global)
-        return only_edges(src->global, overlap->global);
-    size_t n = tst_entity_coverage_count(overlap->entities);
-    for (size_t i = 0; i < n; i++) {
-        tst_entity_identity id;
-        const tst_coverage *both = NULL, *mine;
-        if (tst_entity_coverage_at(overlap->entities, i, &id, &both) != 0 ||
-            !(mine = tst_entity_coverage_get(src->entities, &id)) || !only_edges(mine, both))
-            return false;
-    }
-    return true;
-}
 
 /* The first (entity, bucket) of a non-empty overlap, as messages show it. */
 static uint64_t first_pair(const append_job *job, const tst_table_cov *overlap, char *entity,
@@ -743,27 +615,9 @@ static int boundary_error(const append_job *job, const tst_table_cov *overlap, c
     tst_fail(TST_EOVERLAP, "append to table %s rejected: the source's boundary bucket%s%s %s is "
              "partly covered already and %s; nothing was written (source %s)", root,
              entity[0] ? " for " : "", entity, range, why, job->source.path);
-    tst_fail_set_overlap(cov_pairs(overlap), entity, bucket, range);
+    tst_fail_set_overlap(tst_overlap_pairs(overlap), entity, bucket, range);
     tst_fail_set_path(root);
     return TST_EOVERLAP;
-}
-
-/* "e1, e2, <index key>": what makes two rows the same (entity, index value). */
-static int key_columns_sql(tst_sql *t, const tst_index_spec *spec, const tst_schema *schema)
-{
-    int rc = 0;
-    for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
-        rc = SQL_IDENT(t, spec->entity_columns[k]);
-        if (rc == 0)
-            rc = SQL_F(t, ", ");
-    }
-    const tst_field *f = tst_schema_find(schema, spec->column);
-    bool ts = f && f->type.kind == TST_TYPE_TIMESTAMP;
-    if (rc == 0 && ts)
-        rc = SQL_F(t, "epoch_ns(");
-    if (rc == 0)
-        rc = SQL_IDENT(t, spec->column);
-    return rc == 0 ? SQL_F(t, "%s AS tst_key", ts ? ")" : "") : rc;
 }
 
 /* Rows of the source in the overlap whose (entity, index value) a stored row has. */
@@ -775,12 +629,12 @@ static int count_collisions(append_job *job, const tst_delete_plan *found, const
     tst_sql t = {0};
     int rc = SQL_F(&t, "SELECT count(*) FROM (SELECT DISTINCT ");
     if (rc == 0)
-        rc = key_columns_sql(&t, spec, schema);
+        rc = tst_overlap_key_sql(&t, spec, schema);
     if (rc == 0)
         rc = SQL_F(&t, " FROM %s WHERE %s) s JOIN (SELECT DISTINCT ", job->source.relation_sql,
                    pred);
     if (rc == 0)
-        rc = key_columns_sql(&t, spec, schema);
+        rc = tst_overlap_key_sql(&t, spec, schema);
     if (rc == 0)
         rc = SQL_F(&t, " FROM read_parquet([");
     for (size_t i = 0; rc == 0 && i < found->count; i++) {
@@ -817,12 +671,12 @@ static int count_collisions(append_job *job, const tst_delete_plan *found, const
 /* Reads the stored rows of the boundary pairs (only the segments holding them). */
 static int check_collisions(append_job *job, const tst_table_cov *overlap)
 {
-    target_list l;
+    tst_overlap_targets l;
     tst_delete_plan found;
     memset(&found, 0, sizeof found);
     char *pred = NULL;
     uint64_t n = 0;
-    int rc = targets_of(job->table, overlap, &l);
+    int rc = tst_overlap_targets_of(job->table, overlap, &l);
     if (rc == 0)
         rc = tst_delete_plan_find(&found, job->table, "append", l.items, l.count);
     if (rc == 0)
@@ -837,7 +691,7 @@ static int check_collisions(append_job *job, const tst_table_cov *overlap)
     }
     free(pred);
     tst_delete_plan_clear(&found);
-    targets_clear(&l);
+    tst_overlap_targets_clear(&l);
     return rc;
 }
 
@@ -848,9 +702,9 @@ static int check_table_overlap(append_job *job, const tst_table_cov *table_cov)
     if (!job->opts->allow_boundary_overlap)
         return check_overlap(job, table_cov);
     tst_table_cov overlap = {0}, mine = measured_cov(job);
-    int rc = cov_intersect(job->table, &mine, table_cov, &overlap);
-    if (rc == 0 && cov_pairs(&overlap) > 0) {
-        if (!only_boundary(&mine, &overlap))
+    int rc = tst_overlap_intersect(job->table, &mine, table_cov, &overlap);
+    if (rc == 0 && tst_overlap_pairs(&overlap) > 0) {
+        if (!tst_overlap_only_boundary(&mine, &overlap))
             rc = check_overlap(job, table_cov);
         else if (is_v7(job->table))
             rc = boundary_error(job, &overlap, "a protocol-7 table keeps one row per (entity, "
@@ -881,7 +735,7 @@ static int refilter(append_batch *b, const tst_table_cov *table_cov)
     for (size_t i = 0; rc == 0 && i < b->count; i++) {
         append_job *job = &b->jobs[i];
         tst_table_cov now = {0};
-        rc = cov_intersect(b->table, &job->src_cov, table_cov, &now);
+        rc = tst_overlap_intersect(b->table, &job->src_cov, table_cov, &now);
         bool same = rc == 0 && tst_table_cov_equals(&now, &job->overlap);
         tst_table_cov_clear(&now);
         if (rc != 0 || same)
@@ -913,7 +767,8 @@ static int recheck(append_batch *b, const tst_table_cov *table_cov)
     case TST_OVERLAP_SKIP: return refilter(b, table_cov);
     case TST_OVERLAP_REPLACE:
         for (size_t i = 0; rc == 0 && i < b->count; i++)
-            rc = cov_intersect(b->table, &b->jobs[i].src_cov, table_cov, &b->jobs[i].overlap);
+            rc = tst_overlap_intersect(b->table, &b->jobs[i].src_cov, table_cov,
+                                       &b->jobs[i].overlap);
         return rc == 0 ? plan_removal(b) : rc;
     case TST_OVERLAP_REJECT: break;
     }
@@ -1142,7 +997,7 @@ static void fill_result(const append_batch *b, tst_append_result *res)
         const append_job *job = &b->jobs[i];
         if (b->opts->on_overlap == TST_OVERLAP_SKIP) {
             res->rows_skipped += job->rows_skipped;
-            res->buckets_skipped += cov_pairs(&job->overlap);
+            res->buckets_skipped += tst_overlap_pairs(&job->overlap);
         }
         if (job->skipped)
             continue;
