@@ -128,15 +128,59 @@ typedef enum tst_compression {
 int tst_compression_parse(const char *name, tst_compression *out);
 const char *tst_compression_name(tst_compression c); /* DEFAULT names "zstd" */
 
+/*
+ * What an append does with (entity, bucket) pairs the table already covers.
+ *
+ * REJECT (the default): TST_EOVERLAP, nothing written (see 2. above).
+ * SKIP: only the source rows whose (entity, bucket) the table does not
+ *   cover yet are appended (re-encoded: the source is filtered); the rows
+ *   and pairs left out are reported. When every row is covered already the
+ *   append is a no-op: nothing is written or committed (result.no_op).
+ *   Idempotent re-ingest: running the same append twice adds nothing twice.
+ * REPLACE: the source's rows replace what the table holds in the pairs
+ *   they share, in ONE commit: the stored rows of exactly those pairs are
+ *   removed as tst_table_delete_rows would remove them (segments dropped, or
+ *   rewritten keeping their other rows), the new segment is added and the
+ *   coverage snapshot is the table's less the removed pairs plus the
+ *   source's. Late corrections.
+ * Both rebase like an append: on a commit conflict the table is reloaded,
+ * what it covers recomputed against the new version, and the attempt retried.
+ * Files of one batch still must not overlap each other (TST_EOVERLAP).
+ */
+typedef enum tst_overlap_mode {
+    TST_OVERLAP_REJECT = 0,
+    TST_OVERLAP_SKIP,
+    TST_OVERLAP_REPLACE,
+} tst_overlap_mode;
+
+/* "reject", "skip" or "replace" (0), else TST_EINVAL naming the choices. */
+int tst_overlap_mode_parse(const char *name, tst_overlap_mode *out);
+const char *tst_overlap_mode_name(tst_overlap_mode mode); /* NULL for an unknown value */
+
 typedef struct tst_append_options {
     unsigned max_attempts;   /* commit attempts while other writers get in first (>= 1) */
     bool reencode;           /* re-encode even when the source could be copied */
     uint64_t row_group_rows; /* rows per row group when re-encoding; 0 = engine default */
     tst_cancel *cancel;      /* borrowed; NULL: the append cannot be cancelled */
     tst_compression compression; /* codec when re-encoding; copied files keep theirs */
+    tst_overlap_mode on_overlap; /* covered (entity, bucket) pairs: reject, skip or replace */
+    /*
+     * With on_overlap REJECT: accept a source whose FIRST or LAST bucket of
+     * an entity is one the table already (partly) covers, when none of the
+     * source's rows in those buckets has an (entity, index value) the table
+     * already holds: "append what arrived since the last run" with any
+     * bucket width. Checked against the stored rows of those buckets only,
+     * reading just the segments whose sidecars cover them. Any other overlap
+     * is still TST_EOVERLAP, and so is a colliding row (its count and the
+     * first one in the message). A protocol-7 table keeps one row per
+     * (entity, index interval), so there a covered bucket takes no second
+     * row: TST_EOVERLAP saying so. TST_EINVAL with SKIP or REPLACE.
+     */
+    bool allow_boundary_overlap;
 } tst_append_options;
 
-#define TST_APPEND_OPTIONS_INIT {10, false, 0, NULL, TST_COMPRESSION_DEFAULT}
+#define TST_APPEND_OPTIONS_INIT                                                                 \
+    {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, TST_OVERLAP_REJECT, false}
 
 /* What an append did. */
 typedef struct tst_append_result {
@@ -146,6 +190,14 @@ typedef struct tst_append_result {
     bool copied;             /* true: source bytes copied; false: re-encoded */
     unsigned attempts;       /* commit attempts it took (1 = no other writer got in) */
     char segment_path[96];   /* "data/<uuid>.parquet", relative to the table root */
+    /* on_overlap SKIP: source rows left out and the (entity, bucket) pairs
+     * they were in; no_op when every row was left out (version is then the
+     * table's, nothing written). REPLACE: stored rows removed, the pairs
+     * replaced, and the segments removed whole or rewritten. */
+    uint64_t rows_skipped, buckets_skipped;
+    bool no_op;
+    uint64_t rows_replaced, buckets_replaced;
+    uint64_t segments_removed, segments_rewritten;
 } tst_append_result;
 
 /* CSV reading. Zero values mean: infer. */

@@ -340,13 +340,27 @@ typedef struct append_call {
 static PyObject *append_report(uint64_t start, const tst_append_result *res,
                                const tst_append_options *opts)
 {
-    return Py_BuildValue("{s:K,s:K,s:s,s:K,s:K,s:O,s:I,s:s}", "starting_version",
+    PyObject *d = Py_BuildValue("{s:K,s:K,s:s,s:K,s:K,s:O,s:I,s:s}", "starting_version",
                          (unsigned long long)start, "committed_version",
                          (unsigned long long)res->version, "segment_path", res->segment_path,
                          "row_count", (unsigned long long)res->rows, "file_size_bytes",
                          (unsigned long long)res->bytes, "copied", res->copied ? Py_True : Py_False,
                          "attempts", res->attempts, "compression",
                          tst_compression_name(opts->compression));
+    /* on_overlap: what was skipped or replaced (zeros for reject) */
+    PyObject *more = d ? Py_BuildValue("{s:s,s:K,s:K,s:O,s:K,s:K,s:K,s:K}", "on_overlap",
+                         tst_overlap_mode_name(opts->on_overlap), "rows_skipped",
+                         (unsigned long long)res->rows_skipped, "buckets_skipped",
+                         (unsigned long long)res->buckets_skipped, "no_op",
+                         res->no_op ? Py_True : Py_False, "rows_replaced",
+                         (unsigned long long)res->rows_replaced, "buckets_replaced",
+                         (unsigned long long)res->buckets_replaced, "segments_removed",
+                         (unsigned long long)res->segments_removed, "segments_rewritten",
+                         (unsigned long long)res->segments_rewritten) : NULL;
+    if (more == NULL || PyDict_Update(d, more) < 0)
+        Py_CLEAR(d);
+    Py_XDECREF(more);
+    return d;
 }
 
 /* Runs one append under the lock with the GIL released; returns its report. */
@@ -371,10 +385,31 @@ static PyObject *run_append(ttf_TableObject *self, append_call *call)
     return out;
 }
 
-static PyObject *table_append_parquet(ttf_TableObject *self, PyObject *arg)
+/* on_overlap="reject" | "skip" | "replace" (None: reject), allow_boundary_overlap. */
+static int overlap_option(tst_append_options *opts, PyObject *mode, int boundary)
 {
+    opts->allow_boundary_overlap = boundary != 0;
+    if (mode == Py_None)
+        return 0;
+    const char *name = PyUnicode_Check(mode) ? PyUnicode_AsUTF8(mode) : NULL;
+    if (name != NULL && tst_overlap_mode_parse(name, &opts->on_overlap) == 0)
+        return 0;
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "on_overlap must be \"reject\", \"skip\" or \"replace\", "
+                 "not %R", mode);
+    return -1;
+}
+
+static PyObject *table_append_parquet(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"path", "on_overlap", "allow_boundary_overlap", NULL};
+    PyObject *path, *mode = Py_None;
+    int boundary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$Op:append_parquet", kw, &path, &mode,
+                                     &boundary))
+        return NULL;
     append_call call = APPEND_CALL(APPEND_PARQUET);
-    if (ttf_path_arg(arg, &call.path) < 0)
+    if (overlap_option(&call.opts, mode, boundary) < 0 || ttf_path_arg(path, &call.path) < 0)
         return NULL;
     PyObject *out = run_append(self, &call);
     free(call.path);
@@ -440,15 +475,18 @@ static int csv_options(append_call *call, PyObject *delimiter, PyObject *header,
 
 static PyObject *table_append_csv(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"path", "delimiter", "header", "columns", NULL};
-    PyObject *path, *delimiter = Py_None, *header = Py_None, *columns = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOO:append_csv", kw, &path, &delimiter,
-                                     &header, &columns))
+    static char *kw[] = {"path", "delimiter", "header", "columns", "on_overlap",
+                         "allow_boundary_overlap", NULL};
+    PyObject *path, *delimiter = Py_None, *header = Py_None, *columns = Py_None, *mode = Py_None;
+    int boundary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOOp:append_csv", kw, &path, &delimiter,
+                                     &header, &columns, &mode, &boundary))
         return NULL;
     append_call call = APPEND_CALL(APPEND_CSV);
     char *columns_sql = NULL;
     PyObject *out = NULL;
-    if (csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
+    if (overlap_option(&call.opts, mode, boundary) == 0 &&
+        csv_options(&call, delimiter, header, columns, &columns_sql) == 0 &&
         ttf_path_arg(path, &call.path) == 0)
         out = run_append(self, &call);
     free(call.path);
@@ -490,13 +528,16 @@ static int layout_options(tst_append_options *opts, PyObject *compression, PyObj
 
 static PyObject *table_append(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"source", "compression", "max_rows_per_row_group", NULL};
-    PyObject *source, *compression = Py_None, *rows = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OO:append", kw, &source, &compression,
-                                     &rows))
+    static char *kw[] = {"source", "compression", "max_rows_per_row_group", "on_overlap",
+                         "allow_boundary_overlap", NULL};
+    PyObject *source, *compression = Py_None, *rows = Py_None, *mode = Py_None;
+    int boundary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$OOOp:append", kw, &source, &compression,
+                                     &rows, &mode, &boundary))
         return NULL;
     append_call call = APPEND_CALL(APPEND_ARROW);
-    if (layout_options(&call.opts, compression, rows) < 0 ||
+    if (overlap_option(&call.opts, mode, boundary) < 0 ||
+        layout_options(&call.opts, compression, rows) < 0 ||
         ttf_stream_from_py(source, &call.stream) < 0)
         return NULL;
     return run_append(self, &call);
@@ -827,15 +868,17 @@ static PyMethodDef table_methods[] = {
     {"is_pinned", (PyCFunction)table_is_pinned, METH_NOARGS,
      "is_pinned() -> bool\n\nWhether the handle was opened at a version or an instant: it\n"
      "never moves (refresh() leaves it) and refuses every write."},
-    {"append_parquet", (PyCFunction)table_append_parquet, METH_O,
-     "append_parquet(path) -> dict\n\nAppend a Parquet file as one new segment; returns what\n"
-     "AppendReport is built from."},
+    {"append_parquet", TTF_KW(table_append_parquet), METH_VARARGS | METH_KEYWORDS,
+     "append_parquet(path, *, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
+     "Append a Parquet file as one new segment; returns what AppendReport is built from."},
     {"append_csv", TTF_KW(table_append_csv), METH_VARARGS | METH_KEYWORDS,
-     "append_csv(path, *, delimiter=None, header=None, columns=None) -> dict\n\n"
+     "append_csv(path, *, delimiter=None, header=None, columns=None, on_overlap=None,\n"
+     "           allow_boundary_overlap=False) -> dict\n\n"
      "Append a CSV file (re-encoded). columns maps every column name to a DuckDB\n"
      "type, e.g. {'ts': 'TIMESTAMPTZ', 'v': 'DOUBLE'}; inferred when omitted."},
     {"append", TTF_KW(table_append), METH_VARARGS | METH_KEYWORDS,
-     "append(source, *, compression=None, max_rows_per_row_group=None) -> dict\n\n"
+     "append(source, *, compression=None, max_rows_per_row_group=None, on_overlap=None,\n"
+     "       allow_boundary_overlap=False) -> dict\n\n"
      "Append the rows of an object implementing __arrow_c_stream__ (called once; the\n"
      "stream is released exactly once). Returns what AppendReport is built from."},
     {"root", (PyCFunction)table_root, METH_NOARGS, "root() -> str\n\nThe table's root folder."},

@@ -179,6 +179,23 @@ class AppendReport(int):
     def max_bytes_per_row_group(self) -> Optional[int]:
         """The byte limit given to append(), else None."""
     @property
+    def on_overlap(self) -> Literal["reject", "skip", "replace"]: ...
+    @property
+    def no_op(self) -> bool:
+        """on_overlap="skip" left out every row: nothing written or committed."""
+    @property
+    def rows_skipped(self) -> int: ...
+    @property
+    def buckets_skipped(self) -> int: ...
+    @property
+    def rows_replaced(self) -> int: ...
+    @property
+    def buckets_replaced(self) -> int: ...
+    @property
+    def segments_removed(self) -> int: ...
+    @property
+    def segments_rewritten(self) -> int: ...
+    @property
     def row_group_count(self) -> int:
         """Row groups in the new segment (read from its footer when asked)."""
     def to_dict(self) -> Dict[str, Any]: ...
@@ -299,7 +316,14 @@ class TimeSeriesTable:
         the version's files."""
     def is_pinned(self) -> bool:
         """Whether the handle was opened at a version or an instant."""
-    def append_parquet(self, parquet_path: PathLike, copy_if_outside: bool = True) -> AppendReport: ...
+    def append_parquet(
+        self,
+        parquet_path: PathLike,
+        copy_if_outside: bool = True,
+        *,
+        on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
+        allow_boundary_overlap: bool = False,
+    ) -> AppendReport: ...
     def append_csv(
         self,
         path: PathLike,
@@ -307,6 +331,8 @@ class TimeSeriesTable:
         delimiter: Optional[str] = None,
         header: Optional[bool] = None,
         columns: Optional[Union[str, Mapping[str, str]]] = None,
+        on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
+        allow_boundary_overlap: bool = False,
     ) -> AppendReport: ...
     def append(
         self,
@@ -315,6 +341,8 @@ class TimeSeriesTable:
         compression: Optional[Literal["uncompressed", "snappy", "zstd"]] = None,
         max_rows_per_row_group: Optional[int] = None,
         max_bytes_per_row_group: Optional[int] = None,
+        on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
+        allow_boundary_overlap: bool = False,
     ) -> AppendReport: ...
     def optimize(
         self,

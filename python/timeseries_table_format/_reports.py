@@ -25,6 +25,14 @@ _FIELDS = (
     ("max_rows_per_row_group", "the row limit per row group the segment was written with "
                                "(DuckDB's 122,880 unless given); None when the file was copied"),
     ("max_bytes_per_row_group", "the byte limit given to append(), else None"),
+    ("on_overlap", "reject, skip or replace: what was done with pairs the table covered"),
+    ("no_op", "True when skip left out every row: nothing was written or committed"),
+    ("rows_skipped", "skip: source rows left out because the table covered their bucket"),
+    ("buckets_skipped", "skip: the (entity, bucket) pairs those rows were in"),
+    ("rows_replaced", "replace: stored rows removed because the source replaced them"),
+    ("buckets_replaced", "replace: the (entity, bucket) pairs replaced"),
+    ("segments_removed", "replace: segments removed whole"),
+    ("segments_rewritten", "replace: segments rewritten keeping their other rows"),
 )
 
 # DuckDB's Parquet writer default (ROW_GROUP_SIZE), used when no limit is given.
@@ -91,6 +99,38 @@ class AppendReport(int):
     @property
     def max_bytes_per_row_group(self) -> Optional[int]:
         return self._fields["max_bytes_per_row_group"]
+
+    @property
+    def on_overlap(self) -> str:
+        return self._fields["on_overlap"]
+
+    @property
+    def no_op(self) -> bool:
+        return self._fields["no_op"]
+
+    @property
+    def rows_skipped(self) -> int:
+        return self._fields["rows_skipped"]
+
+    @property
+    def buckets_skipped(self) -> int:
+        return self._fields["buckets_skipped"]
+
+    @property
+    def rows_replaced(self) -> int:
+        return self._fields["rows_replaced"]
+
+    @property
+    def buckets_replaced(self) -> int:
+        return self._fields["buckets_replaced"]
+
+    @property
+    def segments_removed(self) -> int:
+        return self._fields["segments_removed"]
+
+    @property
+    def segments_rewritten(self) -> int:
+        return self._fields["segments_rewritten"]
 
     @property
     def row_group_count(self) -> int:

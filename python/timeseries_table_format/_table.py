@@ -241,7 +241,9 @@ class TimeSeriesTable(_native.TimeSeriesTable):
 
     def append(self, source: Any, *, compression: Optional[str] = None,
                max_rows_per_row_group: Optional[int] = None,
-               max_bytes_per_row_group: Optional[int] = None) -> AppendReport:
+               max_bytes_per_row_group: Optional[int] = None,
+               on_overlap: Optional[str] = None,
+               allow_boundary_overlap: bool = False) -> AppendReport:
         """Append Arrow data as one new segment and commit it; returns an AppendReport
         (an int: the committed version).
 
@@ -252,9 +254,16 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         row-group limits apply to this append's segment only; the byte limit
         is turned into rows from the data's Arrow size (an estimate), and the
         engine writes at least 2,048 rows per group.
-        Raises CoverageOverlapError (nothing written) when the rows re-cover an
-        (entity, bucket) the table already holds, SchemaMismatchError when the
-        columns do not match the table's."""
+        on_overlap: what to do with rows in an (entity, bucket) the table already
+        covers: "reject" (the default: CoverageOverlapError, nothing written),
+        "skip" (append only the other rows; all covered: no_op=True, nothing
+        written) or "replace" (they replace the stored rows of those pairs, in
+        one commit). The report counts rows_skipped / rows_replaced.
+        allow_boundary_overlap=True (with "reject"): accept a first or last
+        bucket per entity the table already partly covers when no row's index
+        value is already stored there (protocol 6 tables: protocol 7 keeps one
+        row per bucket); any other overlap still raises.
+        Raises SchemaMismatchError when the columns do not match the table's."""
         self._check_writable("append")  # a read-only table never touches the source
         if isinstance(compression, str):
             compression = compression.strip().lower()  # " ZsTd " is zstd, as in the reference
@@ -262,7 +271,8 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                                       max_bytes_per_row_group)
         try:
             fields = super().append(stream, compression=compression,
-                                    max_rows_per_row_group=rows)
+                                    max_rows_per_row_group=rows, on_overlap=on_overlap,
+                                    allow_boundary_overlap=allow_boundary_overlap)
         except TimeseriesTableError as err:
             error = _annotation_value_error(err)
             if error is err:
@@ -271,7 +281,9 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         fields.update(max_rows_per_row_group=rows, max_bytes_per_row_group=max_bytes_per_row_group)
         return _appended(AppendReport(fields, self.root()))
 
-    def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True) -> AppendReport:
+    def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True, *,
+                       on_overlap: Optional[str] = None,
+                       allow_boundary_overlap: bool = False) -> AppendReport:
         """Append one Parquet file as a new segment; returns an AppendReport (an int:
         the committed version). A file whose columns already have the table's
         types is copied byte for byte, others are re-encoded; the source is
@@ -281,12 +293,17 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         root (the reference's storage key, e.g. "data/seg.parquet"); a path
         that leaves the root is a StorageError. The file is appended as any
         other: its rows go into a new segment with a fresh name under data/,
-        and the file itself is left where it is (no log entry names it)."""
+        and the file itself is left where it is (no log entry names it).
+        on_overlap ("reject" by default, "skip", "replace") and
+        allow_boundary_overlap: as for append()."""
         given = parquet_path
         if not copy_if_outside:
             parquet_path = self._path_inside_root(parquet_path)
         try:
-            return _appended(AppendReport(super().append_parquet(parquet_path), self.root()))
+            fields = super().append_parquet(parquet_path, on_overlap=on_overlap,
+                                            allow_boundary_overlap=allow_boundary_overlap)
+            return _appended(AppendReport(fields,
+                                          self.root()))
         except CoverageOverlapError as error:
             # The file that re-covers the table, as the caller named it.
             error.segment_path = os.fsdecode(os.fspath(given))
@@ -304,12 +321,18 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         return full
 
     def append_csv(self, path: Any, *, delimiter: Optional[str] = None,
-                   header: Optional[bool] = None, columns: Any = None) -> AppendReport:
+                   header: Optional[bool] = None, columns: Any = None,
+                   on_overlap: Optional[str] = None,
+                   allow_boundary_overlap: bool = False) -> AppendReport:
         """Append a CSV file as one new (re-encoded) segment; returns an AppendReport.
         Values are read with the table's column types; columns maps column
-        names to DuckDB types for a first append whose types you want to fix."""
+        names to DuckDB types for a first append whose types you want to fix.
+        on_overlap ("reject" by default, "skip", "replace") and
+        allow_boundary_overlap: as for append()."""
         return AppendReport(super().append_csv(path, delimiter=delimiter, header=header,
-                                               columns=columns), self.root())
+                                               columns=columns, on_overlap=on_overlap,
+                                               allow_boundary_overlap=allow_boundary_overlap),
+                            self.root())
 
     def optimize(self, *, mode: Optional[str] = None, target_rows: Optional[int] = None,
                  target_bytes: Optional[int] = None, window: Any = None) -> OptimizeReport:

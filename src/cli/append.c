@@ -42,7 +42,8 @@ static const char HELP[] =
     "The first append adopts the first file's schema; later ones must match it\n"
     "(lossless widenings such as int32 -> int64 are accepted). An append that would\n"
     "cover an (entity, bucket) the table already covers, or that two of its files\n"
-    "both cover, is rejected, and nothing is written. Source files are never modified.\n"
+    "both cover, is rejected, and nothing is written (--on-overlap changes that for\n"
+    "the table's pairs). Source files are never modified.\n"
     "\n"
     "Sources: --parquet / --csv take one or more paths (repeat the option, or list\n"
     "several after it), a glob such as 'days/2024-02-*.parquet' (quoted, expanded\n"
@@ -59,6 +60,16 @@ static const char HELP[] =
     "                        (DATE, TIMESTAMP, BIGINT, DOUBLE, ...) or a table type\n"
     "                        (int64, float64, utf8, timestamp[us](UTC), ...). Columns the\n"
     "                        table already has are read with its types by default.\n"
+    "  --on-overlap MODE     What to do with (entity, bucket) pairs the table covers:\n"
+    "                        reject (default: refuse the append), skip (append only\n"
+    "                        the rows of pairs not covered yet; all covered: nothing\n"
+    "                        is written) or replace (the source's rows replace the\n"
+    "                        stored rows of those pairs, in one commit)\n"
+    "  --allow-boundary-overlap\n"
+    "                        Accept a source whose first or last bucket of an entity\n"
+    "                        the table already partly covers, when none of its rows\n"
+    "                        there has an index value the table holds (format 6\n"
+    "                        tables; protocol 7 keeps one row per bucket)\n"
     "  --timing              Also print the time the append took (elapsed_ms)\n"
     "  --help                Show this help\n"
     "\n"
@@ -69,13 +80,15 @@ static const char HELP[] =
     "Examples:\n"
     "  tstable append --table ./my_stocks --csv examples/data/nvda_1h_sample.csv --timing\n"
     "  tstable append --table ./bars --parquet 'days/2024-02-*.parquet'\n"
-    "  tstable append --table ./daily --csv daily.csv --column date=TIMESTAMP\n";
+    "  tstable append --table ./daily --csv daily.csv --column date=TIMESTAMP\n"
+    "  tstable append --table ./bars --parquet today.parquet --on-overlap skip\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},    {"parquet", NULL, CLI_LIST_MANY},
     {"csv", NULL, CLI_LIST_MANY},  {"delimiter", NULL, CLI_VALUE},
     {"no-header", NULL, CLI_FLAG}, {"column", NULL, CLI_LIST},
-    {"timing", NULL, CLI_FLAG},
+    {"timing", NULL, CLI_FLAG},    {"on-overlap", NULL, CLI_VALUE},
+    {"allow-boundary-overlap", NULL, CLI_FLAG},
 };
 
 /* ---- the terminal spinner ------------------------------------------------ */
@@ -342,10 +355,13 @@ static int report_failure(void)
 }
 
 static int append_all(tst_table *table, const source_list *l, const tst_csv_options *csv,
-                      tst_cancel *cancel, tst_append_result *result, double *elapsed)
+                      tst_overlap_mode mode, bool boundary, tst_cancel *cancel,
+                      tst_append_result *result, double *elapsed)
 {
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
     opts.cancel = cancel;
+    opts.on_overlap = mode;
+    opts.allow_boundary_overlap = boundary;
     const char *const *paths = (const char *const *)l->paths;
     char label[64];
     if (l->count > 1)
@@ -371,7 +387,8 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
     tst_append_result result;
     double elapsed = 0;
     int rc = add_source(&l, path);
-    if (rc == 0 && append_all(table, &l, NULL, NULL, &result, &elapsed) != 0)
+    if (rc == 0 &&
+        append_all(table, &l, NULL, TST_OVERLAP_REJECT, false, NULL, &result, &elapsed) != 0)
         rc = report_failure();
     sources_free(&l);
     if (rc != 0)
@@ -381,20 +398,42 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
     return CLI_EXIT_OK;
 }
 
+/* skip / replace: what was left out or replaced, after the version line. */
+static void print_overlap(const tst_append_result *r, tst_overlap_mode mode)
+{
+    if (mode == TST_OVERLAP_SKIP)
+        printf(" (kept %llu rows, skipped %llu rows in %llu covered buckets)",
+               (unsigned long long)r->rows, (unsigned long long)r->rows_skipped,
+               (unsigned long long)r->buckets_skipped);
+    else if (mode == TST_OVERLAP_REPLACE)
+        printf(" (replaced %llu stored rows in %llu buckets: %llu segments removed, %llu "
+               "rewritten)", (unsigned long long)r->rows_replaced,
+               (unsigned long long)r->buckets_replaced, (unsigned long long)r->segments_removed,
+               (unsigned long long)r->segments_rewritten);
+}
+
 static int run_append(tst_table *table, const source_list *l, const csv_settings *csv,
-                      cli_signal_guard *guard, bool timing)
+                      tst_overlap_mode mode, bool boundary, cli_signal_guard *guard, bool timing)
 {
     tst_append_result result;
     double elapsed = 0;
-    int rc = append_all(table, l, &csv->opts, guard->cancel, &result, &elapsed);
+    int rc = append_all(table, l, &csv->opts, mode, boundary, guard->cancel, &result, &elapsed);
     int sig = guard->received;
     if (rc != 0) {
         report_failure();
         return rc == TST_ECANCELLED && sig ? 128 + sig : CLI_EXIT_FAIL;
     }
+    if (result.no_op) {
+        printf("Nothing appended: every row is in an (entity, bucket) the table already covers "
+               "(skipped %llu rows in %llu buckets); table stays at version %llu\n",
+               (unsigned long long)result.rows_skipped,
+               (unsigned long long)result.buckets_skipped, (unsigned long long)result.version);
+        return CLI_EXIT_OK;
+    }
     printf("Appended table version: %llu", (unsigned long long)result.version);
     if (l->count > 1)
         printf(" (%zu files)", l->count);
+    print_overlap(&result, mode);
     if (timing)
         printf(" (elapsed_ms: %llu)", (unsigned long long)(elapsed * 1000.0));
     putchar('\n');
@@ -417,10 +456,16 @@ int cli_cmd_append(int argc, char **argv)
     int rc = cli_require(&args, "table") ? pick_sources(&args, &sources) : CLI_EXIT_FAIL;
     if (rc == 0)
         rc = csv_settings_from(&args, &csv);
+    tst_overlap_mode mode = TST_OVERLAP_REJECT;
+    const char *mode_text = cli_get(&args, "on-overlap");
+    if (rc == 0 && mode_text && tst_overlap_mode_parse(mode_text, &mode) != 0)
+        rc = cli_usage_error("append", "--on-overlap takes reject, skip or replace, got '%s'",
+                             mode_text);
     if (rc == 0)
         rc = cli_open_table(&table, cli_get(&args, "table")) == 0 ? 0 : CLI_EXIT_FAIL;
     if (rc == 0)
-        rc = run_append(table, &sources, &csv, &guard, cli_has(&args, "timing"));
+        rc = run_append(table, &sources, &csv, mode, cli_has(&args, "allow-boundary-overlap"),
+                        &guard, cli_has(&args, "timing"));
     cli_guard_stop(&guard);
     tst_table_free(table);
     sources_free(&sources);

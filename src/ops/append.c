@@ -20,14 +20,31 @@
  * written, and a failure anywhere rolls back every job. A single-file
  * append is a batch of one.
  *
+ * Overlap modes (tst_append_options.on_overlap): reject checks as above.
+ * Skip filters each source to the rows of pairs the table does not cover
+ * (NOT the predicate a delete of the covered ranges would use) and measures
+ * it again; a file left without rows is dropped from the batch, and a batch
+ * left without files is a no-op. Replace builds a removal plan for the
+ * shared pairs (delete_plan.h: segments dropped or rewritten) and commits its
+ * actions with the new segments; the snapshot is the table's coverage less
+ * the plan's pairs plus the sources'. A rebase recomputes the shared pairs
+ * at the new version: skip writes a file again only when they changed,
+ * replace plans its removal again. allow_boundary_overlap (with reject)
+ * lets in a partly covered first or last bucket per entity after comparing
+ * its rows with the stored ones of that bucket.
+ *
  * Cancellation (tst_append_options.cancel) is checked between steps, and
  * interrupts DuckDB while a step runs (cancel.h); a cancelled append rolls
  * back like any failure. Nothing is checked after the commit is published.
  */
 #include "append_internal.h"
+#include "append_overlap.h"
 #include "append_schema.h"
 #include "arrow_source.h"
 #include "cancel.h"
+#include "coverage_internal.h"
+#include "delete_plan.h"
+#include "duck.h"
 #include "fail.h"
 #include "fsio.h"
 #include "model.h"
@@ -60,6 +77,13 @@ typedef struct append_job {
     char segment_cov_path[TST_SIDECAR_PATH_MAX];
     bool data_written, segment_cov_written;
     uint64_t file_rows, file_bytes;
+    /* on_overlap skip / replace: the source's own coverage, the part of it
+     * the table covers (at the version planned against), and for skip the
+     * unfiltered relation and what the filter left out. */
+    tst_table_cov src_cov, overlap;
+    char *orig_relation;
+    bool skipped; /* skip: every pair covered, the file adds nothing */
+    uint64_t rows_skipped;
 } append_job;
 
 /* One commit: its jobs (one per file) and the table coverage snapshot. */
@@ -76,6 +100,7 @@ typedef struct append_batch {
     char snapshot_path[TST_SIDECAR_PATH_MAX]; /* of the current attempt */
     tst_table_cov snapshot;   /* what the current attempt's snapshot holds */
     bool snapshot_written;
+    tst_delete_plan removal;  /* on_overlap replace: the stored rows of the shared pairs */
 } append_batch;
 
 static char *absolute(const append_job *job, const char *rel)
@@ -94,6 +119,7 @@ static void remove_file(const append_job *job, const char *rel)
 /* Removes what this append created, newest first. */
 static void roll_back(append_batch *b)
 {
+    tst_delete_plan_roll_back(&b->removal);
     if (b->snapshot_written)
         remove_file(&b->jobs[0], b->snapshot_path);
     b->snapshot_written = false;
@@ -118,6 +144,9 @@ static void clear_layout(tst_entity_layout *l)
 
 static void job_clear(append_job *job)
 {
+    tst_table_cov_clear(&job->src_cov);
+    tst_table_cov_clear(&job->overlap);
+    free(job->orig_relation);
     tst_source_clear(&job->source);
     tst_append_plan_clear(&job->plan);
     tst_measure_clear(&job->measure);
@@ -196,7 +225,9 @@ typedef struct overlap_report {
     uint64_t total, entities, first_count, bucket;
     char entity[512]; /* "" for tables without entity columns */
     const char *edge; /* NULL, "last" or "first" */
+    bool boundary;    /* else: every pair is the source's first or last bucket of its entity */
 } overlap_report;
+
 
 /* "last" / "first" when the overlap of src and table is one bucket at the table's edge. */
 static const char *overlap_edge(const tst_coverage *src, const tst_coverage *table,
@@ -213,9 +244,15 @@ static const char *overlap_edge(const tst_coverage *src, const tst_coverage *tab
     return NULL;
 }
 
-static void overlap_hint(const overlap_report *r, const char *range, char *buf, size_t cap)
+static void overlap_hint(const overlap_report *r, bool v7, const char *range, char *buf,
+                         size_t cap)
 {
     buf[0] = '\0';
+    if (!r->edge && r->boundary)
+        snprintf(buf, cap, "the overlap is only the source's first or last bucket of each entity, "
+                 "which the table partly covers: use --on-overlap skip (leave out those buckets' "
+                 "rows)%s", v7 ? "" : " or --allow-boundary-overlap (keep them when no index "
+                                      "value is already stored)");
     if (!r->edge)
         return;
     bool last = strcmp(r->edge, "last") == 0;
@@ -224,14 +261,30 @@ static void overlap_hint(const overlap_report *r, const char *range, char *buf, 
              last ? "starts inside" : "ends inside",
              last ? "append from the next bucket boundary or use a smaller bucket"
                   : "end the source before that bucket or use a smaller bucket");
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, ", or use --on-overlap skip (leave out that bucket's rows)%s",
+             v7 ? "" : " or --allow-boundary-overlap (keep them when no index value is "
+                          "already stored)");
 }
 
 static int overlap_error(append_job *job, const overlap_report *r)
 {
     const tst_index_kind *kind = &tst_table_index(job->table)->kind;
-    char range[TST_BUCKET_TEXT_MAX] = "", hint[TST_BUCKET_TEXT_MAX + 700];
+    char range[TST_BUCKET_TEXT_MAX] = "", hint[TST_BUCKET_TEXT_MAX + 1000];
     tst_bucket_format(kind, r->bucket, range, sizeof range);
-    overlap_hint(r, range, hint, sizeof hint);
+    overlap_report with = *r;
+    if (!r->edge) {
+        tst_table_cov overlap = {0}, mine = {job->measure.global, job->measure.entities};
+        const tst_table_cov *table_cov = NULL;
+        if (tst_table_load_coverage(job->table, &table_cov) == 0 &&
+            tst_overlap_intersect(job->table, &mine, table_cov, &overlap) == 0)
+            with.boundary = tst_overlap_only_boundary(&mine, &overlap);
+        tst_table_cov_clear(&overlap);
+        r = &with;
+    }
+    /* protocol 7 keeps one row per (entity, bucket): no boundary merging there */
+    overlap_hint(r, tst_table_get_meta(job->table)->protocol_version == TST_PROTOCOL_VERSION,
+                 range, hint, sizeof hint);
     const char *root = tst_table_root(job->table);
     if (r->edge && r->total == 1)
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %s; nothing was written (source %s)",
@@ -245,12 +298,14 @@ static int overlap_error(append_job *job, const overlap_report *r)
                  job->source.path);
     else if (r->entity[0])
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s of entity %s "
-                 "already covered, first %s; nothing was written (source %s)",
-                 root, r->total, r->total == 1 ? "" : "s", r->entity, range, job->source.path);
+                 "already covered, first %s%s%s; nothing was written (source %s)",
+                 root, r->total, r->total == 1 ? "" : "s", r->entity, range,
+                 hint[0] ? "; " : "", hint, job->source.path);
     else
         tst_fail(TST_EOVERLAP, "append to table %s rejected: %" PRIu64 " bucket%s already "
-                 "covered, first %s; nothing was written (source %s)",
-                 root, r->total, r->total == 1 ? "" : "s", range, job->source.path);
+                 "covered, first %s%s%s; nothing was written (source %s)",
+                 root, r->total, r->total == 1 ? "" : "s", range, hint[0] ? "; " : "", hint,
+                 job->source.path);
     tst_fail_set_overlap(r->total, r->entity, r->bucket, range);
     tst_fail_set_overlap_entities(r->entities, r->first_count);
     tst_fail_set_path(root);
@@ -408,8 +463,12 @@ static int write_segment_sidecar(append_job *job)
 static int write_snapshot(append_batch *b, const tst_table_cov *table_cov)
 {
     tst_table_cov_clear(&b->snapshot);
-    int rc = tst_table_cov_clone(&b->snapshot, table_cov);
+    /* replace: the pairs the removal takes out first, then the new rows' */
+    int rc = b->removal.count > 0 ? tst_delete_plan_uncover(&b->removal, table_cov, &b->snapshot)
+                                  : tst_table_cov_clone(&b->snapshot, table_cov);
     for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        if (b->jobs[i].skipped)
+            continue;
         tst_table_cov mine = measured_cov(&b->jobs[i]);
         rc = tst_table_cov_union_inplace(&b->snapshot, &mine);
     }
@@ -420,6 +479,310 @@ static int write_snapshot(append_batch *b, const tst_table_cov *table_cov)
                                         sizeof b->snapshot_path);
     b->snapshot_written = rc == 0;
     return rc;
+}
+
+/* ---- overlap modes: skip and replace ------------------------------------ */
+
+static tst_overlap_mode mode_of(const append_job *job)
+{
+    return job->opts->on_overlap;
+}
+
+/* Measures the job's (current) relation: rows, bounds, coverage, layout. */
+static int measure_job(append_job *job)
+{
+    tst_measure_clear(&job->measure);
+    clear_layout(&job->layout);
+    int rc = tst_measure_relation_ex(job->source.relation_sql, tst_table_index(job->table),
+                                     job->plan.schema, is_v7(job->table), &job->measure);
+    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
+    if (rc == TST_EDUPLICATE)
+        tst_fail_context(rc, "append to table %s rejected, nothing was written",
+                         tst_table_root(job->table));
+    if (rc == 0 && job->measure.rows == 0)
+        rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
+                      job->source.path);
+    return rc == 0 ? derive_layout(job) : rc;
+}
+
+/* skip: the source less the rows of job->overlap, re-measured. */
+static int filter_covered(append_job *job)
+{
+    uint64_t before = job->measure.rows;
+    tst_overlap_targets l;
+    char *pred = NULL;
+    tst_sql t = {0};
+    int rc = tst_overlap_targets_of(job->table, &job->overlap, &l);
+    if (rc == 0)
+        rc = tst_delete_targets_predicate(job->table, "append", l.items, l.count, &pred);
+    if (rc == 0)
+        rc = SQL_F(&t, "(SELECT * FROM %s WHERE NOT %s)", job->orig_relation, pred);
+    if (rc == 0) {
+        free(job->source.relation_sql);
+        job->source.relation_sql = t.s;
+        t.s = NULL;
+        job->plan.copyable = false; /* the file's bytes hold rows we leave out */
+        rc = measure_job(job);
+    }
+    if (rc == 0)
+        job->rows_skipped = before - job->measure.rows;
+    free(t.s);
+    free(pred);
+    tst_overlap_targets_clear(&l);
+    return rc;
+}
+
+/*
+ * Skip and replace, at prepare time and after each rebase: what of the
+ * source the table covers now. Skip filters the source (or drops the file
+ * when it is all covered); replace only records it (the removal plan is
+ * built for the whole batch, see plan_removal).
+ */
+static int apply_overlap_mode(append_job *job, const tst_table_cov *table_cov)
+{
+    tst_table_cov_clear(&job->overlap);
+    int rc = 0;
+    if (!job->src_cov.global && !job->src_cov.entities) {
+        tst_table_cov mine = measured_cov(job);
+        rc = tst_table_cov_clone(&job->src_cov, &mine);
+        if (rc == 0 && !(job->orig_relation = strdup(job->source.relation_sql)))
+            rc = tst_fail(TST_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = tst_overlap_intersect(job->table, &job->src_cov, table_cov, &job->overlap);
+    uint64_t shared = rc == 0 ? tst_overlap_pairs(&job->overlap) : 0;
+    job->skipped = false;
+    job->rows_skipped = 0;
+    if (rc != 0 || shared == 0 || mode_of(job) != TST_OVERLAP_SKIP)
+        return rc;
+    if (shared == tst_overlap_pairs(&job->src_cov)) {
+        job->skipped = true;
+        job->rows_skipped = job->measure.rows;
+        return 0;
+    }
+    return filter_covered(job);
+}
+
+/* replace: the removal of every file's shared pairs, at the handle's version. */
+static int plan_removal(append_batch *b)
+{
+    tst_delete_plan_roll_back(&b->removal);
+    tst_delete_plan_clear(&b->removal);
+    tst_table_cov all = {0};
+    int rc = tst_table_cov_new(&all, tst_table_index(b->table));
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = tst_table_cov_union_inplace(&all, &b->jobs[i].overlap);
+    tst_overlap_targets l = {0};
+    if (rc == 0 && tst_overlap_pairs(&all) > 0) {
+        rc = tst_overlap_targets_of(b->table, &all, &l);
+        if (rc == 0)
+            rc = tst_delete_plan_build(&b->removal, b->table, "replace", l.items, l.count,
+                                       b->opts->cancel);
+    }
+    tst_overlap_targets_clear(&l);
+    tst_table_cov_clear(&all);
+    return rc;
+}
+
+/* ---- allow_boundary_overlap -------------------------------------------- */
+
+/* The first (entity, bucket) of a non-empty overlap, as messages show it. */
+static uint64_t first_pair(const append_job *job, const tst_table_cov *overlap, char *entity,
+                           size_t entity_cap, char *range, size_t range_cap)
+{
+    uint64_t bucket = 0;
+    entity[0] = '\0';
+    if (overlap->global) {
+        tst_coverage_min(overlap->global, &bucket);
+    } else {
+        tst_entity_identity id;
+        const tst_coverage *c = NULL;
+        if (tst_entity_coverage_at(overlap->entities, 0, &id, &c) == 0) {
+            tst_coverage_min(c, &bucket);
+            tst_entity_identity_format_named(tst_table_index(job->table), &id, entity,
+                                             entity_cap);
+        }
+    }
+    tst_bucket_format(&tst_table_index(job->table)->kind, bucket, range, range_cap);
+    return bucket;
+}
+
+static int boundary_error(const append_job *job, const tst_table_cov *overlap, const char *why)
+{
+    char entity[512], range[TST_BUCKET_TEXT_MAX] = "";
+    uint64_t bucket = first_pair(job, overlap, entity, sizeof entity, range, sizeof range);
+    const char *root = tst_table_root(job->table);
+    tst_fail(TST_EOVERLAP, "append to table %s rejected: the source's boundary bucket%s%s %s is "
+             "partly covered already and %s; nothing was written (source %s)", root,
+             entity[0] ? " for " : "", entity, range, why, job->source.path);
+    tst_fail_set_overlap(tst_overlap_pairs(overlap), entity, bucket, range);
+    tst_fail_set_path(root);
+    return TST_EOVERLAP;
+}
+
+/* Rows of the source in the overlap whose (entity, index value) a stored row has. */
+static int count_collisions(append_job *job, const tst_delete_plan *found, const char *pred,
+                            uint64_t *out)
+{
+    const tst_index_spec *spec = tst_table_index(job->table);
+    const tst_schema *schema = tst_table_get_meta(job->table)->schema;
+    tst_sql t = {0};
+    int rc = SQL_F(&t, "SELECT count(*) FROM (SELECT DISTINCT ");
+    if (rc == 0)
+        rc = tst_overlap_key_sql(&t, spec, schema);
+    if (rc == 0)
+        rc = SQL_F(&t, " FROM %s WHERE %s) s JOIN (SELECT DISTINCT ", job->source.relation_sql,
+                   pred);
+    if (rc == 0)
+        rc = tst_overlap_key_sql(&t, spec, schema);
+    if (rc == 0)
+        rc = SQL_F(&t, " FROM read_parquet([");
+    for (size_t i = 0; rc == 0 && i < found->count; i++) {
+        char *abs = absolute(job, found->items[i].path);
+        rc = abs ? SQL_F(&t, "%s", i ? ", " : "") : tst_fail(TST_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = SQL_LIT(&t, abs);
+        free(abs);
+    }
+    if (rc == 0)
+        rc = SQL_F(&t, "], union_by_name = true) WHERE %s) r USING (", pred);
+    for (size_t k = 0; rc == 0 && k < spec->entity_count; k++) {
+        rc = SQL_IDENT(&t, spec->entity_columns[k]);
+        if (rc == 0)
+            rc = SQL_F(&t, ", ");
+    }
+    if (rc == 0)
+        rc = SQL_F(&t, "tst_key)");
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    if (rc == 0)
+        rc = tst_duck_connect(&con);
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, &res, "comparing the boundary buckets' rows");
+    if (rc == 0) {
+        *out = duckdb_value_uint64(&res, 0, 0);
+        duckdb_destroy_result(&res);
+    }
+    tst_duck_disconnect(&con);
+    free(t.s);
+    return rc;
+}
+
+/* Reads the stored rows of the boundary pairs (only the segments holding them). */
+static int check_collisions(append_job *job, const tst_table_cov *overlap)
+{
+    tst_overlap_targets l;
+    tst_delete_plan found;
+    memset(&found, 0, sizeof found);
+    char *pred = NULL;
+    uint64_t n = 0;
+    int rc = tst_overlap_targets_of(job->table, overlap, &l);
+    if (rc == 0)
+        rc = tst_delete_plan_find(&found, job->table, "append", l.items, l.count);
+    if (rc == 0)
+        rc = tst_delete_targets_predicate(job->table, "append", l.items, l.count, &pred);
+    if (rc == 0 && found.count > 0)
+        rc = count_collisions(job, &found, pred, &n);
+    if (rc == 0 && n > 0) {
+        char why[160];
+        snprintf(why, sizeof why, "%" PRIu64 " of its rows there ha%s an index value the table "
+                 "already holds; use --on-overlap skip or replace", n, n == 1 ? "s" : "ve");
+        rc = boundary_error(job, overlap, why);
+    }
+    free(pred);
+    tst_delete_plan_clear(&found);
+    tst_overlap_targets_clear(&l);
+    return rc;
+}
+
+/* on_overlap reject: TST_EOVERLAP for a covered pair, except (allow_boundary_overlap)
+ * a partly covered first or last bucket without colliding rows. */
+static int check_table_overlap(append_job *job, const tst_table_cov *table_cov)
+{
+    if (!job->opts->allow_boundary_overlap)
+        return check_overlap(job, table_cov);
+    tst_table_cov overlap = {0}, mine = measured_cov(job);
+    int rc = tst_overlap_intersect(job->table, &mine, table_cov, &overlap);
+    if (rc == 0 && tst_overlap_pairs(&overlap) > 0) {
+        if (!tst_overlap_only_boundary(&mine, &overlap))
+            rc = check_overlap(job, table_cov);
+        else if (is_v7(job->table))
+            rc = boundary_error(job, &overlap, "a protocol-7 table keeps one row per (entity, "
+                                "index interval), which that bucket has; start the source after "
+                                "it or use --on-overlap skip");
+        else
+            rc = check_collisions(job, &overlap);
+    }
+    tst_table_cov_clear(&overlap);
+    return rc;
+}
+
+static void remove_job_files(append_job *job)
+{
+    if (job->segment_cov_written)
+        remove_file(job, job->segment_cov_path);
+    if (job->data_written)
+        remove_file(job, job->data_path);
+    job->segment_cov_written = job->data_written = false;
+}
+
+static int write_job(append_batch *b, append_job *job);
+
+/* skip after a rebase: a file whose covered part changed is filtered and written again. */
+static int refilter(append_batch *b, const tst_table_cov *table_cov)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        append_job *job = &b->jobs[i];
+        tst_table_cov now = {0};
+        rc = tst_overlap_intersect(b->table, &job->src_cov, table_cov, &now);
+        bool same = rc == 0 && tst_table_cov_equals(&now, &job->overlap);
+        tst_table_cov_clear(&now);
+        if (rc != 0 || same)
+            continue;
+        remove_job_files(job);
+        free(job->source.relation_sql);
+        job->source.relation_sql = strdup(job->orig_relation);
+        rc = job->source.relation_sql ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+        /* the file is written again: planned against the schema of now */
+        tst_append_plan_clear(&job->plan);
+        if (rc == 0)
+            rc = tst_append_plan_schema(tst_table_get_meta(b->table), &job->source,
+                                        tst_table_root(b->table), &job->plan);
+        if (rc == 0)
+            rc = measure_job(job);
+        if (rc == 0)
+            rc = apply_overlap_mode(job, table_cov);
+        if (rc == 0 && !job->skipped)
+            rc = write_job(b, job);
+    }
+    return rc;
+}
+
+/* What a rebase re-checks against the new version's coverage. */
+static int recheck(append_batch *b, const tst_table_cov *table_cov)
+{
+    int rc = 0;
+    switch (b->opts->on_overlap) {
+    case TST_OVERLAP_SKIP: return refilter(b, table_cov);
+    case TST_OVERLAP_REPLACE:
+        for (size_t i = 0; rc == 0 && i < b->count; i++)
+            rc = tst_overlap_intersect(b->table, &b->jobs[i].src_cov, table_cov,
+                                       &b->jobs[i].overlap);
+        return rc == 0 ? plan_removal(b) : rc;
+    case TST_OVERLAP_REJECT: break;
+    }
+    for (size_t i = 0; rc == 0 && i < b->count; i++)
+        rc = check_table_overlap(&b->jobs[i], table_cov);
+    return rc;
+}
+
+static bool all_skipped(const append_batch *b)
+{
+    for (size_t i = 0; i < b->count; i++)
+        if (!b->jobs[i].skipped)
+            return false;
+    return true;
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -439,7 +802,7 @@ static void fill_segment(const append_job *job, tst_segment *seg)
 
 static int commit_once(append_batch *b, uint64_t *out_version)
 {
-    size_t cap = b->count + 2, n = 0;
+    size_t cap = b->count + 2 + tst_delete_plan_action_count(&b->removal), n = 0;
     tst_action *actions = calloc(cap, sizeof *actions);
     if (!actions)
         return tst_fail(TST_ENOMEM, "out of memory");
@@ -468,7 +831,11 @@ static int commit_once(append_batch *b, uint64_t *out_version)
             adopting = NULL; /* borrows the table's lists */
         }
     }
+    tst_delete_plan_fill_actions(&b->removal, &actions[n]);
+    n += tst_delete_plan_action_count(&b->removal);
     for (size_t i = 0; i < b->count; i++) {
+        if (b->jobs[i].skipped)
+            continue;
         actions[n].type = TST_ACTION_ADD_SEGMENT;
         fill_segment(&b->jobs[i], &actions[n].u.segment);
         n++;
@@ -521,15 +888,6 @@ static int rebase(append_batch *b)
     return 0;
 }
 
-/* A rebase brings new table coverage: every file is checked against it. */
-static int check_overlap_all(append_batch *b, const tst_table_cov *table_cov)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < b->count; i++)
-        rc = check_overlap(&b->jobs[i], table_cov);
-    return rc;
-}
-
 static int commit_with_rebase(append_batch *b, tst_append_result *res)
 {
     unsigned max = b->opts->max_attempts ? b->opts->max_attempts : 1;
@@ -538,7 +896,12 @@ static int commit_with_rebase(append_batch *b, tst_append_result *res)
         int rc = tst_table_load_coverage(b->table, &table_cov);
         /* prepare() checked the first attempt's state; a rebase brings new data. */
         if (rc == 0 && attempt > 1)
-            rc = check_overlap_all(b, table_cov);
+            rc = recheck(b, table_cov);
+        if (rc == 0 && all_skipped(b)) { /* skip: another writer covered the rest */
+            res->no_op = true;
+            res->version = tst_table_version(b->table);
+            return 0;
+        }
         if (rc == 0)
             rc = write_snapshot(b, table_cov);
         uint64_t version = 0;
@@ -586,22 +949,17 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
     append_job *job = &b->jobs[i];
     int rc = plan_job(b, i);
     if (rc == 0)
-        rc = tst_measure_relation_ex(job->source.relation_sql, tst_table_index(job->table),
-                                     job->plan.schema, is_v7(job->table), &job->measure);
-    rc = tst_source_csv_explain(&job->source, rc); /* a bad CSV value: its line */
-    if (rc == TST_EDUPLICATE)
-        tst_fail_context(rc, "append to table %s rejected, nothing was written",
-                         tst_table_root(job->table));
-    if (rc == 0 && job->measure.rows == 0)
-        rc = tst_fail(TST_EEMPTY, "cannot append an empty source: %s has no rows",
-                      job->source.path);
-    if (rc == 0)
-        rc = derive_layout(job);
+        rc = measure_job(job);
+    bool reject = mode_of(job) == TST_OVERLAP_REJECT;
     /* Cheap early rejection, before any file exists; re-checked at commit. */
-    if (rc == 0)
-        rc = check_overlap(job, table_cov);
-    for (size_t j = 0; rc == 0 && j < i; j++)
-        rc = check_files_overlap(&b->jobs[j], job);
+    if (rc == 0 && reject)
+        rc = check_table_overlap(job, table_cov);
+    else if (rc == 0)
+        rc = apply_overlap_mode(job, table_cov);
+    /* skip: files are compared on the rows they still append */
+    for (size_t j = 0; rc == 0 && !job->skipped && j < i; j++)
+        if (!b->jobs[j].skipped)
+            rc = check_files_overlap(&b->jobs[j], job);
     if (rc == 0)
         rc = cancelled(b);
     return rc;
@@ -634,23 +992,43 @@ static int write_job(append_batch *b, append_job *job)
 
 static void fill_result(const append_batch *b, tst_append_result *res)
 {
-    res->copied = true;
+    res->copied = !res->no_op;
     for (size_t i = 0; i < b->count; i++) {
         const append_job *job = &b->jobs[i];
+        if (b->opts->on_overlap == TST_OVERLAP_SKIP) {
+            res->rows_skipped += job->rows_skipped;
+            res->buckets_skipped += tst_overlap_pairs(&job->overlap);
+        }
+        if (job->skipped)
+            continue;
         res->rows += job->file_rows;
         res->bytes += job->file_bytes;
         res->copied &= job->plan.copyable && !b->opts->reencode;
+        if (!res->segment_path[0])
+            snprintf(res->segment_path, sizeof res->segment_path, "%s", job->data_path);
     }
-    snprintf(res->segment_path, sizeof res->segment_path, "%s", b->jobs[0].data_path);
+    res->rows_replaced = b->removal.rows_deleted;
+    res->buckets_replaced = tst_delete_plan_pairs(&b->removal);
+    res->segments_removed = b->removal.segments_removed;
+    res->segments_rewritten = b->removal.segments_rewritten;
 }
 
 static int run(append_batch *b, tst_append_result *res)
 {
     int rc = prepare(b);
+    if (rc == 0 && all_skipped(b)) { /* skip: the table covers every row's pair */
+        res->no_op = true;
+        res->version = tst_table_version(b->table);
+        fill_result(b, res);
+        return 0;
+    }
     if (rc == 0)
         rc = tst_io_uuid(b->attempt_uuid);
+    if (rc == 0 && b->opts->on_overlap == TST_OVERLAP_REPLACE)
+        rc = plan_removal(b);
     for (size_t i = 0; rc == 0 && i < b->count; i++)
-        rc = write_job(b, &b->jobs[i]);
+        if (!b->jobs[i].skipped)
+            rc = write_job(b, &b->jobs[i]);
     if (rc == 0)
         rc = commit_with_rebase(b, res);
     if (rc == TST_EAMBIGUOUS)
@@ -685,6 +1063,13 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     if (rc == 0 && tst_compression_name(b.opts->compression) == NULL)
         rc = tst_fail(TST_EINVAL, "append options: compression %d is not a tst_compression",
                       (int)b.opts->compression);
+    if (rc == 0 && tst_overlap_mode_name(b.opts->on_overlap) == NULL)
+        rc = tst_fail(TST_EINVAL, "append options: on_overlap %d is not a tst_overlap_mode",
+                      (int)b.opts->on_overlap);
+    if (rc == 0 && b.opts->allow_boundary_overlap && b.opts->on_overlap != TST_OVERLAP_REJECT)
+        rc = tst_fail(TST_EINVAL, "append options: allow_boundary_overlap goes with on_overlap "
+                      "reject, not %s (skip and replace decide every covered bucket already)",
+                      tst_overlap_mode_name(b.opts->on_overlap));
     for (size_t i = 0; rc == 0 && i < count; i++) {
         b.jobs[i].table = table;
         b.jobs[i].opts = b.opts;
@@ -697,10 +1082,34 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     for (size_t i = 0; b.jobs && i < count; i++)
         job_clear(&b.jobs[i]);
     tst_table_cov_clear(&b.snapshot);
+    tst_delete_plan_clear(&b.removal);
     free(b.jobs);
     if (rc == 0 && out)
         *out = res;
     return rc;
+}
+
+int tst_overlap_mode_parse(const char *name, tst_overlap_mode *out)
+{
+    static const tst_overlap_mode modes[] = {TST_OVERLAP_REJECT, TST_OVERLAP_SKIP,
+                                             TST_OVERLAP_REPLACE};
+    for (size_t i = 0; name && out && i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(name, tst_overlap_mode_name(modes[i])) == 0) {
+            *out = modes[i];
+            return 0;
+        }
+    return tst_fail(TST_EINVAL, "on-overlap mode '%s' is not one of reject, skip, replace",
+                    name ? name : "(null)");
+}
+
+const char *tst_overlap_mode_name(tst_overlap_mode mode)
+{
+    switch (mode) {
+    case TST_OVERLAP_REJECT: return "reject";
+    case TST_OVERLAP_SKIP: return "skip";
+    case TST_OVERLAP_REPLACE: return "replace";
+    }
+    return NULL;
 }
 
 static int append_source(tst_table *table, open_fn open, const void *arg,

@@ -782,6 +782,36 @@ int tst_delete_plan_build(tst_delete_plan *p, tst_table *table, const char *op,
     return rc;
 }
 
+int tst_delete_plan_find(tst_delete_plan *p, tst_table *table, const char *op,
+                         const tst_delete_target *targets, size_t count)
+{
+    memset(p, 0, sizeof *p);
+    p->table = table;
+    p->op = op;
+    p->root = tst_table_root(table);
+    int rc = resolve_targets(p, targets, count);
+    return rc == 0 ? choose_segments(p) : rc;
+}
+
+int tst_delete_targets_predicate(tst_table *table, const char *op,
+                                 const tst_delete_target *targets, size_t count, char **out)
+{
+    tst_delete_plan p;
+    memset(&p, 0, sizeof p);
+    p.table = table;
+    p.op = op;
+    p.root = tst_table_root(table);
+    tst_sql t = {0};
+    int rc = resolve_targets(&p, targets, count);
+    if (rc == 0)
+        rc = doomed_row_sql(&t, &p);
+    tst_delete_plan_clear(&p);
+    if (rc != 0)
+        free(t.s);
+    *out = rc == 0 ? t.s : NULL;
+    return rc;
+}
+
 size_t tst_delete_plan_action_count(const tst_delete_plan *p)
 {
     size_t n = 0;

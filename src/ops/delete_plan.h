@@ -68,6 +68,22 @@ int tst_delete_plan_build(tst_delete_plan *plan, tst_table *table, const char *o
                           const tst_delete_target *targets, size_t count,
                           const tst_cancel *cancel);
 
+/* The first half of tst_delete_plan_build: the targets checked and the live
+ * segments holding their rows found (items, doomed), nothing written. An
+ * append accepting a partly covered boundary bucket reads those segments
+ * to look for colliding rows. Clear the plan afterwards. */
+int tst_delete_plan_find(tst_delete_plan *plan, tst_table *table, const char *op,
+                         const tst_delete_target *targets, size_t count);
+
+/*
+ * The SQL predicate true for a row of the targets (the rows a plan for them
+ * would remove), checked as tst_delete_plan_build checks them, into *out
+ * (malloc'd). An append skipping what the table covers filters its source
+ * with NOT this.
+ */
+int tst_delete_targets_predicate(tst_table *table, const char *op,
+                                 const tst_delete_target *targets, size_t count, char **out);
+
 /* The number of actions (one or two per item) and the actions themselves,
  * into out[that many]; pointers borrowed from the plan. */
 size_t tst_delete_plan_action_count(const tst_delete_plan *plan);

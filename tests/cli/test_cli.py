@@ -797,7 +797,12 @@ def test_finding_13_a_partly_covered_last_bucket_is_explained(cli, golden):
     golden("finding_13_partly_covered_bucket", r)
     assert ("rejected: the table's last bucket for symbol=NVDA [2024-06-01T00:00:00Z, "
             "2024-06-01T01:00:00Z) is partly covered and the source starts inside it: append "
-            "from the next bucket boundary or use a smaller bucket; nothing was written") in r.stderr
+            "from the next bucket boundary or use a smaller bucket, or use --on-overlap skip "
+            "(leave out that bucket's rows) or --allow-boundary-overlap (keep them when no index "
+            "value is already stored); nothing was written") in r.stderr
+    # what the hint says works: the rows of minutes 45..89 join the partly covered bucket
+    r = cli.ok("append", "--table", "ch", "--csv", "c2.csv", "--allow-boundary-overlap")
+    assert r.stdout == "Appended table version: 3\n"
     # the other edge: a backfill that ends inside the table's first bucket
     cli.ok("create", "--table", "late", "--protocol", "6", "--index-column", "ts",
            "--bucket", "1h", "--entity", "symbol")
