@@ -41,18 +41,6 @@ static char *rows_file(const char *dir, const char *sym, int d)
     return path;
 }
 
-static int append_once(const char *root, const char *file)
-{
-    tst_table *t = NULL;
-    int rc = tst_table_open(&t, root);
-    if (rc == 0)
-        rc = tst_table_append_parquet(t, file, NULL, NULL);
-    if (rc != 0)
-        fprintf(stderr, "append %s: %s\n", file, tst_error_last()->message);
-    tst_table_free(t);
-    return rc;
-}
-
 /* 0 committed, 1 no-op, 2 conflict, 100 + code otherwise. */
 static int compact_once(const char *root)
 {
@@ -71,23 +59,6 @@ static int compact_once(const char *root)
     return rc == 0 ? (rep.no_op ? 1 : 0) : rc == TST_ECONFLICT ? 2 : 100 - rc;
 }
 
-/* The first value of a query, computed in a child (the parent keeps no engine). */
-static void assert_query(const char *root, const char *expected, const char *sql)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_session *s = NULL;
-        if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", root) != 0)
-            _exit(3);
-        char *v = tst_test_first_value(s, sql, NULL, 0);
-        if (strcmp(v, expected) != 0)
-            fprintf(stderr, "%s\n  expected %s\n  got      %s\n", sql, expected, v);
-        _exit(strcmp(v, expected) == 0 ? 0 : 5);
-    }
-    assert_int_equal(tst_proc_wait(pid), 0);
-}
-
 typedef struct race {
     const char *root;
     char *files[APPENDERS][ROUNDS];
@@ -100,7 +71,7 @@ static int run_job(int w, void *arg)
     if (w < r->compactors)
         return compact_once(r->root);
     for (int k = 0; k < ROUNDS; k++)
-        if (append_once(r->root, r->files[w - r->compactors][k]) != 0)
+        if (tst_proc_append_once(r->root, r->files[w - r->compactors][k]) != 0)
             return 100;
     return 0;
 }
@@ -120,7 +91,7 @@ static char *make_table(const char *tag, char **base, char **src_out)
             char sym[8];
             snprintf(sym, sizeof sym, "C%d", s);
             char *f = rows_file(src, sym, d);
-            assert_int_equal(append_once(root, f), 0);
+            assert_int_equal(tst_proc_append_once(root, f), 0);
             free(f);
         }
     return root;
@@ -159,7 +130,7 @@ static void a_compaction_rebases_over_concurrent_appends(void **state)
     assert_true(segments >= SYMBOLS && segments <= SYMBOLS + APPENDERS * ROUNDS);
     char expect[64];
     snprintf(expect, sizeof expect, "%d|true", 24 * (SYMBOLS * DAYS + APPENDERS * ROUNDS));
-    assert_query(root, expect, "SELECT count(*) || '|' || (count(*) = count(DISTINCT (symbol, ts)))"
+    tst_proc_assert_query(root, expect, "SELECT count(*) || '|' || (count(*) = count(DISTINCT (symbol, ts)))"
                  " FROM t");
     for (int a = 0; a < APPENDERS; a++)
         for (int k = 0; k < ROUNDS; k++)
@@ -191,7 +162,7 @@ static void of_two_racing_compactions_one_commits_and_the_other_leaves_nothing(v
     free(sidecars);
     char expect[64];
     snprintf(expect, sizeof expect, "%d", 24 * SYMBOLS * DAYS);
-    assert_query(root, expect, "SELECT count(*) FROM t");
+    tst_proc_assert_query(root, expect, "SELECT count(*) FROM t");
     free(root);
     free(src);
     tst_test_rmtree(base);

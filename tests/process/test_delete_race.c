@@ -43,18 +43,6 @@ static char *rows_file(const char *dir, const char *name, const char *symbols, i
     return path;
 }
 
-static int append_once(const char *root, const char *file)
-{
-    tst_table *t = NULL;
-    int rc = tst_table_open(&t, root);
-    if (rc == 0)
-        rc = tst_table_append_parquet(t, file, NULL, NULL);
-    if (rc != 0)
-        fprintf(stderr, "append %s: %s\n", file, tst_error_last()->message);
-    tst_table_free(t);
-    return rc;
-}
-
 /* Deletes hours [h0, h0 + 4) of day 0 of `sym`. */
 static int delete_once(const char *root, const char *sym, int h0, bool conflict_ok)
 {
@@ -78,23 +66,6 @@ static int delete_once(const char *root, const char *sym, int h0, bool conflict_
         fprintf(stderr, "delete %s: %s\n", sym, tst_error_last()->message);
     tst_table_free(t);
     return rc;
-}
-
-/* The first value of a query, computed in a child (the parent keeps no engine). */
-static void assert_query(const char *root, const char *expected, const char *sql)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_session *s = NULL;
-        if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", root) != 0)
-            _exit(3);
-        char *v = tst_test_first_value(s, sql, NULL, 0);
-        if (strcmp(v, expected) != 0)
-            fprintf(stderr, "%s\n  expected %s\n  got      %s\n", sql, expected, v);
-        _exit(strcmp(v, expected) == 0 ? 0 : 5);
-    }
-    assert_int_equal(tst_proc_wait(pid), 0);
 }
 
 /* The snapshot on disk is the union of the live segments' sidecars. */
@@ -132,7 +103,7 @@ static int run_job(int w, void *arg)
         char sym[8];
         snprintf(sym, sizeof sym, "D%d", w);
         int rc = w < N ? delete_once(all->root, sym, 8 * r, false)
-                       : append_once(all->root, all->files[w - N][r]);
+                       : tst_proc_append_once(all->root, all->files[w - N][r]);
         if (rc != 0)
             return 100 - rc;
     }
@@ -154,7 +125,7 @@ static void deletes_rebase_over_concurrent_appends(void **state)
         snprintf(name, sizeof name, "d%d.parquet", w);
         snprintf(sym, sizeof sym, "'D%d'", w);
         char *f = rows_file(src, name, sym, 0);
-        assert_int_equal(append_once(root, f), 0);
+        assert_int_equal(tst_proc_append_once(root, f), 0);
         free(f);
         for (int r = 0; r < ROUNDS; r++) {
             snprintf(name, sizeof name, "a%d-%d.parquet", w, r);
@@ -185,7 +156,7 @@ static void deletes_rebase_over_concurrent_appends(void **state)
     assert_snapshot_is_union(root);
     char expect[64];
     snprintf(expect, sizeof expect, "%d|%d", N * 12 + N * ROUNDS * 24, N * 12 + N * ROUNDS * 24);
-    assert_query(root, expect, "SELECT count(*) || '|' || count(DISTINCT (symbol, ts)) FROM t");
+    tst_proc_assert_query(root, expect, "SELECT count(*) || '|' || count(DISTINCT (symbol, ts)) FROM t");
     for (int w = 0; w < N; w++)
         for (int r = 0; r < ROUNDS; r++)
             free(all.files[w][r]);
@@ -224,7 +195,7 @@ static void a_delete_and_an_optimize_of_one_segment_never_both_lose_rows(void **
     char *mixed = rows_file(src, "m.parquet", "'M0', 'M1'", 0);
     char *fixture = tst_test_path(base, "fixture"), *root = tst_test_path(base, "t");
     tst_table_free(tst_test_create_symbol_table(fixture, 7));
-    assert_int_equal(append_once(fixture, mixed), 0);
+    assert_int_equal(tst_proc_append_once(fixture, mixed), 0);
     int outcomes[2][2] = {{0}};
     for (int round = 0; round < 6; round++) {
         tst_proc_copy_tree(fixture, root);
@@ -234,7 +205,7 @@ static void a_delete_and_an_optimize_of_one_segment_never_both_lose_rows(void **
         assert_false(st[0] == 1 && st[1] == 1); /* someone wins */
         outcomes[st[0]][st[1]]++;
         /* the delete's four rows are gone exactly when it committed */
-        assert_query(root, st[0] == 0 ? "44|44" : "48|48",
+        tst_proc_assert_query(root, st[0] == 0 ? "44|44" : "48|48",
                      "SELECT count(*) || '|' || count(DISTINCT (symbol, ts)) FROM t");
         assert_snapshot_is_union(root);
         /* a conflicted delete leaves no file of its own behind */

@@ -70,35 +70,6 @@ static int update_once(const char *root, const char *file, bool strict)
     return rc;
 }
 
-static int append_once(const char *root, const char *file)
-{
-    tst_table *t = NULL;
-    int rc = tst_table_open(&t, root);
-    if (rc == 0)
-        rc = tst_table_append_parquet(t, file, NULL, NULL);
-    if (rc != 0)
-        fprintf(stderr, "append %s: %s\n", file, tst_error_last()->message);
-    tst_table_free(t);
-    return rc;
-}
-
-/* The first value of a query, computed in a child (the parent keeps no engine). */
-static void assert_query(const char *root, const char *expected, const char *sql)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        tst_session *s = NULL;
-        if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", root) != 0)
-            _exit(3);
-        char *v = tst_test_first_value(s, sql, NULL, 0);
-        if (strcmp(v, expected) != 0)
-            fprintf(stderr, "%s\n  expected %s\n  got      %s\n", sql, expected, v);
-        _exit(strcmp(v, expected) == 0 ? 0 : 5);
-    }
-    assert_int_equal(tst_proc_wait(pid), 0);
-}
-
 typedef struct job {
     char *files[ROUNDS];
     bool update, strict;
@@ -118,7 +89,7 @@ static int run_job(int w, void *arg)
     int ok = 0;
     for (int r = 0; r < ROUNDS; r++) {
         int rc = j->update ? update_once(all->root, j->files[r], j->strict)
-                           : append_once(all->root, j->files[r]);
+                           : tst_proc_append_once(all->root, j->files[r]);
         if (rc == 0)
             ok++;
         else if (!(j->strict && rc == TST_ECONFLICT))
@@ -150,7 +121,7 @@ static char *make_table(const char *tag, char **base, char **src_out)
         char sym[8];
         snprintf(sym, sizeof sym, "U%d", w);
         char *f = rows_file(src, sym, 0);
-        assert_int_equal(append_once(root, f), 0);
+        assert_int_equal(tst_proc_append_once(root, f), 0);
         free(f);
     }
     return root;
@@ -190,7 +161,7 @@ static void updates_rebase_over_concurrent_appends_and_updates(void **state)
     tst_table_free(t);
     char expect[64];
     snprintf(expect, sizeof expect, "%d|%d|%d", 24 * N * (1 + ROUNDS), N * ROUNDS, -N * 6);
-    assert_query(root, expect, "SELECT count(*) || '|' || count(*) FILTER (WHERE close < 0) || '|'"
+    tst_proc_assert_query(root, expect, "SELECT count(*) || '|' || count(*) FILTER (WHERE close < 0) || '|'"
                  " || CAST(sum(close) FILTER (WHERE close < 0) AS BIGINT) FROM t WHERE "
                  "(SELECT count(*) = count(DISTINCT (symbol, ts)) FROM t)");
     free_jobs(jobs, 2 * N);
@@ -221,7 +192,7 @@ static void a_strict_update_racing_appends_commits_or_conflicts(void **state)
     tst_table_free(t);
     char expect[64];
     snprintf(expect, sizeof expect, "%d|%d", 24 * (N + ROUNDS), done[0]);
-    assert_query(root, expect, "SELECT count(*) || '|' || count(*) FILTER (WHERE close < 0) "
+    tst_proc_assert_query(root, expect, "SELECT count(*) || '|' || count(*) FILTER (WHERE close < 0) "
                  "FROM t");
     /* No staged file of a conflicting attempt stays behind: one replacement per
      * committed update (a replaced replacement stays, for older versions). */

@@ -6,6 +6,8 @@
 #include "state_at.h"
 #include "tstable/error.h"
 #include "tstable/append.h"
+#include "tstable/session.h"
+#include "testsupport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,4 +285,32 @@ void tst_proc_age_files(const char *dir, int64_t sec)
     snprintf(cmd, sizeof cmd, "find '%s' -type f -exec touch -h -d @%lld {} +", dir,
              (long long)sec);
     assert_int_equal(system(cmd), 0);
+}
+
+int tst_proc_append_once(const char *root, const char *file)
+{
+    tst_table *t = NULL;
+    int rc = tst_table_open(&t, root);
+    if (rc == 0)
+        rc = tst_table_append_parquet(t, file, NULL, NULL);
+    if (rc != 0)
+        fprintf(stderr, "append %s: %s\n", file, tst_error_last()->message);
+    tst_table_free(t);
+    return rc;
+}
+
+void tst_proc_assert_query(const char *root, const char *expected, const char *sql)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        tst_session *s = NULL;
+        if (tst_session_open(&s) != 0 || tst_session_register_table(s, "t", root) != 0)
+            _exit(3);
+        char *v = tst_test_first_value(s, sql, NULL, 0);
+        if (strcmp(v, expected) != 0)
+            fprintf(stderr, "%s\n  expected %s\n  got      %s\n", sql, expected, v);
+        _exit(strcmp(v, expected) == 0 ? 0 : 5);
+    }
+    assert_int_equal(tst_proc_wait(pid), 0);
 }

@@ -111,4 +111,12 @@ uint64_t tst_proc_assert_versions_whole(const char *root, uint64_t from);
 /* Sets the modification time of every file under dir to `sec` (epoch). */
 void tst_proc_age_files(const char *dir, int64_t sec);
 
+/* Opens the table at root, appends one Parquet file, frees the handle; the
+ * library's code (its message goes to stderr). */
+int tst_proc_append_once(const char *root, const char *file);
+
+/* Asserts that the first value of `sql` over the table registered as "t" is
+ * `expected`, computed in a child so that the parent keeps no engine. */
+void tst_proc_assert_query(const char *root, const char *expected, const char *sql);
+
 #endif
