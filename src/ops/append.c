@@ -766,9 +766,11 @@ static int recheck(append_batch *b, const tst_table_cov *table_cov)
     switch (b->opts->on_overlap) {
     case TST_OVERLAP_SKIP: return refilter(b, table_cov);
     case TST_OVERLAP_REPLACE:
-        for (size_t i = 0; rc == 0 && i < b->count; i++)
+        for (size_t i = 0; rc == 0 && i < b->count; i++) {
+            tst_table_cov_clear(&b->jobs[i].overlap); /* the old version's */
             rc = tst_overlap_intersect(b->table, &b->jobs[i].src_cov, table_cov,
                                        &b->jobs[i].overlap);
+        }
         return rc == 0 ? plan_removal(b) : rc;
     case TST_OVERLAP_REJECT: break;
     }

@@ -32,7 +32,8 @@ typedef struct tst_overlap_targets {
     const tst_entity_binding *current;
 } tst_overlap_targets;
 
-/* *out = a ∩ b, in a's form (global or per entity); clear it after. */
+/* *out = a ∩ b, in a's form (global or per entity); *out must be empty (cleared or
+ * zeroed) on entry, and is cleared by the caller after. */
 int tst_overlap_intersect(const tst_table *table, const tst_table_cov *a, const tst_table_cov *b,
                           tst_table_cov *out);
 
