@@ -199,9 +199,10 @@ def test_finding_17_new_parameter_kinds_leak_no_python_objects(june):
     for _ in range(1000):
         cycle()
     gc.collect()
-    # A leaked text buffer would be 3 blocks a cycle; the interpreter's own
-    # caches still move by ~0.2 a cycle under pytest.
-    assert sys.getallocatedblocks() - before < 500
+    # A leaked text buffer would be 3 blocks a cycle (3,000 here); the
+    # interpreter's own caches still move by ~0.2-0.5 a cycle under pytest,
+    # depending on what the tests before this one left in them.
+    assert sys.getallocatedblocks() - before < 1500
     assert [sys.getrefcount(o) for o in (when, day, price)] == refs
 
 
