@@ -56,11 +56,19 @@ static void remember_files(fixture *f)
     tst_table_free(t);
 }
 
-static fixture *make_fixture(uint32_t protocol, bool entities)
+/* An empty fixture: a folder for source files and one for the table. */
+static fixture *new_fixture(const char *tag)
 {
     fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
     f->dir = tst_test_tmpdir("compactsrc");
-    f->root = tst_test_tmpdir("compact");
+    f->root = tst_test_tmpdir(tag);
+    return f;
+}
+
+static fixture *make_fixture(uint32_t protocol, bool entities)
+{
+    fixture *f = new_fixture("compact");
     const char *entity = entities ? "symbol" : NULL;
     tst_table *t = protocol == 6
                        ? tst_test_create_table_v6(f->root, "ts", entity, TST_TIME_HOURS, 1)
@@ -400,9 +408,7 @@ static void the_row_target_bounds_every_output(void **state)
 static void a_mixed_segment_across_windows_is_split_but_not_merged(void **state)
 {
     (void)state;
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tst_test_tmpdir("compactsrc");
-    f->root = tst_test_tmpdir("compactx");
+    fixture *f = new_fixture("compactx");
     tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     append_day(f, t, "long.parquet",
                "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) <= 5 UNION ALL "
@@ -448,9 +454,7 @@ static void a_mixed_segment_across_windows_is_split_but_not_merged(void **state)
 static void a_mixed_segment_whose_entities_start_in_two_windows_feeds_both(void **state)
 {
     (void)state;
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tst_test_tmpdir("compactsrc");
-    f->root = tst_test_tmpdir("compact2w");
+    fixture *f = new_fixture("compact2w");
     tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     append_day(f, t, "mixed.parquet",
                "SELECT * REPLACE ('AAPL' AS symbol) FROM nvda WHERE day(ts) <= 2 UNION ALL "
@@ -489,9 +493,7 @@ static void a_mixed_segment_whose_entities_start_in_two_windows_feeds_both(void 
 static void a_column_named_like_the_load_tag_keeps_its_values(void **state)
 {
     (void)state;
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tst_test_tmpdir("compactsrc");
-    f->root = tst_test_tmpdir("compacttag");
+    fixture *f = new_fixture("compacttag");
     tst_table *t = tst_test_create_table(f->root, "ts", "symbol", TST_TIME_HOURS, 1);
     for (int d = 1; d <= 3; d++) {
         char name[32], sql[256];
