@@ -392,3 +392,25 @@ def test_table_of_another_writer(cli, corpus, base_tables, entry, cross, tmp_pat
     sources = [(folder / base["file"], base_entry["format"]),
                (folder / entry["file"], entry["format"])]
     check_outcome(cli, table, folder / entry["file"], entry, cross["expect"], sources, ds)
+
+
+def test_table_of_two_writers_compacted(cli, corpus, base_tables, entry, cross, tmp_path):
+    """The two-writer table after `tstable optimize` (compaction re-encodes
+    both writers' segments into one sorted segment per entity and window):
+    the same comparison with the union of both files."""
+    if cross["expect"]["outcome"] == "refused":
+        pytest.skip("the append is refused: there is no two-writer table to compact")
+    folder, man = corpus
+    ds = man["datasets"][entry["dataset"]]
+    base = man["bases"][cross["base"]]
+    table = tmp_path / "t"
+    shutil.copytree(base_tables(cross["base"]), table)
+    base_entry = next(f for f in man["files"] if f["file"] == base["file"])
+    sources = [(folder / base["file"], base_entry["format"]),
+               (folder / entry["file"], entry["format"])]
+    cli.ok(*append_args(table, folder / entry["file"], entry["format"]))
+    before, _ = table_state(cli, table)
+    report = json.loads(cli.ok("optimize", "--table", table, "--json").stdout)
+    assert report["segments_read"] >= 2 and not report["no_op"], report
+    assert table_state(cli, table)[0] == before + 1
+    check_table(cli, table, sources, ds)
