@@ -676,6 +676,70 @@ static int kept_relation(const tst_delete_plan *p, const tst_source *file, char 
     return rc;
 }
 
+/*
+ * Rows whose index is null lie in no range, so a delete or replace keeps
+ * them; but a segment needs an index value for each identity it holds
+ * (segment.h). When every indexed row of an identity goes and only its
+ * unindexed rows would stay, the operation is refused before anything is
+ * written: dropping rows nobody asked to remove would be silent loss.
+ */
+static int check_unindexed_rest(const tst_delete_plan *p, const char *relation)
+{
+    const tst_index_spec *spec = spec_of(p);
+    const tst_field *index = tst_schema_find(schema_of(p), spec->column);
+    if (!index || !index->nullable)
+        return 0;
+    tst_sql t = {0};
+    int rc = SQL_F(&t, "SELECT count(*)");
+    for (size_t i = 0; rc == 0 && i < spec->entity_count; i++) {
+        rc = SQL_F(&t, ", ");
+        if (rc == 0)
+            rc = SQL_IDENT(&t, spec->entity_columns[i]);
+        if (rc == 0)
+            rc = SQL_F(&t, "::VARCHAR");
+    }
+    if (rc == 0)
+        rc = SQL_F(&t, " FROM %s GROUP BY ALL HAVING count(", relation);
+    if (rc == 0)
+        rc = SQL_IDENT(&t, spec->column);
+    if (rc == 0)
+        rc = SQL_F(&t, ") = 0 LIMIT 1");
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    if (rc == 0)
+        rc = tst_duck_connect(&con);
+    if (rc == 0)
+        rc = tst_duck_query(con, t.s, &res, "looking for rows left without an index value");
+    if (rc == 0) {
+        if (duckdb_row_count(&res) > 0) {
+            char who[256] = "";
+            size_t len = 0;
+            for (size_t i = 0; i < spec->entity_count && len < sizeof who; i++) {
+                char *v = duckdb_value_varchar(&res, i + 1, 0);
+                len += (size_t)snprintf(who + len, sizeof who - len, "%s%s=%s", i ? "," : " of ",
+                                        spec->entity_columns[i], v ? v : "");
+                duckdb_free(v);
+            }
+            bool replace = strcmp(p->op, "replace") == 0;
+            rc = tst_fail(TST_EUNSUPPORTED,
+                          "rejected: %" PRIu64 " row(s)%s have a null index '%s' and would be "
+                          "the only rows of theirs left; rows without an index value lie in no "
+                          "range, so they are kept, but they cannot stay in a segment on their "
+                          "own. Nothing was written. %s, or copy the table's rows to a new "
+                          "table without them", duckdb_value_uint64(&res, 0, 0), who,
+                          spec->column,
+                          replace ? "Replace fewer buckets of that entity (or append with "
+                                    "on_overlap skip)"
+                                  : "Delete a narrower range that leaves one of that entity's "
+                                    "indexed rows in the segment");
+        }
+        duckdb_destroy_result(&res);
+    }
+    tst_duck_disconnect(&con);
+    free(t.s);
+    return rc;
+}
+
 static int check_piece(const tst_delete_plan *p, const tst_delete_item *it, const tst_measure *old,
                        const tst_measure *m)
 {
@@ -699,9 +763,11 @@ static int write_piece(tst_delete_plan *p, tst_delete_item *it, size_t n, const 
     if (rc == 0 && !(dir = strndup(abs, (size_t)(strrchr(abs, '/') - abs))))
         rc = tst_fail(TST_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = tst_io_mkdirs(dir);
-    if (rc == 0)
         rc = kept_relation(p, src, &relation);
+    if (rc == 0)
+        rc = check_unindexed_rest(p, relation);
+    if (rc == 0)
+        rc = tst_io_mkdirs(dir);
     tst_segment_layout layout = {TST_COMPRESSION_DEFAULT, 0, "file_row_number"};
     if (rc == 0)
         rc = tst_segment_write(relation, spec_of(p), schema_of(p), abs, &layout);
