@@ -126,3 +126,13 @@ def test_one_bound_takes_the_other_from_the_covered_extent(tmp_path):
         t.coverage_plot(start=T0 + dt.timedelta(days=3))
     with pytest.raises(ttf.TimeseriesTableError):
         t.coverage_plot(start=T0 + dt.timedelta(hours=3), end=T0)
+
+
+@pytest.mark.parametrize("empty", [[], {}, {"symbol": []}])
+def test_an_empty_entity_filter_is_refused_as_elsewhere(tmp_path, empty):
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
+                                   index_granularity="1h", entity_columns=["symbol"])
+    t.append(pa.table({"ts": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)],
+                                      pa.timestamp("us", tz="UTC")), "symbol": ["A"]}))
+    with pytest.raises(ValueError, match="entities is empty"):
+        t.coverage_plot(entities=empty)

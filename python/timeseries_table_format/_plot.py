@@ -20,7 +20,7 @@ def entity_bindings(table: Any, entities: Any) -> Optional[list]:
         for column, values in entities.items():
             many = isinstance(values, (list, tuple, set, frozenset))
             out.extend({column: v} for v in (values if many else [values]))
-        return out
+        return nonempty(out)
     if isinstance(entities, (str, bytes)) or not hasattr(entities, "__iter__"):
         raise TypeError("entities must be a list of values, a list of dicts, or a dict")
     columns = list(table.index_spec().get("entity_columns") or [])
@@ -33,7 +33,15 @@ def entity_bindings(table: Any, entities: Any) -> Optional[list]:
         else:
             raise TypeError("plain entity values need a table with exactly one entity column; "
                             "give {column: value} dicts")
-    return out
+    return nonempty(out)
+
+
+def nonempty(bindings: list) -> list:
+    # as plan_backfill, coverage_diff and delete_rows: an empty filter is
+    # ambiguous (nothing, or everything?), so it is refused
+    if not bindings:
+        raise ValueError("entities is empty: give None to draw every entity, or at least one")
+    return bindings
 
 
 def coverage_plot(table: Any, path: Any = None, *, start: Any = None, end: Any = None,
