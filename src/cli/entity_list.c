@@ -208,6 +208,8 @@ static bool known_anywhere(tst_table *const *tables, size_t count, const tst_ent
 {
     for (size_t i = 0; i < count; i++) {
         bool known = false;
+        if (tst_table_segment_count(tables[i]) == 0)
+            continue; /* nothing appended yet: it knows no entity */
         if (tst_table_entity_known(tables[i], b, n, &known) != 0 || known)
             return true; /* an error here is reported by the answer itself */
     }
@@ -223,9 +225,12 @@ void cli_warn_unknown_entity(tst_table *const *tables, size_t table_count,
     bool identity = is_identity(spec, b, n);
     if (identity && known_anywhere(tables, table_count, b, n))
         return;
+    /* Names come from the first table with data (an old version may have none). */
     tst_coverage_summary *sum = NULL;
-    if (tst_table_coverage_summary(tables[0], &sum) != 0)
-        return;
+    for (size_t i = 0; i < table_count && !sum; i++)
+        if (tst_table_segment_count(tables[i]) > 0 &&
+            tst_table_coverage_summary(tables[i], &sum) != 0)
+            return;
     bool each_known = true;
     for (size_t i = 0; i < n; i++)
         if (column_index(spec, b[i].column) < spec->entity_count)

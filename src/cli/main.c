@@ -59,8 +59,8 @@ static void print_usage(FILE *out)
           "  tstable append --table ./bars --csv bars.csv\n"
           "  tstable query --table ./bars --sql 'SELECT count(*) FROM bars'\n"
           "\n"
-          "Times (--start, --end, --as-of, --now, ...) take 2024-06-01T09:30:00Z, 2024-06-01\n"
-          "09:30 (no offset: UTC), 2024-06-01, now, today, now-7d or -7d: 'tstable help times'.\n"
+          "Times (--start, --end, --as-of, --now, ...): 2024-06-01T09:30:00Z, '2024-06-01 09:30'\n"
+          "(no offset: UTC), 2024-06-01, now, today, now-7d, -7d. See 'tstable help times'.\n"
           "\n"
           "Results go to stdout, messages to stderr; the exit code is 0 on success, 1 on any\n"
           "error.\n",
