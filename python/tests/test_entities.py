@@ -232,3 +232,12 @@ def test_entities_freshness_and_last_window_match_a_model_of_covered_slots(tmp_p
             assert t.last_fully_covered_window(end, length, entity={"symbol": sym}) == expected
             got = (row["window_start"], row["window_end"]) if row["window_start"] else None
             assert row["symbol"] == sym and got == expected, (sym, length, end_h)
+
+
+def test_the_freshness_guide_python_block_runs(tmp_path, monkeypatch):
+    import re
+    guide = open(os.path.join(REPO, "docs", "guide", "freshness.md")).read()
+    (block,) = re.findall(r"```python\n(.*?)```", guide, re.S)
+    make_table(tmp_path / "bars", GUIDE_SLOTS)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "freshness.md", "exec"), {"__name__": "guide"})
