@@ -103,10 +103,10 @@ static int run(const cli_args *args)
 {
     bool json = false;
     cli_target t;
-    if (cli_get(args, "plot") || cli_get(args, "width") || cli_get(args, "height"))
-        return cli_coverage_plot(args);
     if (cli_has(args, "last-window"))
         return cli_coverage_last_window(args);
+    if (cli_get(args, "plot") || cli_get(args, "width") || cli_get(args, "height"))
+        return cli_coverage_plot(args);
     if (cli_has(args, "each-entity")) {
         int each = cli_coverage_each_entity(args);
         if (each != CLI_EACH_NONE)
