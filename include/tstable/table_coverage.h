@@ -101,6 +101,8 @@ typedef struct tst_entity_summary {
     tst_index_value last;           /* end of the last covered bucket (exclusive) */
     uint64_t covered_buckets;
     uint64_t gaps;                  /* missing runs between first and last */
+    uint64_t missing_buckets;       /* buckets of those runs: covered_buckets +
+                                       missing_buckets is the extent in buckets */
 } tst_entity_summary;
 
 typedef struct tst_coverage_summary tst_coverage_summary;
@@ -108,6 +110,15 @@ int tst_table_coverage_summary(tst_table *table, tst_coverage_summary **out);
 size_t tst_coverage_summary_count(const tst_coverage_summary *s);
 const tst_entity_summary *tst_coverage_summary_at(const tst_coverage_summary *s, size_t i);
 void tst_coverage_summary_free(tst_coverage_summary *s);
+
+/*
+ * Whether the table has ever seen the identity the bindings name (checked
+ * like tst_table_coverage's): *out_known is false when it has no coverage
+ * entry at all, which is how a tool tells a misspelt entity ("NVDAA") from
+ * one that exists but misses the range asked about. No bindings: true.
+ */
+int tst_table_entity_known(tst_table *table, const tst_entity_binding *entity,
+                           size_t entity_count, bool *out_known);
 
 /* ---- diagnostics -------------------------------------------------------- */
 

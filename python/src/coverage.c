@@ -250,10 +250,11 @@ static PyObject *summary_dict(const tst_index_spec *spec, const tst_entity_summa
         Py_XDECREF(last);
         return NULL;
     }
-    return Py_BuildValue("{s:N,s:O,s:N,s:N,s:K,s:K}", "entity", entity, "covered",
+    return Py_BuildValue("{s:N,s:O,s:N,s:N,s:K,s:K,s:K}", "entity", entity, "covered",
                          s->covered ? Py_True : Py_False, "first", first, "last", last,
                          "covered_buckets", (unsigned long long)s->covered_buckets, "gaps",
-                         (unsigned long long)s->gaps);
+                         (unsigned long long)s->gaps, "missing_buckets",
+                         (unsigned long long)s->missing_buckets);
 }
 
 static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
@@ -282,7 +283,29 @@ static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
     return list;
 }
 
+/* _entity_known(entity) -> bool: whether the table has ever seen the entity
+ * (the Python layer warns about one it has not; _table.py). */
+static PyObject *entity_known(ttf_TableObject *self, PyObject *entity)
+{
+    ttf_entity_args ent = TTF_ENTITY_ARGS_INIT;
+    bool known = true;
+    int rc = -1;
+    ttf_table_lock(self);
+    if (fresh_entity(self, entity, &ent) == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_table_entity_known(self->table, ent.bindings, ent.count, &known);
+        Py_END_ALLOW_THREADS
+        if (rc != 0)
+            fail(self);
+    }
+    ttf_table_unlock(self);
+    ttf_entity_args_free(&ent);
+    return rc == 0 ? PyBool_FromLong(known) : NULL;
+}
+
 PyMethodDef ttf_coverage_methods[] = {
+    {"_entity_known", (PyCFunction)entity_known, METH_O,
+     "_entity_known(entity) -> bool\n\nWhether the table has ever seen the entity."},
     {"coverage_ratio", TTF_KW(coverage_ratio), METH_VARARGS | METH_KEYWORDS,
      "coverage_ratio(start, end, entity=None) -> float\n\n"
      "Covered buckets / buckets of [start, end) at the latest commit (every coverage\n"
@@ -305,5 +328,6 @@ PyMethodDef ttf_coverage_methods[] = {
      "length is a bucket count (or a timedelta for timestamp indexes)."},
     {"coverage_summary", (PyCFunction)coverage_summary, METH_NOARGS,
      "coverage_summary() -> list[dict]\n\nPer entity: entity ({column: value}, None without\n"
-     "entity columns), covered, first, last (exclusive), covered_buckets, gaps."},
+     "entity columns), covered, first, last (exclusive), covered_buckets, gaps,\n"
+     "missing_buckets (inside [first, last))."},
     {NULL, NULL, 0, NULL}};

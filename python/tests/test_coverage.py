@@ -72,9 +72,9 @@ def test_coverage_summary_lists_each_entity(bars, tmp_path):
     summary = bars.coverage_summary()
     assert summary == [
         {"entity": {"symbol": "AMD"}, "covered": True, "first": at(1, 0), "last": at(1, 6),
-         "covered_buckets": 2, "gaps": 1},
+         "covered_buckets": 2, "gaps": 1, "missing_buckets": 4},
         {"entity": {"symbol": "NVDA"}, "covered": True, "first": at(1), "last": at(11),
-         "covered_buckets": 240, "gaps": 0},
+         "covered_buckets": 240, "gaps": 0, "missing_buckets": 0},
     ]
 
 
@@ -85,7 +85,8 @@ def test_integer_index_coverage(ints, tmp_path):
     assert ints.max_gap(-10, 50) == 3
     assert ints.last_fully_covered_window(50, 1) == (40, 50)
     assert ints.coverage_summary() == [{"entity": None, "covered": True, "first": -10,
-                                        "last": 50, "covered_buckets": 3, "gaps": 1}]
+                                        "last": 50, "covered_buckets": 3, "gaps": 1,
+                                        "missing_buckets": 3}]
 
 
 def test_uint64_index_takes_the_full_unsigned_range(tmp_path):
@@ -127,4 +128,5 @@ def test_coverage_answers_need_no_schema(tmp_path):
     assert t.gaps("2024-01-01", "2024-01-03") == [
         (dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2024, 1, 3, tzinfo=UTC))]
     assert t.coverage_summary() == [{"entity": None, "covered": False, "first": None,
-                                     "last": None, "covered_buckets": 0, "gaps": 0}]
+                                     "last": None, "covered_buckets": 0, "gaps": 0,
+                                     "missing_buckets": 0}]

@@ -23,6 +23,7 @@ from ._native import (
     VersionVacuumedError,
 )
 from ._delete import DeleteReport
+from ._entities import UnknownEntityWarning
 from ._display import disable_notebook_display, enable_notebook_display
 from ._logging import refresh_logging_cache
 from ._migrate import MigrateReport, migrate
@@ -70,6 +71,7 @@ __all__ = [
     "StorageError",
     "TimeSeriesTable",
     "TimeseriesTableError",
+    "UnknownEntityWarning",
     "UpdateRowsReport",
     "VacuumApplyError",
     "VacuumArtifact",

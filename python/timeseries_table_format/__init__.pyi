@@ -30,6 +30,9 @@ class TimeseriesTableError(Exception):
 
 class StorageError(TimeseriesTableError): ...
 
+class UnknownEntityWarning(UserWarning):
+    """An entity the table has never seen was asked about (it covers nothing)."""
+
 class ConflictError(TimeseriesTableError):
     expected: int
     found: int
@@ -451,6 +454,9 @@ class TimeSeriesTable:
         self, end: IndexValue, length: Union[int, _dt.timedelta], entity: Entity = None
     ) -> Optional[Tuple[Any, Any]]: ...
     def coverage_summary(self) -> List[Dict[str, Any]]: ...
+    def entities(self, now: Any = None) -> pa.Table:
+        """One row per entity: entity columns, first, last, covered_buckets, gaps,
+        missing_buckets, ratio, lag (now - last, a duration)."""
     def coverage_diff(
         self,
         other: Optional["TimeSeriesTable"] = None,

@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 import pyarrow as pa
 
-from . import _native, _oplog, _plot, _travel
+from . import _entities, _native, _oplog, _plot, _travel
 from ._native import CoverageOverlapError, StorageError, TimeseriesTableError
 from ._delete import DeleteReport, delete_entities, delete_expected_version
 from ._optimize import OptimizeReport
@@ -552,6 +552,54 @@ class TimeSeriesTable(_native.TimeSeriesTable):
                     columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
         """Like scan(), streamed as a pyarrow RecordBatchReader."""
         return to_reader(super().scan_reader(start, end, entity=entity, columns=columns))
+
+    def entities(self, now: Any = None) -> pa.Table:
+        """One row per entity (canonical order; one row without entity columns): the
+        entity columns (typed as the table's), first and last (the extent: start of the
+        first covered bucket, end of the last, as timestamps in the index column's unit
+        and zone), covered_buckets, gaps and missing_buckets inside the extent, ratio
+        over it, and lag = now - last as a duration (now: a datetime, ISO text, naive =
+        UTC; default the clock). Integer indexes: first/last in the index's type and lag
+        in index units (null without now). `tstable entities` and SQL's
+        tstable_freshness() give the same answer."""
+        return _entities.entities_table(self, now)
+
+    def coverage_ratio(self, start: Any, end: Any, entity: Any = None) -> float:
+        """Covered buckets / buckets of [start, end) at the latest commit; entity is
+        {column: value} or None (whole table). An entity the table never saw covers
+        nothing and raises an UnknownEntityWarning naming the nearest ones."""
+        answer = super().coverage_ratio(start, end, entity)
+        _entities.warn_if_unknown(self, entity)
+        return answer
+
+    def coverage(self, start: Any, end: Any, entity: Any = None) -> dict:
+        """covered_buckets, total_buckets, missing_buckets, ratio and max_gap_buckets of
+        [start, end) (UnknownEntityWarning for an entity the table never saw)."""
+        answer = super().coverage(start, end, entity)
+        _entities.warn_if_unknown(self, entity)
+        return answer
+
+    def gaps(self, start: Any, end: Any, entity: Any = None) -> list:
+        """The missing ranges of [start, end), half-open, in the index's type
+        (UnknownEntityWarning for an entity the table never saw)."""
+        answer = super().gaps(start, end, entity)
+        _entities.warn_if_unknown(self, entity)
+        return answer
+
+    def max_gap(self, start: Any, end: Any, entity: Any = None) -> int:
+        """The longest run of missing buckets in [start, end) (UnknownEntityWarning
+        for an entity the table never saw)."""
+        answer = super().max_gap(start, end, entity)
+        _entities.warn_if_unknown(self, entity)
+        return answer
+
+    def last_fully_covered_window(self, end: Any, length: Any, entity: Any = None) -> Any:
+        """The most recent run of `length` fully covered buckets ending before end, as
+        (start, end), or None; length is a bucket count or a timedelta
+        (UnknownEntityWarning for an entity the table never saw)."""
+        answer = super().last_fully_covered_window(end, length, entity)
+        _entities.warn_if_unknown(self, entity)
+        return answer
 
     def coverage_plot(self, path: Any = None, *, start: Any = None, end: Any = None,
                       entities: Any = None, width: int = 1000, height: int = 0,

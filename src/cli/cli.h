@@ -67,6 +67,7 @@ int cli_cmd_update(int argc, char **argv);
 int cli_cmd_delete(int argc, char **argv);
 int cli_cmd_migrate(int argc, char **argv);
 int cli_cmd_vacuum(int argc, char **argv);
+int cli_cmd_entities(int argc, char **argv); /* entities.c */
 
 /* ---- options (args.c) ---------------------------------------------------- */
 
@@ -216,6 +217,28 @@ int cli_open_table_as_of(tst_table **out, const char *root, const cli_as_of *as_
     "(2024-06-01T09:30:00Z, 2024-06-01 09:30, 2024-06-01); an\n" PAD        \
     "instant without an offset is UTC\n"
 
+/* ---- times.c: the time grammar of every time option ----------------------- */
+
+/*
+ * A time as people type it: RFC 3339; a date or a date and time without an
+ * offset (UTC); now, today, yesterday, optionally +/-N unit (s m h d w);
+ * or -N unit / +N unit relative to now. TSTABLE_NOW pins "now" (tests).
+ */
+bool cli_parse_time(const char *text, tst_timestamp *out);
+/* Whether text is one of the relative forms (an integer index rejects them). */
+bool cli_time_is_relative(const char *text);
+/* The clock "now" reads: TSTABLE_NOW when set (tests only), else the real one. */
+tst_timestamp cli_now(void);
+/* "90m", "7d", "2w": a non-negative duration with one unit s m h d w. */
+bool cli_parse_duration(const char *text, int64_t *out_seconds);
+/* A signed duration as 2d3h4m5s (whole seconds, toward zero; "0s" for none). */
+void cli_format_duration(int64_t sec, uint32_t nsec, char *buf, size_t cap);
+
+/* The grammar, for --help texts: the lines of `tstable help times`. */
+#define CLI_TIMES_HINT(PAD)                                                \
+    PAD "Times: 2024-06-01T09:30:00Z, 2024-06-01 09:30 (UTC), 2024-06-01,\n" \
+    PAD "now, today, now-7d, -7d ('tstable help times')\n"
+
 /* ---- signals.c: Ctrl-C / SIGTERM cancel a long operation ---------------- */
 typedef struct cli_signal_guard {
     sigset_t set;
@@ -292,6 +315,42 @@ int cli_parse_time_bucket(const char *option, const char *text, tst_time_bucket 
  * database only the name's shape is checked. Prints the error; returns 1.
  */
 int cli_check_timezone(const char *option, const char *tz);
+
+/* ---- entity_list.c: every entity, filtered, and unknown-entity warnings ---- */
+
+/*
+ * The table's entities in canonical order (one row without entity columns),
+ * kept when, for every column --entity names, the value is one of those
+ * given. Warns about --entity values the table never saw. Prints its errors.
+ */
+typedef struct cli_entity_list {
+    tst_coverage_summary *summary;
+    size_t *keep;
+    size_t count;
+} cli_entity_list;
+int cli_entity_list_open(cli_entity_list *l, tst_table *table, const cli_args *args);
+const tst_entity_summary *cli_entity_list_at(const cli_entity_list *l, size_t i);
+void cli_entity_list_close(cli_entity_list *l);
+
+/* An identity as bindings (out holds spec->entity_count; values borrowed). */
+void cli_identity_bindings(const tst_index_spec *spec, const tst_entity_identity *id,
+                           tst_entity_binding *out);
+
+/*
+ * "warning: symbol=NVDAA never occurs in the table; nearest: NVDA, NVDS" on
+ * stderr when no table of `tables` has seen the entity the bindings name
+ * (a whole identity, or COL=VALUE filters); nearest names from tables[0].
+ */
+void cli_warn_unknown_entity(tst_table *const *tables, size_t table_count,
+                             const tst_entity_binding *b, size_t n);
+
+/* ---- each_entity.c: coverage/gaps --each-entity and --last-window -------- */
+/* What the --each-entity functions return for a table without entity
+ * columns: the caller answers as if the flag were absent. */
+#define CLI_EACH_NONE (-1)
+int cli_coverage_each_entity(const cli_args *args); /* coverage --each-entity */
+int cli_coverage_last_window(const cli_args *args); /* coverage --last-window */
+int cli_gaps_each_entity(const cli_args *args);     /* gaps --each-entity */
 
 /* ---- appending (append.c; also used by shell.c) --------------------------- */
 

@@ -16,6 +16,8 @@ static const char HELP[] =
     "Usage: tstable coverage --table PATH [--start VALUE] [--end VALUE]\n"
     "                        [--entity COL=VALUE]... [--as-of VERSION|TIME]\n"
     "                        [--format table|json]\n"
+    "       tstable coverage --table PATH --each-entity [...]\n"
+    "       tstable coverage --table PATH --last-window LENGTH [--end VALUE] [--each-entity]\n"
     "       tstable coverage --table PATH --plot FILE.svg|FILE.png [--width PX] [--height PX]\n"
     "                        [--start VALUE] [--end VALUE] [--entity COL=VALUE]...\n"
     "\n"
@@ -23,11 +25,19 @@ static const char HELP[] =
     "  --table PATH        The table\n"
     "  --start VALUE       Start of the range, inclusive (default: the table's first value)\n"
     "  --end VALUE         End of the range, exclusive (default: just past its last value)\n"
-    "                      Timestamps are RFC 3339 (2024-06-01T00:00:00Z) or a date\n"
-    "                      (2024-06-01, midnight UTC); integer indexes take integers.\n"
+    CLI_TIMES_HINT("                      ")
+    "                      Integer indexes take integers.\n"
     "  --entity COL=VALUE  Ask about one entity; repeat for each column of a composite\n"
     "                      entity (a bare VALUE will do for a one-column entity).\n"
     "                      Without it: the whole table (any entity counts).\n"
+    "                      An entity the table never saw gets a warning (and covers nothing).\n"
+    "  --each-entity       One answer per entity, in canonical order (--entity then filters:\n"
+    "                      repeat a column to keep several values). A table without entity\n"
+    "                      columns answers as without the flag.\n"
+    "  --last-window LENGTH\n"
+    "                      Instead: the most recent window of LENGTH (1d, 12h, 2w; index\n"
+    "                      units for integer indexes) whose buckets are all covered, ending\n"
+    "                      at or before --end (default: the end of the last covered bucket)\n"
     CLI_AS_OF_HELP("                      ")
     "  --format FORMAT     table (default) or json\n"
     "  --plot FILE         Draw the coverage instead: one row per entity, time across,\n"
@@ -39,18 +49,22 @@ static const char HELP[] =
     "  --help              Show this help\n"
     "\n"
     "JSON keys: start, end, entity, covered_buckets, total_buckets, missing_buckets,\n"
-    "ratio, max_gap_buckets.\n"
+    "ratio, max_gap_buckets (--each-entity: a list of them). --last-window: entity,\n"
+    "buckets, before, start, end (null when no window is fully covered).\n"
     "\n"
     "Example:\n"
     "  tstable coverage --table ./my_stocks --entity symbol=NVDA \\\n"
     "      --start 2024-06-01 --end 2024-06-15\n"
     "  tstable coverage --table ./my_stocks --as-of 12     # as it was at version 12\n"
+    "  tstable coverage --table ./my_stocks --each-entity --start -7d --end now\n"
+    "  tstable coverage --table ./my_stocks --last-window 1d --each-entity\n"
     "  tstable coverage --table ./my_stocks --plot coverage.svg\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"as-of", NULL, CLI_VALUE},
     {"plot", NULL, CLI_VALUE},  {"width", NULL, CLI_VALUE},  {"height", NULL, CLI_VALUE},
+    {"each-entity", NULL, CLI_FLAG}, {"last-window", NULL, CLI_VALUE},
 };
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)
@@ -89,8 +103,15 @@ static int run(const cli_args *args)
 {
     bool json = false;
     cli_target t;
+    if (cli_has(args, "last-window"))
+        return cli_coverage_last_window(args);
     if (cli_get(args, "plot") || cli_get(args, "width") || cli_get(args, "height"))
         return cli_coverage_plot(args);
+    if (cli_has(args, "each-entity")) {
+        int each = cli_coverage_each_entity(args);
+        if (each != CLI_EACH_NONE)
+            return each;
+    }
     tst_coverage_counts counts;
     if (!cli_format_is_json(args, &json))
         return CLI_EXIT_FAIL;

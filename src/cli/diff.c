@@ -164,6 +164,13 @@ static int parse_entities(tst_table *table, const cli_args *args, entity_set *s)
     return 0;
 }
 
+/* Warns about each --entity none of the tables has seen (entity_list.c). */
+static void warn_unknown(const entity_set *s, tst_table *const *tables, size_t n)
+{
+    for (size_t i = 0; i < s->count; i++)
+        cli_warn_unknown_entity(tables, n, s->bindings[i], s->binding_counts[i]);
+}
+
 /* ---- output -------------------------------------------------------------- */
 
 static void json_entity(FILE *out, const tst_index_spec *spec, const tst_entity_identity *id)
@@ -352,6 +359,8 @@ static int run_diff(const cli_args *args)
         rc = parse_range(from, args, &start, &end, &scope);
     if (rc == 0)
         rc = parse_entities(from, args, &ents);
+    if (rc == 0)
+        warn_unknown(&ents, (tst_table *const[]){from, to}, 2);
     scope.entities = ents.ids;
     scope.entity_count = ents.count;
     if (rc == 0 && tst_table_coverage_diff(&list, from, to, &scope) != 0)
@@ -431,6 +440,8 @@ static int run_plan(const cli_args *args)
         rc = CLI_EXIT_FAIL;
     if (rc == 0)
         rc = parse_entities(table, args, &ents);
+    if (rc == 0)
+        warn_unknown(&ents, &table, 1);
     opts.scope = (tst_coverage_scope){&start, &end, ents.ids, ents.count};
     if (rc == 0 && tst_table_plan_backfill(&list, table, &opts) != 0)
         rc = cli_fail_lib("Failed to plan the backfill");

@@ -18,17 +18,21 @@ static const char HELP[] =
     "\n"
     "Usage: tstable gaps --table PATH [--start VALUE] [--end VALUE]\n"
     "                    [--entity COL=VALUE]... [--max-buckets N] [--format table|json]\n"
-    "                    [--as-of VERSION|TIME]\n"
+    "                    [--as-of VERSION|TIME] [--each-entity]\n"
     "\n"
     "Options:\n"
     "  --table PATH        The table\n"
     "  --start VALUE       Start of the range, inclusive (default: the table's first value)\n"
     "  --end VALUE         End of the range, exclusive (default: just past its last value)\n"
-    "                      Timestamps are RFC 3339 (2024-06-01T00:00:00Z) or a date\n"
-    "                      (2024-06-01, midnight UTC); integer indexes take integers.\n"
+    CLI_TIMES_HINT("                      ")
+    "                      Integer indexes take integers.\n"
     "  --entity COL=VALUE  Gaps of one entity; repeat for each column of a composite\n"
     "                      entity (a bare VALUE will do for a one-column entity).\n"
     "                      Without it: buckets no entity covers.\n"
+    "                      An entity the table never saw gets a warning (and is all gap).\n"
+    "  --each-entity       The gaps of every entity, with an entity column (JSON: each gap\n"
+    "                      has an \"entity\" object); --entity then filters. A table without\n"
+    "                      entity columns answers as without the flag.\n"
     "  --max-buckets N     Split gaps longer than N buckets into pieces\n"
     "  --format FORMAT     table (default) or json (a list of {start, end, end_inclusive,\n"
     "                      buckets}; end is exclusive unless end_inclusive is true)\n"
@@ -39,12 +43,13 @@ static const char HELP[] =
     "\n"
     "Example:\n"
     "  tstable gaps --table ./my_stocks --entity symbol=NVDA --start 2024-06-01 --end 2024-07-01\n"
-    "  tstable gaps --table ./my_stocks --as-of 2024-06-30T16:00:00Z  # as of that instant\n";
+    "  tstable gaps --table ./my_stocks --as-of 2024-06-30T16:00:00Z  # as of that instant\n"
+    "  tstable gaps --table ./my_stocks --each-entity --start -30d --end today\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"max-buckets", NULL, CLI_VALUE},
-    {"as-of", NULL, CLI_VALUE},
+    {"as-of", NULL, CLI_VALUE}, {"each-entity", NULL, CLI_FLAG},
 };
 
 typedef struct gap {
@@ -115,6 +120,11 @@ static int run(const cli_args *args)
     bool json = false;
     uint64_t max_buckets = 0;
     const char *max = cli_get(args, "max-buckets");
+    if (cli_has(args, "each-entity")) {
+        int each = cli_gaps_each_entity(args);
+        if (each != CLI_EACH_NONE)
+            return each;
+    }
     if (!cli_format_is_json(args, &json))
         return CLI_EXIT_FAIL;
     if (max && (!cli_parse_u64(max, &max_buckets) || max_buckets == 0))

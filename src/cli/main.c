@@ -31,6 +31,7 @@ static const cli_command COMMANDS[] = {
     {"vacuum", "Remove files no version within the retention needs", cli_cmd_vacuum},
     {"log", "Show the commit history", cli_cmd_log},
     {"coverage", "How much of a range is covered", cli_cmd_coverage},
+    {"entities", "Every entity with its extent, gaps and freshness (lag)", cli_cmd_entities},
     {"gaps", "The missing ranges inside a range", cli_cmd_gaps},
     {"diff", "Coverage added and removed between versions or tables", cli_cmd_diff},
     {"plan-backfill", "The fewest requests that fill a range's gaps", cli_cmd_plan_backfill},
@@ -58,9 +59,40 @@ static void print_usage(FILE *out)
           "  tstable append --table ./bars --csv bars.csv\n"
           "  tstable query --table ./bars --sql 'SELECT count(*) FROM bars'\n"
           "\n"
+          "Times (--start, --end, --as-of, --now, ...): 2024-06-01T09:30:00Z, '2024-06-01 09:30'\n"
+          "(no offset: UTC), 2024-06-01, now, today, now-7d, -7d. See 'tstable help times'.\n"
+          "\n"
           "Results go to stdout, messages to stderr; the exit code is 0 on success, 1 on any\n"
           "error.\n",
           out);
+}
+
+/* `tstable help times`: the one description of the time grammar (times.c). */
+static void print_times(void)
+{
+    fputs("Times: what every option that takes a time accepts (--start, --end, --as-of,\n"
+          "--now, delete's and diff's ranges). Integer indexes take integers only.\n"
+          "\n"
+          "  2024-06-01T09:30:00Z        RFC 3339, with Z or an offset (+02:00, -05:00)\n"
+          "  2024-06-01T09:30:00.250Z    fractions of a second, up to nanoseconds\n"
+          "  2024-06-01 09:30            a space or a T; seconds optional; no offset means UTC,\n"
+          "  2024-06-01T09:30:15         never the machine's zone, in every command\n"
+          "  2024-06-01                  a date: midnight UTC\n"
+          "  now                         the current instant\n"
+          "  today, yesterday            midnight UTC of the current day, of the day before\n"
+          "  now-7d, today+9h            an anchor plus or minus N units\n"
+          "  -7d, +1h                    relative to now (the same as now-7d, now+1h)\n"
+          "\n"
+          "Units: s (seconds), m (minutes), h (hours), d (days of 24h), w (weeks of 7d).\n"
+          "Durations (--stale, --last-window) are N and a unit: 90m, 6h, 2d, 1w.\n"
+          "\n"
+          "TSTABLE_NOW=2024-06-10T00:00:00Z pins \"now\" for every command; it is meant for\n"
+          "tests, so their answers do not drift with the clock.\n"
+          "\n"
+          "Example:\n"
+          "  tstable gaps --table ./bars --entity NVDA --start -7d --end now\n"
+          "  tstable coverage --table ./bars --start '2024-06-01 09:30' --end today\n",
+          stdout);
 }
 
 static int threshold_from_env(void)
@@ -142,6 +174,10 @@ int main(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     const char *name = argv[1];
+    if (strcmp(name, "help") == 0 && argc == 3 && strcmp(argv[2], "times") == 0) {
+        print_times();
+        return CLI_EXIT_OK;
+    }
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return CLI_EXIT_OK;

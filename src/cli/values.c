@@ -28,29 +28,6 @@ int cli_open_table(tst_table **out, const char *root)
     return -1;
 }
 
-/* "2024-06-01 09:30" -> "2024-06-01T09:30:00Z": the instant forms --as-of takes. */
-static bool parse_instant(const char *text, tst_timestamp *out)
-{
-    char full[64];
-    size_t n = strlen(text);
-    if (n < 10 || n > 40)
-        return false;
-    if (n == 10) {
-        snprintf(full, sizeof full, "%sT00:00:00Z", text);
-        return tst_timestamp_parse(out, full) == 0;
-    }
-    snprintf(full, sizeof full, "%s%s", text, n == 16 ? ":00" : "");
-    if (full[10] == ' ' || full[10] == 't')
-        full[10] = 'T';
-    size_t end = 19;
-    if (full[end] == '.')
-        for (end++; isdigit((unsigned char)full[end]); end++)
-            ;
-    if (strlen(full) >= 19 && full[end] == '\0' && strlen(full) + 1 < sizeof full)
-        strcat(full, "Z"); /* no offset: UTC */
-    return tst_timestamp_parse(out, full) == 0;
-}
-
 bool cli_parse_as_of(const char *command, const char *text, cli_as_of *out)
 {
     memset(out, 0, sizeof *out);
@@ -65,11 +42,11 @@ bool cli_parse_as_of(const char *command, const char *text, cli_as_of *out)
         cli_usage_error(command, "--as-of %s: versions start at 1", text);
         return false;
     }
-    if (parse_instant(text, &out->at))
+    if (cli_parse_time(text, &out->at))
         return true;
     cli_usage_error(command, "--as-of %s: give a version (an integer such as 12) or an instant "
-                    "(2024-06-01T09:30:00Z, 2024-06-01 09:30 or 2024-06-01; UTC unless it has "
-                    "an offset)", text);
+                    "(2024-06-01T09:30:00Z, 2024-06-01 09:30, 2024-06-01, now, -7d; UTC unless "
+                    "it has an offset; see 'tstable help times')", text);
     return false;
 }
 
@@ -99,27 +76,22 @@ static bool parse_i64(const char *text, int64_t *out)
     return true;
 }
 
-static bool parse_timestamp(const char *text, tst_timestamp *out)
-{
-    /* "2024-06-01" alone: midnight UTC. */
-    if (strlen(text) == 10 && text[4] == '-' && text[7] == '-') {
-        char full[32];
-        snprintf(full, sizeof full, "%sT00:00:00Z", text);
-        return tst_timestamp_parse(out, full) == 0;
-    }
-    return tst_timestamp_parse(out, text) == 0;
-}
-
 int cli_parse_index_value(const tst_index_kind *kind, const char *option, const char *text,
                           tst_index_value *out)
 {
     out->type = kind->type;
+    if (kind->type != TST_INDEX_TIMESTAMP && cli_time_is_relative(text)) {
+        cli_fail("Invalid %s '%s': the table's index is %s, which has no clock; relative "
+                 "times (now, today, -7d) need a timestamp index: give an integer",
+                 option, text, tst_index_type_name(kind->type));
+        return -1;
+    }
     switch (kind->type) {
     case TST_INDEX_TIMESTAMP:
-        if (parse_timestamp(text, &out->v.ts))
+        if (cli_parse_time(text, &out->v.ts))
             return 0;
-        cli_fail("Invalid %s '%s': expected an RFC 3339 timestamp such as "
-                 "2024-06-01T00:00:00Z (or a date, 2024-06-01)",
+        cli_fail("Invalid %s '%s': expected a time such as 2024-06-01T00:00:00Z, "
+                 "2024-06-01 09:30 (UTC), 2024-06-01, now or -7d (see 'tstable help times')",
                  option, text);
         return -1;
     case TST_INDEX_INT64:
@@ -445,6 +417,7 @@ int cli_target_open(cli_target *t, const cli_args *args)
         t->entity_count = 0;
         return CLI_EXIT_FAIL;
     }
+    cli_warn_unknown_entity(&t->table, 1, t->entity, t->entity_count);
     return cli_range(t->table, cli_get(args, "start"), cli_get(args, "end"), &t->start, &t->end);
 }
 

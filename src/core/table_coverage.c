@@ -318,6 +318,21 @@ int tst_table_last_covered_window(tst_table *t, const tst_entity_binding *entity
     return rc;
 }
 
+int tst_table_entity_known(tst_table *t, const tst_entity_binding *entity, size_t entity_count,
+                           bool *out_known)
+{
+    if (!out_known)
+        return tst_fail(TST_EINVAL, "entity_known output is NULL");
+    query q;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0 && q.identity)
+        rc = query_load(&q);
+    if (rc == 0)
+        *out_known = q.owned == NULL; /* query_load stands in an empty set for a stranger */
+    query_end(&q);
+    return rc;
+}
+
 /* ---- summary ------------------------------------------------------------ */
 
 struct tst_coverage_summary {
@@ -354,9 +369,9 @@ static int copy_identity(const tst_entity_identity *id, tst_entity_identity *out
 
 static int count_run(void *ctx, uint64_t first, uint64_t last)
 {
-    (void)first;
-    (void)last;
-    (*(uint64_t *)ctx)++;
+    tst_entity_summary *row = ctx;
+    row->gaps++;
+    row->missing_buckets += last - first + 1; /* inside [min, max]: never the whole domain */
     return 0;
 }
 
@@ -370,7 +385,7 @@ static int summarize(const tst_table *t, const tst_coverage *cov, tst_entity_sum
     bool inclusive = false; /* only the domain's last bucket; `last` stays its maximum */
     int rc = bucket_span(t, min, max, &row->first, &row->last, &inclusive);
     if (rc == 0)
-        rc = tst_coverage_each_missing_run(cov, min, max, 0, count_run, &row->gaps);
+        rc = tst_coverage_each_missing_run(cov, min, max, 0, count_run, row);
     return rc;
 }
 

@@ -610,7 +610,9 @@ static int register_functions(duckdb_connection con)
     int rc = register_one(con, "tstable_coverage", false);
     if (rc == 0)
         rc = register_one(con, GAPS_FUNCTION, true);
-    return rc == 0 ? register_diff(con) : rc;
+    if (rc == 0)
+        rc = register_diff(con);
+    return rc == 0 ? tst_sqlfn_register_freshness(con) : rc; /* freshness_functions.c */
 }
 
 static int define_gaps_macro(duckdb_connection con)
@@ -655,4 +657,22 @@ void tst_session_unregister_functions(tst_session *s)
         }
     }
     pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---- shared with freshness_functions.c (session_internal.h) --------------- */
+
+int tst_sqlfn_table(duckdb_bind_info info, idx_t param, tst_table **out)
+{
+    return bound_table_at(info, param, out);
+}
+
+int tst_sqlfn_index_value(duckdb_value v, const tst_index_spec *spec, const char *which,
+                          tst_index_value *out)
+{
+    return read_bound(v, spec, which, out);
+}
+
+int tst_sqlfn_entity(const tst_table *t, char *text, tst_entity_binding *b, size_t *n)
+{
+    return parse_entity(t, text, b, n);
 }

@@ -11,6 +11,7 @@
 #include "segment_covs.h"
 #include "tstable/session.h"
 #include "tstable/table.h"
+#include "tstable/table_coverage.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -101,6 +102,19 @@ void tst_session_travel_forget(tst_session *s, const char *base);
 /* Registers tstable_coverage and tstable_gaps for the session's connection. */
 int tst_session_register_functions(tst_session *s);
 void tst_session_unregister_functions(tst_session *s);
+
+/*
+ * What coverage_functions.c lends the other table functions
+ * (freshness_functions.c): the refreshed table a call's parameter names
+ * ('bars', 'bars@v3'), a bound as a value of the table's index, and an
+ * entity text ('NVDA' or 'col=v,col=v', parsed in place; b holds 16).
+ */
+int tst_sqlfn_table(duckdb_bind_info info, idx_t param, tst_table **out);
+int tst_sqlfn_index_value(duckdb_value v, const tst_index_spec *spec, const char *which,
+                          tst_index_value *out);
+int tst_sqlfn_entity(const tst_table *t, char *text, tst_entity_binding *b, size_t *n);
+/* Registers tstable_freshness and tstable_last_window (once per process). */
+int tst_sqlfn_register_freshness(duckdb_connection con);
 
 /* "2024-06-01", "2024-06-01 00:00:00", "...T...Z", "+02:00": an instant
  * (text read as UTC unless it carries an offset). false if unreadable. */

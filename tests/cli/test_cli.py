@@ -18,7 +18,7 @@ from conftest import BIN, REPO, Result, squeeze_boxes
 
 NVDA_CSV = REPO / "examples" / "data" / "nvda_1h_sample.csv"
 COMMANDS = ["create", "append", "query", "info", "log", "coverage", "gaps", "optimize", "add-columns",
-            "vacuum"]
+            "vacuum", "entities"]
 
 
 # ---- data -----------------------------------------------------------------
@@ -427,7 +427,7 @@ def test_coverage_of_a_composite_entity(cli, golden):
 ENTITY_ERRORS = {
     "entity_err_no_equals": ["--entity", "symbol"],
     "entity_err_unknown_column": ["--entity", "ticker=NVDA"],
-    "range_err_bad_start": ["--start", "yesterday"],
+    "range_err_bad_start": ["--start", "last-tuesday"],
     "range_err_reversed": ["--start", "2024-06-02", "--end", "2024-06-01"],
 }
 

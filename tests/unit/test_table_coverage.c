@@ -460,6 +460,29 @@ static void an_unknown_identity_covers_nothing(void **state)
     fx_close(&f);
 }
 
+static void an_identity_is_known_once_the_table_has_a_coverage_entry_for_it(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_two_symbols(&f);
+    tst_entity_binding nvda = symbol_is("NVDA"), msft = symbol_is("MSFT");
+    bool known = false;
+    assert_tst_ok(tst_table_entity_known(f.t, &nvda, 1, &known));
+    assert_true(known);
+    assert_tst_ok(tst_table_entity_known(f.t, &msft, 1, &known));
+    assert_false(known);
+    known = false;
+    assert_tst_ok(tst_table_entity_known(f.t, NULL, 0, &known)); /* the whole table */
+    assert_true(known);
+    tst_entity_binding venue = {"venue", utf8("XNAS")};
+    assert_tst_fails(tst_table_entity_known(f.t, &venue, 1, &known), TST_EINVAL);
+    assert_tst_fails(tst_table_entity_known(f.t, &nvda, 1, NULL), TST_EINVAL);
+    fx_add_symbol(&f, "MSFT", 30, 30);
+    assert_tst_ok(tst_table_entity_known(f.t, &msft, 1, &known));
+    assert_true(known);
+    fx_close(&f);
+}
+
 static void a_table_before_its_first_append_covers_nothing(void **state)
 {
     (void)state;
@@ -941,6 +964,7 @@ static void the_summary_has_one_row_per_identity_in_canonical_order(void **state
     assert_value_text(&r->last, "2024-06-01T04:00:00Z");
     assert_int_equal(r->covered_buckets, 1);
     assert_int_equal(r->gaps, 0);
+    assert_int_equal(r->missing_buckets, 0);
     r = tst_coverage_summary_at(s, 1);
     tst_entity_identity_format(&r->identity, name, sizeof name);
     assert_string_equal(name, "MSFT");
@@ -953,6 +977,7 @@ static void the_summary_has_one_row_per_identity_in_canonical_order(void **state
     assert_value_text(&r->last, "2024-06-01T10:00:00Z");
     assert_int_equal(r->covered_buckets, 6);
     assert_int_equal(r->gaps, 2);
+    assert_int_equal(r->missing_buckets, 4); /* hours 3-4 and 7-8 of [0, 10) */
     assert_null(tst_coverage_summary_at(s, 3));
     /* Rows own their identities: they outlive a new version of the table. */
     fx_add_symbol(&f, "ZZZ", 20, 20);
@@ -987,6 +1012,7 @@ static void a_table_without_entities_has_one_summary_row(void **state)
     assert_value_text(&r->last, "60");
     assert_int_equal(r->covered_buckets, 5);
     assert_int_equal(r->gaps, 1);
+    assert_int_equal(r->missing_buckets, 3); /* [20, 50) */
     tst_coverage_summary_free(s);
     fx_close(&f);
 }
@@ -1019,6 +1045,7 @@ int main(void)
         cmocka_unit_test(the_cache_follows_new_commits_and_refreshes),
         cmocka_unit_test(adopted_coverage_is_answered_without_reading_files),
         cmocka_unit_test(the_summary_has_one_row_per_identity_in_canonical_order),
+        cmocka_unit_test(an_identity_is_known_once_the_table_has_a_coverage_entry_for_it),
         cmocka_unit_test(a_table_without_entities_has_one_summary_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
