@@ -216,6 +216,15 @@ int cli_open_table_as_of(tst_table **out, const char *root, const cli_as_of *as_
     "(2024-06-01T09:30:00Z, 2024-06-01 09:30, 2024-06-01); an\n" PAD        \
     "instant without an offset is UTC\n"
 
+/* ---- calendar_opt.c: --calendar SPEC (tstable/calendar.h) ---------------- */
+/* *out: the parsed --calendar, or NULL without the option. Prints the error. */
+int cli_calendar(const cli_args *args, tst_calendar **out);
+#define CLI_CALENDAR_HELP(PAD)                                               \
+    "  --calendar SPEC     Count only the buckets the calendar expects: nights,\n" PAD \
+    "weekends and holidays are then not gaps. SPEC is items joined\n" PAD     \
+    "by ';': weekdays | days=mon-fri, tz=ZONE, sessions=HH:MM-HH:MM[,..],\n" PAD \
+    "holidays=FILE, closed=DATE[,DATE] (docs/guide/calendars.md)\n"
+
 /* ---- signals.c: Ctrl-C / SIGTERM cancel a long operation ---------------- */
 typedef struct cli_signal_guard {
     sigset_t set;

@@ -15,7 +15,7 @@ static const char HELP[] =
     "\n"
     "Usage: tstable coverage --table PATH [--start VALUE] [--end VALUE]\n"
     "                        [--entity COL=VALUE]... [--as-of VERSION|TIME]\n"
-    "                        [--format table|json]\n"
+    "                        [--calendar SPEC] [--format table|json]\n"
     "       tstable coverage --table PATH --plot FILE.svg|FILE.png [--width PX] [--height PX]\n"
     "                        [--start VALUE] [--end VALUE] [--entity COL=VALUE]...\n"
     "\n"
@@ -29,6 +29,8 @@ static const char HELP[] =
     "                      entity (a bare VALUE will do for a one-column entity).\n"
     "                      Without it: the whole table (any entity counts).\n"
     CLI_AS_OF_HELP("                      ")
+    CLI_CALENDAR_HELP("                      ")
+    "                      Buckets then count expected buckets only.\n"
     "  --format FORMAT     table (default) or json\n"
     "  --plot FILE         Draw the coverage instead: one row per entity, time across,\n"
     "                      darker = more covered, orange = gap. FILE.svg or FILE.png\n"
@@ -45,12 +47,15 @@ static const char HELP[] =
     "  tstable coverage --table ./my_stocks --entity symbol=NVDA \\\n"
     "      --start 2024-06-01 --end 2024-06-15\n"
     "  tstable coverage --table ./my_stocks --as-of 12     # as it was at version 12\n"
+    "  tstable coverage --table ./my_stocks --start 2024-06-03 --end 2024-06-08 \\\n"
+    "      --calendar 'weekdays;tz=America/New_York;sessions=09:30-16:00'\n"
     "  tstable coverage --table ./my_stocks --plot coverage.svg\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"as-of", NULL, CLI_VALUE},
     {"plot", NULL, CLI_VALUE},  {"width", NULL, CLI_VALUE},  {"height", NULL, CLI_VALUE},
+    {"calendar", NULL, CLI_VALUE},
 };
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)
@@ -89,18 +94,22 @@ static int run(const cli_args *args)
 {
     bool json = false;
     cli_target t;
+    tst_calendar *cal = NULL;
     if (cli_get(args, "plot") || cli_get(args, "width") || cli_get(args, "height"))
         return cli_coverage_plot(args);
     tst_coverage_counts counts;
     if (!cli_format_is_json(args, &json))
         return CLI_EXIT_FAIL;
+    if (cli_calendar(args, &cal) != 0)
+        return CLI_EXIT_FAIL;
     int rc = cli_target_open(&t, args);
-    if (rc == 0 &&
-        tst_table_coverage(t.table, t.entity, t.entity_count, &t.start, &t.end, &counts) != 0)
+    if (rc == 0 && tst_table_coverage_cal(t.table, t.entity, t.entity_count, &t.start, &t.end,
+                                          cal, &counts) != 0)
         rc = cli_fail_lib("Failed to compute coverage");
     if (rc == 0)
         json ? print_json(&t, &counts) : print_text(&t, &counts);
     cli_target_close(&t);
+    tst_calendar_free(cal);
     return rc;
 }
 
