@@ -33,9 +33,10 @@
  *     instant of the jump: 02:30 on a spring-forward night in New York is
  *     07:00Z, the moment 02:00 EST became 03:00 EDT.
  * The map never decreases, so a session [start, end) in wall time stays a
- * (possibly empty) interval in UTC: a 02:00-03:00 session on that night is
- * empty, a 01:00-02:00 session on a fall-back night lasts one hour (the
- * first 01:xx).
+ * (possibly empty) interval in UTC, from the first time the clocks show its
+ * start to the first time they show its end: a 02:00-03:00 session on a
+ * spring-forward night is empty; a 01:00-02:00 session on a fall-back night
+ * lasts two hours (the clocks show 01:xx twice before they first show 02:00).
  *
  * All times are seconds; local times are "seconds since 1970-01-01T00:00 in
  * wall-clock time". A loaded zone is immutable and may be shared by threads.
