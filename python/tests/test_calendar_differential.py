@@ -328,3 +328,20 @@ def test_calendar_errors_say_what_to_write(bars):
 def test_an_integer_index_has_no_calendar(ints):
     with pytest.raises(ttf.TimeseriesTableError, match="calendars need a timestamp index"):
         ints.coverage(0, 100, calendar="weekdays")
+
+
+def test_the_guide_python_example_runs(tmp_path, monkeypatch):
+    """The python block of docs/guide/calendars.md, on the guide's own table."""
+    import re
+    from conftest import REPO
+    guide = open(REPO + "/docs/guide/calendars.md").read()
+    (tmp_path / "bars.csv").write_text(re.findall(r"```csv\n(.*?)```", guide, re.S)[0])
+    (tmp_path / "holidays.txt").write_text(re.findall(r"```txt\n(.*?)```", guide, re.S)[0])
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "bars"), index_column="ts",
+                                   index_type="timestamp", bucket="1h",
+                                   entity_columns=["symbol"])
+    t.append_csv(str(tmp_path / "bars.csv"))
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "calendars.md", "exec"), {"__name__": "guide"})

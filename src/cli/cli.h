@@ -220,10 +220,10 @@ int cli_open_table_as_of(tst_table **out, const char *root, const cli_as_of *as_
 /* *out: the parsed --calendar, or NULL without the option. Prints the error. */
 int cli_calendar(const cli_args *args, tst_calendar **out);
 #define CLI_CALENDAR_HELP(PAD)                                               \
-    "  --calendar SPEC     Count only the buckets the calendar expects: nights,\n" PAD \
-    "weekends and holidays are then not gaps. SPEC is items joined\n" PAD     \
-    "by ';': weekdays | days=mon-fri, tz=ZONE, sessions=HH:MM-HH:MM[,..],\n" PAD \
-    "holidays=FILE, closed=DATE[,DATE] (docs/guide/calendars.md)\n"
+    "  --calendar SPEC     Count only the buckets a calendar expects: nights,\n" PAD \
+    "weekends and holidays are then not gaps. SPEC: items joined by\n" PAD   \
+    "';' (weekdays, days=mon-fri, tz=ZONE, sessions=HH:MM-HH:MM[,..],\n" PAD \
+    "holidays=FILE, closed=DATE[,..]); see docs/guide/calendars.md\n"
 
 /* ---- signals.c: Ctrl-C / SIGTERM cancel a long operation ---------------- */
 typedef struct cli_signal_guard {
