@@ -244,12 +244,18 @@ static bool read_rule_date(cursor *c, rule_date *r)
     return true;
 }
 
+/* A zone offset: POSIX allows up to 24:59:59 (only rule times reach 167 h). */
+static bool read_offset(cursor *c, int32_t *out)
+{
+    return read_hms(c, out) && *out > -25 * 3600 && *out < 25 * 3600;
+}
+
 static bool parse_rule(const char *text, posix_rule *r)
 {
     cursor c = {text, 0};
     int32_t off = 0;
     memset(r, 0, sizeof *r);
-    if (!read_zone_abbr(&c) || !read_hms(&c, &off))
+    if (!read_zone_abbr(&c) || !read_offset(&c, &off))
         return false;
     r->std_off = -off;
     if (!text[c.i])
@@ -259,7 +265,7 @@ static bool parse_rule(const char *text, posix_rule *r)
     r->has_dst = true;
     r->dst_off = r->std_off + 3600;
     if (text[c.i] && text[c.i] != ',') {
-        if (!read_hms(&c, &off))
+        if (!read_offset(&c, &off))
             return false;
         r->dst_off = -off;
     }
@@ -373,6 +379,9 @@ static int read_block(tst_tz *tz, const uint8_t *p, const tzif_header *h, size_t
             return corrupt(tz->name, "transition out of order or of an unknown type");
         tz->offsets[i] = (int32_t)be32(types + 6 * idx[i]);
     }
+    for (uint32_t j = 0; j < h->type; j++) /* local_to_utc relies on |offset| <= 26 h */
+        if ((int32_t)be32(types + 6 * j) < -26 * 3600 || (int32_t)be32(types + 6 * j) > 26 * 3600)
+            return corrupt(tz->name, "a UTC offset beyond 26 hours");
     tz->before = (int32_t)be32(types);
     for (uint32_t j = 0; j < h->type; j++)
         if (types[6 * j + 4] == 0) { /* the first standard-time type, as zoneinfo */
