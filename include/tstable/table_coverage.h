@@ -143,6 +143,14 @@ int tst_table_coverage_summary(tst_table *table, tst_coverage_summary **out);
 size_t tst_coverage_summary_count(const tst_coverage_summary *s);
 const tst_entity_summary *tst_coverage_summary_at(const tst_coverage_summary *s, size_t i);
 void tst_coverage_summary_free(tst_coverage_summary *s);
+/*
+ * The summary under a calendar (tstable/calendar.h; NULL: the one above):
+ * first and last stay the first and last covered buckets, covered_buckets
+ * counts covered expected buckets, and gaps counts the calendar's gaps
+ * between first and last (closed time between two runs is not a gap).
+ */
+int tst_table_coverage_summary_cal(tst_table *table, const tst_calendar *cal,
+                                   tst_coverage_summary **out);
 
 /* ---- diagnostics -------------------------------------------------------- */
 

@@ -267,15 +267,20 @@ static PyObject *summary_dict(const tst_index_spec *spec, const tst_entity_summa
                          (unsigned long long)s->gaps);
 }
 
-static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
+static PyObject *coverage_summary(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    (void)unused;
+    static char *kw[] = {"calendar", NULL};
+    PyObject *calendar = Py_None;
+    tst_calendar *cal = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:coverage_summary", kw, &calendar) ||
+        ttf_calendar_from_py(calendar, &cal) < 0)
+        return NULL;
     tst_coverage_summary *sum = NULL;
     int rc = -1;
     ttf_table_lock(self);
     if (ttf_table_refresh_locked(self) == 0) {
         Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_coverage_summary(self->table, &sum);
+        rc = tst_table_coverage_summary_cal(self->table, cal, &sum);
         Py_END_ALLOW_THREADS
         if (rc != 0)
             fail(self);
@@ -290,6 +295,7 @@ static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
     }
     ttf_table_unlock(self);
     tst_coverage_summary_free(sum);
+    tst_calendar_free(cal);
     return list;
 }
 
@@ -319,7 +325,8 @@ PyMethodDef ttf_coverage_methods[] = {
      "The most recent run of `length` fully covered buckets ending before end.\n"
      "length is a bucket count (or a timedelta for timestamp indexes). With a calendar,\n"
      "the window's expected buckets must be covered, and it must hold at least one."},
-    {"coverage_summary", (PyCFunction)coverage_summary, METH_NOARGS,
-     "coverage_summary() -> list[dict]\n\nPer entity: entity ({column: value}, None without\n"
-     "entity columns), covered, first, last (exclusive), covered_buckets, gaps."},
+    {"coverage_summary", TTF_KW(coverage_summary), METH_VARARGS | METH_KEYWORDS,
+     "coverage_summary(calendar=None) -> list[dict]\n\nPer entity: entity ({column: value}, "
+     "None without\nentity columns), covered, first, last (exclusive), covered_buckets, gaps.\n"
+     "With a calendar, covered_buckets and gaps count expected buckets only."},
     {NULL, NULL, 0, NULL}};

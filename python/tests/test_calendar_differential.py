@@ -4,9 +4,9 @@ Each case draws a table (1-minute, 5-minute, 1-hour or 1-day buckets, one to
 three entities, random covered runs) and a calendar (a zone, open weekdays,
 one or two daily sessions, some running past midnight, holidays, early
 closes, a closed range), then asks coverage, gaps, max_gap,
-last_fully_covered_window and plan_backfill with the calendar, as a spec
-string (with a holiday file) and as a dict (with a list of entries), and
-compares with a model that knows nothing of the library: it lays each local
+last_fully_covered_window, coverage_summary and plan_backfill with the
+calendar, as a spec string (with a holiday file) and as a dict (with a list
+of entries), and compares with a model that knows nothing of the library: it lays each local
 day's sessions out in UTC with zoneinfo, and walks the buckets one by one.
 
 The model's rules are the calendar's definition (tstable/calendar.h):
@@ -241,6 +241,8 @@ def test_calendar_answers_match_the_naive_model(tmp_path, seed):
     length = rng.choice([1, 2, 5, 30])
     max_request = rng.choice([1, 3, 10, 1000])
 
+    summary = table.coverage_summary(calendar=spec)
+    assert summary == table.coverage_summary(calendar=as_dict)
     for name in entities + [None]:
         entity = {"symbol": name} if name else None
         cov = covered[name] if name else set().union(*covered.values())
@@ -264,6 +266,12 @@ def test_calendar_answers_match_the_naive_model(tmp_path, seed):
             assert got == (None if window is None else
                            (at(window[0], width), at(window[1] + 1, width))), (length, name)
         if name:
+            row = next(r for r in summary if r["entity"] == entity)
+            if cov:
+                lo, hi = min(cov), max(cov)
+                assert (row["covered_buckets"], row["gaps"]) == (
+                    sum(expected[b] for b in cov), len(model_gaps(expected, cov, lo, hi)))
+                assert (row["first"], row["last"]) == (at(lo, width), at(hi + 1, width))
             plan = table.plan_backfill(start, end, entities=[name], max_request=max_request
                                        * dt.timedelta(seconds=width), calendar=spec).to_pylist()
             SEEN["split requests"] += len(plan) > len(model_gaps(expected, cov, q0, q1))

@@ -571,6 +571,71 @@ int tst_table_coverage_summary(tst_table *t, tst_coverage_summary **out)
     return 0;
 }
 
+/* ---- summary under a calendar -------------------------------------------- */
+
+static int count_gap(void *ctx, uint64_t first, uint64_t last, uint64_t missing)
+{
+    (void)first;
+    (void)last;
+    (void)missing;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* Rewrites one row's counts against the expected set (first/last stay). */
+static int summarize_expected(const tst_coverage *cov, const tst_coverage *expected,
+                              tst_entity_summary *row)
+{
+    uint64_t min = 0, max = 0, total = 0, gap = 0;
+    double ratio = 0;
+    if (!row->covered || !tst_coverage_min(cov, &min) || !tst_coverage_max(cov, &max))
+        return 0;
+    row->gaps = 0;
+    int rc = tst_coverage_expected_counts(cov, expected, min, max, &row->covered_buckets, &total,
+                                          &ratio, &gap);
+    if (rc == 0)
+        rc = tst_coverage_each_expected_gap(cov, expected, min, max, 0, count_gap, &row->gaps);
+    return rc;
+}
+
+static int summary_under(tst_table *t, const tst_calendar *cal, tst_coverage_summary *s)
+{
+    const tst_table_cov *tc = NULL;
+    const tst_coverage *all = NULL;
+    tst_coverage *expected = NULL;
+    uint64_t min = 0, max = 0;
+    int rc = tst_table_load_coverage(t, &tc);
+    if (rc == 0)
+        rc = tst_table_load_coverage_union(t, &all);
+    if (rc == 0 && tst_coverage_min(all, &min))
+        tst_coverage_max(all, &max);
+    if (rc == 0) /* an empty table still checks the calendar suits its index */
+        rc = calendar_expected(t, cal, min, tst_coverage_is_empty(all) ? min : max, &expected);
+    for (size_t i = 0; rc == 0 && i < s->count; i++) {
+        const tst_coverage *cov = tc->global;
+        if (tc->entities)
+            cov = tst_entity_coverage_get(tc->entities, &s->rows[i].identity);
+        rc = cov ? summarize_expected(cov, expected, &s->rows[i]) : 0;
+    }
+    tst_coverage_free(expected);
+    return rc;
+}
+
+int tst_table_coverage_summary_cal(tst_table *t, const tst_calendar *cal,
+                                   tst_coverage_summary **out)
+{
+    tst_coverage_summary *s = NULL;
+    int rc = tst_table_coverage_summary(t, &s);
+    if (rc == 0 && cal)
+        rc = summary_under(t, cal, s);
+    if (rc != 0) {
+        tst_coverage_summary_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
 size_t tst_coverage_summary_count(const tst_coverage_summary *s)
 {
     return s ? s->count : 0;
