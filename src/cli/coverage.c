@@ -30,7 +30,8 @@ static const char HELP[] =
     "                      Without it: the whole table (any entity counts).\n"
     CLI_AS_OF_HELP("                      ")
     CLI_CALENDAR_HELP("                      ")
-    "                      Buckets then count expected buckets only.\n"
+    "                      Counts are then of expected buckets; --plot draws closed\n"
+    "                      time in grey.\n"
     "  --format FORMAT     table (default) or json\n"
     "  --plot FILE         Draw the coverage instead: one row per entity, time across,\n"
     "                      darker = more covered, orange = gap. FILE.svg or FILE.png\n"

@@ -80,3 +80,24 @@ def test_calendar_refusals_are_one_line_each(cli, golden):
                                             "--calendar", "weekdays;holidays=bad.txt"))
     golden("calendar_err_integer_index", cli("coverage", "--table", "ints", "--start", "0",
                                              "--end", "100", "--calendar", "weekdays"))
+
+
+def test_the_plot_draws_closed_time_grey(cli):
+    guide_tables(cli)
+    cli.ok("coverage", "--table", "bars", *WEEK, "--plot", "cal.svg", "--width", "600",
+           "--calendar", NYSE)
+    cli.ok("coverage", "--table", "bars", *WEEK, "--plot", "plain.svg", "--width", "600")
+    cal, plain = (cli.tmp / "cal.svg").read_text(), (cli.tmp / "plain.svg").read_text()
+    assert ".c12{fill:#e4e4e4}" in cal and "grey: closed" in cal
+    assert ".c12" not in plain and "closed" not in plain
+    # 120 hourly columns: 25 expected (13 missing in 3 stretches: Tuesday, Wednesday's
+    # early close, Friday's first two hours), the rest closed.
+    row = re.search(r'<g class="row"[^>]*>(.*?)</g>', cal, re.S).group(1)
+    classes = re.findall(r'class="c(\d+)"', row)
+    assert classes.count("3") == 3 and "12" in classes
+    assert '<g class="row"' in plain and 'class="c12"' not in plain
+    for name in ("cal.png", "plain.png"):
+        cli.ok("coverage", "--table", "bars", *WEEK, "--plot", name, "--width", "600",
+               *(["--calendar", NYSE] if name == "cal.png" else []))
+    plte = [(cli.tmp / n).read_bytes().split(b"PLTE")[0][-4:] for n in ("cal.png", "plain.png")]
+    assert [int.from_bytes(p, "big") for p in plte] == [3 * 13, 3 * 12]
