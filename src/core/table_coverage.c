@@ -15,6 +15,10 @@
  *      values with tst_bucket_bounds, so callers never see bucket ids.
  * Work in step 3 is proportional to the covered containers in the range,
  * never to the range's length.
+ *
+ * The _cal variants add one step between 1 and 2: the calendar's expected
+ * buckets of the range (calendar.c, cost in days and sessions), and step 3
+ * then asks calendar.h's expected-bucket questions instead.
  */
 #include "tstable/table_coverage.h"
 
