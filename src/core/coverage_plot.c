@@ -320,11 +320,11 @@ static void name_text(const layout *l, size_t row, char *buf, size_t cap)
     size_t first = 0, count = 0;
     tst_coverage_raster_row_entities(l->r, row, &first, &count);
     const char *full = tst_coverage_raster_entity_name(l->r, first);
+    bool cut = strlen(full) > NAME_CHARS; /* only then is full[keep] inside the name */
     int keep = NAME_CHARS - 3;
-    while (keep > 0 && ((unsigned char)full[keep] & 0xC0) == 0x80)
+    while (cut && keep > 0 && ((unsigned char)full[keep] & 0xC0) == 0x80)
         keep--; /* cut between UTF-8 characters, never inside one */
-    int k = strlen(full) > NAME_CHARS ? snprintf(buf, cap, "%.*s...", keep, full)
-                                      : snprintf(buf, cap, "%s", full);
+    int k = cut ? snprintf(buf, cap, "%.*s...", keep, full) : snprintf(buf, cap, "%s", full);
     if (count > 1 && k >= 0 && (size_t)k < cap)
         snprintf(buf + k, cap - (size_t)k, " +%zu", count - 1);
 }
