@@ -19,6 +19,7 @@ debian_packages=(
   libjson-c-dev libroaring-dev libcmocka-dev libedit-dev uuid-dev
   clang libclang-rt-14-dev libfuzzer-14-dev valgrind
   python3 python3-dev python3-venv
+  tzdata  # calendars read time zones from /usr/share/zoneinfo (src/core/tzfile.c)
 )
 # npm fetches DuckDB; some machines ship a Node.js that bundles npm (and
 # conflicts with Debian's npm package), so only ask for it when it is absent.

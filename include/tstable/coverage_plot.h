@@ -58,9 +58,14 @@ typedef struct tst_coverage_plot_options {
     unsigned width;  /* pixels; 0: 1000 */
     unsigned height; /* pixels; 0: grows with the entity count, up to 800 */
     const char *title; /* NULL: "coverage of <table folder name>" */
+    /* A calendar (tstable/calendar.h), or NULL: a cell's fraction is then its
+     * covered expected slots over its expected slots, and a cell the calendar
+     * expects nothing of (a night, a weekend) is NaN and drawn neutral grey.
+     * A timestamp index only. */
+    const tst_calendar *calendar;
 } tst_coverage_plot_options;
 
-#define TST_COVERAGE_PLOT_OPTIONS_INIT {NULL, NULL, NULL, 0, 0, 0, NULL}
+#define TST_COVERAGE_PLOT_OPTIONS_INIT {NULL, NULL, NULL, 0, 0, 0, NULL, NULL}
 
 typedef struct tst_coverage_raster tst_coverage_raster;
 
@@ -78,7 +83,8 @@ void tst_coverage_raster_free(tst_coverage_raster *r);
 
 size_t tst_coverage_raster_rows(const tst_coverage_raster *r);
 size_t tst_coverage_raster_cols(const tst_coverage_raster *r);
-/* rows * cols fractions in [0, 1], row-major; borrowed. */
+/* rows * cols fractions in [0, 1], row-major, NaN where a calendar expects
+ * nothing; borrowed. */
 const double *tst_coverage_raster_fractions(const tst_coverage_raster *r);
 size_t tst_coverage_raster_entity_count(const tst_coverage_raster *r);
 /* The entities row r aggregates: [*first, *first + *count). */

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tstable/calendar.h"
 #include "tstable/coverage.h"
 #include "tstable/index.h"
 #include "tstable/schema.h"
@@ -86,6 +87,40 @@ int tst_table_last_covered_window(tst_table *table, const tst_entity_binding *en
                                   tst_index_value *out_end);
 
 /*
+ * The same three questions counting only the buckets a calendar expects
+ * (tstable/calendar.h); cal NULL asks the calendar-free question above.
+ *   counts: covered_buckets / total_buckets are covered expected buckets
+ *     and expected buckets of [start, end); ratio is 1 when nothing is
+ *     expected; max_gap_buckets is the longest gap counted in expected buckets.
+ *   gaps: nights, weekends and holidays neither end a gap nor count in it: a
+ *     Wednesday-to-Friday outage is one gap, from the start of its first
+ *     missing expected bucket to the end of its last, whose `buckets` are
+ *     the missing expected ones; max_buckets cuts it by that count.
+ *   last window: the most recent window of `buckets` buckets ending before
+ *     `end` whose expected buckets are all covered and that holds at least one.
+ * A table without a timestamp index is TST_EINVAL.
+ */
+int tst_table_coverage_cal(tst_table *table, const tst_entity_binding *entity,
+                           size_t entity_count, const tst_index_value *start,
+                           const tst_index_value *end, const tst_calendar *cal,
+                           tst_coverage_counts *out);
+int tst_table_gaps_cal(tst_table *table, const tst_entity_binding *entity, size_t entity_count,
+                       const tst_index_value *start, const tst_index_value *end,
+                       const tst_calendar *cal, uint64_t max_buckets, tst_gap_fn fn, void *ctx);
+int tst_table_last_covered_window_cal(tst_table *table, const tst_entity_binding *entity,
+                                      size_t entity_count, const tst_index_value *end,
+                                      uint64_t buckets, const tst_calendar *cal, bool *out_found,
+                                      tst_index_value *out_start, tst_index_value *out_end);
+
+/*
+ * The buckets cal expects in [start, end) of this table's index (bucket
+ * ids, *out: tst_coverage_free it), e.g. for tst_backfill_options.expected
+ * or a coverage-guaranteed read.
+ */
+int tst_table_expected_buckets(tst_coverage **out, tst_table *table, const tst_calendar *cal,
+                               const tst_index_value *start, const tst_index_value *end);
+
+/*
  * Renders an identity with its column names, "symbol=NVDA" or
  * "symbol=NVDA,venue=XNAS", as error messages and tools show it. Returns the
  * length it needed, like snprintf (the text is cut to fit cap).
@@ -110,6 +145,15 @@ int tst_table_coverage_summary(tst_table *table, tst_coverage_summary **out);
 size_t tst_coverage_summary_count(const tst_coverage_summary *s);
 const tst_entity_summary *tst_coverage_summary_at(const tst_coverage_summary *s, size_t i);
 void tst_coverage_summary_free(tst_coverage_summary *s);
+/*
+ * The summary under a calendar (tstable/calendar.h; NULL: the one above):
+ * first and last stay the first and last covered buckets, covered_buckets
+ * counts covered expected buckets, missing_buckets the expected buckets
+ * between first and last that are not covered, and gaps the calendar's
+ * gaps between them (closed time between two runs is not a gap).
+ */
+int tst_table_coverage_summary_cal(tst_table *table, const tst_calendar *cal,
+                                   tst_coverage_summary **out);
 
 /*
  * Whether the table has ever seen the identity the bindings name (checked

@@ -28,6 +28,7 @@
 typedef struct range_args {
     tst_index_value start, end;
     ttf_entity_args entity;
+    tst_calendar *cal; /* calendar=, NULL without one */
 } range_args;
 
 /* Parses start and end; *entity is the borrowed entity argument, read
@@ -35,16 +36,16 @@ typedef struct range_args {
 static int parse_range(ttf_TableObject *self, PyObject *args, PyObject *kwargs, const char *fmt,
                        range_args *out, PyObject **entity)
 {
-    static char *kw[] = {"start", "end", "entity", NULL};
-    PyObject *start, *end;
+    static char *kw[] = {"start", "end", "entity", "calendar", NULL};
+    PyObject *start, *end, *calendar = Py_None;
     *entity = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &start, &end, entity))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &start, &end, entity, &calendar))
         return -1;
     tst_index_type type = tst_table_index(self->table)->kind.type;
     if (ttf_index_value_from_py(start, type, "start", &out->start) < 0 ||
         ttf_index_value_from_py(end, type, "end", &out->end) < 0)
         return -1;
-    return 0;
+    return ttf_calendar_from_py(calendar, &out->cal);
 }
 
 /* With the lock held: refreshes the handle, then reads the entity dict
@@ -67,27 +68,30 @@ static int counts(ttf_TableObject *self, PyObject *args, PyObject *kwargs, const
 {
     range_args a = {.entity = TTF_ENTITY_ARGS_INIT};
     PyObject *entity;
-    if (parse_range(self, args, kwargs, fmt, &a, &entity) < 0)
+    if (parse_range(self, args, kwargs, fmt, &a, &entity) < 0) {
+        tst_calendar_free(a.cal);
         return -1;
+    }
     ttf_table_lock(self);
     int rc = fresh_entity(self, entity, &a.entity);
     if (rc == 0) {
         Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_coverage(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end,
-                                out);
+        rc = tst_table_coverage_cal(self->table, a.entity.bindings, a.entity.count, &a.start,
+                                    &a.end, a.cal, out);
         Py_END_ALLOW_THREADS
         if (rc != 0)
             fail(self);
     }
     ttf_table_unlock(self);
     ttf_entity_args_free(&a.entity);
+    tst_calendar_free(a.cal);
     return rc == 0 ? 0 : -1;
 }
 
 static PyObject *coverage_ratio(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
     tst_coverage_counts c;
-    if (counts(self, args, kwargs, "OO|O:coverage_ratio", &c) < 0)
+    if (counts(self, args, kwargs, "OO|OO:coverage_ratio", &c) < 0)
         return NULL;
     return PyFloat_FromDouble(c.ratio);
 }
@@ -95,7 +99,7 @@ static PyObject *coverage_ratio(ttf_TableObject *self, PyObject *args, PyObject 
 static PyObject *max_gap(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
     tst_coverage_counts c;
-    if (counts(self, args, kwargs, "OO|O:max_gap", &c) < 0)
+    if (counts(self, args, kwargs, "OO|OO:max_gap", &c) < 0)
         return NULL;
     return PyLong_FromUnsignedLongLong(c.max_gap_buckets);
 }
@@ -103,7 +107,7 @@ static PyObject *max_gap(ttf_TableObject *self, PyObject *args, PyObject *kwargs
 static PyObject *coverage(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
     tst_coverage_counts c;
-    if (counts(self, args, kwargs, "OO|O:coverage", &c) < 0)
+    if (counts(self, args, kwargs, "OO|OO:coverage", &c) < 0)
         return NULL;
     return Py_BuildValue("{s:K,s:K,s:K,s:d,s:K}", "covered_buckets",
                          (unsigned long long)c.covered_buckets, "total_buckets",
@@ -157,21 +161,24 @@ static PyObject *gaps(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
     range_args a = {.entity = TTF_ENTITY_ARGS_INIT};
     PyObject *entity, *out = NULL;
-    if (parse_range(self, args, kwargs, "OO|O:gaps", &a, &entity) < 0)
+    if (parse_range(self, args, kwargs, "OO|OO:gaps", &a, &entity) < 0) {
+        tst_calendar_free(a.cal);
         return NULL;
+    }
     gap_list g = {NULL, 0, 0};
     ttf_table_lock(self);
     if (fresh_entity(self, entity, &a.entity) == 0) {
         int rc;
         Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_gaps(self->table, a.entity.bindings, a.entity.count, &a.start, &a.end, 0,
-                            collect_gap, &g);
+        rc = tst_table_gaps_cal(self->table, a.entity.bindings, a.entity.count, &a.start,
+                                &a.end, a.cal, 0, collect_gap, &g);
         Py_END_ALLOW_THREADS
         out = rc == 0 ? gap_pairs(&g) : rc == TST_ENOMEM ? PyErr_NoMemory() : fail(self);
     }
     ttf_table_unlock(self);
     free(g.bounds);
     ttf_entity_args_free(&a.entity);
+    tst_calendar_free(a.cal);
     return out;
 }
 
@@ -208,10 +215,10 @@ static int window_buckets(ttf_TableObject *self, PyObject *length, uint64_t *out
 
 static PyObject *last_window(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"end", "length", "entity", NULL};
-    PyObject *end, *length, *entity = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:last_fully_covered_window", kw, &end,
-                                     &length, &entity))
+    static char *kw[] = {"end", "length", "entity", "calendar", NULL};
+    PyObject *end, *length, *entity = Py_None, *calendar = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|OO:last_fully_covered_window", kw, &end,
+                                     &length, &entity, &calendar))
         return NULL;
     tst_index_value e, ws, we;
     uint64_t buckets;
@@ -219,20 +226,24 @@ static PyObject *last_window(ttf_TableObject *self, PyObject *args, PyObject *kw
     if (ttf_index_value_from_py(end, tst_table_index(self->table)->kind.type, "end", &e) < 0 ||
         window_buckets(self, length, &buckets) < 0)
         return NULL;
+    tst_calendar *cal = NULL;
+    if (ttf_calendar_from_py(calendar, &cal) < 0)
+        return NULL;
     bool found = false;
     PyObject *out = NULL;
     ttf_table_lock(self);
     if (fresh_entity(self, entity, &ent) == 0) {
         int rc;
         Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_last_covered_window(self->table, ent.bindings, ent.count, &e, buckets,
-                                           &found, &ws, &we);
+        rc = tst_table_last_covered_window_cal(self->table, ent.bindings, ent.count, &e, buckets,
+                                               cal, &found, &ws, &we);
         Py_END_ALLOW_THREADS
         out = rc != 0 ? fail(self) : !found ? Py_NewRef(Py_None)
               : Py_BuildValue("(NN)", ttf_index_value_to_py(&ws), ttf_index_value_to_py(&we));
     }
     ttf_table_unlock(self);
     ttf_entity_args_free(&ent);
+    tst_calendar_free(cal);
     return out;
 }
 
@@ -257,15 +268,20 @@ static PyObject *summary_dict(const tst_index_spec *spec, const tst_entity_summa
                          (unsigned long long)s->missing_buckets);
 }
 
-static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
+static PyObject *coverage_summary(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    (void)unused;
+    static char *kw[] = {"calendar", NULL};
+    PyObject *calendar = Py_None;
+    tst_calendar *cal = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:coverage_summary", kw, &calendar) ||
+        ttf_calendar_from_py(calendar, &cal) < 0)
+        return NULL;
     tst_coverage_summary *sum = NULL;
     int rc = -1;
     ttf_table_lock(self);
     if (ttf_table_refresh_locked(self) == 0) {
         Py_BEGIN_ALLOW_THREADS
-        rc = tst_table_coverage_summary(self->table, &sum);
+        rc = tst_table_coverage_summary_cal(self->table, cal, &sum);
         Py_END_ALLOW_THREADS
         if (rc != 0)
             fail(self);
@@ -280,6 +296,7 @@ static PyObject *coverage_summary(ttf_TableObject *self, PyObject *unused)
     }
     ttf_table_unlock(self);
     tst_coverage_summary_free(sum);
+    tst_calendar_free(cal);
     return list;
 }
 
@@ -307,27 +324,33 @@ PyMethodDef ttf_coverage_methods[] = {
     {"_entity_known", (PyCFunction)entity_known, METH_O,
      "_entity_known(entity) -> bool\n\nWhether the table has ever seen the entity."},
     {"coverage_ratio", TTF_KW(coverage_ratio), METH_VARARGS | METH_KEYWORDS,
-     "coverage_ratio(start, end, entity=None) -> float\n\n"
+     "coverage_ratio(start, end, entity=None, calendar=None) -> float\n\n"
      "Covered buckets / buckets of [start, end) at the latest commit (every coverage\n"
      "answer refreshes the handle first). entity is {column: value} or None\n"
-     "(whole table: a bucket counts when any entity covers it)."},
+     "(whole table: a bucket counts when any entity covers it). calendar: a spec str\n"
+     "('weekdays;tz=America/New_York;sessions=09:30-16:00') or a dict (days, sessions,\n"
+     "tz, holidays): only the buckets it expects count."},
     {"max_gap", TTF_KW(max_gap), METH_VARARGS | METH_KEYWORDS,
-     "max_gap(start, end, entity=None) -> int\n\nThe longest run of missing buckets in "
-     "[start, end)."},
+     "max_gap(start, end, entity=None, calendar=None) -> int\n\nThe longest run of missing "
+     "buckets in [start, end); with a calendar, of missing expected buckets."},
     {"coverage", TTF_KW(coverage), METH_VARARGS | METH_KEYWORDS,
-     "coverage(start, end, entity=None) -> dict\n\ncovered_buckets, total_buckets, "
+     "coverage(start, end, entity=None, calendar=None) -> dict\n\ncovered_buckets, total_buckets, "
      "missing_buckets, ratio and max_gap_buckets of [start, end)."},
     {"gaps", TTF_KW(gaps), METH_VARARGS | METH_KEYWORDS,
-     "gaps(start, end, entity=None) -> list[tuple[start, end]]\n\n"
+     "gaps(start, end, entity=None, calendar=None) -> list[tuple[start, end]]\n\n"
      "The missing ranges, half-open, in the index's type (aware UTC datetimes for\n"
      "timestamp indexes). Gaps follow bucket edges, so the first may start before\n"
-     "start and the last end after end."},
+     "start and the last end after end. With a calendar, closed time (nights, weekends,\n"
+     "holidays) neither ends a gap nor starts one."},
     {"last_fully_covered_window", TTF_KW(last_window), METH_VARARGS | METH_KEYWORDS,
-     "last_fully_covered_window(end, length, entity=None) -> tuple[start, end] | None\n\n"
+     "last_fully_covered_window(end, length, entity=None, calendar=None)\n"
+     "    -> tuple[start, end] | None\n\n"
      "The most recent run of `length` fully covered buckets ending before end.\n"
-     "length is a bucket count (or a timedelta for timestamp indexes)."},
-    {"coverage_summary", (PyCFunction)coverage_summary, METH_NOARGS,
-     "coverage_summary() -> list[dict]\n\nPer entity: entity ({column: value}, None without\n"
-     "entity columns), covered, first, last (exclusive), covered_buckets, gaps,\n"
-     "missing_buckets (inside [first, last))."},
+     "length is a bucket count (or a timedelta for timestamp indexes). With a calendar,\n"
+     "the window's expected buckets must be covered, and it must hold at least one."},
+    {"coverage_summary", TTF_KW(coverage_summary), METH_VARARGS | METH_KEYWORDS,
+     "coverage_summary(calendar=None) -> list[dict]\n\nPer entity: entity ({column: value}, "
+     "None without\nentity columns), covered, first, last (exclusive), covered_buckets, gaps,\n"
+     "missing_buckets (inside [first, last)). With a calendar, covered_buckets, gaps and\n"
+     "missing_buckets count expected buckets only."},
     {NULL, NULL, 0, NULL}};

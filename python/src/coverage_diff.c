@@ -103,11 +103,12 @@ static int parse_bound(PyObject *obj, const tst_table *t, const char *what, tst_
 static PyObject *coverage_ranges(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kw[] = {"other", "start", "end", "entities", "max_request_buckets",
-                         "merge_within_buckets", NULL};
+                         "merge_within_buckets", "calendar", NULL};
     PyObject *other = Py_None, *start = Py_None, *end = Py_None, *entities = Py_None;
+    PyObject *calendar = Py_None;
     unsigned long long max = 0, merge = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO|KK:_coverage_ranges", kw, &other,
-                                     &start, &end, &entities, &max, &merge))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO|KKO:_coverage_ranges", kw, &other,
+                                     &start, &end, &entities, &max, &merge, &calendar))
         return NULL;
     if (other != Py_None && !PyObject_TypeCheck(other, &ttf_TableType))
         return PyErr_Format(PyExc_TypeError, "other must be a TimeSeriesTable");
@@ -118,6 +119,10 @@ static PyObject *coverage_ranges(ttf_TableObject *self, PyObject *args, PyObject
     opts.merge_within_buckets = merge;
     if (parse_bound(start, self->table, "start", &sv, &opts.scope.start) < 0 ||
         parse_bound(end, self->table, "end", &ev, &opts.scope.end) < 0)
+        return NULL;
+    tst_calendar *cal = NULL;
+    tst_coverage *expected = NULL;
+    if (ttf_calendar_from_py(calendar, &cal) < 0)
         return NULL;
     entity_scope s;
     memset(&s, 0, sizeof s);
@@ -135,8 +140,15 @@ static PyObject *coverage_ranges(ttf_TableObject *self, PyObject *args, PyObject
     if (rc == 0) {
         int lib = 0;
         Py_BEGIN_ALLOW_THREADS
-        lib = o ? tst_table_coverage_diff(&list, self->table, o->table, &opts.scope)
-                : tst_table_plan_backfill(&list, self->table, &opts);
+        if (cal && !o) /* the calendar's expected buckets of the range (calendar.h) */
+            lib = opts.scope.start && opts.scope.end
+                      ? tst_table_expected_buckets(&expected, self->table, cal,
+                                                   opts.scope.start, opts.scope.end)
+                      : 0;
+        opts.expected = expected;
+        if (lib == 0)
+            lib = o ? tst_table_coverage_diff(&list, self->table, o->table, &opts.scope)
+                    : tst_table_plan_backfill(&list, self->table, &opts);
         Py_END_ALLOW_THREADS
         if (lib != 0) {
             ttf_raise_last(tst_table_root(self->table), self->table);
@@ -149,6 +161,8 @@ static PyObject *coverage_ranges(ttf_TableObject *self, PyObject *args, PyObject
     PyObject *result = rc == 0 ? rows_to_py(tst_table_index(self->table), list) : NULL;
     tst_range_list_free(list);
     scope_free(&s);
+    tst_coverage_free(expected);
+    tst_calendar_free(cal);
     return result;
 }
 

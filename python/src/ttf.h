@@ -56,6 +56,10 @@ PyObject *ttf_raise_last_statement(void);
  * name/value pairs (values are borrowed; NULL values become None). */
 PyObject *ttf_raise_with(PyObject *type, const char *message, ...);
 
+/* ---- calendar.c: the calendar= argument (a spec str, a dict or None) ----- */
+/* *out: NULL for None; else free with tst_calendar_free. -1 with an exception set. */
+int ttf_calendar_from_py(PyObject *obj, tst_calendar **out);
+
 /* ---- convert.c ---------------------------------------------------------- */
 /* A path argument (str, bytes or os.PathLike) copied to malloc'd UTF-8. */
 int ttf_path_arg(PyObject *obj, char **out);

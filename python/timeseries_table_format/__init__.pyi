@@ -12,6 +12,12 @@ HAS_SESSION: bool
 IndexValue = Union[_dt.datetime, _dt.date, str, int]
 EntityValue = Union[str, int]
 Entity = Optional[Mapping[str, EntityValue]]
+# A calendar: which buckets data is expected for (docs/guide/calendars.md). A spec
+# str ("weekdays;tz=America/New_York;sessions=09:30-16:00;holidays=nyse.txt") or a
+# dict: days ("mon-fri" or ["mon", ...]), sessions ("09:30-16:00" or a list of such
+# strs or (time, time) pairs), tz (a zone name, "UTC" or "+05:30"), holidays (a
+# holiday file path, or a list of dates and entries like "2024-12-24 09:30-13:00").
+Calendar = Optional[Union[str, Mapping[str, Any]]]
 PathLike = Union[str, bytes, "os.PathLike[str]"]
 IndexType = Literal["timestamp", "int64", "uint64"]
 # A SQL parameter value. int: -2**63 .. 2**64-1 (BIGINT; UBIGINT from 2**63; others
@@ -423,9 +429,15 @@ class TimeSeriesTable:
         entity: Entity = None,
         columns: Optional[Sequence[str]] = None,
     ) -> pa.RecordBatchReader: ...
-    def coverage_ratio(self, start: IndexValue, end: IndexValue, entity: Entity = None) -> float: ...
-    def max_gap(self, start: IndexValue, end: IndexValue, entity: Entity = None) -> int: ...
-    def coverage(self, start: IndexValue, end: IndexValue, entity: Entity = None) -> Dict[str, Any]: ...
+    def coverage_ratio(
+        self, start: IndexValue, end: IndexValue, entity: Entity = None, calendar: Calendar = None
+    ) -> float: ...
+    def max_gap(
+        self, start: IndexValue, end: IndexValue, entity: Entity = None, calendar: Calendar = None
+    ) -> int: ...
+    def coverage(
+        self, start: IndexValue, end: IndexValue, entity: Entity = None, calendar: Calendar = None
+    ) -> Dict[str, Any]: ...
     def coverage_plot(
         self,
         path: Optional[Union[str, "os.PathLike[str]"]] = None,
@@ -448,12 +460,16 @@ class TimeSeriesTable:
         title: Optional[str] = None,
     ) -> Any: ...
     def gaps(
-        self, start: IndexValue, end: IndexValue, entity: Entity = None
+        self, start: IndexValue, end: IndexValue, entity: Entity = None, calendar: Calendar = None
     ) -> List[Tuple[Any, Any]]: ...
     def last_fully_covered_window(
-        self, end: IndexValue, length: Union[int, _dt.timedelta], entity: Entity = None
+        self,
+        end: IndexValue,
+        length: Union[int, _dt.timedelta],
+        entity: Entity = None,
+        calendar: Calendar = None,
     ) -> Optional[Tuple[Any, Any]]: ...
-    def coverage_summary(self) -> List[Dict[str, Any]]: ...
+    def coverage_summary(self, calendar: Calendar = None) -> List[Dict[str, Any]]: ...
     def entities(self, now: Any = None) -> pa.Table:
         """One row per entity: entity columns, first, last, covered_buckets, gaps,
         missing_buckets, ratio, lag (now - last, a duration)."""
@@ -477,6 +493,7 @@ class TimeSeriesTable:
         entities: Optional[Sequence[Any]] = None,
         max_request: Any = None,
         merge_within: Any = None,
+        calendar: Calendar = None,
     ) -> pa.Table:
         """The fewest requests that fill the gaps of [start, end): entity columns...,
         start, end, buckets, missing_buckets."""

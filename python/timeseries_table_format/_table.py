@@ -223,7 +223,8 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         return cd.to_table(spec, rows, plan=False)
 
     def plan_backfill(self, start: Any, end: Any, entities: Optional[Sequence[Any]] = None,
-                      max_request: Any = None, merge_within: Any = None) -> pa.Table:
+                      max_request: Any = None, merge_within: Any = None,
+                      calendar: Any = None) -> pa.Table:
         """The fewest requests that fill the gaps of [start, end), as a pyarrow.Table
         with a column per entity column, then start, end (exclusive), buckets and
         missing_buckets. entities: default every entity the table knows; one it has
@@ -231,12 +232,15 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         timedelta or "7d" for a timestamp index, index units for an integer one; a
         whole number of buckets); longer gaps are split. merge_within: allow
         over-fetching, gaps separated by at most this much covered data become one
-        request (then missing_buckets < buckets); default none."""
+        request (then missing_buckets < buckets); default none. calendar: request
+        only buckets it expects (a spec str or a dict, as for coverage()); closed time
+        between two gaps counts like covered time for merge_within."""
         from . import _coverage_diff as cd
         spec = self.index_spec()
         rows = self._coverage_ranges(None, start, end, cd.entity_dicts(spec, entities),
                                      cd.to_buckets(spec, max_request, "max_request"),
-                                     cd.to_buckets(spec, merge_within, "merge_within"))
+                                     cd.to_buckets(spec, merge_within, "merge_within"),
+                                     calendar)
         return cd.to_table(spec, rows, plan=True)
 
     def append(self, source: Any, *, compression: Optional[str] = None,

@@ -238,6 +238,14 @@ void cli_format_duration(int64_t sec, uint32_t nsec, char *buf, size_t cap);
 #define CLI_TIMES_HINT(PAD)                                                \
     PAD "Times: 2024-06-01T09:30:00Z, 2024-06-01 09:30 (UTC), 2024-06-01,\n" \
     PAD "now, today, now-7d, -7d ('tstable help times')\n"
+/* ---- calendar_opt.c: --calendar SPEC (tstable/calendar.h) ---------------- */
+/* *out: the parsed --calendar, or NULL without the option. Prints the error. */
+int cli_calendar(const cli_args *args, tst_calendar **out);
+#define CLI_CALENDAR_HELP(PAD)                                               \
+    "  --calendar SPEC     Count only the buckets a calendar expects: nights,\n" PAD \
+    "weekends and holidays are then not gaps. SPEC: items joined by\n" PAD   \
+    "';' (weekdays, days=mon-fri, tz=ZONE, sessions=HH:MM-HH:MM[,..],\n" PAD \
+    "holidays=FILE, closed=DATE[,..]); see docs/guide/calendars.md\n"
 
 /* ---- signals.c: Ctrl-C / SIGTERM cancel a long operation ---------------- */
 typedef struct cli_signal_guard {

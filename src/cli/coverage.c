@@ -15,7 +15,7 @@ static const char HELP[] =
     "\n"
     "Usage: tstable coverage --table PATH [--start VALUE] [--end VALUE]\n"
     "                        [--entity COL=VALUE]... [--as-of VERSION|TIME]\n"
-    "                        [--format table|json]\n"
+    "                        [--calendar SPEC] [--format table|json]\n"
     "       tstable coverage --table PATH --each-entity [...]\n"
     "       tstable coverage --table PATH --last-window LENGTH [--end VALUE] [--each-entity]\n"
     "       tstable coverage --table PATH --plot FILE.svg|FILE.png [--width PX] [--height PX]\n"
@@ -39,6 +39,9 @@ static const char HELP[] =
     "                      units for integer indexes) whose buckets are all covered, ending\n"
     "                      at or before --end (default: the end of the last covered bucket)\n"
     CLI_AS_OF_HELP("                      ")
+    CLI_CALENDAR_HELP("                      ")
+    "                      Counts are then of expected buckets; --plot draws closed\n"
+    "                      time in grey.\n"
     "  --format FORMAT     table (default) or json\n"
     "  --plot FILE         Draw the coverage instead: one row per entity, time across,\n"
     "                      darker = more covered, orange = gap. FILE.svg or FILE.png\n"
@@ -58,6 +61,8 @@ static const char HELP[] =
     "  tstable coverage --table ./my_stocks --as-of 12     # as it was at version 12\n"
     "  tstable coverage --table ./my_stocks --each-entity --start -7d --end now\n"
     "  tstable coverage --table ./my_stocks --last-window 1d --each-entity\n"
+    "  tstable coverage --table ./my_stocks --start 2024-06-03 --end 2024-06-08 \\\n"
+    "      --calendar 'weekdays;tz=America/New_York;sessions=09:30-16:00'\n"
     "  tstable coverage --table ./my_stocks --plot coverage.svg\n";
 
 static const cli_opt OPTS[] = {
@@ -65,6 +70,7 @@ static const cli_opt OPTS[] = {
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"as-of", NULL, CLI_VALUE},
     {"plot", NULL, CLI_VALUE},  {"width", NULL, CLI_VALUE},  {"height", NULL, CLI_VALUE},
     {"each-entity", NULL, CLI_FLAG}, {"last-window", NULL, CLI_VALUE},
+    {"calendar", NULL, CLI_VALUE},
 };
 
 static void print_text(const cli_target *t, const tst_coverage_counts *c)
@@ -103,6 +109,7 @@ static int run(const cli_args *args)
 {
     bool json = false;
     cli_target t;
+    tst_calendar *cal = NULL;
     if (cli_has(args, "last-window"))
         return cli_coverage_last_window(args);
     if (cli_get(args, "plot") || cli_get(args, "width") || cli_get(args, "height"))
@@ -115,13 +122,16 @@ static int run(const cli_args *args)
     tst_coverage_counts counts;
     if (!cli_format_is_json(args, &json))
         return CLI_EXIT_FAIL;
+    if (cli_calendar(args, &cal) != 0)
+        return CLI_EXIT_FAIL;
     int rc = cli_target_open(&t, args);
-    if (rc == 0 &&
-        tst_table_coverage(t.table, t.entity, t.entity_count, &t.start, &t.end, &counts) != 0)
+    if (rc == 0 && tst_table_coverage_cal(t.table, t.entity, t.entity_count, &t.start, &t.end,
+                                          cal, &counts) != 0)
         rc = cli_fail_lib("Failed to compute coverage");
     if (rc == 0)
         json ? print_json(&t, &counts) : print_text(&t, &counts);
     cli_target_close(&t);
+    tst_calendar_free(cal);
     return rc;
 }
 

@@ -71,6 +71,10 @@ int cli_coverage_plot(const cli_args *args)
         return cli_usage_error("coverage", "--plot draws a picture; --format does not apply");
     if (!pixels(args, "width", &o.width) || !pixels(args, "height", &o.height))
         return CLI_EXIT_FAIL;
+    tst_calendar *cal = NULL;
+    if (cli_calendar(args, &cal) != 0)
+        return CLI_EXIT_FAIL;
+    o.calendar = cal;
     cli_target t;
     int rc = cli_target_open(&t, args);
     uint8_t *bytes = NULL;
@@ -85,5 +89,6 @@ int cli_coverage_plot(const cli_args *args)
         rc = write_file(path, bytes, len);
     free(bytes);
     cli_target_close(&t);
+    tst_calendar_free(cal);
     return rc;
 }

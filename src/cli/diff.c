@@ -61,7 +61,8 @@ static const char PLAN_HELP[] =
     "\n"
     "Usage: tstable plan-backfill --table PATH [--start VALUE] [--end VALUE]\n"
     "                             [--entity VALUE]... [--max-request LENGTH]\n"
-    "                             [--merge-within LENGTH] [--format table|json]\n"
+    "                             [--merge-within LENGTH] [--calendar SPEC]\n"
+    "                             [--format table|json]\n"
     "\n"
     "Options:\n"
     "  --table PATH          The table\n"
@@ -76,6 +77,10 @@ static const char PLAN_HELP[] =
     "  --merge-within LENGTH Allow over-fetching: gaps separated by at most LENGTH of\n"
     "                        covered data become one request. Default: 0 (a request never\n"
     "                        covers a covered bucket)\n"
+    "  --calendar SPEC       Request only buckets the calendar expects (nights, weekends,\n"
+    "                        holidays are not gaps; between two gaps they count like\n"
+    "                        covered buckets for --merge-within). SPEC as for `tstable\n"
+    "                        coverage`, e.g. 'weekdays;tz=America/New_York;sessions=09:30-16:00'\n"
     "  --format FORMAT       table (default) or json (a list of {entity, start, end,\n"
     "                        end_inclusive, buckets, missing_buckets})\n"
     "  --help                Show this help\n"
@@ -88,7 +93,7 @@ static const cli_opt PLAN_OPTS[] = {
     {"table", NULL, CLI_VALUE},       {"start", NULL, CLI_VALUE},
     {"end", NULL, CLI_VALUE},         {"entity", NULL, CLI_LIST},
     {"max-request", NULL, CLI_VALUE}, {"merge-within", NULL, CLI_VALUE},
-    {"format", NULL, CLI_VALUE},
+    {"format", NULL, CLI_VALUE},       {"calendar", NULL, CLI_VALUE},
 };
 
 /* ---- entities ------------------------------------------------------------ */
@@ -443,8 +448,17 @@ static int run_plan(const cli_args *args)
     if (rc == 0)
         warn_unknown(&ents, &table, 1);
     opts.scope = (tst_coverage_scope){&start, &end, ents.ids, ents.count};
+    tst_calendar *cal = NULL;
+    tst_coverage *expected = NULL;
+    if (rc == 0 && cli_get(args, "calendar"))
+        rc = cli_calendar(args, &cal);
+    if (rc == 0 && cal && tst_table_expected_buckets(&expected, table, cal, &start, &end) != 0)
+        rc = cli_fail_lib("Failed to plan the backfill");
+    opts.expected = expected;
     if (rc == 0 && tst_table_plan_backfill(&list, table, &opts) != 0)
         rc = cli_fail_lib("Failed to plan the backfill");
+    tst_coverage_free(expected);
+    tst_calendar_free(cal);
     if (rc == 0)
         json ? print_json(tst_table_index(table), list, true)
              : print_text(tst_table_index(table), list, true);

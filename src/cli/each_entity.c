@@ -31,12 +31,14 @@ typedef struct each_target {
     tst_table *table;
     cli_entity_list list;
     tst_index_value start, end;
+    tst_calendar *cal; /* --calendar, or NULL: every bucket counts */
 } each_target;
 
 static void each_close(each_target *t)
 {
     cli_entity_list_close(&t->list);
     tst_table_free(t->table);
+    tst_calendar_free(t->cal);
 }
 
 /* --table at --as-of; CLI_EACH_NONE when the table has no entity columns. */
@@ -46,7 +48,8 @@ static int each_open_table(each_target *t, const cli_args *args, bool each)
     cli_as_of as_of;
     if (!cli_require(args, "table") ||
         !cli_parse_as_of(args->command, cli_get(args, "as-of"), &as_of) ||
-        cli_open_table_as_of(&t->table, cli_get(args, "table"), &as_of) != 0)
+        cli_open_table_as_of(&t->table, cli_get(args, "table"), &as_of) != 0 ||
+        cli_calendar(args, &t->cal) != 0)
         return CLI_EXIT_FAIL;
     if (each && tst_table_index(t->table)->entity_count == 0)
         return CLI_EACH_NONE;
@@ -151,7 +154,7 @@ int cli_coverage_each_entity(const cli_args *args)
     for (size_t i = 0; rc == 0 && i < t.list.count; i++) {
         tst_entity_binding b[64];
         size_t n = bindings_of(t.table, cli_entity_list_at(&t.list, i), b);
-        if (tst_table_coverage(t.table, b, n, &t.start, &t.end, &c[i]) != 0)
+        if (tst_table_coverage_cal(t.table, b, n, &t.start, &t.end, t.cal, &c[i]) != 0)
             rc = cli_fail_lib("Failed to compute coverage");
     }
     if (rc == 0)
@@ -244,7 +247,8 @@ int cli_gaps_each_entity(const cli_args *args)
         tst_entity_binding b[64];
         size_t n = bindings_of(t.table, cli_entity_list_at(&t.list, i), b);
         g.entity = i;
-        if (tst_table_gaps(t.table, b, n, &t.start, &t.end, max_buckets, collect, &g) != 0)
+        if (tst_table_gaps_cal(t.table, b, n, &t.start, &t.end, t.cal, max_buckets, collect,
+                               &g) != 0)
             rc = cli_fail_lib("Failed to list gaps");
     }
     if (rc == 0)
@@ -362,8 +366,8 @@ static void windows_grid(const each_target *t, const window *w, uint64_t buckets
 static int ask_window(each_target *t, const tst_entity_binding *b, size_t n, uint64_t buckets,
                       window *w)
 {
-    if (tst_table_last_covered_window(t->table, b, n, &t->end, buckets, &w->found, &w->start,
-                                      &w->end) != 0)
+    if (tst_table_last_covered_window_cal(t->table, b, n, &t->end, buckets, t->cal, &w->found,
+                                          &w->start, &w->end) != 0)
         return cli_fail_lib("Failed to find the last covered window");
     return 0;
 }

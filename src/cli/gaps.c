@@ -18,7 +18,7 @@ static const char HELP[] =
     "\n"
     "Usage: tstable gaps --table PATH [--start VALUE] [--end VALUE]\n"
     "                    [--entity COL=VALUE]... [--max-buckets N] [--format table|json]\n"
-    "                    [--as-of VERSION|TIME] [--each-entity]\n"
+    "                    [--as-of VERSION|TIME] [--each-entity] [--calendar SPEC]\n"
     "\n"
     "Options:\n"
     "  --table PATH        The table\n"
@@ -37,6 +37,9 @@ static const char HELP[] =
     "  --format FORMAT     table (default) or json (a list of {start, end, end_inclusive,\n"
     "                      buckets}; end is exclusive unless end_inclusive is true)\n"
     CLI_AS_OF_HELP("                      ")
+    CLI_CALENDAR_HELP("                      ")
+    "                      A gap then runs over closed time: buckets counts the\n"
+    "                      missing expected buckets, and --max-buckets cuts by them.\n"
     "  --help              Show this help\n"
     "\n"
     "Gaps follow bucket edges: the first may start before --start, the last end after --end.\n"
@@ -44,12 +47,15 @@ static const char HELP[] =
     "Example:\n"
     "  tstable gaps --table ./my_stocks --entity symbol=NVDA --start 2024-06-01 --end 2024-07-01\n"
     "  tstable gaps --table ./my_stocks --as-of 2024-06-30T16:00:00Z  # as of that instant\n"
-    "  tstable gaps --table ./my_stocks --each-entity --start -30d --end today\n";
+    "  tstable gaps --table ./my_stocks --each-entity --start -30d --end today\n"
+    "  tstable gaps --table ./my_stocks --start 2024-06-01 --end 2024-07-01 \\\n"
+    "      --calendar 'weekdays;tz=America/New_York;sessions=09:30-16:00;holidays=nyse.txt'\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE}, {"start", NULL, CLI_VALUE},  {"end", NULL, CLI_VALUE},
     {"entity", NULL, CLI_LIST}, {"format", NULL, CLI_VALUE}, {"max-buckets", NULL, CLI_VALUE},
     {"as-of", NULL, CLI_VALUE}, {"each-entity", NULL, CLI_FLAG},
+    {"calendar", NULL, CLI_VALUE},
 };
 
 typedef struct gap {
@@ -131,10 +137,14 @@ static int run(const cli_args *args)
         return cli_fail("Invalid --max-buckets '%s': expected a positive integer", max);
     cli_target t;
     gap_list list = {0};
+    tst_calendar *cal = NULL;
+    if (cli_calendar(args, &cal) != 0)
+        return CLI_EXIT_FAIL;
     int rc = cli_target_open(&t, args);
-    if (rc == 0 && tst_table_gaps(t.table, t.entity, t.entity_count, &t.start, &t.end, max_buckets,
-                                  collect, &list) != 0)
+    if (rc == 0 && tst_table_gaps_cal(t.table, t.entity, t.entity_count, &t.start, &t.end, cal,
+                                      max_buckets, collect, &list) != 0)
         rc = cli_fail_lib("Failed to list gaps");
+    tst_calendar_free(cal);
     if (rc == 0)
         json ? print_json(&list) : print_text(&list);
     free(list.items);

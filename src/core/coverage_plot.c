@@ -8,7 +8,8 @@
  * with ticks in the index's units and a legend of the colour scale.
  *
  * Colours: nine classes, a gap (0%) in orange and eight blues for
- * (0, 12.5%], ..., (87.5%, 100%]. In SVG each row is a <g class="row"> of
+ * (0, 12.5%], ..., (87.5%, 100%]; with a calendar, a tenth, neutral grey,
+ * for cells it expects nothing of (their fraction is NaN). In SVG each row is a <g class="row"> of
  * rectangles, one per run of equal class, so contiguous coverage stays
  * small; names are thinned to one per 11 pixels and the picture says how
  * many it shows. PNG is written by hand: stored (uncompressed) deflate
@@ -47,11 +48,16 @@ unsigned tst_coverage_plot_default_height(size_t entities)
 static const char *const COLOURS[] = {
     "#ffffff", "#888888", "#222222", "#f28e2b", /* background, frame, text, gap */
     "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b",
+    "#e4e4e4", /* closed: a calendar expects nothing there */
 };
-enum { C_BG, C_FRAME, C_TEXT, C_GAP, C_LEVEL0, N_COLOURS = 12 };
+/* C_CLOSED comes last and only joins the palette (and the SVG style) when a
+ * calendar left a cell with nothing expected, so other pictures keep their bytes. */
+enum { C_BG, C_FRAME, C_TEXT, C_GAP, C_LEVEL0, C_CLOSED = 12, N_COLOURS = 13 };
 
 static int class_of(double f)
 {
+    if (isnan(f))
+        return C_CLOSED;
     if (f <= 0)
         return C_GAP;
     int level = (int)ceil(f * 8) - 1;
@@ -62,13 +68,26 @@ static int class_of(double f)
 
 typedef struct layout {
     const tst_coverage_raster *r;
+    int colours; /* palette size: N_COLOURS with closed cells, C_CLOSED without */
     unsigned width, height, w, h; /* picture, plot area */
     size_t name_step;             /* label every name_step-th row */
 } layout;
 
+/* Colours the picture uses: C_CLOSED only when some cell is NaN. */
+static int colours_used(const tst_coverage_raster *r)
+{
+    const double *f = tst_coverage_raster_fractions(r);
+    size_t n = tst_coverage_raster_rows(r) * tst_coverage_raster_cols(r);
+    for (size_t i = 0; i < n; i++)
+        if (isnan(f[i]))
+            return N_COLOURS;
+    return C_CLOSED;
+}
+
 static void layout_of(const tst_coverage_raster *r, layout *l)
 {
     l->r = r;
+    l->colours = colours_used(r);
     tst_coverage_raster_size(r, &l->width, &l->height);
     tst_coverage_plot_area(l->width, l->height, &l->w, &l->h);
     size_t rows = tst_coverage_raster_rows(r), fit = l->h / NAME_PX ? l->h / NAME_PX : 1;
@@ -253,7 +272,7 @@ static void svg_head(sbuf *b, const layout *l)
            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
            "viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" font-size=\"10\">\n<style>",
         l->width, l->height, l->width, l->height);
-    for (int c = C_GAP; c < N_COLOURS; c++)
+    for (int c = C_GAP; c < l->colours; c++)
         put(b, ".c%d{fill:%s}", c, COLOURS[c]);
     put(b, "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 }
@@ -279,8 +298,13 @@ static void subtitle_text(const layout *l, char *buf, size_t cap)
         used = k < 0 ? used : used + (size_t)k < cap ? used + (size_t)k : cap - 1;
     }
     uint64_t per = tst_coverage_raster_buckets(l->r) / tst_coverage_raster_cols(l->r);
-    if (per > 1)
-        snprintf(buf + used, cap - used, " · each column %llu+ buckets", (unsigned long long)per);
+    if (per > 1) {
+        k = snprintf(buf + used, cap - used, " · each column %llu+ buckets",
+                     (unsigned long long)per);
+        used = k < 0 ? used : used + (size_t)k < cap ? used + (size_t)k : cap - 1;
+    }
+    if (l->colours == N_COLOURS)
+        snprintf(buf + used, cap - used, " · grey: closed");
 }
 
 /* The title's left edge: narrow pictures use the names' margin too. */
@@ -584,18 +608,19 @@ static int render_png(const layout *l, uint8_t **out, size_t *len)
     draw_png(raw, l); /* row filter bytes stay 0 (None); colour 0 is the background */
     size_t zn = zlib_stored(raw, raw_len, z);
     uint8_t ihdr[13] = {0}, plte[3 * N_COLOURS];
+    size_t plte_len = 3 * (size_t)l->colours;
     be32(ihdr, l->width);
     be32(ihdr + 4, l->height);
     ihdr[8] = 8; /* bit depth */
     ihdr[9] = 3; /* palette */
-    for (int c = 0; c < N_COLOURS; c++) {
+    for (int c = 0; c < l->colours; c++) {
         unsigned v = (unsigned)strtoul(COLOURS[c] + 1, NULL, 16);
         plte[3 * c] = (uint8_t)(v >> 16), plte[3 * c + 1] = (uint8_t)(v >> 8),
         plte[3 * c + 2] = (uint8_t)v;
     }
     memcpy(png, "\x89PNG\r\n\x1a\n", 8);
     uint8_t *p = chunk(png + 8, "IHDR", ihdr, 13);
-    p = chunk(p, "PLTE", plte, sizeof plte);
+    p = chunk(p, "PLTE", plte, (uint32_t)plte_len);
     p = chunk(p, "IDAT", z, (uint32_t)zn);
     p = chunk(p, "IEND", NULL, 0);
     free(raw);

@@ -15,12 +15,15 @@
  */
 #include "tstable/coverage_plot.h"
 
+#include "tstable/calendar.h"
+
 #include "coverage_plot_internal.h"
 #include "fail.h"
 #include "model.h"
 #include "sidecar.h"
 #include "table_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +60,43 @@ static void add_entity(const tst_coverage *cov, uint64_t first, uint64_t span, s
     }
 }
 
+/* The slots of each column: its width, or its expected buckets. */
+static void column_slots(const tst_coverage *expected, uint64_t first, uint64_t span, size_t cols,
+                         uint64_t *slots)
+{
+    for (size_t c = 0; c < cols; c++) {
+        uint64_t a = edge(first, span, c, cols), b = edge(first, span, c + 1, cols);
+        slots[c] = expected ? tst_coverage_count_range(expected, a, b - 1) : b - a;
+    }
+}
+
+/* Like add_entity, counting only expected buckets. */
+static int add_expected(const tst_coverage *cov, const tst_coverage *expected, uint64_t first,
+                        uint64_t span, size_t cols, uint64_t *sums)
+{
+    if (!expected) {
+        add_entity(cov, first, span, cols, sums);
+        return 0;
+    }
+    tst_coverage *both = NULL;
+    int rc = tst_coverage_intersect(&both, cov, expected);
+    if (rc == 0)
+        add_entity(both, first, span, cols, sums);
+    tst_coverage_free(both);
+    return rc;
+}
+
+static int raster_fill(const tst_coverage *const *covs, size_t n, const tst_coverage *expected,
+                       uint64_t first, uint64_t last, size_t rows, size_t cols, double *out);
+
 int tst_coverage_raster_fill(const tst_coverage *const *covs, size_t n, uint64_t first,
                              uint64_t last, size_t rows, size_t cols, double *out)
+{
+    return raster_fill(covs, n, NULL, first, last, rows, cols, out);
+}
+
+static int raster_fill(const tst_coverage *const *covs, size_t n, const tst_coverage *expected,
+                       uint64_t first, uint64_t last, size_t rows, size_t cols, double *out)
 {
     if (!covs || !out || last < first || last - first == UINT64_MAX)
         return tst_fail(TST_EINVAL, "coverage raster: no coverages, no output, or a range "
@@ -69,21 +107,25 @@ int tst_coverage_raster_fill(const tst_coverage *const *covs, size_t n, uint64_t
                         "coverage raster: %zu rows x %zu columns do not fit %zu entities x "
                         "%llu buckets (need 1 <= rows <= entities, 1 <= columns <= buckets)",
                         rows, cols, n, (unsigned long long)span);
-    uint64_t *sums = malloc(cols * sizeof *sums);
-    if (!sums)
+    uint64_t *sums = malloc(cols * sizeof *sums), *slots = malloc(cols * sizeof *slots);
+    if (!sums || !slots) {
+        free(sums), free(slots);
         return tst_fail(TST_ENOMEM, "out of memory for a coverage raster of %zu columns", cols);
-    for (size_t r = 0; r < rows; r++) {
+    }
+    column_slots(expected, first, span, cols, slots);
+    int rc = 0;
+    for (size_t r = 0; rc == 0 && r < rows; r++) {
         size_t e0 = (size_t)((u128)n * r / rows), e1 = (size_t)((u128)n * (r + 1) / rows);
         memset(sums, 0, cols * sizeof *sums);
-        for (size_t e = e0; e < e1; e++)
-            add_entity(covs[e], first, span, cols, sums);
-        for (size_t c = 0; c < cols; c++) {
-            uint64_t width = edge(first, span, c + 1, cols) - edge(first, span, c, cols);
-            out[r * cols + c] = (double)sums[c] / ((double)width * (double)(e1 - e0));
-        }
+        for (size_t e = e0; rc == 0 && e < e1; e++)
+            rc = add_expected(covs[e], expected, first, span, cols, sums);
+        for (size_t c = 0; c < cols; c++)
+            out[r * cols + c] = slots[c] ? (double)sums[c] / ((double)slots[c] * (double)(e1 - e0))
+                                         : NAN; /* nothing expected: neither covered nor a gap */
     }
     free(sums);
-    return 0;
+    free(slots);
+    return rc;
 }
 
 /* ---- the table's selection ---------------------------------------------- */
@@ -289,8 +331,14 @@ static int raster_build(tst_table *t, const tst_coverage_plot_options *o, select
     r->fraction = calloc(r->rows * r->cols, sizeof *r->fraction);
     if (!r->fraction)
         return tst_fail(TST_ENOMEM, "out of memory for a %zux%zu raster", r->rows, r->cols);
-    rc = tst_coverage_raster_fill(s->covs, s->count, r->first, r->last, r->rows, r->cols,
-                                  r->fraction);
+    tst_coverage *expected = NULL;
+    if (o->calendar)
+        rc = tst_calendar_expected(&expected, o->calendar, &t->state.meta.index.kind, r->first,
+                                   r->last);
+    if (rc == 0)
+        rc = raster_fill(s->covs, s->count, expected, r->first, r->last, r->rows, r->cols,
+                         r->fraction);
+    tst_coverage_free(expected);
     bool incl = false;
     tst_index_value ignored;
     if (rc == 0)

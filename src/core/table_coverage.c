@@ -15,6 +15,10 @@
  *      values with tst_bucket_bounds, so callers never see bucket ids.
  * Work in step 3 is proportional to the covered containers in the range,
  * never to the range's length.
+ *
+ * The _cal variants add one step between 1 and 2: the calendar's expected
+ * buckets of the range (calendar.c, cost in days and sessions), and step 3
+ * then asks calendar.h's expected-bucket questions instead.
  */
 #include "tstable/table_coverage.h"
 
@@ -333,6 +337,144 @@ int tst_table_entity_known(tst_table *t, const tst_entity_binding *entity, size_
     return rc;
 }
 
+/* ---- with a calendar ------------------------------------------------------ */
+
+static int calendar_expected(const tst_table *t, const tst_calendar *cal, uint64_t first,
+                             uint64_t last, tst_coverage **out)
+{
+    int rc = tst_calendar_expected(out, cal, kind_of(t), first, last);
+    return rc != 0 ? tst_fail_context(rc, "calendar on table %s", t->root) : 0;
+}
+
+int tst_table_expected_buckets(tst_coverage **out, tst_table *t, const tst_calendar *cal,
+                               const tst_index_value *start, const tst_index_value *end)
+{
+    uint64_t first = 0, last = 0;
+    int rc = check_handle(t);
+    if (rc == 0)
+        rc = out && cal ? range_buckets(t, start, end, &first, &last)
+                        : tst_fail(TST_EINVAL, "expected buckets: calendar or output is NULL");
+    return rc != 0 ? rc : calendar_expected(t, cal, first, last, out);
+}
+
+int tst_table_coverage_cal(tst_table *t, const tst_entity_binding *entity, size_t entity_count,
+                           const tst_index_value *start, const tst_index_value *end,
+                           const tst_calendar *cal, tst_coverage_counts *out)
+{
+    if (!cal)
+        return tst_table_coverage(t, entity, entity_count, start, end, out);
+    query q;
+    uint64_t first = 0, last = 0;
+    tst_coverage *expected = NULL;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0)
+        rc = out ? range_buckets(t, start, end, &first, &last)
+                 : tst_fail(TST_EINVAL, "coverage counts output is NULL");
+    if (rc == 0)
+        rc = calendar_expected(t, cal, first, last, &expected);
+    if (rc == 0)
+        rc = query_load(&q);
+    if (rc == 0)
+        rc = tst_coverage_expected_counts(q.cov, expected, first, last, &out->covered_buckets,
+                                          &out->total_buckets, &out->ratio,
+                                          &out->max_gap_buckets);
+    tst_coverage_free(expected);
+    query_end(&q);
+    return rc;
+}
+
+static int expected_gap(void *ctx, uint64_t first, uint64_t last, uint64_t missing)
+{
+    const gap_walk *w = ctx;
+    tst_index_value start, end;
+    bool inclusive = false;
+    memset(&start, 0, sizeof start);
+    end = start;
+    int rc = bucket_span(w->t, first, last, &start, &end, &inclusive);
+    return rc != 0 ? rc : w->fn(w->ctx, &start, &end, inclusive, missing);
+}
+
+int tst_table_gaps_cal(tst_table *t, const tst_entity_binding *entity, size_t entity_count,
+                       const tst_index_value *start, const tst_index_value *end,
+                       const tst_calendar *cal, uint64_t max_buckets, tst_gap_fn fn, void *ctx)
+{
+    if (!cal)
+        return tst_table_gaps(t, entity, entity_count, start, end, max_buckets, fn, ctx);
+    query q;
+    uint64_t first = 0, last = 0;
+    tst_coverage *expected = NULL;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0)
+        rc = fn ? range_buckets(t, start, end, &first, &last)
+                : tst_fail(TST_EINVAL, "gap callback is NULL");
+    if (rc == 0)
+        rc = calendar_expected(t, cal, first, last, &expected);
+    if (rc == 0)
+        rc = query_load(&q);
+    if (rc == 0) {
+        gap_walk w = {t, fn, ctx};
+        rc = tst_coverage_each_expected_gap(q.cov, expected, first, last, max_buckets,
+                                            expected_gap, &w);
+    }
+    tst_coverage_free(expected);
+    query_end(&q);
+    return rc;
+}
+
+/* A window must hold a covered bucket (it holds an expected one, all
+ * covered), so nothing below min(covered) - (len - 1) needs a calendar. */
+static uint64_t window_floor(const tst_coverage *cov, uint64_t len)
+{
+    uint64_t min = 0;
+    tst_coverage_min(cov, &min);
+    return min >= len - 1 ? min - (len - 1) : 0;
+}
+
+int tst_table_last_covered_window_cal(tst_table *t, const tst_entity_binding *entity,
+                                      size_t entity_count, const tst_index_value *end,
+                                      uint64_t buckets, const tst_calendar *cal, bool *out_found,
+                                      tst_index_value *out_start, tst_index_value *out_end)
+{
+    if (!cal)
+        return tst_table_last_covered_window(t, entity, entity_count, end, buckets, out_found,
+                                             out_start, out_end);
+    query q;
+    uint64_t end_bucket = 0, first = 0, last = 0, lo = 0;
+    tst_coverage *expected = NULL;
+    bool found = false;
+    int rc = query_begin(&q, t, entity, entity_count);
+    if (rc == 0)
+        rc = out_found && out_start && out_end ? end_bucket_of(t, end, &end_bucket)
+                                               : tst_fail(TST_EINVAL, "window outputs are NULL");
+    if (rc == 0)
+        rc = query_load(&q);
+    if (rc == 0 && buckets > 0 && !tst_coverage_is_empty(q.cov) &&
+        (lo = window_floor(q.cov, buckets)) <= end_bucket) {
+        rc = calendar_expected(t, cal, lo, end_bucket, &expected);
+        if (rc == 0)
+            rc = tst_coverage_last_expected_window(q.cov, expected, lo, end_bucket, buckets,
+                                                   &found, &first, &last);
+    } else if (rc == 0 && kind_of(t)->type != TST_INDEX_TIMESTAMP) {
+        rc = calendar_expected(t, cal, 0, 0, &expected); /* the calendar's own error */
+    }
+    tst_index_value ws, we;
+    bool inclusive = false;
+    memset(&ws, 0, sizeof ws);
+    we = ws;
+    if (rc == 0 && found)
+        rc = bucket_span(t, first, last, &ws, &we, &inclusive);
+    if (rc == 0) {
+        *out_found = found;
+        if (found) {
+            *out_start = ws;
+            *out_end = we;
+        }
+    }
+    tst_coverage_free(expected);
+    query_end(&q);
+    return rc;
+}
+
 /* ---- summary ------------------------------------------------------------ */
 
 struct tst_coverage_summary {
@@ -440,6 +582,72 @@ int tst_table_coverage_summary(tst_table *t, tst_coverage_summary **out)
         s->count = 1;
         rc = summarize(t, tc->global, &s->rows[0]);
     }
+    if (rc != 0) {
+        tst_coverage_summary_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- summary under a calendar -------------------------------------------- */
+
+static int count_gap(void *ctx, uint64_t first, uint64_t last, uint64_t missing)
+{
+    (void)first;
+    (void)last;
+    (void)missing;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* Rewrites one row's counts against the expected set (first/last stay). */
+static int summarize_expected(const tst_coverage *cov, const tst_coverage *expected,
+                              tst_entity_summary *row)
+{
+    uint64_t min = 0, max = 0, total = 0, gap = 0;
+    double ratio = 0;
+    if (!row->covered || !tst_coverage_min(cov, &min) || !tst_coverage_max(cov, &max))
+        return 0;
+    row->gaps = 0;
+    int rc = tst_coverage_expected_counts(cov, expected, min, max, &row->covered_buckets, &total,
+                                          &ratio, &gap);
+    row->missing_buckets = rc == 0 ? total - row->covered_buckets : 0;
+    if (rc == 0)
+        rc = tst_coverage_each_expected_gap(cov, expected, min, max, 0, count_gap, &row->gaps);
+    return rc;
+}
+
+static int summary_under(tst_table *t, const tst_calendar *cal, tst_coverage_summary *s)
+{
+    const tst_table_cov *tc = NULL;
+    const tst_coverage *all = NULL;
+    tst_coverage *expected = NULL;
+    uint64_t min = 0, max = 0;
+    int rc = tst_table_load_coverage(t, &tc);
+    if (rc == 0)
+        rc = tst_table_load_coverage_union(t, &all);
+    if (rc == 0 && tst_coverage_min(all, &min))
+        tst_coverage_max(all, &max);
+    if (rc == 0) /* an empty table still checks the calendar suits its index */
+        rc = calendar_expected(t, cal, min, tst_coverage_is_empty(all) ? min : max, &expected);
+    for (size_t i = 0; rc == 0 && i < s->count; i++) {
+        const tst_coverage *cov = tc->global;
+        if (tc->entities)
+            cov = tst_entity_coverage_get(tc->entities, &s->rows[i].identity);
+        rc = cov ? summarize_expected(cov, expected, &s->rows[i]) : 0;
+    }
+    tst_coverage_free(expected);
+    return rc;
+}
+
+int tst_table_coverage_summary_cal(tst_table *t, const tst_calendar *cal,
+                                   tst_coverage_summary **out)
+{
+    tst_coverage_summary *s = NULL;
+    int rc = tst_table_coverage_summary(t, &s);
+    if (rc == 0 && cal)
+        rc = summary_under(t, cal, s);
     if (rc != 0) {
         tst_coverage_summary_free(s);
         return rc;

@@ -72,6 +72,7 @@ typedef struct answer_row {
 typedef struct answer {
     bool gaps;
     bool diff; /* tstable_coverage_diff: rows are changes (n[1]: 1 added, 2 removed) */
+    const tst_calendar *cal; /* calendar := 'spec' during bind; NULL: every bucket */
     tst_index_type index_type;
     answer_row *rows;
     size_t count, cap;
@@ -292,10 +293,10 @@ static int answer_identity(tst_table *t, answer *a, const tst_entity_identity *i
     const char *label = n ? entity : NULL;
     if (a->gaps) {
         gap_ctx g = {a, label};
-        return tst_table_gaps(t, n ? b : NULL, n, start, end, 0, add_gap, &g);
+        return tst_table_gaps_cal(t, n ? b : NULL, n, start, end, a->cal, 0, add_gap, &g);
     }
     tst_coverage_counts c;
-    int rc = tst_table_coverage(t, n ? b : NULL, n, start, end, &c);
+    int rc = tst_table_coverage_cal(t, n ? b : NULL, n, start, end, a->cal, &c);
     answer_row *r = rc == 0 ? answer_add(a, label) : NULL;
     if (rc == 0 && !r)
         rc = tst_fail(TST_ENOMEM, "out of memory answering coverage");
@@ -332,7 +333,7 @@ static int answer_entity(tst_table *t, answer *a, duckdb_value v, const tst_inde
     if (rc != 0)
         return rc;
     gap_ctx g = {a, label};
-    return tst_table_gaps(t, b, n, start, end, 0, add_gap, &g);
+    return tst_table_gaps_cal(t, b, n, start, end, a->cal, 0, add_gap, &g);
 }
 
 /* ---- DuckDB callbacks ----------------------------------------------------- */
@@ -435,10 +436,38 @@ static int bind_diff(duckdb_bind_info info, answer *a, tst_table **table)
     return rc;
 }
 
+/* calendar := 'weekdays;tz=...' (tstable/calendar.h), NULL when absent. */
+static int bound_calendar(duckdb_bind_info info, tst_calendar **out)
+{
+    duckdb_value v = duckdb_bind_get_named_parameter(info, "calendar");
+    char *spec = v && !duckdb_is_null_value(v) ? duckdb_get_varchar(v) : NULL;
+    int rc = spec ? tst_calendar_parse(out, spec) : 0;
+    if (rc != 0)
+        rc = tst_fail_context(rc, "calendar := '%s'", spec);
+    duckdb_free(spec);
+    if (v)
+        duckdb_destroy_value(&v);
+    return rc;
+}
+
+static int bind_answer_in(duckdb_bind_info info, answer *a, tst_table **table);
+
 static int bind_answer(duckdb_bind_info info, answer *a, tst_table **table)
 {
     if (a->diff)
         return bind_diff(info, a, table);
+    tst_calendar *cal = NULL;
+    int rc = bound_calendar(info, &cal);
+    a->cal = cal;
+    if (rc == 0)
+        rc = bind_answer_in(info, a, table);
+    a->cal = NULL;
+    tst_calendar_free(cal);
+    return rc;
+}
+
+static int bind_answer_in(duckdb_bind_info info, answer *a, tst_table **table)
+{
     int rc = bound_table(info, table);
     tst_index_value start, end;
     duckdb_value sv = duckdb_bind_get_parameter(info, 1), ev = duckdb_bind_get_parameter(info, 2);
@@ -570,6 +599,7 @@ static int register_one(duckdb_connection con, const char *name, bool gaps)
     duckdb_table_function_add_parameter(tf, any);
     if (gaps)
         duckdb_table_function_add_parameter(tf, varchar);
+    duckdb_table_function_add_named_parameter(tf, "calendar", varchar);
     duckdb_destroy_logical_type(&varchar);
     duckdb_destroy_logical_type(&any);
     duckdb_table_function_set_bind(tf, gaps ? gaps_bind : coverage_bind);
@@ -618,8 +648,9 @@ static int register_functions(duckdb_connection con)
 static int define_gaps_macro(duckdb_connection con)
 {
     return tst_duck_query(con,
-                          "CREATE OR REPLACE TEMP MACRO tstable_gaps(t, s, e, entity := NULL) AS "
-                          "TABLE SELECT * FROM " GAPS_FUNCTION "(t, s, e, entity)",
+                          "CREATE OR REPLACE TEMP MACRO tstable_gaps(t, s, e, entity := NULL, "
+                          "calendar := NULL) AS TABLE SELECT * FROM " GAPS_FUNCTION
+                          "(t, s, e, entity, calendar := calendar)",
                           NULL, "defining tstable_gaps");
 }
 
