@@ -245,7 +245,11 @@ void tst_session_last_prune(const tst_session *session, tst_prune_stats *out);
  *   - a statement the planner cannot read at all (COPY, several statements,
  *     DDL, the name inside a string or query('...')) but that names a
  *     registered tstable is not checked: TST_COVERAGE_REQUIRE refuses it,
- *     TST_COVERAGE_WARN reports that nothing could be checked.
+ *     TST_COVERAGE_WARN reports that nothing could be checked. So is a
+ *     range left open on a side where a condition on the index could not
+ *     be read (ts >= date_trunc('day', now()), NOT (ts < x), an index
+ *     compared with another column): its open side is not "no bound", and
+ *     clamping it to the extent could miss a gap before the data starts.
  * Missing slots are merged into ranges per entity, in index values; the
  * cost is proportional to the covered runs in the ranges, never to their
  * length in buckets.
@@ -289,6 +293,9 @@ typedef struct tst_coverage_missing {
 typedef struct tst_coverage_checked {
     const char *table;
     bool readable;        /* false: the planner could not tell what it reads (unchecked) */
+    bool bound_unread;    /* why readable is false: a condition on the index the planner
+                           * cannot read leaves a side of the range open, so it is not
+                           * known to mean "to the end of the data" */
     bool empty;           /* the statement reads nothing of it (or the range is outside it) */
     tst_index_value start, end; /* hull of the asked buckets, [start, end) */
     bool end_inclusive;

@@ -102,6 +102,9 @@ typedef struct entity_eq {
 typedef struct ref_filter {
     wide lo, hi;
     unsigned lo_why, hi_why, mid_why; /* TST_WIDEN_* of the bounds (coverage checks) */
+    unsigned reads;                   /* index bounds read (narrow_index calls) */
+    bool unread; /* a condition on the index was not read (coverage checks: the range
+                  * may be narrower than it looks, so an open side is not "no bound") */
     entity_eq eq[MAX_ENTITY];
 } ref_filter;
 
@@ -622,6 +625,7 @@ static bool now_operand(const select_scope *s, const from_item *it, json_object 
 /* `why`: the TST_WIDEN_* reasons of a nonzero slack. */
 static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack, unsigned why)
 {
+    f->reads++;
     wide lower = op == OP_GT && slack == 0 ? v + 1 : v - slack;
     wide upper = op == OP_LT && slack == 0 ? v - 1 : v + slack;
     if ((op == OP_GT || op == OP_GE || op == OP_EQ) && lower > f->lo)
@@ -714,6 +718,36 @@ static bool index_as_date(const select_scope *s, const from_item *it, json_objec
            resolve_column(s, it, jget(node, "child")) == COL_INDEX;
 }
 
+/* Whether the reference's index column appears anywhere in the node. */
+static bool mentions_index(const select_scope *s, const from_item *it, json_object *node)
+{
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++)
+            if (mentions_index(s, it, json_object_array_get_idx(node, i)))
+                return true;
+        return false;
+    }
+    if (!json_object_is_type(node, json_type_object))
+        return false;
+    if (jis(node, "class", "COLUMN_REF"))
+        return resolve_column(s, it, node) == COL_INDEX;
+    json_object_object_foreach(node, key, val) {
+        (void)key;
+        if (mentions_index(s, it, val))
+            return true;
+    }
+    return false;
+}
+
+/* A condition that names the index but gave fewer bounds than it has:
+ * what it reads is not known (only that it is within the rest). */
+static void note_unread(const select_scope *s, const from_item *it, json_object *node,
+                        ref_filter *f, unsigned before, unsigned want)
+{
+    if (f->reads - before < want && mentions_index(s, it, node))
+        f->unread = true;
+}
+
 static void read_comparison(prune_ctx *c, const select_scope *s, const from_item *it,
                             json_object *node, ref_filter *f)
 {
@@ -758,6 +792,8 @@ static void read_alternative(prune_ctx *c, const select_scope *s, const from_ite
         narrow_date(c, it, alt, OP_EQ, node);
     else if (resolve_column(s, it, in_col) == COL_INDEX)
         narrow(c, s, it, alt, COL_INDEX, OP_EQ, node);
+    if (in_col)
+        note_unread(s, it, in_col, alt, 0, 1);
 }
 
 /* An alternative's index range, to tell whether the hull of all has gaps. */
@@ -800,11 +836,15 @@ static void read_alternatives(prune_ctx *c, const select_scope *s, const from_it
     const char *type = in_col ? element_type(json_object_array_get_idx(kids, 1)) : NULL;
     for (size_t i = 2; in_col && i < n; i++) {
         const char *other = element_type(json_object_array_get_idx(kids, i));
-        if (!type || !other || strcmp(type, other) != 0)
+        if (!type || !other || strcmp(type, other) != 0) {
+            note_unread(s, it, in_col, f, f->reads, 1);
             return;
+        }
     }
-    if (n == 0 || (in && !in_col))
+    if (n == 0 || (in && !in_col)) {
+        note_unread(s, it, node, f, f->reads, 1);
         return;
+    }
     wide lo = WIDE_MAX, hi = WIDE_MIN;
     unsigned lo_why = 0, hi_why = 0, mid_why = 0;
     span *spans = calloc(n, sizeof *spans);
@@ -812,6 +852,7 @@ static void read_alternatives(prune_ctx *c, const select_scope *s, const from_it
     for (size_t i = in ? 1 : 0; i < n; i++) {
         ref_filter alt;
         read_alternative(c, s, it, in_col, json_object_array_get_idx(kids, i), &alt);
+        f->unread |= alt.unread;
         if (alt.lo > alt.hi)
             continue; /* this alternative matches nothing */
         if (alt.lo < lo)
@@ -837,6 +878,7 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
 {
     const char *cls = jstr(node, "class");
     json_object *input = jget(node, "input");
+    unsigned before = f->reads;
     if (!cls)
         return;
     if (strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_AND")) {
@@ -848,6 +890,7 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
         read_alternatives(c, s, it, node, f);
     } else if (strcmp(cls, "COMPARISON") == 0) {
         read_comparison(c, s, it, node, f);
+        note_unread(s, it, node, f, before, 1);
     } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN")) {
         if (index_as_date(s, it, input)) {
             narrow_date(c, it, f, OP_GE, jget(node, "lower"));
@@ -856,6 +899,10 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
             narrow(c, s, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
             narrow(c, s, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
         }
+        note_unread(s, it, node, f, before, 2);
+    } else if (!jis(node, "type", "OPERATOR_IS_NULL") &&
+               !jis(node, "type", "OPERATOR_IS_NOT_NULL")) {
+        note_unread(s, it, node, f, before, 1); /* NOT, a function of the index, ... */
     }
 }
 
@@ -1122,6 +1169,7 @@ static void record_ask(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
     }
     const tst_index_spec *spec = tst_table_index(t->table);
     ask_bounds(&spec->kind, f, view_grain(t->table), a);
+    a->unread = f->unread;
     for (size_t k = 0; k < spec->entity_count && k < MAX_ENTITY; k++) {
         if (f->eq[k].set && f->eq[k].conflict)
             a->empty = true;
@@ -1219,6 +1267,8 @@ static void select_node(prune_ctx *c, json_object *node)
         if (usable && where)
             read_predicate(c, &s, it, where, &f);
         keep_needed(c, it->target, usable ? &f : NULL);
+        if (!usable && where && it->target->ask_count > 0 && mentions_index(&s, it, where))
+            it->target->asks[it->target->ask_count - 1].unread = true;
     }
     json_object_object_foreach(node, key, val) {
         if (strcmp(key, "from_table") != 0)

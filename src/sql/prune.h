@@ -39,6 +39,9 @@ typedef struct tst_read_ask {
     bool has_lo, has_hi;
     tst_index_value lo, hi;
     unsigned lo_widened, hi_widened, widened; /* widened: the range as a whole */
+    /* A condition on the index was not read: an open side may not mean "no
+     * bound", so the check cannot clamp it to the table's extent. */
+    bool unread;
     bool eq_set[TST_PRUNE_MAX_ENTITY];
     tst_entity_value eq[TST_PRUNE_MAX_ENTITY]; /* utf8 bytes malloc'd, owned by the ask */
 } tst_read_ask;

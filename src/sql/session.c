@@ -621,7 +621,7 @@ static int ready_tables(tst_session *s, const char *sql, const tst_param *params
     if (rc == 0)
         rc = tst_prune_statement(s->con, sql, params, n, st.targets, st.count);
     if (rc == 0) /* before any view is defined: a failed check runs nothing */
-        rc = tst_coverage_check_statement(s, st.targets, st.indirect, st.count);
+        rc = tst_coverage_check_statement(s, sql, st.targets, st.indirect, st.count);
     tst_prune_stats stats = {0, 0, 0, 0};
     for (size_t i = 0; rc == 0 && i < st.count; i++) {
         uint64_t kept = 0;
