@@ -623,18 +623,18 @@ static int compose(report *r)
         tables_missing += r->tables[i].missing_buckets > 0;
     }
     bool require = r->pub.mode == TST_COVERAGE_REQUIRE;
+    const char *head = require ? "coverage check failed" : "coverage check";
     if (r->missing_count > 0)
-        put(&t, "coverage check failed: the statement reads %" PRIu64 " (entity, bucket) slot%s "
+        put(&t, "%s: the statement reads %" PRIu64 " (entity, bucket) slot%s "
                 "in %zu range%s that %s not cover%s",
-            r->pub.missing_buckets, plural(r->pub.missing_buckets), r->missing_count,
+            head, r->pub.missing_buckets, plural(r->pub.missing_buckets), r->missing_count,
             plural(r->missing_count),
             tables_missing == 1 ? "its table does" : "its tables do", unreadable
                                                                     ? ", and some it reads "
                                                                       "could not be checked"
                                                                     : "");
     else
-        put(&t, "coverage check failed: what the statement reads of %zu table%s could not be "
-                "checked",
+        put(&t, "%s: what the statement reads of %zu table%s could not be checked", head,
             unreadable, plural(unreadable));
     put(&t, "%s", require ? "; nothing was run" : "; the statement runs anyway");
     for (size_t i = 0; i < r->table_count; i++)
