@@ -341,3 +341,16 @@ def test_scan_checks_its_range_and_entity(table):
     assert table.scan(*hours(0, 4), require_coverage=True).num_rows == 8
     with pytest.raises(ttf.IncompleteCoverageError):
         table.scan_reader(start, end, entity={"symbol": "B"}, require_coverage=True)
+
+
+def test_the_guide_python_example_runs(tmp_path, monkeypatch):
+    import os
+    import re
+    guide = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "guide",
+                              "guaranteed-reads.md")).read()
+    csv = re.findall(r"```csv\n(.*?)```", guide, re.S)[0]
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 1
+    (tmp_path / "bars.csv").write_text(csv)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "guaranteed-reads.md", "exec"), {"__name__": "guide"})

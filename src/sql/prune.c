@@ -63,6 +63,11 @@
  *    result is always that of the full table.
  * 4. A table referenced several times keeps the union of what each
  *    reference needs.
+ * 5. Each reference also leaves what it reads (tst_read_ask, prune.h) for
+ *    coverage checks (coverage_check.c): the range, the equalities, why a
+ *    bound may be wider than the statement's, and whether a condition on
+ *    the index went unread (pruning ignores that; a check must not clamp
+ *    an open side to the table's extent then).
  */
 #include "prune.h"
 
