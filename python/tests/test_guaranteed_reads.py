@@ -354,3 +354,22 @@ def test_the_guide_python_example_runs(tmp_path, monkeypatch):
     (tmp_path / "bars.csv").write_text(csv)
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], "guaranteed-reads.md", "exec"), {"__name__": "guide"})
+
+
+def test_an_integer_index_without_entities_and_parameters(tmp_path):
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "ticks"), index_column="seq",
+                                   index_type="int64", bucket_width=10)
+    t.append(pa.table({"seq": pa.array([1, 12, 25, 47, 51], pa.int64()),
+                       "v": pa.array([1.0, 2.0, 3.0, 4.0, 5.0])}))
+    s = ttf.Session()
+    s.register_tstable("ticks", t.root())
+    assert s.sql("SELECT count(*) AS n FROM ticks WHERE seq >= $1 AND seq < $2",
+                 [0, 30], require_coverage=True).to_pylist() == [{"n": 3}]
+    with pytest.raises(ttf.IncompleteCoverageError) as e:
+        s.sql("SELECT * FROM ticks WHERE seq BETWEEN $lo AND $hi", {"lo": 5, "hi": 64},
+              require_coverage=True)
+    assert [(m["entity"], m["start"], m["end"], m["buckets"]) for m in e.value.missing] == [
+        (None, 30, 40, 1), (None, 60, 70, 1)]
+    with pytest.raises(ttf.IncompleteCoverageError) as e:
+        t.scan(0, 45, require_coverage=True)
+    assert [(m["start"], m["end"]) for m in e.value.missing] == [(30, 40)]
