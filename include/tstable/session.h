@@ -248,8 +248,10 @@ void tst_session_last_prune(const tst_session *session, tst_prune_stats *out);
  *     TST_COVERAGE_WARN reports that nothing could be checked. So is a
  *     range left open on a side where a condition on the index could not
  *     be read (ts >= date_trunc('day', now()), NOT (ts < x), an index
- *     compared with another column): its open side is not "no bound", and
- *     clamping it to the extent could miss a gap before the data starts.
+ *     compared with another column, or a bound applied outside the WHERE
+ *     that reads the table, over a CTE or subquery of it): its open side is
+ *     not "no bound", and clamping it to the extent could miss a gap before
+ *     the data starts.
  * Missing slots are merged into ranges per entity, in index values; the
  * cost is proportional to the covered runs in the ranges, never to their
  * length in buckets.

@@ -396,16 +396,18 @@ static int extent_of(tst_table *t, bool *found, uint64_t *first, uint64_t *last)
 }
 
 /* Step 1 for one pruner ask: false when it asks nothing (empty, or an open
- * side and a table with no coverage). An open side an unread condition may
- * bound makes the table uncheckable (*unread). */
-static bool to_buckets(const tst_index_kind *kind, const tst_read_ask *a, bool found,
-                       uint64_t ext_first, uint64_t ext_last, bucket_ask *out, bool *unread)
+ * side and a table with no coverage). An open side an unread condition (or
+ * a WHERE outside the table's references: outer_bound) may bound makes the
+ * table uncheckable (*unread). */
+static bool to_buckets(const tst_index_kind *kind, const tst_read_ask *a, bool outer_bound,
+                       bool found, uint64_t ext_first, uint64_t ext_last, bucket_ask *out,
+                       bool *unread)
 {
     bool has_first = a->has_lo && tst_bucket_of(kind, &a->lo, &out->first) == 0;
     bool has_last = a->has_hi && tst_bucket_of(kind, &a->hi, &out->last) == 0;
     if (a->empty)
         return false;
-    if (a->unread && (!has_first || !has_last))
+    if ((a->unread || outer_bound) && (!has_first || !has_last))
         *unread = true;
     if ((!has_first || !has_last) && !found)
         return false;
@@ -437,7 +439,7 @@ static void hull_of(const tst_index_kind *kind, const entity_set *es, tst_covera
 }
 
 static int check_table(report *r, tst_table *t, const tst_read_ask *asks, size_t ask_count,
-                       tst_coverage_checked *checked)
+                       bool outer_bound, tst_coverage_checked *checked)
 {
     const tst_index_spec *spec = tst_table_index(t);
     const tst_table_cov *tc = NULL;
@@ -456,7 +458,8 @@ static int check_table(report *r, tst_table *t, const tst_read_ask *asks, size_t
     bool unread = false;
     for (size_t i = 0; i < ask_count; i++) {
         checked->widened |= asks[i].lo_widened | asks[i].hi_widened | asks[i].widened;
-        n += to_buckets(&spec->kind, &asks[i], found, ext_first, ext_last, &b[n], &unread);
+        n += to_buckets(&spec->kind, &asks[i], outer_bound, found, ext_first, ext_last, &b[n],
+                        &unread);
     }
     if (unread) {
         checked->readable = false, checked->bound_unread = true;
@@ -588,10 +591,12 @@ static void put_widened(text *t, unsigned w)
 static void put_checked(text *t, const tst_coverage_checked *c)
 {
     if (c->bound_unread) {
-        put(t, "\nnot checked: %s (a condition on its index the planner cannot read leaves a "
-               "side of the range open, so where the statement starts or stops reading is not "
-               "known; bound the index with constants, e.g. ts >= '2024-01-01' AND ts < "
-               "'2024-02-01': literals, parameters or now() +/- an interval)",
+        put(t, "\nnot checked: %s (a condition on its index the planner cannot read, or one "
+               "outside the WHERE that reads the table (over a CTE or a subquery), leaves a side "
+               "of the range open, so where the statement starts or stops reading is not known; "
+               "bound the index with constants in the WHERE that reads the table, e.g. ts >= "
+               "'2024-01-01' AND ts < '2024-02-01': literals, parameters or now() +/- an "
+               "interval)",
             c->table);
         return;
     }
@@ -749,11 +754,11 @@ int tst_coverage_check_statement(tst_session *s, const char *sql,
             rc = tst_fail(TST_ENOMEM, "out of memory checking coverage");
         else if (indirect[i])
             rc = check_table(r, t->table, view_may_bound(s, sql, t->table) ? &whole_unread : &whole,
-                             1, c);
+                             1, false, c);
         else if (!t->referenced)
             c->readable = false;
         else
-            rc = check_table(r, t->table, t->asks, t->ask_count, c);
+            rc = check_table(r, t->table, t->asks, t->ask_count, t->outer_bound, c);
     }
     if (rc == 0 || rc == TST_EINCOMPLETE) {
         s->coverage = &r->pub; /* kept for the caller even when it fails the statement */
@@ -832,7 +837,7 @@ int tst_table_check_coverage(tst_table *t, const char *name, const tst_entity_bi
         return rc;
     report *r = report_new(mode == TST_COVERAGE_OFF ? TST_COVERAGE_WARN : mode);
     tst_coverage_checked *c = r ? add_checked(r, name ? name : tst_table_root(t)) : NULL;
-    rc = c ? check_table(r, t, &a, 1, c) : tst_fail(TST_ENOMEM, "out of memory checking coverage");
+    rc = c ? check_table(r, t, &a, 1, false, c) : tst_fail(TST_ENOMEM, "out of memory checking coverage");
     if (rc == 0)
         rc = verdict(r);
     if (rc == 0 || rc == TST_EINCOMPLETE)

@@ -1255,6 +1255,46 @@ static void collect_from(prune_ctx *c, select_scope *s, json_object *from)
     it->target = find_target(c, it->table);
 }
 
+/* Whether a column of that name (any qualifier, any case) appears in node. */
+static bool names_column(json_object *node, const char *name)
+{
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++)
+            if (names_column(json_object_array_get_idx(node, i), name))
+                return true;
+        return false;
+    }
+    if (!json_object_is_type(node, json_type_object))
+        return false;
+    json_object *names = jget(node, "column_names");
+    if (jis(node, "class", "COLUMN_REF") && names &&
+        json_object_is_type(names, json_type_array) && json_object_array_length(names) > 0) {
+        const char *last =
+            json_object_get_string(json_object_array_get_idx(names, json_object_array_length(names) - 1));
+        return last && strcasecmp(last, name) == 0;
+    }
+    json_object_object_foreach(node, key, val) {
+        (void)key;
+        if (names_column(val, name))
+            return true;
+    }
+    return false;
+}
+
+/* A WHERE over a subquery, CTE or view may bound a table's index where its
+ * own reference does not: remembered for coverage checks (outer_bound). */
+static void note_outer_bounds(prune_ctx *c, const select_scope *s, json_object *where)
+{
+    for (size_t k = 0; where && k < c->target_count; k++) {
+        tst_prune_target *t = &c->targets[k];
+        bool own = false;
+        for (size_t i = 0; i < s->count; i++)
+            own = own || s->items[i].target == t;
+        if (!own && !t->outer_bound && names_column(where, tst_table_index(t->table)->column))
+            t->outer_bound = true;
+    }
+}
+
 static void select_node(prune_ctx *c, json_object *node)
 {
     select_scope s;
@@ -1275,6 +1315,7 @@ static void select_node(prune_ctx *c, json_object *node)
         if (!usable && where && it->target->ask_count > 0 && mentions_index(&s, it, where))
             it->target->asks[it->target->ask_count - 1].unread = true;
     }
+    note_outer_bounds(c, &s, where);
     json_object_object_foreach(node, key, val) {
         if (strcmp(key, "from_table") != 0)
             walk(c, val);
@@ -1355,6 +1396,7 @@ static int alloc_keep(tst_prune_target *targets, size_t n)
     for (size_t i = 0; i < n; i++) {
         size_t segs = tst_table_segment_count(targets[i].table);
         targets[i].referenced = false;
+        targets[i].outer_bound = false;
         targets[i].keep = calloc(segs ? segs : 1, sizeof *targets[i].keep);
         targets[i].in_range = calloc(segs ? segs : 1, sizeof *targets[i].in_range);
         if (!targets[i].keep || !targets[i].in_range)
@@ -1458,6 +1500,7 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
             tst_constants_evaluate(&c.k);
             for (size_t i = 0; i < target_count; i++) {
                 targets[i].referenced = false;
+                targets[i].outer_bound = false;
                 clear_asks(&targets[i]);
                 memset(targets[i].keep, 0, tst_table_segment_count(targets[i].table));
                 memset(targets[i].in_range, 0, tst_table_segment_count(targets[i].table));

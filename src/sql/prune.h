@@ -60,6 +60,10 @@ typedef struct tst_prune_target {
     bool *in_range;     /* per segment: min/max and identity kept it (the bitmap
                          * may still have skipped it: in_range && !keep) */
     tst_read_ask *asks; /* one per reference the walk read (malloc'd), when referenced */
+    /* A WHERE of a SELECT that does not itself read the table names a column
+     * of its index column's name: a bound applied outside its references
+     * (over a CTE, a subquery), which the asks do not show. */
+    bool outer_bound;
     size_t ask_count, ask_cap;
 } tst_prune_target;
 

@@ -318,6 +318,14 @@ static void a_statement_the_planner_cannot_read_is_refused_or_warned(void **stat
                      TST_EINCOMPLETE);
     assert_true(tst_session_last_coverage(f.s)->tables[0].bound_unread);
     assert_non_null(strstr(tst_error_last()->message, "bound the index with constants"));
+    /* a bound over a CTE is outside the table's own WHERE: the same */
+    assert_tst_fails(tst_session_query_rows(f.s, "WITH u AS (SELECT * FROM bars WHERE symbol = "
+                                                 "'B') SELECT * FROM u WHERE ts >= '2023-12-31'",
+                                            NULL, 0, &rows),
+                     TST_EINCOMPLETE);
+    assert_true(tst_session_last_coverage(f.s)->tables[0].bound_unread);
+    require(f.s, "WITH u AS (SELECT * FROM bars WHERE symbol = 'B' AND ts >= '2024-01-01' AND "
+                 "ts < '2024-01-01 06:00') SELECT * FROM u WHERE ts >= '2024-01-01 01:00'", "");
     /* ... while with both sides bounded, it only narrows what is read */
     require(f.s, "SELECT * FROM bars WHERE symbol = 'B' AND ts >= '2024-01-01' AND ts < "
                  "'2024-01-01 06:00' AND date_part('hour', ts) BETWEEN 1 AND 3", "");
