@@ -1281,11 +1281,16 @@ static bool names_column(json_object *node, const char *name)
     return false;
 }
 
-/* A WHERE over a subquery, CTE or view may bound a table's index where its
- * own reference does not: remembered for coverage checks (outer_bound). */
+/* A WHERE over a subquery, CTE or view (a FROM item that is not a registered
+ * tstable) may bound a table's index where its own reference does not:
+ * remembered for coverage checks (outer_bound). A SELECT that reads the
+ * table itself, or only other tstables, bounds their own columns. */
 static void note_outer_bounds(prune_ctx *c, const select_scope *s, json_object *where)
 {
-    for (size_t k = 0; where && k < c->target_count; k++) {
+    bool derived = false;
+    for (size_t i = 0; i < s->count; i++)
+        derived = derived || !s->items[i].target;
+    for (size_t k = 0; where && derived && k < c->target_count; k++) {
         tst_prune_target *t = &c->targets[k];
         bool own = false;
         for (size_t i = 0; i < s->count; i++)
