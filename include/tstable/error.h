@@ -43,7 +43,9 @@ enum tst_error_code {
     TST_ECANCELLED = -14,  /* the caller cancelled the operation (tst_cancel_request) */
     TST_EDUPLICATE = -15,  /* protocol 7: two rows of one append in one (entity, index interval) */
     TST_EUPDATEKEY = -16,  /* update_rows: a source key is null, repeated, unmatched or ambiguous */
-    TST_EVACUUMED = -17    /* time travel: vacuum removed the files of the version asked for */
+    TST_EVACUUMED = -17,   /* time travel: vacuum removed the files of the version asked for */
+    TST_EINCOMPLETE = -18  /* the statement reads ranges the table does not cover (or that
+                            * could not be checked); nothing was run */
 };
 
 /*

@@ -63,6 +63,7 @@
 
 #include "tstable/arrow.h"
 #include "tstable/index.h"
+#include "tstable/table_coverage.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -217,6 +218,130 @@ typedef struct tst_prune_stats {
     uint64_t bitmap_skipped_segments;
 } tst_prune_stats;
 void tst_session_last_prune(const tst_session *session, tst_prune_stats *out);
+
+/* ---- coverage-guaranteed reads --------------------------------------------
+ *
+ * A backtest that silently reads a range with holes in it is wrong without
+ * saying so. With a coverage mode set, every statement is checked before it
+ * runs: the (entity, bucket) slots it reads of each registered tstable must
+ * all be covered by that table (at the version the statement reads: a
+ * time-travel registration is checked against its own version).
+ *
+ * What a statement reads is what the pruner reads from it (see Pruning
+ * above), per reference to a table, unioned over its references: an index
+ * range [lo, hi] and the entity equalities. Where the planner cannot be
+ * exact, it checks more than the statement reads — never less — so a check
+ * may fail for a slot the statement would not have read, never pass with a
+ * slot missing. The report says where a bound was widened
+ * (TST_COVERAGE_WIDENED_*) and the message says how to write an exact one.
+ *   - a side with no bound reaches the table's covered extent (its first
+ *     covered bucket, the end of its last, over all entities): an entity
+ *     that stopped early shows its tail as missing;
+ *   - no equality on the entity columns: every entity the table knows; an
+ *     equality naming an entity the table has no data for: that entity,
+ *     missing over the whole range;
+ *   - a reference the planner does not narrow (ASOF or POSITIONAL joins,
+ *     SAMPLE, a view or macro the session defined): the whole table;
+ *   - a statement the planner cannot read at all (COPY, several statements,
+ *     DDL, the name inside a string or query('...')) but that names a
+ *     registered tstable is not checked: TST_COVERAGE_REQUIRE refuses it,
+ *     TST_COVERAGE_WARN reports that nothing could be checked. So is a
+ *     range left open on a side where a condition on the index could not
+ *     be read (ts >= date_trunc('day', now()), NOT (ts < x), an index
+ *     compared with another column, or a bound applied outside the WHERE
+ *     that reads the table, over a CTE or subquery of it): its open side is
+ *     not "no bound", and clamping it to the extent could miss a gap before
+ *     the data starts.
+ * Missing slots are merged into ranges per entity, in index values; the
+ * cost is proportional to the covered runs in the ranges, never to their
+ * length in buckets.
+ */
+typedef enum tst_coverage_mode {
+    TST_COVERAGE_OFF = 0,     /* no check (the default) */
+    TST_COVERAGE_REQUIRE = 1, /* fail with TST_EINCOMPLETE and run nothing */
+    TST_COVERAGE_WARN = 2     /* run, and leave the report for the caller to show */
+} tst_coverage_mode;
+
+/* Sets the mode for the session's next statements (query, query_rows,
+ * export). TST_EINVAL for an unknown mode. */
+int tst_session_set_coverage_mode(tst_session *session, tst_coverage_mode mode);
+tst_coverage_mode tst_session_coverage_mode(const tst_session *session);
+
+/* Why what was checked may be more than the statement reads. */
+enum {
+    TST_COVERAGE_WIDENED_ZONE = 1,  /* a zone offset the planner does not compute: +-17 h */
+    TST_COVERAGE_WIDENED_NOW = 2,   /* now() is read just before the statement: +-1 h */
+    TST_COVERAGE_WIDENED_HULL = 4,  /* OR / IN of separate ranges: everything between */
+    TST_COVERAGE_WIDENED_WHOLE = 8, /* a reference the planner does not narrow: all of it */
+    TST_COVERAGE_WIDENED_VIEW = 16  /* reached through a view or macro: all of it */
+};
+
+/* One missing range of one entity. */
+typedef struct tst_coverage_missing {
+    const char *table;   /* the registration name, e.g. "bars" or "bars@v3" */
+    const char *entity;  /* "symbol=AAPL" ("" for a table without entity columns) */
+    /* The entity as column = value: every entity column, or only those the
+     * statement fixed when the table has no entity matching them (known
+     * false). */
+    const tst_entity_binding *bindings;
+    size_t binding_count;
+    bool known;          /* the table has data for this entity somewhere */
+    tst_index_value start, end; /* [start, end), bucket edges */
+    bool end_inclusive;  /* end is the domain's maximum itself */
+    uint64_t buckets;
+} tst_coverage_missing;
+
+/* What was checked of one table the statement reaches. */
+typedef struct tst_coverage_checked {
+    const char *table;
+    bool readable;        /* false: the planner could not tell what it reads (unchecked) */
+    bool bound_unread;    /* why readable is false: a condition on the index the planner
+                           * cannot read leaves a side of the range open, so it is not
+                           * known to mean "to the end of the data" */
+    bool empty;           /* the statement reads nothing of it (or the range is outside it) */
+    tst_index_value start, end; /* hull of the asked buckets, [start, end) */
+    bool end_inclusive;
+    unsigned widened;     /* TST_COVERAGE_WIDENED_* */
+    size_t entities;      /* entities asked about */
+    uint64_t asked_buckets;   /* (entity, bucket) slots asked, saturating */
+    uint64_t missing_buckets; /* of those, not covered */
+} tst_coverage_checked;
+
+typedef struct tst_coverage_report {
+    tst_coverage_mode mode;
+    bool complete;        /* every table readable and nothing missing */
+    const tst_coverage_checked *tables;
+    size_t table_count;
+    const tst_coverage_missing *missing; /* by table, entity, start */
+    size_t missing_count;
+    uint64_t missing_buckets;
+    /* "" when complete; else what is missing (up to 5 ranges per entity),
+     * what was checked and what to do: the TST_EINCOMPLETE message. */
+    const char *message;
+} tst_coverage_report;
+
+/*
+ * The check of the session's last statement, or NULL when it ran without
+ * one (mode off, or it failed before the check). Borrowed: valid until the
+ * session's next statement or tst_session_free. Under TST_COVERAGE_REQUIRE
+ * a failed check is also the statement's TST_EINCOMPLETE error.
+ */
+const tst_coverage_report *tst_session_last_coverage(const tst_session *session);
+
+/*
+ * The same check for a direct read of [start, end) of `table` (the
+ * entity as bindings, possibly only some of the entity columns; none: every
+ * entity), as tst_scan reads it, with tst_coverage_mode semantics: under
+ * TST_COVERAGE_REQUIRE a gap is TST_EINCOMPLETE (with the report still
+ * given in *out). `name` labels the table in the report (NULL: its root).
+ * *out is the caller's: tst_coverage_report_free. Errors: TST_EINVAL for a
+ * bad range or binding, those of loading the coverage.
+ */
+int tst_table_check_coverage(tst_table *table, const char *name,
+                             const tst_entity_binding *entity, size_t entity_count,
+                             const tst_index_value *start, const tst_index_value *end,
+                             tst_coverage_mode mode, tst_coverage_report **out);
+void tst_coverage_report_free(tst_coverage_report *report);
 
 #ifdef __cplusplus
 }

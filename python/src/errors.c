@@ -19,8 +19,13 @@
  *   (TimeseriesTableError itself: reason, example_key,  TST_EUPDATEKEY
  *    input_rows_seen, observed_violations)
  *   |-- SqlError (= DataFusionError)                    TST_ESQL
- *   `-- VersionVacuumedError  version,                  TST_EVACUUMED
- *                             oldest_readable_version (time travel)
+ *   |-- VersionVacuumedError  version,                  TST_EVACUUMED
+ *   |                         oldest_readable_version (time travel)
+ *   `-- IncompleteCoverageError  missing, checked       TST_EINCOMPLETE
+ *                             (coverage-guaranteed reads, coverage_check.c)
+ *
+ * CoverageWarning (a UserWarning, with missing and checked) is what the
+ * warn mode of those reads issues.
  *
  * Every instance also has `code` (the TST_E* name) and `table_root` (None
  * for calls that are not about one table). Class-level defaults of None
@@ -40,6 +45,8 @@ PyObject *ttf_SchemaMismatchError;
 PyObject *ttf_SqlError;
 PyObject *ttf_DuplicateIndexIntervalError;
 PyObject *ttf_VersionVacuumedError;
+PyObject *ttf_IncompleteCoverageError;
+PyObject *ttf_CoverageWarning;
 
 static const char *const attr_defaults[] = {
     "table_root", "code", "path", "expected", "found", "expected_version", "found_version",
@@ -47,7 +54,7 @@ static const char *const attr_defaults[] = {
     "example_bucket_range", "entity", "bucket", "bucket_range", "index_type", "name",
     "entity_count", "entity_overlap_count", "conflict_count", "example_identity",
     "example_index_interval", "reason", "example_key", "input_rows_seen",
-    "observed_violations", "version", "oldest_readable_version", NULL};
+    "observed_violations", "version", "oldest_readable_version", "missing", "checked", NULL};
 
 static PyObject *new_class(PyObject *module, const char *name, PyObject *base, const char *doc)
 {
@@ -89,9 +96,23 @@ int ttf_errors_init(PyObject *module)
     ttf_VersionVacuumedError = new_class(module, "VersionVacuumedError", ttf_TimeseriesTableError,
         "Time travel to a version whose files vacuum removed (attributes: version, "
         "oldest_readable_version).");
+    ttf_IncompleteCoverageError = new_class(module, "IncompleteCoverageError",
+        ttf_TimeseriesTableError,
+        "A read with require_coverage=True reads (entity, bucket) slots the table does not "
+        "cover, or could not be checked; nothing was read. Attributes: missing (a list of "
+        "dicts: table, entity (dict column -> value, or None), start, end, buckets, known) and "
+        "checked (what was checked, per table).");
+    ttf_CoverageWarning = new_class(module, "CoverageWarning", PyExc_UserWarning,
+        "Issued by a read with require_coverage=\"warn\" that reads slots the table does not "
+        "cover (attributes missing and checked, as IncompleteCoverageError's).");
+    if (ttf_CoverageWarning && (PyObject_SetAttrString(ttf_CoverageWarning, "missing",
+                                                       Py_None) < 0 ||
+                                PyObject_SetAttrString(ttf_CoverageWarning, "checked",
+                                                       Py_None) < 0))
+        return -1;
     if (!ttf_StorageError || !ttf_ConflictError || !ttf_CoverageOverlapError ||
         !ttf_SchemaMismatchError || !ttf_SqlError || !ttf_DuplicateIndexIntervalError ||
-        !ttf_VersionVacuumedError)
+        !ttf_VersionVacuumedError || !ttf_IncompleteCoverageError || !ttf_CoverageWarning)
         return -1;
     /* The reference calls its SQL error DataFusionError; keep that name working. */
     return PyModule_AddObjectRef(module, "DataFusionError", ttf_SqlError);
@@ -147,6 +168,7 @@ static PyObject *class_for(int code)
     case TST_ESCHEMA: return ttf_SchemaMismatchError;
     case TST_ESQL: return ttf_SqlError;
     case TST_EVACUUMED: return ttf_VersionVacuumedError;
+    case TST_EINCOMPLETE: return ttf_IncompleteCoverageError;
     case TST_EIO:
     case TST_ENOTFOUND: return ttf_StorageError;
     default: return ttf_TimeseriesTableError;

@@ -511,17 +511,67 @@ static int params_from_py(PyObject *obj, param_args *a)
 
 /* ---- statements ---------------------------------------------------------------- */
 
-/* Parses (query, params) and runs the statement; the caller holds the lock
- * (taken here) on success and owns *out. */
-static int start_query(SessionObject *self, PyObject *args, PyObject *kwargs, const char *fn,
-                       struct ArrowArrayStream *out)
+/* A warn-mode check's findings, taken while the session is held, issued
+ * after it is left (a warning filter may run any Python). */
+typedef struct coverage_warning {
+    char *message; /* NULL: nothing to warn about */
+    PyObject *missing, *checked;
+} coverage_warning;
+
+static int take_warning(tst_session *s, coverage_warning *w)
 {
-    static char *kw[] = {"query", "params", NULL};
-    PyObject *params = Py_None;
+    const tst_coverage_report *r = tst_session_last_coverage(s);
+    if (!r || r->mode != TST_COVERAGE_WARN || r->complete)
+        return 0;
+    w->message = ttf_strdup(r->message);
+    w->missing = ttf_coverage_missing_to_py(r);
+    w->checked = ttf_coverage_checked_to_py(r);
+    return w->message && w->missing && w->checked ? 0 : -1;
+}
+
+/* Issues the warning (or drops it); -1 when it became an exception. */
+static int give_warning(coverage_warning *w, int ok)
+{
+    int rc = ok && w->message ? ttf_warn_coverage(w->message, w->missing, w->checked) : 0;
+    if (!ok || !w->message) {
+        Py_XDECREF(w->missing);
+        Py_XDECREF(w->checked);
+    }
+    free(w->message);
+    memset(w, 0, sizeof *w);
+    return rc;
+}
+
+/* The statement under the coverage mode asked for, the session's own
+ * mode restored after. */
+static int run_checked(session_core *core, const char *sql, const param_args *pa,
+                       tst_coverage_mode mode, struct ArrowArrayStream *out)
+{
+    tst_session *s = core->session;
+    tst_coverage_mode before = tst_session_coverage_mode(s);
+    int rc = tst_session_set_coverage_mode(s, mode);
+    if (rc == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = tst_session_query(s, sql, pa->params, pa->count, out);
+        Py_END_ALLOW_THREADS
+    }
+    tst_session_set_coverage_mode(s, before);
+    return rc;
+}
+
+/* Parses (query, params, require_coverage) and runs the statement; the
+ * caller holds the lock (taken here) on success and owns *out and *w. */
+static int start_query(SessionObject *self, PyObject *args, PyObject *kwargs, const char *fn,
+                       struct ArrowArrayStream *out, coverage_warning *w)
+{
+    static char *kw[] = {"query", "params", "require_coverage", NULL};
+    PyObject *params = Py_None, *require = Py_False;
     const char *query;
     char fmt[64];
-    snprintf(fmt, sizeof fmt, "s|O:%s", fn);
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &query, &params))
+    tst_coverage_mode mode = TST_COVERAGE_OFF;
+    snprintf(fmt, sizeof fmt, "s|OO:%s", fn);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &query, &params, &require) ||
+        ttf_coverage_mode_from_py(require, &mode) < 0)
         return -1;
     param_args pa;
     char *sql = ttf_strdup(query);
@@ -531,11 +581,18 @@ static int start_query(SessionObject *self, PyObject *args, PyObject *kwargs, co
     }
     int rc = enter(self);
     if (rc == 0) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = tst_session_query(self->core->session, sql, pa.params, pa.count, out);
-        Py_END_ALLOW_THREADS
-        if (rc != 0) {
+        rc = run_checked(self->core, sql, &pa, mode, out);
+        const tst_coverage_report *r = tst_session_last_coverage(self->core->session);
+        if (rc == TST_EINCOMPLETE && r)
+            ttf_raise_incomplete(r, NULL);
+        else if (rc != 0)
             ttf_raise_last_statement();
+        else if (take_warning(self->core->session, w) < 0)
+            rc = -1;
+        if (rc != 0) {
+            if (out->release)
+                out->release(out);
+            give_warning(w, 0);
             leave(self);
         }
     }
@@ -547,7 +604,8 @@ static int start_query(SessionObject *self, PyObject *args, PyObject *kwargs, co
 static PyObject *sql(SessionObject *self, PyObject *args, PyObject *kwargs)
 {
     struct ArrowArrayStream stream = {0};
-    if (start_query(self, args, kwargs, "sql", &stream) < 0)
+    coverage_warning w = {NULL, NULL, NULL};
+    if (start_query(self, args, kwargs, "sql", &stream, &w) < 0)
         return NULL;
     char err[1024] = "";
     ttf_batches *b;
@@ -555,17 +613,24 @@ static PyObject *sql(SessionObject *self, PyObject *args, PyObject *kwargs)
     b = ttf_batches_drain(&stream, err, sizeof err);
     Py_END_ALLOW_THREADS
     leave(self);
-    return b ? ttf_result_new(b) : ttf_raise_with(ttf_SqlError, err, NULL);
+    PyObject *result = b ? ttf_result_new(b) : ttf_raise_with(ttf_SqlError, err, NULL);
+    if (give_warning(&w, result != NULL) < 0)
+        Py_CLEAR(result);
+    return result;
 }
 
 static PyObject *sql_reader(SessionObject *self, PyObject *args, PyObject *kwargs)
 {
     struct ArrowArrayStream stream = {0};
-    if (start_query(self, args, kwargs, "sql_reader", &stream) < 0)
+    coverage_warning w = {NULL, NULL, NULL};
+    if (start_query(self, args, kwargs, "sql_reader", &stream, &w) < 0)
         return NULL;
     int rc = guard_stream(self->core, &stream);
     leave(self);
-    return rc == 0 ? ttf_reader_new(&stream) : PyErr_NoMemory();
+    PyObject *reader = rc == 0 ? ttf_reader_new(&stream) : PyErr_NoMemory();
+    if (give_warning(&w, reader != NULL) < 0)
+        Py_CLEAR(reader);
+    return reader;
 }
 
 static PyMethodDef session_methods[] = {
@@ -581,15 +646,18 @@ static PyMethodDef session_methods[] = {
     {"tables", (PyCFunction)tables, METH_NOARGS,
      "tables() -> list[str]\n\nRegistered names, sorted."},
     {"sql", TTF_KW(sql), METH_VARARGS | METH_KEYWORDS,
-     "sql(query, params=None) -> SqlResult\n\n"
+     "sql(query, params=None, require_coverage=False) -> SqlResult\n\n"
      "Run one statement and return all its rows. params: a list/tuple for $1, $2, ...\n"
      "or a dict for $name (keys may start with '$'). Values: None, bool, int\n"
      "(-2**63 .. 2**64-1; UBIGINT from 2**63), float, str, bytes, decimal.Decimal\n"
      "(exact text), datetime.datetime (UTC text; naive = UTC) and datetime.date\n"
      "('YYYY-MM-DD'); text values take the type the statement gives the parameter\n"
-     "(write $1::TIMESTAMPTZ where nothing does, e.g. SELECT $1)."},
+     "(write $1::TIMESTAMPTZ where nothing does, e.g. SELECT $1).\n"
+     "require_coverage=True checks first that every (entity, bucket) slot the statement\n"
+     "reads of a registered tstable is covered, and raises IncompleteCoverageError\n"
+     "(nothing run) if not; \"warn\" issues CoverageWarning and runs."},
     {"sql_reader", TTF_KW(sql_reader), METH_VARARGS | METH_KEYWORDS,
-     "sql_reader(query, params=None) -> RecordBatchReader\n\n"
+     "sql_reader(query, params=None, require_coverage=False) -> RecordBatchReader\n\n"
      "Run one statement and stream its rows. Until the reader is read to the end or\n"
      "closed, other calls on this session raise TimeseriesTableError."},
     {"last_prune", (PyCFunction)last_prune, METH_NOARGS,

@@ -780,14 +780,46 @@ static int scan_columns(scan_args *a, PyObject *columns)
     return rc;
 }
 
+/*
+ * require_coverage: the range and entity the scan reads, checked against
+ * the coverage of the version it reads, before it reads. 1: go on (*report
+ * set for a warn-mode check with something missing), -1: raised.
+ */
+static int check_scan(ttf_TableObject *self, const scan_args *a, tst_coverage_mode mode,
+                      tst_coverage_report **report)
+{
+    *report = NULL;
+    if (mode == TST_COVERAGE_OFF)
+        return 1;
+    tst_coverage_report *r = NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = tst_table_check_coverage(self->table, NULL, a->entity.bindings, a->entity.count,
+                                  &a->start, &a->end, mode, &r);
+    Py_END_ALLOW_THREADS
+    if (rc == TST_EINCOMPLETE && r)
+        ttf_raise_incomplete(r, tst_table_root(self->table));
+    else if (rc != 0)
+        ttf_raise_last(tst_table_root(self->table), self->table);
+    if (rc != 0 || r->complete) {
+        tst_coverage_report_free(r);
+        return rc == 0 ? 1 : -1;
+    }
+    *report = r;
+    return 1;
+}
+
 /* Opens the scan stream; the caller owns *out on success. */
 static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
                      struct ArrowArrayStream *out)
 {
-    static char *kw[] = {"start", "end", "entity", "columns", NULL};
-    PyObject *start, *end, *entity = Py_None, *columns = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OO:scan", kw, &start, &end, &entity,
-                                     &columns))
+    static char *kw[] = {"start", "end", "entity", "columns", "require_coverage", NULL};
+    PyObject *start, *end, *entity = Py_None, *columns = Py_None, *require = Py_False;
+    tst_coverage_mode mode = TST_COVERAGE_OFF;
+    tst_coverage_report *report = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OOO:scan", kw, &start, &end, &entity,
+                                     &columns, &require) ||
+        ttf_coverage_mode_from_py(require, &mode) < 0)
         return -1;
     scan_args a;
     memset(&a, 0, sizeof a);
@@ -799,7 +831,8 @@ static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
         /* Like the coverage answers, a scan reads the latest commit; the
          * entity values are typed by its schema. */
         if (ttf_table_refresh_locked(self) == 0 &&
-            ttf_entity_args_from_py(entity, self->table, &a.entity) == 0) {
+            ttf_entity_args_from_py(entity, self->table, &a.entity) == 0 &&
+            check_scan(self, &a, mode, &report) > 0) {
             Py_BEGIN_ALLOW_THREADS
             rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
                                 (const char *const *)a.columns, a.column_count, out);
@@ -810,6 +843,13 @@ static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
         ttf_table_unlock(self);
     }
     scan_args_free(&a);
+    if (rc == 0 && report &&
+        ttf_warn_coverage(report->message, ttf_coverage_missing_to_py(report),
+                          ttf_coverage_checked_to_py(report)) < 0) {
+        out->release(out);
+        rc = -1;
+    }
+    tst_coverage_report_free(report);
     return rc == 0 ? 0 : -1;
 }
 
@@ -907,11 +947,12 @@ static PyMethodDef table_methods[] = {
      "_commit_json(actions_json) -> int\n\nLow-level: commit log actions (JSON array) as the next\n"
      "version after this handle's. A stale handle gets ConflictError. For tools and tests."},
     {"scan", TTF_KW(table_scan), METH_VARARGS | METH_KEYWORDS,
-     "scan(start, end, *, entity=None, columns=None) -> SqlResult\n\n"
+     "scan(start, end, *, entity=None, columns=None, require_coverage=False) -> SqlResult\n\n"
      "Rows whose index lies in [start, end) at the latest commit, read without the\n"
      "SQL engine's planner."},
     {"scan_reader", TTF_KW(table_scan_reader), METH_VARARGS | METH_KEYWORDS,
-     "scan_reader(start, end, *, entity=None, columns=None) -> RecordBatchReader\n\n"
+     "scan_reader(start, end, *, entity=None, columns=None, require_coverage=False)"
+     " -> RecordBatchReader\n\n"
      "Like scan(), streaming batch by batch."},
     {NULL, NULL, 0, NULL}};
 

@@ -24,6 +24,7 @@
 #include "tstable/index.h"
 #include "tstable/scan.h"
 #include "tstable/schema.h"
+#include "tstable/session.h"
 #include "tstable/table.h"
 #include "tstable/table_coverage.h"
 
@@ -44,6 +45,8 @@ extern PyObject *ttf_SchemaMismatchError;
 extern PyObject *ttf_SqlError;
 extern PyObject *ttf_DuplicateIndexIntervalError;
 extern PyObject *ttf_VersionVacuumedError;
+extern PyObject *ttf_IncompleteCoverageError;
+extern PyObject *ttf_CoverageWarning;
 
 int ttf_errors_init(PyObject *module);
 /* Raises the exception for tst_error_last(); table_root (may be NULL) is
@@ -91,6 +94,18 @@ typedef struct ttf_entity_args {
     char **owned; /* 2 * count strings: column names and utf8 values */
 } ttf_entity_args;
 int ttf_entity_args_from_py(PyObject *obj, const tst_table *table, ttf_entity_args *out);
+
+/* Coverage-guaranteed reads (coverage_check.c). require_coverage=False|None
+ * (off), True (require) or "warn"; ValueError otherwise. */
+int ttf_coverage_mode_from_py(PyObject *obj, tst_coverage_mode *out);
+/* The report's missing ranges and checked tables as lists of dicts. */
+PyObject *ttf_coverage_missing_to_py(const tst_coverage_report *r);
+PyObject *ttf_coverage_checked_to_py(const tst_coverage_report *r);
+/* Raises IncompleteCoverageError for a failed check; returns NULL. */
+PyObject *ttf_raise_incomplete(const tst_coverage_report *r, const char *table_root);
+/* Issues CoverageWarning for the lists (stolen); -1 when the warning
+ * filter turned it into an exception. */
+int ttf_warn_coverage(const char *message, PyObject *missing, PyObject *checked);
 void ttf_entity_args_free(ttf_entity_args *args);
 #define TTF_ENTITY_ARGS_INIT {NULL, 0, NULL}
 

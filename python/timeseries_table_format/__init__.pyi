@@ -162,6 +162,22 @@ class VersionVacuumedError(TimeseriesTableError):
     version: Optional[int]
     oldest_readable_version: Optional[int]
 
+RequireCoverage = Union[bool, Literal["warn"]]
+
+class IncompleteCoverageError(TimeseriesTableError):
+    """A read with require_coverage=True reads (entity, bucket) slots the table
+    does not cover, or could not be checked; nothing was read. missing: one dict
+    per missing range {"table", "entity" (dict column -> value, or None), "start",
+    "end", "buckets", "known"}; checked: one dict per table {"table", "readable",
+    "start", "end", "entities", "asked_buckets", "missing_buckets", "widened"}."""
+    missing: List[Dict[str, Any]]
+    checked: List[Dict[str, Any]]
+
+class CoverageWarning(UserWarning):
+    """Issued by a read with require_coverage="warn" that reads uncovered slots."""
+    missing: List[Dict[str, Any]]
+    checked: List[Dict[str, Any]]
+
 class AppendReport(int):
     """The result of one committed append; its int value is committed_version."""
     @property
@@ -420,6 +436,7 @@ class TimeSeriesTable:
         *,
         entity: Entity = None,
         columns: Optional[Sequence[str]] = None,
+        require_coverage: RequireCoverage = False,
     ) -> pa.Table: ...
     def scan_reader(
         self,
@@ -428,6 +445,7 @@ class TimeSeriesTable:
         *,
         entity: Entity = None,
         columns: Optional[Sequence[str]] = None,
+        require_coverage: RequireCoverage = False,
     ) -> pa.RecordBatchReader: ...
     def coverage_ratio(
         self, start: IndexValue, end: IndexValue, entity: Entity = None, calendar: Calendar = None
@@ -514,6 +532,8 @@ class Session:
     def register_parquet(self, name: str, path: PathLike) -> None: ...
     def deregister(self, name: str) -> None: ...
     def tables(self) -> List[str]: ...
-    def sql(self, query: str, params: Params = None) -> pa.Table: ...
-    def sql_reader(self, query: str, params: Params = None) -> pa.RecordBatchReader: ...
+    def sql(self, query: str, params: Params = None,
+            require_coverage: RequireCoverage = False) -> pa.Table: ...
+    def sql_reader(self, query: str, params: Params = None,
+                   require_coverage: RequireCoverage = False) -> pa.RecordBatchReader: ...
     def last_prune(self) -> Dict[str, int]: ...

@@ -28,19 +28,28 @@ class Session(_native.Session):
         pinned_version, instant = _travel.pin(version, as_of)
         super().register_tstable(name, table_root, _version=pinned_version, _as_of=instant)
 
-    def sql(self, query: str, params: Any = None) -> pa.Table:
+    def sql(self, query: str, params: Any = None, require_coverage: Any = False) -> pa.Table:
         """Run one SQL statement and return its rows as a pyarrow.Table (an empty
         result keeps its columns). params binds $1, $2, ... (a list or tuple)
         or $name (a dict): None, bool, int (-2**63 .. 2**64-1), float, str,
-        bytes, Decimal, datetime (naive means UTC) and date."""
-        require_from_stream("Session.sql")
-        return to_table(super().sql(query, params), "Session.sql")
+        bytes, Decimal, datetime (naive means UTC) and date.
 
-    def sql_reader(self, query: str, params: Any = None) -> pa.RecordBatchReader:
+        require_coverage=True first checks that every (entity, bucket) slot the
+        statement reads of each registered tstable is covered, and raises
+        IncompleteCoverageError (with .missing) without running it if not;
+        "warn" issues a CoverageWarning instead and runs it. A range side with
+        no bound reaches the table's covered extent; no entity equality means
+        every entity (docs/guide/guaranteed-reads.md)."""
+        require_from_stream("Session.sql")
+        return to_table(super().sql(query, params, require_coverage), "Session.sql")
+
+    def sql_reader(self, query: str, params: Any = None,
+                   require_coverage: Any = False) -> pa.RecordBatchReader:
         """Like sql(), streamed: a pyarrow.RecordBatchReader. Until it is read to the
         end or closed, other calls on this session raise TimeseriesTableError."""
         require_from_stream("Session.sql_reader")
-        return to_reader(super().sql_reader(query, params), "Session.sql_reader")
+        return to_reader(super().sql_reader(query, params, require_coverage),
+                         "Session.sql_reader")
 
     def __repr__(self) -> str:
         return f"Session(tables={self.tables()!r})"

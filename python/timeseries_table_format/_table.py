@@ -546,16 +546,24 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         return report
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,
-             columns: Optional[Sequence[str]] = None) -> pa.Table:
+             columns: Optional[Sequence[str]] = None, require_coverage: Any = False) -> pa.Table:
         """Rows whose index lies in [start, end) at the latest commit (at the handle's
         version for one opened with version= or as_of=), as a pyarrow Table (the
-        segments outside the range or entity are not read)."""
-        return to_table(super().scan(start, end, entity=entity, columns=columns))
+        segments outside the range or entity are not read).
+
+        require_coverage=True first checks that the table covers every bucket of
+        [start, end) for the entity (every entity when None; a dict may fix only
+        some entity columns), and raises IncompleteCoverageError (with .missing)
+        without reading if not; "warn" issues a CoverageWarning and reads."""
+        return to_table(super().scan(start, end, entity=entity, columns=columns,
+                                     require_coverage=require_coverage))
 
     def scan_reader(self, start: Any, end: Any, *, entity: Any = None,
-                    columns: Optional[Sequence[str]] = None) -> pa.RecordBatchReader:
+                    columns: Optional[Sequence[str]] = None,
+                    require_coverage: Any = False) -> pa.RecordBatchReader:
         """Like scan(), streamed as a pyarrow RecordBatchReader."""
-        return to_reader(super().scan_reader(start, end, entity=entity, columns=columns))
+        return to_reader(super().scan_reader(start, end, entity=entity, columns=columns,
+                                             require_coverage=require_coverage))
 
     def entities(self, now: Any = None) -> pa.Table:
         """One row per entity (canonical order; one row without entity columns): the

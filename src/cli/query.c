@@ -29,6 +29,7 @@ static const char HELP[] =
     "Usage: tstable query [--table [NAME=]PATH]... [--parquet NAME=PATH]... --sql SQL\n"
     "                     [--max-rows N] [--format FORMAT] [--output FILE|-]\n"
     "                     [--as-of VERSION|TIME] [--explain] [--timing]\n"
+    "                     [--require-coverage | --warn-coverage]\n"
     "\n"
     "Options:\n"
     "  --table [NAME=]PATH  A table to query; repeatable. Registered as NAME, or else under\n"
@@ -57,6 +58,14 @@ static const char HELP[] =
     "  --explain            Print the plan (EXPLAIN) and the segments kept after pruning\n"
     "                       first\n"
     "  --timing             Print elapsed_ms: N, the time the query took\n"
+    "  --require-coverage   Before running, check that every (entity, bucket) slot the\n"
+    "                       statement reads of each --table is covered; if not, run\n"
+    "                       nothing, list the missing ranges per entity on stderr and\n"
+    "                       exit 1. A side of the range with no bound reaches the\n"
+    "                       table's covered extent; no entity equality means every\n"
+    "                       entity (docs/guide/guaranteed-reads.md)\n"
+    "  --warn-coverage      The same check, reported as a warning on stderr; the query\n"
+    "                       runs\n"
     "  --help               Show this help\n"
     "\n"
     "Examples:\n"
@@ -68,6 +77,8 @@ static const char HELP[] =
     "      --sql 'SELECT * FROM bars JOIN refs USING (symbol)' --format json\n"
     "  tstable query --table ./bars --sql 'SELECT * FROM bars' --output bars.arrow\n"
     "  tstable query --table ./bars --as-of 12 --sql 'SELECT count(*) FROM bars'\n"
+    "  tstable query --table ./bars --require-coverage \\\n"
+    "      --sql \"SELECT * FROM bars WHERE symbol = 'AAPL' AND ts >= '2024-01-01' AND ts < '2024-02-01'\"\n"
     "  tstable query --table ./bars \\\n"
     "      --sql 'SELECT (SELECT count(*) FROM bars) - (SELECT count(*) FROM \"bars@v12\")'\n";
 
@@ -75,6 +86,7 @@ static const cli_opt OPTS[] = {
     {"table", NULL, CLI_LIST},     {"parquet", NULL, CLI_LIST}, {"sql", NULL, CLI_VALUE},
     {"max-rows", NULL, CLI_VALUE}, {"format", NULL, CLI_VALUE}, {"output", NULL, CLI_VALUE},
     {"explain", NULL, CLI_FLAG},   {"timing", NULL, CLI_FLAG},  {"as-of", NULL, CLI_VALUE},
+    {"require-coverage", NULL, CLI_FLAG}, {"warn-coverage", NULL, CLI_FLAG},
 };
 
 /* ---- registration -------------------------------------------------------- */
@@ -221,6 +233,11 @@ static int run(const cli_query_plan *plan, const cli_args *args, const cli_as_of
     if (tst_session_open(&s) != 0)
         return cli_fail_lib("Failed to start the SQL engine");
     int rc = register_sources(s, args, as_of);
+    tst_coverage_mode mode = cli_has(args, "require-coverage") ? TST_COVERAGE_REQUIRE
+                             : cli_has(args, "warn-coverage")  ? TST_COVERAGE_WARN
+                                                               : TST_COVERAGE_OFF;
+    if (rc == 0 && tst_session_set_coverage_mode(s, mode) != 0)
+        rc = cli_fail_lib("Failed to set the coverage check");
     if (rc == 0)
         rc = cli_query_run(s, plan);
     tst_session_free(s);
@@ -239,6 +256,8 @@ static int make_plan(const cli_args *args, cli_query_plan *plan, cli_as_of *as_o
                                  cli_get(args, "format"), cli_get(args, "output"));
     if (rc != 0 || check_parquet_specs(args) != 0)
         return CLI_EXIT_FAIL;
+    if (cli_has(args, "require-coverage") && cli_has(args, "warn-coverage"))
+        return cli_fail("--require-coverage and --warn-coverage exclude each other: pick one");
     plan->explain = cli_has(args, "explain");
     plan->timing = cli_has(args, "timing");
     return 0;

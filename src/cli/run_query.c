@@ -203,6 +203,38 @@ static int read_rows(tst_session *s, const char *sql, uint64_t limit, bool count
     return rc;
 }
 
+/* What the coverage check looked at, one line per table (--explain). */
+static void print_coverage_checked(tst_session *s, FILE *out)
+{
+    const tst_coverage_report *r = tst_session_last_coverage(s);
+    for (size_t i = 0; r && i < r->table_count; i++) {
+        const tst_coverage_checked *c = &r->tables[i];
+        char a[TST_BUCKET_TEXT_MAX], b[TST_BUCKET_TEXT_MAX];
+        if (!c->readable) {
+            fprintf(out, "coverage checked: %s, not readable by the planner\n", c->table);
+            continue;
+        }
+        if (c->empty) {
+            fprintf(out, "coverage checked: %s, nothing read\n", c->table);
+            continue;
+        }
+        tst_index_value_format(&c->start, a, sizeof a);
+        tst_index_value_format(&c->end, b, sizeof b);
+        fprintf(out, "coverage checked: %s [%s, %s%c for %zu entit%s, %llu slots, %llu missing%s\n",
+                c->table, a, b, c->end_inclusive ? ']' : ')', c->entities,
+                c->entities == 1 ? "y" : "ies", (unsigned long long)c->asked_buckets,
+                (unsigned long long)c->missing_buckets, c->widened ? " (widened)" : "");
+    }
+}
+
+/* Under --warn-coverage: the check's findings, once, on stderr. */
+static void warn_coverage(tst_session *s)
+{
+    const tst_coverage_report *r = tst_session_last_coverage(s);
+    if (r && r->mode == TST_COVERAGE_WARN && !r->complete)
+        fprintf(stderr, "warning: %s\n", r->message);
+}
+
 static int print_explain(tst_session *s, const char *sql, FILE *out)
 {
     char *explain = cli_xsprintf("EXPLAIN %s", sql);
@@ -220,6 +252,7 @@ static int print_explain(tst_session *s, const char *sql, FILE *out)
         fprintf(out, "segments skipped: %llu by index range, %llu by coverage bitmap\n",
                 (unsigned long long)prune.range_skipped_segments,
                 (unsigned long long)prune.bitmap_skipped_segments);
+        print_coverage_checked(s, out);
     }
     cli_grid_free(&grid);
     free(explain);
@@ -346,5 +379,6 @@ int cli_query_run(tst_session *s, const cli_query_plan *plan)
         rc = print_explain(s, plan->sql, plan->to_stdout ? stderr : stdout);
     if (rc == 0)
         rc = plan->to_stdout ? run_to_stdout(s, plan) : run_preview_and_file(s, plan);
+    warn_coverage(s);
     return rc;
 }

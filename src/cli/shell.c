@@ -94,6 +94,9 @@ static const char SHELL_HELP[] =
     "  .append PATH         Append a Parquet or CSV file (by its extension)\n"
     "  .refresh             Read commits made since the last look (refreshed: true|false)\n"
     "  .timing [on|off]     Print elapsed_ms after each statement (toggles)\n"
+    "  .require_coverage [on|warn|off]\n"
+    "                       Check that each statement's ranges are covered before it\n"
+    "                       runs: on refuses a statement with gaps, warn reports them\n"
     "  .help                This help\n"
     "  .exit                Leave (also .quit, or Ctrl-D)\n"
     "Also: help, exit, quit, append PATH, refresh, \\timing.\n"
@@ -710,6 +713,31 @@ static int cmd_timing(shell *sh, int argc, char **argv)
     return SHELL_OK;
 }
 
+/* .require_coverage on|warn|off: the session's coverage check for the
+ * statements that follow (tstable query --require-coverage / --warn-coverage). */
+static int cmd_require_coverage(shell *sh, int argc, char **argv)
+{
+    static const char *const names[] = {"off", "on", "warn"};
+    tst_coverage_mode mode = tst_session_coverage_mode(sh->session);
+    if (argc > 2)
+        return cli_fail("usage: .require_coverage [on|warn|off]");
+    if (argc == 2) {
+        size_t i = 0;
+        while (i < 3 && strcmp(argv[1], names[i]) != 0)
+            i++;
+        if (i == 3)
+            return cli_fail("usage: .require_coverage [on|warn|off] ('%s' is none of them)",
+                            argv[1]);
+        mode = i == 0 ? TST_COVERAGE_OFF : i == 1 ? TST_COVERAGE_REQUIRE : TST_COVERAGE_WARN;
+        if (tst_session_set_coverage_mode(sh->session, mode) != 0)
+            return cli_fail_lib("Failed to set the coverage check");
+    }
+    printf("require_coverage: %s\n", names[mode == TST_COVERAGE_REQUIRE ? 1
+                                             : mode == TST_COVERAGE_WARN  ? 2
+                                                                          : 0]);
+    return SHELL_OK;
+}
+
 static int cmd_tables(shell *sh, int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -843,6 +871,7 @@ static const shell_command COMMANDS[] = {
     {".help help", cmd_help},
     {".exit .quit exit quit", cmd_exit},
     {".timing \\timing", cmd_timing},
+    {".require_coverage", cmd_require_coverage},
     {".tables", cmd_tables},
     {".table", cmd_register_table},
     {".parquet", cmd_register_parquet},

@@ -188,6 +188,7 @@ const char *tst_error_name(int code)
     case TST_ECANCELLED: return "TST_ECANCELLED";
     case TST_EDUPLICATE: return "TST_EDUPLICATE";
     case TST_EVACUUMED: return "TST_EVACUUMED";
+    case TST_EINCOMPLETE: return "TST_EINCOMPLETE";
     default: return "unknown";
     }
 }

@@ -63,15 +63,22 @@
  *    result is always that of the full table.
  * 4. A table referenced several times keeps the union of what each
  *    reference needs.
+ * 5. Each reference also leaves what it reads (tst_read_ask, prune.h) for
+ *    coverage checks (coverage_check.c): the range, the equalities, why a
+ *    bound may be wider than the statement's, and whether a condition on
+ *    the index went unread (pruning ignores that; a check must not clamp
+ *    an open side to the table's extent then).
  */
 #include "prune.h"
 
 #include "constants.h"
 #include "fail.h"
+#include "model.h"
 #include "session_internal.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +90,7 @@ __extension__ typedef __int128 wide;
 #define NS_PER_SEC 1000000000LL
 
 /* Equalities on entity columns past this many are not used (no narrowing). */
-#define MAX_ENTITY 8
+#define MAX_ENTITY TST_PRUNE_MAX_ENTITY
 /* FROM items per SELECT we reason about; more prunes nothing there. */
 #define MAX_ITEMS 32
 
@@ -99,6 +106,10 @@ typedef struct entity_eq {
 /* What one reference needs: index in [lo, hi], entity equalities. */
 typedef struct ref_filter {
     wide lo, hi;
+    unsigned lo_why, hi_why, mid_why; /* TST_WIDEN_* of the bounds (coverage checks) */
+    unsigned reads;                   /* index bounds read (narrow_index calls) */
+    bool unread; /* a condition on the index was not read (coverage checks: the range
+                  * may be narrower than it looks, so an open side is not "no bound") */
     entity_eq eq[MAX_ENTITY];
 } ref_filter;
 
@@ -125,6 +136,7 @@ typedef struct prune_ctx {
     const tst_param *params;
     size_t param_count;
     bool no_bitmaps; /* TST_PRUNE_BITMAPS=0: min/max and identity only */
+    bool oom;        /* recording an ask failed */
 } prune_ctx;
 
 /* A constant operand: text or integer, possibly under a CAST. */
@@ -615,14 +627,21 @@ static bool now_operand(const select_scope *s, const from_item *it, json_object 
     return ok;
 }
 
-static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack)
+/* `why`: the TST_WIDEN_* reasons of a nonzero slack. */
+static void narrow_index(ref_filter *f, cmp_op op, wide v, wide slack, unsigned why)
 {
+    f->reads++;
     wide lower = op == OP_GT && slack == 0 ? v + 1 : v - slack;
     wide upper = op == OP_LT && slack == 0 ? v - 1 : v + slack;
     if ((op == OP_GT || op == OP_GE || op == OP_EQ) && lower > f->lo)
-        f->lo = lower;
+        f->lo = lower, f->lo_why = slack ? why : 0;
     if ((op == OP_LT || op == OP_LE || op == OP_EQ) && upper < f->hi)
-        f->hi = upper;
+        f->hi = upper, f->hi_why = slack ? why : 0;
+}
+
+static unsigned slack_why(wide slack, bool now)
+{
+    return (slack >= ZONE_SLACK_NS ? TST_WIDEN_ZONE : 0) | (now ? TST_WIDEN_NOW : 0);
 }
 
 static void narrow_entity(const tst_table *t, ref_filter *f, int k, const lit *l)
@@ -669,9 +688,9 @@ static void narrow_date(prune_ctx *c, const from_item *it, ref_filter *f, cmp_op
         return;
     wide slack = col->type.timezone && !tst_constants_zone_is_utc(&c->k) ? ZONE_SLACK_NS : 0;
     if (op == OP_EQ || op == OP_GE || op == OP_GT)
-        narrow_index(f, OP_GE, op == OP_GT ? d + DAY_NS : d, slack);
+        narrow_index(f, OP_GE, op == OP_GT ? d + DAY_NS : d, slack, TST_WIDEN_ZONE);
     if (op == OP_EQ || op == OP_LE || op == OP_LT)
-        narrow_index(f, OP_LT, op == OP_LT ? d : d + DAY_NS, slack);
+        narrow_index(f, OP_LT, op == OP_LT ? d : d + DAY_NS, slack, TST_WIDEN_ZONE);
 }
 
 static void narrow(prune_ctx *c, const select_scope *s, const from_item *it, ref_filter *f,
@@ -686,10 +705,10 @@ static void narrow(prune_ctx *c, const select_scope *s, const from_item *it, ref
         if (tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && field &&
             field->type.kind == TST_TYPE_TIMESTAMP && now_operand(s, it, operand_node, &o) &&
             timestamp_bound(c, field, &o, &v, &slack))
-            narrow_index(f, op, v, slack);
+            narrow_index(f, op, v, slack, slack_why(slack, true));
         free(o.sql.s);
     } else if (col == COL_INDEX && index_value(c, it->target->table, &l, &v, &slack)) {
-        narrow_index(f, op, v, slack);
+        narrow_index(f, op, v, slack, slack_why(slack, false));
     } else if (col >= 0 && op == OP_EQ && l.kind != LIT_NONE) {
         narrow_entity(it->target->table, f, col, &l);
     }
@@ -702,6 +721,36 @@ static bool index_as_date(const select_scope *s, const from_item *it, json_objec
     return jis(node, "class", "CAST") && jis(jget(node, "cast_type"), "id", "DATE") &&
            !(try_cast && json_object_get_boolean(try_cast)) &&
            resolve_column(s, it, jget(node, "child")) == COL_INDEX;
+}
+
+/* Whether the reference's index column appears anywhere in the node. */
+static bool mentions_index(const select_scope *s, const from_item *it, json_object *node)
+{
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++)
+            if (mentions_index(s, it, json_object_array_get_idx(node, i)))
+                return true;
+        return false;
+    }
+    if (!json_object_is_type(node, json_type_object))
+        return false;
+    if (jis(node, "class", "COLUMN_REF"))
+        return resolve_column(s, it, node) == COL_INDEX;
+    json_object_object_foreach(node, key, val) {
+        (void)key;
+        if (mentions_index(s, it, val))
+            return true;
+    }
+    return false;
+}
+
+/* A condition that names the index but gave fewer bounds than it has:
+ * what it reads is not known (only that it is within the rest). */
+static void note_unread(const select_scope *s, const from_item *it, json_object *node,
+                        ref_filter *f, unsigned before, unsigned want)
+{
+    if (f->reads - before < want && mentions_index(s, it, node))
+        f->unread = true;
 }
 
 static void read_comparison(prune_ctx *c, const select_scope *s, const from_item *it,
@@ -748,6 +797,31 @@ static void read_alternative(prune_ctx *c, const select_scope *s, const from_ite
         narrow_date(c, it, alt, OP_EQ, node);
     else if (resolve_column(s, it, in_col) == COL_INDEX)
         narrow(c, s, it, alt, COL_INDEX, OP_EQ, node);
+    if (in_col)
+        note_unread(s, it, in_col, alt, 0, 1);
+}
+
+/* An alternative's index range, to tell whether the hull of all has gaps. */
+typedef struct span {
+    wide lo, hi;
+} span;
+
+static int span_order(const void *a, const void *b)
+{
+    const span *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static bool has_gaps(span *spans, size_t n)
+{
+    qsort(spans, n, sizeof *spans, span_order);
+    wide reach = n ? spans[0].hi : 0;
+    for (size_t i = 1; i < n; i++) {
+        if (reach < WIDE_MAX && spans[i].lo > reach + 1)
+            return true;
+        reach = spans[i].hi > reach ? spans[i].hi : reach;
+    }
+    return false;
 }
 
 /*
@@ -767,24 +841,41 @@ static void read_alternatives(prune_ctx *c, const select_scope *s, const from_it
     const char *type = in_col ? element_type(json_object_array_get_idx(kids, 1)) : NULL;
     for (size_t i = 2; in_col && i < n; i++) {
         const char *other = element_type(json_object_array_get_idx(kids, i));
-        if (!type || !other || strcmp(type, other) != 0)
+        if (!type || !other || strcmp(type, other) != 0) {
+            note_unread(s, it, in_col, f, f->reads, 1);
             return;
+        }
     }
-    if (n == 0 || (in && !in_col))
+    if (n == 0 || (in && !in_col)) {
+        note_unread(s, it, node, f, f->reads, 1);
         return;
+    }
     wide lo = WIDE_MAX, hi = WIDE_MIN;
+    unsigned lo_why = 0, hi_why = 0, mid_why = 0;
+    span *spans = calloc(n, sizeof *spans);
+    size_t m = 0;
     for (size_t i = in ? 1 : 0; i < n; i++) {
         ref_filter alt;
         read_alternative(c, s, it, in_col, json_object_array_get_idx(kids, i), &alt);
+        f->unread |= alt.unread;
         if (alt.lo > alt.hi)
             continue; /* this alternative matches nothing */
-        lo = alt.lo < lo ? alt.lo : lo;
-        hi = alt.hi > hi ? alt.hi : hi;
+        if (alt.lo < lo)
+            lo = alt.lo, lo_why = alt.lo_why;
+        if (alt.hi > hi)
+            hi = alt.hi, hi_why = alt.hi_why;
+        mid_why |= alt.lo_why | alt.hi_why | alt.mid_why;
+        if (spans)
+            spans[m++] = (span){alt.lo, alt.hi};
     }
+    if (!spans || has_gaps(spans, m))
+        mid_why |= TST_WIDEN_HULL;
+    free(spans);
     if (lo > f->lo)
-        f->lo = lo;
+        f->lo = lo, f->lo_why = lo_why;
     if (hi < f->hi)
-        f->hi = hi;
+        f->hi = hi, f->hi_why = hi_why;
+    f->mid_why |= mid_why;
 }
 
 static void read_predicate(prune_ctx *c, const select_scope *s, const from_item *it,
@@ -792,6 +883,7 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
 {
     const char *cls = jstr(node, "class");
     json_object *input = jget(node, "input");
+    unsigned before = f->reads;
     if (!cls)
         return;
     if (strcmp(cls, "CONJUNCTION") == 0 && jis(node, "type", "CONJUNCTION_AND")) {
@@ -803,6 +895,7 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
         read_alternatives(c, s, it, node, f);
     } else if (strcmp(cls, "COMPARISON") == 0) {
         read_comparison(c, s, it, node, f);
+        note_unread(s, it, node, f, before, 1);
     } else if (strcmp(cls, "BETWEEN") == 0 && jis(node, "type", "COMPARE_BETWEEN")) {
         if (index_as_date(s, it, input)) {
             narrow_date(c, it, f, OP_GE, jget(node, "lower"));
@@ -811,6 +904,10 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
             narrow(c, s, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
             narrow(c, s, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
         }
+        note_unread(s, it, node, f, before, 2);
+    } else if (!jis(node, "type", "OPERATOR_IS_NULL") &&
+               !jis(node, "type", "OPERATOR_IS_NOT_NULL")) {
+        note_unread(s, it, node, f, before, 1); /* NOT, a function of the index, ... */
     }
 }
 
@@ -992,12 +1089,116 @@ static bool bitmap_may_hold(tst_prune_target *t, const ref_filter *f, const tst_
     return !cov || sidecar_holds(cov, f, first, last);
 }
 
+/* ---- what a reference reads, for coverage checks ---------------------------
+ *
+ * The reference's [lo, hi] and equalities, in the index's domain: a side at
+ * or past the domain's end is unbounded (the check clamps it to the
+ * table's covered extent: nothing lies outside the domain), a range wholly
+ * outside it reads nothing. A zoned nanosecond index is compared at the
+ * view's microsecond grain, so a row up to grain - 1 past hi is read too.
+ * An equality whose value the column's type cannot hold is dropped (every
+ * entity is asked: wider, never narrower).
+ */
+
+/* Beyond year 9999 either way, where no bucket (and so no row) can be. */
+#define TS_DOMAIN_NS ((wide)400000000 * 1000000000 * 1000)
+
+static void domain_of(const tst_index_kind *kind, wide *min, wide *max)
+{
+    if (kind->type == TST_INDEX_TIMESTAMP)
+        *min = -TS_DOMAIN_NS, *max = TS_DOMAIN_NS;
+    else if (kind->type == TST_INDEX_INT64)
+        *min = INT64_MIN, *max = INT64_MAX;
+    else
+        *min = 0, *max = (wide)UINT64_MAX;
+}
+
+static void ask_bounds(const tst_index_kind *kind, const ref_filter *f, wide grain,
+                       tst_read_ask *a)
+{
+    wide min = 0, max = 0, lo = f->lo, hi = f->hi;
+    domain_of(kind, &min, &max);
+    if (hi < WIDE_MAX - grain)
+        hi += grain - 1;
+    a->empty = lo > hi || lo > max || hi < min;
+    a->has_lo = !a->empty && lo > min;
+    a->has_hi = !a->empty && hi < max;
+    if (a->has_lo)
+        index_value_of(kind, lo, &a->lo);
+    if (a->has_hi)
+        index_value_of(kind, hi, &a->hi);
+    a->lo_widened = f->lo_why, a->hi_widened = f->hi_why, a->widened = f->mid_why;
+}
+
+static bool ask_equality(const tst_table *t, size_t k, const entity_eq *e, tst_entity_value *out)
+{
+    const tst_field *col = find_column(t, tst_table_index(t)->entity_columns[k]);
+    tst_entity_type type = col ? tst_entity_type_of(&col->type) : (tst_entity_type)0;
+    if (e->is_text) {
+        char *copy = type == TST_ENTITY_UTF8 ? malloc(e->len + 1) : NULL;
+        if (!copy)
+            return false;
+        memcpy(copy, e->text, e->len);
+        copy[e->len] = '\0';
+        out->type = TST_ENTITY_UTF8, out->v.utf8.ptr = copy, out->v.utf8.len = e->len;
+        return true;
+    }
+    out->type = type;
+    if (type == TST_ENTITY_INT32 && e->num >= INT32_MIN && e->num <= INT32_MAX)
+        out->v.i32 = (int32_t)e->num;
+    else if (type == TST_ENTITY_INT64 && e->num >= INT64_MIN && e->num <= INT64_MAX)
+        out->v.i64 = (int64_t)e->num;
+    else if (type == TST_ENTITY_UINT64 && e->num >= 0 && e->num <= (wide)UINT64_MAX)
+        out->v.u64 = (uint64_t)e->num;
+    else
+        return false;
+    return true;
+}
+
+static void record_ask(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
+{
+    if (t->ask_count == t->ask_cap) {
+        size_t cap = t->ask_cap ? t->ask_cap * 2 : 4;
+        tst_read_ask *asks = realloc(t->asks, cap * sizeof *asks);
+        if (!asks) {
+            c->oom = true;
+            return;
+        }
+        t->asks = asks, t->ask_cap = cap;
+    }
+    tst_read_ask *a = &t->asks[t->ask_count++];
+    memset(a, 0, sizeof *a);
+    if (!f) {
+        a->widened = TST_WIDEN_WHOLE;
+        return;
+    }
+    const tst_index_spec *spec = tst_table_index(t->table);
+    ask_bounds(&spec->kind, f, view_grain(t->table), a);
+    a->unread = f->unread;
+    for (size_t k = 0; k < spec->entity_count && k < MAX_ENTITY; k++) {
+        if (f->eq[k].set && f->eq[k].conflict)
+            a->empty = true;
+        else if (f->eq[k].set)
+            a->eq_set[k] = ask_equality(t->table, k, &f->eq[k], &a->eq[k]);
+    }
+}
+
+static void clear_asks(tst_prune_target *t)
+{
+    for (size_t i = 0; i < t->ask_count; i++)
+        for (size_t k = 0; k < MAX_ENTITY; k++)
+            if (t->asks[i].eq_set[k] && t->asks[i].eq[k].type == TST_ENTITY_UTF8)
+                free((char *)t->asks[i].eq[k].v.utf8.ptr);
+    t->ask_count = 0;
+}
+
 /* ORs what one reference needs into the target's keep flags. While the
  * statement's timestamp constants are still being collected (the first of
  * two walks), bounds are incomplete and no sidecar is read. */
 static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
 {
     t->referenced = true;
+    record_ask(c, t, f);
     size_t n = tst_table_segment_count(t->table);
     wide grain = view_grain(t->table);
     bool bitmaps = f && !c->no_bitmaps && (c->k.count == 0 || c->k.evaluated);
@@ -1054,6 +1255,51 @@ static void collect_from(prune_ctx *c, select_scope *s, json_object *from)
     it->target = find_target(c, it->table);
 }
 
+/* Whether a column of that name (any qualifier, any case) appears in node. */
+static bool names_column(json_object *node, const char *name)
+{
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++)
+            if (names_column(json_object_array_get_idx(node, i), name))
+                return true;
+        return false;
+    }
+    if (!json_object_is_type(node, json_type_object))
+        return false;
+    json_object *names = jget(node, "column_names");
+    if (jis(node, "class", "COLUMN_REF") && names &&
+        json_object_is_type(names, json_type_array) && json_object_array_length(names) > 0) {
+        const char *last =
+            json_object_get_string(json_object_array_get_idx(names, json_object_array_length(names) - 1));
+        return last && strcasecmp(last, name) == 0;
+    }
+    json_object_object_foreach(node, key, val) {
+        (void)key;
+        if (names_column(val, name))
+            return true;
+    }
+    return false;
+}
+
+/* A WHERE over a subquery, CTE or view (a FROM item that is not a registered
+ * tstable) may bound a table's index where its own reference does not:
+ * remembered for coverage checks (outer_bound). A SELECT that reads the
+ * table itself, or only other tstables, bounds their own columns. */
+static void note_outer_bounds(prune_ctx *c, const select_scope *s, json_object *where)
+{
+    bool derived = false;
+    for (size_t i = 0; i < s->count; i++)
+        derived = derived || !s->items[i].target;
+    for (size_t k = 0; where && derived && k < c->target_count; k++) {
+        tst_prune_target *t = &c->targets[k];
+        bool own = false;
+        for (size_t i = 0; i < s->count; i++)
+            own = own || s->items[i].target == t;
+        if (!own && !t->outer_bound && names_column(where, tst_table_index(t->table)->column))
+            t->outer_bound = true;
+    }
+}
+
 static void select_node(prune_ctx *c, json_object *node)
 {
     select_scope s;
@@ -1071,7 +1317,10 @@ static void select_node(prune_ctx *c, json_object *node)
         if (usable && where)
             read_predicate(c, &s, it, where, &f);
         keep_needed(c, it->target, usable ? &f : NULL);
+        if (!usable && where && it->target->ask_count > 0 && mentions_index(&s, it, where))
+            it->target->asks[it->target->ask_count - 1].unread = true;
     }
+    note_outer_bounds(c, &s, where);
     json_object_object_foreach(node, key, val) {
         if (strcmp(key, "from_table") != 0)
             walk(c, val);
@@ -1152,6 +1401,7 @@ static int alloc_keep(tst_prune_target *targets, size_t n)
     for (size_t i = 0; i < n; i++) {
         size_t segs = tst_table_segment_count(targets[i].table);
         targets[i].referenced = false;
+        targets[i].outer_bound = false;
         targets[i].keep = calloc(segs ? segs : 1, sizeof *targets[i].keep);
         targets[i].in_range = calloc(segs ? segs : 1, sizeof *targets[i].in_range);
         if (!targets[i].keep || !targets[i].in_range)
@@ -1255,6 +1505,8 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
             tst_constants_evaluate(&c.k);
             for (size_t i = 0; i < target_count; i++) {
                 targets[i].referenced = false;
+                targets[i].outer_bound = false;
+                clear_asks(&targets[i]);
                 memset(targets[i].keep, 0, tst_table_segment_count(targets[i].table));
                 memset(targets[i].in_range, 0, tst_table_segment_count(targets[i].table));
             }
@@ -1268,7 +1520,7 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
     }
     json_object_put(root);
     tst_constants_free(&c.k);
-    return 0;
+    return c.oom ? tst_fail(TST_ENOMEM, "out of memory reading what a statement reads") : 0;
 }
 
 int tst_prune_defined_name(const char *sql, char **out)
@@ -1314,5 +1566,9 @@ void tst_prune_clear(tst_prune_target *targets, size_t target_count)
         free(targets[i].in_range);
         targets[i].keep = NULL;
         targets[i].in_range = NULL;
+        clear_asks(&targets[i]);
+        free(targets[i].asks);
+        targets[i].asks = NULL;
+        targets[i].ask_cap = 0;
     }
 }

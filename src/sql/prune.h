@@ -7,11 +7,44 @@
 
 #include "duck.h"
 #include "segment_covs.h"
+#include "tstable/coverage.h"
+#include "tstable/index.h"
 #include "tstable/session.h"
 #include "tstable/table.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Why a bound of what a reference reads may be wider than what it reads. */
+enum {
+    TST_WIDEN_ZONE = 1,  /* a zone offset the planner does not compute (ZONE_SLACK_NS) */
+    TST_WIDEN_NOW = 2,   /* now() is read before the statement runs (NOW_SLACK_NS) */
+    TST_WIDEN_HULL = 4,  /* an OR or IN of ranges with gaps between them: their hull */
+    TST_WIDEN_WHOLE = 8  /* no predicate read (join kind, sample, ...): the whole table */
+};
+
+/* Entity columns whose equalities a reference can narrow on. */
+#define TST_PRUNE_MAX_ENTITY 8
+
+/*
+ * What one reference to a table reads: index values in [lo, hi]
+ * (inclusive; a side with has_* false is unbounded) of the entities whose
+ * columns equal eq[k] where eq_set[k] (every entity otherwise). It is a
+ * superset of what the reference reads: every row the statement reads from
+ * the table lies in the union of its references' asks. *_widened say why a
+ * bound may be wider than the statement's (TST_WIDEN_*; 0: exact).
+ */
+typedef struct tst_read_ask {
+    bool empty;          /* no row can match (lo > hi, a = 'x' AND a = 'y') */
+    bool has_lo, has_hi;
+    tst_index_value lo, hi;
+    unsigned lo_widened, hi_widened, widened; /* widened: the range as a whole */
+    /* A condition on the index was not read: an open side may not mean "no
+     * bound", so the check cannot clamp it to the table's extent. */
+    bool unread;
+    bool eq_set[TST_PRUNE_MAX_ENTITY];
+    tst_entity_value eq[TST_PRUNE_MAX_ENTITY]; /* utf8 bytes malloc'd, owned by the ask */
+} tst_read_ask;
 
 /* One registered tstable, as the pruner sees it. */
 typedef struct tst_prune_target {
@@ -26,6 +59,12 @@ typedef struct tst_prune_target {
     bool *keep;         /* per segment (tst_table_segment_at order); malloc'd, or NULL */
     bool *in_range;     /* per segment: min/max and identity kept it (the bitmap
                          * may still have skipped it: in_range && !keep) */
+    tst_read_ask *asks; /* one per reference the walk read (malloc'd), when referenced */
+    /* A WHERE of a SELECT that does not itself read the table names a column
+     * of its index column's name: a bound applied outside its references
+     * (over a CTE, a subquery), which the asks do not show. */
+    bool outer_bound;
+    size_t ask_count, ask_cap;
 } tst_prune_target;
 
 /*
@@ -36,8 +75,10 @@ typedef struct tst_prune_target {
  * serialize (COPY, SHOW, several statements, a syntax error) keeps every
  * segment of every target and leaves `referenced` false: the planner does
  * not know whether it reads the table. Parameters feed the bounds.
+ * Each reference also leaves what it reads in `asks` (coverage_check.c).
  * Errors: TST_ENOMEM only (a statement the planner cannot read is not an
- * error: it prunes nothing). Free the keep arrays with tst_prune_clear().
+ * error: it prunes nothing). Free the keep arrays and asks with
+ * tst_prune_clear().
  */
 int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param *params,
                         size_t param_count, tst_prune_target *targets, size_t target_count);

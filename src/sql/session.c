@@ -17,6 +17,8 @@
  *   3. prune (prune.c): which segments the statement can need — every
  *      segment for a table reached through a definition or named only as
  *      text (a string, a column name, query('...'));
+ *   3b. check coverage (coverage_check.c) when the session asks for it: a
+ *      failed check under TST_COVERAGE_REQUIRE stops here, before any view;
  *   4. CREATE OR REPLACE TEMP VIEW name AS SELECT CAST(c AS T) AS c, ...
  *      FROM read_parquet([kept files], union_by_name = false) — or, when
  *      nothing is kept, the same columns over no rows — skipped when the
@@ -34,6 +36,7 @@
  */
 #include "session_internal.h"
 
+#include "coverage_check.h"
 #include "fail.h"
 #include "fsio.h"
 #include "model.h"
@@ -159,6 +162,7 @@ void tst_session_free(tst_session *s)
         tst_registration_clear(&s->travel[i]);
     free(s->travel);
     free_definitions(s);
+    tst_coverage_report_drop(s);
     if (s->con)
         tst_duck_disconnect(&s->con);
     free(s);
@@ -612,9 +616,12 @@ static void count_skips(const tst_prune_target *t, tst_prune_stats *stats)
 static int ready_tables(tst_session *s, const char *sql, const tst_param *params, size_t n)
 {
     statement_tables st = {NULL, NULL, NULL, 0};
+    tst_coverage_report_drop(s);
     int rc = find_tables(s, sql, &st);
     if (rc == 0)
         rc = tst_prune_statement(s->con, sql, params, n, st.targets, st.count);
+    if (rc == 0) /* before any view is defined: a failed check runs nothing */
+        rc = tst_coverage_check_statement(s, sql, st.targets, st.indirect, st.count);
     tst_prune_stats stats = {0, 0, 0, 0};
     for (size_t i = 0; rc == 0 && i < st.count; i++) {
         uint64_t kept = 0;

@@ -60,6 +60,10 @@ struct tst_session {
     /* Time-travel names ("trades@v12") statements used (travel.c), by name. */
     tst_registration *travel;
     size_t travel_count, travel_cap;
+    /* Coverage-guaranteed reads (coverage_check.c): the mode, and the last
+     * statement's report (owned; NULL when it ran without a check). */
+    tst_coverage_mode coverage_mode;
+    tst_coverage_report *coverage;
 };
 
 /* The registration of `name` (case-insensitive, as DuckDB's catalog), or NULL. */
