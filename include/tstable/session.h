@@ -63,6 +63,7 @@
 
 #include "tstable/arrow.h"
 #include "tstable/index.h"
+#include "tstable/calendar.h"
 #include "tstable/table_coverage.h"
 
 #ifdef __cplusplus
@@ -267,6 +268,17 @@ typedef enum tst_coverage_mode {
 int tst_session_set_coverage_mode(tst_session *session, tst_coverage_mode mode);
 tst_coverage_mode tst_session_coverage_mode(const tst_session *session);
 
+/*
+ * A calendar for the checks (tstable/calendar.h): only the buckets it
+ * expects are asked, so nights, weekends and holidays are never missing,
+ * and a missing range runs across closed time the way a calendar gap does
+ * (its `buckets` count expected buckets only). The session takes
+ * ownership of `cal` (freed with the session or the next call); NULL goes
+ * back to every bucket. A table without a timestamp index cannot be
+ * checked under a calendar (TST_EINVAL from the statement).
+ */
+void tst_session_set_coverage_calendar(tst_session *session, tst_calendar *cal);
+
 /* Why what was checked may be more than the statement reads. */
 enum {
     TST_COVERAGE_WIDENED_ZONE = 1,  /* a zone offset the planner does not compute: +-17 h */
@@ -303,6 +315,7 @@ typedef struct tst_coverage_checked {
     bool end_inclusive;
     unsigned widened;     /* TST_COVERAGE_WIDENED_* */
     size_t entities;      /* entities asked about */
+    bool calendar;        /* under a calendar: only the slots it expects were asked */
     uint64_t asked_buckets;   /* (entity, bucket) slots asked, saturating */
     uint64_t missing_buckets; /* of those, not covered */
 } tst_coverage_checked;
@@ -333,14 +346,16 @@ const tst_coverage_report *tst_session_last_coverage(const tst_session *session)
  * entity as bindings, possibly only some of the entity columns; none: every
  * entity), as tst_scan reads it, with tst_coverage_mode semantics: under
  * TST_COVERAGE_REQUIRE a gap is TST_EINCOMPLETE (with the report still
- * given in *out). `name` labels the table in the report (NULL: its root).
+ * given in *out). `name` labels the table in the report (NULL: its root);
+ * `cal` (NULL: every bucket) as for tst_session_set_coverage_calendar.
  * *out is the caller's: tst_coverage_report_free. Errors: TST_EINVAL for a
  * bad range or binding, those of loading the coverage.
  */
 int tst_table_check_coverage(tst_table *table, const char *name,
                              const tst_entity_binding *entity, size_t entity_count,
                              const tst_index_value *start, const tst_index_value *end,
-                             tst_coverage_mode mode, tst_coverage_report **out);
+                             const tst_calendar *cal, tst_coverage_mode mode,
+                             tst_coverage_report **out);
 void tst_coverage_report_free(tst_coverage_report *report);
 
 #ifdef __cplusplus

@@ -87,13 +87,13 @@ PyObject *ttf_coverage_checked_to_py(const tst_coverage_report *r)
         const tst_coverage_checked *c = &r->tables[i];
         bool range = c->readable && !c->empty;
         PyObject *item = Py_BuildValue(
-            "{s:s,s:O,s:N,s:N,s:n,s:K,s:K,s:N}", "table", c->table, "readable",
+            "{s:s,s:O,s:N,s:N,s:n,s:K,s:K,s:N,s:O}", "table", c->table, "readable",
             c->readable ? Py_True : Py_False, "start",
             range ? ttf_index_value_to_py(&c->start) : Py_NewRef(Py_None), "end",
             range ? ttf_index_value_to_py(&c->end) : Py_NewRef(Py_None), "entities",
             (Py_ssize_t)c->entities, "asked_buckets", (unsigned long long)c->asked_buckets,
             "missing_buckets", (unsigned long long)c->missing_buckets, "widened",
-            widened_list(c->widened));
+            widened_list(c->widened), "calendar", c->calendar ? Py_True : Py_False);
         if (item == NULL || PyList_Append(list, item) < 0)
             Py_CLEAR(list);
         Py_XDECREF(item);

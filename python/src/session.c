@@ -545,17 +545,19 @@ static int give_warning(coverage_warning *w, int ok)
 /* The statement under the coverage mode asked for, the session's own
  * mode restored after. */
 static int run_checked(session_core *core, const char *sql, const param_args *pa,
-                       tst_coverage_mode mode, struct ArrowArrayStream *out)
+                       tst_coverage_mode mode, tst_calendar *cal, struct ArrowArrayStream *out)
 {
     tst_session *s = core->session;
     tst_coverage_mode before = tst_session_coverage_mode(s);
     int rc = tst_session_set_coverage_mode(s, mode);
+    tst_session_set_coverage_calendar(s, cal); /* the session owns it now */
     if (rc == 0) {
         Py_BEGIN_ALLOW_THREADS
         rc = tst_session_query(s, sql, pa->params, pa->count, out);
         Py_END_ALLOW_THREADS
     }
     tst_session_set_coverage_mode(s, before);
+    tst_session_set_coverage_calendar(s, NULL);
     return rc;
 }
 
@@ -564,24 +566,36 @@ static int run_checked(session_core *core, const char *sql, const param_args *pa
 static int start_query(SessionObject *self, PyObject *args, PyObject *kwargs, const char *fn,
                        struct ArrowArrayStream *out, coverage_warning *w)
 {
-    static char *kw[] = {"query", "params", "require_coverage", NULL};
-    PyObject *params = Py_None, *require = Py_False;
+    static char *kw[] = {"query", "params", "require_coverage", "calendar", NULL};
+    PyObject *params = Py_None, *require = Py_False, *calendar = Py_None;
     const char *query;
     char fmt[64];
     tst_coverage_mode mode = TST_COVERAGE_OFF;
-    snprintf(fmt, sizeof fmt, "s|OO:%s", fn);
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &query, &params, &require) ||
+    tst_calendar *cal = NULL;
+    snprintf(fmt, sizeof fmt, "s|OOO:%s", fn);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, fmt, kw, &query, &params, &require,
+                                     &calendar) ||
         ttf_coverage_mode_from_py(require, &mode) < 0)
+        return -1;
+    if (calendar != Py_None && mode == TST_COVERAGE_OFF) {
+        PyErr_SetString(PyExc_ValueError, "calendar= applies to the coverage check: give it "
+                                          "with require_coverage=True or \"warn\"");
+        return -1;
+    }
+    if (ttf_calendar_from_py(calendar, &cal) < 0)
         return -1;
     param_args pa;
     char *sql = ttf_strdup(query);
     if (sql == NULL || params_from_py(params, &pa) < 0) {
         free(sql);
+        tst_calendar_free(cal);
         return -1;
     }
     int rc = enter(self);
+    if (rc != 0)
+        tst_calendar_free(cal);
     if (rc == 0) {
-        rc = run_checked(self->core, sql, &pa, mode, out);
+        rc = run_checked(self->core, sql, &pa, mode, cal, out);
         const tst_coverage_report *r = tst_session_last_coverage(self->core->session);
         if (rc == TST_EINCOMPLETE && r)
             ttf_raise_incomplete(r, NULL);

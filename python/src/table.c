@@ -786,7 +786,7 @@ static int scan_columns(scan_args *a, PyObject *columns)
  * set for a warn-mode check with something missing), -1: raised.
  */
 static int check_scan(ttf_TableObject *self, const scan_args *a, tst_coverage_mode mode,
-                      tst_coverage_report **report)
+                      const tst_calendar *cal, tst_coverage_report **report)
 {
     *report = NULL;
     if (mode == TST_COVERAGE_OFF)
@@ -795,7 +795,7 @@ static int check_scan(ttf_TableObject *self, const scan_args *a, tst_coverage_mo
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = tst_table_check_coverage(self->table, NULL, a->entity.bindings, a->entity.count,
-                                  &a->start, &a->end, mode, &r);
+                                  &a->start, &a->end, cal, mode, &r);
     Py_END_ALLOW_THREADS
     if (rc == TST_EINCOMPLETE && r)
         ttf_raise_incomplete(r, tst_table_root(self->table));
@@ -813,13 +813,23 @@ static int check_scan(ttf_TableObject *self, const scan_args *a, tst_coverage_mo
 static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
                      struct ArrowArrayStream *out)
 {
-    static char *kw[] = {"start", "end", "entity", "columns", "require_coverage", NULL};
+    static char *kw[] = {"start", "end", "entity", "columns", "require_coverage", "calendar",
+                         NULL};
     PyObject *start, *end, *entity = Py_None, *columns = Py_None, *require = Py_False;
+    PyObject *calendar = Py_None;
     tst_coverage_mode mode = TST_COVERAGE_OFF;
     tst_coverage_report *report = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OOO:scan", kw, &start, &end, &entity,
-                                     &columns, &require) ||
+    tst_calendar *cal = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OOOO:scan", kw, &start, &end, &entity,
+                                     &columns, &require, &calendar) ||
         ttf_coverage_mode_from_py(require, &mode) < 0)
+        return -1;
+    if (calendar != Py_None && mode == TST_COVERAGE_OFF) {
+        PyErr_SetString(PyExc_ValueError, "calendar= applies to the coverage check: give it "
+                                          "with require_coverage=True or \"warn\"");
+        return -1;
+    }
+    if (ttf_calendar_from_py(calendar, &cal) < 0)
         return -1;
     scan_args a;
     memset(&a, 0, sizeof a);
@@ -832,7 +842,7 @@ static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
          * entity values are typed by its schema. */
         if (ttf_table_refresh_locked(self) == 0 &&
             ttf_entity_args_from_py(entity, self->table, &a.entity) == 0 &&
-            check_scan(self, &a, mode, &report) > 0) {
+            check_scan(self, &a, mode, cal, &report) > 0) {
             Py_BEGIN_ALLOW_THREADS
             rc = tst_table_scan(self->table, &a.start, &a.end, a.entity.bindings, a.entity.count,
                                 (const char *const *)a.columns, a.column_count, out);
@@ -843,6 +853,7 @@ static int open_scan(ttf_TableObject *self, PyObject *args, PyObject *kwargs,
         ttf_table_unlock(self);
     }
     scan_args_free(&a);
+    tst_calendar_free(cal);
     if (rc == 0 && report &&
         ttf_warn_coverage(report->message, ttf_coverage_missing_to_py(report),
                           ttf_coverage_checked_to_py(report)) < 0) {
@@ -947,11 +958,13 @@ static PyMethodDef table_methods[] = {
      "_commit_json(actions_json) -> int\n\nLow-level: commit log actions (JSON array) as the next\n"
      "version after this handle's. A stale handle gets ConflictError. For tools and tests."},
     {"scan", TTF_KW(table_scan), METH_VARARGS | METH_KEYWORDS,
-     "scan(start, end, *, entity=None, columns=None, require_coverage=False) -> SqlResult\n\n"
+     "scan(start, end, *, entity=None, columns=None, require_coverage=False, calendar=None)"
+     " -> SqlResult\n\n"
      "Rows whose index lies in [start, end) at the latest commit, read without the\n"
      "SQL engine's planner."},
     {"scan_reader", TTF_KW(table_scan_reader), METH_VARARGS | METH_KEYWORDS,
-     "scan_reader(start, end, *, entity=None, columns=None, require_coverage=False)"
+     "scan_reader(start, end, *, entity=None, columns=None, require_coverage=False, "
+     "calendar=None)"
      " -> RecordBatchReader\n\n"
      "Like scan(), streaming batch by batch."},
     {NULL, NULL, 0, NULL}};

@@ -222,6 +222,17 @@ def random_case(rng, tmp_path, bucket):
 SEEN = {"gaps over closed time": 0, "windows": 0, "split requests": 0}
 
 
+def checked_missing(read, calendar):
+    """The (start, end, buckets) a coverage-checked read reports missing, []
+    when it passes (and then it must read)."""
+    try:
+        read(require_coverage=True, calendar=calendar)
+    except ttf.IncompleteCoverageError as e:
+        assert e.checked[0]["calendar"] is True
+        return [(m["start"], m["end"], m["buckets"]) for m in e.missing]
+    return []
+
+
 @pytest.mark.parametrize("seed", range(SEEDS))
 def test_calendar_answers_match_the_naive_model(tmp_path, seed):
     rng = random.Random(seed)
@@ -265,8 +276,20 @@ def test_calendar_answers_match_the_naive_model(tmp_path, seed):
             got = table.last_fully_covered_window(end, length, entity, calendar=calendar)
             assert got == (None if window is None else
                            (at(window[0], width), at(window[1] + 1, width))), (length, name)
+        # guaranteed reads: a scan and a statement of [start, end) ask the same slots
+        want_missing = [(at(a, width), at(b + 1, width), n) for a, b, n in want_gaps]
+        if name:
+            assert checked_missing(lambda **kw: table.scan(start, end, entity=entity, **kw),
+                                   spec) == want_missing
+            session = ttf.Session()
+            session.register_tstable("t", table.root())
+            sql = "SELECT count(*) FROM t WHERE ts >= $1 AND ts < $2 AND symbol = $3"
+            assert checked_missing(lambda **kw: session.sql(sql, [start, end, name], **kw),
+                                   as_dict) == want_missing
         if name:
             row = next(r for r in summary if r["entity"] == entity)
+            assert row["missing_buckets"] == sum(g[2] for g in model_gaps(
+                expected, cov, min(cov), max(cov))) if cov else True
             if cov:
                 lo, hi = min(cov), max(cov)
                 assert (row["covered_buckets"], row["gaps"]) == (

@@ -28,7 +28,8 @@ class Session(_native.Session):
         pinned_version, instant = _travel.pin(version, as_of)
         super().register_tstable(name, table_root, _version=pinned_version, _as_of=instant)
 
-    def sql(self, query: str, params: Any = None, require_coverage: Any = False) -> pa.Table:
+    def sql(self, query: str, params: Any = None, require_coverage: Any = False,
+            calendar: Any = None) -> pa.Table:
         """Run one SQL statement and return its rows as a pyarrow.Table (an empty
         result keeps its columns). params binds $1, $2, ... (a list or tuple)
         or $name (a dict): None, bool, int (-2**63 .. 2**64-1), float, str,
@@ -39,16 +40,18 @@ class Session(_native.Session):
         IncompleteCoverageError (with .missing) without running it if not;
         "warn" issues a CoverageWarning instead and runs it. A range side with
         no bound reaches the table's covered extent; no entity equality means
-        every entity (docs/guide/guaranteed-reads.md)."""
+        every entity (docs/guide/guaranteed-reads.md). calendar (a spec str or a
+        dict, as the coverage methods take) asks only the buckets it expects, so
+        nights and holidays are not missing."""
         require_from_stream("Session.sql")
-        return to_table(super().sql(query, params, require_coverage), "Session.sql")
+        return to_table(super().sql(query, params, require_coverage, calendar), "Session.sql")
 
     def sql_reader(self, query: str, params: Any = None,
-                   require_coverage: Any = False) -> pa.RecordBatchReader:
+                   require_coverage: Any = False, calendar: Any = None) -> pa.RecordBatchReader:
         """Like sql(), streamed: a pyarrow.RecordBatchReader. Until it is read to the
         end or closed, other calls on this session raise TimeseriesTableError."""
         require_from_stream("Session.sql_reader")
-        return to_reader(super().sql_reader(query, params, require_coverage),
+        return to_reader(super().sql_reader(query, params, require_coverage, calendar),
                          "Session.sql_reader")
 
     def __repr__(self) -> str:

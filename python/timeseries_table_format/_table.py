@@ -546,7 +546,8 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         return report
 
     def scan(self, start: Any, end: Any, *, entity: Any = None,
-             columns: Optional[Sequence[str]] = None, require_coverage: Any = False) -> pa.Table:
+             columns: Optional[Sequence[str]] = None, require_coverage: Any = False,
+             calendar: Any = None) -> pa.Table:
         """Rows whose index lies in [start, end) at the latest commit (at the handle's
         version for one opened with version= or as_of=), as a pyarrow Table (the
         segments outside the range or entity are not read).
@@ -554,16 +555,19 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         require_coverage=True first checks that the table covers every bucket of
         [start, end) for the entity (every entity when None; a dict may fix only
         some entity columns), and raises IncompleteCoverageError (with .missing)
-        without reading if not; "warn" issues a CoverageWarning and reads."""
+        without reading if not; "warn" issues a CoverageWarning and reads.
+        calendar (a spec str or dict) checks only the buckets it expects."""
         return to_table(super().scan(start, end, entity=entity, columns=columns,
-                                     require_coverage=require_coverage))
+                                     require_coverage=require_coverage, calendar=calendar))
 
     def scan_reader(self, start: Any, end: Any, *, entity: Any = None,
                     columns: Optional[Sequence[str]] = None,
-                    require_coverage: Any = False) -> pa.RecordBatchReader:
+                    require_coverage: Any = False,
+                    calendar: Any = None) -> pa.RecordBatchReader:
         """Like scan(), streamed as a pyarrow RecordBatchReader."""
         return to_reader(super().scan_reader(start, end, entity=entity, columns=columns,
-                                             require_coverage=require_coverage))
+                                             require_coverage=require_coverage,
+                                             calendar=calendar))
 
     def entities(self, now: Any = None) -> pa.Table:
         """One row per entity (canonical order; one row without entity columns): the
@@ -576,40 +580,47 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         tstable_freshness() give the same answer."""
         return _entities.entities_table(self, now)
 
-    def coverage_ratio(self, start: Any, end: Any, entity: Any = None) -> float:
+    def coverage_ratio(self, start: Any, end: Any, entity: Any = None,
+                       calendar: Any = None) -> float:
         """Covered buckets / buckets of [start, end) at the latest commit; entity is
         {column: value} or None (whole table). An entity the table never saw covers
-        nothing and raises an UnknownEntityWarning naming the nearest ones."""
-        answer = super().coverage_ratio(start, end, entity)
+        nothing and raises an UnknownEntityWarning naming the nearest ones.
+        calendar (a spec str or dict, docs/guide/calendars.md): only the buckets
+        it expects count."""
+        answer = super().coverage_ratio(start, end, entity, calendar)
         _entities.warn_if_unknown(self, entity)
         return answer
 
-    def coverage(self, start: Any, end: Any, entity: Any = None) -> dict:
+    def coverage(self, start: Any, end: Any, entity: Any = None, calendar: Any = None) -> dict:
         """covered_buckets, total_buckets, missing_buckets, ratio and max_gap_buckets of
-        [start, end) (UnknownEntityWarning for an entity the table never saw)."""
-        answer = super().coverage(start, end, entity)
+        [start, end) (UnknownEntityWarning for an entity the table never saw); with a
+        calendar, of the buckets it expects."""
+        answer = super().coverage(start, end, entity, calendar)
         _entities.warn_if_unknown(self, entity)
         return answer
 
-    def gaps(self, start: Any, end: Any, entity: Any = None) -> list:
+    def gaps(self, start: Any, end: Any, entity: Any = None, calendar: Any = None) -> list:
         """The missing ranges of [start, end), half-open, in the index's type
-        (UnknownEntityWarning for an entity the table never saw)."""
-        answer = super().gaps(start, end, entity)
+        (UnknownEntityWarning for an entity the table never saw). With a calendar,
+        closed time (nights, weekends, holidays) neither ends a gap nor starts one."""
+        answer = super().gaps(start, end, entity, calendar)
         _entities.warn_if_unknown(self, entity)
         return answer
 
-    def max_gap(self, start: Any, end: Any, entity: Any = None) -> int:
+    def max_gap(self, start: Any, end: Any, entity: Any = None, calendar: Any = None) -> int:
         """The longest run of missing buckets in [start, end) (UnknownEntityWarning
-        for an entity the table never saw)."""
-        answer = super().max_gap(start, end, entity)
+        for an entity the table never saw); with a calendar, of expected buckets."""
+        answer = super().max_gap(start, end, entity, calendar)
         _entities.warn_if_unknown(self, entity)
         return answer
 
-    def last_fully_covered_window(self, end: Any, length: Any, entity: Any = None) -> Any:
+    def last_fully_covered_window(self, end: Any, length: Any, entity: Any = None,
+                                  calendar: Any = None) -> Any:
         """The most recent run of `length` fully covered buckets ending before end, as
         (start, end), or None; length is a bucket count or a timedelta
-        (UnknownEntityWarning for an entity the table never saw)."""
-        answer = super().last_fully_covered_window(end, length, entity)
+        (UnknownEntityWarning for an entity the table never saw). With a calendar,
+        its expected buckets must be covered, and it must hold at least one."""
+        answer = super().last_fully_covered_window(end, length, entity, calendar)
         _entities.warn_if_unknown(self, entity)
         return answer
 

@@ -29,7 +29,7 @@ static const char HELP[] =
     "Usage: tstable query [--table [NAME=]PATH]... [--parquet NAME=PATH]... --sql SQL\n"
     "                     [--max-rows N] [--format FORMAT] [--output FILE|-]\n"
     "                     [--as-of VERSION|TIME] [--explain] [--timing]\n"
-    "                     [--require-coverage | --warn-coverage]\n"
+    "                     [--require-coverage | --warn-coverage] [--calendar SPEC]\n"
     "\n"
     "Options:\n"
     "  --table [NAME=]PATH  A table to query; repeatable. Registered as NAME, or else under\n"
@@ -66,6 +66,10 @@ static const char HELP[] =
     "                       entity (docs/guide/guaranteed-reads.md)\n"
     "  --warn-coverage      The same check, reported as a warning on stderr; the query\n"
     "                       runs\n"
+    "  --calendar SPEC      With either: check only the buckets a calendar expects, so\n"
+    "                       nights, weekends and holidays are never missing. SPEC as for\n"
+    "                       coverage (weekdays;tz=America/New_York;sessions=09:30-16:00;\n"
+    "                       holidays=FILE; docs/guide/calendars.md)\n"
     "  --help               Show this help\n"
     "\n"
     "Examples:\n"
@@ -87,6 +91,7 @@ static const cli_opt OPTS[] = {
     {"max-rows", NULL, CLI_VALUE}, {"format", NULL, CLI_VALUE}, {"output", NULL, CLI_VALUE},
     {"explain", NULL, CLI_FLAG},   {"timing", NULL, CLI_FLAG},  {"as-of", NULL, CLI_VALUE},
     {"require-coverage", NULL, CLI_FLAG}, {"warn-coverage", NULL, CLI_FLAG},
+    {"calendar", NULL, CLI_VALUE},
 };
 
 /* ---- registration -------------------------------------------------------- */
@@ -238,6 +243,9 @@ static int run(const cli_query_plan *plan, const cli_args *args, const cli_as_of
                                                                : TST_COVERAGE_OFF;
     if (rc == 0 && tst_session_set_coverage_mode(s, mode) != 0)
         rc = cli_fail_lib("Failed to set the coverage check");
+    tst_calendar *cal = NULL;
+    if (rc == 0 && (rc = cli_calendar(args, &cal)) == 0)
+        tst_session_set_coverage_calendar(s, cal); /* the session owns it */
     if (rc == 0)
         rc = cli_query_run(s, plan);
     tst_session_free(s);
@@ -258,6 +266,10 @@ static int make_plan(const cli_args *args, cli_query_plan *plan, cli_as_of *as_o
         return CLI_EXIT_FAIL;
     if (cli_has(args, "require-coverage") && cli_has(args, "warn-coverage"))
         return cli_fail("--require-coverage and --warn-coverage exclude each other: pick one");
+    if (cli_get(args, "calendar") && !cli_has(args, "require-coverage") &&
+        !cli_has(args, "warn-coverage"))
+        return cli_fail("--calendar applies to the coverage check: add --require-coverage or "
+                        "--warn-coverage");
     plan->explain = cli_has(args, "explain");
     plan->timing = cli_has(args, "timing");
     return 0;

@@ -97,6 +97,7 @@ static const char SHELL_HELP[] =
     "  .require_coverage [on|warn|off]\n"
     "                       Check that each statement's ranges are covered before it\n"
     "                       runs: on refuses a statement with gaps, warn reports them\n"
+    "  .calendar SPEC|off   Check only the buckets a calendar expects (weekdays;tz=...)\n"
     "  .help                This help\n"
     "  .exit                Leave (also .quit, or Ctrl-D)\n"
     "Also: help, exit, quit, append PATH, refresh, \\timing.\n"
@@ -738,6 +739,20 @@ static int cmd_require_coverage(shell *sh, int argc, char **argv)
     return SHELL_OK;
 }
 
+/* .calendar SPEC|off: the calendar of that check (tstable query --calendar). */
+static int cmd_calendar(shell *sh, int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_fail("usage: .calendar SPEC|off (e.g. .calendar "
+                        "weekdays;tz=America/New_York;sessions=09:30-16:00)");
+    tst_calendar *cal = NULL;
+    if (strcmp(argv[1], "off") != 0 && tst_calendar_parse(&cal, argv[1]) != 0)
+        return cli_fail_lib("Invalid calendar");
+    tst_session_set_coverage_calendar(sh->session, cal);
+    printf("calendar: %s\n", cal ? argv[1] : "off (every bucket)");
+    return SHELL_OK;
+}
+
 static int cmd_tables(shell *sh, int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -872,6 +887,7 @@ static const shell_command COMMANDS[] = {
     {".exit .quit exit quit", cmd_exit},
     {".timing \\timing", cmd_timing},
     {".require_coverage", cmd_require_coverage},
+    {".calendar", cmd_calendar},
     {".tables", cmd_tables},
     {".table", cmd_register_table},
     {".parquet", cmd_register_parquet},

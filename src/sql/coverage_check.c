@@ -50,6 +50,7 @@
 
 typedef struct report {
     tst_coverage_report pub; /* first: the public pointer is this struct's */
+    const tst_calendar *cal; /* only the buckets it expects are asked (NULL: all) */
     tst_coverage_checked *tables;
     size_t table_count, table_cap;
     tst_coverage_missing *missing;
@@ -334,9 +335,8 @@ typedef struct run_ctx {
     tst_coverage_checked *checked;
 } run_ctx;
 
-static int missing_run(void *arg, uint64_t first, uint64_t last)
+static int record_missing(run_ctx *c, uint64_t first, uint64_t last, uint64_t buckets)
 {
-    run_ctx *c = arg;
     report *r = c->r;
     tst_index_value start, end, ignored;
     bool inclusive = false, ignored_inclusive = false;
@@ -345,7 +345,6 @@ static int missing_run(void *arg, uint64_t first, uint64_t last)
         return tst_fail_context(TST_EINVAL, "coverage check of table '%s'", c->table);
     if (!grow((void **)&r->missing, &r->missing_cap, r->missing_count, sizeof *r->missing))
         return tst_fail(TST_ENOMEM, "out of memory checking coverage");
-    uint64_t buckets = span_len(first, last);
     r->missing[r->missing_count++] = (tst_coverage_missing){
         c->table, c->label->text, c->label->bindings, c->label->binding_count, c->known,
         start, end, inclusive, buckets};
@@ -354,13 +353,48 @@ static int missing_run(void *arg, uint64_t first, uint64_t last)
     return 0;
 }
 
+static int missing_run(void *arg, uint64_t first, uint64_t last)
+{
+    return record_missing(arg, first, last, span_len(first, last));
+}
+
+/* Under a calendar: a gap of expected buckets, closed time inside it
+ * neither ending it nor counted (tstable/calendar.h). */
+static int missing_expected(void *arg, uint64_t first, uint64_t last, uint64_t missing)
+{
+    return record_missing(arg, first, last, missing);
+}
+
+/* The asked range [first, last] of one entity, less what it covers (cov:
+ * NULL for an entity the table has no data for), and with a calendar less
+ * what the calendar does not expect. */
+static int missing_in(run_ctx *c, const tst_coverage *cov, const tst_coverage *expected,
+                      uint64_t first, uint64_t last)
+{
+    if (!expected) {
+        c->checked->asked_buckets = add_sat(c->checked->asked_buckets, span_len(first, last));
+        return cov ? tst_coverage_each_missing_run(cov, first, last, 0, missing_run, c)
+                   : missing_run(c, first, last);
+    }
+    c->checked->asked_buckets =
+        add_sat(c->checked->asked_buckets, tst_coverage_count_range(expected, first, last));
+    tst_coverage *none = NULL;
+    int rc = cov ? 0 : tst_coverage_new(&none);
+    if (rc == 0)
+        rc = tst_coverage_each_expected_gap(cov ? cov : none, expected, first, last, 0,
+                                            missing_expected, c);
+    tst_coverage_free(none);
+    return rc;
+}
+
 /*
  * missing = asked - covered, for each asked entity: its asked bucket ranges
  * (merged here) less its covered buckets, appended to the report as
  * ranges in index values. The one place the difference is taken.
  */
 static int missing_slots(report *r, const char *table, const tst_index_spec *spec,
-                         asked_entity *asked, size_t count, tst_coverage_checked *checked)
+                         asked_entity *asked, size_t count, const tst_coverage *expected,
+                         tst_coverage_checked *checked)
 {
     for (size_t i = 0; i < count; i++) {
         asked_entity *e = &asked[i];
@@ -371,13 +405,8 @@ static int missing_slots(report *r, const char *table, const tst_index_spec *spe
         checked->entities++;
         int rc = label_entity(r, spec, e, &label);
         run_ctx c = {r, &spec->kind, table, &label, e->cov != NULL, checked};
-        for (size_t j = 0; rc == 0 && j < e->n; j++) {
-            const brange *b = &e->ranges[j];
-            checked->asked_buckets = add_sat(checked->asked_buckets, span_len(b->first, b->last));
-            rc = e->cov ? tst_coverage_each_missing_run(e->cov, b->first, b->last, 0, missing_run,
-                                                        &c)
-                        : missing_run(&c, b->first, b->last);
-        }
+        for (size_t j = 0; rc == 0 && j < e->n; j++)
+            rc = missing_in(&c, e->cov, expected, e->ranges[j].first, e->ranges[j].last);
         if (rc != 0)
             return rc;
     }
@@ -419,19 +448,28 @@ static bool to_buckets(const tst_index_kind *kind, const tst_read_ask *a, bool o
     return out->first <= out->last;
 }
 
-static void hull_of(const tst_index_kind *kind, const entity_set *es, tst_coverage_checked *c)
+/* The first and last asked bucket over every entity; false when none is asked. */
+static bool hull_buckets(entity_set *es, uint64_t *lo, uint64_t *hi)
 {
-    uint64_t lo = UINT64_MAX, hi = 0;
-    bool any = false, ignored = false;
-    tst_index_value skip;
+    bool any = false;
+    *lo = UINT64_MAX, *hi = 0;
     for (size_t i = 0; i < es->count; i++) {
-        const asked_entity *e = &es->items[i];
+        asked_entity *e = &es->items[i];
+        merge_ranges(e);
         if (e->n == 0)
             continue;
         any = true;
-        lo = e->ranges[0].first < lo ? e->ranges[0].first : lo;
-        hi = e->ranges[e->n - 1].last > hi ? e->ranges[e->n - 1].last : hi;
+        *lo = e->ranges[0].first < *lo ? e->ranges[0].first : *lo;
+        *hi = e->ranges[e->n - 1].last > *hi ? e->ranges[e->n - 1].last : *hi;
     }
+    return any;
+}
+
+static void hull_of(const tst_index_kind *kind, entity_set *es, tst_coverage_checked *c)
+{
+    uint64_t lo = 0, hi = 0;
+    bool any = hull_buckets(es, &lo, &hi), ignored = false;
+    tst_index_value skip;
     c->empty = !any;
     if (any && (tst_bucket_bounds(kind, lo, &c->start, &skip, &ignored) != 0 ||
                 tst_bucket_bounds(kind, hi, &skip, &c->end, &c->end_inclusive) != 0))
@@ -467,10 +505,17 @@ static int check_table(report *r, tst_table *t, const tst_read_ask *asks, size_t
         return 0;
     }
     rc = gather(tc, spec->entity_count, b, n, &es);
+    /* one expected set for the table, over the hull of what is asked */
+    tst_coverage *expected = NULL;
+    uint64_t lo = 0, hi = 0;
+    if (rc == 0 && r->cal && hull_buckets(&es, &lo, &hi) &&
+        (rc = tst_calendar_expected(&expected, r->cal, &spec->kind, lo, hi)) != 0)
+        tst_fail_context(rc, "coverage check of table '%s' under a calendar", checked->table);
     if (rc == 0)
-        rc = missing_slots(r, checked->table, spec, es.items, es.count, checked);
+        rc = missing_slots(r, checked->table, spec, es.items, es.count, expected, checked);
     if (rc == 0)
         hull_of(&spec->kind, &es, checked);
+    tst_coverage_free(expected);
     entity_set_free(&es);
     free(b);
     return rc;
@@ -484,6 +529,7 @@ static tst_coverage_checked *add_checked(report *r, const char *name)
     memset(c, 0, sizeof *c);
     c->table = own_copy(r, name, strlen(name));
     c->readable = true;
+    c->calendar = r->cal != NULL;
     if (!c->table)
         return NULL;
     r->table_count++;
@@ -613,9 +659,9 @@ static void put_checked(text *t, const tst_coverage_checked *c)
     }
     put(t, "\nchecked: %s ", c->table);
     put_range(t, &c->start, &c->end, c->end_inclusive);
-    put(t, " for %zu entit%s, %" PRIu64 " (entity, bucket) slot%s, %" PRIu64 " missing",
-        c->entities, c->entities == 1 ? "y" : "ies", c->asked_buckets, plural(c->asked_buckets),
-        c->missing_buckets);
+    put(t, " for %zu entit%s, %" PRIu64 " %s(entity, bucket) slot%s, %" PRIu64 " missing",
+        c->entities, c->entities == 1 ? "y" : "ies", c->asked_buckets,
+        c->calendar ? "expected " : "", plural(c->asked_buckets), c->missing_buckets);
     put_widened(t, c->widened);
 }
 
@@ -677,11 +723,11 @@ static int finish(report *r)
     return rc;
 }
 
-static report *report_new(tst_coverage_mode mode)
+static report *report_new(tst_coverage_mode mode, const tst_calendar *cal)
 {
     report *r = calloc(1, sizeof *r);
     if (r)
-        r->pub.mode = mode, r->pub.message = "";
+        r->pub.mode = mode, r->pub.message = "", r->cal = cal;
     return r;
 }
 
@@ -702,6 +748,16 @@ int tst_session_set_coverage_mode(tst_session *s, tst_coverage_mode mode)
                         "TST_COVERAGE_REQUIRE or TST_COVERAGE_WARN)", (int)mode);
     s->coverage_mode = mode;
     return 0;
+}
+
+void tst_session_set_coverage_calendar(tst_session *s, tst_calendar *cal)
+{
+    if (!s) {
+        tst_calendar_free(cal);
+        return;
+    }
+    tst_calendar_free(s->coverage_calendar);
+    s->coverage_calendar = cal;
 }
 
 tst_coverage_mode tst_session_coverage_mode(const tst_session *s)
@@ -740,7 +796,7 @@ int tst_coverage_check_statement(tst_session *s, const char *sql,
     tst_coverage_report_drop(s);
     if (s->coverage_mode == TST_COVERAGE_OFF)
         return 0;
-    report *r = report_new(s->coverage_mode);
+    report *r = report_new(s->coverage_mode, s->coverage_calendar);
     if (!r)
         return tst_fail(TST_ENOMEM, "out of memory checking coverage");
     static const tst_read_ask whole = {.widened = TST_COVERAGE_WIDENED_VIEW};
@@ -818,8 +874,8 @@ static int range_ask(tst_table *t, const tst_index_value *start, const tst_index
 
 int tst_table_check_coverage(tst_table *t, const char *name, const tst_entity_binding *entity,
                              size_t entity_count, const tst_index_value *start,
-                             const tst_index_value *end, tst_coverage_mode mode,
-                             tst_coverage_report **out)
+                             const tst_index_value *end, const tst_calendar *cal,
+                             tst_coverage_mode mode, tst_coverage_report **out)
 {
     if (out)
         *out = NULL;
@@ -835,7 +891,7 @@ int tst_table_check_coverage(tst_table *t, const char *name, const tst_entity_bi
         rc = check_value_types(t, &a);
     if (rc != 0)
         return rc;
-    report *r = report_new(mode == TST_COVERAGE_OFF ? TST_COVERAGE_WARN : mode);
+    report *r = report_new(mode == TST_COVERAGE_OFF ? TST_COVERAGE_WARN : mode, cal);
     tst_coverage_checked *c = r ? add_checked(r, name ? name : tst_table_root(t)) : NULL;
     rc = c ? check_table(r, t, &a, 1, false, c) : tst_fail(TST_ENOMEM, "out of memory checking coverage");
     if (rc == 0)

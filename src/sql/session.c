@@ -163,6 +163,7 @@ void tst_session_free(tst_session *s)
     free(s->travel);
     free_definitions(s);
     tst_coverage_report_drop(s);
+    tst_calendar_free(s->coverage_calendar);
     if (s->con)
         tst_duck_disconnect(&s->con);
     free(s);

@@ -63,6 +63,7 @@ struct tst_session {
     /* Coverage-guaranteed reads (coverage_check.c): the mode, and the last
      * statement's report (owned; NULL when it ran without a check). */
     tst_coverage_mode coverage_mode;
+    tst_calendar *coverage_calendar; /* owned; NULL: every bucket is expected */
     tst_coverage_report *coverage;
 };
 

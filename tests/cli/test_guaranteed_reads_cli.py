@@ -124,4 +124,49 @@ def test_the_guide_examples_run_and_print_what_it_shows(cli):
         got = cli.normalise(p.stdout.decode() + p.stderr.decode())
         assert got == want, command
         shown += 1
-    assert shown == 3
+    assert shown == 4
+
+
+def test_a_calendar_asks_only_expected_buckets_and_needs_a_check(cli, table):
+    week = "symbol = 'MSFT' AND ts >= '2024-01-02' AND ts < '2024-01-09'"
+    sql = f"SELECT count(*) AS n FROM bars WHERE {week}"
+    r = cli("query", "--table", table, "--require-coverage", "--sql", sql)
+    assert r.code == 1 and "[2024-01-06T00:00:00Z, 2024-01-09T00:00:00Z) (3 buckets)" in r.stderr
+    # the weekend is closed; Monday the 8th is expected and missing
+    r = cli("query", "--table", table, "--require-coverage", "--calendar", "weekdays",
+            "--sql", sql)
+    assert r.code == 1 and r.stdout == ""
+    assert "[2024-01-08T00:00:00Z, 2024-01-09T00:00:00Z) (1 bucket)" in r.stderr
+    assert "5 expected (entity, bucket) slots, 1 missing" in r.stderr
+    r = cli("query", "--table", table, "--calendar", "weekdays", "--sql", "SELECT 1")
+    assert r.code == 1 and "add --require-coverage or --warn-coverage" in r.stderr
+    r = cli("query", "--table", table, "--warn-coverage", "--calendar", "weekdays;days=xyz",
+            "--sql", sql)
+    assert r.code == 1 and "calendar" in r.stderr.lower()
+    script = (".calendar weekdays\n.require_coverage on\n"
+              "SELECT count(*) AS n FROM bars WHERE symbol = 'MSFT' AND ts >= '2024-01-02' "
+              "AND ts < '2024-01-08';\n.calendar off\n.calendar\n")
+    p = cli.raw("shell", "--table", table, stdin=script.encode())
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert "calendar: weekdays" in out and "calendar: off (every bucket)" in out
+    assert "Query failed" not in err and "usage: .calendar SPEC|off" in err
+
+
+def test_each_entity_and_the_last_window_take_the_calendar_too(cli, table):
+    import json
+    r = cli("coverage", "--table", table, "--each-entity", "--calendar", "weekdays",
+            "--start", "2024-01-02", "--end", "2024-01-08", "--format", "json")
+    rows = {x["entity"]["symbol"]: (x["covered_buckets"], x["total_buckets"])
+            for x in json.loads(r.stdout)}
+    assert rows == {"AAPL": (3, 4), "MSFT": (4, 4)}  # the weekend is not expected
+    r = cli("gaps", "--table", table, "--each-entity", "--calendar", "weekdays",
+            "--start", "2024-01-02", "--end", "2024-01-09", "--format", "json")
+    assert [(x["entity"]["symbol"], x["start"][:10]) for x in json.loads(r.stdout)] == [
+        ("AAPL", "2024-01-04"), ("AAPL", "2024-01-08"), ("MSFT", "2024-01-08")]
+    window = {}
+    for cal in ([], ["--calendar", "weekdays"]):
+        r = cli("coverage", "--table", table, "--last-window", "2d", "--entity", "MSFT",
+                "--end", "2024-01-08", "--format", "json", *cal)
+        window[bool(cal)] = json.loads(r.stdout)["start"][:10]
+    # Saturday is closed, so Friday + Saturday is a fully covered window under it
+    assert window == {False: "2024-01-04", True: "2024-01-05"}

@@ -375,24 +375,61 @@ static void a_direct_read_is_checked_as_asked(void **state)
                     end = tst_index_value_timestamp(EPOCH_2024 + 7 * 3600 + 1, 0);
     tst_entity_binding a = {"symbol", {TST_ENTITY_UTF8, {.utf8 = {"A", 1}}}};
     tst_coverage_report *r = NULL;
-    assert_tst_fails(tst_table_check_coverage(t, "bars", &a, 1, &start, &end,
+    assert_tst_fails(tst_table_check_coverage(t, "bars", &a, 1, &start, &end, NULL,
                                               TST_COVERAGE_REQUIRE, &r),
                      TST_EINCOMPLETE);
     char *got = missing_text(r);
     assert_string_equal(got, "bars symbol=A [4,6)");
     free(got);
     tst_coverage_report_free(r);
-    assert_tst_ok(tst_table_check_coverage(t, "bars", NULL, 0, &start, &end, TST_COVERAGE_WARN,
+    assert_tst_ok(tst_table_check_coverage(t, "bars", NULL, 0, &start, &end, NULL, TST_COVERAGE_WARN,
                                            &r));
     got = missing_text(r);
     assert_string_equal(got, "bars symbol=A [4,6); bars symbol=B [6,8)");
     free(got);
     tst_coverage_report_free(r);
     tst_entity_binding bad = {"price", {TST_ENTITY_UTF8, {.utf8 = {"A", 1}}}};
-    assert_tst_fails(tst_table_check_coverage(t, NULL, &bad, 1, &start, &end,
+    assert_tst_fails(tst_table_check_coverage(t, NULL, &bad, 1, &start, &end, NULL,
                                               TST_COVERAGE_REQUIRE, &r),
                      TST_EINVAL);
     tst_table_free(t);
+    fixture_close(&f);
+}
+
+/* Under a calendar only its expected buckets are asked: A's hole (04:00 to
+ * 06:00) falls in closed time and passes; B's tail (06:00 to 10:00) is open
+ * and missing; without the calendar A's hole is missing again. */
+static void a_calendar_asks_only_the_buckets_it_expects(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f);
+    const char *a = "SELECT count(*) FROM bars WHERE symbol = 'A' AND ts >= "
+                    "'2024-01-01 00:00:00+00' AND ts < '2024-01-01 10:00:00+00'";
+    const char *b = "SELECT count(*) FROM bars WHERE symbol = 'B' AND ts >= "
+                    "'2024-01-01 00:00:00+00' AND ts < '2024-01-01 10:00:00+00'";
+    tst_calendar *cal = NULL;
+    assert_tst_ok(tst_calendar_parse(&cal, "sessions=00:00-04:00,06:00-10:00"));
+    tst_session_set_coverage_calendar(f.s, cal);
+    require(f.s, a, "");
+    assert_int_equal(tst_session_last_coverage(f.s)->tables[0].asked_buckets, 8);
+    assert_true(tst_session_last_coverage(f.s)->tables[0].calendar);
+    require(f.s, b, "bars symbol=B [6,10)");
+    assert_non_null(strstr(tst_error_last()->message, "8 expected (entity, bucket) slots"));
+    /* a direct read takes the calendar as an argument */
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, f.root));
+    tst_index_value start = tst_index_value_timestamp(EPOCH_2024, 0),
+                    end = tst_index_value_timestamp(EPOCH_2024 + 10 * 3600, 0);
+    tst_entity_binding ea = {"symbol", {TST_ENTITY_UTF8, {.utf8 = {"A", 1}}}};
+    tst_coverage_report *r = NULL;
+    assert_tst_ok(tst_table_check_coverage(t, "bars", &ea, 1, &start, &end, cal,
+                                           TST_COVERAGE_REQUIRE, &r));
+    assert_true(r->complete);
+    tst_coverage_report_free(r);
+    tst_table_free(t);
+    tst_session_set_coverage_calendar(f.s, NULL); /* frees it: every bucket again */
+    require(f.s, a, "bars symbol=A [4,6)");
     fixture_close(&f);
 }
 
@@ -410,6 +447,7 @@ int main(void)
         cmocka_unit_test(warn_mode_runs_and_reports),
         cmocka_unit_test(a_view_over_the_table_checks_all_of_it),
         cmocka_unit_test(a_direct_read_is_checked_as_asked),
+        cmocka_unit_test(a_calendar_asks_only_the_buckets_it_expects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
