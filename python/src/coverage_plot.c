@@ -19,6 +19,7 @@ typedef struct plot_args {
     ttf_entity_args *parts; /* one per dict */
     size_t nparts;
     tst_entity_binding *bindings;
+    tst_calendar *calendar;
     tst_coverage_plot_options opts;
 } plot_args;
 
@@ -28,6 +29,7 @@ static void plot_args_free(plot_args *a)
         ttf_entity_args_free(&a->parts[i]);
     free(a->parts);
     free(a->bindings);
+    tst_calendar_free(a->calendar);
 }
 
 static int parse_value(PyObject *obj, tst_index_type type, const char *what, tst_index_value *out,
@@ -69,16 +71,19 @@ static int entity_filter(ttf_TableObject *self, PyObject *list, plot_args *a)
 static int parse(ttf_TableObject *self, PyObject *args, PyObject *kwargs, plot_args *a,
                  PyObject **entities)
 {
-    static char *kw[] = {"start", "end", "entities", "width", "height", "title", NULL};
-    PyObject *start = Py_None, *end = Py_None;
+    static char *kw[] = {"start", "end", "entities", "width", "height", "title", "calendar",
+                         NULL};
+    PyObject *start = Py_None, *end = Py_None, *calendar = Py_None;
     unsigned width = 0, height = 0;
     const char *title = NULL;
     memset(a, 0, sizeof *a);
     a->opts = (tst_coverage_plot_options)TST_COVERAGE_PLOT_OPTIONS_INIT;
     *entities = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOOIIz", kw, &start, &end, entities,
-                                     &width, &height, &title))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOOIIzO", kw, &start, &end, entities,
+                                     &width, &height, &title, &calendar) ||
+        ttf_calendar_from_py(calendar, &a->calendar) < 0)
         return -1;
+    a->opts.calendar = a->calendar;
     tst_index_type type = tst_table_index(self->table)->kind.type;
     if (parse_value(start, type, "start", &a->start, &a->has_start) < 0 ||
         parse_value(end, type, "end", &a->end, &a->has_end) < 0)
@@ -172,7 +177,8 @@ static PyObject *coverage_raster(ttf_TableObject *self, PyObject *args, PyObject
 
 PyMethodDef ttf_coverage_plot_methods[] = {
     {"_coverage_plot", TTF_KW(coverage_plot), METH_VARARGS | METH_KEYWORDS,
-     "_coverage_plot(start=None, end=None, entities=None, width=0, height=0, title=None) -> str"},
+     "_coverage_plot(start=None, end=None, entities=None, width=0, height=0, title=None,\n"
+     "               calendar=None) -> str"},
     {"_coverage_raster", TTF_KW(coverage_raster), METH_VARARGS | METH_KEYWORDS,
      "_coverage_raster(...) -> dict: the per-pixel covered fractions behind the picture"},
     {NULL, NULL, 0, NULL},

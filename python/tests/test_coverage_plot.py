@@ -136,3 +136,26 @@ def test_an_empty_entity_filter_is_refused_as_elsewhere(tmp_path, empty):
                                       pa.timestamp("us", tz="UTC")), "symbol": ["A"]}))
     with pytest.raises(ValueError, match="entities is empty"):
         t.coverage_plot(entities=empty)
+
+
+def test_a_calendar_greys_closed_time_in_the_svg_and_the_figure(tmp_path):
+    """Weekdays only: the weekend's columns are closed (NaN in the raster,
+    grey in the pictures), not gaps (orange); the weekdays are covered."""
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "t"), index_column="ts",
+                                   index_granularity="1h", entity_columns=["symbol"])
+    monday = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    hours = [monday + dt.timedelta(hours=h) for h in range(7 * 24)
+             if (monday + dt.timedelta(hours=h)).weekday() < 5]
+    t.append(pa.table({"ts": pa.array(hours, pa.timestamp("us", tz="UTC")),
+                       "symbol": ["A"] * len(hours)}))
+    week = dict(start=monday, end=monday + dt.timedelta(days=7), width=7 * 24 + 200)
+    plain = t.coverage_plot(**week)
+    weekdays = t.coverage_plot(**week, calendar="weekdays")
+    assert "grey: closed" in weekdays and "#e4e4e4" in weekdays
+    assert "grey: closed" not in plain
+    pytest.importorskip("matplotlib")
+    plain_grid = np.frombuffer(t.coverage_figure(**week).raster["fractions"], dtype=np.float64)
+    assert (plain_grid == 0.0).sum() > 0  # without a calendar the weekend is a gap
+    fig = t.coverage_figure(**week, calendar={"days": ["mon", "tue", "wed", "thu", "fri"]})
+    grid = np.frombuffer(fig.raster["fractions"], dtype=np.float64)
+    assert np.isnan(grid).sum() == (plain_grid == 0.0).sum() and np.nanmin(grid) == 1.0

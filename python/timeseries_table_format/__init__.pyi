@@ -468,6 +468,7 @@ class TimeSeriesTable:
         width: int = 1000,
         height: int = 0,
         title: Optional[str] = None,
+        calendar: Calendar = None,
     ) -> str: ...
     def coverage_figure(
         self,
@@ -478,6 +479,7 @@ class TimeSeriesTable:
         width: int = 1000,
         height: int = 0,
         title: Optional[str] = None,
+        calendar: Calendar = None,
     ) -> Any: ...
     def gaps(
         self, start: IndexValue, end: IndexValue, entity: Entity = None, calendar: Calendar = None

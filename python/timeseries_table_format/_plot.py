@@ -46,9 +46,9 @@ def nonempty(bindings: list) -> list:
 
 def coverage_plot(table: Any, path: Any = None, *, start: Any = None, end: Any = None,
                   entities: Any = None, width: int = 1000, height: int = 0,
-                  title: Optional[str] = None) -> str:
+                  title: Optional[str] = None, calendar: Any = None) -> str:
     svg = table._coverage_plot(start, end, entity_bindings(table, entities), width, height,
-                               title)
+                               title, calendar)
     if path is not None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(svg)
@@ -56,7 +56,8 @@ def coverage_plot(table: Any, path: Any = None, *, start: Any = None, end: Any =
 
 
 def coverage_figure(table: Any, *, start: Any = None, end: Any = None, entities: Any = None,
-                    width: int = 1000, height: int = 0, title: Optional[str] = None) -> Any:
+                    width: int = 1000, height: int = 0, title: Optional[str] = None,
+                    calendar: Any = None) -> Any:
     try:
         import matplotlib.figure
         import matplotlib.colors
@@ -66,19 +67,26 @@ def coverage_figure(table: Any, *, start: Any = None, end: Any = None, entities:
     import numpy as np
 
     r = table._coverage_raster(start, end, entity_bindings(table, entities), width, height,
-                               title)
+                               title, calendar)
     grid = np.frombuffer(r["fractions"], dtype=np.float64).reshape(r["rows"], r["cols"])
-    masked = np.ma.masked_equal(grid, 0.0)
+    closed = np.isnan(grid)  # a calendar expects nothing there: grey
+    # gaps (0% covered) sit below vmin and take the 'under' colour; closed
+    # cells are masked (transparent) over a grey layer
+    shown = np.ma.masked_where(closed, np.where(grid == 0.0, -1.0, grid))
     cmap = matplotlib.colors.ListedColormap(
         ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c",
-         "#08306b"]).with_extremes(bad="#f28e2b")  # bad: gaps (0% covered)
+         "#08306b"]).with_extremes(under="#f28e2b", bad=(0, 0, 0, 0))
     dpi = 100
     tall = height or 160 + 14 * min(r["rows"], 48)
     fig = matplotlib.figure.Figure(figsize=(max(width, 240) / dpi, max(tall, 160) / dpi), dpi=dpi,
                                    layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(masked, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0, vmax=1)
-    ax.set_title(f"{r['title']}\n[{r['start']}, {r['end']})", fontsize=10)
+    if closed.any():
+        ax.imshow(np.ma.masked_where(~closed, np.zeros(grid.shape)), aspect="auto",
+                  interpolation="nearest", cmap=matplotlib.colors.ListedColormap(["#e4e4e4"]))
+    image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0, vmax=1)
+    legend = "orange: gap, grey: closed" if closed.any() else "orange: gap"
+    ax.set_title(f"{r['title']}\n[{r['start']}, {r['end']})  ({legend})", fontsize=10)
     first = r["row_first"]
     step = max(1, -(-r["rows"] // 40))
     rows = list(range(0, r["rows"], step))
@@ -87,7 +95,7 @@ def coverage_figure(table: Any, *, start: Any = None, end: Any = None, entities:
     ax.set_yticks(rows, labels, fontsize=7)
     ticks = np.linspace(0, r["cols"] - 1, 5)
     ax.set_xticks(ticks, [_at(r, t / max(r["cols"], 1)) for t in ticks], fontsize=8)
-    fig.colorbar(image, ax=ax, label="covered (orange: gap)")
+    fig.colorbar(image, ax=ax, label="covered fraction")
     fig.raster = r  # the numbers behind the picture, for tests and callers
     return fig
 

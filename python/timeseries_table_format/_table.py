@@ -626,24 +626,28 @@ class TimeSeriesTable(_native.TimeSeriesTable):
 
     def coverage_plot(self, path: Any = None, *, start: Any = None, end: Any = None,
                       entities: Any = None, width: int = 1000, height: int = 0,
-                      title: Optional[str] = None) -> str:
+                      title: Optional[str] = None, calendar: Any = None) -> str:
         """A picture of the coverage as SVG text (written to path when given):
         one row per entity, time across, darker = more of a pixel's buckets
         covered, orange = gap. start/end default to the covered extent;
         entities filters (a list of values for a one-column entity, {column:
         value or [values]}, or a list of such dicts); height 0 grows with the
         entity count. More entities than pixel rows share rows, more buckets
-        than pixels share columns (the colour is the covered fraction).
-        docs/guide/coverage-plot.md."""
+        than pixels share columns (the colour is the covered fraction). With a
+        calendar (spec str or dict), fractions count expected buckets and
+        closed time is grey. docs/guide/coverage-plot.md."""
         return _plot.coverage_plot(self, path, start=start, end=end, entities=entities,
-                                   width=width, height=height, title=title)
+                                   width=width, height=height, title=title, calendar=calendar)
 
     def coverage_figure(self, *, start: Any = None, end: Any = None, entities: Any = None,
-                        width: int = 1000, height: int = 0, title: Optional[str] = None) -> Any:
+                        width: int = 1000, height: int = 0, title: Optional[str] = None,
+                        calendar: Any = None) -> Any:
         """The same picture as a matplotlib Figure (ImportError without
-        matplotlib); fig.raster holds the fractions behind it."""
+        matplotlib); fig.raster holds the fractions behind it (NaN where a
+        calendar expects nothing)."""
         return _plot.coverage_figure(self, start=start, end=end, entities=entities,
-                                     width=width, height=height, title=title)
+                                     width=width, height=height, title=title,
+                                     calendar=calendar)
 
     def _repr_html_(self) -> str:
         spec = self.index_spec()
