@@ -217,6 +217,11 @@ int cli_open_table_as_of(tst_table **out, const char *root, const cli_as_of *as_
     "(2024-06-01T09:30:00Z, 2024-06-01 09:30, 2024-06-01); an\n" PAD        \
     "instant without an offset is UTC\n"
 
+/* Levenshtein distance between two names, case-insensitive (for "did you
+ * mean" suggestions); names longer than 256 bytes cost their length
+ * (entity_list.c). */
+size_t cli_edit_distance(const char *a, const char *b);
+
 /* ---- times.c: the time grammar of every time option ----------------------- */
 
 /*

@@ -69,8 +69,7 @@ static bool passes(const tst_index_spec *spec, const tst_entity_identity *id,
 
 /* ---- nearest names ------------------------------------------------------- */
 
-/* Levenshtein distance, case-insensitive; long names cost their length. */
-static size_t edit_distance(const char *a, const char *b)
+size_t cli_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 256 || lb > 256)
@@ -109,7 +108,7 @@ typedef struct nearest {
 /* Keeps the closest names, ties in the order offered (canonical order). */
 static void nearest_offer(nearest *n, const char *name)
 {
-    size_t d = edit_distance(n->query, name);
+    size_t d = cli_edit_distance(n->query, name);
     if (d > n->limit)
         return;
     for (size_t i = 0; i < n->count; i++)

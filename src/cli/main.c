@@ -116,39 +116,13 @@ static void log_to_stderr(void *ctx, tst_log_level level, const char *event, con
     fprintf(stderr, "%s: %s: %s\n", name, event, message);
 }
 
-/* Edit distance (Levenshtein) between two short names. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32)
-        return 99;
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* The command nearest to a mistyped name (at most 2 edits, or a prefix), or NULL. */
 static const char *nearest_command(const char *name)
 {
     const char *best = NULL;
     size_t best_d = 3;
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
-        size_t d = edit_distance(name, COMMANDS[i].name);
+        size_t d = cli_edit_distance(name, COMMANDS[i].name);
         if (strlen(name) >= 2 && strncmp(COMMANDS[i].name, name, strlen(name)) == 0)
             d = 1;
         if (d < best_d)

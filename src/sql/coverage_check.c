@@ -148,16 +148,8 @@ typedef struct bucket_ask {
 
 static bool value_equal(const tst_entity_value *a, const tst_entity_value *b)
 {
-    if (a->type != b->type)
-        return false;
-    switch (a->type) {
-    case TST_ENTITY_UTF8:
-        return a->v.utf8.len == b->v.utf8.len &&
-               (a->v.utf8.len == 0 || memcmp(a->v.utf8.ptr, b->v.utf8.ptr, a->v.utf8.len) == 0);
-    case TST_ENTITY_INT32: return a->v.i32 == b->v.i32;
-    case TST_ENTITY_INT64: return a->v.i64 == b->v.i64;
-    default: return a->v.u64 == b->v.u64;
-    }
+    tst_entity_identity x = {1, a}, y = {1, b};
+    return tst_entity_identity_compare(&x, &y) == 0;
 }
 
 static bool any_set(const bucket_ask *a, size_t count)
