@@ -221,3 +221,28 @@ def test_threads_share_a_session(session):
     for th in threads:
         th.join()
     assert errors == [] and sorted(results) == [240 + i for i in range(8)]
+
+
+def test_sql_inside_query_reads_every_segment_even_when_the_statement_prunes(tmp_path):
+    """query('...') and query_table('...') read a table through the same view
+    the statement's pruning defines: a statement that also reads the table
+    with a narrow range must not narrow what the string's SQL reads (it did:
+    2 rows instead of 4), and a coverage check cannot see that read."""
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "bars"), index_column="ts",
+                                   index_granularity="1d", entity_columns=["symbol"])
+    day = lambda d: dt.datetime(2024, 1, d, tzinfo=dt.timezone.utc)  # noqa: E731
+    for days in ([2, 3], [5, 6]):
+        t.append(pa.table({"ts": pa.array([day(d) for d in days], pa.timestamp("us", "UTC")),
+                           "symbol": ["A"] * len(days)}))
+    s = ttf.Session()
+    s.register_tstable("bars", t.root())
+    narrow = "(SELECT count(*) FROM bars WHERE ts >= '2024-01-05')"
+    for inner in ("query('SELECT * FROM bars')", "query_table('bars')"):
+        got = s.sql(f"SELECT {narrow} AS a, (SELECT count(*) FROM {inner}) AS b").to_pylist()
+        assert got == [{"a": 2, "b": 4}], inner
+    assert s.last_prune()["kept_segments"] == 2
+    with pytest.raises(ttf.IncompleteCoverageError, match="cannot tell which rows"):
+        s.sql(f"SELECT {narrow}, (SELECT count(*) FROM query('SELECT * FROM bars'))",
+              require_coverage=True)
+    s.sql(f"SELECT {narrow}")
+    assert s.last_prune()["kept_segments"] == 1  # without query(), it still prunes

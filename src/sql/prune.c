@@ -20,7 +20,9 @@
  *    plan shown is the pruned statement's). Statements it cannot serialize
  *    (COPY, SHOW, DESCRIBE, several statements, syntax errors) prune
  *    nothing: every registered table whose name appears in the text keeps
- *    all its segments.
+ *    all its segments. So does a statement that calls query('...') or
+ *    query_table('...'): the SQL in the string reads a table through the
+ *    same view the pruned files define, and the tree does not show it.
  * 2. Every SELECT node anywhere in the tree (CTEs, subqueries, set
  *    operations, join sides) is visited. For each base-table reference in its
  *    FROM (through REGULAR and CROSS joins only) to a registered tstable, the
@@ -137,6 +139,7 @@ typedef struct prune_ctx {
     size_t param_count;
     bool no_bitmaps; /* TST_PRUNE_BITMAPS=0: min/max and identity only */
     bool oom;        /* recording an ask failed */
+    bool sql_text;   /* query('...') / query_table('...'): SQL the tree does not show */
 } prune_ctx;
 
 /* A constant operand: text or integer, possibly under a CAST. */
@@ -1349,6 +1352,9 @@ static void walk(prune_ctx *c, json_object *node)
             keep_needed(c, t, NULL);
         return;
     }
+    const char *fn = jis(node, "class", "FUNCTION") ? jstr(node, "function_name") : NULL;
+    if (fn && (strcasecmp(fn, "query") == 0 || strcasecmp(fn, "query_table") == 0))
+        c->sql_text = true;
     json_object_object_foreach(node, key, val) {
         (void)key;
         walk(c, val);
@@ -1512,8 +1518,14 @@ int tst_prune_statement(duckdb_connection con, const char *sql, const tst_param 
             }
             walk(&c, jget(root, "statements"));
         }
-    } else { /* unread: every segment, and "referenced" stays unknown (false) */
+    }
+    /* A table may also be read by SQL inside a string (query('SELECT * FROM
+     * bars')), through the same view the pruned files define: the view must
+     * then hold every segment, whatever the tree's own references ask. */
+    if (!root || c.sql_text) { /* unread: every segment, "referenced" unknown (false) */
         for (size_t i = 0; i < target_count; i++) {
+            targets[i].referenced = false;
+            clear_asks(&targets[i]);
             memset(targets[i].keep, 1, tst_table_segment_count(targets[i].table));
             memset(targets[i].in_range, 1, tst_table_segment_count(targets[i].table));
         }
