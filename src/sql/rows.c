@@ -11,7 +11,7 @@
  * significant digits (up to 17) that read back as the same double. Other
  * types follow DuckDB's own text forms: DATE 2024-06-01, TIME 09:30:00,
  * DECIMAL 12.50, BLOB with \xNN escapes, lists [1, 2], structs {'a': 1},
- * maps {k=v}; INTERVAL renders as ISO 8601 ("P1M2DT3.5S"). Zone-less
+ * maps {k=v}, INTERVAL 1 month 2 days 00:00:03.5. Zone-less
  * TIMESTAMP columns print without the Z (2024-06-01T00:00:00): they name a
  * wall-clock time, not an instant.
  */
@@ -181,12 +181,42 @@ static int render_uuid(tst_sql *t, const duckdb_hugeint *h)
                  hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48, (uint64_t)(lo & 0xffffffffffffULL));
 }
 
+/* "2 years", "-1 month": a part of an interval, singular only for 1 and -1. */
+static int interval_part(tst_sql *t, bool *first, int64_t n, const char *unit)
+{
+    if (n == 0)
+        return 0;
+    int rc = SQL_F(t, "%s%" PRId64 " %s%s", *first ? "" : " ", n, unit,
+                   n == 1 || n == -1 ? "" : "s");
+    *first = false;
+    return rc;
+}
+
+/* As DuckDB casts an INTERVAL to text: "1 year 1 month 1 day 00:00:00.5",
+ * "-2 days 03:00:00", "100:00:00", "00:00:00" (each part with its own sign,
+ * the time part when it is not zero or nothing else is given, its fraction
+ * without trailing zeros). */
 static int render_interval(tst_sql *t, const duckdb_interval *iv)
 {
-    int rc = SQL_F(t, "P%" PRId32 "M%" PRId32 "DT", iv->months, iv->days);
+    bool first = true;
+    int rc = interval_part(t, &first, iv->months / 12, "year");
     if (rc == 0)
-        rc = render_double(t, (double)iv->micros / 1e6);
-    return rc == 0 ? SQL_F(t, "S") : rc;
+        rc = interval_part(t, &first, iv->months % 12, "month");
+    if (rc == 0)
+        rc = interval_part(t, &first, iv->days, "day");
+    if (rc != 0 || (iv->micros == 0 && !first))
+        return rc;
+    uint64_t us = iv->micros < 0 ? (uint64_t)0 - (uint64_t)iv->micros : (uint64_t)iv->micros;
+    uint64_t sec = us / 1000000, frac = us % 1000000;
+    rc = SQL_F(t, "%s%s%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, first ? "" : " ",
+               iv->micros < 0 ? "-" : "", sec / 3600, sec / 60 % 60, sec % 60);
+    if (rc != 0 || frac == 0)
+        return rc;
+    char digits[8];
+    snprintf(digits, sizeof digits, "%06" PRIu64, frac);
+    for (int i = 5; i > 0 && digits[i] == '0'; i--)
+        digits[i] = '\0';
+    return SQL_F(t, ".%s", digits);
 }
 
 static bool is_valid(duckdb_vector vec, idx_t row)

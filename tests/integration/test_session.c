@@ -266,6 +266,44 @@ static void rows_render_types_as_documented(void **state)
     tst_session_free(s);
 }
 
+/* INTERVAL renders as DuckDB's own cast does, part by part and signed. */
+static void intervals_render_as_duckdb_casts_them(void **state)
+{
+    (void)state;
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    tst_rows *rows = NULL;
+    assert_tst_ok(tst_session_query_rows(
+        s, "SELECT i, CAST(i AS VARCHAR) FROM (VALUES (INTERVAL 0 SECOND), "
+           "(INTERVAL '-90 minutes'), (INTERVAL '1 year 3 months'), (INTERVAL '-1 month'), "
+           "(INTERVAL '13 months 1 day 0.5 seconds'), (INTERVAL '-2 days 3 hours'), "
+           "(INTERVAL '100 hours'), (INTERVAL '1 microsecond'), (INTERVAL '-25 months'), "
+           "(INTERVAL '-1 year -2 days -00:00:01.25'), (INTERVAL '7 days 00:00:00.12')) t(i) "
+           "UNION ALL SELECT to_microseconds(CAST(r * 1e12 AS BIGINT)) + to_days(CAST(r * 40 AS "
+           "INTEGER) - 20) + to_months(CAST(r * 30 AS INTEGER) - 15), NULL FROM (SELECT "
+           "random() AS r FROM range(200)) ORDER BY 2 NULLS LAST",
+        NULL, 0, &rows));
+    size_t n = 0;
+    while (tst_rows_next(rows) > 0) {
+        const char *want = tst_rows_value(rows, 1);
+        if (want)
+            assert_string_equal(tst_rows_value(rows, 0), want);
+        n++;
+    }
+    assert_int_equal(n, 211);
+    tst_rows_free(rows);
+    /* the random ones, against DuckDB's cast of the same values */
+    assert_tst_ok(tst_session_query_rows(
+        s, "SELECT i, CAST(i AS VARCHAR) FROM (SELECT to_microseconds(CAST((random() - 0.5) * "
+           "1e12 AS BIGINT)) + to_days(CAST(random() * 40 AS INTEGER) - 20) + "
+           "to_months(CAST(random() * 30 AS INTEGER) - 15) AS i FROM range(500))",
+        NULL, 0, &rows));
+    while (tst_rows_next(rows) > 0)
+        assert_string_equal(tst_rows_value(rows, 0), tst_rows_value(rows, 1));
+    tst_rows_free(rows);
+    tst_session_free(s);
+}
+
 static void the_arrow_stream_yields_every_row(void **state)
 {
     (void)state;
@@ -604,6 +642,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(positional_and_named_parameters_are_bound),
         cmocka_unit_test(engine_errors_are_esql_with_duckdbs_message),
         cmocka_unit_test(rows_render_types_as_documented),
+        cmocka_unit_test(intervals_render_as_duckdb_casts_them),
         cmocka_unit_test(the_arrow_stream_yields_every_row),
         cmocka_unit_test(export_writes_csv_json_jsonl_and_parquet),
         cmocka_unit_test(interrupt_cancels_the_running_statement_and_keeps_the_session),
