@@ -104,10 +104,22 @@ static double col_x(const layout *l, size_t col)
     return LEFT + (double)l->w * (double)col / (double)tst_coverage_raster_cols(l->r);
 }
 
+/* Legend swatches: gap, the eight levels, and "closed" when a calendar
+ * closed some cells. */
+static int legend_count(const layout *l)
+{
+    return l->colours == N_COLOURS ? 10 : 9;
+}
+
+static int legend_colour(int i)
+{
+    return i < 9 ? C_GAP + i : C_CLOSED;
+}
+
 /* Legend swatches: 38 px apart, narrower when the picture is narrow. */
 static unsigned legend_step(const layout *l)
 {
-    unsigned room = (l->width - RIGHT - 8) / 9;
+    unsigned room = (l->width - RIGHT - 8) / (unsigned)legend_count(l);
     return room < 38 ? room : 38;
 }
 
@@ -277,34 +289,55 @@ static void svg_head(sbuf *b, const layout *l)
     put(b, "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 }
 
-/* The subtitle's text: range, entities, buckets and how rows and columns aggregate. */
-static void subtitle_text(const layout *l, char *buf, size_t cap)
+/* An estimate of a text's width in the SVG's 10 px sans-serif (the viewer's
+ * font decides; this errs wide), in UTF-8 characters. */
+static long svg_text_width(const char *s)
+{
+    long chars = 0;
+    for (; *s; s++)
+        chars += ((unsigned char)*s & 0xC0) != 0x80;
+    return chars * 6;
+}
+
+/* The subtitle's text: range, entities, buckets, and how rows and columns
+ * aggregate. A narrow picture drops the
+ * optional parts, least needed first (columns, rows, buckets, entities),
+ * until the text fits `room` pixels as `width_of` measures it; the range
+ * always stays. */
+static void subtitle_text(const layout *l, long room, long (*width_of)(const char *), char *buf,
+                          size_t cap)
 {
     tst_index_value s, e;
-    char a[64], z[64];
+    char a[64], z[64], part[4][96];
     tst_coverage_raster_range(l->r, &s, &e);
     tst_index_value_format(&s, a, sizeof a);
     tst_index_value_format(&e, z, sizeof z);
-    size_t n = tst_coverage_raster_entity_count(l->r);
-    int k = snprintf(buf, cap, "[%s, %s) · %zu %s · %llu buckets", a, z, n,
-                     n == 1 ? "entity" : "entities",
-                     (unsigned long long)tst_coverage_raster_buckets(l->r));
-    size_t used = k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
-    size_t first = 0, count = 0;
+    size_t n = tst_coverage_raster_entity_count(l->r), first = 0, count = 0;
     tst_coverage_raster_row_entities(l->r, 0, &first, &count);
-    if (tst_coverage_raster_rows(l->r) < n) {
-        k = snprintf(buf + used, cap - used, " · each row aggregates %zu–%zu entities", count,
-                     count + 1);
-        used = k < 0 ? used : used + (size_t)k < cap ? used + (size_t)k : cap - 1;
-    }
     uint64_t per = tst_coverage_raster_buckets(l->r) / tst_coverage_raster_cols(l->r);
-    if (per > 1) {
-        k = snprintf(buf + used, cap - used, " · each column %llu+ buckets",
-                     (unsigned long long)per);
-        used = k < 0 ? used : used + (size_t)k < cap ? used + (size_t)k : cap - 1;
+    /* in the order shown */
+    snprintf(part[0], sizeof part[0], " · %zu %s", n, n == 1 ? "entity" : "entities");
+    snprintf(part[1], sizeof part[1], " · %llu buckets",
+             (unsigned long long)tst_coverage_raster_buckets(l->r));
+    part[2][0] = '\0';
+    if (tst_coverage_raster_rows(l->r) < n)
+        snprintf(part[2], sizeof part[2], " · each row aggregates %zu–%zu entities", count,
+                 count + 1);
+    if (per > 1)
+        snprintf(part[3], sizeof part[3], " · each column %llu+ buckets", (unsigned long long)per);
+    else
+        part[3][0] = '\0';
+    for (int keep = 4;; keep--) {
+        int k = snprintf(buf, cap, "[%s, %s)", a, z);
+        size_t used = k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
+        for (int i = 0; i < keep; i++)
+            if (part[i][0]) {
+                k = snprintf(buf + used, cap - used, "%s", part[i]);
+                used = k < 0 ? used : used + (size_t)k < cap ? used + (size_t)k : cap - 1;
+            }
+        if (keep == 0 || width_of(buf) <= room)
+            return;
     }
-    if (l->colours == N_COLOURS)
-        snprintf(buf + used, cap - used, " · grey: closed");
 }
 
 /* The title's left edge: narrow pictures use the names' margin too. */
@@ -336,13 +369,13 @@ static double name_baseline(const layout *l, size_t row)
 }
 
 static const char *const LEGEND_LABELS[] = {"gap", "≤12%", "≤25%", "≤37%", "≤50%",
-                                            "≤62%", "≤75%", "≤87%", "100%"};
+                                            "≤62%", "≤75%", "≤87%", "100%", "closed"};
 
 static void svg_title(sbuf *b, const layout *l)
 {
     int left = title_left(l);
     char sub[512];
-    subtitle_text(l, sub, sizeof sub);
+    subtitle_text(l, (long)l->width - left - 8, svg_text_width, sub, sizeof sub);
     put(b, "<text class=\"title\" x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", left);
     put_escaped(b, tst_coverage_raster_title(l->r));
     put(b, "</text>\n<text class=\"subtitle\" x=\"%d\" y=\"38\" fill=\"#444\">", left);
@@ -408,13 +441,14 @@ static void svg_axis(sbuf *b, const layout *l)
 static void svg_legend(sbuf *b, const layout *l)
 {
     unsigned step = legend_step(l);
-    double x = (double)l->width - RIGHT - 9 * step;
+    int count = legend_count(l);
+    double x = (double)l->width - RIGHT - count * step;
     unsigned y = l->height - 34;
     put(b, "<g class=\"legend\" font-size=\"%u\">\n", step >= 34 ? 9 : 7);
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < count; i++) {
         put(b, "<rect class=\"c%d\" x=\"%.0f\" y=\"%u\" width=\"%u\" height=\"10\"/>"
                "<text x=\"%.0f\" y=\"%u\">%s</text>\n",
-            C_GAP + i, x + i * step, y, step - 2, x + i * step, y + 21, LEGEND_LABELS[i]);
+            legend_colour(i), x + i * step, y, step - 2, x + i * step, y + 21, LEGEND_LABELS[i]);
     }
     if (x >= 60)
         put(b, "<text x=\"%.0f\" y=\"%u\" text-anchor=\"end\">covered</text>\n", x - 6, y + 9);
@@ -526,6 +560,11 @@ static void png_text(uint8_t *img, const layout *l, double x, double baseline, i
 }
 
 /* The SVG's text, in the same places: the title twice as large when it fits. */
+static long png_text_width(const char *s)
+{
+    return tst_font_text_width(s, 1);
+}
+
 static void png_labels(uint8_t *img, const layout *l, const tick *ticks, size_t n)
 {
     const char *title = tst_coverage_raster_title(l->r);
@@ -533,7 +572,7 @@ static void png_labels(uint8_t *img, const layout *l, const tick *ticks, size_t 
     bool big = tst_font_text_width(title, 2) + 1 <= room;
     png_text(img, l, left, 20, START, title, big ? 2 : 1, true);
     char sub[512];
-    subtitle_text(l, sub, sizeof sub);
+    subtitle_text(l, (long)l->width - 16, png_text_width, sub, sizeof sub);
     long sub_left = tst_font_text_width(sub, 1) <= room ? left : 8;
     png_text(img, l, sub_left, 38, START, sub, 1, false);
 
@@ -545,7 +584,8 @@ static void png_labels(uint8_t *img, const layout *l, const tick *ticks, size_t 
     }
     size_t entities = tst_coverage_raster_entity_count(l->r);
     long step = (long)legend_step(l);
-    long x = (long)l->width - RIGHT - 9 * step, y = (long)l->height - 34;
+    int count = legend_count(l);
+    long x = (long)l->width - RIGHT - count * step, y = (long)l->height - 34;
     if (shown < entities) {
         char note[96];
         snprintf(note, sizeof note, "%zu of %zu names shown", shown, entities);
@@ -564,7 +604,7 @@ static void png_labels(uint8_t *img, const layout *l, const tick *ticks, size_t 
     }
 
     long widest = tst_font_text_width("≤12%", 1);
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < count; i++)
         if (step - 2 >= widest || i % 2 == 0) /* too narrow for all: every other one */
             png_text(img, l, (double)(x + i * step), y + 21, START, LEGEND_LABELS[i], 1, false);
     if (x >= 60)
@@ -589,9 +629,10 @@ static void draw_png(uint8_t *img, const layout *l)
     for (size_t i = 0; i < n; i++)
         fill_rect(img, l, lround(ticks[i].x), bot, lround(ticks[i].x) + 1, bot + 6, C_FRAME);
     long step = (long)legend_step(l);
-    long x = (long)l->width - RIGHT - 9 * step, y = (long)l->height - 34;
-    for (int i = 0; i < 9; i++)
-        fill_rect(img, l, x + i * step, y, x + i * step + step - 2, y + 10, C_GAP + i);
+    int count = legend_count(l);
+    long x = (long)l->width - RIGHT - count * step, y = (long)l->height - 34;
+    for (int i = 0; i < count; i++)
+        fill_rect(img, l, x + i * step, y, x + i * step + step - 2, y + 10, legend_colour(i));
     png_labels(img, l, ticks, n);
 }
 
