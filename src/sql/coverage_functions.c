@@ -642,7 +642,9 @@ static int register_functions(duckdb_connection con)
         rc = register_one(con, GAPS_FUNCTION, true);
     if (rc == 0)
         rc = register_diff(con);
-    return rc == 0 ? tst_sqlfn_register_freshness(con) : rc; /* freshness_functions.c */
+    if (rc == 0)
+        rc = tst_sqlfn_register_freshness(con); /* freshness_functions.c */
+    return rc == 0 ? tst_sqlfn_register_datafusion(con) : rc; /* datafusion_functions.c */
 }
 
 static int define_gaps_macro(duckdb_connection con)

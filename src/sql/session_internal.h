@@ -120,6 +120,8 @@ int tst_sqlfn_index_value(duckdb_value v, const tst_index_spec *spec, const char
 int tst_sqlfn_entity(const tst_table *t, char *text, tst_entity_binding *b, size_t *n);
 /* Registers tstable_freshness and tstable_last_window (once per process). */
 int tst_sqlfn_register_freshness(duckdb_connection con);
+/* datafusion_functions.c: date_bin, to_unixtime, to_date, to_timestamp_*. */
+int tst_sqlfn_register_datafusion(duckdb_connection con);
 
 /* "2024-06-01", "2024-06-01 00:00:00", "...T...Z", "+02:00": an instant
  * (text read as UTC unless it carries an offset). false if unreadable. */
