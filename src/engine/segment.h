@@ -69,6 +69,16 @@ void tst_measure_clear(tst_measure *m);
  */
 int tst_segment_copy_file(const char *src, const char *dst);
 
+/*
+ * Zero-copy ingest: hard-links src as dst (which must not exist) when both
+ * are on one file system, fsyncs the file and dst's folder; *out_linked
+ * then is true. On another file system (or when src is not a regular
+ * file) nothing is done, *out_linked stays false and the caller copies.
+ * The caller hands the file over: dst shares src's inode, so a later write
+ * to src changes the segment.
+ */
+int tst_segment_link_file(const char *src, const char *dst, bool *out_linked);
+
 /* How a re-encoded segment is laid out; zeroes mean the defaults (zstd,
  * DuckDB's row-group size). DuckDB 1.4's ROW_GROUP_SIZE_BYTES does not
  * close groups below its row-count size, so there is no byte limit here. */
