@@ -11,6 +11,7 @@
  */
 #include "testsupport.h"
 
+#include "fsio.h"
 #include "tstable/append.h"
 #include "tstable/table.h"
 
@@ -231,6 +232,66 @@ static void a_batch_moves_every_file(void **state)
     fixture_close(&f);
 }
 
+/* A failure injected at each fsio step, copy and move alike: the append
+ * fails naming the step's file (the copy's error crosses from its thread),
+ * writes nothing, and leaves the source; or it succeeds. */
+static void a_failure_at_any_step_leaves_nothing_and_the_file(void **state)
+{
+    (void)state;
+    for (int move = 0; move < 2; move++) {
+        int failed = 0;
+        for (uint64_t k = 1;; k++) {
+            fixture f;
+            fixture_open(&f);
+            char *src = day(f.dir, "d1.parquet", 1);
+            tst_append_options opts = TST_APPEND_OPTIONS_INIT;
+            opts.move = move;
+            tst_append_result res;
+            tst_io_set_fault(TST_IO_FAULT_FAIL, k);
+            int rc = tst_table_append_parquet(f.t, src, &opts, &res);
+            bool fired = tst_io_steps() >= k;
+            tst_io_set_fault(TST_IO_FAULT_NONE, 0);
+            if (!fired) {
+                assert_tst_ok(rc);
+                assert_int_equal(tst_test_exists(src), !move);
+                free(src);
+                fixture_close(&f);
+                break;
+            }
+            failed++;
+            if (rc == 0) { /* a step after the commit: tidying, or removing the old name */
+                tst_table *t = NULL;
+                assert_tst_ok(tst_table_open(&t, f.root));
+                assert_int_equal(tst_table_version(t), 2);
+                tst_table_free(t);
+                if (!move)
+                    assert_true(tst_test_exists(src));
+                free(src);
+                fixture_close(&f);
+                continue;
+            }
+            assert_true(tst_error_last()->message[0] != '\0');
+            assert_true(tst_test_exists(src));
+            if (rc == TST_EAMBIGUOUS) { /* the commit may stand: its files are kept */
+                free(src);
+                fixture_close(&f);
+                continue;
+            }
+            struct stat st;
+            assert_int_equal(stat(src, &st), 0);
+            assert_int_equal(st.st_nlink, 1);
+            tst_table *t = NULL;
+            assert_tst_ok(tst_table_open(&t, f.root));
+            assert_int_equal(tst_table_version(t), 1);
+            tst_table_free(t);
+            free(src);
+            fixture_close(&f);
+        }
+        print_message("%s: failed at each of %d steps\n", move ? "move" : "copy", failed);
+        assert_true(failed > 5);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +300,7 @@ int main(void)
         cmocka_unit_test(a_reencoded_move_copies_and_keeps_the_file),
         cmocka_unit_test(a_move_across_file_systems_copies_and_keeps_the_file),
         cmocka_unit_test(a_batch_moves_every_file),
+        cmocka_unit_test(a_failure_at_any_step_leaves_nothing_and_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
