@@ -237,7 +237,8 @@ static uint64_t random_index(const dcase *c, int64_t centre)
                                         INT64_MAX};
         if (r % 10 == 0)
             return (uint64_t)edges[(r >> 8) % 8];
-        return (uint64_t)(centre + (int64_t)((r >> 16) % (c->width * 50)) - (int64_t)c->width * 25);
+        /* unsigned arithmetic: wide widths wrap around the domain on purpose */
+        return (uint64_t)centre + (r >> 16) % (c->width * 50) - c->width * 25;
     }
     int64_t per = PER_SEC[c->unit];
     int64_t span = (int64_t)c->width * 40 * per;
