@@ -5,6 +5,7 @@
  *   bench_append generate --out DIR [--rows N | --tiny] [--sql FILE]
  *   bench_append run --data DIR [--work DIR] [--reject-day K]    K in 0..29, default 14
  *   bench_append bulk --src FILE --work DIR [--repeat N] [--label L] [--move] [--header]
+ *                     [--no-ctas]
  *
  * generate writes DIR/fhvhv_2024-04.parquet (one month, N rows, default
  * 20,000,000; --tiny 200,000) and DIR/daily/fhvhv_YYYY-MM-DD.parquet (90
@@ -36,7 +37,8 @@
  * `CREATE TABLE t AS SELECT * FROM read_parquet(FILE)` into an in-memory
  * database, each in its own forked child, N times (default 5) alternating,
  * and prints markdown rows: median and best append ms, median CTAS ms, their
- * ratio, and peak RSS. --move appends with opts.move (the file is hard-linked
+ * ratio, and peak RSS (--no-ctas: the append alone; DuckDB's CTAS of a
+ * 2 GB file holds ~12 GB). --move appends with opts.move (the file is hard-linked
  * into the table; each run moves a fresh link to FILE, so FILE stays).
  * bench/run_bulk.sh runs it from two builds (before/after) on one file;
  * compiled with -DBENCH_BEFORE it leaves out what the older library lacks.
@@ -665,7 +667,7 @@ static int rmtree_entry(const char *path, const struct stat *st, int flag, struc
 }
 
 static int bulk(const char *src, const char *work, int repeat, const char *label, bool move,
-                bool header)
+                bool header, bool no_ctas)
 {
 #ifdef BENCH_BEFORE
     if (move)
@@ -687,9 +689,12 @@ static int bulk(const char *src, const char *work, int repeat, const char *label
         bulk_arg a = {root, move ? link_src : src, move};
         op_result r, c;
         run_child(op_bulk_append, &a, &r);
-        run_child(op_ctas, src, &c);
+        memset(&c, 0, sizeof c);
+        if (!no_ctas)
+            run_child(op_ctas, src, &c);
         progress(label, &r);
-        progress("duckdb create table as", &c);
+        if (!no_ctas)
+            progress("duckdb create table as", &c);
         if (r.r.rc != 0 && failures++ == 0)
             snprintf(first_error, sizeof first_error, "%s", r.r.message);
         app[i] = r.r.op_ms;
@@ -704,9 +709,13 @@ static int bulk(const char *src, const char *work, int repeat, const char *label
                "append / CTAS | append peak RSS MB | CTAS peak RSS MB | failures |\n"
                "|---|---:|---:|---:|---:|---:|---:|---:|\n");
     double am = median(app, (size_t)repeat), cm = median(ctas, (size_t)repeat);
-    printf("| %s | %.0f | %.0f | %.0f | %.2fx | %.0f | %.0f | %d%s%s |\n", label, am,
-           vmin(app, (size_t)repeat), cm, am / cm, peak, ctas_peak, failures,
-           failures ? ": " : "", first_error);
+    if (no_ctas)
+        printf("| %s | %.0f | %.0f | (not run) | - | %.0f | - | %d%s%s |\n", label, am,
+               vmin(app, (size_t)repeat), peak, failures, failures ? ": " : "", first_error);
+    else
+        printf("| %s | %.0f | %.0f | %.0f | %.2fx | %.0f | %.0f | %d%s%s |\n", label, am,
+               vmin(app, (size_t)repeat), cm, am / cm, peak, ctas_peak, failures,
+               failures ? ": " : "", first_error);
     return 0;
 }
 
@@ -721,11 +730,15 @@ int main(int argc, char **argv)
     int reject_day = 14; /* 2024-04-15: in the daily table and in the April bulk table */
     const char *src = NULL, *label = "tstable";
     int repeat = 5;
-    bool move = false, header = false;
+    bool move = false, header = false, no_ctas = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--tiny") == 0) {
             rows = TINY_ROWS;
+            continue;
+        }
+        if (strcmp(a, "--no-ctas") == 0) {
+            no_ctas = true;
             continue;
         }
         if (strcmp(a, "--no-daily") == 0 || strcmp(a, "--move") == 0 ||
@@ -762,7 +775,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "generate") == 0 && out && rows >= DAYS_IN_MONTH)
         return generate(out, rows, sql);
     if (strcmp(argv[1], "bulk") == 0 && src && work)
-        return bulk(src, work, repeat, label, move, header);
+        return bulk(src, work, repeat, label, move, header, no_ctas);
     if (strcmp(argv[1], "run") == 0 && data && reject_day >= 0 && reject_day < DAYS_IN_MONTH) {
         char tmp[4200];
         if (!work) {

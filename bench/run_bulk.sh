@@ -8,8 +8,9 @@
 # $BENCH_DIR/tstable-before-<commit>/ and its library built there (Release);
 # bench/bench_append.c of this tree is compiled against it with
 # -DBENCH_BEFORE. The data is bench_append generate --no-daily (the month,
-# N rows, default 3,000,000). --big adds one ~2 GB file (36,000,000 rows),
-# appended once by each build: peak RSS on the copy path. Results (markdown)
+# N rows, default 3,000,000). --big adds one ~2 GB file (54,000,000 rows),
+# appended once by each build without the CTAS (which would hold ~12 GB):
+# peak RSS on the copy path. Results (markdown)
 # go to stdout; nothing is asserted.
 set -euo pipefail
 
@@ -72,13 +73,16 @@ echo
 "$after_bin" bulk --src "$src" --work "$work" --repeat "$repeat" --label "after (copy)"
 "$after_bin" bulk --src "$src" --work "$work" --repeat "$repeat" --label "after (--move)" --move
 if [ "$big" = 1 ]; then
-    big_data="$bench_dir/tstable-bulk-data-36000000"
-    gen 36000000 "$big_data"
+    big_data="$bench_dir/tstable-bulk-data-54000000"
+    gen 54000000 "$big_data"
     bsrc="$big_data/fhvhv_2024-04.parquet"
     echo
     echo "Large file: \`$bsrc\`, $(du -m "$bsrc" | cut -f1) MB, one run each:"
     echo
-    "$before_bin" bulk --src "$bsrc" --work "$work" --repeat 1 --label "before $before (copy)" --header
-    "$after_bin" bulk --src "$bsrc" --work "$work" --repeat 1 --label "after (copy)"
+    "$before_bin" bulk --src "$bsrc" --work "$work" --repeat 1 --label "before $before (copy)" \
+        --header --no-ctas
+    "$after_bin" bulk --src "$bsrc" --work "$work" --repeat 1 --label "after (copy)" --no-ctas
+    "$after_bin" bulk --src "$bsrc" --work "$work" --repeat 1 --label "after (--move)" \
+        --no-ctas --move
 fi
 rm -rf "$work"

@@ -1,23 +1,41 @@
 /*
  * segment_measure.c — what a segment's metadata and coverage need from its
  * rows: counts, the exact index min/max, and bucket coverage (format §1.10,
- * §1.12), computed inside DuckDB.
+ * §1.12).
  *
  * The workload is an append: a relation of up to hundreds of millions of
- * rows, of which only the index and entity columns matter. Pulling every
- * index value into C to bucket it would cost a transfer per row, so the
- * bucket ordinals are computed in SQL and collapsed into runs of
- * consecutive buckets ("gaps and islands": within one identity, ordinal
- * minus its rank is constant along a run). What crosses into C is one row
- * per run, which is what a Roaring bitmap wants anyway.
+ * rows, of which only the index and entity columns matter. The measure is
+ * one streaming pass (measure_stream): DuckDB reads those columns, cast as
+ * the writer casts them, and hands them over chunk by chunk from a
+ * streaming result (its scan runs in parallel and holds a few chunks, so
+ * memory does not grow with the file); C computes each row's bucket with
+ * the floor divisions below and adds runs of touching buckets of one
+ * identity to its Roaring bitmap, counting rows, nulls, infinities and
+ * min/max on the way. No GROUP BY, no sort: the pass costs about what
+ * reading the two columns costs.
  *
- * Three statements, each reading only the index and entity columns:
+ * The errors that name a row keep the exact messages of the SQL measure
+ * this replaced (issue 14): the pass only detects them (an identity whose
+ * bitmap stayed empty has no index value; for protocol 7, fewer covered
+ * (entity, bucket) pairs than indexed rows means two rows share an
+ * interval — the interval IS the bucket), and then the SQL statements 2 and
+ * 4 below read the source again to name the first such identity or pair
+ * in their order. A rejected append pays for that; an accepted one never.
+ *
+ * The older all-SQL measure (measure_with) stays as the model the tests
+ * compare against (tst_measure_relation_sql; test_measure_stream.c). Its
+ * statements, each reading only the index and entity columns:
  *   1. totals: rows, non-null index values, min/max, nulls per entity column;
  *   2. only when some index value is null and there are entity columns:
  *      identities whose every index value is null (an error, §3 step 6);
- *   3. the runs, streamed chunk by chunk into the coverage.
+ *   3. the runs ("gaps and islands": within one identity, ordinal minus its
+ *      rank is constant along a run), streamed chunk by chunk into the
+ *      coverage;
+ *   4. protocol 7: the first (entity, interval) holding two or more rows.
  *
- * Exactness rules the SQL follows (checked against DuckDB 1.4.4):
+ * Exactness rules both follow (checked against DuckDB 1.4.4; the C side's
+ * floor_div is the same floor division, and an int64 width beyond
+ * INT64_MAX the same two buckets):
  *   - DuckDB's integer `//` truncates toward zero and `%` takes the sign of
  *     the dividend ((-7) // 2 = -3, (-7) % 2 = -1), so floor division is
  *     spelled out as a // b - (a % b < 0 ? 1 : 0), which cannot overflow.
@@ -751,7 +769,9 @@ static int run_flush(stream_state *st)
     if (!st->in_run)
         return 0;
     st->in_run = false;
-    return tst_coverage_add_range(st->cov, st->lo, st->hi);
+    /* unsorted rows make one-bucket runs: a plain add is cheaper there */
+    return st->lo == st->hi ? tst_coverage_add(st->cov, st->lo)
+                            : tst_coverage_add_range(st->cov, st->lo, st->hi);
 }
 
 static int run_add(stream_state *st, uint64_t bucket)
