@@ -263,14 +263,15 @@ int tst_segment_link_file(const char *src, const char *dst, bool *out_linked)
     char *dir = folder_of(dst);
     if (!dir)
         return tst_fail(TST_ENOMEM, "out of memory linking %s", dst);
-    if (stat(src, &st) != 0) {
+    if (lstat(src, &st) != 0) {
         int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
         tst_fail_errno(code, errno, "cannot open %s", src);
         tst_fail_set_path(src);
         free(dir);
         return code;
     }
-    /* another file system (EXDEV), or not a plain file: the caller copies */
+    /* another file system (EXDEV), or not a plain file (link() would link a
+     * symlink itself, not its target): the caller copies */
     if (!S_ISREG(st.st_mode) || stat(dir, &dir_st) != 0 || dir_st.st_dev != st.st_dev) {
         free(dir);
         return 0;

@@ -199,6 +199,34 @@ static void a_move_across_file_systems_copies_and_keeps_the_file(void **state)
     fixture_close(&f);
 }
 
+/* A symlink is not handed over: its target is copied, both stay. */
+static void a_symlinked_source_is_copied_not_moved(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f);
+    char *target = day(f.dir, "d1.parquet", 1);
+    char *link_path = tst_test_path(f.dir, "link.parquet");
+    assert_int_equal(symlink(target, link_path), 0);
+    tst_append_options opts = TST_APPEND_OPTIONS_INIT;
+    opts.move = true;
+    tst_append_result res;
+    assert_tst_ok(tst_table_append_parquet(f.t, link_path, &opts, &res));
+    assert_int_equal(res.moved, 0);
+    assert_true(res.copied);
+    struct stat st;
+    assert_int_equal(lstat(link_path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_true(tst_test_exists(target));
+    char *data = tst_test_path(f.root, res.segment_path);
+    assert_int_equal(lstat(data, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    free(data);
+    free(link_path);
+    free(target);
+    fixture_close(&f);
+}
+
 /* Several files in one commit: each moved, each copy joined in turn. */
 static void a_batch_moves_every_file(void **state)
 {
@@ -299,6 +327,7 @@ int main(void)
         cmocka_unit_test(a_rejected_move_or_copy_leaves_the_file_and_writes_nothing),
         cmocka_unit_test(a_reencoded_move_copies_and_keeps_the_file),
         cmocka_unit_test(a_move_across_file_systems_copies_and_keeps_the_file),
+        cmocka_unit_test(a_symlinked_source_is_copied_not_moved),
         cmocka_unit_test(a_batch_moves_every_file),
         cmocka_unit_test(a_failure_at_any_step_leaves_nothing_and_the_file),
     };
