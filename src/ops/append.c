@@ -866,9 +866,15 @@ static void remove_job_files(append_job *job)
 {
     if (job->segment_cov_written)
         remove_file(job, job->segment_cov_path);
+    copier_abandon(job);
     if (job->data_written)
         remove_file(job, job->data_path);
     job->segment_cov_written = job->data_written = false;
+    /* written again: under a new name, copied (or moved) again */
+    free(job->copy.src);
+    free(job->copy.dst);
+    memset(&job->copy, 0, sizeof job->copy);
+    job->data_named = false;
 }
 
 static int write_job(append_batch *b, append_job *job);
