@@ -4,6 +4,8 @@
  *
  *   bench_append generate --out DIR [--rows N | --tiny] [--sql FILE]
  *   bench_append run --data DIR [--work DIR] [--reject-day K]    K in 0..29, default 14
+ *   bench_append bulk --src FILE --work DIR [--repeat N] [--label L] [--move] [--header]
+ *                     [--no-ctas]
  *
  * generate writes DIR/fhvhv_2024-04.parquet (one month, N rows, default
  * 20,000,000; --tiny 200,000) and DIR/daily/fhvhv_YYYY-MM-DD.parquet (90
@@ -29,6 +31,18 @@
  * exit (open, DuckDB start, append, free), the closest to the reference's
  * per-command timing. fsync stays on. Sources are read warm from the page
  * cache when memory allows (they were just written).
+ *
+ * bulk times one bulk append of FILE into a fresh format_version 6 table
+ * (1-second buckets on pickup_datetime, no entities; the copy path) next to DuckDB's
+ * `CREATE TABLE t AS SELECT * FROM read_parquet(FILE)` into an in-memory
+ * database, each in its own forked child, N times (default 5) alternating,
+ * and prints markdown rows: median and best append ms, median CTAS ms, their
+ * ratio, and peak RSS (--no-ctas: the append alone; DuckDB's CTAS of a
+ * 2 GB file holds ~12 GB). --move appends with opts.move (the file is hard-linked
+ * into the table; each run moves a fresh link to FILE, so FILE stays).
+ * bench/run_bulk.sh runs it from two builds (before/after) on one file;
+ * compiled with -DBENCH_BEFORE it leaves out what the older library lacks.
+ * `generate --no-daily` writes only the month (for a 2 GB file).
  *
  * Results go to stdout as markdown tables; progress goes to stderr.
  * Nothing is asserted: a failed or killed operation is printed as such.
@@ -70,7 +84,9 @@ static double now_ms(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_append generate --out DIR [--rows N | --tiny] [--sql FILE]\n"
-                    "       bench_append run --data DIR [--work DIR] [--reject-day K]\n");
+                    "       bench_append run --data DIR [--work DIR] [--reject-day K]\n"
+                    "       bench_append bulk --src FILE --work DIR [--repeat N] [--label L] "
+                    "[--move] [--header]\n");
 }
 
 /* ======================================================================== */
@@ -164,6 +180,8 @@ static void day_name(int day, char *buf, size_t cap)
              tm.tm_mday);
 }
 
+static bool no_daily;
+
 static int generate(const char *out_dir, uint64_t rows, const char *sql_path)
 {
     char *tpl = read_text(sql_path);
@@ -186,7 +204,7 @@ static int generate(const char *out_dir, uint64_t rows, const char *sql_path)
     double bulk_ms = now_ms() - t0;
     fprintf(stderr, "  bulk month: %.1f s\n", bulk_ms / 1e3);
     double t1 = now_ms();
-    for (int d = 0; rc == 0 && d < DAILY_FILES; d++) {
+    for (int d = 0; rc == 0 && !no_daily && d < DAILY_FILES; d++) {
         char name[64];
         day_name(d, name, sizeof name);
         snprintf(path, sizeof path, "%s/daily/%s", out_dir, name);
@@ -562,6 +580,145 @@ static int run(const char *data, const char *work, int reject_day)
     return 0;
 }
 
+/* ======================================================================== */
+/* bulk: one bulk append against DuckDB CREATE TABLE AS                      */
+
+typedef struct bulk_arg {
+    const char *root, *source;
+    bool move;
+} bulk_arg;
+
+/* A format_version 6 table (any number of rows per interval, like the
+ * reference's benchmark table): trips share seconds. */
+static void op_create_v6(const char *root, op_report *out)
+{
+    static char column[] = "pickup_datetime";
+    tst_index_spec spec = {column, NULL, 0, {TST_INDEX_TIMESTAMP, {TST_TIME_SECONDS, 1}, 0, ""}};
+    spec.kind.protocol = 6;
+    tst_table *t = NULL;
+    int rc = tst_table_create(&t, root, &spec);
+    if (rc != 0)
+        report_failure(out, rc);
+    tst_table_free(t);
+}
+
+static void op_bulk_append(const void *argp, op_report *out)
+{
+    const bulk_arg *arg = argp;
+    op_create_v6(arg->root, out);
+    if (out->rc != 0)
+        return;
+    append_arg a = {arg->root, arg->source, false};
+#ifndef BENCH_BEFORE
+    if (arg->move) {
+        tst_table *t = NULL;
+        int rc = tst_table_open(&t, arg->root);
+        if (rc != 0) {
+            report_failure(out, rc);
+            return;
+        }
+        tst_append_options opts = TST_APPEND_OPTIONS_INIT;
+        opts.move = true;
+        tst_append_result res;
+        memset(&res, 0, sizeof res);
+        double t0 = now_ms();
+        rc = tst_table_append_parquet(t, arg->source, &opts, &res);
+        out->op_ms = now_ms() - t0;
+        if (rc != 0)
+            report_failure(out, rc);
+        out->rows = res.rows;
+        out->copied = res.copied;
+        tst_table_free(t);
+        return;
+    }
+#endif
+    op_append(&a, out);
+}
+
+static void op_ctas(const void *arg, op_report *out)
+{
+    duckdb_database db;
+    duckdb_connection con;
+    out->rc = 1;
+    if (duckdb_open(NULL, &db) != DuckDBSuccess || duckdb_connect(db, &con) != DuckDBSuccess) {
+        snprintf(out->message, sizeof out->message, "cannot open DuckDB");
+        return;
+    }
+    char sql[4400];
+    snprintf(sql, sizeof sql, "CREATE TABLE t AS SELECT * FROM read_parquet('%s')",
+             (const char *)arg);
+    duckdb_result res;
+    double t0 = now_ms();
+    duckdb_state st = duckdb_query(con, sql, &res);
+    out->op_ms = now_ms() - t0;
+    if (st == DuckDBSuccess)
+        out->rc = 0;
+    else
+        snprintf(out->message, sizeof out->message, "%s", duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+}
+
+static int rmtree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int bulk(const char *src, const char *work, int repeat, const char *label, bool move,
+                bool header, bool no_ctas)
+{
+#ifdef BENCH_BEFORE
+    if (move)
+        return fprintf(stderr, "bench_append: --move needs the newer library\n"), 2;
+#endif
+    if (repeat < 1 || repeat > 50 || access(src, R_OK) != 0)
+        return usage(), 2;
+    if (mkdir(work, 0755) != 0 && errno != EEXIST)
+        return perror(work), 1;
+    double app[50], ctas[50], peak = 0, ctas_peak = 0;
+    int failures = 0;
+    char first_error[600] = "";
+    for (int i = 0; i < repeat; i++) {
+        char root[4200], link_src[4300];
+        snprintf(root, sizeof root, "%s/bulk-%d-%d", work, (int)getpid(), i);
+        snprintf(link_src, sizeof link_src, "%s/src-%d-%d.parquet", work, (int)getpid(), i);
+        if (move && link(src, link_src) != 0)
+            return perror(link_src), 1;
+        bulk_arg a = {root, move ? link_src : src, move};
+        op_result r, c;
+        run_child(op_bulk_append, &a, &r);
+        memset(&c, 0, sizeof c);
+        if (!no_ctas)
+            run_child(op_ctas, src, &c);
+        progress(label, &r);
+        if (!no_ctas)
+            progress("duckdb create table as", &c);
+        if (r.r.rc != 0 && failures++ == 0)
+            snprintf(first_error, sizeof first_error, "%s", r.r.message);
+        app[i] = r.r.op_ms;
+        ctas[i] = c.r.op_ms;
+        peak = r.peak_mb > peak ? r.peak_mb : peak;
+        ctas_peak = c.peak_mb > ctas_peak ? c.peak_mb : ctas_peak;
+        nftw(root, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS);
+        unlink(link_src);
+    }
+    if (header)
+        printf("| build | append ms (median) | append ms (best) | DuckDB CTAS ms (median) | "
+               "append / CTAS | append peak RSS MB | CTAS peak RSS MB | failures |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    double am = median(app, (size_t)repeat), cm = median(ctas, (size_t)repeat);
+    if (no_ctas)
+        printf("| %s | %.0f | %.0f | (not run) | - | %.0f | - | %d%s%s |\n", label, am,
+               vmin(app, (size_t)repeat), peak, failures, failures ? ": " : "", first_error);
+    else
+        printf("| %s | %.0f | %.0f | %.0f | %.2fx | %.0f | %.0f | %d%s%s |\n", label, am,
+               vmin(app, (size_t)repeat), cm, am / cm, peak, ctas_peak, failures,
+               failures ? ": " : "", first_error);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -571,10 +728,24 @@ int main(int argc, char **argv)
     default_sql_path(sql, sizeof sql);
     uint64_t rows = DEFAULT_ROWS;
     int reject_day = 14; /* 2024-04-15: in the daily table and in the April bulk table */
+    const char *src = NULL, *label = "tstable";
+    int repeat = 5;
+    bool move = false, header = false, no_ctas = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--tiny") == 0) {
             rows = TINY_ROWS;
+            continue;
+        }
+        if (strcmp(a, "--no-ctas") == 0) {
+            no_ctas = true;
+            continue;
+        }
+        if (strcmp(a, "--no-daily") == 0 || strcmp(a, "--move") == 0 ||
+            strcmp(a, "--header") == 0) {
+            no_daily |= strcmp(a, "--no-daily") == 0;
+            move |= strcmp(a, "--move") == 0;
+            header |= strcmp(a, "--header") == 0;
             continue;
         }
         if (!v)
@@ -591,12 +762,20 @@ int main(int argc, char **argv)
             work = v;
         else if (strcmp(a, "--reject-day") == 0)
             reject_day = atoi(v);
+        else if (strcmp(a, "--src") == 0)
+            src = v;
+        else if (strcmp(a, "--label") == 0)
+            label = v;
+        else if (strcmp(a, "--repeat") == 0)
+            repeat = atoi(v);
         else
             return usage(), 2;
         i++;
     }
     if (strcmp(argv[1], "generate") == 0 && out && rows >= DAYS_IN_MONTH)
         return generate(out, rows, sql);
+    if (strcmp(argv[1], "bulk") == 0 && src && work)
+        return bulk(src, work, repeat, label, move, header, no_ctas);
     if (strcmp(argv[1], "run") == 0 && data && reject_day >= 0 && reject_day < DAYS_IN_MONTH) {
         char tmp[4200];
         if (!work) {

@@ -177,10 +177,23 @@ typedef struct tst_append_options {
      * row: TST_EOVERLAP saying so. TST_EINVAL with SKIP or REPLACE.
      */
     bool allow_boundary_overlap;
+    /*
+     * Zero-copy ingest for a caller that hands its Parquet file over: when
+     * the file would be copied (it matches the table and reencode is off)
+     * and lies on the table's file system, it is hard-linked into the table
+     * instead of copied, fsynced there, and its own name is removed once the
+     * append commits: the file MOVES into the table. The data file is the
+     * caller's inode, so nothing may write to it afterwards (through another
+     * hard link either). On another file system (EXDEV) or one without hard
+     * links, the file is copied as usual and left where it was
+     * (tst_append_result.moved says which). A failed append leaves the file
+     * where it was. Only for tst_table_append_parquet(_files).
+     */
+    bool move;
 } tst_append_options;
 
 #define TST_APPEND_OPTIONS_INIT                                                                 \
-    {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, TST_OVERLAP_REJECT, false}
+    {10, false, 0, NULL, TST_COMPRESSION_DEFAULT, TST_OVERLAP_REJECT, false, false}
 
 /* What an append did. */
 typedef struct tst_append_result {
@@ -198,6 +211,9 @@ typedef struct tst_append_result {
     bool no_op;
     uint64_t rows_replaced, buckets_replaced;
     uint64_t segments_removed, segments_rewritten;
+    /* opts.move: how many source files were moved into the table (the rest,
+     * on another file system, were copied and left in place). */
+    uint64_t moved;
 } tst_append_result;
 
 /* CSV reading. Zero values mean: infer. */

@@ -348,7 +348,7 @@ static PyObject *append_report(uint64_t start, const tst_append_result *res,
                          "attempts", res->attempts, "compression",
                          tst_compression_name(opts->compression));
     /* on_overlap: what was skipped or replaced (zeros for reject) */
-    PyObject *more = d ? Py_BuildValue("{s:s,s:K,s:K,s:O,s:K,s:K,s:K,s:K}", "on_overlap",
+    PyObject *more = d ? Py_BuildValue("{s:s,s:K,s:K,s:O,s:K,s:K,s:K,s:K,s:O}", "on_overlap",
                          tst_overlap_mode_name(opts->on_overlap), "rows_skipped",
                          (unsigned long long)res->rows_skipped, "buckets_skipped",
                          (unsigned long long)res->buckets_skipped, "no_op",
@@ -356,7 +356,8 @@ static PyObject *append_report(uint64_t start, const tst_append_result *res,
                          (unsigned long long)res->rows_replaced, "buckets_replaced",
                          (unsigned long long)res->buckets_replaced, "segments_removed",
                          (unsigned long long)res->segments_removed, "segments_rewritten",
-                         (unsigned long long)res->segments_rewritten) : NULL;
+                         (unsigned long long)res->segments_rewritten, "moved",
+                         res->moved ? Py_True : Py_False) : NULL;
     if (more == NULL || PyDict_Update(d, more) < 0)
         Py_CLEAR(d);
     Py_XDECREF(more);
@@ -402,13 +403,14 @@ static int overlap_option(tst_append_options *opts, PyObject *mode, int boundary
 
 static PyObject *table_append_parquet(ttf_TableObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"path", "on_overlap", "allow_boundary_overlap", NULL};
+    static char *kw[] = {"path", "on_overlap", "allow_boundary_overlap", "move", NULL};
     PyObject *path, *mode = Py_None;
-    int boundary = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$Op:append_parquet", kw, &path, &mode,
-                                     &boundary))
+    int boundary = 0, move = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$Opp:append_parquet", kw, &path, &mode,
+                                     &boundary, &move))
         return NULL;
     append_call call = APPEND_CALL(APPEND_PARQUET);
+    call.opts.move = move != 0;
     if (overlap_option(&call.opts, mode, boundary) < 0 || ttf_path_arg(path, &call.path) < 0)
         return NULL;
     PyObject *out = run_append(self, &call);
@@ -920,8 +922,10 @@ static PyMethodDef table_methods[] = {
      "is_pinned() -> bool\n\nWhether the handle was opened at a version or an instant: it\n"
      "never moves (refresh() leaves it) and refuses every write."},
     {"append_parquet", TTF_KW(table_append_parquet), METH_VARARGS | METH_KEYWORDS,
-     "append_parquet(path, *, on_overlap=None, allow_boundary_overlap=False) -> dict\n\n"
-     "Append a Parquet file as one new segment; returns what AppendReport is built from."},
+     "append_parquet(path, *, on_overlap=None, allow_boundary_overlap=False, move=False)\n"
+     "    -> dict\n\n"
+     "Append a Parquet file as one new segment; returns what AppendReport is built from.\n"
+     "move=True hands the file over (hard-linked into the table, old name removed)."},
     {"append_csv", TTF_KW(table_append_csv), METH_VARARGS | METH_KEYWORDS,
      "append_csv(path, *, delimiter=None, header=None, columns=None, on_overlap=None,\n"
      "           allow_boundary_overlap=False) -> dict\n\n"

@@ -221,6 +221,8 @@ class AppendReport(int):
     @property
     def segments_rewritten(self) -> int: ...
     @property
+    def moved(self) -> bool: ...
+    @property
     def row_group_count(self) -> int:
         """Row groups in the new segment (read from its footer when asked)."""
     def to_dict(self) -> Dict[str, Any]: ...
@@ -348,6 +350,7 @@ class TimeSeriesTable:
         *,
         on_overlap: Optional[Literal["reject", "skip", "replace"]] = None,
         allow_boundary_overlap: bool = False,
+        move: bool = False,
     ) -> AppendReport: ...
     def append_csv(
         self,

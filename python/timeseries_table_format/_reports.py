@@ -33,6 +33,8 @@ _FIELDS = (
     ("buckets_replaced", "replace: the (entity, bucket) pairs replaced"),
     ("segments_removed", "replace: segments removed whole"),
     ("segments_rewritten", "replace: segments rewritten keeping their other rows"),
+    ("moved", "append_parquet(move=True): True when the file was moved into the table "
+              "(hard-linked, its old name removed); False when it was copied or re-encoded"),
 )
 
 # DuckDB's Parquet writer default (ROW_GROUP_SIZE), used when no limit is given.
@@ -127,6 +129,10 @@ class AppendReport(int):
     @property
     def segments_removed(self) -> int:
         return self._fields["segments_removed"]
+
+    @property
+    def moved(self) -> bool:
+        return bool(self._fields["moved"])
 
     @property
     def segments_rewritten(self) -> int:

@@ -287,7 +287,8 @@ class TimeSeriesTable(_native.TimeSeriesTable):
 
     def append_parquet(self, parquet_path: Any, copy_if_outside: bool = True, *,
                        on_overlap: Optional[str] = None,
-                       allow_boundary_overlap: bool = False) -> AppendReport:
+                       allow_boundary_overlap: bool = False,
+                       move: bool = False) -> AppendReport:
         """Append one Parquet file as a new segment; returns an AppendReport (an int:
         the committed version). A file whose columns already have the table's
         types is copied byte for byte, others are re-encoded; the source is
@@ -299,13 +300,22 @@ class TimeSeriesTable(_native.TimeSeriesTable):
         other: its rows go into a new segment with a fresh name under data/,
         and the file itself is left where it is (no log entry names it).
         on_overlap ("reject" by default, "skip", "replace") and
-        allow_boundary_overlap: as for append()."""
+        allow_boundary_overlap: as for append().
+
+        move=True hands the file over instead of copying it (zero-copy
+        ingest): a file that would be copied as it is and lies on the table's
+        file system is hard-linked into the table and its old name removed
+        once the append commits (report.moved). The table then owns those
+        bytes: nothing may write to the file afterwards. A failed append
+        leaves it where it was; a file on another file system, or one that
+        is re-encoded, is copied and left in place (report.moved False)."""
         given = parquet_path
         if not copy_if_outside:
             parquet_path = self._path_inside_root(parquet_path)
         try:
             fields = super().append_parquet(parquet_path, on_overlap=on_overlap,
-                                            allow_boundary_overlap=allow_boundary_overlap)
+                                            allow_boundary_overlap=allow_boundary_overlap,
+                                            move=move)
             return _appended(AppendReport(fields,
                                           self.root()))
         except CoverageOverlapError as error:

@@ -70,6 +70,14 @@ static const char HELP[] =
     "                        the table already partly covers, when none of its rows\n"
     "                        there has an index value the table holds (format 6\n"
     "                        tables; protocol 7 keeps one row per bucket)\n"
+    "  --move                Parquet: hand the files over instead of copying them. A\n"
+    "                        file that would be copied as it is and lies on the table's\n"
+    "                        file system is hard-linked into the table, and its old\n"
+    "                        name is removed once the append commits (a failed append\n"
+    "                        leaves it). The table then owns those bytes: do not write\n"
+    "                        to the file through another name afterwards. Files on\n"
+    "                        another file system, or re-encoded ones, are copied and\n"
+    "                        left where they are\n"
     "  --timing              Also print the time the append took (elapsed_ms)\n"
     "  --help                Show this help\n"
     "\n"
@@ -81,14 +89,15 @@ static const char HELP[] =
     "  tstable append --table ./my_stocks --csv examples/data/nvda_1h_sample.csv --timing\n"
     "  tstable append --table ./bars --parquet 'days/2024-02-*.parquet'\n"
     "  tstable append --table ./daily --csv daily.csv --column date=TIMESTAMP\n"
-    "  tstable append --table ./bars --parquet today.parquet --on-overlap skip\n";
+    "  tstable append --table ./bars --parquet today.parquet --on-overlap skip\n"
+    "  tstable append --table ./bars --parquet staging/2024-02-01.parquet --move\n";
 
 static const cli_opt OPTS[] = {
     {"table", NULL, CLI_VALUE},    {"parquet", NULL, CLI_LIST_MANY},
     {"csv", NULL, CLI_LIST_MANY},  {"delimiter", NULL, CLI_VALUE},
     {"no-header", NULL, CLI_FLAG}, {"column", NULL, CLI_LIST},
     {"timing", NULL, CLI_FLAG},    {"on-overlap", NULL, CLI_VALUE},
-    {"allow-boundary-overlap", NULL, CLI_FLAG},
+    {"allow-boundary-overlap", NULL, CLI_FLAG}, {"move", NULL, CLI_FLAG},
 };
 
 /* ---- the terminal spinner ------------------------------------------------ */
@@ -355,10 +364,11 @@ static int report_failure(void)
 }
 
 static int append_all(tst_table *table, const source_list *l, const tst_csv_options *csv,
-                      tst_overlap_mode mode, bool boundary, tst_cancel *cancel,
+                      tst_overlap_mode mode, bool boundary, bool move, tst_cancel *cancel,
                       tst_append_result *result, double *elapsed)
 {
     tst_append_options opts = TST_APPEND_OPTIONS_INIT;
+    opts.move = move;
     opts.cancel = cancel;
     opts.on_overlap = mode;
     opts.allow_boundary_overlap = boundary;
@@ -388,7 +398,7 @@ int cli_append_source(tst_table *table, const char *path, bool csv, uint64_t *ou
     double elapsed = 0;
     int rc = add_source(&l, path);
     if (rc == 0 &&
-        append_all(table, &l, NULL, TST_OVERLAP_REJECT, false, NULL, &result, &elapsed) != 0)
+        append_all(table, &l, NULL, TST_OVERLAP_REJECT, false, false, NULL, &result, &elapsed) != 0)
         rc = report_failure();
     sources_free(&l);
     if (rc != 0)
@@ -413,11 +423,13 @@ static void print_overlap(const tst_append_result *r, tst_overlap_mode mode)
 }
 
 static int run_append(tst_table *table, const source_list *l, const csv_settings *csv,
-                      tst_overlap_mode mode, bool boundary, cli_signal_guard *guard, bool timing)
+                      tst_overlap_mode mode, bool boundary, bool move, cli_signal_guard *guard,
+                      bool timing)
 {
     tst_append_result result;
     double elapsed = 0;
-    int rc = append_all(table, l, &csv->opts, mode, boundary, guard->cancel, &result, &elapsed);
+    int rc = append_all(table, l, &csv->opts, mode, boundary, move, guard->cancel, &result,
+                        &elapsed);
     int sig = guard->received;
     if (rc != 0) {
         report_failure();
@@ -434,6 +446,11 @@ static int run_append(tst_table *table, const source_list *l, const csv_settings
     if (l->count > 1)
         printf(" (%zu files)", l->count);
     print_overlap(&result, mode);
+    if (move && result.moved == l->count)
+        printf(" (moved into the table)");
+    else if (move)
+        printf(" (moved %llu of %zu files; the others were copied and left in place)",
+               (unsigned long long)result.moved, l->count);
     if (timing)
         printf(" (elapsed_ms: %llu)", (unsigned long long)(elapsed * 1000.0));
     putchar('\n');
@@ -461,11 +478,15 @@ int cli_cmd_append(int argc, char **argv)
     if (rc == 0 && mode_text && tst_overlap_mode_parse(mode_text, &mode) != 0)
         rc = cli_usage_error("append", "--on-overlap takes reject, skip or replace, got '%s'",
                              mode_text);
+    bool move = cli_has(&args, "move");
+    if (rc == 0 && move && sources.csv)
+        rc = cli_usage_error("append", "--move takes Parquet files (a CSV file is always "
+                             "re-encoded): drop --move or append --parquet");
     if (rc == 0)
         rc = cli_open_table(&table, cli_get(&args, "table")) == 0 ? 0 : CLI_EXIT_FAIL;
     if (rc == 0)
         rc = run_append(table, &sources, &csv, mode, cli_has(&args, "allow-boundary-overlap"),
-                        &guard, cli_has(&args, "timing"));
+                        move, &guard, cli_has(&args, "timing"));
     cli_guard_stop(&guard);
     tst_table_free(table);
     sources_free(&sources);

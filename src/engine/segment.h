@@ -4,9 +4,11 @@
  * Measuring reads only the index and entity columns of a relation and
  * returns what a segment's metadata and coverage need: row counts, the exact
  * index min/max, and the bucket coverage (global, or per entity identity).
- * Buckets are computed inside DuckDB (floor division, format §1.10) and
- * come back as runs of consecutive buckets, so the transfer is
- * proportional to the covered runs, not to the rows.
+ * It is one streaming pass: DuckDB reads and casts the two kinds of
+ * columns, and the buckets (floor division, format §1.10) are computed in C
+ * chunk by chunk and added to the bitmaps as runs, so memory does not grow
+ * with the relation. The older all-SQL measure (aggregation in DuckDB) stays
+ * as tst_measure_relation_sql, the model the streaming one is tested against.
  *
  * Writing produces a new segment file in the table's schema: either a byte
  * copy of a Parquet source that already matches (copy_file_range), or a
@@ -52,6 +54,12 @@ int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
  * bucket, range and row count also in tst_error_last()). */
 int tst_measure_relation_ex(const char *relation_sql, const tst_index_spec *spec,
                             const tst_schema *schema, bool unique_intervals, tst_measure *out);
+/* The all-SQL measure (totals, gaps-and-islands runs and the duplicate
+ * check computed by DuckDB's GROUP BY and window functions): the same
+ * results and errors as tst_measure_relation_ex, slower; kept as the model
+ * for tests (tests/integration/test_measure_stream.c). */
+int tst_measure_relation_sql(const char *relation_sql, const tst_index_spec *spec,
+                             const tst_schema *schema, bool unique_intervals, tst_measure *out);
 void tst_measure_clear(tst_measure *m);
 
 /*
@@ -60,6 +68,16 @@ void tst_measure_clear(tst_measure *m);
  * publish. The source is never modified.
  */
 int tst_segment_copy_file(const char *src, const char *dst);
+
+/*
+ * Zero-copy ingest: hard-links src as dst (which must not exist) when both
+ * are on one file system, fsyncs the file and dst's folder; *out_linked
+ * then is true. On another file system (or when src is not a regular
+ * file) nothing is done, *out_linked stays false and the caller copies.
+ * The caller hands the file over: dst shares src's inode, so a later write
+ * to src changes the segment.
+ */
+int tst_segment_link_file(const char *src, const char *dst, bool *out_linked);
 
 /* How a re-encoded segment is laid out; zeroes mean the defaults (zstd,
  * DuckDB's row-group size). DuckDB 1.4's ROW_GROUP_SIZE_BYTES does not

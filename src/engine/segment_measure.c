@@ -1,23 +1,41 @@
 /*
  * segment_measure.c — what a segment's metadata and coverage need from its
  * rows: counts, the exact index min/max, and bucket coverage (format §1.10,
- * §1.12), computed inside DuckDB.
+ * §1.12).
  *
  * The workload is an append: a relation of up to hundreds of millions of
- * rows, of which only the index and entity columns matter. Pulling every
- * index value into C to bucket it would cost a transfer per row, so the
- * bucket ordinals are computed in SQL and collapsed into runs of
- * consecutive buckets ("gaps and islands": within one identity, ordinal
- * minus its rank is constant along a run). What crosses into C is one row
- * per run, which is what a Roaring bitmap wants anyway.
+ * rows, of which only the index and entity columns matter. The measure is
+ * one streaming pass (measure_stream): DuckDB reads those columns, cast as
+ * the writer casts them, and hands them over chunk by chunk from a
+ * streaming result (its scan runs in parallel and holds a few chunks, so
+ * memory does not grow with the file); C computes each row's bucket with
+ * the floor divisions below and adds runs of touching buckets of one
+ * identity to its Roaring bitmap, counting rows, nulls, infinities and
+ * min/max on the way. No GROUP BY, no sort: the pass costs about what
+ * reading the two columns costs.
  *
- * Three statements, each reading only the index and entity columns:
+ * The errors that name a row keep the exact messages of the SQL measure
+ * this replaced (issue 14): the pass only detects them (an identity whose
+ * bitmap stayed empty has no index value; for protocol 7, fewer covered
+ * (entity, bucket) pairs than indexed rows means two rows share an
+ * interval — the interval IS the bucket), and then the SQL statements 2 and
+ * 4 below read the source again to name the first such identity or pair
+ * in their order. A rejected append pays for that; an accepted one never.
+ *
+ * The older all-SQL measure (measure_with) stays as the model the tests
+ * compare against (tst_measure_relation_sql; test_measure_stream.c). Its
+ * statements, each reading only the index and entity columns:
  *   1. totals: rows, non-null index values, min/max, nulls per entity column;
  *   2. only when some index value is null and there are entity columns:
  *      identities whose every index value is null (an error, §3 step 6);
- *   3. the runs, streamed chunk by chunk into the coverage.
+ *   3. the runs ("gaps and islands": within one identity, ordinal minus its
+ *      rank is constant along a run), streamed chunk by chunk into the
+ *      coverage;
+ *   4. protocol 7: the first (entity, interval) holding two or more rows.
  *
- * Exactness rules the SQL follows (checked against DuckDB 1.4.4):
+ * Exactness rules both follow (checked against DuckDB 1.4.4; the C side's
+ * floor_div is the same floor division, and an int64 width beyond
+ * INT64_MAX the same two buckets):
  *   - DuckDB's integer `//` truncates toward zero and `%` takes the sign of
  *     the dividend ((-7) // 2 = -3, (-7) % 2 = -1), so floor division is
  *     spelled out as a // b - (a % b < 0 ? 1 : 0), which cannot overflow.
@@ -39,6 +57,7 @@
  */
 #include "segment.h"
 
+#include "cancel.h"
 #include "duck.h"
 #include "fail.h"
 #include "model.h"
@@ -119,6 +138,21 @@ static int plan_resolve(measure_plan *p, const char *relation, const tst_index_s
         else
             rc = entity_type_of(f, &p->entity[i]);
     }
+    return rc;
+}
+
+/* Pins the session zone to UTC and decides how the index is cast. */
+static int measure_prepare(duckdb_connection con, measure_plan *p)
+{
+    int rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
+    bool tstz = false;
+    if (rc == 0 && p->spec->kind.type == TST_INDEX_TIMESTAMP &&
+        p->index->type.unit != TST_PRECISION_MICROS)
+        rc = tst_duck_column_is_tstz(con, p->relation, p->spec->column, &tstz);
+    /* DuckDB casts nothing finer than TIMESTAMP to TIMESTAMP_MS directly (a
+     * zoned ns source is read as TIMESTAMP_NS, see source.c) */
+    p->index_via_timestamp = tstz || (p->spec->kind.type == TST_INDEX_TIMESTAMP &&
+                                      p->index->type.unit == TST_PRECISION_MILLIS);
     return rc;
 }
 
@@ -469,11 +503,11 @@ static uint64_t bucket_of_ordinal(const measure_plan *p, uint64_t ordinal_bits)
 }
 
 /* Reads row `row`'s identity; utf8 components borrow the chunk's strings. */
-static void identity_read(const measure_plan *p, duckdb_data_chunk chunk, idx_t row,
-                          tst_entity_value *values)
+static void identity_read(const measure_plan *p, duckdb_data_chunk chunk, idx_t first_col,
+                          idx_t row, tst_entity_value *values)
 {
     for (size_t k = 0; k < p->spec->entity_count; k++) {
-        void *data = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, k));
+        void *data = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, first_col + k));
         tst_entity_value *v = &values[k];
         v->type = p->entity[k];
         switch (p->entity[k]) {
@@ -502,7 +536,7 @@ static int runs_add_chunk(const measure_plan *p, duckdb_data_chunk chunk, tst_me
         cell_u64(chunk, n_ent + 1, r, &hi);
         tst_coverage *cov = out->global;
         if (n_ent > 0) {
-            identity_read(p, chunk, r, values);
+            identity_read(p, chunk, 0, r, values);
             tst_entity_identity id = {n_ent, values};
             rc = tst_entity_coverage_get_or_add(out->entities, &id, &cov);
         }
@@ -654,15 +688,7 @@ static int measure_with(duckdb_connection con, measure_plan *p, bool unique, tst
     s.entity_nulls = calloc(p->spec->entity_count + 1, sizeof *s.entity_nulls);
     if (!s.entity_nulls)
         return tst_fail(TST_ENOMEM, "out of memory measuring %s", p->relation);
-    int rc = tst_duck_query(con, "SET SESSION TimeZone = 'UTC'", NULL, "pinning the time zone");
-    bool tstz = false;
-    if (rc == 0 && p->spec->kind.type == TST_INDEX_TIMESTAMP &&
-        p->index->type.unit != TST_PRECISION_MICROS)
-        rc = tst_duck_column_is_tstz(con, p->relation, p->spec->column, &tstz);
-    /* DuckDB casts nothing finer than TIMESTAMP to TIMESTAMP_MS directly (a
-     * zoned ns source is read as TIMESTAMP_NS, see source.c) */
-    p->index_via_timestamp = tstz || (p->spec->kind.type == TST_INDEX_TIMESTAMP &&
-                                      p->index->type.unit == TST_PRECISION_MILLIS);
+    int rc = measure_prepare(con, p);
     if (rc == 0)
         rc = totals_read(con, p, &s);
     if (rc == 0)
@@ -688,14 +714,335 @@ static int measure_with(duckdb_connection con, measure_plan *p, bool unique, tst
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The streaming pass                                                        */
+
+/*
+ * One pass over "SELECT <index cast> AS i, <entity casts> FROM relation"
+ * (the casts of sql_base, so the values are the ones the SQL model and the
+ * writer see), read chunk by chunk from a streaming result: DuckDB produces
+ * the chunks in parallel and holds only a few of them at a time, so memory
+ * does not grow with the file. Each row's bucket is computed here (the
+ * floor divisions of sql_ordinal, in C) and added to its identity's bitmap;
+ * consecutive rows of one identity whose buckets touch form a run that is
+ * added once, which is what sorted input (the common case) gives.
+ */
+typedef struct stream_state {
+    const measure_plan *p;
+    tst_measure *out;
+    totals *s;
+    bool have_minmax;
+    /* the current identity (borrowed from the current chunk) and its bitmap */
+    tst_entity_value *cur, *row;
+    tst_coverage *cov;
+    bool have_cur;
+    /* the current run of buckets, not yet in cov */
+    bool in_run;
+    uint64_t lo, hi;
+} stream_state;
+
+/* floor(x / w) for w >= 1 (w <= INT64_MAX). */
+static int64_t floor_div(int64_t x, int64_t w)
+{
+    int64_t q = x / w;
+    return (x % w < 0) ? q - 1 : q;
+}
+
+/* The bucket id of v (index units, as bits), format §1.10. */
+static uint64_t bucket_of_value(const measure_plan *p, uint64_t bits)
+{
+    const tst_index_kind *kind = &p->spec->kind;
+    if (kind->type == TST_INDEX_UINT64)
+        return bits / kind->bucket_width;
+    int64_t v = (int64_t)bits, ordinal;
+    if (kind->type == TST_INDEX_INT64)
+        ordinal = kind->bucket_width > (uint64_t)INT64_MAX ? (v < 0 ? -1 : 0)
+                                                            : floor_div(v, (int64_t)kind->bucket_width);
+    else
+        ordinal = floor_div(floor_div(v, (int64_t)units_per_second(p->index->type.unit)),
+                            (int64_t)tst_time_bucket_seconds(kind->bucket));
+    return (uint64_t)ordinal ^ TST_BUCKET_SIGN_BIT;
+}
+
+static int run_flush(stream_state *st)
+{
+    if (!st->in_run)
+        return 0;
+    st->in_run = false;
+    /* unsorted rows make one-bucket runs: a plain add is cheaper there */
+    return st->lo == st->hi ? tst_coverage_add(st->cov, st->lo)
+                            : tst_coverage_add_range(st->cov, st->lo, st->hi);
+}
+
+static int run_add(stream_state *st, uint64_t bucket)
+{
+    if (st->in_run) {
+        if (bucket >= st->lo && bucket <= st->hi)
+            return 0;
+        if (st->hi != UINT64_MAX && bucket == st->hi + 1) {
+            st->hi = bucket;
+            return 0;
+        }
+        if (st->lo != 0 && bucket == st->lo - 1) {
+            st->lo = bucket;
+            return 0;
+        }
+        int rc = run_flush(st);
+        if (rc != 0)
+            return rc;
+    }
+    st->in_run = true;
+    st->lo = st->hi = bucket;
+    return 0;
+}
+
+static bool entity_value_equal(const tst_entity_value *a, const tst_entity_value *b)
+{
+    switch (a->type) {
+    case TST_ENTITY_UTF8:
+        return a->v.utf8.len == b->v.utf8.len &&
+               memcmp(a->v.utf8.ptr, b->v.utf8.ptr, a->v.utf8.len) == 0;
+    case TST_ENTITY_INT32: return a->v.i32 == b->v.i32;
+    case TST_ENTITY_INT64: return a->v.i64 == b->v.i64;
+    case TST_ENTITY_UINT64: return a->v.u64 == b->v.u64;
+    }
+    return false;
+}
+
+/* Makes row `r`'s identity the current one (its bitmap created if new). */
+static int identity_switch(stream_state *st, duckdb_data_chunk chunk, idx_t r)
+{
+    size_t n = st->p->spec->entity_count;
+    identity_read(st->p, chunk, 1, r, st->row);
+    if (st->have_cur) {
+        bool same = true;
+        for (size_t k = 0; same && k < n; k++)
+            same = entity_value_equal(&st->cur[k], &st->row[k]);
+        if (same)
+            return 0;
+    }
+    int rc = run_flush(st);
+    if (rc != 0)
+        return rc;
+    memcpy(st->cur, st->row, n * sizeof *st->cur);
+    tst_entity_identity id = {n, st->cur};
+    st->have_cur = false;
+    rc = tst_entity_coverage_get_or_add(st->out->entities, &id, &st->cov);
+    st->have_cur = rc == 0;
+    return rc;
+}
+
+static bool less_bits(const measure_plan *p, uint64_t a, uint64_t b)
+{
+    return p->spec->kind.type == TST_INDEX_UINT64 ? a < b : (int64_t)a < (int64_t)b;
+}
+
+static int stream_chunk(stream_state *st, duckdb_data_chunk chunk)
+{
+    const measure_plan *p = st->p;
+    size_t n_ent = p->spec->entity_count;
+    idx_t rows = duckdb_data_chunk_get_size(chunk);
+    duckdb_vector ivec = duckdb_data_chunk_get_vector(chunk, 0);
+    const uint64_t *ival = duckdb_vector_get_data(ivec);
+    uint64_t *ivalid = duckdb_vector_get_validity(ivec);
+    uint64_t *evalid[n_ent + 1];
+    for (size_t k = 0; k < n_ent; k++)
+        evalid[k] = duckdb_vector_get_validity(duckdb_data_chunk_get_vector(chunk, 1 + k));
+    bool ts = p->spec->kind.type == TST_INDEX_TIMESTAMP;
+    totals *s = st->s;
+    s->rows += rows;
+    int rc = 0;
+    for (idx_t r = 0; rc == 0 && r < rows; r++) {
+        bool complete = true;
+        for (size_t k = 0; k < n_ent; k++)
+            if (evalid[k] && !duckdb_validity_row_is_valid(evalid[k], r)) {
+                s->entity_nulls[k]++;
+                complete = false;
+            }
+        bool indexed = !ivalid || duckdb_validity_row_is_valid(ivalid, r);
+        if (!complete) /* an error once the pass ends (totals_check) */
+            continue;
+        if (!indexed) { /* no bucket, but the identity must exist (unindexed check) */
+            if (n_ent > 0)
+                rc = identity_switch(st, chunk, r);
+            continue;
+        }
+        uint64_t v = ival[r];
+        s->indexed++;
+        /* DuckDB's infinite timestamps, in every unit */
+        if (ts && (v == (uint64_t)INT64_MAX || v == (uint64_t)-INT64_MAX)) {
+            s->infinite++;
+            continue;
+        }
+        s->epoch_valid++;
+        if (!st->have_minmax) {
+            s->min = s->max = v;
+            st->have_minmax = true;
+        } else if (less_bits(p, v, s->min))
+            s->min = v;
+        else if (less_bits(p, s->max, v))
+            s->max = v;
+        if (n_ent > 0)
+            rc = identity_switch(st, chunk, r);
+        if (rc == 0)
+            rc = run_add(st, bucket_of_value(p, v));
+    }
+    /* the current identity borrows this chunk's strings */
+    if (rc == 0)
+        rc = run_flush(st);
+    if (n_ent > 0)
+        st->have_cur = false;
+    return rc;
+}
+
+/* "SELECT <index cast> AS i, <entity casts> AS e0.. FROM <relation>" */
+static int stream_sql(tst_sql *t, const measure_plan *p)
+{
+    const char *index_type = p->spec->kind.type == TST_INDEX_INT64    ? "BIGINT"
+                           : p->spec->kind.type == TST_INDEX_UINT64   ? "UBIGINT"
+                                                 : timestamp_sql_type(p->index->type.unit);
+    int rc = SQL_F(t, "SELECT ");
+    if (rc == 0)
+        rc = sql_cast(t, p->spec->column, index_type, "i", p->index_via_timestamp);
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
+        char alias[32];
+        snprintf(alias, sizeof alias, "e%zu", k);
+        rc = SQL_F(t, ", ");
+        if (rc == 0)
+            rc = sql_cast(t, p->spec->entity_columns[k], entity_sql_type(p->entity[k]), alias,
+                          false);
+    }
+    if (rc == 0)
+        rc = SQL_F(t, " FROM %s", p->relation);
+    return rc;
+}
+
+static int stream_fail(const char *what, const char *msg)
+{
+    tst_fail(TST_ESQL, "%s: %s", what, msg ? msg : "DuckDB query failed");
+    int rc = tst_cancel_check(what); /* interrupted on purpose: say so */
+    return rc != 0 ? rc : TST_ESQL;
+}
+
+/* Runs the pass: totals into *s, coverage into out. */
+static int stream_read(duckdb_connection con, const measure_plan *p, totals *s, tst_measure *out)
+{
+    static const char what[] = "measuring the index and entity columns";
+    tst_sql t = {0};
+    int rc = stream_sql(&t, p);
+    if (rc == 0)
+        rc = tst_cancel_check(what);
+    if (rc != 0) {
+        free(t.s);
+        return rc;
+    }
+    duckdb_prepared_statement stmt = NULL;
+    duckdb_result res;
+    bool have_res = false;
+    if (duckdb_prepare(con, t.s, &stmt) == DuckDBError)
+        rc = stream_fail(what, duckdb_prepare_error(stmt));
+    else if (duckdb_execute_prepared_streaming(stmt, &res) == DuckDBError) {
+        have_res = true;
+        rc = stream_fail(what, duckdb_result_error(&res));
+    } else
+        have_res = true;
+    free(t.s);
+    size_t n = p->spec->entity_count;
+    stream_state st = {.p = p, .out = out, .s = s, .cov = out->global};
+    if (rc == 0 && n > 0 && (!(st.cur = calloc(n, sizeof *st.cur)) ||
+                             !(st.row = calloc(n, sizeof *st.row))))
+        rc = tst_fail(TST_ENOMEM, "out of memory measuring %s", p->relation);
+    while (rc == 0) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (!chunk) {
+            const char *err = duckdb_result_error(&res);
+            if (err)
+                rc = stream_fail(what, err);
+            break;
+        }
+        rc = stream_chunk(&st, chunk);
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    free(st.cur);
+    free(st.row);
+    if (have_res)
+        duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&stmt);
+    return rc;
+}
+
+/* Whether some identity got no bucket: only rows with a null index make one. */
+static bool has_unindexed_identity(const tst_measure *m)
+{
+    size_t n = tst_entity_coverage_count(m->entities);
+    for (size_t i = 0; i < n; i++) {
+        tst_entity_identity id;
+        const tst_coverage *cov;
+        if (tst_entity_coverage_at(m->entities, i, &id, &cov) == 0 && tst_coverage_is_empty(cov))
+            return true;
+    }
+    return false;
+}
+
+/* The streaming measure. The rare errors that name a row (an identity
+ * without index values, a duplicate interval) are found in the pass and
+ * then named by the SQL model's queries, which read the source once more:
+ * the same message as before, at no cost to an append that succeeds. */
+static int measure_stream(duckdb_connection con, measure_plan *p, bool unique, tst_measure *out)
+{
+    totals s = {0};
+    s.entity_nulls = calloc(p->spec->entity_count + 1, sizeof *s.entity_nulls);
+    if (!s.entity_nulls)
+        return tst_fail(TST_ENOMEM, "out of memory measuring %s", p->relation);
+    int rc = measure_prepare(con, p);
+    if (rc == 0)
+        rc = coverage_alloc(p, out);
+    if (rc == 0)
+        rc = stream_read(con, p, &s, out);
+    if (rc == 0)
+        rc = totals_check(p, &s);
+    if (rc == 0 && p->spec->entity_count > 0 && s.indexed < s.rows &&
+        has_unindexed_identity(out))
+        rc = unindexed_check(con, p);
+    if (rc == 0 && unique && covered_pairs(p, out) < s.indexed)
+        rc = duplicates_check(con, p);
+    if (rc == 0) {
+        out->rows = s.rows;
+        out->indexed_rows = s.indexed;
+        out->min = index_value_of(p, s.min);
+        out->max = index_value_of(p, s.max);
+    }
+    free(s.entity_nulls);
+    return rc;
+}
+
+typedef int (*measure_fn)(duckdb_connection, measure_plan *, bool, tst_measure *);
+
+static int measure_relation(const char *relation_sql, const tst_index_spec *spec,
+                            const tst_schema *schema, bool unique_intervals, tst_measure *out,
+                            measure_fn fn);
+
 int tst_measure_relation(const char *relation_sql, const tst_index_spec *spec,
                          const tst_schema *schema, tst_measure *out)
 {
-    return tst_measure_relation_ex(relation_sql, spec, schema, false, out);
+    return measure_relation(relation_sql, spec, schema, false, out, measure_stream);
 }
 
 int tst_measure_relation_ex(const char *relation_sql, const tst_index_spec *spec,
                             const tst_schema *schema, bool unique_intervals, tst_measure *out)
+{
+    return measure_relation(relation_sql, spec, schema, unique_intervals, out, measure_stream);
+}
+
+int tst_measure_relation_sql(const char *relation_sql, const tst_index_spec *spec,
+                             const tst_schema *schema, bool unique_intervals, tst_measure *out)
+{
+    return measure_relation(relation_sql, spec, schema, unique_intervals, out, measure_with);
+}
+
+static int measure_relation(const char *relation_sql, const tst_index_spec *spec,
+                            const tst_schema *schema, bool unique_intervals, tst_measure *out,
+                            measure_fn fn)
 {
     memset(out, 0, sizeof *out);
     measure_plan p;
@@ -704,7 +1051,7 @@ int tst_measure_relation_ex(const char *relation_sql, const tst_index_spec *spec
     if (rc == 0)
         rc = tst_duck_connect(&con);
     if (rc == 0)
-        rc = measure_with(con, &p, unique_intervals, out);
+        rc = fn(con, &p, unique_intervals, out);
     tst_duck_disconnect(&con);
     free(p.entity);
     if (rc != 0) {

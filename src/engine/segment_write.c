@@ -253,6 +253,44 @@ int tst_segment_copy_file(const char *src, const char *dst)
     return rc;
 }
 
+int tst_segment_link_file(const char *src, const char *dst, bool *out_linked)
+{
+    *out_linked = false;
+    int rc = require_absent(dst);
+    if (rc != 0)
+        return rc;
+    struct stat st, dir_st;
+    char *dir = folder_of(dst);
+    if (!dir)
+        return tst_fail(TST_ENOMEM, "out of memory linking %s", dst);
+    if (lstat(src, &st) != 0) {
+        int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, errno, "cannot open %s", src);
+        tst_fail_set_path(src);
+        free(dir);
+        return code;
+    }
+    /* another file system (EXDEV), or not a plain file (link() would link a
+     * symlink itself, not its target): the caller copies */
+    if (!S_ISREG(st.st_mode) || stat(dir, &dir_st) != 0 || dir_st.st_dev != st.st_dev) {
+        free(dir);
+        return 0;
+    }
+    rc = tst_io_link_new(src, dst);
+    bool linked = rc == 0;
+    if (rc == 0) /* the caller's writes may not be durable yet */
+        rc = fsync_path(dst);
+    if (rc == 0)
+        rc = tst_io_fsync_dir(dir);
+    if (rc != 0 && linked)
+        unlink(dst);
+    free(dir);
+    if (rc != 0)
+        return tst_fail_context(rc, "moving segment %s to %s", src, dst);
+    *out_linked = true;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Re-encode through DuckDB                                                  */
 

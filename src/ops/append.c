@@ -56,6 +56,7 @@
 #include "tstable/table_coverage.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,27 @@
 /* Test hook (append_internal.h): runs before every commit attempt. */
 tst_append_hook_fn tst_append_before_commit_hook;
 void *tst_append_before_commit_ctx;
+
+/*
+ * The byte copy (or, with opts.move, the hard link) of one source into the
+ * table. With on_overlap reject it runs in a thread of its own while the
+ * source is measured and checked, so that the two reads of the file
+ * overlap; write_data joins it, and a rejected or failed append joins it
+ * and removes what it wrote. Its fsio steps (link, unlink, fsync) happen
+ * while the appending thread takes none, and one copy runs at a time, so
+ * crash and failure injection still number the steps in one order.
+ */
+typedef struct copier {
+    pthread_t thread;
+    bool running;       /* a thread was started and not joined yet */
+    bool done;          /* copier_main ran: rc and the fields below hold */
+    bool move;          /* try a hard link first */
+    char *src, *dst;    /* dst absolute */
+    int rc;
+    bool linked;        /* dst is a hard link to src */
+    char message[1024]; /* the failure, from the copier's thread */
+    char path[512];
+} copier;
 
 /* What one append owns while it runs. */
 typedef struct append_job {
@@ -84,6 +106,8 @@ typedef struct append_job {
     char *orig_relation;
     bool skipped; /* skip: every pair covered, the file adds nothing */
     uint64_t rows_skipped;
+    copier copy;
+    bool data_named; /* data_path chosen and its folder made */
 } append_job;
 
 /* One commit: its jobs (one per file) and the table coverage snapshot. */
@@ -116,6 +140,60 @@ static void remove_file(const append_job *job, const char *rel)
     free(abs);
 }
 
+static void *copier_main(void *arg)
+{
+    copier *c = arg;
+    int rc = 0;
+    if (c->move)
+        rc = tst_segment_link_file(c->src, c->dst, &c->linked);
+    if (rc == 0 && !c->linked)
+        rc = tst_segment_copy_file(c->src, c->dst);
+    c->rc = rc;
+    if (rc != 0) {
+        const tst_error *e = tst_error_last();
+        snprintf(c->message, sizeof c->message, "%s", e->message ? e->message : "copy failed");
+        snprintf(c->path, sizeof c->path, "%s", e->path ? e->path : "");
+    }
+    c->done = true;
+    return NULL;
+}
+
+static void copier_join(copier *c)
+{
+    if (c->running)
+        pthread_join(c->thread, NULL);
+    c->running = false;
+}
+
+/* The copier's outcome, its failure raised again on this thread. */
+static int copier_result(copier *c)
+{
+    copier_join(c);
+    if (c->rc == 0)
+        return 0;
+    tst_fail(c->rc, "%s", c->message);
+    if (c->path[0])
+        tst_fail_set_path(c->path);
+    return c->rc;
+}
+
+/* Joins a copier whose file the append did not take, and removes that file. */
+static void copier_abandon(append_job *job)
+{
+    copier_join(&job->copy);
+    if (job->copy.done && job->copy.rc == 0 && !job->data_written)
+        tst_io_unlink(job->copy.dst);
+    job->copy.done = false;
+}
+
+static void copier_clear(append_job *job)
+{
+    copier_abandon(job);
+    free(job->copy.src);
+    free(job->copy.dst);
+    memset(&job->copy, 0, sizeof job->copy);
+}
+
 /* Removes what this append created, newest first. */
 static void roll_back(append_batch *b)
 {
@@ -127,6 +205,7 @@ static void roll_back(append_batch *b)
         append_job *job = &b->jobs[i];
         if (job->segment_cov_written)
             remove_file(job, job->segment_cov_path);
+        copier_abandon(job); /* a copy still running, or done for a rejected append */
         if (job->data_written)
             remove_file(job, job->data_path);
         job->segment_cov_written = job->data_written = false;
@@ -144,6 +223,7 @@ static void clear_layout(tst_entity_layout *l)
 
 static void job_clear(append_job *job)
 {
+    copier_clear(job);
     tst_table_cov_clear(&job->src_cov);
     tst_table_cov_clear(&job->overlap);
     free(job->orig_relation);
@@ -415,8 +495,17 @@ static bool is_v7(const tst_table *table)
     return tst_table_get_meta(table)->protocol_version == TST_PROTOCOL_VERSION;
 }
 
-static int write_data(append_job *job)
+/* Whether the job's file goes in as its bytes (copied, or moved). */
+static bool job_copies(const append_job *job)
 {
+    return job->plan.copyable && !job->opts->reencode;
+}
+
+/* Picks the data file's name and makes its folder (once per job). */
+static int name_data(append_job *job)
+{
+    if (job->data_named)
+        return 0;
     char uuid[37];
     int rc = tst_io_uuid(uuid);
     if (rc != 0)
@@ -425,21 +514,64 @@ static int write_data(append_job *job)
     const char *folder = is_v7(job->table) ? "data/_managed/append" : "data";
     snprintf(job->data_path, sizeof job->data_path, "%s/%s.parquet", folder, uuid);
     char *dir = absolute(job, folder);
-    char *dst = absolute(job, job->data_path);
-    rc = (dir && dst) ? tst_io_mkdirs(dir) : TST_ENOMEM;
-    bool copy = job->plan.copyable && !job->opts->reencode;
-    tst_segment_layout layout = {job->opts->compression, job->opts->row_group_rows, NULL};
-    if (rc == 0 && copy)
-        rc = tst_segment_copy_file(job->source.path, dst);
-    else if (rc == 0)
-        rc = tst_segment_write(job->source.relation_sql, tst_table_index(job->table),
-                               job->plan.schema, dst, &layout);
+    rc = dir ? tst_io_mkdirs(dir) : tst_fail(TST_ENOMEM, "out of memory");
+    free(dir);
+    job->data_named = rc == 0;
+    return rc;
+}
+
+static int copier_setup(append_job *job)
+{
+    copier *c = &job->copy;
+    c->move = job->opts->move;
+    c->src = strdup(job->source.path);
+    c->dst = absolute(job, job->data_path);
+    return c->src && c->dst ? 0 : tst_fail(TST_ENOMEM, "out of memory");
+}
+
+/* Starts copying the job's file in a thread of its own (see copier). */
+static int copier_start(append_batch *b, size_t i)
+{
+    append_job *job = &b->jobs[i];
+    if (!job_copies(job) || job->opts->on_overlap != TST_OVERLAP_REJECT)
+        return 0;
+    for (size_t j = 0; j < i; j++) /* one copy at a time: one order of fsio steps */
+        copier_join(&b->jobs[j].copy);
+    int rc = name_data(job);
+    if (rc == 0)
+        rc = copier_setup(job);
+    if (rc == 0 && pthread_create(&job->copy.thread, NULL, copier_main, &job->copy) != 0)
+        return 0; /* no thread: write_data copies on this one */
+    job->copy.running = rc == 0;
+    return rc;
+}
+
+static int write_data(append_job *job)
+{
+    int rc = name_data(job);
+    if (rc == 0 && job_copies(job)) {
+        if (!job->copy.running && !job->copy.done) { /* not started early: copy now */
+            rc = job->copy.src ? 0 : copier_setup(job);
+            if (rc == 0)
+                copier_main(&job->copy);
+        }
+        if (rc == 0)
+            rc = copier_result(&job->copy);
+    } else if (rc == 0) {
+        char *dst = absolute(job, job->data_path);
+        tst_segment_layout layout = {job->opts->compression, job->opts->row_group_rows, NULL};
+        rc = dst ? tst_segment_write(job->source.relation_sql, tst_table_index(job->table),
+                                     job->plan.schema, dst, &layout)
+                 : tst_fail(TST_ENOMEM, "out of memory");
+        free(dst);
+    }
     if (rc == 0) {
         job->data_written = true;
-        rc = tst_segment_file_stats(dst, &job->file_rows, &job->file_bytes);
+        char *dst = absolute(job, job->data_path);
+        rc = dst ? tst_segment_file_stats(dst, &job->file_rows, &job->file_bytes)
+                 : tst_fail(TST_ENOMEM, "out of memory");
+        free(dst);
     }
-    free(dir);
-    free(dst);
     return rc;
 }
 
@@ -734,9 +866,15 @@ static void remove_job_files(append_job *job)
 {
     if (job->segment_cov_written)
         remove_file(job, job->segment_cov_path);
+    copier_abandon(job);
     if (job->data_written)
         remove_file(job, job->data_path);
     job->segment_cov_written = job->data_written = false;
+    /* written again: under a new name, copied (or moved) again */
+    free(job->copy.src);
+    free(job->copy.dst);
+    memset(&job->copy, 0, sizeof job->copy);
+    job->data_named = false;
 }
 
 static int write_job(append_batch *b, append_job *job);
@@ -963,6 +1101,8 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
 {
     append_job *job = &b->jobs[i];
     int rc = plan_job(b, i);
+    if (rc == 0) /* the copy overlaps the measure and the checks */
+        rc = copier_start(b, i);
     if (rc == 0)
         rc = measure_job(job);
     bool reject = mode_of(job) == TST_OVERLAP_REJECT;
@@ -1055,6 +1195,14 @@ static int run(append_batch *b, tst_append_result *res)
         return rc;
     }
     fill_result(b, res);
+    /* opts.move: the files are the table's now; their old names go. A crash
+     * or failure here leaves a name behind, never a table without its file. */
+    for (size_t i = 0; i < b->count; i++) {
+        append_job *job = &b->jobs[i];
+        if (!job->skipped && job->data_written && job->copy.linked &&
+            tst_io_unlink(job->source.path) == 0)
+            res->moved++;
+    }
     return 0;
 }
 

@@ -364,3 +364,59 @@ def test_finding_10_dates_keep_the_format_the_sniffer_found(cli):
     out = cli.ok("query", "--table", "dly", "--sql", "select max(date) as m from dly",
                  "--format", "csv").stdout
     assert "2024-01-27" in out
+
+
+# ---- issue 14: --move hands Parquet files over -------------------------------------
+
+def pyarrow_days(tmp: Path, days):
+    """pyarrow files (ts us UTC): a table adopting the first copies them as they are."""
+    out = tmp / "hand"
+    out.mkdir(exist_ok=True)
+    paths = []
+    for d in days:
+        t = duckdb.sql(
+            f"select * from read_csv('{NVDA_CSV}') where ts >= TIMESTAMPTZ '2024-06-{d:02d}' "
+            f"and ts < TIMESTAMPTZ '2024-06-{d:02d}' + INTERVAL 1 DAY").fetch_arrow_table()
+        t = t.set_column(0, "ts", t["ts"].cast(pa.timestamp("us", "UTC")))
+        path = out / f"2024-06-{d:02d}.parquet"
+        pq.write_table(t, path)
+        paths.append(path)
+    return paths
+
+
+def test_issue_14_move_hands_the_files_to_the_table(cli):
+    empty_hourly(cli)
+    a, b, c = pyarrow_days(cli.tmp, [1, 2, 3])
+    inode = a.stat().st_ino
+    r = cli("append", "--table", "m", "--parquet", str(a), "--move")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "Appended table version: 2 (moved into the table)\n"
+    assert not a.exists()
+    data = list((cli.tmp / "m" / "data").rglob("*.parquet"))
+    assert [p.stat().st_ino for p in data] == [inode]
+    r = cli("append", "--table", "m", "--parquet", str(b), str(c), "--move")
+    assert r.code == 0 and "(3 files)" not in r.stdout and "(2 files) (moved" in r.stdout, r.stdout
+    assert not b.exists() and not c.exists()
+    assert rows(cli, "m") == 72
+
+
+def test_issue_14_a_rejected_move_leaves_the_file(cli):
+    empty_hourly(cli)
+    (a,) = pyarrow_days(cli.tmp, [1])
+    again = cli.tmp / "again.parquet"
+    again.write_bytes(a.read_bytes())
+    cli.ok("append", "--table", "m", "--parquet", str(a), "--move")
+    before = files_under(cli.tmp / "m")
+    r = cli("append", "--table", "m", "--parquet", str(again), "--move")
+    assert r.code == 1 and "overlap" in r.stderr
+    assert again.exists() and again.stat().st_nlink == 1
+    assert files_under(cli.tmp / "m") == before
+
+
+def test_issue_14_move_takes_parquet_only(cli):
+    empty_hourly(cli)
+    r = cli("append", "--table", "m", "--csv", str(NVDA_CSV), "--move")
+    assert r.code != 0 and r.stdout == ""
+    assert r.stderr.startswith("error: --move takes Parquet files")
+    assert version(cli, "m") == 1
+    assert "--move" in cli.ok("append", "--help").stdout
