@@ -24,4 +24,15 @@
 int tst_coverage_each_run(const tst_coverage *cov, uint64_t first, uint64_t last,
                           tst_bucket_run_fn fn, void *ctx);
 
+/*
+ * tst_entity_coverage_deserialize for one identity: every identity of the
+ * bytes is read and checked as there (components, canonical order, lengths
+ * within the bytes), but only want's bucket set is decoded, the others'
+ * are stepped over. *out holds want and its set, or nothing when the bytes
+ * do not hold want. A question about one entity of a large snapshot
+ * (sidecar.c) costs the identities plus that entity's bitmap.
+ */
+int tst_entity_coverage_deserialize_one(tst_entity_coverage **out, const uint8_t *bytes,
+                                        size_t len, const tst_entity_identity *want);
+
 #endif

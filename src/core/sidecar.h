@@ -153,6 +153,21 @@ int tst_table_load_coverage(tst_table *table, const tst_table_cov **out);
 int tst_table_load_coverage_union(tst_table *table, const tst_coverage **out);
 
 /*
+ * One identity's bucket set at the handle's version (an entity table's),
+ * NULL when the table does not hold that identity. When the cache does not
+ * hold the version yet, the first such question reads the snapshot
+ * selectively (tst_entity_coverage_deserialize_one: every identity is
+ * checked, only this one's bitmap decoded) and caches that one identity;
+ * a question about another identity at the same version loads everything,
+ * as tst_table_load_coverage does. So a process that asks about one entity
+ * (the tool's coverage, gaps, last window) pays for that entity, and one
+ * that asks about many loads the table once. A snapshot that cannot be
+ * read selectively is loaded, and recovered, as above. Same lifetime.
+ */
+int tst_table_load_entity_coverage(tst_table *table, const tst_entity_identity *id,
+                                   const tst_coverage **out);
+
+/*
  * Strict: the snapshot only, no recovery, nothing cached; *out is the
  * caller's to clear. No pointer and no segments: empty. No pointer but
  * segments: TST_ENOTFOUND. Index kind mismatch: TST_ECORRUPT. A missing or

@@ -146,14 +146,10 @@ static int query_load(query *q)
 {
     if (!q->identity)
         return tst_table_load_coverage_union(q->t, &q->cov);
-    const tst_table_cov *tc = NULL;
-    int rc = tst_table_load_coverage(q->t, &tc);
-    if (rc != 0)
-        return rc;
     tst_entity_identity id = {q->count, q->identity};
-    q->cov = tst_entity_coverage_get(tc->entities, &id);
-    if (q->cov)
-        return 0;
+    int rc = tst_table_load_entity_coverage(q->t, &id, &q->cov);
+    if (rc != 0 || q->cov)
+        return rc;
     rc = tst_coverage_new(&q->owned);
     q->cov = q->owned;
     return rc;

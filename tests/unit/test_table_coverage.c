@@ -685,7 +685,7 @@ static void assert_two_symbols_answers(tst_table *t)
     assert_string_equal(w.start, "2024-06-01T00:00:00Z");
 }
 
-static void recover_after(fixture *f, bool corrupt)
+static void recover_after_asking(fixture *f, bool corrupt, bool one_entity_first)
 {
     char *snapshot = fx_path(f, f->snapshot);
     if (corrupt)
@@ -697,6 +697,10 @@ static void recover_after(fixture *f, bool corrupt)
     log_capture log;
     memset(&log, 0, sizeof log);
     tst_set_log_callback(capture_log, &log);
+    if (one_entity_first) { /* the selective read (sidecar.c) fails over to recovery */
+        tst_entity_binding nvda = symbol_is("NVDA");
+        assert_int_equal(counts_of(t, &nvda, 1, at_hour(0), at_hour(20)).covered_buckets, 10);
+    }
     assert_two_symbols_answers(t);
     assert_two_symbols_answers(t); /* cached: no second warning */
     tst_set_log_callback(NULL, NULL);
@@ -720,6 +724,61 @@ static void recover_after(fixture *f, bool corrupt)
     }
     tst_table_free(t);
     free(snapshot);
+}
+
+static void recover_after(fixture *f, bool corrupt)
+{
+    recover_after_asking(f, corrupt, false);
+}
+
+static void a_corrupt_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_two_symbols(&f);
+    recover_after_asking(&f, true, true);
+    fx_close(&f);
+}
+
+static void a_missing_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_two_symbols(&f);
+    recover_after_asking(&f, false, true);
+    fx_close(&f);
+}
+
+/* A fresh handle's first question about one entity reads that identity
+ * alone; the next, about another, loads everything; both agree with the
+ * whole coverage, and an unknown entity stays unknown on either path. */
+static void one_entity_is_read_alone_and_a_second_loads_the_table(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_two_symbols(&f);
+    tst_entity_binding nvda = symbol_is("NVDA"), aapl = symbol_is("AAPL"), none = symbol_is("X");
+    for (int order = 0; order < 3; order++) {
+        tst_table *t = NULL;
+        assert_tst_ok(tst_table_open(&t, f.root));
+        bool known = true;
+        if (order == 1) {
+            assert_tst_ok(tst_table_entity_known(t, &none, 1, &known));
+            assert_false(known);
+        }
+        if (order == 2)
+            assert_int_equal(counts_of(t, NULL, 0, at_hour(0), at_hour(20)).covered_buckets, 15);
+        assert_int_equal(counts_of(t, &nvda, 1, at_hour(0), at_hour(20)).covered_buckets, 10);
+        assert_int_equal(counts_of(t, &nvda, 1, at_hour(0), at_hour(20)).covered_buckets, 10);
+        assert_tst_ok(tst_table_entity_known(t, &none, 1, &known));
+        assert_false(known);
+        assert_tst_ok(tst_table_entity_known(t, &aapl, 1, &known));
+        assert_true(known);
+        assert_int_equal(counts_of(t, &aapl, 1, at_hour(0), at_hour(20)).covered_buckets, 10);
+        assert_two_symbols_answers(t);
+        tst_table_free(t);
+    }
+    fx_close(&f);
 }
 
 static void a_missing_snapshot_is_rebuilt_from_segment_sidecars_with_one_warning(void **state)
@@ -1028,6 +1087,9 @@ int main(void)
         cmocka_unit_test(a_gap_starts_at_its_first_bucket_even_before_the_range),
         cmocka_unit_test(an_unknown_identity_covers_nothing),
         cmocka_unit_test(a_table_before_its_first_append_covers_nothing),
+        cmocka_unit_test(one_entity_is_read_alone_and_a_second_loads_the_table),
+        cmocka_unit_test(a_corrupt_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning),
+        cmocka_unit_test(a_missing_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning),
         cmocka_unit_test(an_int64_table_answers_at_both_ends_of_its_domain),
         cmocka_unit_test(a_uint64_table_answers_up_to_its_maximum),
         cmocka_unit_test(numeric_entities_take_their_exact_types_in_any_order),
