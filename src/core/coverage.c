@@ -508,6 +508,59 @@ int tst_coverage_union_inplace(tst_coverage *dst, const tst_coverage *src)
     return 0;
 }
 
+/* The smallest partition key above `after` (-1: any) among covs; false when none. */
+static bool next_key(const tst_coverage *const *covs, size_t n, int64_t after, uint32_t *out)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = part_lower_bound(covs[i], (uint64_t)(after + 1));
+        if (at >= covs[i]->count)
+            continue;
+        if (!any || covs[i]->parts[at].key < *out)
+            *out = covs[i]->parts[at].key;
+        any = true;
+    }
+    return any;
+}
+
+/* One partition key at a time, all its bitmaps in one roaring_bitmap_or_many
+ * (lazy unions, cardinalities repaired once), instead of n unions each
+ * recounting the bitsets they touch: the union of a thousand entities'
+ * minute coverage went from about a second to milliseconds. */
+int tst_coverage_union_many(tst_coverage **out, const tst_coverage *const *covs, size_t n)
+{
+    tst_coverage *all = NULL;
+    const roaring_bitmap_t **bms = n ? malloc(n * sizeof *bms) : NULL;
+    int rc = n && !bms ? tst_fail(TST_ENOMEM, "coverage union: out of memory") : 0;
+    if (rc == 0)
+        rc = tst_coverage_new(&all);
+    uint32_t key = 0;
+    for (int64_t after = -1; rc == 0 && next_key(covs, n, after, &key); after = key) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            const roaring_bitmap_t *bm = part_find(covs[i], key);
+            if (bm)
+                bms[m++] = bm;
+        }
+        roaring_bitmap_t *u = roaring_bitmap_or_many(m, bms);
+        if ((rc = u ? part_reserve(all, all->count + 1)
+                    : tst_fail(TST_ENOMEM, "coverage union: out of memory")) != 0) {
+            roaring_bitmap_free(u);
+            break;
+        }
+        roaring_bitmap_run_optimize(u);
+        roaring_bitmap_shrink_to_fit(u);
+        all->parts[all->count++] = (cov_part){key, u};
+    }
+    free(bms);
+    if (rc != 0) {
+        tst_coverage_free(all);
+        return rc;
+    }
+    *out = all;
+    return 0;
+}
+
 int tst_coverage_intersect(tst_coverage **out, const tst_coverage *a, const tst_coverage *b)
 {
     tst_coverage *cov;

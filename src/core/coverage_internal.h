@@ -24,6 +24,9 @@
 int tst_coverage_each_run(const tst_coverage *cov, uint64_t first, uint64_t last,
                           tst_bucket_run_fn fn, void *ctx);
 
+/* *out = the union of covs[0..n) (n may be 0: empty), a new coverage. */
+int tst_coverage_union_many(tst_coverage **out, const tst_coverage *const *covs, size_t n);
+
 /*
  * tst_entity_coverage_deserialize for one identity: every identity of the
  * bytes is read and checked as there (components, canonical order, lengths

@@ -442,16 +442,14 @@ int tst_entity_coverage_union_inplace(tst_entity_coverage *dst, const tst_entity
 
 int tst_entity_coverage_union_all(tst_coverage **out, const tst_entity_coverage *ec)
 {
-    tst_coverage *all = NULL;
-    int rc = tst_coverage_new(&all);
-    for (size_t i = 0; rc == 0 && i < ec->count; i++)
-        rc = tst_coverage_union_inplace(all, ec->entries[i].cov);
-    if (rc != 0) {
-        tst_coverage_free(all);
-        return rc;
-    }
-    *out = all;
-    return 0;
+    const tst_coverage **covs = ec->count ? malloc(ec->count * sizeof *covs) : NULL;
+    if (ec->count && !covs)
+        return tst_fail(TST_ENOMEM, "entity coverage union: out of memory");
+    for (size_t i = 0; i < ec->count; i++)
+        covs[i] = ec->entries[i].cov;
+    int rc = tst_coverage_union_many(out, covs, ec->count);
+    free(covs);
+    return rc;
 }
 
 uint64_t tst_entity_coverage_cardinality(const tst_entity_coverage *ec)

@@ -777,11 +777,36 @@ static void decoding_one_identity_agrees_with_decoding_all(void **state)
     }
 }
 
+/* union_all (one roaring_bitmap_or_many per partition) equals unions one
+ * entity at a time, on random payloads spanning several partitions. */
+static void the_union_of_all_identities_equals_unions_one_at_a_time(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 100; round++) {
+        tst_entity_coverage *ec = random_entity_coverage();
+        tst_coverage *all = NULL, *slow = NULL;
+        assert_tst_ok(tst_entity_coverage_union_all(&all, ec));
+        assert_tst_ok(tst_coverage_new(&slow));
+        for (size_t i = 0; i < tst_entity_coverage_count(ec); i++) {
+            tst_entity_identity id;
+            const tst_coverage *cov = NULL;
+            assert_tst_ok(tst_entity_coverage_at(ec, i, &id, &cov));
+            assert_tst_ok(tst_coverage_union_inplace(slow, cov));
+        }
+        assert_true(tst_coverage_equals(all, slow));
+        assert_int_equal(tst_coverage_cardinality(all), tst_coverage_cardinality(slow));
+        tst_coverage_free(all);
+        tst_coverage_free(slow);
+        tst_entity_coverage_free(ec);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identity_types_order_before_values),
         cmocka_unit_test(decoding_one_identity_agrees_with_decoding_all),
+        cmocka_unit_test(the_union_of_all_identities_equals_unions_one_at_a_time),
         cmocka_unit_test(identity_values_compare_signed_unsigned_and_bytewise),
         cmocka_unit_test(shorter_prefix_identity_sorts_first),
         cmocka_unit_test(identity_format_joins_values_with_commas),
