@@ -23,7 +23,7 @@ seconds; it is the CI smoke run.
 Each build is a tstable binary and a Python with timeseries_table_format
 installed (default: this worktree's build/tstable and .venv/bin/python). Per
 process: the wall time of `tstable --version`, `coverage`, `gaps`, `info`,
-`log`, `entities` (subprocess, K runs each, builds interleaved so load on the
+`log`, `entities`, and `coverage` of the whole table (subprocess, K runs each, builds interleaved so load on the
 machine hits them alike). In process: a child Python opens the table (not
 timed), then times the first `coverage_ratio` call and K more calls of each of
 `coverage_ratio`, `gaps`, `last_fully_covered_window`, `coverage` (one
@@ -149,6 +149,7 @@ def cli_commands(root, meta):
     return {
         "--version": ["--version"],
         "coverage": ["coverage", "--table", root] + rng + ent,
+        "coverage (no --entity)": ["coverage", "--table", root] + rng,
         "gaps": ["gaps", "--table", root, "--start", meta["start"], "--end",
                  meta["end"]] + ent,
         "info": ["info", "--table", root],

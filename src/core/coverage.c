@@ -253,6 +253,67 @@ static int container_runs(const void *c, uint8_t type, bool desc, run16_fn fn, v
     }
 }
 
+/* The maximal runs of one container, counted without walking them, and
+ * whether it holds its lowest (0) and highest (65535) value, so that runs
+ * touching across containers count once (tst_coverage_run_count). */
+typedef struct run_tally {
+    uint64_t runs;
+    bool low, high;
+} run_tally;
+
+static run_tally container_run_tally(const void *c, uint8_t type)
+{
+    run_tally t = {0, false, false};
+    c = container_unwrap_shared(c, &type);
+    if (type == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = c;
+        for (int32_t k = 0; k < a->cardinality; k++)
+            t.runs += k == 0 || a->array[k] != a->array[k - 1] + 1;
+        t.low = a->cardinality > 0 && a->array[0] == 0;
+        t.high = a->cardinality > 0 && a->array[a->cardinality - 1] == 65535;
+    } else if (type == RUN_CONTAINER_TYPE_CODE) {
+        const run_container_t *r = c; /* runs may touch: value == previous end + 1 */
+        for (int32_t k = 0; k < r->n_runs; k++)
+            t.runs += k == 0 || r->runs[k].value !=
+                                    (uint32_t)r->runs[k - 1].value + r->runs[k - 1].length + 1;
+        t.low = r->n_runs > 0 && r->runs[0].value == 0;
+        t.high = r->n_runs > 0 &&
+                 (uint32_t)r->runs[r->n_runs - 1].value + r->runs[r->n_runs - 1].length == 65535;
+    } else if (type == BITSET_CONTAINER_TYPE_CODE) {
+        const uint64_t *w = ((const bitset_container_t *)c)->array;
+        uint64_t carry = 0; /* the previous word's top bit */
+        for (int i = 0; i < 1024; i++) {
+            t.runs += (uint64_t)__builtin_popcountll(w[i] & ~((w[i] << 1) | carry));
+            carry = w[i] >> 63;
+        }
+        t.low = w[0] & 1;
+        t.high = w[1023] >> 63;
+    }
+    return t;
+}
+
+uint64_t tst_coverage_run_count(const tst_coverage *cov)
+{
+    uint64_t runs = 0;
+    bool prev_high = false; /* the previous container held its value 65535 */
+    uint64_t prev_key = 0;  /* and its 48-bit key: partition << 16 | container key */
+    for (size_t p = 0; p < cov->count; p++) {
+        const roaring_array_t *ra = &cov->parts[p].bm->high_low_container;
+        for (int32_t i = 0; i < ra->size; i++) {
+            run_tally t = container_run_tally(ra->containers[i], ra->typecodes[i]);
+            uint64_t key = (uint64_t)cov->parts[p].key << 16 | ra->keys[i];
+            if (t.runs > 0 && prev_high && t.low && key == prev_key + 1)
+                runs--; /* one run across the boundary */
+            runs += t.runs;
+            if (t.runs > 0) {
+                prev_high = t.high;
+                prev_key = key;
+            }
+        }
+    }
+    return runs;
+}
+
 /* Index of the first container whose key is >= key (key may be 65536). */
 static int32_t container_lower_bound(const roaring_array_t *ra, uint32_t key)
 {

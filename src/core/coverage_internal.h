@@ -24,6 +24,11 @@
 int tst_coverage_each_run(const tst_coverage *cov, uint64_t first, uint64_t last,
                           tst_bucket_run_fn fn, void *ctx);
 
+/* The number of maximal runs of covered buckets (so gaps between the first
+ * and the last bucket = runs - 1), counted per container without walking
+ * the runs: a run container's runs are its run count. */
+uint64_t tst_coverage_run_count(const tst_coverage *cov);
+
 /* *out = the union of covs[0..n) (n may be 0: empty), a new coverage. */
 int tst_coverage_union_many(tst_coverage **out, const tst_coverage *const *covs, size_t n);
 

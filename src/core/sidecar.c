@@ -185,16 +185,16 @@ int tst_sidecar_read(const char *root, const char *rel_path, const tst_index_spe
     char *full = tst_io_join(root, rel_path);
     if (!full)
         return TST_ENOMEM;
-    char *bytes = NULL;
+    const uint8_t *bytes = NULL; /* mapped, not copied: decoding copies what it keeps */
     size_t len = 0;
-    int rc = tst_io_read_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len);
+    int rc = tst_io_map_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len);
     if (rc != 0)
         rc = tst_fail_context(rc, "cannot read coverage sidecar %s", rel_path);
     else
-        rc = tst_sidecar_decode(out, (const uint8_t *)bytes, len, spec, schema, rel_path);
+        rc = tst_sidecar_decode(out, bytes, len, spec, schema, rel_path);
     if (rc != 0)
         tst_fail_set_path(full);
-    free(bytes);
+    tst_io_unmap_file(bytes, len);
     free(full);
     return rc;
 }
@@ -523,18 +523,18 @@ static int one_fill(tst_table *t, struct tst_coverage_cache *c, const tst_entity
     const tst_table_meta *meta = &t->state.meta;
     const char *rel = t->state.coverage.coverage_path;
     char *full = tst_io_join(t->root, rel);
-    char *bytes = NULL;
+    const uint8_t *bytes = NULL; /* mapped: only the pages the walk touches are read */
     size_t len = 0;
     tst_entity_coverage *asked = NULL, *one = NULL;
     tst_coverage *slot = NULL;
-    int rc = full ? tst_io_read_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len) : TST_ENOMEM;
+    int rc = full ? tst_io_map_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len) : TST_ENOMEM;
     if (rc == 0)
-        rc = tst_entity_coverage_deserialize_one(&one, (const uint8_t *)bytes, len, id);
+        rc = tst_entity_coverage_deserialize_one(&one, bytes, len, id);
     if (rc == 0)
         rc = check_identities(one, &meta->index, meta->schema, rel);
     if (rc == 0 && (rc = tst_entity_coverage_new(&asked)) == 0)
         rc = tst_entity_coverage_get_or_add(asked, id, &slot);
-    free(bytes);
+    tst_io_unmap_file(bytes, len);
     free(full);
     if (rc != 0) {
         tst_entity_coverage_free(one);

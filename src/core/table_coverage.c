@@ -22,6 +22,7 @@
  */
 #include "tstable/table_coverage.h"
 
+#include "coverage_internal.h"
 #include "fail.h"
 #include "model.h"
 #include "sidecar.h"
@@ -505,14 +506,6 @@ static int copy_identity(const tst_entity_identity *id, tst_entity_identity *out
     return 0;
 }
 
-static int count_run(void *ctx, uint64_t first, uint64_t last)
-{
-    tst_entity_summary *row = ctx;
-    row->gaps++;
-    row->missing_buckets += last - first + 1; /* inside [min, max]: never the whole domain */
-    return 0;
-}
-
 static int summarize(const tst_table *t, const tst_coverage *cov, tst_entity_summary *row)
 {
     uint64_t min = 0, max = 0;
@@ -522,8 +515,10 @@ static int summarize(const tst_table *t, const tst_coverage *cov, tst_entity_sum
     row->covered_buckets = tst_coverage_cardinality(cov);
     bool inclusive = false; /* only the domain's last bucket; `last` stays its maximum */
     int rc = bucket_span(t, min, max, &row->first, &row->last, &inclusive);
-    if (rc == 0)
-        rc = tst_coverage_each_missing_run(cov, min, max, 0, count_run, row);
+    /* Between min and max: the gaps are the runs less one, and the missing
+     * buckets all the others (no overflow: covered - 1 <= max - min). */
+    row->gaps = tst_coverage_run_count(cov) - 1;
+    row->missing_buckets = row->gaps == 0 ? 0 : (max - min) - (row->covered_buckets - 1);
     return rc;
 }
 

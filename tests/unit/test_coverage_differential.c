@@ -331,6 +331,10 @@ static void check_min_max(const tst_coverage *cov, const model *m)
     assert_int_equal(tst_coverage_max(cov, &hi), m->n > 0);
     assert_int_equal(tst_coverage_is_empty(cov), m->n == 0);
     assert_int_equal(tst_coverage_cardinality(cov), m->n);
+    size_t run_count = 0; /* the model's maximal runs: tst_coverage_run_count's answer */
+    for (size_t i = 0; i < m->n; i++)
+        run_count += i == 0 || m->v[i] != m->v[i - 1] + 1;
+    assert_int_equal(tst_coverage_run_count(cov), run_count);
     if (m->n) {
         assert_true(lo == m->v[0]);
         assert_true(hi == m->v[m->n - 1]);
