@@ -981,6 +981,7 @@ typedef struct reader {
     const uint8_t *bytes;
     size_t len;
     size_t pos;
+    struct tally_walk *tally; /* tst_coverage_tally_serialized: counts what is checked */
 } reader;
 
 static uint32_t get_u16(const uint8_t *p)
@@ -1062,16 +1063,48 @@ static int read_header(reader *r, bitmap_header *h)
  * a thousand entities x ten years of minute runs 140 ms (bench/
  * coverage_latency.py).
  */
+/* What tst_coverage_tally_serialized gathers while the checks run: the
+ * container being checked (its 48-bit key, runs, lowest and highest
+ * value) and the totals, with the run-touching rule of
+ * tst_coverage_run_count across containers and partitions. */
+typedef struct tally_walk {
+    uint64_t key; /* partition << 16 | container key of the current container */
+    tst_coverage_tally *out;
+    bool prev_high; /* the previous non-empty container held its 65535 */
+    uint64_t prev_key;
+} tally_walk;
+
+static void tally_container(reader *r, uint64_t runs, uint32_t lo, uint32_t hi, uint64_t card)
+{
+    tally_walk *w = r->tally;
+    tst_coverage_tally *t = w->out;
+    uint64_t min = w->key << 16 | lo, max = w->key << 16 | hi;
+    if (w->out->any && w->prev_high && lo == 0 && w->key == w->prev_key + 1)
+        runs--;
+    t->runs += runs;
+    t->cardinality = t->cardinality > UINT64_MAX - card ? UINT64_MAX : t->cardinality + card;
+    if (!t->any)
+        t->min = min;
+    t->max = max;
+    t->any = true;
+    w->prev_high = hi == 65535;
+    w->prev_key = w->key;
+}
+
 static int check_array(reader *r, uint32_t card)
 {
     const uint8_t *p = NULL;
+    uint64_t runs = 1;
     int rc = take(r, 2 * (size_t)card, "array container", &p);
     for (uint32_t k = 1; rc == 0 && k < card; k++) {
         uint32_t v = get_u16(p + 2 * k), prev = get_u16(p + 2 * (k - 1));
         if (v <= prev)
             return tst_fail(TST_ECORRUPT, "array values not strictly increasing: %u after %u", v,
                             prev);
+        runs += v != prev + 1;
     }
+    if (rc == 0 && r->tally)
+        tally_container(r, runs, get_u16(p), get_u16(p + 2 * (card - 1)), card);
     return rc;
 }
 
@@ -1086,6 +1119,20 @@ static int check_bitset(reader *r, uint32_t card)
         pop += (uint32_t)__builtin_popcount(get_u32(p + 4 * w));
     if (pop != card)
         return tst_fail(TST_ECORRUPT, "bitset holds %u values but its header says %u", pop, card);
+    if (r->tally) {
+        uint64_t runs = 0, carry = 0;
+        int32_t lo = -1, hi = -1;
+        for (int i = 0; i < 1024; i++) {
+            uint64_t word = (uint64_t)get_u32(p + 8 * i) | (uint64_t)get_u32(p + 8 * i + 4) << 32;
+            runs += (uint64_t)__builtin_popcountll(word & ~((word << 1) | carry));
+            carry = word >> 63;
+            if (word && lo < 0)
+                lo = 64 * i + __builtin_ctzll(word);
+            if (word)
+                hi = 64 * i + 63 - __builtin_clzll(word);
+        }
+        tally_container(r, runs, (uint32_t)lo, (uint32_t)hi, card); /* card > 4096: not empty */
+    }
     return 0;
 }
 
@@ -1112,6 +1159,18 @@ static int check_runs(reader *r)
             return tst_fail(TST_ECORRUPT,
                             "run %u starts at %u, not after the previous run's end %u", k, start,
                             prev_end);
+    }
+    if (r->tally) {
+        uint64_t runs = 0, card = 0;
+        for (uint32_t k = 0; k < nruns; k++) {
+            uint32_t start = get_u16(p + 4 * k), len = get_u16(p + 4 * k + 2);
+            uint32_t prev_end = k > 0 ? get_u16(p + 4 * k - 4) + get_u16(p + 4 * k - 2) : 0;
+            runs += k == 0 || start != prev_end + 1; /* touching runs are one */
+            card += len + 1;
+        }
+        uint32_t last = nruns - 1;
+        tally_container(r, runs, get_u16(p), get_u16(p + 4 * last) + get_u16(p + 4 * last + 2),
+                        card);
     }
     return 0;
 }
@@ -1206,6 +1265,53 @@ static int read_coverage(reader *r, tst_coverage *cov)
         rc = tst_fail(TST_ECORRUPT, "trailing bytes after roaring bitmap: %zu bytes at byte %zu",
                       r->len - r->pos, r->pos);
     return rc;
+}
+
+/* The checks of read_coverage without building anything. */
+static int tally_coverage(reader *r)
+{
+    const uint8_t *p = NULL;
+    int rc = take(r, 8, "bitmap count", &p);
+    if (rc != 0)
+        return rc;
+    uint64_t count = (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+    if (count > (r->len - r->pos) / 12)
+        return tst_fail(TST_ECORRUPT, "bitmap count %llu cannot fit in the %zu bytes that follow",
+                        (unsigned long long)count, r->len - r->pos);
+    int64_t prev_key = -1;
+    for (uint64_t i = 0; i < count && rc == 0; i++) {
+        if ((rc = take(r, 4, "high key", &p)) != 0)
+            break;
+        uint32_t key = get_u32(p);
+        if ((int64_t)key <= prev_key)
+            return tst_fail(TST_ECORRUPT,
+                            "bitmap %llu: high keys not strictly increasing: 0x%08x after 0x%08x",
+                            (unsigned long long)i, key, (uint32_t)prev_key);
+        prev_key = key;
+        bitmap_header h;
+        rc = read_header(r, &h);
+        for (uint32_t c = 0; rc == 0 && c < h.count; c++) {
+            r->tally->key = (uint64_t)key << 16 | get_u16(h.desc + 4 * c);
+            rc = check_container(r, &h, c);
+        }
+        if (rc != 0)
+            tst_fail_context(rc, "bitmap %llu (high key 0x%08x)", (unsigned long long)i, key);
+    }
+    if (rc == 0 && r->pos != r->len)
+        rc = tst_fail(TST_ECORRUPT, "trailing bytes after roaring bitmap: %zu bytes at byte %zu",
+                      r->len - r->pos, r->pos);
+    return rc;
+}
+
+int tst_coverage_tally_serialized(const uint8_t *bytes, size_t len, tst_coverage_tally *out)
+{
+    *out = (tst_coverage_tally){0};
+    tally_walk w = {.out = out};
+    reader r = {.bytes = bytes, .len = len, .tally = &w};
+    int rc = tally_coverage(&r);
+    if (rc != 0)
+        *out = (tst_coverage_tally){0};
+    return rc == TST_ECORRUPT ? tst_fail_context(rc, "malformed coverage") : rc;
 }
 
 int tst_coverage_deserialize(tst_coverage **out, const uint8_t *bytes, size_t len)

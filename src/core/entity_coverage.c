@@ -959,6 +959,58 @@ int tst_entity_coverage_deserialize_one(tst_entity_coverage **out, const uint8_t
     return 0;
 }
 
+/* One identity of the walk below: read and checked as read_entity_one
+ * does, then handed with its nested bytes to fn. */
+typedef struct each_walk {
+    tst_entity_bytes_fn fn;
+    void *ctx;
+    uint32_t count;
+    tst_entity_value *prev;
+    size_t prev_count;
+} each_walk;
+
+static int each_entity(reader *r, each_walk *w)
+{
+    size_t n = 0;
+    int rc = read_component_count(r, &n);
+    if (rc != 0)
+        return rc;
+    tst_entity_value *values = calloc(n, sizeof *values);
+    if (values == NULL)
+        return tst_fail(TST_ENOMEM, "out of memory decoding entity %u", r->entity);
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        rc = read_value(r, &values[k]);
+    tst_entity_identity id = {n, values};
+    ecov_entry prev = {w->prev, w->prev_count, NULL};
+    if (rc == 0)
+        rc = check_order(r, w->prev ? &prev : NULL, &id);
+    size_t at = r->off + 8;
+    if (rc == 0)
+        rc = step_over_nested(r);
+    if (rc == 0)
+        rc = w->fn(w->ctx, r->entity, w->count, &id, r->bytes + at, r->off - at);
+    free(w->prev);
+    w->prev = values;
+    w->prev_count = n;
+    return rc;
+}
+
+int tst_entity_coverage_each_serialized(const uint8_t *bytes, size_t len, tst_entity_bytes_fn fn,
+                                        void *ctx)
+{
+    reader r = {bytes, bytes ? len : 0, 0, 0};
+    each_walk w = {.fn = fn, .ctx = ctx};
+    int rc = read_header(&r, &w.count);
+    for (r.entity = 0; rc == 0 && r.entity < w.count; r.entity++)
+        rc = each_entity(&r, &w);
+    if (rc == 0 && reader_left(&r) > 0)
+        rc = tst_fail(TST_ECORRUPT,
+                      "entity coverage: trailing bytes after the last entity (%zu from byte %zu)",
+                      reader_left(&r), r.off);
+    free(w.prev);
+    return rc;
+}
+
 int tst_entity_coverage_deserialize(tst_entity_coverage **out, const uint8_t *bytes, size_t len)
 {
     reader r = {bytes, bytes ? len : 0, 0, 0};

@@ -593,6 +593,48 @@ done:
     return rc;
 }
 
+typedef struct schema_walk {
+    const tst_table *t;
+    tst_entity_bytes_fn fn;
+    void *ctx;
+} schema_walk;
+
+static int checked_identity(void *ctx, uint32_t index, uint32_t count,
+                            const tst_entity_identity *id, const uint8_t *bytes, size_t len)
+{
+    schema_walk *w = ctx;
+    const tst_table_meta *meta = &w->t->state.meta;
+    int rc = check_identity(id, index, &meta->index, meta->schema,
+                            w->t->state.coverage.coverage_path);
+    return rc != 0 ? rc : w->fn(w->ctx, index, count, id, bytes, len);
+}
+
+int tst_table_each_snapshot_identity(tst_table *t, tst_entity_bytes_fn fn, void *ctx)
+{
+    struct tst_coverage_cache *c = locked_cache(t);
+    if (!c)
+        return tst_error_last()->code;
+    bool applies = t->state.meta.index.entity_count > 0 && t->state.has_coverage &&
+                   !(c->loaded && c->version == t->state.version) &&
+                   tst_index_kind_equal(&t->state.coverage.index_kind, &t->state.meta.index.kind);
+    pthread_mutex_unlock(&c->lock);
+    if (!applies)
+        return 1;
+    const char *rel = t->state.coverage.coverage_path;
+    char *full = tst_io_join(t->root, rel);
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = full ? tst_io_map_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len) : TST_ENOMEM;
+    schema_walk w = {t, fn, ctx};
+    if (rc == 0)
+        rc = tst_entity_coverage_each_serialized(bytes, len, checked_identity, &w);
+    if (rc == TST_ECORRUPT)
+        tst_fail_context(rc, "coverage sidecar %s", rel);
+    tst_io_unmap_file(bytes, len);
+    free(full);
+    return rc;
+}
+
 int tst_table_load_coverage_union(tst_table *t, const tst_coverage **out)
 {
     struct tst_coverage_cache *c = locked_cache(t);

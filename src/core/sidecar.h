@@ -28,6 +28,7 @@
 #ifndef TST_SIDECAR_H
 #define TST_SIDECAR_H
 
+#include "coverage_internal.h"
 #include "tstable/coverage.h"
 #include "tstable/schema.h"
 #include "tstable/table.h"
@@ -166,6 +167,19 @@ int tst_table_load_coverage_union(tst_table *table, const tst_coverage **out);
  */
 int tst_table_load_entity_coverage(tst_table *table, const tst_entity_identity *id,
                                    const tst_coverage **out);
+
+/*
+ * For a summary of every entity on a handle whose cache does not hold its
+ * version yet: walks the snapshot's bytes (mapped, not decoded) and calls
+ * fn for each identity after checking it against the schema, as loading
+ * does (tst_entity_coverage_each_serialized). Returns 1 without calling fn
+ * when the walk does not apply (a table without entity columns, no
+ * snapshot, a snapshot of another index kind, or a cache that already
+ * holds the version: the caller loads, or uses, the cache); TST_ENOTFOUND
+ * or TST_ECORRUPT when the snapshot cannot be read so (the caller loads it
+ * in full, which recovers); fn's own non-zero return otherwise.
+ */
+int tst_table_each_snapshot_identity(tst_table *table, tst_entity_bytes_fn fn, void *ctx);
 
 /*
  * Strict: the snapshot only, no recovery, nothing cached; *out is the
