@@ -731,7 +731,7 @@ static void recover_after(fixture *f, bool corrupt)
     recover_after_asking(f, corrupt, false);
 }
 
-static void a_corrupt_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning(void **state)
+static void a_corrupt_snapshot_read_for_one_entity_is_rebuilt_with_one_warning(void **state)
 {
     (void)state;
     fixture f;
@@ -740,7 +740,7 @@ static void a_corrupt_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_
     fx_close(&f);
 }
 
-static void a_missing_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning(void **state)
+static void a_missing_snapshot_read_for_one_entity_is_rebuilt_with_one_warning(void **state)
 {
     (void)state;
     fixture f;
@@ -1072,7 +1072,8 @@ static void the_summary_from_the_snapshot_bytes_equals_the_decoded_one(void **st
     assert_int_equal(tst_coverage_summary_count(a), 3);
     assert_int_equal(tst_coverage_summary_count(b), 3);
     for (size_t i = 0; i < 3; i++) {
-        const tst_entity_summary *x = tst_coverage_summary_at(a, i), *y = tst_coverage_summary_at(b, i);
+        const tst_entity_summary *x = tst_coverage_summary_at(a, i);
+        const tst_entity_summary *y = tst_coverage_summary_at(b, i);
         assert_int_equal(tst_entity_identity_compare(&x->identity, &y->identity), 0);
         assert_int_equal(x->covered, y->covered);
         assert_int_equal(x->covered_buckets, y->covered_buckets);
@@ -1164,8 +1165,8 @@ int main(void)
         cmocka_unit_test(the_summary_from_the_snapshot_bytes_equals_the_decoded_one),
         cmocka_unit_test(a_corrupt_snapshot_summarized_first_is_rebuilt_with_one_warning),
         cmocka_unit_test(one_entity_is_read_alone_and_a_second_loads_the_table),
-        cmocka_unit_test(a_corrupt_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning),
-        cmocka_unit_test(a_missing_snapshot_asked_about_one_entity_first_is_rebuilt_with_one_warning),
+        cmocka_unit_test(a_corrupt_snapshot_read_for_one_entity_is_rebuilt_with_one_warning),
+        cmocka_unit_test(a_missing_snapshot_read_for_one_entity_is_rebuilt_with_one_warning),
         cmocka_unit_test(an_int64_table_answers_at_both_ends_of_its_domain),
         cmocka_unit_test(a_uint64_table_answers_up_to_its_maximum),
         cmocka_unit_test(numeric_entities_take_their_exact_types_in_any_order),
