@@ -463,7 +463,10 @@ static void one_clear(struct tst_coverage_cache *c)
 
 static void cache_install(struct tst_coverage_cache *c, uint64_t version, tst_table_cov *cov)
 {
-    one_clear(c);
+    /* Another thread may still hold a set from `one` of this version: it
+     * stays until the version changes, as everything handed out does. */
+    if (c->one_loaded && c->one_version != version)
+        one_clear(c);
     tst_table_cov_clear(&c->cov);
     tst_coverage_free(c->all);
     c->all = NULL;

@@ -1098,6 +1098,31 @@ static void the_summary_from_the_snapshot_bytes_equals_the_decoded_one(void **st
     fx_close(&f);
 }
 
+/* What the cache hands out stays valid until the version changes (sidecar.h),
+ * also a set read for one identity when a question about another then loads
+ * everything at the same version (another thread may still be using it:
+ * under valgrind or ASan, a use after free here fails). */
+static void a_set_read_for_one_entity_outlives_the_full_load_at_its_version(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_two_symbols(&f);
+    tst_table *t = NULL;
+    assert_tst_ok(tst_table_open(&t, f.root));
+    tst_entity_value nv = {TST_ENTITY_UTF8, {.utf8 = {"NVDA", 4}}};
+    tst_entity_value av = {TST_ENTITY_UTF8, {.utf8 = {"AAPL", 4}}};
+    tst_entity_identity nvda = {1, &nv}, aapl = {1, &av};
+    const tst_coverage *one = NULL, *other = NULL;
+    assert_tst_ok(tst_table_load_entity_coverage(t, &nvda, &one));
+    assert_tst_ok(tst_table_load_entity_coverage(t, &aapl, &other)); /* loads everything */
+    assert_non_null(one);
+    assert_non_null(other);
+    assert_int_equal(tst_coverage_cardinality(one), 10);
+    assert_int_equal(tst_coverage_cardinality(other), 10);
+    tst_table_free(t);
+    fx_close(&f);
+}
+
 /* A snapshot whose bytes fail the walk is loaded, and recovered, instead. */
 static void a_corrupt_snapshot_summarized_first_is_rebuilt_with_one_warning(void **state)
 {
@@ -1163,6 +1188,7 @@ int main(void)
         cmocka_unit_test(an_unknown_identity_covers_nothing),
         cmocka_unit_test(a_table_before_its_first_append_covers_nothing),
         cmocka_unit_test(the_summary_from_the_snapshot_bytes_equals_the_decoded_one),
+        cmocka_unit_test(a_set_read_for_one_entity_outlives_the_full_load_at_its_version),
         cmocka_unit_test(a_corrupt_snapshot_summarized_first_is_rebuilt_with_one_warning),
         cmocka_unit_test(one_entity_is_read_alone_and_a_second_loads_the_table),
         cmocka_unit_test(a_corrupt_snapshot_read_for_one_entity_is_rebuilt_with_one_warning),
