@@ -118,7 +118,7 @@ def main():
       f"asserted; the numbers are what happened.")
     w("")
     w("Other reports: [append.md](append.md) (copy vs re-encode append path), [open.md](open.md) "
-      "(opening a table with a long log), [prune.md](prune.md) (segment pruning), [python.md](python.md) "
+      "(opening a table with a long log), [prune.md](prune.md) (segment pruning), [coverage.md](coverage.md) (coverage answers per process and in process, issue 14), [python.md](python.md) "
       "(the Python API's sql() and append() against the reference 0.4.0).")
     w("")
     gen = open(os.path.join(a.data, "generated.txt")).read().strip() if os.path.exists(

@@ -14,7 +14,9 @@
 #    command-line golden tests and the other-writers compatibility tests
 #    (tests/compat), and bench/python_api.py --tiny (ours against the
 #    reference 0.4.0 through Python, a smoke run), bench/update.py --tiny and
-#    bench/vacuum.py --tiny (a daily table before and after vacuum) — pytest's summary is
+#    bench/vacuum.py --tiny (a daily table before and after vacuum),
+#    bench/coverage_latency.py --tiny (coverage answers per process and in
+#    process, a few seconds) — pytest's summary is
 #    the last thing printed.
 # TST_FUZZ_SECONDS=N also runs every libFuzzer target for N seconds (scripts/fuzz.sh).
 set -euo pipefail
@@ -57,6 +59,7 @@ echo "== the Python API benchmark at tiny scale (a smoke run; nothing timed is a
 "$py" bench/vacuum.py --tiny --out "$(mktemp --suffix=.md)"
 "$py" bench/compact.py --tiny --out "$(mktemp --suffix=.md)"
 "$py" bench/coverage_diff.py --tiny --out "$(mktemp --suffix=.md)"
+"$py" bench/coverage_latency.py --tiny --cache "$(mktemp -d)" --out "$(mktemp --suffix=.md)"
 echo "== Python package tests and the CLI's (pytest)"
 # Three runs: each suite's conftest.py provides its own helpers.
 TSTABLE_BIN="$PWD/build/tstable" "$py" -m pytest -q tests/cli

@@ -95,3 +95,34 @@ def test_finding_29_a_table_replaced_underneath_fails_with_its_root(tmp_path):
         assert info.value.code == "TST_ECORRUPT"
         assert "went back from version 2 to 1" in str(info.value)
     assert t.version() == 2                                 # the handle kept its state
+
+
+def test_finding_29_first_answers_at_each_version_read_the_snapshot_in_part(tmp_path):
+    """The first answer at a new version reads the snapshot in part (one entity's
+    bitmap; the summary straight from the bytes, docs/internals/coverage.md): each
+    still sees what the other process just committed, and agrees with a fresh
+    handle that loads everything."""
+    t = ttf.TimeSeriesTable.create(table_root=str(tmp_path / "bars"), time_column="ts",
+                                   bucket="1h", entity_columns=["symbol"])
+    day = ("2024-06-01", "2024-06-02")
+    for n, sym in enumerate(["B", "A", "C", "A"]):
+        hours = range(6 * n, 6 * n + 4)  # a gap of 2 hours after each
+        append_in_another_process(t.root(), f"""
+            t.append(pa.table({{
+                "ts": pa.array([dt.datetime(2024, 6, 1, h, tzinfo=dt.timezone.utc)
+                                for h in {list(hours)!r}], pa.timestamp("us", "UTC")),
+                "symbol": [{sym!r}] * 4, "v": [1.0] * 4}}))
+        """)
+        if n % 2 == 0:  # the summary first, then one entity
+            summary = t.coverage_summary()
+            ratio = t.coverage_ratio(*day, {"symbol": sym})
+        else:           # one entity first, then the summary
+            ratio = t.coverage_ratio(*day, {"symbol": sym})
+            summary = t.coverage_summary()
+        fresh = ttf.TimeSeriesTable.open(t.root())
+        fresh.coverage(*day)  # loads the whole coverage first
+        assert summary == fresh.coverage_summary()
+        assert ratio == fresh.coverage_ratio(*day, {"symbol": sym})
+        assert t.version() == n + 2
+    a = [s for s in t.coverage_summary() if s["entity"] == {"symbol": "A"}][0]
+    assert a["covered_buckets"] == 8 and a["gaps"] == 1

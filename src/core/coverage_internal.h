@@ -24,4 +24,50 @@
 int tst_coverage_each_run(const tst_coverage *cov, uint64_t first, uint64_t last,
                           tst_bucket_run_fn fn, void *ctx);
 
+/* The number of maximal runs of covered buckets (so gaps between the first
+ * and the last bucket = runs - 1), counted per container without walking
+ * the runs: a run container's runs are its run count. */
+uint64_t tst_coverage_run_count(const tst_coverage *cov);
+
+/* What a summary needs of a bucket set, read from its serialized bytes
+ * (the global codec) without building it: tst_coverage_tally_serialized
+ * makes every check tst_coverage_deserialize makes, and fails as it does;
+ * the numbers are those of the decoded set (cardinality saturates). */
+typedef struct tst_coverage_tally {
+    bool any;
+    uint64_t min, max;
+    uint64_t cardinality;
+    uint64_t runs; /* maximal runs, as tst_coverage_run_count */
+} tst_coverage_tally;
+int tst_coverage_tally_serialized(const uint8_t *bytes, size_t len, tst_coverage_tally *out);
+
+/* *out = the union of covs[0..n) (n may be 0: empty), a new coverage. */
+int tst_coverage_union_many(tst_coverage **out, const tst_coverage *const *covs, size_t n);
+
+/*
+ * tst_entity_coverage_deserialize for one identity: every identity of the
+ * bytes is read and checked as there (components, canonical order, lengths
+ * within the bytes), but only want's bucket set is decoded, the others'
+ * are stepped over. *out holds want and its set, or nothing when the bytes
+ * do not hold want. A question about one entity of a large snapshot
+ * (sidecar.c) costs the identities plus that entity's bitmap.
+ */
+int tst_entity_coverage_deserialize_one(tst_entity_coverage **out, const uint8_t *bytes,
+                                        size_t len, const tst_entity_identity *want);
+
+/*
+ * Walks TSTECOV2 bytes without decoding them: every identity is read and
+ * checked as tst_entity_coverage_deserialize does (components, canonical
+ * order, lengths within the bytes), then fn gets it (valid during the call;
+ * its strings point into bytes), its index, the identity count, and its
+ * nested bucket-set bytes — unchecked: fn checks what it reads (e.g.
+ * tst_coverage_tally_serialized). A non-zero return of fn stops the walk
+ * and is returned. Malformed bytes: TST_ECORRUPT.
+ */
+typedef int (*tst_entity_bytes_fn)(void *ctx, uint32_t index, uint32_t count,
+                                   const tst_entity_identity *id, const uint8_t *bytes,
+                                   size_t len);
+int tst_entity_coverage_each_serialized(const uint8_t *bytes, size_t len, tst_entity_bytes_fn fn,
+                                        void *ctx);
+
 #endif

@@ -19,6 +19,7 @@
  */
 #include "tstable/coverage.h"
 
+#include "coverage_internal.h"
 #include "fail.h"
 
 #include <limits.h>
@@ -441,16 +442,14 @@ int tst_entity_coverage_union_inplace(tst_entity_coverage *dst, const tst_entity
 
 int tst_entity_coverage_union_all(tst_coverage **out, const tst_entity_coverage *ec)
 {
-    tst_coverage *all = NULL;
-    int rc = tst_coverage_new(&all);
-    for (size_t i = 0; rc == 0 && i < ec->count; i++)
-        rc = tst_coverage_union_inplace(all, ec->entries[i].cov);
-    if (rc != 0) {
-        tst_coverage_free(all);
-        return rc;
-    }
-    *out = all;
-    return 0;
+    const tst_coverage **covs = ec->count ? malloc(ec->count * sizeof *covs) : NULL;
+    if (ec->count && !covs)
+        return tst_fail(TST_ENOMEM, "entity coverage union: out of memory");
+    for (size_t i = 0; i < ec->count; i++)
+        covs[i] = ec->entries[i].cov;
+    int rc = tst_coverage_union_many(out, covs, ec->count);
+    free(covs);
+    return rc;
 }
 
 uint64_t tst_entity_coverage_cardinality(const tst_entity_coverage *ec)
@@ -867,6 +866,149 @@ static int read_header(reader *r, uint32_t *entity_count)
                         (unsigned long long)n, reader_left(r));
     *entity_count = (uint32_t)n;
     return 0;
+}
+
+/*
+ * The selective read: the same walk and the same checks of every identity
+ * (its components, canonical order, its nested length within the bytes),
+ * but only `want`'s nested bitmap is decoded; the others are stepped over
+ * by their length. `prev` carries the previous identity for the order
+ * check, so the walk holds one identity at a time.
+ */
+typedef struct one_walk {
+    const tst_entity_identity *want;
+    tst_entity_value *prev;
+    size_t prev_count;
+    ecov_entry found;
+    bool have;
+} one_walk;
+
+static int step_over_nested(reader *r)
+{
+    uint64_t len = 0;
+    int rc = read_be(r, 8, &len, "nested_len");
+    if (rc != 0)
+        return rc;
+    if (len > reader_left(r))
+        return tst_fail(TST_ECORRUPT,
+                        "entity coverage: invalid length: nested coverage of entity %u declares "
+                        "%llu bytes at byte %zu, only %zu left",
+                        r->entity, (unsigned long long)len, r->off - 8, reader_left(r));
+    r->off += (size_t)len;
+    return 0;
+}
+
+static int read_entity_one(reader *r, one_walk *w)
+{
+    size_t n = 0;
+    int rc = read_component_count(r, &n);
+    if (rc != 0)
+        return rc;
+    tst_entity_value *values = calloc(n, sizeof *values);
+    if (values == NULL)
+        return tst_fail(TST_ENOMEM, "out of memory decoding entity %u", r->entity);
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        rc = read_value(r, &values[k]);
+    tst_entity_identity id = {n, values};
+    ecov_entry prev = {w->prev, w->prev_count, NULL};
+    if (rc == 0)
+        rc = check_order(r, w->prev ? &prev : NULL, &id);
+    bool match = rc == 0 && !w->have && tst_entity_identity_compare(&id, w->want) == 0;
+    if (rc == 0 && match) {
+        w->found.count = n;
+        rc = identity_copy(&w->found.values, &id);
+        if (rc == 0)
+            rc = read_nested(r, &id, &w->found.cov);
+        w->have = rc == 0;
+    } else if (rc == 0) {
+        rc = step_over_nested(r);
+    }
+    free(w->prev);
+    w->prev = values;
+    w->prev_count = n;
+    return rc;
+}
+
+int tst_entity_coverage_deserialize_one(tst_entity_coverage **out, const uint8_t *bytes,
+                                        size_t len, const tst_entity_identity *want)
+{
+    reader r = {bytes, bytes ? len : 0, 0, 0};
+    uint32_t count = 0;
+    one_walk w = {.want = want};
+    tst_entity_coverage *ec = NULL;
+    int rc = read_header(&r, &count);
+    for (r.entity = 0; rc == 0 && r.entity < count; r.entity++)
+        rc = read_entity_one(&r, &w);
+    if (rc == 0 && reader_left(&r) > 0)
+        rc = tst_fail(TST_ECORRUPT,
+                      "entity coverage: trailing bytes after the last entity (%zu from byte %zu)",
+                      reader_left(&r), r.off);
+    if (rc == 0)
+        rc = tst_entity_coverage_new(&ec);
+    if (rc == 0 && w.have && (rc = ensure_capacity(ec, 1)) == 0) {
+        ec->entries[ec->count++] = w.found;
+        w.found = (ecov_entry){NULL, 0, NULL};
+    }
+    entry_release(&w.found);
+    free(w.prev);
+    if (rc != 0) {
+        tst_entity_coverage_free(ec);
+        return rc;
+    }
+    *out = ec;
+    return 0;
+}
+
+/* One identity of the walk below: read and checked as read_entity_one
+ * does, then handed with its nested bytes to fn. */
+typedef struct each_walk {
+    tst_entity_bytes_fn fn;
+    void *ctx;
+    uint32_t count;
+    tst_entity_value *prev;
+    size_t prev_count;
+} each_walk;
+
+static int each_entity(reader *r, each_walk *w)
+{
+    size_t n = 0;
+    int rc = read_component_count(r, &n);
+    if (rc != 0)
+        return rc;
+    tst_entity_value *values = calloc(n, sizeof *values);
+    if (values == NULL)
+        return tst_fail(TST_ENOMEM, "out of memory decoding entity %u", r->entity);
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        rc = read_value(r, &values[k]);
+    tst_entity_identity id = {n, values};
+    ecov_entry prev = {w->prev, w->prev_count, NULL};
+    if (rc == 0)
+        rc = check_order(r, w->prev ? &prev : NULL, &id);
+    size_t at = r->off + 8;
+    if (rc == 0)
+        rc = step_over_nested(r);
+    if (rc == 0)
+        rc = w->fn(w->ctx, r->entity, w->count, &id, r->bytes + at, r->off - at);
+    free(w->prev);
+    w->prev = values;
+    w->prev_count = n;
+    return rc;
+}
+
+int tst_entity_coverage_each_serialized(const uint8_t *bytes, size_t len, tst_entity_bytes_fn fn,
+                                        void *ctx)
+{
+    reader r = {bytes, bytes ? len : 0, 0, 0};
+    each_walk w = {.fn = fn, .ctx = ctx};
+    int rc = read_header(&r, &w.count);
+    for (r.entity = 0; rc == 0 && r.entity < w.count; r.entity++)
+        rc = each_entity(&r, &w);
+    if (rc == 0 && reader_left(&r) > 0)
+        rc = tst_fail(TST_ECORRUPT,
+                      "entity coverage: trailing bytes after the last entity (%zu from byte %zu)",
+                      reader_left(&r), r.off);
+    free(w.prev);
+    return rc;
 }
 
 int tst_entity_coverage_deserialize(tst_entity_coverage **out, const uint8_t *bytes, size_t len)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,50 @@ static int do_fsync(int fd)
     if (no_fsync)
         return 0;
     return fsync(fd);
+}
+
+int tst_io_map_file(const char *path, size_t max_len, const uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
+        tst_fail_errno(code, errno, "cannot open %s", path);
+        tst_fail_set_path(path);
+        return code;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return tst_fail_errno(TST_EIO, err, "cannot stat %s", path);
+    }
+    if ((uint64_t)st.st_size > max_len) {
+        close(fd);
+        tst_fail(TST_ECORRUPT, "%s is %lld bytes, more than the %zu allowed for this file",
+                 path, (long long)st.st_size, max_len);
+        tst_fail_set_path(path);
+        return TST_ECORRUPT;
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return 0;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return tst_fail_errno(TST_EIO, err, "cannot map %s", path);
+    *out = p;
+    *out_len = (size_t)st.st_size;
+    return 0;
+}
+
+void tst_io_unmap_file(const uint8_t *bytes, size_t len)
+{
+    if (bytes && len)
+        munmap((void *)bytes, len);
 }
 
 int tst_io_read_file(const char *path, size_t max_len, char **out, size_t *out_len)

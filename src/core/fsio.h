@@ -35,6 +35,15 @@ uint64_t tst_io_steps(void);
  * NUL-terminated. Missing file: TST_ENOTFOUND. Larger: TST_ECORRUPT. */
 int tst_io_read_file(const char *path, size_t max_len, char **out, size_t *out_len);
 
+/* Maps a whole file of at most max_len bytes read-only (errors as above);
+ * release it with tst_io_unmap_file. For large immutable files read in
+ * part (a coverage snapshot asked about one entity): only the pages
+ * touched are read, none are copied. An empty file maps to NULL, 0.
+ * The file must not shrink while mapped (tstable never changes a file in
+ * place; an unlink leaves the mapping valid). */
+int tst_io_map_file(const char *path, size_t max_len, const uint8_t **out, size_t *out_len);
+void tst_io_unmap_file(const uint8_t *bytes, size_t len);
+
 /* Creates path exclusively, writes bytes, fsyncs, closes. Exists: TST_EEXISTS.
  * On any failure the partial file is removed. Does not fsync the folder. */
 int tst_io_write_new(const char *path, const void *bytes, size_t len);

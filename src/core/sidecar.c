@@ -17,6 +17,7 @@
 #include "sidecar.h"
 
 #include "content_id.h"
+#include "coverage_internal.h"
 #include "diagnostics.h"
 #include "fail.h"
 #include "fsio.h"
@@ -184,16 +185,16 @@ int tst_sidecar_read(const char *root, const char *rel_path, const tst_index_spe
     char *full = tst_io_join(root, rel_path);
     if (!full)
         return TST_ENOMEM;
-    char *bytes = NULL;
+    const uint8_t *bytes = NULL; /* mapped, not copied: decoding copies what it keeps */
     size_t len = 0;
-    int rc = tst_io_read_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len);
+    int rc = tst_io_map_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len);
     if (rc != 0)
         rc = tst_fail_context(rc, "cannot read coverage sidecar %s", rel_path);
     else
-        rc = tst_sidecar_decode(out, (const uint8_t *)bytes, len, spec, schema, rel_path);
+        rc = tst_sidecar_decode(out, bytes, len, spec, schema, rel_path);
     if (rc != 0)
         tst_fail_set_path(full);
-    free(bytes);
+    tst_io_unmap_file(bytes, len);
     free(full);
     return rc;
 }
@@ -422,6 +423,13 @@ struct tst_coverage_cache {
     uint64_t version; /* table version the coverage belongs to */
     tst_table_cov cov;
     tst_coverage *all; /* entity tables: union over identities, made on demand */
+    /* tst_table_load_entity_coverage's one identity, read selectively at
+     * one_version while the whole coverage is not loaded: one_asked holds
+     * the identity asked (with an empty set), one what the snapshot holds
+     * of it (that identity, or nothing). */
+    bool one_loaded;
+    uint64_t one_version;
+    tst_entity_coverage *one_asked, *one;
 };
 
 /* Creating the cache is the only step that needs a process-wide lock. */
@@ -445,8 +453,20 @@ static struct tst_coverage_cache *cache_of(tst_table *t)
     return cache;
 }
 
+static void one_clear(struct tst_coverage_cache *c)
+{
+    tst_entity_coverage_free(c->one_asked);
+    tst_entity_coverage_free(c->one);
+    c->one_asked = c->one = NULL;
+    c->one_loaded = false;
+}
+
 static void cache_install(struct tst_coverage_cache *c, uint64_t version, tst_table_cov *cov)
 {
+    /* Another thread may still hold a set from `one` of this version: it
+     * stays until the version changes, as everything handed out does. */
+    if (c->one_loaded && c->one_version != version)
+        one_clear(c);
     tst_table_cov_clear(&c->cov);
     tst_coverage_free(c->all);
     c->all = NULL;
@@ -499,6 +519,125 @@ int tst_table_load_coverage(tst_table *t, const tst_table_cov **out)
     return rc;
 }
 
+/* Reads the snapshot of the handle's version for `id` alone into the cache.
+ * TST_ENOTFOUND or TST_ECORRUPT: the caller loads in full (and recovers). */
+static int one_fill(tst_table *t, struct tst_coverage_cache *c, const tst_entity_identity *id)
+{
+    const tst_table_meta *meta = &t->state.meta;
+    const char *rel = t->state.coverage.coverage_path;
+    char *full = tst_io_join(t->root, rel);
+    const uint8_t *bytes = NULL; /* mapped: only the pages the walk touches are read */
+    size_t len = 0;
+    tst_entity_coverage *asked = NULL, *one = NULL;
+    tst_coverage *slot = NULL;
+    int rc = full ? tst_io_map_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len) : TST_ENOMEM;
+    if (rc == 0)
+        rc = tst_entity_coverage_deserialize_one(&one, bytes, len, id);
+    if (rc == 0)
+        rc = check_identities(one, &meta->index, meta->schema, rel);
+    if (rc == 0 && (rc = tst_entity_coverage_new(&asked)) == 0)
+        rc = tst_entity_coverage_get_or_add(asked, id, &slot);
+    tst_io_unmap_file(bytes, len);
+    free(full);
+    if (rc != 0) {
+        tst_entity_coverage_free(one);
+        tst_entity_coverage_free(asked);
+        return rc;
+    }
+    one_clear(c);
+    c->one_asked = asked;
+    c->one = one;
+    c->one_version = t->state.version;
+    c->one_loaded = true;
+    return 0;
+}
+
+/* Whether the one-identity read applies: an entity table whose snapshot
+ * is there to read, and no identity read yet at this version. */
+static bool one_applies(const tst_table *t, const struct tst_coverage_cache *c)
+{
+    if (t->state.meta.index.entity_count == 0 || !t->state.has_coverage)
+        return false;
+    if (c->loaded && c->version == t->state.version)
+        return false;
+    if (!tst_index_kind_equal(&t->state.coverage.index_kind, &t->state.meta.index.kind))
+        return false; /* cache_fill reports it */
+    return !(c->one_loaded && c->one_version == t->state.version);
+}
+
+int tst_table_load_entity_coverage(tst_table *t, const tst_entity_identity *id,
+                                   const tst_coverage **out)
+{
+    struct tst_coverage_cache *c = locked_cache(t);
+    if (!c)
+        return tst_error_last()->code;
+    int rc = 0;
+    bool one_here = c->one_loaded && c->one_version == t->state.version &&
+                    !(c->loaded && c->version == t->state.version);
+    if (one_here && tst_entity_coverage_get(c->one_asked, id)) {
+        *out = tst_entity_coverage_get(c->one, id);
+        goto done;
+    }
+    if (one_applies(t, c)) {
+        rc = one_fill(t, c, id);
+        if (rc == 0) {
+            *out = tst_entity_coverage_get(c->one, id);
+            goto done;
+        }
+        if (rc != TST_ENOTFOUND && rc != TST_ECORRUPT)
+            goto done;
+        tst_error_clear(); /* the full load below recovers, and warns */
+    }
+    rc = cache_fill(t, c);
+    if (rc == 0)
+        *out = c->cov.entities ? tst_entity_coverage_get(c->cov.entities, id) : NULL;
+done:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+typedef struct schema_walk {
+    const tst_table *t;
+    tst_entity_bytes_fn fn;
+    void *ctx;
+} schema_walk;
+
+static int checked_identity(void *ctx, uint32_t index, uint32_t count,
+                            const tst_entity_identity *id, const uint8_t *bytes, size_t len)
+{
+    schema_walk *w = ctx;
+    const tst_table_meta *meta = &w->t->state.meta;
+    int rc = check_identity(id, index, &meta->index, meta->schema,
+                            w->t->state.coverage.coverage_path);
+    return rc != 0 ? rc : w->fn(w->ctx, index, count, id, bytes, len);
+}
+
+int tst_table_each_snapshot_identity(tst_table *t, tst_entity_bytes_fn fn, void *ctx)
+{
+    struct tst_coverage_cache *c = locked_cache(t);
+    if (!c)
+        return tst_error_last()->code;
+    bool applies = t->state.meta.index.entity_count > 0 && t->state.has_coverage &&
+                   !(c->loaded && c->version == t->state.version) &&
+                   tst_index_kind_equal(&t->state.coverage.index_kind, &t->state.meta.index.kind);
+    pthread_mutex_unlock(&c->lock);
+    if (!applies)
+        return 1;
+    const char *rel = t->state.coverage.coverage_path;
+    char *full = tst_io_join(t->root, rel);
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = full ? tst_io_map_file(full, TST_SIDECAR_MAX_BYTES, &bytes, &len) : TST_ENOMEM;
+    schema_walk w = {t, fn, ctx};
+    if (rc == 0)
+        rc = tst_entity_coverage_each_serialized(bytes, len, checked_identity, &w);
+    if (rc == TST_ECORRUPT)
+        tst_fail_context(rc, "coverage sidecar %s", rel);
+    tst_io_unmap_file(bytes, len);
+    free(full);
+    return rc;
+}
+
 int tst_table_load_coverage_union(tst_table *t, const tst_coverage **out)
 {
     struct tst_coverage_cache *c = locked_cache(t);
@@ -536,6 +675,7 @@ void tst_coverage_cache_free(struct tst_coverage_cache *c)
         return;
     tst_table_cov_clear(&c->cov);
     tst_coverage_free(c->all);
+    one_clear(c);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

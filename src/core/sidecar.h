@@ -28,6 +28,7 @@
 #ifndef TST_SIDECAR_H
 #define TST_SIDECAR_H
 
+#include "coverage_internal.h"
 #include "tstable/coverage.h"
 #include "tstable/schema.h"
 #include "tstable/table.h"
@@ -151,6 +152,34 @@ int tst_table_load_coverage(tst_table *table, const tst_table_cov **out);
  * the above; same lifetime.
  */
 int tst_table_load_coverage_union(tst_table *table, const tst_coverage **out);
+
+/*
+ * One identity's bucket set at the handle's version (an entity table's),
+ * NULL when the table does not hold that identity. When the cache does not
+ * hold the version yet, the first such question reads the snapshot
+ * selectively (tst_entity_coverage_deserialize_one: every identity is
+ * checked, only this one's bitmap decoded) and caches that one identity;
+ * a question about another identity at the same version loads everything,
+ * as tst_table_load_coverage does. So a process that asks about one entity
+ * (the tool's coverage, gaps, last window) pays for that entity, and one
+ * that asks about many loads the table once. A snapshot that cannot be
+ * read selectively is loaded, and recovered, as above. Same lifetime.
+ */
+int tst_table_load_entity_coverage(tst_table *table, const tst_entity_identity *id,
+                                   const tst_coverage **out);
+
+/*
+ * For a summary of every entity on a handle whose cache does not hold its
+ * version yet: walks the snapshot's bytes (mapped, not decoded) and calls
+ * fn for each identity after checking it against the schema, as loading
+ * does (tst_entity_coverage_each_serialized). Returns 1 without calling fn
+ * when the walk does not apply (a table without entity columns, no
+ * snapshot, a snapshot of another index kind, or a cache that already
+ * holds the version: the caller loads, or uses, the cache); TST_ENOTFOUND
+ * or TST_ECORRUPT when the snapshot cannot be read so (the caller loads it
+ * in full, which recovers); fn's own non-zero return otherwise.
+ */
+int tst_table_each_snapshot_identity(tst_table *table, tst_entity_bytes_fn fn, void *ctx);
 
 /*
  * Strict: the snapshot only, no recovery, nothing cached; *out is the

@@ -22,6 +22,7 @@
  */
 #include "tstable/table_coverage.h"
 
+#include "coverage_internal.h"
 #include "fail.h"
 #include "model.h"
 #include "sidecar.h"
@@ -146,14 +147,10 @@ static int query_load(query *q)
 {
     if (!q->identity)
         return tst_table_load_coverage_union(q->t, &q->cov);
-    const tst_table_cov *tc = NULL;
-    int rc = tst_table_load_coverage(q->t, &tc);
-    if (rc != 0)
-        return rc;
     tst_entity_identity id = {q->count, q->identity};
-    q->cov = tst_entity_coverage_get(tc->entities, &id);
-    if (q->cov)
-        return 0;
+    int rc = tst_table_load_entity_coverage(q->t, &id, &q->cov);
+    if (rc != 0 || q->cov)
+        return rc;
     rc = tst_coverage_new(&q->owned);
     q->cov = q->owned;
     return rc;
@@ -509,26 +506,32 @@ static int copy_identity(const tst_entity_identity *id, tst_entity_identity *out
     return 0;
 }
 
-static int count_run(void *ctx, uint64_t first, uint64_t last)
+/* One row from a set's numbers: decoded (summarize) or read from its bytes
+ * (summarize_bytes) alike. */
+static int summarize_tally(const tst_table *t, const tst_coverage_tally *n, tst_entity_summary *row)
 {
-    tst_entity_summary *row = ctx;
-    row->gaps++;
-    row->missing_buckets += last - first + 1; /* inside [min, max]: never the whole domain */
-    return 0;
+    row->covered = n->any;
+    if (!row->covered)
+        return 0;
+    row->covered_buckets = n->cardinality;
+    bool inclusive = false; /* only the domain's last bucket; `last` stays its maximum */
+    int rc = bucket_span(t, n->min, n->max, &row->first, &row->last, &inclusive);
+    /* Between min and max: the gaps are the runs less one, and the missing
+     * buckets all the others (no overflow: covered - 1 <= max - min). */
+    row->gaps = n->runs - 1;
+    row->missing_buckets = row->gaps == 0 ? 0 : (n->max - n->min) - (n->cardinality - 1);
+    return rc;
 }
 
 static int summarize(const tst_table *t, const tst_coverage *cov, tst_entity_summary *row)
 {
-    uint64_t min = 0, max = 0;
-    row->covered = tst_coverage_min(cov, &min) && tst_coverage_max(cov, &max);
-    if (!row->covered)
-        return 0;
-    row->covered_buckets = tst_coverage_cardinality(cov);
-    bool inclusive = false; /* only the domain's last bucket; `last` stays its maximum */
-    int rc = bucket_span(t, min, max, &row->first, &row->last, &inclusive);
-    if (rc == 0)
-        rc = tst_coverage_each_missing_run(cov, min, max, 0, count_run, row);
-    return rc;
+    tst_coverage_tally n = {0};
+    n.any = tst_coverage_min(cov, &n.min) && tst_coverage_max(cov, &n.max);
+    if (n.any) {
+        n.cardinality = tst_coverage_cardinality(cov);
+        n.runs = tst_coverage_run_count(cov);
+    }
+    return summarize_tally(t, &n, row);
 }
 
 static int summary_alloc(tst_coverage_summary **out, size_t count)
@@ -565,10 +568,65 @@ static int summarize_entities(const tst_table *t, const tst_entity_coverage *ec,
     return 0;
 }
 
+/*
+ * The summary of a fresh handle is read from the snapshot's bytes: each
+ * identity's numbers come from its containers' headers and runs
+ * (tst_coverage_tally_serialized, with every check decoding makes), so a
+ * process that asks only this (`tstable info`, `entities`) never builds a
+ * bitmap. The rows are what the decoded coverage gives (the tally's tests
+ * compare them); a snapshot that fails is loaded in full, and recovered.
+ */
+typedef struct bytes_summary {
+    const tst_table *t;
+    tst_coverage_summary *s;
+} bytes_summary;
+
+static int summarize_bytes(void *ctx, uint32_t i, uint32_t count, const tst_entity_identity *id,
+                           const uint8_t *bytes, size_t len)
+{
+    bytes_summary *b = ctx;
+    tst_coverage_tally n;
+    int rc = b->s ? 0 : summary_alloc(&b->s, count);
+    if (rc == 0)
+        rc = tst_coverage_tally_serialized(bytes, len, &n);
+    if (rc == 0)
+        rc = copy_identity(id, &b->s->rows[i].identity, &b->s->owned[i]);
+    if (rc == 0)
+        rc = summarize_tally(b->t, &n, &b->s->rows[i]);
+    if (rc == 0)
+        b->s->count = i + 1;
+    return rc;
+}
+
+/* 0 with *out, 1 when the bytes do not apply (the caller loads), or an error. */
+static int summary_from_bytes(tst_table *t, tst_coverage_summary **out)
+{
+    bytes_summary b = {t, NULL};
+    int rc = tst_table_each_snapshot_identity(t, summarize_bytes, &b);
+    if (rc == 0 && !b.s)
+        rc = summary_alloc(&b.s, 0); /* a snapshot of no identity */
+    if (rc == 0) {
+        *out = b.s;
+        return 0;
+    }
+    tst_coverage_summary_free(b.s);
+    if (rc == TST_ENOTFOUND || rc == TST_ECORRUPT) {
+        tst_error_clear(); /* loading in full recovers, and warns */
+        return 1;
+    }
+    return rc;
+}
+
 int tst_table_coverage_summary(tst_table *t, tst_coverage_summary **out)
 {
     const tst_table_cov *tc = NULL;
     int rc = check_handle(t);
+    if (rc == 0 && out) {
+        rc = summary_from_bytes(t, out);
+        if (rc <= 0)
+            return rc;
+        rc = 0; /* 1: load the coverage instead */
+    }
     if (rc == 0)
         rc = out ? tst_table_load_coverage(t, &tc) : tst_fail(TST_EINVAL, "summary output is NULL");
     if (rc != 0)

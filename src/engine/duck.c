@@ -21,6 +21,11 @@ static char open_error[512];
 
 static char temp_dir[512];
 
+/* The `tstable` tool loads libduckdb only when a command needs it
+ * (src/lazy/duckdb_lazy.c defines this); a program linked with libduckdb
+ * directly, such as the Python extension, has no definition: NULL. */
+extern int tst_duckdb_lazy_load(char *err, size_t errlen) __attribute__((weak));
+
 /* DuckDB's spill files are removed when the database closes; the folder is ours. */
 static void close_database(void)
 {
@@ -64,6 +69,10 @@ static void open_database(void)
 {
     duckdb_config config = NULL;
     char *err = NULL;
+    if (tst_duckdb_lazy_load && tst_duckdb_lazy_load(open_error, sizeof open_error) != 0) {
+        open_state = TST_ESQL;
+        return;
+    }
     if (duckdb_create_config(&config) == DuckDBError) {
         open_state = TST_ENOMEM;
         snprintf(open_error, sizeof open_error, "cannot create a DuckDB configuration");

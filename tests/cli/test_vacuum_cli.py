@@ -218,9 +218,11 @@ def test_the_guide_commands_run_and_print_the_documented_report(cli):
 
 
 def test_vacuum_never_opens_duckdb(cli):
-    """The binary links libduckdb, but vacuum must not open a database (it needs no SQL
-    engine): under gdb, a breakpoint on duckdb_open_ext is hit by `query` (the control)
-    and never by `vacuum --apply`."""
+    """vacuum must not open a database (it needs no SQL engine): under gdb, a breakpoint
+    on duckdb_open_ext is hit by `query` (the control) and never by `vacuum --apply`.
+    (The tool loads libduckdb on first use, src/lazy/: once loaded, the breakpoint has
+    two locations and gdb reports the hit as "Breakpoint 1.1, ".)"""
+    import re
     import shutil
     import subprocess
 
@@ -236,7 +238,7 @@ def test_vacuum_never_opens_duckdb(cli):
                               "-ex", "break duckdb_open_ext", "-ex", "run", "-ex", "kill",
                               "--args", str(BIN), *args], cwd=cli.tmp, capture_output=True,
                              text=True, timeout=120)
-        return "Breakpoint 1, " in out.stdout
+        return re.search(r"Breakpoint 1(\.\d+)?, ", out.stdout) is not None
     assert opens_duckdb("query", "--table", "t", "--sql", "select 1")
     assert not opens_duckdb("vacuum", "--table", "t", "--apply")
     assert not (root / ORPHAN).exists()

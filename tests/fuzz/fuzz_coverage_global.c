@@ -3,7 +3,9 @@
  *
  * Any input must either be rejected with TST_ECORRUPT (and a message) or
  * decode to a coverage whose canonical encoding decodes again to an equal
- * coverage and re-encodes to the very same bytes. Anything else aborts, so
+ * coverage and re-encodes to the very same bytes; the tally read from the
+ * bytes without decoding (tst_coverage_tally_serialized) accepts exactly
+ * what the decoder accepts, with the decoded set's numbers. Anything else aborts, so
  * libFuzzer (and the corpus replay in the test suite) reports it.
  */
 #include "coverage_internal.h"
@@ -23,6 +25,21 @@ static uint8_t *encode(const tst_coverage *cov, size_t *len)
     return bytes;
 }
 
+static void check_tally(const tst_coverage *cov, const uint8_t *data, size_t size)
+{
+    tst_coverage_tally t;
+    int rc = tst_coverage_tally_serialized(data, size, &t);
+    if ((rc == 0) != (cov != NULL))
+        abort();
+    if (!cov)
+        return;
+    uint64_t min = 0, max = 0;
+    bool any = tst_coverage_min(cov, &min) && tst_coverage_max(cov, &max);
+    if (t.any != any || t.cardinality != tst_coverage_cardinality(cov) ||
+        t.runs != tst_coverage_run_count(cov) || (any && (t.min != min || t.max != max)))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tst_coverage *cov = NULL;
@@ -30,8 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         if (rc != TST_ECORRUPT || tst_error_last()->message[0] == '\0' || cov)
             abort();
+        check_tally(NULL, data, size);
         return 0;
     }
+    check_tally(cov, data, size);
     size_t len, len2;
     uint8_t *bytes = encode(cov, &len);
     tst_coverage *again = NULL;

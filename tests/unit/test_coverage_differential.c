@@ -331,6 +331,10 @@ static void check_min_max(const tst_coverage *cov, const model *m)
     assert_int_equal(tst_coverage_max(cov, &hi), m->n > 0);
     assert_int_equal(tst_coverage_is_empty(cov), m->n == 0);
     assert_int_equal(tst_coverage_cardinality(cov), m->n);
+    size_t run_count = 0; /* the model's maximal runs: tst_coverage_run_count's answer */
+    for (size_t i = 0; i < m->n; i++)
+        run_count += i == 0 || m->v[i] != m->v[i - 1] + 1;
+    assert_int_equal(tst_coverage_run_count(cov), run_count);
     if (m->n) {
         assert_true(lo == m->v[0]);
         assert_true(hi == m->v[m->n - 1]);
@@ -394,6 +398,23 @@ static void check_codec(const tst_coverage *cov, const model *m)
     assert_true(tst_coverage_equals(back, cov));
     assert_same_set(back, m);
     tst_coverage_free(back);
+
+    /* The tally read from the bytes: the model's numbers, and the bytes'
+     * truncations refused as the decoder refuses them. */
+    tst_coverage_tally t;
+    assert_tst_ok(tst_coverage_tally_serialized(bytes, len, &t));
+    size_t run_count = 0;
+    for (size_t i = 0; i < m->n; i++)
+        run_count += i == 0 || m->v[i] != m->v[i - 1] + 1;
+    assert_int_equal(t.any, m->n > 0);
+    assert_int_equal(t.cardinality, m->n);
+    assert_int_equal(t.runs, run_count);
+    if (m->n) {
+        assert_true(t.min == m->v[0]);
+        assert_true(t.max == m->v[m->n - 1]);
+    }
+    for (size_t cut = 0; cut < len; cut += 1 + cut / 8)
+        assert_tst_fails(tst_coverage_tally_serialized(bytes, cut, &t), TST_ECORRUPT);
     free(bytes);
 }
 

@@ -10,6 +10,7 @@
  */
 #include "testsupport.h"
 
+#include "coverage_internal.h"
 #include "tstable/coverage.h"
 
 #include <stdio.h>
@@ -735,10 +736,77 @@ static void random_entity_coverages_round_trip(void **state)
     }
 }
 
+/* The one-identity decoder gives, for every identity of random payloads and
+ * for one they lack, exactly what the full decoder gives for it; and it
+ * refuses what the full decoder refuses in the identities it steps over
+ * (order, lengths), on every truncated prefix too. */
+static void decoding_one_identity_agrees_with_decoding_all(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 100; round++) {
+        tst_entity_coverage *ec = random_entity_coverage(), *all, *one;
+        uint8_t *bytes;
+        size_t len;
+        assert_tst_ok(tst_entity_coverage_serialize(ec, &bytes, &len));
+        assert_tst_ok(tst_entity_coverage_deserialize(&all, bytes, len));
+        for (size_t i = 0; i < tst_entity_coverage_count(all); i++) {
+            tst_entity_identity id;
+            const tst_coverage *want = NULL;
+            assert_tst_ok(tst_entity_coverage_at(all, i, &id, &want));
+            assert_tst_ok(tst_entity_coverage_deserialize_one(&one, bytes, len, &id));
+            assert_int_equal(tst_entity_coverage_count(one), 1);
+            const tst_coverage *got = tst_entity_coverage_get(one, &id);
+            assert_non_null(got);
+            assert_true(tst_coverage_equals(got, want));
+            tst_entity_coverage_free(one);
+        }
+        tst_entity_value v = utf8("never-there-\x01");
+        tst_entity_identity stranger = ident(1, &v);
+        assert_tst_ok(tst_entity_coverage_deserialize_one(&one, bytes, len, &stranger));
+        assert_int_equal(tst_entity_coverage_count(one), 0);
+        tst_entity_coverage_free(one);
+        for (size_t cut = 0; cut < len; cut++) {
+            tst_entity_coverage *none = NULL;
+            assert_tst_fails(tst_entity_coverage_deserialize(&none, bytes, cut), TST_ECORRUPT);
+            assert_tst_fails(tst_entity_coverage_deserialize_one(&one, bytes, cut, &stranger),
+                             TST_ECORRUPT);
+        }
+        free(bytes);
+        tst_entity_coverage_free(all);
+        tst_entity_coverage_free(ec);
+    }
+}
+
+/* union_all (one roaring_bitmap_or_many per partition) equals unions one
+ * entity at a time, on random payloads spanning several partitions. */
+static void the_union_of_all_identities_equals_unions_one_at_a_time(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 100; round++) {
+        tst_entity_coverage *ec = random_entity_coverage();
+        tst_coverage *all = NULL, *slow = NULL;
+        assert_tst_ok(tst_entity_coverage_union_all(&all, ec));
+        assert_tst_ok(tst_coverage_new(&slow));
+        for (size_t i = 0; i < tst_entity_coverage_count(ec); i++) {
+            tst_entity_identity id;
+            const tst_coverage *cov = NULL;
+            assert_tst_ok(tst_entity_coverage_at(ec, i, &id, &cov));
+            assert_tst_ok(tst_coverage_union_inplace(slow, cov));
+        }
+        assert_true(tst_coverage_equals(all, slow));
+        assert_int_equal(tst_coverage_cardinality(all), tst_coverage_cardinality(slow));
+        tst_coverage_free(all);
+        tst_coverage_free(slow);
+        tst_entity_coverage_free(ec);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identity_types_order_before_values),
+        cmocka_unit_test(decoding_one_identity_agrees_with_decoding_all),
+        cmocka_unit_test(the_union_of_all_identities_equals_unions_one_at_a_time),
         cmocka_unit_test(identity_values_compare_signed_unsigned_and_bytewise),
         cmocka_unit_test(shorter_prefix_identity_sorts_first),
         cmocka_unit_test(identity_format_joins_values_with_commas),
