@@ -898,21 +898,32 @@ static int step_over_nested(reader *r)
     return 0;
 }
 
+/* The next identity, checked to follow prev (prev_count values) in
+ * canonical order; *values is malloc'd (also on an error after it). */
+static int read_next_identity(reader *r, tst_entity_value *prev, size_t prev_count,
+                              tst_entity_value **values, size_t *n)
+{
+    *values = NULL;
+    int rc = read_component_count(r, n);
+    if (rc != 0)
+        return rc;
+    if ((*values = calloc(*n, sizeof **values)) == NULL)
+        return tst_fail(TST_ENOMEM, "out of memory decoding entity %u", r->entity);
+    for (size_t k = 0; rc == 0 && k < *n; k++)
+        rc = read_value(r, &(*values)[k]);
+    tst_entity_identity id = {*n, *values};
+    ecov_entry before = {prev, prev_count, NULL};
+    return rc == 0 ? check_order(r, prev ? &before : NULL, &id) : rc;
+}
+
 static int read_entity_one(reader *r, one_walk *w)
 {
     size_t n = 0;
-    int rc = read_component_count(r, &n);
-    if (rc != 0)
-        return rc;
-    tst_entity_value *values = calloc(n, sizeof *values);
+    tst_entity_value *values = NULL;
+    int rc = read_next_identity(r, w->prev, w->prev_count, &values, &n);
     if (values == NULL)
-        return tst_fail(TST_ENOMEM, "out of memory decoding entity %u", r->entity);
-    for (size_t k = 0; rc == 0 && k < n; k++)
-        rc = read_value(r, &values[k]);
+        return rc;
     tst_entity_identity id = {n, values};
-    ecov_entry prev = {w->prev, w->prev_count, NULL};
-    if (rc == 0)
-        rc = check_order(r, w->prev ? &prev : NULL, &id);
     bool match = rc == 0 && !w->have && tst_entity_identity_compare(&id, w->want) == 0;
     if (rc == 0 && match) {
         w->found.count = n;
@@ -972,18 +983,11 @@ typedef struct each_walk {
 static int each_entity(reader *r, each_walk *w)
 {
     size_t n = 0;
-    int rc = read_component_count(r, &n);
-    if (rc != 0)
-        return rc;
-    tst_entity_value *values = calloc(n, sizeof *values);
+    tst_entity_value *values = NULL;
+    int rc = read_next_identity(r, w->prev, w->prev_count, &values, &n);
     if (values == NULL)
-        return tst_fail(TST_ENOMEM, "out of memory decoding entity %u", r->entity);
-    for (size_t k = 0; rc == 0 && k < n; k++)
-        rc = read_value(r, &values[k]);
+        return rc;
     tst_entity_identity id = {n, values};
-    ecov_entry prev = {w->prev, w->prev_count, NULL};
-    if (rc == 0)
-        rc = check_order(r, w->prev ? &prev : NULL, &id);
     size_t at = r->off + 8;
     if (rc == 0)
         rc = step_over_nested(r);

@@ -81,10 +81,10 @@ static int do_fsync(int fd)
     return fsync(fd);
 }
 
-int tst_io_map_file(const char *path, size_t max_len, const uint8_t **out, size_t *out_len)
+/* Opens a file to read whole, no larger than max_len bytes: *fd and its
+ * size, or the error (a missing file is TST_ENOTFOUND). */
+static int open_bounded(const char *path, size_t max_len, int *fd_out, struct stat *st)
 {
-    *out = NULL;
-    *out_len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
@@ -92,19 +92,31 @@ int tst_io_map_file(const char *path, size_t max_len, const uint8_t **out, size_
         tst_fail_set_path(path);
         return code;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, st) != 0) {
         int err = errno;
         close(fd);
         return tst_fail_errno(TST_EIO, err, "cannot stat %s", path);
     }
-    if ((uint64_t)st.st_size > max_len) {
+    if ((uint64_t)st->st_size > max_len) {
         close(fd);
         tst_fail(TST_ECORRUPT, "%s is %lld bytes, more than the %zu allowed for this file",
-                 path, (long long)st.st_size, max_len);
+                 path, (long long)st->st_size, max_len);
         tst_fail_set_path(path);
         return TST_ECORRUPT;
     }
+    *fd_out = fd;
+    return 0;
+}
+
+int tst_io_map_file(const char *path, size_t max_len, const uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    int fd = -1;
+    struct stat st;
+    int rc = open_bounded(path, max_len, &fd, &st);
+    if (rc != 0)
+        return rc;
     if (st.st_size == 0) {
         close(fd);
         return 0;
@@ -128,26 +140,11 @@ void tst_io_unmap_file(const uint8_t *bytes, size_t len)
 int tst_io_read_file(const char *path, size_t max_len, char **out, size_t *out_len)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int code = errno == ENOENT ? TST_ENOTFOUND : TST_EIO;
-        tst_fail_errno(code, errno, "cannot open %s", path);
-        tst_fail_set_path(path);
-        return code;
-    }
+    int fd = -1;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        close(fd);
-        return tst_fail_errno(TST_EIO, err, "cannot stat %s", path);
-    }
-    if ((uint64_t)st.st_size > max_len) {
-        close(fd);
-        tst_fail(TST_ECORRUPT, "%s is %lld bytes, more than the %zu allowed for this file",
-                 path, (long long)st.st_size, max_len);
-        tst_fail_set_path(path);
-        return TST_ECORRUPT;
-    }
+    int rc = open_bounded(path, max_len, &fd, &st);
+    if (rc != 0)
+        return rc;
     size_t cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
     if (!buf) {
