@@ -803,18 +803,32 @@ typedef struct container_stats {
     uint32_t runs;
 } container_stats;
 
-static int stats_run(void *ctx, uint32_t a, uint32_t b)
-{
-    container_stats *s = ctx;
-    s->card += b - a + 1;
-    s->runs++;
-    return 0;
-}
-
+/* Cardinality and maximal runs of one container, read off its layout
+ * without visiting each run (the encoder asks for every container twice:
+ * once to size the output, once to write it). The maximal runs are
+ * container_run_tally's; the cardinality is the array's or bitset's count
+ * (recounted when a lazy operation left it unknown) or the runs' lengths. */
 static container_stats stats_of(const roaring_array_t *ra, int32_t i)
 {
     container_stats s = {0, 0};
-    container_runs(ra->containers[i], ra->typecodes[i], false, stats_run, &s);
+    uint8_t type = ra->typecodes[i];
+    const void *c = container_unwrap_shared(ra->containers[i], &type);
+    s.runs = (uint32_t)container_run_tally(c, type).runs;
+    if (type == ARRAY_CONTAINER_TYPE_CODE) {
+        s.card = (uint32_t)((const array_container_t *)c)->cardinality;
+    } else if (type == RUN_CONTAINER_TYPE_CODE) {
+        const run_container_t *r = c;
+        for (int32_t k = 0; k < r->n_runs; k++)
+            s.card += (uint32_t)r->runs[k].length + 1;
+    } else if (type == BITSET_CONTAINER_TYPE_CODE) {
+        const bitset_container_t *b = c;
+        if (b->cardinality >= 0) {
+            s.card = (uint32_t)b->cardinality;
+        } else {
+            for (int k = 0; k < 1024; k++)
+                s.card += (uint32_t)__builtin_popcountll(b->array[k]);
+        }
+    }
     return s;
 }
 
