@@ -923,6 +923,17 @@ static size_t container_encode(const roaring_array_t *ra, int32_t i, int kind, c
     if (kind == KIND_RUN) {
         put_u16(p, s.runs);
         p += 2;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* A run container whose runs are already maximal is its own
+         * encoding: (value, length) u16 pairs, little-endian. */
+        uint8_t type = ra->typecodes[i];
+        const void *c = container_unwrap_shared(ra->containers[i], &type);
+        if (type == RUN_CONTAINER_TYPE_CODE &&
+            ((const run_container_t *)c)->n_runs == (int32_t)s.runs) {
+            memcpy(p, ((const run_container_t *)c)->runs, 4 * (size_t)s.runs);
+            return 2 + 4 * (size_t)s.runs;
+        }
+#endif
     }
     container_runs(ra->containers[i], ra->typecodes[i], false,
                    kind == KIND_RUN ? write_rle_run : write_array_run, &p);
@@ -996,7 +1007,13 @@ typedef struct reader {
     size_t len;
     size_t pos;
     struct tally_walk *tally; /* tst_coverage_tally_serialized: counts what is checked */
+    struct tst_coverage_union_acc *acc; /* tst_coverage_union_acc_add: ORs what is checked */
+    uint64_t key; /* with tally or acc: partition << 16 | key of the container checked */
 } reader;
+
+static void acc_array(reader *r, const uint8_t *p, uint32_t card);
+static void acc_bitset(reader *r, const uint8_t *p);
+static void acc_runs(reader *r, const uint8_t *p, uint32_t nruns);
 
 static uint32_t get_u16(const uint8_t *p)
 {
@@ -1092,6 +1109,7 @@ static void tally_container(reader *r, uint64_t runs, uint32_t lo, uint32_t hi, 
 {
     tally_walk *w = r->tally;
     tst_coverage_tally *t = w->out;
+    w->key = r->key;
     uint64_t min = w->key << 16 | lo, max = w->key << 16 | hi;
     if (w->out->any && w->prev_high && lo == 0 && w->key == w->prev_key + 1)
         runs--;
@@ -1119,6 +1137,8 @@ static int check_array(reader *r, uint32_t card)
     }
     if (rc == 0 && r->tally)
         tally_container(r, runs, get_u16(p), get_u16(p + 2 * (card - 1)), card);
+    if (rc == 0 && r->acc)
+        acc_array(r, p, card);
     return rc;
 }
 
@@ -1147,6 +1167,8 @@ static int check_bitset(reader *r, uint32_t card)
         }
         tally_container(r, runs, (uint32_t)lo, (uint32_t)hi, card); /* card > 4096: not empty */
     }
+    if (r->acc)
+        acc_bitset(r, p);
     return 0;
 }
 
@@ -1186,6 +1208,8 @@ static int check_runs(reader *r)
         tally_container(r, runs, get_u16(p), get_u16(p + 4 * last) + get_u16(p + 4 * last + 2),
                         card);
     }
+    if (r->acc)
+        acc_runs(r, p, nruns);
     return 0;
 }
 
@@ -1305,7 +1329,7 @@ static int tally_coverage(reader *r)
         bitmap_header h;
         rc = read_header(r, &h);
         for (uint32_t c = 0; rc == 0 && c < h.count; c++) {
-            r->tally->key = (uint64_t)key << 16 | get_u16(h.desc + 4 * c);
+            r->key = (uint64_t)key << 16 | get_u16(h.desc + 4 * c);
             rc = check_container(r, &h, c);
         }
         if (rc != 0)
@@ -1315,6 +1339,244 @@ static int tally_coverage(reader *r)
         rc = tst_fail(TST_ECORRUPT, "trailing bytes after roaring bitmap: %zu bytes at byte %zu",
                       r->len - r->pos, r->pos);
     return rc;
+}
+
+/* ---- the union of serialized sets, without building each one ---------- */
+
+/*
+ * tst_coverage_union_acc: one 65,536-bit bitset per 48-bit container key
+ * seen so far (partition << 16 | container key), kept in key order. Every
+ * container of every set added is checked as decoding checks it
+ * (tally_coverage's walk) and ORed into its key's bitset: a run sets a
+ * range of bits, an array its values, a bitset its words. Only the union's
+ * containers are ever built, at the end. A union spread over more than
+ * ACC_MAX_KEYS container keys (8 KB each) is left to the decoding path
+ * (TST_COVERAGE_UNION_TOO_WIDE), so memory stays bounded.
+ */
+enum { ACC_MAX_KEYS = 4096 };
+
+typedef struct acc_slot {
+    uint64_t key;
+    uint64_t words[1024];
+} acc_slot;
+
+struct tst_coverage_union_acc {
+    acc_slot **slots; /* ascending key */
+    size_t count, cap;
+    size_t last; /* the slot found last: sets run in key order */
+    bool too_wide, no_memory;
+};
+
+static acc_slot *acc_slot_of(tst_coverage_union_acc *a, uint64_t key)
+{
+    if (a->last < a->count && a->slots[a->last]->key == key)
+        return a->slots[a->last];
+    size_t lo = 0, hi = a->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->slots[mid]->key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < a->count && a->slots[lo]->key == key) {
+        a->last = lo;
+        return a->slots[lo];
+    }
+    if (a->count >= ACC_MAX_KEYS) {
+        a->too_wide = true;
+        return NULL;
+    }
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        acc_slot **grown = realloc(a->slots, cap * sizeof *grown);
+        if (!grown) {
+            a->no_memory = true;
+            return NULL;
+        }
+        a->slots = grown;
+        a->cap = cap;
+    }
+    acc_slot *slot = calloc(1, sizeof *slot);
+    if (!slot) {
+        a->no_memory = true;
+        return NULL;
+    }
+    slot->key = key;
+    memmove(a->slots + lo + 1, a->slots + lo, (a->count - lo) * sizeof *a->slots);
+    a->slots[lo] = slot;
+    a->count++;
+    a->last = lo;
+    return slot;
+}
+
+static void set_bits(uint64_t *w, uint32_t a, uint32_t b) /* [a, b] */
+{
+    uint32_t wa = a >> 6, wb = b >> 6;
+    uint64_t first = ~0ULL << (a & 63), last = ~0ULL >> (63 - (b & 63));
+    if (wa == wb) {
+        w[wa] |= first & last;
+        return;
+    }
+    w[wa] |= first;
+    for (uint32_t k = wa + 1; k < wb; k++)
+        w[k] = ~0ULL;
+    w[wb] |= last;
+}
+
+static void acc_array(reader *r, const uint8_t *p, uint32_t card)
+{
+    acc_slot *s = acc_slot_of(r->acc, r->key);
+    for (uint32_t k = 0; s && k < card; k++) {
+        uint32_t v = get_u16(p + 2 * k);
+        s->words[v >> 6] |= 1ULL << (v & 63);
+    }
+}
+
+static void acc_bitset(reader *r, const uint8_t *p)
+{
+    acc_slot *s = acc_slot_of(r->acc, r->key);
+    for (int i = 0; s && i < 1024; i++)
+        s->words[i] |= (uint64_t)get_u32(p + 8 * i) | (uint64_t)get_u32(p + 8 * i + 4) << 32;
+}
+
+static void acc_runs(reader *r, const uint8_t *p, uint32_t nruns)
+{
+    acc_slot *s = acc_slot_of(r->acc, r->key);
+    for (uint32_t k = 0; s && k < nruns; k++) {
+        uint32_t start = get_u16(p + 4 * k);
+        set_bits(s->words, start, start + get_u16(p + 4 * k + 2));
+    }
+}
+
+int tst_coverage_union_acc_new(tst_coverage_union_acc **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+}
+
+void tst_coverage_union_acc_free(tst_coverage_union_acc *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->count; i++)
+        free(a->slots[i]);
+    free(a->slots);
+    free(a);
+}
+
+int tst_coverage_union_acc_add(tst_coverage_union_acc *a, const uint8_t *bytes, size_t len)
+{
+    reader r = {.bytes = bytes, .len = len, .acc = a};
+    int rc = tally_coverage(&r);
+    if (rc == TST_ECORRUPT)
+        return tst_fail_context(rc, "malformed coverage");
+    if (rc == 0 && a->no_memory)
+        return tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+    if (rc == 0 && a->too_wide)
+        return TST_COVERAGE_UNION_TOO_WIDE;
+    return rc;
+}
+
+/* One 32-bit partition of the union, slots [i0, i1): written in the
+ * portable layout bitmap_encode writes (the canonical container choice),
+ * then read by CRoaring, one memcpy a container, as decoding does. */
+static int acc_partition(const tst_coverage_union_acc *a, size_t i0, size_t i1,
+                         roaring_bitmap_t **out)
+{
+    size_t n = i1 - i0, body = 0;
+    bool hasrun = false;
+    container_stats *st = malloc(n * sizeof *st);
+    if (!st)
+        return tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+    for (size_t j = 0; j < n; j++) {
+        const uint64_t *w = a->slots[i0 + j]->words;
+        uint64_t carry = 0;
+        st[j] = (container_stats){0, 0};
+        for (int k = 0; k < 1024; k++) {
+            st[j].card += (uint32_t)__builtin_popcountll(w[k]);
+            st[j].runs += (uint32_t)__builtin_popcountll(w[k] & ~((w[k] << 1) | carry));
+            carry = w[k] >> 63;
+        }
+        hasrun |= kind_of(st[j]) == KIND_RUN;
+        body += kind_bytes(kind_of(st[j]), st[j]);
+    }
+    size_t size = header_bytes(n, hasrun) + body;
+    uint8_t *buf = malloc(size);
+    if (!buf) {
+        free(st);
+        return tst_fail(TST_ENOMEM, "out of memory uniting coverage (%zu bytes)", size);
+    }
+    uint8_t *flags = NULL, *desc, *offsets = NULL;
+    if (hasrun) {
+        put_u32(buf, SERIAL_RUN | (uint32_t)(n - 1) << 16);
+        flags = buf + 4;
+        memset(flags, 0, (n + 7) / 8);
+        desc = flags + (n + 7) / 8;
+        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
+    } else {
+        put_u32(buf, SERIAL_NO_RUN);
+        put_u32(buf + 4, (uint32_t)n);
+        desc = buf + 8;
+        offsets = desc + 4 * n;
+    }
+    size_t pos = header_bytes(n, hasrun);
+    for (size_t j = 0; j < n; j++) {
+        const uint64_t *w = a->slots[i0 + j]->words;
+        int kind = kind_of(st[j]);
+        if (kind == KIND_RUN)
+            flags[j / 8] |= (uint8_t)(1u << (j % 8));
+        put_u16(desc + 4 * j, (uint32_t)(a->slots[i0 + j]->key & 0xFFFF));
+        put_u16(desc + 4 * j + 2, st[j].card - 1);
+        if (offsets)
+            put_u32(offsets + 4 * j, (uint32_t)pos);
+        uint8_t *p = buf + pos;
+        if (kind == KIND_BITSET) {
+            for (int k = 0; k < 1024; k++) {
+                put_u32(p + 8 * k, (uint32_t)w[k]);
+                put_u32(p + 8 * k + 4, (uint32_t)(w[k] >> 32));
+            }
+            p += 8192;
+        } else {
+            if (kind == KIND_RUN) {
+                put_u16(p, st[j].runs);
+                p += 2;
+            }
+            bitset_runs(w, false, kind == KIND_RUN ? write_rle_run : write_array_run, &p);
+        }
+        pos = (size_t)(p - buf);
+    }
+    free(st);
+    *out = roaring_bitmap_portable_deserialize_safe((const char *)buf, pos);
+    free(buf);
+    return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+}
+
+int tst_coverage_union_acc_finish(tst_coverage_union_acc *a, tst_coverage **out)
+{
+    tst_coverage *cov;
+    int rc = tst_coverage_new(&cov);
+    for (size_t i0 = 0, i1; rc == 0 && i0 < a->count; i0 = i1) {
+        uint32_t part = (uint32_t)(a->slots[i0]->key >> 16);
+        for (i1 = i0 + 1; i1 < a->count && (uint32_t)(a->slots[i1]->key >> 16) == part; i1++)
+            ;
+        /* Every slot holds a value: each container read was non-empty. */
+        roaring_bitmap_t *bm = NULL;
+        rc = part_reserve(cov, cov->count + 1);
+        if (rc == 0)
+            rc = acc_partition(a, i0, i1, &bm);
+        if (rc == 0) {
+            roaring_bitmap_run_optimize(bm);
+            roaring_bitmap_shrink_to_fit(bm);
+            cov->parts[cov->count++] = (cov_part){part, bm};
+        }
+    }
+    if (rc != 0) {
+        tst_coverage_free(cov);
+        return rc;
+    }
+    *out = cov;
+    return 0;
 }
 
 int tst_coverage_tally_serialized(const uint8_t *bytes, size_t len, tst_coverage_tally *out)
