@@ -23,13 +23,15 @@ non-zero; its wall time is the rejection). DuckDB: a database file with one
 table holding the tstable table's rows (loaded once, not timed), then K
 `duckdb_runner DB "INSERT INTO t SELECT * FROM read_parquet(day)"`
 processes. Builds and DuckDB are interleaved day by day so machine load hits
-them alike. Medians with min and max; nothing is asserted about time. Every
+them alike. Wall time and CPU time (user + system of the process, from
+getrusage: steadier on a shared machine) are both reported. Medians with min and max; nothing is asserted about time. Every
 build's table must end with the same coverage (`tstable coverage` of the
 whole table, digest compared), or the run fails.
 """
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,10 +48,21 @@ def run(cmd, check=True):
     return subprocess.run(cmd, check=check, capture_output=True, text=True)
 
 
-def timed(cmd):
-    t0 = time.perf_counter()
+def cpu_ms():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1e3
+
+
+CPU = {}  # cmd[0] + kind -> CPU ms of each run (user + system, the child's own)
+
+
+def timed(cmd, key=None):
+    c0, t0 = cpu_ms(), time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
-    return (time.perf_counter() - t0) * 1e3, p
+    wall = (time.perf_counter() - t0) * 1e3
+    if key:
+        CPU.setdefault(key, []).append(cpu_ms() - c0)
+    return wall, p
 
 
 def day_files(con, kind, scale, days, out):
@@ -110,19 +123,22 @@ def main():
             times["duckdb INSERT"] = []
             for f in files:
                 for name, binary in builds:
-                    ms, p = timed([binary, "append", "--table", tables[name], "--parquet", f])
+                    ms, p = timed([binary, "append", "--table", tables[name], "--parquet", f],
+                                  (kind, name))
                     if p.returncode != 0:
                         sys.exit(f"{name}: append failed: {p.stderr}")
                     times[name].append(ms)
                 ms, p = timed([a.duckdb_runner, db,
-                               f"INSERT INTO t SELECT * FROM read_parquet('{f}')"])
+                               f"INSERT INTO t SELECT * FROM read_parquet('{f}')"],
+                              (kind, "duckdb INSERT"))
                 if p.returncode != 0:
                     sys.exit(f"duckdb: {p.stderr}")
                 times["duckdb INSERT"].append(ms)
             reject = {name: [] for name, _ in builds}
             for _ in range(3):
                 for name, binary in builds:
-                    ms, p = timed([binary, "append", "--table", tables[name], "--parquet", files[-1]])
+                    ms, p = timed([binary, "append", "--table", tables[name], "--parquet", files[-1]],
+                                  (kind, "reject " + name))
                     if p.returncode == 0:
                         sys.exit(f"{name}: the re-append was not rejected")
                     reject[name].append(ms)
@@ -133,13 +149,16 @@ def main():
             if len(digests) != 1:
                 sys.exit(f"{kind}: the builds' tables disagree on coverage")
             duck = statistics.median(times["duckdb INSERT"])
+            duck_cpu = statistics.median(CPU[(kind, "duckdb INSERT")])
             print(f"\n{kind} table, {a.days} daily appends of {rows} rows "
-                  "(ms per process: median (min-max)):")
+                  "(ms per process, median (min-max); wall, then CPU = user + system):")
             for name in times:
-                m = statistics.median(times[name])
-                print(f"  append {name:14s} {stats(times[name])}  {m / duck:4.2f}x duckdb")
+                m, c = statistics.median(times[name]), CPU[(kind, name)]
+                print(f"  append {name:14s} wall {stats(times[name])} {m / duck:4.2f}x duckdb"
+                      f" | cpu {stats(c)} {statistics.median(c) / duck_cpu:4.2f}x duckdb")
             for name in reject:
-                print(f"  rejected re-append {name:6s} {stats(reject[name])}")
+                print(f"  rejected re-append {name:8s} wall {stats(reject[name])}"
+                      f" | cpu {stats(CPU[(kind, 'reject ' + name)])}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

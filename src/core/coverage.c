@@ -1000,6 +1000,227 @@ size_t tst_coverage_serialize(const tst_coverage *cov, uint8_t *buf)
     return pos;
 }
 
+static void set_bits(uint64_t *w, uint32_t a, uint32_t b) /* [a, b] */
+{
+    uint32_t wa = a >> 6, wb = b >> 6;
+    uint64_t first = ~0ULL << (a & 63), last = ~0ULL >> (63 - (b & 63));
+    if (wa == wb) {
+        w[wa] |= first & last;
+        return;
+    }
+    w[wa] |= first;
+    for (uint32_t k = wa + 1; k < wb; k++)
+        w[k] = ~0ULL;
+    w[wb] |= last;
+}
+
+/* ---- the encoding of a union, without building it -------------------- */
+
+int tst_byte_buf_reserve(tst_byte_buf *b, size_t more)
+{
+    if (more <= b->cap - b->len)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2)
+            return tst_fail(TST_ENOMEM, "coverage encoding: %zu bytes do not fit", b->len + more);
+        cap *= 2;
+    }
+    uint8_t *grown = realloc(b->bytes, cap);
+    if (!grown)
+        return tst_fail(TST_ENOMEM, "out of memory encoding coverage (%zu bytes)", cap);
+    b->bytes = grown;
+    b->cap = cap;
+    return 0;
+}
+
+/* Cardinality and maximal runs of a 65,536-bit set. */
+static container_stats bits_stats(const uint64_t *w)
+{
+    container_stats s = {0, 0};
+    uint64_t carry = 0;
+    for (int k = 0; k < 1024; k++) {
+        s.card += (uint32_t)__builtin_popcountll(w[k]);
+        s.runs += (uint32_t)__builtin_popcountll(w[k] & ~((w[k] << 1) | carry));
+        carry = w[k] >> 63;
+    }
+    return s;
+}
+
+/* A container held as a 65,536-bit set, in its canonical layout. */
+static size_t bits_encode(const uint64_t *w, int kind, container_stats s, uint8_t *out)
+{
+    uint8_t *p = out;
+    if (kind == KIND_BITSET) {
+        for (int k = 0; k < 1024; k++) {
+            put_u32(p + 8 * k, (uint32_t)w[k]);
+            put_u32(p + 8 * k + 4, (uint32_t)(w[k] >> 32));
+        }
+        return 8192;
+    }
+    if (kind == KIND_RUN) {
+        put_u16(p, s.runs);
+        p += 2;
+    }
+    bitset_runs(w, false, kind == KIND_RUN ? write_rle_run : write_array_run, &p);
+    return (size_t)(p - out);
+}
+
+static int set_bits_run(void *ctx, uint32_t a, uint32_t b)
+{
+    set_bits(ctx, a, b);
+    return 0;
+}
+
+/* One container of a merged 32-bit bitmap: one side's as it is, or, where
+ * both sides hold the key, their union as a 65,536-bit set. */
+typedef struct merged_container {
+    uint32_t key;
+    container_stats s;
+    int kind;
+    const roaring_array_t *ra;
+    int32_t index;
+    uint64_t *bits; /* owned; the union of both sides */
+} merged_container;
+
+static void merged_free(merged_container *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(m[i].bits);
+    free(m);
+}
+
+static int merged_one(const roaring_array_t *ra, int32_t i, merged_container *m, size_t *n)
+{
+    container_stats s = stats_of(ra, i);
+    if (s.card > 0)
+        m[(*n)++] = (merged_container){ra->keys[i], s, kind_of(s), ra, i, NULL};
+    return 0;
+}
+
+static int merged_both(const roaring_array_t *a, int32_t i, const roaring_array_t *b, int32_t j,
+                       merged_container *m, size_t *n)
+{
+    uint64_t *bits = calloc(1024, sizeof *bits);
+    if (!bits)
+        return tst_fail(TST_ENOMEM, "out of memory encoding coverage");
+    container_runs(a->containers[i], a->typecodes[i], false, set_bits_run, bits);
+    container_runs(b->containers[j], b->typecodes[j], false, set_bits_run, bits);
+    container_stats s = bits_stats(bits);
+    if (s.card == 0) {
+        free(bits);
+        return 0;
+    }
+    m[(*n)++] = (merged_container){a->keys[i], s, kind_of(s), NULL, 0, bits};
+    return 0;
+}
+
+/* The portable 32-bit layout of a ∪ b, appended to out: bitmap_encode's
+ * bytes for the union, with only the containers both sides hold merged. */
+static int bitmap_encode_union(const roaring_bitmap_t *a, const roaring_bitmap_t *b,
+                               tst_byte_buf *out)
+{
+    const roaring_array_t *ra = &a->high_low_container, *rb = &b->high_low_container;
+    merged_container *m = malloc(((size_t)ra->size + (size_t)rb->size + 1) * sizeof *m);
+    if (!m)
+        return tst_fail(TST_ENOMEM, "out of memory encoding coverage");
+    size_t n = 0;
+    int rc = 0;
+    int32_t i = 0, j = 0;
+    while (rc == 0 && (i < ra->size || j < rb->size)) {
+        if (j >= rb->size || (i < ra->size && ra->keys[i] < rb->keys[j]))
+            rc = merged_one(ra, i++, m, &n);
+        else if (i >= ra->size || rb->keys[j] < ra->keys[i])
+            rc = merged_one(rb, j++, m, &n);
+        else
+            rc = merged_both(ra, i++, rb, j++, m, &n);
+    }
+    bool hasrun = false;
+    size_t body = 0;
+    for (size_t k = 0; k < n; k++) {
+        hasrun |= m[k].kind == KIND_RUN;
+        body += kind_bytes(m[k].kind, m[k].s);
+    }
+    size_t size = header_bytes(n, hasrun) + body;
+    if (rc == 0)
+        rc = tst_byte_buf_reserve(out, size);
+    if (rc != 0) {
+        merged_free(m, n);
+        return rc;
+    }
+    uint8_t *base = out->bytes + out->len, *flags = NULL, *desc, *offsets = NULL;
+    if (hasrun) {
+        put_u32(base, SERIAL_RUN | (uint32_t)(n - 1) << 16);
+        flags = base + 4;
+        memset(flags, 0, (n + 7) / 8);
+        desc = flags + (n + 7) / 8;
+        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
+    } else {
+        put_u32(base, SERIAL_NO_RUN);
+        put_u32(base + 4, (uint32_t)n);
+        desc = base + 8;
+        offsets = desc + 4 * n;
+    }
+    size_t pos = header_bytes(n, hasrun);
+    for (size_t k = 0; k < n; k++) {
+        if (m[k].kind == KIND_RUN)
+            flags[k / 8] |= (uint8_t)(1u << (k % 8));
+        put_u16(desc + 4 * k, m[k].key);
+        put_u16(desc + 4 * k + 2, m[k].s.card - 1);
+        if (offsets)
+            put_u32(offsets + 4 * k, (uint32_t)pos);
+        pos += m[k].bits ? bits_encode(m[k].bits, m[k].kind, m[k].s, base + pos)
+                         : container_encode(m[k].ra, m[k].index, m[k].kind, m[k].s, base + pos);
+    }
+    out->len += pos;
+    merged_free(m, n);
+    return 0;
+}
+
+static int encode_part(const roaring_bitmap_t *bm, tst_byte_buf *out)
+{
+    int rc = tst_byte_buf_reserve(out, bitmap_encoded_size(bm));
+    if (rc == 0)
+        out->len += bitmap_encode(bm, out->bytes + out->len);
+    return rc;
+}
+
+int tst_coverage_serialize_union(const tst_coverage *a, const tst_coverage *b, tst_byte_buf *out)
+{
+    size_t i = 0, j = 0, count = 0;
+    while (i < a->count || j < b->count) {
+        if (j >= b->count || (i < a->count && a->parts[i].key < b->parts[j].key))
+            i++;
+        else if (i >= a->count || b->parts[j].key < a->parts[i].key)
+            j++;
+        else
+            i++, j++;
+        count++;
+    }
+    int rc = tst_byte_buf_reserve(out, 8);
+    if (rc != 0)
+        return rc;
+    for (int k = 0; k < 8; k++)
+        out->bytes[out->len + (size_t)k] = (uint8_t)((uint64_t)count >> (8 * k));
+    out->len += 8;
+    for (i = 0, j = 0; rc == 0 && (i < a->count || j < b->count);) {
+        const cov_part *pa = NULL, *pb = NULL;
+        if (j >= b->count || (i < a->count && a->parts[i].key < b->parts[j].key))
+            pa = &a->parts[i++];
+        else if (i >= a->count || b->parts[j].key < a->parts[i].key)
+            pb = &b->parts[j++];
+        else
+            pa = &a->parts[i++], pb = &b->parts[j++];
+        rc = tst_byte_buf_reserve(out, 4);
+        if (rc != 0)
+            break;
+        put_u32(out->bytes + out->len, pa ? pa->key : pb->key);
+        out->len += 4;
+        rc = pa && pb ? bitmap_encode_union(pa->bm, pb->bm, out) : encode_part(pa ? pa->bm : pb->bm, out);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------- decoding */
 
 typedef struct reader {
@@ -1410,20 +1631,6 @@ static acc_slot *acc_slot_of(tst_coverage_union_acc *a, uint64_t key)
     return slot;
 }
 
-static void set_bits(uint64_t *w, uint32_t a, uint32_t b) /* [a, b] */
-{
-    uint32_t wa = a >> 6, wb = b >> 6;
-    uint64_t first = ~0ULL << (a & 63), last = ~0ULL >> (63 - (b & 63));
-    if (wa == wb) {
-        w[wa] |= first & last;
-        return;
-    }
-    w[wa] |= first;
-    for (uint32_t k = wa + 1; k < wb; k++)
-        w[k] = ~0ULL;
-    w[wb] |= last;
-}
-
 static void acc_array(reader *r, const uint8_t *p, uint32_t card)
 {
     acc_slot *s = acc_slot_of(r->acc, r->key);
@@ -1490,14 +1697,7 @@ static int acc_partition(const tst_coverage_union_acc *a, size_t i0, size_t i1,
     if (!st)
         return tst_fail(TST_ENOMEM, "out of memory uniting coverage");
     for (size_t j = 0; j < n; j++) {
-        const uint64_t *w = a->slots[i0 + j]->words;
-        uint64_t carry = 0;
-        st[j] = (container_stats){0, 0};
-        for (int k = 0; k < 1024; k++) {
-            st[j].card += (uint32_t)__builtin_popcountll(w[k]);
-            st[j].runs += (uint32_t)__builtin_popcountll(w[k] & ~((w[k] << 1) | carry));
-            carry = w[k] >> 63;
-        }
+        st[j] = bits_stats(a->slots[i0 + j]->words);
         hasrun |= kind_of(st[j]) == KIND_RUN;
         body += kind_bytes(kind_of(st[j]), st[j]);
     }
@@ -1530,21 +1730,7 @@ static int acc_partition(const tst_coverage_union_acc *a, size_t i0, size_t i1,
         put_u16(desc + 4 * j + 2, st[j].card - 1);
         if (offsets)
             put_u32(offsets + 4 * j, (uint32_t)pos);
-        uint8_t *p = buf + pos;
-        if (kind == KIND_BITSET) {
-            for (int k = 0; k < 1024; k++) {
-                put_u32(p + 8 * k, (uint32_t)w[k]);
-                put_u32(p + 8 * k + 4, (uint32_t)(w[k] >> 32));
-            }
-            p += 8192;
-        } else {
-            if (kind == KIND_RUN) {
-                put_u16(p, st[j].runs);
-                p += 2;
-            }
-            bitset_runs(w, false, kind == KIND_RUN ? write_rle_run : write_array_run, &p);
-        }
-        pos = (size_t)(p - buf);
+        pos += bits_encode(w, kind, st[j], buf + pos);
     }
     free(st);
     *out = roaring_bitmap_portable_deserialize_safe((const char *)buf, pos);

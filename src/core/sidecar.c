@@ -114,6 +114,25 @@ int tst_sidecar_encode(const tst_table_cov *cov, uint8_t **out_bytes, size_t *ou
     return tst_fail(TST_EINVAL, "cannot serialize an unset coverage");
 }
 
+int tst_sidecar_encode_union(const tst_table_cov *base, const tst_table_cov *add,
+                             uint8_t **out_bytes, size_t *out_len)
+{
+    if (base->entities && add->entities)
+        return tst_entity_coverage_serialize_union(base->entities, add->entities, out_bytes,
+                                                   out_len);
+    if (!base->global || !add->global)
+        return tst_fail(TST_EINVAL, "cannot unite entity coverage with global coverage");
+    tst_byte_buf out = {0};
+    int rc = tst_coverage_serialize_union(base->global, add->global, &out);
+    if (rc != 0) {
+        free(out.bytes);
+        return rc;
+    }
+    *out_bytes = out.bytes;
+    *out_len = out.len;
+    return 0;
+}
+
 /* Messages name identities by position, never by value: sidecar errors end
  * up in logs ("coverage.recover"), and entity values are user data. */
 static int check_identity(const tst_entity_identity *id, size_t pos, const tst_index_spec *spec,
@@ -306,6 +325,14 @@ int tst_sidecar_write_segment(const char *root, const tst_index_spec *spec,
                               size_t cap)
 {
     return write_named(root, spec, NULL, cov, attempt_uuid, out_path, cap);
+}
+
+int tst_sidecar_write_snapshot_bytes(const char *root, const tst_index_spec *spec,
+                                     uint64_t version, const uint8_t *bytes, size_t len,
+                                     const char *attempt_uuid, char *out_path, size_t cap)
+{
+    int rc = tst_sidecar_snapshot_path(out_path, cap, spec, version, bytes, len, attempt_uuid);
+    return rc != 0 ? rc : tst_sidecar_write_bytes(root, out_path, bytes, len);
 }
 
 int tst_sidecar_write_snapshot(const char *root, const tst_index_spec *spec, uint64_t version,
@@ -728,6 +755,30 @@ int tst_table_adopt_coverage(tst_table *t, tst_table_cov *cov)
     cache_install(c, t->state.version, cov);
     pthread_mutex_unlock(&c->lock);
     return 0;
+}
+
+void tst_table_adopt_coverage_union(tst_table *t, uint64_t base_version,
+                                    const tst_table_cov *base, const tst_table_cov *add)
+{
+    struct tst_coverage_cache *c = locked_cache(t);
+    if (!c) {
+        tst_error_clear();
+        return;
+    }
+    if (c->loaded && c->version == base_version && &c->cov == base) {
+        if (c->one_loaded && c->one_version != t->state.version)
+            one_clear(c);
+        tst_coverage_free(c->all);
+        c->all = NULL;
+        if (tst_table_cov_union_inplace(&c->cov, add) == 0) {
+            c->version = t->state.version;
+        } else { /* partly united: read the snapshot when asked */
+            tst_error_clear();
+            tst_table_cov_clear(&c->cov);
+            c->loaded = false;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
 }
 
 void tst_coverage_cache_free(struct tst_coverage_cache *c)

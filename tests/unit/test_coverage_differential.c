@@ -12,7 +12,8 @@
  *
  * Besides the queries: union, intersection, intersection cardinality,
  * min/max, the codec round trip, the union accumulated from serialized sets
- * (against the decoded union, byte for byte), and byte equality with what CRoaring's own
+ * (against the decoded union, byte for byte), the encoding of a union
+ * without building it (against the built union's, byte for byte), and byte equality with what CRoaring's own
  * writer produces for a freshly built, run-optimized bitmap of the same set.
  * Sized to finish in a few seconds, also under valgrind.
  */
@@ -487,6 +488,31 @@ static void check_set_operations(const tst_coverage *ca, const model *a, const t
     assert_tst_ok(tst_coverage_union_inplace(cu, cb));
     assert_same_set(cu, &u);
     check_queries(cu, &u, 15);
+    /* The union's bytes without building it: those of the built union. */
+    size_t want_len;
+    uint8_t *want = encoding_of(cu, &want_len);
+    for (int order = 0; order < 2; order++) {
+        tst_byte_buf got = {0};
+        assert_tst_ok(tst_coverage_serialize_union(order ? cb : ca, order ? ca : cb, &got));
+        assert_int_equal(got.len, want_len);
+        assert_memory_equal(got.bytes, want, want_len);
+        free(got.bytes);
+    }
+    free(want);
+    tst_coverage *empty;
+    assert_tst_ok(tst_coverage_new(&empty));
+    tst_byte_buf self = {0};
+    assert_tst_ok(tst_coverage_serialize_union(ca, empty, &self));
+    want = encoding_of(ca, &want_len);
+    assert_int_equal(self.len, want_len);
+    assert_memory_equal(self.bytes, want, want_len);
+    self.len = 0;
+    assert_tst_ok(tst_coverage_serialize_union(ca, ca, &self));
+    assert_int_equal(self.len, want_len);
+    assert_memory_equal(self.bytes, want, want_len);
+    free(self.bytes);
+    free(want);
+    tst_coverage_free(empty);
     const tst_coverage *both[] = {ca, cb, ca};
     check_union_from_bytes(both, 3, &u);
     check_union_from_bytes(both, 1, a);
