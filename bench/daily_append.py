@@ -26,7 +26,9 @@ processes. Builds and DuckDB are interleaved day by day so machine load hits
 them alike. Wall time and CPU time (user + system of the process, from
 getrusage: steadier on a shared machine) are both reported. Medians with min and max; nothing is asserted about time. Every
 build's table must end with the same coverage (`tstable coverage` of the
-whole table, digest compared), or the run fails.
+whole table, digest compared), or the run fails. Last, --coverage-runs
+processes per build of `tstable coverage` of the whole cached table (no
+--entity: the union of every entity), interleaved.
 """
 import argparse
 import hashlib
@@ -97,6 +99,8 @@ def main():
     ap.add_argument("--duckdb-runner", default=os.path.join(ROOT, "build", "duckdb_runner"))
     ap.add_argument("--cache", default="/tmp/tstable-covbench")
     ap.add_argument("--tables", default="big,small")
+    ap.add_argument("--coverage-runs", type=int, default=11,
+                    help="runs of `tstable coverage` of the whole cached table per build")
     a = ap.parse_args()
     import duckdb
 
@@ -142,6 +146,13 @@ def main():
                     if p.returncode == 0:
                         sys.exit(f"{name}: the re-append was not rejected")
                     reject[name].append(ms)
+            cov_wall = {name: [] for name, _ in builds}
+            for _ in range(a.coverage_runs):  # the whole table's coverage, no --entity
+                for name, binary in builds:
+                    ms, p = timed([binary, "coverage", "--table", src], (kind, "coverage " + name))
+                    if p.returncode != 0:
+                        sys.exit(f"{name}: coverage failed: {p.stderr}")
+                    cov_wall[name].append(ms)
             digests = set()
             for name, binary in builds:
                 out = run([binary, "coverage", "--table", tables[name]]).stdout
@@ -159,6 +170,9 @@ def main():
             for name in reject:
                 print(f"  rejected re-append {name:8s} wall {stats(reject[name])}"
                       f" | cpu {stats(CPU[(kind, 'reject ' + name)])}")
+            for name in cov_wall if a.coverage_runs else []:
+                print(f"  coverage (no --entity) {name:8s} wall {stats(cov_wall[name])}"
+                      f" | cpu {stats(CPU[(kind, 'coverage ' + name)])}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
