@@ -740,45 +740,6 @@ int tst_table_load_coverage_union(tst_table *t, const tst_coverage **out)
     return rc;
 }
 
-typedef struct some_walk {
-    const tst_entity_coverage *wanted;
-    tst_entity_coverage *out;
-} some_walk;
-
-static int decode_wanted(void *ctx, uint32_t index, uint32_t count,
-                         const tst_entity_identity *id, const uint8_t *bytes, size_t len)
-{
-    (void)index, (void)count;
-    some_walk *w = ctx;
-    if (!tst_entity_coverage_get(w->wanted, id))
-        return 0;
-    tst_coverage *cov = NULL, *slot = NULL;
-    int rc = tst_coverage_deserialize(&cov, bytes, len);
-    if (rc == 0)
-        rc = tst_entity_coverage_get_or_add(w->out, id, &slot);
-    if (rc == 0)
-        rc = tst_coverage_union_inplace(slot, cov);
-    tst_coverage_free(cov);
-    return rc;
-}
-
-int tst_table_load_coverage_of(tst_table *t, const tst_entity_coverage *wanted,
-                               tst_table_cov *out)
-{
-    memset(out, 0, sizeof *out);
-    tst_entity_coverage *ec = NULL;
-    int rc = tst_entity_coverage_new(&ec);
-    some_walk w = {wanted, ec};
-    if (rc == 0)
-        rc = tst_table_each_snapshot_identity(t, decode_wanted, &w);
-    if (rc != 0) {
-        tst_entity_coverage_free(ec);
-        return rc;
-    }
-    out->entities = ec;
-    return 0;
-}
-
 int tst_table_adopt_coverage(tst_table *t, tst_table_cov *cov)
 {
     bool entity = t->state.meta.index.entity_count > 0;

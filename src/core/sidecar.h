@@ -200,19 +200,6 @@ int tst_table_each_snapshot_identity(tst_table *table, tst_entity_bytes_fn fn, v
 int tst_table_load_coverage_strict(tst_table *table, tst_table_cov *out);
 
 /*
- * The snapshot's sets of the identities `wanted` holds (an entity table's),
- * read alone: every identity is checked against the schema as loading
- * does, only the wanted ones are decoded, and nothing is cached; *out is
- * the caller's to clear. An append's overlap check needs no other
- * identity, so a rejected re-append does not decode the table. 1: does
- * not apply (no snapshot, or the handle has loaded its coverage: ask
- * tst_table_load_coverage); TST_ECORRUPT or TST_ENOTFOUND: load in full,
- * which recovers and warns.
- */
-int tst_table_load_coverage_of(tst_table *table, const tst_entity_coverage *wanted,
-                               tst_table_cov *out);
-
-/*
  * Hands the cache the coverage of the handle's current version, which the
  * caller just computed (an append after its commit: the union it wrote as
  * the new snapshot), so the next query does not read it back. Takes

@@ -1167,27 +1167,6 @@ static int plan_job(append_batch *b, size_t i)
     return rc;
 }
 
-/* The early rejection against the snapshot's sets of the file's own
- * identities, read alone (tst_table_load_coverage_of): no other identity
- * can overlap. Where that does not apply, against the whole coverage. */
-static int check_overlap_alone(append_job *job)
-{
-    tst_table_cov part;
-    int rc = tst_table_load_coverage_of(job->table, job->measure.entities, &part);
-    if (rc == 0) {
-        rc = check_table_overlap(job, &part);
-        tst_table_cov_clear(&part);
-        return rc;
-    }
-    if (rc == TST_ECORRUPT || rc == TST_ENOTFOUND)
-        tst_error_clear(); /* the full load recovers, and warns */
-    else if (rc != 1)
-        return rc;
-    const tst_table_cov *table_cov = NULL;
-    rc = tst_table_load_coverage(job->table, &table_cov);
-    return rc != 0 ? rc : check_table_overlap(job, table_cov);
-}
-
 static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov)
 {
     append_job *job = &b->jobs[i];
@@ -1198,9 +1177,7 @@ static int prepare_job(append_batch *b, size_t i, const tst_table_cov *table_cov
         rc = measure_job(job);
     bool reject = mode_of(job) == TST_OVERLAP_REJECT;
     /* Cheap early rejection, before any file exists; re-checked at commit. */
-    if (rc == 0 && reject && !table_cov)
-        rc = check_overlap_alone(job);
-    else if (rc == 0 && reject)
+    if (rc == 0 && reject)
         rc = check_table_overlap(job, table_cov);
     else if (rc == 0)
         rc = apply_overlap_mode(job, table_cov);
@@ -1218,13 +1195,8 @@ static int prepare(append_batch *b)
     int rc = tst_table_refresh(b->table, NULL);
     if (rc == 0) /* before any file is read or written */
         rc = tst_table_check_writable(b->table, "append");
-    /* Rejecting on an entity table, each file is checked against the sets
-     * of its own identities (check_overlap_alone): a rejected re-append
-     * never decodes the rest; the commit loads the whole coverage. */
-    bool alone = b->opts->on_overlap == TST_OVERLAP_REJECT &&
-                 tst_table_index(b->table)->entity_count > 0;
     const tst_table_cov *table_cov = NULL;
-    if (rc == 0 && !alone)
+    if (rc == 0)
         rc = tst_table_load_coverage(b->table, &table_cov);
     for (size_t i = 0; rc == 0 && i < b->count; i++)
         rc = prepare_job(b, i, table_cov);
