@@ -803,18 +803,32 @@ typedef struct container_stats {
     uint32_t runs;
 } container_stats;
 
-static int stats_run(void *ctx, uint32_t a, uint32_t b)
-{
-    container_stats *s = ctx;
-    s->card += b - a + 1;
-    s->runs++;
-    return 0;
-}
-
+/* Cardinality and maximal runs of one container, read off its layout
+ * without visiting each run (the encoder asks for every container twice:
+ * once to size the output, once to write it). The maximal runs are
+ * container_run_tally's; the cardinality is the array's or bitset's count
+ * (recounted when a lazy operation left it unknown) or the runs' lengths. */
 static container_stats stats_of(const roaring_array_t *ra, int32_t i)
 {
     container_stats s = {0, 0};
-    container_runs(ra->containers[i], ra->typecodes[i], false, stats_run, &s);
+    uint8_t type = ra->typecodes[i];
+    const void *c = container_unwrap_shared(ra->containers[i], &type);
+    s.runs = (uint32_t)container_run_tally(c, type).runs;
+    if (type == ARRAY_CONTAINER_TYPE_CODE) {
+        s.card = (uint32_t)((const array_container_t *)c)->cardinality;
+    } else if (type == RUN_CONTAINER_TYPE_CODE) {
+        const run_container_t *r = c;
+        for (int32_t k = 0; k < r->n_runs; k++)
+            s.card += (uint32_t)r->runs[k].length + 1;
+    } else if (type == BITSET_CONTAINER_TYPE_CODE) {
+        const bitset_container_t *b = c;
+        if (b->cardinality >= 0) {
+            s.card = (uint32_t)b->cardinality;
+        } else {
+            for (int k = 0; k < 1024; k++)
+                s.card += (uint32_t)__builtin_popcountll(b->array[k]);
+        }
+    }
     return s;
 }
 
@@ -909,6 +923,17 @@ static size_t container_encode(const roaring_array_t *ra, int32_t i, int kind, c
     if (kind == KIND_RUN) {
         put_u16(p, s.runs);
         p += 2;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* A run container whose runs are already maximal is its own
+         * encoding: (value, length) u16 pairs, little-endian. */
+        uint8_t type = ra->typecodes[i];
+        const void *c = container_unwrap_shared(ra->containers[i], &type);
+        if (type == RUN_CONTAINER_TYPE_CODE &&
+            ((const run_container_t *)c)->n_runs == (int32_t)s.runs) {
+            memcpy(p, ((const run_container_t *)c)->runs, 4 * (size_t)s.runs);
+            return 2 + 4 * (size_t)s.runs;
+        }
+#endif
     }
     container_runs(ra->containers[i], ra->typecodes[i], false,
                    kind == KIND_RUN ? write_rle_run : write_array_run, &p);
@@ -975,6 +1000,227 @@ size_t tst_coverage_serialize(const tst_coverage *cov, uint8_t *buf)
     return pos;
 }
 
+static void set_bits(uint64_t *w, uint32_t a, uint32_t b) /* [a, b] */
+{
+    uint32_t wa = a >> 6, wb = b >> 6;
+    uint64_t first = ~0ULL << (a & 63), last = ~0ULL >> (63 - (b & 63));
+    if (wa == wb) {
+        w[wa] |= first & last;
+        return;
+    }
+    w[wa] |= first;
+    for (uint32_t k = wa + 1; k < wb; k++)
+        w[k] = ~0ULL;
+    w[wb] |= last;
+}
+
+/* ---- the encoding of a union, without building it -------------------- */
+
+int tst_byte_buf_reserve(tst_byte_buf *b, size_t more)
+{
+    if (more <= b->cap - b->len)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2)
+            return tst_fail(TST_ENOMEM, "coverage encoding: %zu bytes do not fit", b->len + more);
+        cap *= 2;
+    }
+    uint8_t *grown = realloc(b->bytes, cap);
+    if (!grown)
+        return tst_fail(TST_ENOMEM, "out of memory encoding coverage (%zu bytes)", cap);
+    b->bytes = grown;
+    b->cap = cap;
+    return 0;
+}
+
+/* Cardinality and maximal runs of a 65,536-bit set. */
+static container_stats bits_stats(const uint64_t *w)
+{
+    container_stats s = {0, 0};
+    uint64_t carry = 0;
+    for (int k = 0; k < 1024; k++) {
+        s.card += (uint32_t)__builtin_popcountll(w[k]);
+        s.runs += (uint32_t)__builtin_popcountll(w[k] & ~((w[k] << 1) | carry));
+        carry = w[k] >> 63;
+    }
+    return s;
+}
+
+/* A container held as a 65,536-bit set, in its canonical layout. */
+static size_t bits_encode(const uint64_t *w, int kind, container_stats s, uint8_t *out)
+{
+    uint8_t *p = out;
+    if (kind == KIND_BITSET) {
+        for (int k = 0; k < 1024; k++) {
+            put_u32(p + 8 * k, (uint32_t)w[k]);
+            put_u32(p + 8 * k + 4, (uint32_t)(w[k] >> 32));
+        }
+        return 8192;
+    }
+    if (kind == KIND_RUN) {
+        put_u16(p, s.runs);
+        p += 2;
+    }
+    bitset_runs(w, false, kind == KIND_RUN ? write_rle_run : write_array_run, &p);
+    return (size_t)(p - out);
+}
+
+static int set_bits_run(void *ctx, uint32_t a, uint32_t b)
+{
+    set_bits(ctx, a, b);
+    return 0;
+}
+
+/* One container of a merged 32-bit bitmap: one side's as it is, or, where
+ * both sides hold the key, their union as a 65,536-bit set. */
+typedef struct merged_container {
+    uint32_t key;
+    container_stats s;
+    int kind;
+    const roaring_array_t *ra;
+    int32_t index;
+    uint64_t *bits; /* owned; the union of both sides */
+} merged_container;
+
+static void merged_free(merged_container *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(m[i].bits);
+    free(m);
+}
+
+static int merged_one(const roaring_array_t *ra, int32_t i, merged_container *m, size_t *n)
+{
+    container_stats s = stats_of(ra, i);
+    if (s.card > 0)
+        m[(*n)++] = (merged_container){ra->keys[i], s, kind_of(s), ra, i, NULL};
+    return 0;
+}
+
+static int merged_both(const roaring_array_t *a, int32_t i, const roaring_array_t *b, int32_t j,
+                       merged_container *m, size_t *n)
+{
+    uint64_t *bits = calloc(1024, sizeof *bits);
+    if (!bits)
+        return tst_fail(TST_ENOMEM, "out of memory encoding coverage");
+    container_runs(a->containers[i], a->typecodes[i], false, set_bits_run, bits);
+    container_runs(b->containers[j], b->typecodes[j], false, set_bits_run, bits);
+    container_stats s = bits_stats(bits);
+    if (s.card == 0) {
+        free(bits);
+        return 0;
+    }
+    m[(*n)++] = (merged_container){a->keys[i], s, kind_of(s), NULL, 0, bits};
+    return 0;
+}
+
+/* The portable 32-bit layout of a ∪ b, appended to out: bitmap_encode's
+ * bytes for the union, with only the containers both sides hold merged. */
+static int bitmap_encode_union(const roaring_bitmap_t *a, const roaring_bitmap_t *b,
+                               tst_byte_buf *out)
+{
+    const roaring_array_t *ra = &a->high_low_container, *rb = &b->high_low_container;
+    merged_container *m = malloc(((size_t)ra->size + (size_t)rb->size + 1) * sizeof *m);
+    if (!m)
+        return tst_fail(TST_ENOMEM, "out of memory encoding coverage");
+    size_t n = 0;
+    int rc = 0;
+    int32_t i = 0, j = 0;
+    while (rc == 0 && (i < ra->size || j < rb->size)) {
+        if (j >= rb->size || (i < ra->size && ra->keys[i] < rb->keys[j]))
+            rc = merged_one(ra, i++, m, &n);
+        else if (i >= ra->size || rb->keys[j] < ra->keys[i])
+            rc = merged_one(rb, j++, m, &n);
+        else
+            rc = merged_both(ra, i++, rb, j++, m, &n);
+    }
+    bool hasrun = false;
+    size_t body = 0;
+    for (size_t k = 0; k < n; k++) {
+        hasrun |= m[k].kind == KIND_RUN;
+        body += kind_bytes(m[k].kind, m[k].s);
+    }
+    size_t size = header_bytes(n, hasrun) + body;
+    if (rc == 0)
+        rc = tst_byte_buf_reserve(out, size);
+    if (rc != 0) {
+        merged_free(m, n);
+        return rc;
+    }
+    uint8_t *base = out->bytes + out->len, *flags = NULL, *desc, *offsets = NULL;
+    if (hasrun) {
+        put_u32(base, SERIAL_RUN | (uint32_t)(n - 1) << 16);
+        flags = base + 4;
+        memset(flags, 0, (n + 7) / 8);
+        desc = flags + (n + 7) / 8;
+        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
+    } else {
+        put_u32(base, SERIAL_NO_RUN);
+        put_u32(base + 4, (uint32_t)n);
+        desc = base + 8;
+        offsets = desc + 4 * n;
+    }
+    size_t pos = header_bytes(n, hasrun);
+    for (size_t k = 0; k < n; k++) {
+        if (m[k].kind == KIND_RUN)
+            flags[k / 8] |= (uint8_t)(1u << (k % 8));
+        put_u16(desc + 4 * k, m[k].key);
+        put_u16(desc + 4 * k + 2, m[k].s.card - 1);
+        if (offsets)
+            put_u32(offsets + 4 * k, (uint32_t)pos);
+        pos += m[k].bits ? bits_encode(m[k].bits, m[k].kind, m[k].s, base + pos)
+                         : container_encode(m[k].ra, m[k].index, m[k].kind, m[k].s, base + pos);
+    }
+    out->len += pos;
+    merged_free(m, n);
+    return 0;
+}
+
+static int encode_part(const roaring_bitmap_t *bm, tst_byte_buf *out)
+{
+    int rc = tst_byte_buf_reserve(out, bitmap_encoded_size(bm));
+    if (rc == 0)
+        out->len += bitmap_encode(bm, out->bytes + out->len);
+    return rc;
+}
+
+int tst_coverage_serialize_union(const tst_coverage *a, const tst_coverage *b, tst_byte_buf *out)
+{
+    size_t i = 0, j = 0, count = 0;
+    while (i < a->count || j < b->count) {
+        if (j >= b->count || (i < a->count && a->parts[i].key < b->parts[j].key))
+            i++;
+        else if (i >= a->count || b->parts[j].key < a->parts[i].key)
+            j++;
+        else
+            i++, j++;
+        count++;
+    }
+    int rc = tst_byte_buf_reserve(out, 8);
+    if (rc != 0)
+        return rc;
+    for (int k = 0; k < 8; k++)
+        out->bytes[out->len + (size_t)k] = (uint8_t)((uint64_t)count >> (8 * k));
+    out->len += 8;
+    for (i = 0, j = 0; rc == 0 && (i < a->count || j < b->count);) {
+        const cov_part *pa = NULL, *pb = NULL;
+        if (j >= b->count || (i < a->count && a->parts[i].key < b->parts[j].key))
+            pa = &a->parts[i++];
+        else if (i >= a->count || b->parts[j].key < a->parts[i].key)
+            pb = &b->parts[j++];
+        else
+            pa = &a->parts[i++], pb = &b->parts[j++];
+        rc = tst_byte_buf_reserve(out, 4);
+        if (rc != 0)
+            break;
+        put_u32(out->bytes + out->len, pa ? pa->key : pb->key);
+        out->len += 4;
+        rc = pa && pb ? bitmap_encode_union(pa->bm, pb->bm, out) : encode_part(pa ? pa->bm : pb->bm, out);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------- decoding */
 
 typedef struct reader {
@@ -982,7 +1228,13 @@ typedef struct reader {
     size_t len;
     size_t pos;
     struct tally_walk *tally; /* tst_coverage_tally_serialized: counts what is checked */
+    struct tst_coverage_union_acc *acc; /* tst_coverage_union_acc_add: ORs what is checked */
+    uint64_t key; /* with tally or acc: partition << 16 | key of the container checked */
 } reader;
+
+static void acc_array(reader *r, const uint8_t *p, uint32_t card);
+static void acc_bitset(reader *r, const uint8_t *p);
+static void acc_runs(reader *r, const uint8_t *p, uint32_t nruns);
 
 static uint32_t get_u16(const uint8_t *p)
 {
@@ -1078,6 +1330,7 @@ static void tally_container(reader *r, uint64_t runs, uint32_t lo, uint32_t hi, 
 {
     tally_walk *w = r->tally;
     tst_coverage_tally *t = w->out;
+    w->key = r->key;
     uint64_t min = w->key << 16 | lo, max = w->key << 16 | hi;
     if (w->out->any && w->prev_high && lo == 0 && w->key == w->prev_key + 1)
         runs--;
@@ -1105,6 +1358,8 @@ static int check_array(reader *r, uint32_t card)
     }
     if (rc == 0 && r->tally)
         tally_container(r, runs, get_u16(p), get_u16(p + 2 * (card - 1)), card);
+    if (rc == 0 && r->acc)
+        acc_array(r, p, card);
     return rc;
 }
 
@@ -1133,6 +1388,8 @@ static int check_bitset(reader *r, uint32_t card)
         }
         tally_container(r, runs, (uint32_t)lo, (uint32_t)hi, card); /* card > 4096: not empty */
     }
+    if (r->acc)
+        acc_bitset(r, p);
     return 0;
 }
 
@@ -1172,6 +1429,8 @@ static int check_runs(reader *r)
         tally_container(r, runs, get_u16(p), get_u16(p + 4 * last) + get_u16(p + 4 * last + 2),
                         card);
     }
+    if (r->acc)
+        acc_runs(r, p, nruns);
     return 0;
 }
 
@@ -1291,7 +1550,7 @@ static int tally_coverage(reader *r)
         bitmap_header h;
         rc = read_header(r, &h);
         for (uint32_t c = 0; rc == 0 && c < h.count; c++) {
-            r->tally->key = (uint64_t)key << 16 | get_u16(h.desc + 4 * c);
+            r->key = (uint64_t)key << 16 | get_u16(h.desc + 4 * c);
             rc = check_container(r, &h, c);
         }
         if (rc != 0)
@@ -1301,6 +1560,209 @@ static int tally_coverage(reader *r)
         rc = tst_fail(TST_ECORRUPT, "trailing bytes after roaring bitmap: %zu bytes at byte %zu",
                       r->len - r->pos, r->pos);
     return rc;
+}
+
+/* ---- the union of serialized sets, without building each one ---------- */
+
+/*
+ * tst_coverage_union_acc: one 65,536-bit bitset per 48-bit container key
+ * seen so far (partition << 16 | container key), kept in key order. Every
+ * container of every set added is checked as decoding checks it
+ * (tally_coverage's walk) and ORed into its key's bitset: a run sets a
+ * range of bits, an array its values, a bitset its words. Only the union's
+ * containers are ever built, at the end. A union spread over more than
+ * ACC_MAX_KEYS container keys (8 KB each) is left to the decoding path
+ * (TST_COVERAGE_UNION_TOO_WIDE), so memory stays bounded.
+ */
+enum { ACC_MAX_KEYS = 4096 };
+
+typedef struct acc_slot {
+    uint64_t key;
+    uint64_t words[1024];
+} acc_slot;
+
+struct tst_coverage_union_acc {
+    acc_slot **slots; /* ascending key */
+    size_t count, cap;
+    size_t last; /* the slot found last: sets run in key order */
+    bool too_wide, no_memory;
+};
+
+static acc_slot *acc_slot_of(tst_coverage_union_acc *a, uint64_t key)
+{
+    if (a->last < a->count && a->slots[a->last]->key == key)
+        return a->slots[a->last];
+    size_t lo = 0, hi = a->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->slots[mid]->key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < a->count && a->slots[lo]->key == key) {
+        a->last = lo;
+        return a->slots[lo];
+    }
+    if (a->count >= ACC_MAX_KEYS) {
+        a->too_wide = true;
+        return NULL;
+    }
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        acc_slot **grown = realloc(a->slots, cap * sizeof *grown);
+        if (!grown) {
+            a->no_memory = true;
+            return NULL;
+        }
+        a->slots = grown;
+        a->cap = cap;
+    }
+    acc_slot *slot = calloc(1, sizeof *slot);
+    if (!slot) {
+        a->no_memory = true;
+        return NULL;
+    }
+    slot->key = key;
+    memmove(a->slots + lo + 1, a->slots + lo, (a->count - lo) * sizeof *a->slots);
+    a->slots[lo] = slot;
+    a->count++;
+    a->last = lo;
+    return slot;
+}
+
+static void acc_array(reader *r, const uint8_t *p, uint32_t card)
+{
+    acc_slot *s = acc_slot_of(r->acc, r->key);
+    for (uint32_t k = 0; s && k < card; k++) {
+        uint32_t v = get_u16(p + 2 * k);
+        s->words[v >> 6] |= 1ULL << (v & 63);
+    }
+}
+
+static void acc_bitset(reader *r, const uint8_t *p)
+{
+    acc_slot *s = acc_slot_of(r->acc, r->key);
+    for (int i = 0; s && i < 1024; i++)
+        s->words[i] |= (uint64_t)get_u32(p + 8 * i) | (uint64_t)get_u32(p + 8 * i + 4) << 32;
+}
+
+static void acc_runs(reader *r, const uint8_t *p, uint32_t nruns)
+{
+    acc_slot *s = acc_slot_of(r->acc, r->key);
+    for (uint32_t k = 0; s && k < nruns; k++) {
+        uint32_t start = get_u16(p + 4 * k);
+        set_bits(s->words, start, start + get_u16(p + 4 * k + 2));
+    }
+}
+
+int tst_coverage_union_acc_new(tst_coverage_union_acc **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+}
+
+void tst_coverage_union_acc_free(tst_coverage_union_acc *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->count; i++)
+        free(a->slots[i]);
+    free(a->slots);
+    free(a);
+}
+
+int tst_coverage_union_acc_add(tst_coverage_union_acc *a, const uint8_t *bytes, size_t len)
+{
+    reader r = {.bytes = bytes, .len = len, .acc = a};
+    int rc = tally_coverage(&r);
+    if (rc == TST_ECORRUPT)
+        return tst_fail_context(rc, "malformed coverage");
+    if (rc == 0 && a->no_memory)
+        return tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+    if (rc == 0 && a->too_wide)
+        return TST_COVERAGE_UNION_TOO_WIDE;
+    return rc;
+}
+
+/* One 32-bit partition of the union, slots [i0, i1): written in the
+ * portable layout bitmap_encode writes (the canonical container choice),
+ * then read by CRoaring, one memcpy a container, as decoding does. */
+static int acc_partition(const tst_coverage_union_acc *a, size_t i0, size_t i1,
+                         roaring_bitmap_t **out)
+{
+    size_t n = i1 - i0, body = 0;
+    bool hasrun = false;
+    container_stats *st = malloc(n * sizeof *st);
+    if (!st)
+        return tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+    for (size_t j = 0; j < n; j++) {
+        st[j] = bits_stats(a->slots[i0 + j]->words);
+        hasrun |= kind_of(st[j]) == KIND_RUN;
+        body += kind_bytes(kind_of(st[j]), st[j]);
+    }
+    size_t size = header_bytes(n, hasrun) + body;
+    uint8_t *buf = malloc(size);
+    if (!buf) {
+        free(st);
+        return tst_fail(TST_ENOMEM, "out of memory uniting coverage (%zu bytes)", size);
+    }
+    uint8_t *flags = NULL, *desc, *offsets = NULL;
+    if (hasrun) {
+        put_u32(buf, SERIAL_RUN | (uint32_t)(n - 1) << 16);
+        flags = buf + 4;
+        memset(flags, 0, (n + 7) / 8);
+        desc = flags + (n + 7) / 8;
+        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
+    } else {
+        put_u32(buf, SERIAL_NO_RUN);
+        put_u32(buf + 4, (uint32_t)n);
+        desc = buf + 8;
+        offsets = desc + 4 * n;
+    }
+    size_t pos = header_bytes(n, hasrun);
+    for (size_t j = 0; j < n; j++) {
+        const uint64_t *w = a->slots[i0 + j]->words;
+        int kind = kind_of(st[j]);
+        if (kind == KIND_RUN)
+            flags[j / 8] |= (uint8_t)(1u << (j % 8));
+        put_u16(desc + 4 * j, (uint32_t)(a->slots[i0 + j]->key & 0xFFFF));
+        put_u16(desc + 4 * j + 2, st[j].card - 1);
+        if (offsets)
+            put_u32(offsets + 4 * j, (uint32_t)pos);
+        pos += bits_encode(w, kind, st[j], buf + pos);
+    }
+    free(st);
+    *out = roaring_bitmap_portable_deserialize_safe((const char *)buf, pos);
+    free(buf);
+    return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory uniting coverage");
+}
+
+int tst_coverage_union_acc_finish(tst_coverage_union_acc *a, tst_coverage **out)
+{
+    tst_coverage *cov;
+    int rc = tst_coverage_new(&cov);
+    for (size_t i0 = 0, i1; rc == 0 && i0 < a->count; i0 = i1) {
+        uint32_t part = (uint32_t)(a->slots[i0]->key >> 16);
+        for (i1 = i0 + 1; i1 < a->count && (uint32_t)(a->slots[i1]->key >> 16) == part; i1++)
+            ;
+        /* Every slot holds a value: each container read was non-empty. */
+        roaring_bitmap_t *bm = NULL;
+        rc = part_reserve(cov, cov->count + 1);
+        if (rc == 0)
+            rc = acc_partition(a, i0, i1, &bm);
+        if (rc == 0) {
+            roaring_bitmap_run_optimize(bm);
+            roaring_bitmap_shrink_to_fit(bm);
+            cov->parts[cov->count++] = (cov_part){part, bm};
+        }
+    }
+    if (rc != 0) {
+        tst_coverage_free(cov);
+        return rc;
+    }
+    *out = cov;
+    return 0;
 }
 
 int tst_coverage_tally_serialized(const uint8_t *bytes, size_t len, tst_coverage_tally *out)

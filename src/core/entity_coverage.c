@@ -658,6 +658,82 @@ int tst_entity_coverage_serialize(const tst_entity_coverage *ec, uint8_t **out_b
     return 0;
 }
 
+static int compare_entries(const ecov_entry *a, const ecov_entry *b)
+{
+    tst_entity_identity ia = {a->count, a->values}, ib = {b->count, b->values};
+    return tst_entity_identity_compare(&ia, &ib);
+}
+
+/* One identity and the bytes of its bucket set (the union of one or two). */
+static int put_union_entry(tst_byte_buf *out, const ecov_entry *e, const tst_coverage *a,
+                           const tst_coverage *b)
+{
+    size_t head = 4 + 8;
+    for (size_t k = 0; k < e->count; k++)
+        head += value_encoded_size(&e->values[k]);
+    int rc = e->count > UINT32_MAX
+                 ? tst_fail(TST_EINVAL, "entity coverage is too large to serialize")
+                 : tst_byte_buf_reserve(out, head);
+    if (rc != 0)
+        return rc;
+    uint8_t *p = put_be(out->bytes + out->len, e->count, 4);
+    for (size_t k = 0; k < e->count; k++)
+        p = put_value(p, &e->values[k]);
+    size_t len_at = (size_t)(p - out->bytes);
+    out->len = len_at + 8;
+    if (b) {
+        rc = tst_coverage_serialize_union(a, b, out);
+    } else {
+        size_t n = tst_coverage_serialized_size(a);
+        rc = tst_byte_buf_reserve(out, n);
+        if (rc == 0)
+            out->len += tst_coverage_serialize(a, out->bytes + out->len);
+    }
+    if (rc == 0)
+        put_be(out->bytes + len_at, out->len - len_at - 8, 8);
+    return rc;
+}
+
+int tst_entity_coverage_serialize_union(const tst_entity_coverage *a,
+                                        const tst_entity_coverage *b, uint8_t **out_bytes,
+                                        size_t *out_len)
+{
+    size_t count = 0;
+    for (size_t i = 0, j = 0; i < a->count || j < b->count; count++) {
+        int c = i >= a->count ? 1 : j >= b->count ? -1 : compare_entries(&a->entries[i], &b->entries[j]);
+        i += c <= 0;
+        j += c >= 0;
+    }
+    if (count > UINT32_MAX)
+        return tst_fail(TST_EINVAL, "entity coverage has %zu identities; TSTECOV2 holds at most "
+                                    "4294967295", count);
+    tst_byte_buf out = {0};
+    int rc = tst_byte_buf_reserve(&out, ECOV_MAGIC_LEN + 4);
+    if (rc == 0) {
+        memcpy(out.bytes, ECOV_MAGIC, ECOV_MAGIC_LEN);
+        put_be(out.bytes + ECOV_MAGIC_LEN, count, 4);
+        out.len = ECOV_MAGIC_LEN + 4;
+    }
+    for (size_t i = 0, j = 0; rc == 0 && (i < a->count || j < b->count);) {
+        int c = i >= a->count ? 1 : j >= b->count ? -1 : compare_entries(&a->entries[i], &b->entries[j]);
+        if (c < 0)
+            rc = put_union_entry(&out, &a->entries[i], a->entries[i].cov, NULL);
+        else if (c > 0)
+            rc = put_union_entry(&out, &b->entries[j], b->entries[j].cov, NULL);
+        else
+            rc = put_union_entry(&out, &a->entries[i], a->entries[i].cov, b->entries[j].cov);
+        i += c <= 0;
+        j += c >= 0;
+    }
+    if (rc != 0) {
+        free(out.bytes);
+        return rc;
+    }
+    *out_bytes = out.bytes;
+    *out_len = out.len;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Codec: reading untrusted bytes                                            */
 

@@ -114,6 +114,25 @@ int tst_sidecar_encode(const tst_table_cov *cov, uint8_t **out_bytes, size_t *ou
     return tst_fail(TST_EINVAL, "cannot serialize an unset coverage");
 }
 
+int tst_sidecar_encode_union(const tst_table_cov *base, const tst_table_cov *add,
+                             uint8_t **out_bytes, size_t *out_len)
+{
+    if (base->entities && add->entities)
+        return tst_entity_coverage_serialize_union(base->entities, add->entities, out_bytes,
+                                                   out_len);
+    if (!base->global || !add->global)
+        return tst_fail(TST_EINVAL, "cannot unite entity coverage with global coverage");
+    tst_byte_buf out = {0};
+    int rc = tst_coverage_serialize_union(base->global, add->global, &out);
+    if (rc != 0) {
+        free(out.bytes);
+        return rc;
+    }
+    *out_bytes = out.bytes;
+    *out_len = out.len;
+    return 0;
+}
+
 /* Messages name identities by position, never by value: sidecar errors end
  * up in logs ("coverage.recover"), and entity values are user data. */
 static int check_identity(const tst_entity_identity *id, size_t pos, const tst_index_spec *spec,
@@ -308,6 +327,14 @@ int tst_sidecar_write_segment(const char *root, const tst_index_spec *spec,
     return write_named(root, spec, NULL, cov, attempt_uuid, out_path, cap);
 }
 
+int tst_sidecar_write_snapshot_bytes(const char *root, const tst_index_spec *spec,
+                                     uint64_t version, const uint8_t *bytes, size_t len,
+                                     const char *attempt_uuid, char *out_path, size_t cap)
+{
+    int rc = tst_sidecar_snapshot_path(out_path, cap, spec, version, bytes, len, attempt_uuid);
+    return rc != 0 ? rc : tst_sidecar_write_bytes(root, out_path, bytes, len);
+}
+
 int tst_sidecar_write_snapshot(const char *root, const tst_index_spec *spec, uint64_t version,
                                const tst_table_cov *cov, const char *attempt_uuid, char *out_path,
                                size_t cap)
@@ -430,6 +457,10 @@ struct tst_coverage_cache {
     bool one_loaded;
     uint64_t one_version;
     tst_entity_coverage *one_asked, *one;
+    /* tst_table_load_coverage_union's answer at union_version, united from
+     * the snapshot's bytes while the whole coverage is not loaded. */
+    tst_coverage *union_bytes;
+    uint64_t union_version;
 };
 
 /* Creating the cache is the only step that needs a process-wide lock. */
@@ -638,12 +669,69 @@ int tst_table_each_snapshot_identity(tst_table *t, tst_entity_bytes_fn fn, void 
     return rc;
 }
 
+static int unite_identity(void *ctx, uint32_t index, uint32_t count,
+                          const tst_entity_identity *id, const uint8_t *bytes, size_t len)
+{
+    (void)index, (void)count, (void)id;
+    return tst_coverage_union_acc_add(ctx, bytes, len);
+}
+
+/*
+ * The union over identities straight from the snapshot's bytes (mapped;
+ * every identity and container checked as decoding checks them), for a
+ * handle that has not loaded its coverage: no identity's set is built.
+ * 1: does not apply, or the union is too wide to accumulate; TST_ECORRUPT
+ * or TST_ENOTFOUND: the caller loads in full, which recovers and warns.
+ */
+static int union_from_bytes(tst_table *t, tst_coverage **out)
+{
+    tst_coverage_union_acc *acc = NULL;
+    int rc = tst_coverage_union_acc_new(&acc);
+    if (rc == 0)
+        rc = tst_table_each_snapshot_identity(t, unite_identity, acc);
+    if (rc == TST_COVERAGE_UNION_TOO_WIDE)
+        rc = 1;
+    if (rc == 0)
+        rc = tst_coverage_union_acc_finish(acc, out);
+    tst_coverage_union_acc_free(acc);
+    return rc;
+}
+
 int tst_table_load_coverage_union(tst_table *t, const tst_coverage **out)
 {
     struct tst_coverage_cache *c = locked_cache(t);
     if (!c)
         return tst_error_last()->code;
-    int rc = cache_fill(t, c);
+    uint64_t version = t->state.version;
+    bool loaded = c->loaded && c->version == version;
+    if (!loaded && c->union_bytes && c->union_version == version) {
+        *out = c->union_bytes;
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    tst_coverage *united = NULL;
+    int rc = loaded ? 1 : union_from_bytes(t, &united);
+    if (rc == TST_ECORRUPT || rc == TST_ENOTFOUND)
+        tst_error_clear(); /* the full load below recovers, and warns */
+    else if (rc != 0 && rc != 1)
+        return rc;
+    pthread_mutex_lock(&c->lock);
+    if (rc == 0) {
+        /* Another thread may hold the previous answer: it stays until the
+         * version changes, as everything handed out does. */
+        if (c->union_bytes && c->union_version == version) {
+            tst_coverage_free(united);
+        } else {
+            tst_coverage_free(c->union_bytes);
+            c->union_bytes = united;
+            c->union_version = version;
+        }
+        *out = c->union_bytes;
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    rc = cache_fill(t, c);
     if (rc == 0)
         rc = cache_fill_all(c);
     if (rc == 0)
@@ -669,12 +757,37 @@ int tst_table_adopt_coverage(tst_table *t, tst_table_cov *cov)
     return 0;
 }
 
+void tst_table_adopt_coverage_union(tst_table *t, uint64_t base_version,
+                                    const tst_table_cov *base, const tst_table_cov *add)
+{
+    struct tst_coverage_cache *c = locked_cache(t);
+    if (!c) {
+        tst_error_clear();
+        return;
+    }
+    if (c->loaded && c->version == base_version && &c->cov == base) {
+        if (c->one_loaded && c->one_version != t->state.version)
+            one_clear(c);
+        tst_coverage_free(c->all);
+        c->all = NULL;
+        if (tst_table_cov_union_inplace(&c->cov, add) == 0) {
+            c->version = t->state.version;
+        } else { /* partly united: read the snapshot when asked */
+            tst_error_clear();
+            tst_table_cov_clear(&c->cov);
+            c->loaded = false;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 void tst_coverage_cache_free(struct tst_coverage_cache *c)
 {
     if (!c)
         return;
     tst_table_cov_clear(&c->cov);
     tst_coverage_free(c->all);
+    tst_coverage_free(c->union_bytes);
     one_clear(c);
     pthread_mutex_destroy(&c->lock);
     free(c);

@@ -71,6 +71,12 @@ void tst_table_cov_clear(tst_table_cov *cov);
 /* Serializes with the codec of cov's form. *out_bytes is malloc'd: free() it. */
 int tst_sidecar_encode(const tst_table_cov *cov, uint8_t **out_bytes, size_t *out_len);
 
+/* The bytes tst_sidecar_encode writes for base ∪ add (same form), without
+ * building the union: what only one side holds is encoded as it is. An
+ * append's next snapshot is the table's coverage united with its own. */
+int tst_sidecar_encode_union(const tst_table_cov *base, const tst_table_cov *add,
+                             uint8_t **out_bytes, size_t *out_len);
+
 /*
  * Decodes bytes with the codec the spec calls for, checking every identity
  * against the schema (arity = entity column count, each component of the
@@ -126,6 +132,10 @@ int tst_sidecar_write_segment(const char *root, const tst_index_spec *spec,
 int tst_sidecar_write_snapshot(const char *root, const tst_index_spec *spec, uint64_t version,
                                const tst_table_cov *cov, const char *attempt_uuid, char *out_path,
                                size_t cap);
+/* The same with the snapshot's bytes already encoded. */
+int tst_sidecar_write_snapshot_bytes(const char *root, const tst_index_spec *spec,
+                                     uint64_t version, const uint8_t *bytes, size_t len,
+                                     const char *attempt_uuid, char *out_path, size_t cap);
 
 /* ---- a table's coverage ------------------------------------------------- */
 
@@ -196,6 +206,18 @@ int tst_table_load_coverage_strict(tst_table *table, tst_table_cov *out);
  * ownership of *cov (zeroed on return, also on failure).
  */
 int tst_table_adopt_coverage(tst_table *table, tst_table_cov *cov);
+
+/*
+ * After a commit that added `add` to the coverage `base` of version
+ * base_version (as tst_table_load_coverage gave it): when the cache still
+ * holds that coverage, `add` is united into it in place and it becomes the
+ * handle's version's, so the writer's handle answers without reading its
+ * snapshot and without a copy of the table's coverage. Otherwise nothing is
+ * adopted (the handle reads its snapshot when asked). Sets handed out at
+ * base_version stop being valid, as with any version change.
+ */
+void tst_table_adopt_coverage_union(tst_table *table, uint64_t base_version,
+                                    const tst_table_cov *base, const tst_table_cov *add);
 
 /* The per-handle cache behind the functions above; freed with the handle. */
 struct tst_coverage_cache;

@@ -122,7 +122,15 @@ typedef struct append_batch {
     size_t count;
     char attempt_uuid[37];
     char snapshot_path[TST_SIDECAR_PATH_MAX]; /* of the current attempt */
-    tst_table_cov snapshot;   /* what the current attempt's snapshot holds */
+    tst_table_cov snapshot;   /* what the current attempt's snapshot holds (replace) */
+    /* Without a removal the snapshot is base ∪ added, encoded without being
+     * built (tst_sidecar_encode_union); base is the handle's cached coverage
+     * of base_version, which adopts added in place after the commit. */
+    bool snapshot_is_union;
+    const tst_table_cov *base;
+    uint64_t base_version;
+    tst_table_cov added;      /* every file's coverage; owned when several */
+    bool added_owned;
     bool snapshot_written;
     tst_delete_plan removal;  /* on_overlap replace: the stored rows of the shared pairs */
 } append_batch;
@@ -591,10 +599,69 @@ static int write_segment_sidecar(append_job *job)
     return rc;
 }
 
+static void added_clear(append_batch *b)
+{
+    if (b->added_owned)
+        tst_table_cov_clear(&b->added);
+    memset(&b->added, 0, sizeof b->added);
+    b->added_owned = false;
+}
+
+/* Every file's coverage: the one file's as measured, or their union. */
+static int collect_added(append_batch *b)
+{
+    added_clear(b);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        if (b->jobs[i].skipped)
+            continue;
+        tst_table_cov mine = measured_cov(&b->jobs[i]);
+        if (!b->added.global && !b->added.entities) {
+            b->added = mine;
+        } else {
+            if (!b->added_owned) {
+                tst_table_cov first = b->added;
+                memset(&b->added, 0, sizeof b->added);
+                rc = tst_table_cov_clone(&b->added, &first);
+                b->added_owned = rc == 0;
+            }
+            if (rc == 0)
+                rc = tst_table_cov_union_inplace(&b->added, &mine);
+        }
+    }
+    return rc;
+}
+
+/* Without a removal: the snapshot's bytes straight from the table's
+ * coverage and the files', the union never built (the table's coverage is
+ * large, an append's small: only the containers both hold are merged). */
+static int write_union_snapshot(append_batch *b, const tst_table_cov *table_cov)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = collect_added(b);
+    if (rc == 0)
+        rc = tst_sidecar_encode_union(table_cov, &b->added, &bytes, &len);
+    if (rc == 0)
+        rc = tst_sidecar_write_snapshot_bytes(tst_table_root(b->table), tst_table_index(b->table),
+                                              tst_table_version(b->table) + 1, bytes, len,
+                                              b->attempt_uuid, b->snapshot_path,
+                                              sizeof b->snapshot_path);
+    free(bytes);
+    b->snapshot_is_union = true;
+    b->base = table_cov;
+    b->base_version = tst_table_version(b->table);
+    b->snapshot_written = rc == 0;
+    return rc;
+}
+
 /* The snapshot for the next version: the table's coverage plus every file's. */
 static int write_snapshot(append_batch *b, const tst_table_cov *table_cov)
 {
     tst_table_cov_clear(&b->snapshot);
+    b->snapshot_is_union = false;
+    if (b->removal.count == 0)
+        return write_union_snapshot(b, table_cov);
     /* replace: the pairs the removal takes out first, then the new rows' */
     int rc = b->removal.count > 0 ? tst_delete_plan_uncover(&b->removal, table_cov, &b->snapshot)
                                   : tst_table_cov_clone(&b->snapshot, table_cov);
@@ -1068,7 +1135,10 @@ static int commit_with_rebase(append_batch *b, tst_append_result *res)
             res->version = version;
             res->attempts = attempt;
             /* The handle is at our version now: it already knows its coverage. */
-            (void)tst_table_adopt_coverage(b->table, &b->snapshot);
+            if (b->snapshot_is_union)
+                tst_table_adopt_coverage_union(b->table, b->base_version, b->base, &b->added);
+            else
+                (void)tst_table_adopt_coverage(b->table, &b->snapshot);
             return 0;
         }
         if (rc != TST_ECONFLICT || attempt >= max)
@@ -1245,6 +1315,7 @@ static int append_batch_run(tst_table *table, open_fn open, const void *const *a
     for (size_t i = 0; b.jobs && i < count; i++)
         job_clear(&b.jobs[i]);
     tst_table_cov_clear(&b.snapshot);
+    added_clear(&b);
     tst_delete_plan_clear(&b.removal);
     free(b.jobs);
     if (rc == 0 && out)

@@ -380,7 +380,19 @@ static void two_symbols_in_one_file_make_a_mixed_segment_with_separate_coverage(
     assert_tst_fails(tst_table_append_parquet(t, aapl_again, NULL, NULL), TST_EOVERLAP);
     assert_string_equal(tst_error_last()->entity, "symbol=AAPL");
     assert_int_equal(tst_error_last()->overlap_count, 12);
+    /* A fresh handle checks against the snapshot's AAPL alone (the table's
+     * other identities are not decoded): the same rejection. */
+    tst_table *fresh = NULL;
+    assert_tst_ok(tst_table_open(&fresh, root));
+    assert_tst_fails(tst_table_append_parquet(fresh, aapl_again, NULL, NULL), TST_EOVERLAP);
+    assert_string_equal(tst_error_last()->entity, "symbol=AAPL");
+    assert_int_equal(tst_error_last()->overlap_count, 12);
+    tst_table_free(fresh);
     assert_tst_ok(tst_table_append_parquet(t, nvda_later, NULL, NULL));
+    assert_tst_ok(tst_table_open(&fresh, root));
+    assert_tst_fails(tst_table_append_parquet(fresh, nvda_later, NULL, NULL), TST_EOVERLAP);
+    assert_string_equal(tst_error_last()->entity, "symbol=NVDA");
+    tst_table_free(fresh);
     tst_entity_binding aapl = tst_test_symbol("AAPL");
     tst_index_value start = tst_test_ts("2024-06-01T00:00:00Z"), end = tst_test_ts("2024-06-11T00:00:00Z");
     tst_coverage_counts c;

@@ -121,8 +121,9 @@ static void hash_in_steps(const uint8_t *input, size_t len, size_t step, uint8_t
 static void every_official_vector_matches_however_the_input_is_split(void **state)
 {
     (void)state;
-    /* Steps that land on, before and after block and chunk boundaries. */
-    static const size_t steps[] = {1, 7, 63, 64, 65, 1023, 1024, 1025, 4096, 5000};
+    /* Steps that land on, before and after block and chunk boundaries, and
+     * steps of several chunks (the wide path hashes 4 chunks at a time). */
+    static const size_t steps[] = {1, 7, 63, 64, 65, 1023, 1024, 1025, 4096, 5000, 8192, 9000, 20000};
     uint8_t *input = vector_input(MAX_VECTOR_LEN);
     for (size_t v = 0; v < VECTOR_COUNT; v++) {
         for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {

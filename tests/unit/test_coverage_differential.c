@@ -11,7 +11,9 @@
  * their bounds near covered buckets, cluster edges and the domain ends.
  *
  * Besides the queries: union, intersection, intersection cardinality,
- * min/max, the codec round trip, and byte equality with what CRoaring's own
+ * min/max, the codec round trip, the union accumulated from serialized sets
+ * (against the decoded union, byte for byte), the encoding of a union
+ * without building it (against the built union's, byte for byte), and byte equality with what CRoaring's own
  * writer produces for a freshly built, run-optimized bitmap of the same set.
  * Sized to finish in a few seconds, also under valgrind.
  */
@@ -441,6 +443,42 @@ static model model_intersect(const model *a, const model *b)
     return x;
 }
 
+static uint8_t *encoding_of(const tst_coverage *cov, size_t *len)
+{
+    *len = tst_coverage_serialized_size(cov);
+    uint8_t *bytes = malloc(*len);
+    assert_non_null(bytes);
+    assert_int_equal(tst_coverage_serialize(cov, bytes), *len);
+    return bytes;
+}
+
+/* The union accumulated from the serialized sets (no set decoded) holds
+ * the union's values, and encodes to the very bytes of the decoded union. */
+static void check_union_from_bytes(const tst_coverage *const *covs, size_t n, const model *u)
+{
+    tst_coverage_union_acc *acc;
+    assert_tst_ok(tst_coverage_union_acc_new(&acc));
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        uint8_t *bytes = encoding_of(covs[i], &len);
+        assert_tst_ok(tst_coverage_union_acc_add(acc, bytes, len));
+        free(bytes);
+    }
+    tst_coverage *got, *decoded;
+    assert_tst_ok(tst_coverage_union_acc_finish(acc, &got));
+    tst_coverage_union_acc_free(acc);
+    assert_same_set(got, u);
+    assert_tst_ok(tst_coverage_union_many(&decoded, covs, n));
+    size_t got_len, want_len;
+    uint8_t *got_bytes = encoding_of(got, &got_len), *want_bytes = encoding_of(decoded, &want_len);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got_bytes, want_bytes, want_len);
+    free(got_bytes);
+    free(want_bytes);
+    tst_coverage_free(got);
+    tst_coverage_free(decoded);
+}
+
 static void check_set_operations(const tst_coverage *ca, const model *a, const tst_coverage *cb,
                                  const model *b)
 {
@@ -450,6 +488,34 @@ static void check_set_operations(const tst_coverage *ca, const model *a, const t
     assert_tst_ok(tst_coverage_union_inplace(cu, cb));
     assert_same_set(cu, &u);
     check_queries(cu, &u, 15);
+    /* The union's bytes without building it: those of the built union. */
+    size_t want_len;
+    uint8_t *want = encoding_of(cu, &want_len);
+    for (int order = 0; order < 2; order++) {
+        tst_byte_buf got = {0};
+        assert_tst_ok(tst_coverage_serialize_union(order ? cb : ca, order ? ca : cb, &got));
+        assert_int_equal(got.len, want_len);
+        assert_memory_equal(got.bytes, want, want_len);
+        free(got.bytes);
+    }
+    free(want);
+    tst_coverage *empty;
+    assert_tst_ok(tst_coverage_new(&empty));
+    tst_byte_buf self = {0};
+    assert_tst_ok(tst_coverage_serialize_union(ca, empty, &self));
+    want = encoding_of(ca, &want_len);
+    assert_int_equal(self.len, want_len);
+    assert_memory_equal(self.bytes, want, want_len);
+    self.len = 0;
+    assert_tst_ok(tst_coverage_serialize_union(ca, ca, &self));
+    assert_int_equal(self.len, want_len);
+    assert_memory_equal(self.bytes, want, want_len);
+    free(self.bytes);
+    free(want);
+    tst_coverage_free(empty);
+    const tst_coverage *both[] = {ca, cb, ca};
+    check_union_from_bytes(both, 3, &u);
+    check_union_from_bytes(both, 1, a);
 
     tst_coverage *cx;
     assert_tst_ok(tst_coverage_intersect(&cx, ca, cb));
@@ -529,6 +595,41 @@ static void an_empty_coverage_agrees_with_the_empty_model(void **state)
     tst_coverage_free(cov);
 }
 
+/* What decoding rejects, the union from bytes rejects; a union over more
+ * containers than it accumulates is handed back for decoding. */
+static void the_union_from_bytes_checks_and_bounds_what_it_reads(void **state)
+{
+    (void)state;
+    rng_state = 11;
+    model m = model_random();
+    tst_coverage *cov = coverage_of(&m);
+    size_t len;
+    uint8_t *bytes = encoding_of(cov, &len);
+    tst_coverage_union_acc *acc;
+    for (size_t cut = 1; cut < len; cut += 1 + len / 97) {
+        tst_coverage *decoded = NULL;
+        assert_int_equal(tst_coverage_deserialize(&decoded, bytes, len - cut), TST_ECORRUPT);
+        assert_tst_ok(tst_coverage_union_acc_new(&acc));
+        assert_int_equal(tst_coverage_union_acc_add(acc, bytes, len - cut), TST_ECORRUPT);
+        tst_coverage_union_acc_free(acc);
+    }
+    free(bytes);
+    tst_coverage_free(cov);
+    free(m.v);
+
+    model wide = {malloc(5000 * sizeof(uint64_t)), 5000};
+    for (size_t k = 0; k < wide.n; k++)
+        wide.v[k] = (uint64_t)k << 16; /* one value in each of 5,000 containers */
+    cov = coverage_of(&wide);
+    bytes = encoding_of(cov, &len);
+    assert_tst_ok(tst_coverage_union_acc_new(&acc));
+    assert_int_equal(tst_coverage_union_acc_add(acc, bytes, len), TST_COVERAGE_UNION_TOO_WIDE);
+    tst_coverage_union_acc_free(acc);
+    free(bytes);
+    tst_coverage_free(cov);
+    free(wide.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +640,7 @@ int main(void)
         cmocka_unit_test(random_sets_agree_with_the_model_seed_5),
         cmocka_unit_test(random_sets_agree_with_the_model_seed_6),
         cmocka_unit_test(an_empty_coverage_agrees_with_the_empty_model),
+        cmocka_unit_test(the_union_from_bytes_checks_and_bounds_what_it_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -801,9 +801,51 @@ static void the_union_of_all_identities_equals_unions_one_at_a_time(void **state
     }
 }
 
+/* A random history of appends: each adds random identities and more
+ * buckets to some the table has (as a daily append does). At every step
+ * the union's bytes, encoded without building it, are the built union's. */
+static void an_append_history_encodes_as_the_built_union(void **state)
+{
+    (void)state;
+    for (int history = 0; history < 20; history++) {
+        tst_entity_coverage *table = random_entity_coverage();
+        for (int step = 0; step < 10; step++) {
+            tst_entity_coverage *add = random_entity_coverage();
+            for (size_t i = 0; i < tst_entity_coverage_count(table); i++) {
+                tst_entity_identity id;
+                const tst_coverage *cov = NULL;
+                assert_tst_ok(tst_entity_coverage_at(table, i, &id, &cov));
+                if (rng() % 2)
+                    add_random_buckets(cov_of(add, &id));
+            }
+            tst_entity_coverage *built;
+            uint8_t *want, *got, *got_swapped;
+            size_t want_len, got_len, swapped_len;
+            assert_tst_ok(tst_entity_coverage_clone(&built, table));
+            assert_tst_ok(tst_entity_coverage_union_inplace(built, add));
+            assert_tst_ok(tst_entity_coverage_serialize(built, &want, &want_len));
+            assert_tst_ok(tst_entity_coverage_serialize_union(table, add, &got, &got_len));
+            assert_tst_ok(tst_entity_coverage_serialize_union(add, table, &got_swapped,
+                                                              &swapped_len));
+            assert_int_equal(got_len, want_len);
+            assert_memory_equal(got, want, want_len);
+            assert_int_equal(swapped_len, want_len);
+            assert_memory_equal(got_swapped, want, want_len);
+            free(want);
+            free(got);
+            free(got_swapped);
+            tst_entity_coverage_free(add);
+            tst_entity_coverage_free(table);
+            table = built;
+        }
+        tst_entity_coverage_free(table);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_append_history_encodes_as_the_built_union),
         cmocka_unit_test(identity_types_order_before_values),
         cmocka_unit_test(decoding_one_identity_agrees_with_decoding_all),
         cmocka_unit_test(the_union_of_all_identities_equals_unions_one_at_a_time),

@@ -388,6 +388,37 @@ static void the_whole_table_counts_a_bucket_any_entity_covers(void **state)
     fx_close(&f);
 }
 
+/* A fresh handle unites the snapshot's identities from its bytes; a handle
+ * that loaded the coverage unites the decoded sets: the same set. The
+ * answer stays valid while the handle loads everything at its version. */
+static void the_whole_table_from_the_snapshot_bytes_equals_the_decoded_union(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_two_symbols(&f);
+    fx_add_symbol(&f, "MSFT", 30, 31);
+    tst_table *fresh = NULL, *loaded = NULL;
+    assert_tst_ok(tst_table_open(&fresh, f.root));
+    assert_tst_ok(tst_table_open(&loaded, f.root));
+    const tst_table_cov *cov = NULL;
+    assert_tst_ok(tst_table_load_coverage(loaded, &cov));
+    const tst_coverage *from_bytes = NULL, *again = NULL, *decoded = NULL;
+    assert_tst_ok(tst_table_load_coverage_union(fresh, &from_bytes));
+    assert_tst_ok(tst_table_load_coverage_union(fresh, &again));
+    assert_ptr_equal(from_bytes, again); /* cached at the version */
+    assert_tst_ok(tst_table_load_coverage_union(loaded, &decoded));
+    assert_true(tst_coverage_equals(from_bytes, decoded));
+    assert_int_equal(tst_coverage_cardinality(from_bytes), 17);
+    tst_entity_binding nvda = symbol_is("NVDA"), aapl = symbol_is("AAPL");
+    assert_int_equal(counts_of(fresh, &nvda, 1, at_hour(0), at_hour(40)).covered_buckets, 10);
+    assert_int_equal(counts_of(fresh, &aapl, 1, at_hour(0), at_hour(40)).covered_buckets, 10);
+    assert_int_equal(tst_coverage_cardinality(from_bytes), 17); /* still valid */
+    assert_int_equal(counts_of(fresh, NULL, 0, at_hour(0), at_hour(40)).covered_buckets, 17);
+    tst_table_free(fresh);
+    tst_table_free(loaded);
+    fx_close(&f);
+}
+
 static void one_entity_sees_only_its_own_buckets(void **state)
 {
     (void)state;
@@ -1182,6 +1213,7 @@ int main(void)
         cmocka_unit_test(the_last_window_of_two_minutes_ending_at_six_is_minutes_four_and_five),
         cmocka_unit_test(minutes_zero_one_and_three_leave_a_longest_gap_of_one),
         cmocka_unit_test(the_whole_table_counts_a_bucket_any_entity_covers),
+        cmocka_unit_test(the_whole_table_from_the_snapshot_bytes_equals_the_decoded_union),
         cmocka_unit_test(one_entity_sees_only_its_own_buckets),
         cmocka_unit_test(gaps_split_into_pieces_and_the_callback_can_stop_the_walk),
         cmocka_unit_test(a_gap_starts_at_its_first_bucket_even_before_the_range),
