@@ -1393,6 +1393,133 @@ static void clear_asks(tst_prune_target *t)
 /* ORs what one reference needs into the target's keep flags. While the
  * statement's timestamp constants are still being collected (the first of
  * two walks), bounds are incomplete and no sidecar is read. */
+/* ---- the time index of the segments ------------------------------------------
+ *
+ * A statement's range meets few of a long table's segments; checking each
+ * of them (two 128-bit floors apiece) made planning grow with the table.
+ * The session keeps, per registered table and version, the segments sorted
+ * by index_min (at the view's grain, as segment_needed reads it) with the
+ * running maximum of index_max: the segments meeting [lo, hi] lie between
+ * the first position whose running maximum reaches lo and the first whose
+ * index_min passes hi, found by binary search. Between those, segments that
+ * end before lo while an earlier one reaches past it are checked and
+ * skipped (none, when segments do not overlap). Every candidate still goes
+ * through segment_needed, so the index only saves checks, never keeps one.
+ */
+
+struct tst_segment_order {
+    const tst_table *table;
+    uint64_t version;
+    size_t count;
+    wide grain;
+    size_t *order;  /* segment numbers by index_min */
+    wide *min;      /* index_min of order[j], floored to the grain */
+    wide *reach;    /* max index_max of order[0..j], ceiled to the grain */
+};
+
+void tst_segment_order_free(tst_segment_order *o)
+{
+    if (o) {
+        free(o->order), free(o->min), free(o->reach);
+        free(o);
+    }
+}
+
+typedef struct order_key {
+    wide min;
+    size_t i;
+} order_key;
+
+static int order_key_cmp(const void *a, const void *b)
+{
+    const order_key *x = a, *y = b;
+    return x->min < y->min ? -1 : x->min > y->min ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The table's index at its current version, built if needed; NULL when
+ * out of memory (then every segment is checked). */
+static const tst_segment_order *segment_order(tst_prune_target *t, wide grain)
+{
+    size_t n = tst_table_segment_count(t->table);
+    tst_segment_order *o = t->order ? *t->order : NULL;
+    if (!t->order)
+        return NULL;
+    if (o && o->table == t->table && o->version == tst_table_version(t->table) &&
+        o->count == n && o->grain == grain)
+        return o;
+    tst_segment_order_free(o);
+    *t->order = NULL;
+    o = calloc(1, sizeof *o);
+    order_key *keys = calloc(n ? n : 1, sizeof *keys);
+    wide *max = calloc(n ? n : 1, sizeof *max);
+    if (o) {
+        o->order = calloc(n ? n : 1, sizeof *o->order);
+        o->min = calloc(n ? n : 1, sizeof *o->min);
+        o->reach = calloc(n ? n : 1, sizeof *o->reach);
+    }
+    if (!o || !keys || !max || !o->order || !o->min || !o->reach) {
+        tst_segment_order_free(o);
+        free(keys), free(max);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tst_segment *seg = tst_table_segment_at(t->table, i);
+        wide lo = 0, hi = 0;
+        if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi))
+            lo = floor_to(lo, grain), hi = -floor_to(-hi, grain);
+        else
+            lo = WIDE_MIN, hi = WIDE_MAX; /* segment_needed keeps it on any range */
+        keys[i] = (order_key){lo, i};
+        max[i] = hi;
+    }
+    qsort(keys, n, sizeof *keys, order_key_cmp);
+    for (size_t j = 0; j < n; j++) {
+        o->order[j] = keys[j].i;
+        o->min[j] = keys[j].min;
+        wide hi = max[keys[j].i];
+        o->reach[j] = j == 0 || hi > o->reach[j - 1] ? hi : o->reach[j - 1];
+    }
+    free(keys), free(max);
+    o->table = t->table, o->version = tst_table_version(t->table), o->count = n, o->grain = grain;
+    *t->order = o;
+    return o;
+}
+
+/* Positions [*from, *to) of the order whose segments may meet [lo, hi]. */
+static void order_span(const tst_segment_order *o, wide lo, wide hi, size_t *from, size_t *to)
+{
+    size_t a = 0, b = o->count; /* first j with reach[j] >= lo */
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (o->reach[m] < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *from = a;
+    b = o->count; /* first j with min[j] > hi */
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (o->min[m] <= hi)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *to = a;
+}
+
+static void keep_segment(prune_ctx *c, tst_prune_target *t, const ref_filter *f, size_t i,
+                         wide grain, bool bitmaps)
+{
+    (void)c;
+    const tst_segment *seg = tst_table_segment_at(t->table, i);
+    if (t->keep[i] || !segment_needed(t->table, f, seg, grain))
+        return;
+    if (t->in_range)
+        t->in_range[i] = true;
+    t->keep[i] = !bitmaps || bitmap_may_hold(t, f, seg, grain);
+}
+
 static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
 {
     t->referenced = true;
@@ -1400,14 +1527,19 @@ static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
     size_t n = tst_table_segment_count(t->table);
     wide grain = view_grain(t->table);
     bool bitmaps = f && !c->no_bitmaps && (c->k.count == 0 || c->k.evaluated);
-    for (size_t i = 0; t->keep && i < n; i++) {
-        const tst_segment *seg = tst_table_segment_at(t->table, i);
-        if (t->keep[i] || !segment_needed(t->table, f, seg, grain))
-            continue;
-        if (t->in_range)
-            t->in_range[i] = true;
-        t->keep[i] = !bitmaps || bitmap_may_hold(t, f, seg, grain);
+    if (!t->keep || (f && f->lo > f->hi))
+        return; /* no row meets the range: no segment */
+    const tst_segment_order *o = f ? segment_order(t, grain) : NULL;
+    if (o) {
+        size_t from = 0, to = 0;
+        order_span(o, f->lo, f->hi, &from, &to);
+        for (size_t j = from; j < to; j++)
+            if (o->reach[j] >= f->lo)
+                keep_segment(c, t, f, o->order[j], grain, bitmaps);
+        return;
     }
+    for (size_t i = 0; i < n; i++)
+        keep_segment(c, t, f, i, grain, bitmaps);
 }
 
 /* ---- the tree walk -------------------------------------------------------- */

@@ -769,12 +769,96 @@ static void datafusion_bounds_prune_to_the_range_they_mean(void **state)
     tst_test_rmtree(dir);
 }
 
+/*
+ * The pruner's time index of the segments (prune.c): segments whose
+ * [index_min, index_max] overlap every which way (each holds two random
+ * hours of a shuffled pool: no bucket twice), appended one by one while a
+ * session has the table registered, so the index is rebuilt at each new
+ * version. After each append, random ranges keep exactly the segments
+ * whose min/max meet them (counted here by brute force) and give the rows
+ * of the same statement over all the files.
+ */
+#define OV_HOURS 160
+static void index_follows_appends_and_overlapping_segments(void **state)
+{
+    (void)state;
+    char *dir = tst_test_tmpdir("ovl");
+    char *root = tst_test_path(dir, "ov");
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_MINUTES, 30);
+    int pool[OV_HOURS], seg_lo[OV_HOURS / 2], seg_hi[OV_HOURS / 2];
+    for (int i = 0; i < OV_HOURS; i++)
+        pool[i] = i;
+    for (int i = OV_HOURS - 1; i > 0; i--) {
+        int j = (int)rnd((unsigned)i + 1), x = pool[i];
+        pool[i] = pool[j], pool[j] = x;
+    }
+    tst_session *s = NULL;
+    char *data = tst_test_path(root, "data/**/*.parquet");
+    unsigned checked = 0;
+    for (int k = 0; k < OV_HOURS / 2; k++) {
+        int a = pool[2 * k] < pool[2 * k + 1] ? pool[2 * k] : pool[2 * k + 1];
+        int b = pool[2 * k] ^ pool[2 * k + 1] ^ a;
+        seg_lo[k] = a, seg_hi[k] = b;
+        char select[512];
+        snprintf(select, sizeof select,
+                 "SELECT CAST(TIMESTAMP '2024-01-01' + INTERVAL (h) HOUR AS TIMESTAMPTZ) AS ts, "
+                 "'A' AS symbol, CAST(h AS DOUBLE) AS price, CAST(h AS BIGINT) AS qty "
+                 "FROM (VALUES (%d), (%d)) v(h) ORDER BY h",
+                 a, b);
+        append_select(t, dir, select);
+        if (k == 9) { /* registered with 10 segments; the rest arrive while it is */
+            assert_tst_ok(tst_session_open(&s));
+            free(sorted_rows(s, "SET TimeZone = 'UTC'"));
+            assert_tst_ok(tst_session_register_table(s, "ov", root));
+            assert_tst_ok(tst_session_register_parquet(s, "all_ov", data));
+        }
+        for (int q = 0; s && q < 4; q++) {
+            int x = (int)rnd(OV_HOURS + 4) - 2, y = x + 1 + (int)rnd(30);
+            char sql[2][512];
+            for (int w = 0; w < 2; w++)
+                snprintf(sql[w], sizeof sql[w],
+                         "SELECT count(*), sum(qty), min(ts), max(ts) FROM %s WHERE ts >= "
+                         "TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (%d) HOUR AND ts < "
+                         "'2024-01-01 00:00:00+00'::TIMESTAMPTZ + INTERVAL (%d) HOUR",
+                         w ? "all_ov" : "ov", x, y);
+            /* the bounds are arithmetic the planner does not read: literal ones */
+            char lo[64], hi[64];
+            time_t base = 1704067200;
+            time_t tl = base + (time_t)x * 3600, th = base + (time_t)y * 3600;
+            strftime(lo, sizeof lo, "%Y-%m-%d %H:%M:%S+00", gmtime(&tl));
+            strftime(hi, sizeof hi, "%Y-%m-%d %H:%M:%S+00", gmtime(&th));
+            snprintf(sql[0], sizeof sql[0],
+                     "SELECT count(*), sum(qty), min(ts), max(ts) FROM ov WHERE ts >= '%s' AND "
+                     "ts < '%s'", lo, hi);
+            char *got = sorted_rows(s, sql[0]);
+            tst_prune_stats st;
+            tst_session_last_prune(s, &st);
+            char *want = sorted_rows(s, sql[1]);
+            uint64_t meet = 0;
+            for (int j = 0; j <= k; j++) /* rows at seg_lo and seg_hi hours: [lo h, hi h] */
+                meet += seg_hi[j] >= x && seg_lo[j] < y;
+            assert_int_equal(st.candidate_segments, (uint64_t)k + 1);
+            assert_int_equal(st.candidate_segments - st.range_skipped_segments, meet);
+            assert_string_equal(got, want);
+            free(got), free(want);
+            checked++;
+        }
+    }
+    print_message("%u ranges over 10..%d overlapping segments: kept as brute force, rows equal\n",
+                  checked, OV_HOURS / 2);
+    tst_session_free(s);
+    tst_table_free(t);
+    free(data), free(root);
+    tst_test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sql_over_tables_equals_sql_over_all_their_files),
         cmocka_unit_test(sql_equals_sql_over_all_files_in_every_time_zone_across_dst_changes),
         cmocka_unit_test(datafusion_bounds_prune_to_the_range_they_mean),
+        cmocka_unit_test(index_follows_appends_and_overlapping_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
