@@ -1529,6 +1529,8 @@ static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
     bool bitmaps = f && !c->no_bitmaps && (c->k.count == 0 || c->k.evaluated);
     if (!t->keep || (f && f->lo > f->hi))
         return; /* no row meets the range: no segment */
+    if (c->k.count > 0 && !c->k.evaluated)
+        return; /* the first of two walks: the second, with the values, decides */
     const tst_segment_order *o = f ? segment_order(t, grain) : NULL;
     if (o) {
         size_t from = 0, to = 0;

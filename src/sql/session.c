@@ -252,9 +252,9 @@ static int kept_files(tst_registration *r, const bool *keep, bool check, char **
         return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < total; i++) {
-        const tst_segment *seg = tst_table_segment_at(r->table, i);
         if (keep && !keep[i])
             continue;
+        const tst_segment *seg = tst_table_segment_at(r->table, i);
         if (check) {
             rc = check_segment_file(r, seg, &files[n]);
         } else if ((files[n] = tst_io_join(r->root, seg->path)) == NULL) {
