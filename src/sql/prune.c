@@ -740,7 +740,8 @@ static bool plain_function(json_object *node, const char *name, size_t arity)
     return jis(node, "class", "FUNCTION") && fn && strcasecmp(fn, name) == 0 &&
            jempty(node, "schema") && jempty(node, "catalog") && kids &&
            json_object_is_type(kids, json_type_array) &&
-           json_object_array_length(kids) == arity && !(distinct && json_object_get_boolean(distinct)) &&
+           json_object_array_length(kids) == arity &&
+           !(distinct && json_object_get_boolean(distinct)) &&
            !json_object_is_type(jget(node, "filter"), json_type_object);
 }
 
