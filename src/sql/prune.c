@@ -33,6 +33,9 @@
  *        col  op  now() [+|- INTERVAL ...]   (also current_timestamp, ...)
  *        entity_col = constant
  *        a OR b ..., col IN (constants): the hull of the alternatives' ranges
+ *        to_unixtime(col) | to_date(col) | date_bin(stride, col)  op  constant
+ *        col op to_timestamp_seconds|millis|micros|nanos(c) | to_date(c)
+ *            (DataFusion's functions, datafusion_functions.c; see below)
  *    where col is the table's index column, unqualified (only when every
  *    other FROM item is a registered tstable without such a column) or
  *    qualified by the reference's alias (or table name when it has none);
@@ -154,6 +157,13 @@ typedef struct lit {
 
 /* Which column of the reference an operand names. */
 enum { COL_NONE = -2, COL_INDEX = -1 }; /* >= 0: entity column k */
+
+/* floor(v / grain) * grain, for grain > 0. */
+static wide floor_to(wide v, wide grain)
+{
+    wide r = v % grain;
+    return r < 0 ? v - r - grain : v - r;
+}
 
 /* ---- JSON helpers --------------------------------------------------------- */
 
@@ -486,11 +496,11 @@ static bool eval_epoch(prune_ctx *c, const operand *o, const char *as, const cha
  * are DuckDB's own, evaluated in this session, so they match whatever the
  * statement will see.
  */
-static bool timestamp_bound(prune_ctx *c, const tst_field *f, const operand *o, wide *out,
-                            wide *slack)
+static bool timestamp_bound_as(prune_ctx *c, const char *col, const operand *o, wide *out,
+                               wide *slack)
 {
-    const char *col = index_view_type(f), *type = o->type ? o->type : col;
-    bool col_tz = f->type.timezone != NULL, lit_tz = strcmp(type, "TIMESTAMPTZ") == 0;
+    const char *type = o->type ? o->type : col;
+    bool col_tz = strcmp(col, "TIMESTAMPTZ") == 0, lit_tz = strcmp(type, "TIMESTAMPTZ") == 0;
     if ((col_tz && !lit_tz && strncmp(type, "TIMESTAMP_", 10) == 0) ||
         (!col_tz && lit_tz && strcmp(col, "TIMESTAMP") != 0))
         return false; /* DuckDB refuses the comparison itself */
@@ -502,6 +512,13 @@ static bool timestamp_bound(prune_ctx *c, const tst_field *f, const operand *o, 
     *slack = (!col_tz && lit_tz && !tst_constants_zone_is_utc(&c->k) ? ZONE_SLACK_NS : 0) +
              (o->now ? NOW_SLACK_NS : 0);
     return true;
+}
+
+/* The same for the index column itself, in its view's type. */
+static bool timestamp_bound(prune_ctx *c, const tst_field *f, const operand *o, wide *out,
+                            wide *slack)
+{
+    return timestamp_bound_as(c, index_view_type(f), o, out, slack);
 }
 
 /* The literal in the index's units; *slack > 0 when the bound is widened. */
@@ -696,6 +713,176 @@ static void narrow_date(prune_ctx *c, const from_item *it, ref_filter *f, cmp_op
         narrow_index(f, OP_LT, op == OP_LT ? d : d + DAY_NS, slack, TST_WIDEN_ZONE);
 }
 
+/* ---- the DataFusion time functions (datafusion_functions.c) ----------------
+ *
+ * The reference's documentation writes bounds with DataFusion's functions,
+ * and a session has them too: a function of constants on one side
+ * (ts < to_timestamp_millis(1704672000123)) is a constant DuckDB evaluates
+ * in the session like a literal, and to_unixtime(ts), to_date(ts) and
+ * date_bin(stride, ts) compared with a constant bound the index exactly, by
+ * the floors those functions take:
+ *   to_unixtime(ts) = floor(ts / 1 s)       op N     [N s, N s + 1 s)
+ *   to_date(ts)     = floor(ts / 1 day)     op D     [D, D + 1 day)  (UTC)
+ *   date_bin(w, ts) = floor(ts / w) * w     op C     bin(ts) >= C <=> ts >= ceil_w(C),
+ *                                                    bin(ts) <= C <=> ts < floor_w(C) + w
+ * (origin 1970-01-01, the two-argument form only). All three read the
+ * column's UTC instant, never the session's zone. They take TIMESTAMP
+ * (microseconds): a zone-less nanosecond index reaches them truncated, so
+ * its bounds are widened by 1 us each way.
+ */
+
+typedef enum df_kind { DF_NONE, DF_UNIXTIME, DF_DATE, DF_BIN } df_kind;
+
+static bool plain_function(json_object *node, const char *name, size_t arity)
+{
+    json_object *kids = jget(node, "children"), *distinct = jget(node, "distinct");
+    const char *fn = jstr(node, "function_name");
+    return jis(node, "class", "FUNCTION") && fn && strcasecmp(fn, name) == 0 &&
+           jempty(node, "schema") && jempty(node, "catalog") && kids &&
+           json_object_is_type(kids, json_type_array) &&
+           json_object_array_length(kids) == arity &&
+           !(distinct && json_object_get_boolean(distinct)) &&
+           !json_object_is_type(jget(node, "filter"), json_type_object);
+}
+
+/* to_unixtime(col), to_date(col) or date_bin(stride, col) of the index. */
+static df_kind index_function(const select_scope *s, const from_item *it, json_object *node)
+{
+    json_object *kids = jget(node, "children");
+    df_kind kind = plain_function(node, "to_unixtime", 1) ? DF_UNIXTIME
+                   : plain_function(node, "to_date", 1)   ? DF_DATE
+                   : plain_function(node, "date_bin", 2)  ? DF_BIN
+                                                          : DF_NONE;
+    if (kind == DF_NONE ||
+        resolve_column(s, it, json_object_array_get_idx(kids, kind == DF_BIN ? 1 : 0)) != COL_INDEX)
+        return DF_NONE;
+    const tst_table *t = it->target->table;
+    const tst_field *f = find_column(t, tst_table_index(t)->column);
+    return f && f->type.kind == TST_TYPE_TIMESTAMP &&
+                   tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP
+               ? kind
+               : DF_NONE;
+}
+
+/* to_timestamp_seconds/millis/micros/nanos(constant) or to_date(constant):
+ * an operand DuckDB evaluates, of the function's result type. */
+static bool function_operand(const prune_ctx *c, json_object *node, operand *out)
+{
+    static const struct { const char *name, *type; } fns[] = {
+        {"to_timestamp_seconds", "TIMESTAMP_S"}, {"to_timestamp_millis", "TIMESTAMP_MS"},
+        {"to_timestamp_micros", "TIMESTAMP"},    {"to_timestamp_nanos", "TIMESTAMP_NS"},
+        {"to_date", "DATE"},
+    };
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if (!plain_function(node, fns[i].name, 1))
+            continue;
+        lit l = read_literal(c, json_object_array_get_idx(jget(node, "children"), 0));
+        const char *cast = l.cast ? time_cast_sql(l.cast) : NULL;
+        int rc = -1;
+        if (l.kind == LIT_INT && (!l.cast || is_integer_type(l.cast)) && l.num >= INT64_MIN &&
+            l.num <= INT64_MAX)
+            rc = SQL_F(&out->sql, "%s(CAST(%lld AS BIGINT))", fns[i].name, (long long)l.num);
+        else if (l.kind == LIT_TEXT && (!l.cast || cast) && l.len <= 256 &&
+                 !memchr(l.text, '\0', l.len)) {
+            char *text = strndup(l.text, l.len);
+            rc = !text ? TST_ENOMEM
+                 : cast ? SQL_F(&out->sql, "%s(CAST(", fns[i].name) || SQL_LIT(&out->sql, text) ||
+                              SQL_F(&out->sql, " AS %s))", cast)
+                        : SQL_F(&out->sql, "%s(", fns[i].name) || SQL_LIT(&out->sql, text) ||
+                              SQL_F(&out->sql, ")");
+            free(text);
+        }
+        out->type = fns[i].type;
+        return rc == 0;
+    }
+    return false;
+}
+
+/* Sets the index range [lo, hi] (each side only if narrower). */
+static void bound_index(ref_filter *f, wide lo, unsigned lo_why, wide hi, unsigned hi_why)
+{
+    f->reads++;
+    if (lo > f->lo)
+        f->lo = lo, f->lo_why = lo_why;
+    if (hi < f->hi)
+        f->hi = hi, f->hi_why = hi_why;
+}
+
+static wide ceil_to(wide v, wide grain)
+{
+    return -floor_to(-v, grain);
+}
+
+/* `fn(col) op <operand>` for the index functions above. */
+static void narrow_function(prune_ctx *c, const select_scope *s, const from_item *it,
+                            ref_filter *f, df_kind kind, json_object *fn, cmp_op op,
+                            json_object *operand_node)
+{
+    const tst_table *t = it->target->table;
+    const tst_field *col = find_column(t, tst_table_index(t)->column);
+    wide widen = !col->type.timezone && col->type.unit == TST_PRECISION_NANOS ? 1000 : 0;
+    ref_filter fb; /* the bounds on fn(col), in ns; then on col */
+    memset(&fb, 0, sizeof fb);
+    fb.lo = WIDE_MIN, fb.hi = WIDE_MAX;
+    wide step = 0; /* fn(col) takes values that are multiples of step */
+    if (kind == DF_UNIXTIME) {
+        lit l = read_literal(c, operand_node);
+        if (l.kind != LIT_INT || (l.cast && !is_integer_type(l.cast)))
+            return;
+        narrow_index(&fb, op, l.num * NS_PER_SEC, 0, 0);
+        step = NS_PER_SEC;
+    } else if (kind == DF_DATE) {
+        lit l = read_literal(c, operand_node);
+        operand o = {{NULL, 0, 0}, NULL, false};
+        wide d = 0;
+        bool ok = literal_operand(&l, &o) && (!o.type || strcmp(o.type, "DATE") == 0) &&
+                  eval_epoch(c, &o, "DATE", "TIMESTAMP", &d);
+        free(o.sql.s);
+        if (!ok)
+            return;
+        narrow_index(&fb, op, d, 0, 0);
+        step = DAY_NS;
+    } else {
+        tst_sql q = {0};
+        int64_t us = 0;
+        /* both constants are recorded on the first walk (neither answers yet) */
+        bool ok = SQL_F(&q, "epoch_us(TIMESTAMP '1970-01-01' + (") == 0 &&
+                  render_interval(json_object_array_get_idx(jget(fn, "children"), 0), &q, 0) &&
+                  SQL_F(&q, "))") == 0 && tst_constants_get(&c->k, q.s, &us) && us > 0;
+        free(q.s);
+        /* date_bin's result: a TIMESTAMPTZ for a zoned index, else a TIMESTAMP */
+        const char *as = col->type.timezone ? "TIMESTAMPTZ" : "TIMESTAMP";
+        lit l = read_literal(c, operand_node);
+        operand o = {{NULL, 0, 0}, NULL, false};
+        wide v = 0, slack = 0;
+        bool now = false;
+        bool have = false;
+        if (l.kind != LIT_NONE)
+            have = literal_operand(&l, &o);
+        else if (now_operand(s, it, operand_node, &o))
+            have = now = true;
+        else {
+            free(o.sql.s);
+            have = function_operand(c, operand_node, &o);
+        }
+        ok = have && timestamp_bound_as(c, as, &o, &v, &slack) && ok;
+        free(o.sql.s);
+        if (!ok)
+            return;
+        narrow_index(&fb, op, v, slack, slack_why(slack, now));
+        step = (wide)us * 1000;
+    }
+    /* fn(col) = floor(col / step) * step: fn(col) >= L <=> col >= ceil_step(L), and
+     * fn(col) <= U <=> col < floor_step(U) + step */
+    wide lo = fb.lo, hi = fb.hi;
+    if (lo > WIDE_MIN)
+        lo = ceil_to(lo, step) - widen;
+    if (hi < WIDE_MAX)
+        hi = floor_to(hi, step) + step - 1 + widen;
+    bound_index(f, lo, fb.lo_why, hi, fb.hi_why);
+}
+
 static void narrow(prune_ctx *c, const select_scope *s, const from_item *it, ref_filter *f,
                    int col, cmp_op op, json_object *operand_node)
 {
@@ -707,8 +894,14 @@ static void narrow(prune_ctx *c, const select_scope *s, const from_item *it, ref
         operand o = {{NULL, 0, 0}, NULL, false};
         if (tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && field &&
             field->type.kind == TST_TYPE_TIMESTAMP && now_operand(s, it, operand_node, &o) &&
-            timestamp_bound(c, field, &o, &v, &slack))
+            timestamp_bound(c, field, &o, &v, &slack)) {
             narrow_index(f, op, v, slack, slack_why(slack, true));
+        } else if (tst_table_index(t)->kind.type == TST_INDEX_TIMESTAMP && field &&
+                   field->type.kind == TST_TYPE_TIMESTAMP &&
+                   (free(o.sql.s), function_operand(c, operand_node, &o)) &&
+                   timestamp_bound(c, field, &o, &v, &slack)) {
+            narrow_index(f, op, v, slack, slack_why(slack, false));
+        }
         free(o.sql.s);
     } else if (col == COL_INDEX && index_value(c, it->target->table, &l, &v, &slack)) {
         narrow_index(f, op, v, slack, slack_why(slack, false));
@@ -764,10 +957,15 @@ static void read_comparison(prune_ctx *c, const select_scope *s, const from_item
     int col = COL_NONE;
     if (op == OP_NONE)
         return;
+    df_kind kind = DF_NONE;
     if (index_as_date(s, it, left))
         narrow_date(c, it, f, op, right);
     else if (index_as_date(s, it, right))
         narrow_date(c, it, f, flip(op), left);
+    else if ((kind = index_function(s, it, left)) != DF_NONE)
+        narrow_function(c, s, it, f, kind, left, op, right);
+    else if ((kind = index_function(s, it, right)) != DF_NONE)
+        narrow_function(c, s, it, f, kind, right, flip(op), left);
     else if ((col = resolve_column(s, it, left)) != COL_NONE)
         narrow(c, s, it, f, col, op, right);
     else if ((col = resolve_column(s, it, right)) != COL_NONE)
@@ -903,6 +1101,10 @@ static void read_predicate(prune_ctx *c, const select_scope *s, const from_item 
         if (index_as_date(s, it, input)) {
             narrow_date(c, it, f, OP_GE, jget(node, "lower"));
             narrow_date(c, it, f, OP_LE, jget(node, "upper"));
+        } else if (index_function(s, it, input) != DF_NONE) {
+            df_kind kind = index_function(s, it, input);
+            narrow_function(c, s, it, f, kind, input, OP_GE, jget(node, "lower"));
+            narrow_function(c, s, it, f, kind, input, OP_LE, jget(node, "upper"));
         } else if (resolve_column(s, it, input) == COL_INDEX) {
             narrow(c, s, it, f, COL_INDEX, OP_GE, jget(node, "lower"));
             narrow(c, s, it, f, COL_INDEX, OP_LE, jget(node, "upper"));
@@ -971,12 +1173,6 @@ static wide view_grain(const tst_table *t)
                    f->type.unit == TST_PRECISION_NANOS
                ? 1000
                : 1;
-}
-
-static wide floor_to(wide v, wide grain)
-{
-    wide r = v % grain;
-    return r < 0 ? v - r - grain : v - r;
 }
 
 static bool segment_needed(const tst_table *t, const ref_filter *f, const tst_segment *seg,
@@ -1198,6 +1394,133 @@ static void clear_asks(tst_prune_target *t)
 /* ORs what one reference needs into the target's keep flags. While the
  * statement's timestamp constants are still being collected (the first of
  * two walks), bounds are incomplete and no sidecar is read. */
+/* ---- the time index of the segments ------------------------------------------
+ *
+ * A statement's range meets few of a long table's segments; checking each
+ * of them (two 128-bit floors apiece) made planning grow with the table.
+ * The session keeps, per registered table and version, the segments sorted
+ * by index_min (at the view's grain, as segment_needed reads it) with the
+ * running maximum of index_max: the segments meeting [lo, hi] lie between
+ * the first position whose running maximum reaches lo and the first whose
+ * index_min passes hi, found by binary search. Between those, segments that
+ * end before lo while an earlier one reaches past it are checked and
+ * skipped (none, when segments do not overlap). Every candidate still goes
+ * through segment_needed, so the index only saves checks, never keeps one.
+ */
+
+struct tst_segment_order {
+    const tst_table *table;
+    uint64_t version;
+    size_t count;
+    wide grain;
+    size_t *order;  /* segment numbers by index_min */
+    wide *min;      /* index_min of order[j], floored to the grain */
+    wide *reach;    /* max index_max of order[0..j], ceiled to the grain */
+};
+
+void tst_segment_order_free(tst_segment_order *o)
+{
+    if (o) {
+        free(o->order), free(o->min), free(o->reach);
+        free(o);
+    }
+}
+
+typedef struct order_key {
+    wide min;
+    size_t i;
+} order_key;
+
+static int order_key_cmp(const void *a, const void *b)
+{
+    const order_key *x = a, *y = b;
+    return x->min < y->min ? -1 : x->min > y->min ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The table's index at its current version, built if needed; NULL when
+ * out of memory (then every segment is checked). */
+static const tst_segment_order *segment_order(tst_prune_target *t, wide grain)
+{
+    size_t n = tst_table_segment_count(t->table);
+    tst_segment_order *o = t->order ? *t->order : NULL;
+    if (!t->order)
+        return NULL;
+    if (o && o->table == t->table && o->version == tst_table_version(t->table) &&
+        o->count == n && o->grain == grain)
+        return o;
+    tst_segment_order_free(o);
+    *t->order = NULL;
+    o = calloc(1, sizeof *o);
+    order_key *keys = calloc(n ? n : 1, sizeof *keys);
+    wide *max = calloc(n ? n : 1, sizeof *max);
+    if (o) {
+        o->order = calloc(n ? n : 1, sizeof *o->order);
+        o->min = calloc(n ? n : 1, sizeof *o->min);
+        o->reach = calloc(n ? n : 1, sizeof *o->reach);
+    }
+    if (!o || !keys || !max || !o->order || !o->min || !o->reach) {
+        tst_segment_order_free(o);
+        free(keys), free(max);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tst_segment *seg = tst_table_segment_at(t->table, i);
+        wide lo = 0, hi = 0;
+        if (wide_of(&seg->index_min, &lo) && wide_of(&seg->index_max, &hi))
+            lo = floor_to(lo, grain), hi = -floor_to(-hi, grain);
+        else
+            lo = WIDE_MIN, hi = WIDE_MAX; /* segment_needed keeps it on any range */
+        keys[i] = (order_key){lo, i};
+        max[i] = hi;
+    }
+    qsort(keys, n, sizeof *keys, order_key_cmp);
+    for (size_t j = 0; j < n; j++) {
+        o->order[j] = keys[j].i;
+        o->min[j] = keys[j].min;
+        wide hi = max[keys[j].i];
+        o->reach[j] = j == 0 || hi > o->reach[j - 1] ? hi : o->reach[j - 1];
+    }
+    free(keys), free(max);
+    o->table = t->table, o->version = tst_table_version(t->table), o->count = n, o->grain = grain;
+    *t->order = o;
+    return o;
+}
+
+/* Positions [*from, *to) of the order whose segments may meet [lo, hi]. */
+static void order_span(const tst_segment_order *o, wide lo, wide hi, size_t *from, size_t *to)
+{
+    size_t a = 0, b = o->count; /* first j with reach[j] >= lo */
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (o->reach[m] < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *from = a;
+    b = o->count; /* first j with min[j] > hi */
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (o->min[m] <= hi)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *to = a;
+}
+
+static void keep_segment(prune_ctx *c, tst_prune_target *t, const ref_filter *f, size_t i,
+                         wide grain, bool bitmaps)
+{
+    (void)c;
+    const tst_segment *seg = tst_table_segment_at(t->table, i);
+    if (t->keep[i] || !segment_needed(t->table, f, seg, grain))
+        return;
+    if (t->in_range)
+        t->in_range[i] = true;
+    t->keep[i] = !bitmaps || bitmap_may_hold(t, f, seg, grain);
+}
+
 static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
 {
     t->referenced = true;
@@ -1205,14 +1528,21 @@ static void keep_needed(prune_ctx *c, tst_prune_target *t, const ref_filter *f)
     size_t n = tst_table_segment_count(t->table);
     wide grain = view_grain(t->table);
     bool bitmaps = f && !c->no_bitmaps && (c->k.count == 0 || c->k.evaluated);
-    for (size_t i = 0; t->keep && i < n; i++) {
-        const tst_segment *seg = tst_table_segment_at(t->table, i);
-        if (t->keep[i] || !segment_needed(t->table, f, seg, grain))
-            continue;
-        if (t->in_range)
-            t->in_range[i] = true;
-        t->keep[i] = !bitmaps || bitmap_may_hold(t, f, seg, grain);
+    if (!t->keep || (f && f->lo > f->hi))
+        return; /* no row meets the range: no segment */
+    if (c->k.count > 0 && !c->k.evaluated)
+        return; /* the first of two walks: the second, with the values, decides */
+    const tst_segment_order *o = f ? segment_order(t, grain) : NULL;
+    if (o) {
+        size_t from = 0, to = 0;
+        order_span(o, f->lo, f->hi, &from, &to);
+        for (size_t j = from; j < to; j++)
+            if (o->reach[j] >= f->lo)
+                keep_segment(c, t, f, o->order[j], grain, bitmaps);
+        return;
     }
+    for (size_t i = 0; i < n; i++)
+        keep_segment(c, t, f, i, grain, bitmaps);
 }
 
 /* ---- the tree walk -------------------------------------------------------- */

@@ -65,7 +65,15 @@ typedef struct tst_prune_target {
      * (over a CTE, a subquery), which the asks do not show. */
     bool outer_bound;
     size_t ask_count, ask_cap;
+    /* The session's time index of this table's segments (prune.c builds it
+     * when the table's version changes; NULL: scan every segment). */
+    struct tst_segment_order **order;
 } tst_prune_target;
+
+/* Segments sorted by index_min with the running maximum of index_max, so
+ * that a statement finds the segments meeting its range in O(log n + k). */
+typedef struct tst_segment_order tst_segment_order;
+void tst_segment_order_free(tst_segment_order *order);
 
 /*
  * Decides referenced/keep for every target. Uses json_serialize_sql on

@@ -81,6 +81,7 @@ void tst_registration_clear(tst_registration *r)
     free(r->view_sql);
     tst_table_free(r->table);
     tst_segment_covs_free(r->covs);
+    tst_segment_order_free(r->order);
     memset(r, 0, sizeof *r);
 }
 
@@ -251,9 +252,9 @@ static int kept_files(tst_registration *r, const bool *keep, bool check, char **
         return tst_fail(TST_ENOMEM, "out of memory listing the segments of '%s'", r->name);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < total; i++) {
-        const tst_segment *seg = tst_table_segment_at(r->table, i);
         if (keep && !keep[i])
             continue;
+        const tst_segment *seg = tst_table_segment_at(r->table, i);
         if (check) {
             rc = check_segment_file(r, seg, &files[n]);
         } else if ((files[n] = tst_io_join(r->root, seg->path)) == NULL) {
@@ -561,7 +562,7 @@ static int add_table(statement_tables *out, tst_registration *r, bool indirect)
 {
     int rc = r->pin.kind == TST_PIN_LATEST ? refresh_table(r) : 0;
     out->targets[out->count] = (tst_prune_target){r->name, r->table, r->root, &r->covs, false, NULL,
-                                                   NULL};
+                                                   NULL, NULL, false, 0, 0, &r->order};
     out->indirect[out->count] = indirect;
     out->regs[out->count++] = r;
     return rc;

@@ -39,6 +39,7 @@ typedef struct tst_registration {
     tst_table_pin pin;  /* LATEST unless registered at a version or instant */
     uint64_t pin_head;  /* time-travel names (travel.c): the head the pin was resolved at */
     tst_segment_covs *covs; /* segment sidecars the pruner read (prune.c), or NULL */
+    struct tst_segment_order *order; /* the pruner's time index of the segments, or NULL */
 } tst_registration;
 
 /* A view or macro one of the session's statements defined. A statement

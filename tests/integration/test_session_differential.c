@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NVDA_CSV TST_SOURCE_DIR "/examples/data/nvda_1h_sample.csv"
@@ -406,12 +407,44 @@ static const char *param_ref(zone_params *zp, const char *text)
     return ref;
 }
 
+/* Seconds since the epoch of a date and time read as UTC. */
+static long long utc_seconds(const char *d, const char *t)
+{
+    struct tm tm = {0};
+    sscanf(d, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+    sscanf(t, "%d:%d:%d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    tm.tm_year -= 1900, tm.tm_mon -= 1;
+    return (long long)timegm(&tm);
+}
+
+/* A DataFusion constant (datafusion_functions.c): to_timestamp_*(n) or
+ * to_date('d'), some seconds off the wall time so that floors matter.
+ * Without `all` only to_timestamp_micros (TIMESTAMP) and to_date: DuckDB
+ * refuses TIMESTAMPTZ against TIMESTAMP_S/_MS/_NS (a zoned index, or a
+ * BETWEEN or IN that mixes it with a TIMESTAMPTZ). */
+static void datafusion_literal(char *buf, size_t cap, bool all, const char *d, const char *t)
+{
+    static const int offsets[] = {0, 1, -1, 59, 1799};
+    long long sec = utc_seconds(d, t) + offsets[rnd(5)];
+    switch (rnd(all ? 5 : 2)) {
+    case 0: snprintf(buf, cap, "to_timestamp_micros(%lld)", sec * 1000000 + 250); break;
+    case 1: snprintf(buf, cap, "to_date('%s')", d); break;
+    case 2: snprintf(buf, cap, "to_timestamp_seconds(%lld)", sec); break;
+    case 3: snprintf(buf, cap, "to_timestamp_millis(%lld)", sec * 1000 + 123); break;
+    default: snprintf(buf, cap, "to_timestamp_nanos(%lld)", sec * 1000000000 + 999); break;
+    }
+}
+
 /* A timestamp operand in one of the forms users write. */
 static void zone_literal(char *buf, size_t cap, bool zoned, zone_params *zp)
 {
     char d[16], t[16], both[40];
     wall_time(d, sizeof d, t, sizeof t);
     snprintf(both, sizeof both, "%s %s", d, t);
+    if (rnd(8) == 0) {
+        datafusion_literal(buf, cap, false, d, t);
+        return;
+    }
     switch (rnd(zoned ? 15 : 14)) {
     case 0: snprintf(buf, cap, "'%s'", both); break;
     case 1: snprintf(buf, cap, "'%s'", d); break;
@@ -448,7 +481,34 @@ static void zone_atom(tst_sql *t, bool zoned, const char *qual, zone_params *zp)
 {
     static const char *const ops[] = {"<", "<=", ">", ">=", "="};
     char a[96], b[96];
-    unsigned form = rnd(8);
+    unsigned form = rnd(12);
+    if (form >= 8) { /* DataFusion functions of the index (prune.c) */
+        static const char *const strides[] = {"INTERVAL '15 minutes'", "INTERVAL 1 HOUR",
+                                              "INTERVAL '3 hours'", "INTERVAL '45 minutes'",
+                                              "INTERVAL 1 DAY", "INTERVAL '90 seconds'"};
+        char d[16], tm[16];
+        wall_time(d, sizeof d, tm, sizeof tm);
+        if (form == 8) {
+            static const int offsets[] = {0, 1, -1, 899, 1800};
+            SQL_F(t, "to_unixtime(%sts) %s %lld", qual, ops[rnd(5)],
+                  utc_seconds(d, tm) + offsets[rnd(5)]);
+        } else if (form == 9) {
+            zone_date(a, sizeof a, zp);
+            if (rnd(3) == 0) {
+                zone_date(b, sizeof b, zp);
+                SQL_F(t, "to_date(%sts) BETWEEN %s AND %s", qual, a, b);
+            } else {
+                SQL_F(t, "to_date(%sts) %s %s", qual, ops[rnd(5)], a);
+            }
+        } else if (form == 11) {
+            datafusion_literal(a, sizeof a, !zoned, d, tm);
+            SQL_F(t, "%sts %s %s", qual, ops[rnd(5)], a);
+        } else {
+            zone_literal(a, sizeof a, zoned, zp);
+            SQL_F(t, "date_bin(%s, %sts) %s %s", strides[rnd(6)], qual, ops[rnd(5)], a);
+        }
+        return;
+    }
     if (form == 2) {
         SQL_F(t, "%ssymbol = '%s'", qual, rnd(2) ? "A" : "B");
         return;
@@ -592,11 +652,213 @@ static void sql_equals_sql_over_all_files_in_every_time_zone_across_dst_changes(
     tst_test_rmtree(dir);
 }
 
+/*
+ * The DataFusion forms the reference's documentation writes (prune.c):
+ * each prunes to exactly the segments of the plain range it means, and
+ * gives the rows of the same statement over all the files, in a UTC and a
+ * New York session. A pair: the DataFusion statement, the plain one; %1$s
+ * is the table, %2$s the offset a text needs for the zoned index ("+00").
+ * 2024-03-12 06:00:00 UTC is 1710223200 s.
+ */
+static const char *const df_pairs[][2] = {
+    {"SELECT count(*), min(ts), max(ts) FROM %1$s WHERE to_unixtime(ts) >= 1710223201 AND "
+     "to_unixtime(ts) < 1710237600",
+     "SELECT count(*), min(ts), max(ts) FROM %1$s WHERE ts >= '2024-03-12 06:00:01%2$s' AND "
+     "ts < '2024-03-12 10:00:00%2$s'"},
+    {"SELECT ts, symbol FROM %1$s WHERE to_unixtime(ts) = 1710223200",
+     "SELECT ts, symbol FROM %1$s WHERE ts >= '2024-03-12 06:00:00%2$s' AND "
+     "ts < '2024-03-12 06:00:01%2$s'"},
+    {"SELECT symbol, sum(qty) FROM %1$s WHERE to_unixtime(ts) BETWEEN 1710223199 AND 1710226799 "
+     "GROUP BY symbol",
+     "SELECT symbol, sum(qty) FROM %1$s WHERE ts >= '2024-03-12 05:59:59%2$s' AND "
+     "ts < '2024-03-12 07:00:00%2$s' GROUP BY symbol"},
+    {"SELECT count(*), sum(qty) FROM %1$s WHERE to_date(ts) = '2024-03-20'",
+     "SELECT count(*), sum(qty) FROM %1$s WHERE ts >= '2024-03-20 00:00:00%2$s' AND "
+     "ts < '2024-03-21 00:00:00%2$s'"},
+    {"SELECT count(*) FROM %1$s WHERE to_date(ts) > DATE '2024-03-28'",
+     "SELECT count(*) FROM %1$s WHERE ts >= '2024-03-29 00:00:00%2$s'"},
+    {"SELECT count(*) FROM %1$s WHERE date_bin(INTERVAL '3 hours', ts) BETWEEN "
+     "'2024-03-15 04:00:00%2$s' AND '2024-03-15 10:00:00%2$s'",
+     "SELECT count(*) FROM %1$s WHERE ts >= '2024-03-15 06:00:00%2$s' AND "
+     "ts < '2024-03-15 12:00:00%2$s'"},
+    {"SELECT count(*) FROM %1$s WHERE date_bin(INTERVAL '15 minutes', ts) = "
+     "'2024-10-30 10:30:00%2$s'",
+     "SELECT count(*) FROM %1$s WHERE ts >= '2024-10-30 10:30:00%2$s' AND "
+     "ts < '2024-10-30 10:45:00%2$s'"},
+    {"SELECT count(*) FROM %1$s WHERE date_bin(INTERVAL 1 DAY, ts) < '2024-03-09 00:00:01%2$s'",
+     "SELECT count(*) FROM %1$s WHERE ts < '2024-03-10 00:00:00%2$s'"},
+    {"SELECT count(*) FROM %1$s WHERE ts >= to_timestamp_micros(1710223200000000) AND "
+     "ts < to_timestamp_micros(1710237600000000)",
+     "SELECT count(*) FROM %1$s WHERE ts >= '2024-03-12 06:00:00%2$s' AND "
+     "ts < '2024-03-12 10:00:00%2$s'"},
+};
+
+/* Zone-less only: DuckDB refuses TIMESTAMPTZ against TIMESTAMP_S/_MS/_NS. */
+static const char *const df_naive_pairs[][2] = {
+    {"SELECT count(*) FROM %1$s WHERE ts > to_timestamp_seconds(1710223200) AND "
+     "ts <= to_timestamp_millis(1710237600123)",
+     "SELECT count(*) FROM %1$s WHERE ts > '2024-03-12 06:00:00' AND "
+     "ts <= '2024-03-12 10:00:00.123'"},
+    {"SELECT count(*) FROM %1$s WHERE ts < to_timestamp_nanos(1710237600000000999) AND "
+     "ts >= to_date('2024-03-12')",
+     "SELECT count(*) FROM %1$s WHERE ts < '2024-03-12 10:00:00.000001' AND "
+     "ts >= '2024-03-12'"},
+};
+
+/* Runs one pair: the same segments kept as the plain range, fewer than all,
+ * and the rows of the statement over all the files. */
+static void df_pair(tst_session *s, const char *zone, const char *name, const char *ref,
+                    const char *offset, const char *const pair[2])
+{
+    char df[1024], plain[1024], all[1024];
+    snprintf(df, sizeof df, pair[0], name, offset);
+    snprintf(plain, sizeof plain, pair[1], name, offset);
+    snprintf(all, sizeof all, pair[0], ref, offset);
+    tst_prune_stats a, b;
+    char *got = sorted_rows(s, df);
+    tst_session_last_prune(s, &a);
+    char *want_plain = sorted_rows(s, plain);
+    tst_session_last_prune(s, &b);
+    char *want = sorted_rows(s, all);
+    if (a.kept_segments != b.kept_segments || a.kept_segments >= a.candidate_segments ||
+        strcmp(got, want) != 0 || strcmp(got, want_plain) != 0)
+        print_error("%s %s: kept %llu (plain range: %llu) of %llu\n%s\n--- got:\n%.800s\n"
+                    "--- over all files:\n%.800s\n--- plain range:\n%.800s\n",
+                    zone, name, (unsigned long long)a.kept_segments,
+                    (unsigned long long)b.kept_segments,
+                    (unsigned long long)a.candidate_segments, df, got, want, want_plain);
+    assert_int_equal(a.kept_segments, b.kept_segments);
+    assert_true(a.kept_segments < a.candidate_segments);
+    assert_string_equal(got, want);
+    assert_string_equal(got, want_plain);
+    free(got), free(want), free(want_plain);
+}
+
+static void datafusion_bounds_prune_to_the_range_they_mean(void **state)
+{
+    (void)state;
+    static const char *const zones[] = {"UTC", "America/New_York"};
+    char *dir = tst_test_tmpdir("dfbounds");
+    char *tz = tst_test_path(dir, "tz"), *naive = tst_test_path(dir, "naive");
+    build_dst(dir, tz, true);
+    build_dst(dir, naive, false);
+    tst_session *s = NULL;
+    assert_tst_ok(tst_session_open(&s));
+    const char *roots[] = {tz, naive}, *names[] = {"tz", "naive"};
+    const char *refs[] = {"all_tz", "all_naive"}, *offsets[] = {"+00", ""};
+    for (int i = 0; i < 2; i++) {
+        char *data = tst_test_path(roots[i], "data/**/*.parquet");
+        assert_tst_ok(tst_session_register_table(s, names[i], roots[i]));
+        assert_tst_ok(tst_session_register_parquet(s, refs[i], data));
+        free(data);
+    }
+    unsigned runs = 0;
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        char set[96];
+        snprintf(set, sizeof set, "SET TimeZone = '%s'", zones[z]);
+        free(sorted_rows(s, set));
+        for (int i = 0; i < 2; i++)
+            for (size_t k = 0; k < sizeof df_pairs / sizeof df_pairs[0]; k++, runs++)
+                df_pair(s, zones[z], names[i], refs[i], offsets[i], df_pairs[k]);
+        for (size_t k = 0; k < sizeof df_naive_pairs / sizeof df_naive_pairs[0]; k++, runs++)
+            df_pair(s, zones[z], "naive", "all_naive", "", df_naive_pairs[k]);
+    }
+    print_message("%u DataFusion statements pruned as their plain ranges\n", runs);
+    tst_session_free(s);
+    free(tz), free(naive);
+    tst_test_rmtree(dir);
+}
+
+/*
+ * The pruner's time index of the segments (prune.c): segments whose
+ * [index_min, index_max] overlap every which way (each holds two random
+ * hours of a shuffled pool: no bucket twice), appended one by one while a
+ * session has the table registered, so the index is rebuilt at each new
+ * version. After each append, random ranges keep exactly the segments
+ * whose min/max meet them (counted here by brute force) and give the rows
+ * of the same statement over all the files.
+ */
+#define OV_HOURS 160
+static void index_follows_appends_and_overlapping_segments(void **state)
+{
+    (void)state;
+    char *dir = tst_test_tmpdir("ovl");
+    char *root = tst_test_path(dir, "ov");
+    tst_table *t = tst_test_create_table(root, "ts", "symbol", TST_TIME_MINUTES, 30);
+    int pool[OV_HOURS], seg_lo[OV_HOURS / 2], seg_hi[OV_HOURS / 2];
+    for (int i = 0; i < OV_HOURS; i++)
+        pool[i] = i;
+    for (int i = OV_HOURS - 1; i > 0; i--) {
+        int j = (int)rnd((unsigned)i + 1), x = pool[i];
+        pool[i] = pool[j], pool[j] = x;
+    }
+    tst_session *s = NULL;
+    char *data = tst_test_path(root, "data/**/*.parquet");
+    unsigned checked = 0;
+    for (int k = 0; k < OV_HOURS / 2; k++) {
+        int a = pool[2 * k] < pool[2 * k + 1] ? pool[2 * k] : pool[2 * k + 1];
+        int b = pool[2 * k] ^ pool[2 * k + 1] ^ a;
+        seg_lo[k] = a, seg_hi[k] = b;
+        char select[512];
+        snprintf(select, sizeof select,
+                 "SELECT CAST(TIMESTAMP '2024-01-01' + INTERVAL (h) HOUR AS TIMESTAMPTZ) AS ts, "
+                 "'A' AS symbol, CAST(h AS DOUBLE) AS price, CAST(h AS BIGINT) AS qty "
+                 "FROM (VALUES (%d), (%d)) v(h) ORDER BY h",
+                 a, b);
+        append_select(t, dir, select);
+        if (k == 9) { /* registered with 10 segments; the rest arrive while it is */
+            assert_tst_ok(tst_session_open(&s));
+            free(sorted_rows(s, "SET TimeZone = 'UTC'"));
+            assert_tst_ok(tst_session_register_table(s, "ov", root));
+            assert_tst_ok(tst_session_register_parquet(s, "all_ov", data));
+        }
+        for (int q = 0; s && q < 4; q++) {
+            int x = (int)rnd(OV_HOURS + 4) - 2, y = x + 1 + (int)rnd(30);
+            char sql[2][512];
+            for (int w = 0; w < 2; w++)
+                snprintf(sql[w], sizeof sql[w],
+                         "SELECT count(*), sum(qty), min(ts), max(ts) FROM %s WHERE ts >= "
+                         "TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (%d) HOUR AND ts < "
+                         "'2024-01-01 00:00:00+00'::TIMESTAMPTZ + INTERVAL (%d) HOUR",
+                         w ? "all_ov" : "ov", x, y);
+            /* the bounds are arithmetic the planner does not read: literal ones */
+            char lo[64], hi[64];
+            time_t base = 1704067200;
+            time_t tl = base + (time_t)x * 3600, th = base + (time_t)y * 3600;
+            strftime(lo, sizeof lo, "%Y-%m-%d %H:%M:%S+00", gmtime(&tl));
+            strftime(hi, sizeof hi, "%Y-%m-%d %H:%M:%S+00", gmtime(&th));
+            snprintf(sql[0], sizeof sql[0],
+                     "SELECT count(*), sum(qty), min(ts), max(ts) FROM ov WHERE ts >= '%s' AND "
+                     "ts < '%s'", lo, hi);
+            char *got = sorted_rows(s, sql[0]);
+            tst_prune_stats st;
+            tst_session_last_prune(s, &st);
+            char *want = sorted_rows(s, sql[1]);
+            uint64_t meet = 0;
+            for (int j = 0; j <= k; j++) /* rows at seg_lo and seg_hi hours: [lo h, hi h] */
+                meet += seg_hi[j] >= x && seg_lo[j] < y;
+            assert_int_equal(st.candidate_segments, (uint64_t)k + 1);
+            assert_int_equal(st.candidate_segments - st.range_skipped_segments, meet);
+            assert_string_equal(got, want);
+            free(got), free(want);
+            checked++;
+        }
+    }
+    print_message("%u ranges over 10..%d overlapping segments: kept as brute force, rows equal\n",
+                  checked, OV_HOURS / 2);
+    tst_session_free(s);
+    tst_table_free(t);
+    free(data), free(root);
+    tst_test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sql_over_tables_equals_sql_over_all_their_files),
         cmocka_unit_test(sql_equals_sql_over_all_files_in_every_time_zone_across_dst_changes),
+        cmocka_unit_test(datafusion_bounds_prune_to_the_range_they_mean),
+        cmocka_unit_test(index_follows_appends_and_overlapping_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
