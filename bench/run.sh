@@ -106,8 +106,8 @@ drop() { # SYSTEM WHY
 pip_into() { # VENV PACKAGES...
     local dir="$1"; shift
     [ -x "$dir/bin/python" ] || "$py" -m venv "$dir" || return 1
-    timeout 900 "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-        --timeout 60 "$@" >&2
+    timeout 600 "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+        --timeout 30 "$@" >&2
 }
 ref_venv="$root/.deps/refvenv09"
 case ",$systems," in *,ref,*)
