@@ -212,7 +212,7 @@ def main():
       "date order, one client process per file; the table for the queries is this one (3 months).")
     w("- Window: 2024-04-15 00:00 ≤ pickup_datetime < 2024-04-22 00:00 (first day of the bulk "
       "month + 14 .. + 21 days, like the reference's 2024-05-01..05-08). "
-      f"Q1–Q5 and the coverage questions run {a.runs} times each, interleaved (Q1..Q5, Q1..Q5, ...), "
+      f"Q1–Q6 and the coverage questions run {a.runs} times each, interleaved (Q1..Q6, Q1..Q6, ...), "
       "each as a whole client process, warm OS page cache (nothing is dropped between runs).")
     w("- Coverage: the month 2024-04-01..2024-05-01 (720 hours) of the daily table. The SQL systems "
       "answer with `generate_series` of hours LEFT JOIN the distinct `date_trunc('hour', …)` of the "
@@ -227,7 +227,10 @@ def main():
       "memory (PostgreSQL, ClickHouse only) = the peak, sampled every 50 ms during the operation, "
       "of the summed Pss of the server's processes (/proc/PID/smaps_rollup), so shared buffers "
       "count once; it is *not* included in the client column. tstable, DuckDB and SQLite are "
-      "in-process: their client column is everything.")
+      "in-process: their client column is everything. The Python-level systems (tstable (Python), "
+      "the reference, Delta Lake, chDB) run one `python bench/peers.py …` process per operation "
+      "under their own venv, timed the same way, imports included; their in-memory operations "
+      "(py_*) are timed inside the process around the API call alone.")
     w("")
     w("## Machine")
     w("")
@@ -261,7 +264,7 @@ def main():
     w("Milliseconds; ratio = the system's median / tstable's median (> 1: slower than tstable; "
       "for the in-memory Python operations, / tstable (Python)'s). "
       "Peak memory in MB (max over the runs). \"answer\" is what the operation returned "
-      "(for Q1–Q5 the number of result rows, which agree across systems).")
+      "(for Q1–Q6 the number of result rows, which agree across systems).")
     for op, title in OPS:
         w("")
         w(f"### {title}")
