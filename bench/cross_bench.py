@@ -60,8 +60,12 @@ COLUMNS = [
 NULLABLE = {"originating_base_num", "on_scene_datetime"}
 
 
-def std_queries(hour_expr):
-    """Q1..Q5 in standard SQL; hour_expr(col) is the system's hour truncation."""
+def std_queries(hour_expr, bin_expr=None):
+    """Q1..Q6 in standard SQL; hour_expr(col) is the system's hour truncation,
+    bin_expr(col) its one-hour bin (Q6: DataFusion's date_bin(INTERVAL '1 hour',
+    col) in the reference's benchmark; systems without date_bin use their
+    nearest function)."""
+    bin_expr = bin_expr or hour_expr
     where = f"pickup_datetime >= '{START}' AND pickup_datetime < '{END}'"
     return {
         "Q1": f"SELECT * FROM trips WHERE {where}",
@@ -70,6 +74,8 @@ def std_queries(hour_expr):
               f"AND trip_miles > {MIN_MILES}",
         "Q4": f'SELECT "PULocationID", COUNT(*) FROM trips WHERE {where} GROUP BY "PULocationID"',
         "Q5": f"SELECT {hour_expr('pickup_datetime')} AS hour, COUNT(*) FROM trips WHERE {where} "
+              f"GROUP BY hour ORDER BY hour",
+        "Q6": f"SELECT {bin_expr('pickup_datetime')} AS hour, COUNT(*) FROM trips WHERE {where} "
               f"GROUP BY hour ORDER BY hour",
     }
 
@@ -153,7 +159,7 @@ class Runner:
         self.f.flush()
 
     def time(self, system, op, run, cmd, server_pids=None, stdin_path=None, parse=None,
-             env=None):
+             env=None, inner=False):
         """Run cmd (a shell string, bash) once; record and return (rc, stdout)."""
         tf = tempfile.NamedTemporaryFile(prefix="gnutime", delete=False)
         tf.close()
@@ -180,7 +186,11 @@ class Runner:
         err = p.stderr.decode(errors="replace").strip().splitlines()
         err = [e for e in err if not e.startswith("Command exited with non-zero status")]
         result = parse(out) if (parse and p.returncode == 0) else ""
-        note = "" if p.returncode == 0 else (err[0][:200] if err else "failed")
+        note = "" if p.returncode == 0 else (([e for e in err if e.startswith("peers: ")] or err or ["failed"])[0][:200])
+        if inner and p.returncode == 0:  # the time inside the API call, printed by bench/peers.py
+            wall = ms
+            ms = float(out.split("inner_ms=")[1].split()[0])
+            note = f"in-process; whole process {wall:.0f} ms"
         self.record(system, op, run, f"{ms:.1f}", kb, sampler.peak if sampler else "",
                     p.returncode, result, note)
         print(f"  {system:16s} {op:10s} run {run}: {ms:9.1f} ms rc={p.returncode} {result} {note}",
@@ -241,7 +251,8 @@ class Tstable:
         self.root = os.path.join(a.work, "tstable")
         self.bulk_t = os.path.join(self.root, "bulk", "trips")
         self.daily_t = os.path.join(self.root, "daily", "trips")
-        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})")
+        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})",
+                                   lambda c: f"date_bin(INTERVAL '1 hour', {c})")
         self.config = ("`tstable` CLI (Release build), one process per command: `tstable create "
                        "--index-column pickup_datetime --bucket 1s --protocol 6` (no entities; "
                        "format_version 6, because taxi trips share pickup seconds and protocol 7 "
@@ -308,7 +319,8 @@ class DuckNative:
         self.root = os.path.join(a.work, "duckdb")
         self.bulk_db = os.path.join(self.root, "bulk.duckdb")
         self.daily_db = os.path.join(self.root, "daily.duckdb")
-        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})")
+        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})",
+                                   lambda c: f"time_bucket(INTERVAL 1 HOUR, {c})")
         self.config = ("DuckDB 1.4.4 (the library tstable links), persistent database file, "
                        "default settings (threads = cores, memory_limit 80 % of RAM), driven by "
                        "`bench/duckdb_runner` (a 100-line CLI over DuckDB's C API; rows are fetched "
@@ -417,7 +429,8 @@ class Postgres:
         self.root = os.path.join(a.work, "pg")
         self.port = free_port()
         self.psql = f"psql -X -q -h 127.0.0.1 -p {self.port} -U postgres -v ON_ERROR_STOP=1"
-        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})")
+        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})",
+                                   lambda c: f"date_bin('1 hour', {c}, TIMESTAMP '2000-01-01')")
         types = {"text": "text", "ts": "timestamp", "int": "bigint", "float": "double precision"}
         self.ddl = "CREATE TABLE trips (" + ", ".join(
             f'"{c}" {types[t]}' for c, t in COLUMNS) + ")"
@@ -701,8 +714,244 @@ class ClickHouse:
         return tuple(out)
 
 
-SYSTEMS = {"tstable": Tstable, "duckdb": DuckNative, "parquet": DuckParquet,
-           "postgres": Postgres, "sqlite": Sqlite, "clickhouse": ClickHouse}
+# ---------------------------------------------------------------- Python-level systems
+# Each operation is one process of bench/peers.py under the system's own
+# interpreter (its venv), the way a user runs a script; see that file.
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEPS = os.path.join(os.path.dirname(HERE), ".deps")
+
+
+def datafusion_coverage_sql():
+    """The coverage questions in DataFusion SQL (the reference's session)."""
+    seen = (f"SELECT DISTINCT date_trunc('hour', pickup_datetime) AS hour FROM trips "
+            f"WHERE pickup_datetime >= TIMESTAMP '{MONTH_START}' AND pickup_datetime < TIMESTAMP '{MONTH_END}'")
+    hours = (f"SELECT unnest(range(TIMESTAMP '{MONTH_START}', TIMESTAMP '{MONTH_END}', "
+             f"INTERVAL '1 hour')) AS hour")
+    frac = f"SELECT CAST(count(*) AS DOUBLE) / {MONTH_HOURS} AS frac FROM ({seen}) d"
+    missing = (f"SELECT h.hour FROM ({hours}) h LEFT JOIN ({seen}) d ON h.hour = d.hour "
+               f"WHERE d.hour IS NULL ORDER BY h.hour")
+    return frac, missing
+
+
+def clickhouse_coverage_sql():
+    hours = (f"SELECT toDateTime64('{MONTH_START}', 6) + toIntervalHour(number) AS hour FROM "
+             f"numbers({MONTH_HOURS})")
+    seen = (f"SELECT DISTINCT toStartOfHour(pickup_datetime) FROM trips WHERE pickup_datetime "
+            f">= '{MONTH_START}' AND pickup_datetime < '{MONTH_END}'")
+    frac = f"SELECT countIf(hour IN ({seen})) / count() FROM ({hours})"
+    missing = f"SELECT hour FROM ({hours}) WHERE hour NOT IN ({seen}) ORDER BY hour"
+    return frac, missing
+
+
+class PyPeer:
+    """A system driven through bench/peers.py; subclasses set key, name, venv,
+    queries, coverage_sql and config."""
+    key = name = venv = system = ""
+    arrow = True  # measures the in-memory Arrow operations too
+
+    def __init__(self, a):
+        self.a = a
+        self.root = os.path.join(a.work, self.key)
+        self.bulk_t = os.path.join(self.root, "bulk")
+        self.daily_t = os.path.join(self.root, "daily")
+        self.arrow_t = os.path.join(self.root, "arrow")
+        self.py = os.path.join(DEPS, self.venv, "bin", "python")
+
+    def cmd(self, op, root, arg=""):
+        return (f"{q(self.py)} {q(os.path.join(HERE, 'peers.py'))} {self.system} {op} {q(root)}"
+                + (f" {q(arg)}" if arg else ""))
+
+    def start(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+        os.makedirs(self.root)
+        if not os.path.exists(self.py):
+            raise RuntimeError(f"{self.venv} is not installed (see the install step of bench/run.sh)")
+
+    def stop(self):
+        pass
+
+    def _create(self, t):
+        shutil.rmtree(t, ignore_errors=True)
+        sh(self.cmd("create", t))
+
+    def bulk(self, R, run):
+        self._create(self.bulk_t)
+        R.time(self.name, "bulk", run, self.cmd("bulk", self.bulk_t, self.a.bulk))
+
+    def daily_init(self):
+        self._create(self.daily_t)
+
+    def daily(self, R, i, f, op="daily"):
+        return R.time(self.name, op, i, self.cmd("append", self.daily_t, f))
+
+    def query(self, R, name, run, sql, print_rows=False):
+        return R.time(self.name, name, run, self.cmd("query", self.daily_t, sql),
+                      parse=lambda o: o.strip().splitlines()[-1])
+
+    def coverage(self, R, run):
+        frac, missing = self.coverage_sql()
+        R.time(self.name, "cov_frac", run, self.cmd("count", self.daily_t, frac),
+               parse=lambda o: "hours " + o.strip().splitlines()[-1])
+        R.time(self.name, "cov_gaps", run, self.cmd("query", self.daily_t, missing),
+               parse=lambda o: o.strip().splitlines()[-1] + " missing hours")
+
+    def count(self, sql):
+        return sh(self.cmd("count", self.daily_t, sql)).strip().splitlines()[-1]
+
+    def arrow_ops(self, R, run):
+        """The same through the Python API from memory: the month handed over as
+        an in-memory Arrow table, and Q1-Q6 into Arrow tables (time in the call)."""
+        if not self.arrow:
+            return
+        shutil.rmtree(self.arrow_t, ignore_errors=True)
+        R.time(self.name, "py_bulk", run, self.cmd("arrow_bulk", self.arrow_t, self.a.bulk),
+               inner=True)
+        for name, sql in self.queries.items():
+            R.time(self.name, "py_" + name, run, self.cmd("arrow_query", self.daily_t, sql),
+                   inner=True, parse=lambda o: o.strip().splitlines()[-1])
+
+    def sizes(self):
+        return du_bytes(self.bulk_t), du_bytes(self.daily_t)
+
+
+def _venv_version(venv, dist):
+    py = os.path.join(DEPS, venv, "bin", "python")
+    try:
+        return sh(f"{q(py)} -c 'import importlib.metadata as m; print(m.version(\"{dist}\"))'").strip()
+    except (RuntimeError, OSError):
+        return "?"
+
+
+class Reference(PyPeer):
+    system = "ref"
+
+    def __init__(self, a):
+        super().__init__(a)
+        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})",
+                                   lambda c: f"date_bin(INTERVAL '1 hour', {c})")
+        self.coverage_sql = datafusion_coverage_sql
+        v = _venv_version(self.venv, "timeseries-table-format")
+        self.config = (f"The reference, PyPI `timeseries-table-format` {v} in its own venv "
+                       f"(.deps/{self.venv}), through its Python API, one Python process per "
+                       f"operation: {self.create_text}; queries "
+                       f"`Session().register_tstable('trips', root); sql(SQL)` (DataFusion SQL, "
+                       f"Q6 with date_bin) into a pyarrow Table whose rows are counted; coverage "
+                       f"questions in DataFusion SQL (its Python API has no coverage call)")
+
+
+class ReferenceNewest(Reference):
+    """The reference's newest PyPI release (bench/run.sh finds it and passes its venv)."""
+    key = "ref"
+
+    def __init__(self, a):
+        self.venv = os.path.relpath(a.ref_venv, DEPS)
+        self.name = "reference " + _venv_version(self.venv, "timeseries-table-format")
+        super().__init__(a)
+
+    create_text = ("`TimeSeriesTable.create(index_column='pickup_datetime', index_type="
+                   "'timestamp', index_granularity='1s')`; a file is appended as "
+                   "`append(pyarrow.dataset.dataset(FILE).scanner().to_reader())` "
+                   "(0.5+ has no append_parquet)")
+
+
+class Reference04(Reference):
+    key, venv = "ref04", "refvenv"
+    name = "reference 0.4.0"
+    arrow = True  # recorded as failing: 0.4 has no append(Arrow table)
+    create_text = ("`TimeSeriesTable.create(index_column='pickup_datetime', index_type="
+                   "'timestamp', bucket='1s')` (format_version 6, the one the reference's own "
+                   "benchmark ran); `append_parquet(FILE)` (copies the file in)")
+
+
+class OursPy(PyPeer):
+    key, system, venv = "ourspy", "ours", "../.venv"
+    name = "tstable (Python)"
+
+    def __init__(self, a):
+        super().__init__(a)
+        self.py = os.path.join(os.path.dirname(HERE), ".venv", "bin", "python")
+        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})",
+                                   lambda c: f"date_bin(INTERVAL '1 hour', {c})")
+        self.coverage_sql = datafusion_coverage_sql
+        self.config = ("Our Python package (`timeseries_table_format` in .venv), one Python "
+                       "process per operation: `TimeSeriesTable.create(..., bucket='1s', "
+                       "protocol=6)`, `append_parquet(FILE)`; `Session().register_tstable(...); "
+                       "sql(SQL)` into pyarrow; the in-memory operations `append(pyarrow.Table)` "
+                       "and `sql()`")
+
+    def daily(self, R, i, f, op="daily"):
+        return super().daily(R, i, f, op)
+
+
+class Delta(PyPeer):
+    key, system, venv = "delta", "delta", "peervenv"
+    name = "Delta Lake (delta-rs)"
+
+    def __init__(self, a):
+        super().__init__(a)
+        self.queries = std_queries(lambda c: f"date_trunc('hour', {c})",
+                                   lambda c: f"time_bucket(INTERVAL 1 HOUR, {c})")
+        self.coverage_sql = duckdb_coverage_sql
+        v = _venv_version(self.venv, "deltalake")
+        dv = _venv_version(self.venv, "duckdb")
+        self.config = (f"PyPI `deltalake` {v} (delta-rs) in .deps/peervenv, one Python process "
+                       f"per operation: `write_deltalake(root, pyarrow.dataset.dataset(FILE)"
+                       f".scanner().to_reader(), mode='append')` (no partitioning, default "
+                       f"writer: Parquet, snappy); queries with DuckDB {dv} (Python) over "
+                       f"`DeltaTable(root).to_pyarrow_dataset()` (filters pushed to the "
+                       f"dataset), fetched as Arrow; Q6 with DuckDB's time_bucket (DuckDB has no "
+                       f"date_bin). No duplicate check: a re-append adds the rows again")
+
+
+class Chdb(PyPeer):
+    key, system, venv = "chdb", "chdb", "peervenv"
+    name = "chDB (MergeTree)"
+
+    def __init__(self, a):
+        super().__init__(a)
+        self.queries = std_queries(lambda c: f"toStartOfHour({c})",
+                                   lambda c: f"toStartOfInterval({c}, INTERVAL 1 HOUR)")
+        self.coverage_sql = clickhouse_coverage_sql
+        v = _venv_version(self.venv, "chdb")
+        self.config = (f"PyPI `chdb` {v} (ClickHouse in process) in .deps/peervenv, one Python "
+                       f"process per operation with a `chdb.session.Session(path)`: a MergeTree "
+                       f"table PARTITION BY toYYYYMM(pickup_datetime) ORDER BY pickup_datetime, "
+                       f"DateTime64(6); `INSERT INTO trips SELECT * FROM file('FILE', Parquet)`; "
+                       f"queries fetched as ArrowTable; Q6 with toStartOfInterval (ClickHouse's "
+                       f"date_bin); the in-memory ingest is `INSERT ... SELECT * FROM Python(tbl)`")
+
+    def sizes(self):
+        out = []
+        for t in (self.bulk_t, self.daily_t):
+            out.append(du_bytes(os.path.join(t, "store")) if os.path.isdir(os.path.join(t, "store"))
+                       else du_bytes(t))
+        return tuple(out)
+
+
+class ChdbParquet(PyPeer):
+    key, system, venv = "chdbpq", "chdbpq", "peervenv"
+    name = "chDB+Parquet"
+
+    def __init__(self, a):
+        super().__init__(a)
+        self.queries = std_queries(lambda c: f"toStartOfHour({c})",
+                                   lambda c: f"toStartOfInterval({c}, INTERVAL 1 HOUR)")
+        self.coverage_sql = clickhouse_coverage_sql
+        self.arrow = False
+        v = _venv_version(self.venv, "chdb")
+        self.config = (f"PyPI `chdb` {v} over the raw Parquet files, no table: ingest = copying "
+                       f"the file into a folder; every query reads `file('DIR/*.parquet', "
+                       f"Parquet)` in a fresh chDB session, fetched as ArrowTable")
+
+
+SYSTEMS = {"tstable": Tstable, "tstable-py": OursPy, "ref": ReferenceNewest, "ref04": Reference04,
+           "delta": Delta, "chdb": Chdb, "chdb-parquet": ChdbParquet, "duckdb": DuckNative,
+           "parquet": DuckParquet, "postgres": Postgres, "sqlite": Sqlite,
+           "clickhouse": ClickHouse}
+# The ClickHouse 18.16 server (Debian's) runs only when asked for: chDB is
+# today's ClickHouse, and 18.16 adds only a client/server round trip.
+DEFAULT_SYSTEMS = [k for k in SYSTEMS if k != "clickhouse"]
 
 
 def main():
@@ -712,13 +961,19 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--systems", default=",".join(DEFAULT_SYSTEMS))
     ap.add_argument("--reject-day", type=int, default=14)
+    ap.add_argument("--ref-venv", default=os.path.join(DEPS, "refvenv09"),
+                    help="the venv of the reference's newest release")
+    ap.add_argument("--days", type=int, default=0, help="only the first N daily files (--tiny)")
     ap.add_argument("--keep", action="store_true", help="keep the tables and databases")
     a = ap.parse_args()
     a.data, a.work = os.path.abspath(a.data), os.path.abspath(a.work)
     a.bulk = os.path.join(a.data, "fhvhv_2024-04.parquet")
     days = sorted(glob.glob(os.path.join(a.data, "daily", "fhvhv_*.parquet")))
+    if a.days:
+        days = days[:a.days]
+    a.reject_day = min(a.reject_day, len(days) - 1)
     os.makedirs(a.work, exist_ok=True)
     os.chmod(a.work, 0o755)
     R = Runner(a.out)
@@ -740,6 +995,9 @@ def main():
                     s.query(R, name, run, sql)
             for run in range(1, a.runs + 1):
                 s.coverage(R, run)
+            if hasattr(s, "arrow_ops"):
+                for run in range(1, a.runs + 1):
+                    s.arrow_ops(R, run)
             bb, db = s.sizes()
             R.record(s.name, "bytes_bulk", "", result=bb)
             R.record(s.name, "bytes_daily", "", result=db)

@@ -18,9 +18,21 @@ OPS = [
     ("Q3", "Q3 — COUNT(*), SUM(base_passenger_fare) over the window, trip_miles > 2.0"),
     ("Q4", 'Q4 — COUNT(*) GROUP BY "PULocationID" over the window'),
     ("Q5", "Q5 — COUNT(*) per hour (date_trunc('hour', pickup_datetime)) over the window, ORDER BY hour"),
+    ("Q6", "Q6 — COUNT(*) per hour bin (date_bin(INTERVAL '1 hour', pickup_datetime), DataFusion's; "
+     "DuckDB: time_bucket, PostgreSQL: date_bin with an origin, ClickHouse: toStartOfInterval) over the window"),
     ("cov_frac", "Coverage — what fraction of the month's hours have data"),
     ("cov_gaps", "Coverage — list the missing hours of the month"),
-]
+    ("py_bulk", "Python API, in memory — the month handed over as a pyarrow Table into a fresh table "
+     "(time inside the call; the read of the file is not timed)"),
+] + [("py_" + k, f"Python API, in memory — {k} into a pyarrow Table (time inside the call, "
+      "table opened before)") for k in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6")]
+LABELS = {"bulk": "bulk ingest", "daily": "daily append\n(median of 90)", "Q1": "Q1 SELECT *",
+          "Q2": "Q2 count,sum", "Q3": "Q3 filtered sum", "Q4": "Q4 group by", "Q5": "Q5 per hour",
+          "Q6": "Q6 date_bin", "cov_frac": "coverage\nfraction", "cov_gaps": "missing\nhours"}
+# The operations of the reference's own benchmark (bulk, daily, Q1-Q5; Q6
+# exists there unrun) and the coverage questions: the goal is at most half the
+# reference's time on each.
+GOAL_OPS = ["bulk", "daily", "Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "cov_frac", "cov_gaps"]
 COMMANDS = [
     ("tstable", "`tstable create --table D/trips --index-column pickup_datetime --bucket 1s` (not timed); "
      "`tstable append --table D/trips --parquet FILE`; `tstable query --table D/trips --sql SQL --max-rows 0`; "
@@ -36,11 +48,28 @@ COMMANDS = [
      "`psql … -At -c SQL | wc -l`"),
     ("SQLite", "`sqlite3 DB '.import --csv --skip 1 FILE.csv trips'` (bulk adds `'CREATE INDEX …'`); "
      "`sqlite3 DB SQL | wc -l`"),
-    ("ClickHouse", "`clickhouse-client --port PORT -d DB -q 'INSERT INTO trips FORMAT CSVWithNames' < FILE.csv`; "
+    ("tstable (Python)", "`bench/peers.py ours OP ROOT ARG` under .venv: `TimeSeriesTable.create(..., "
+     "bucket='1s', protocol=6)`, `append_parquet(FILE)`, `Session().register_tstable('trips', ROOT).sql(SQL)`; "
+     "in memory: `append(pyarrow.Table)`"),
+    ("reference 0.9.0 / 0.4.0", "`bench/peers.py ref OP ROOT ARG` under .deps/refvenv09 or .deps/refvenv: "
+     "`TimeSeriesTable.create(...)`, 0.9: `append(dataset(FILE).scanner().to_reader())`, 0.4: "
+     "`append_parquet(FILE)`; `Session().register_tstable('trips', ROOT).sql(SQL)`"),
+    ("Delta Lake (delta-rs)", "`bench/peers.py delta OP ROOT ARG` under .deps/peervenv: "
+     "`write_deltalake(ROOT, reader, mode='append')`; `duckdb.connect().execute(SQL)` over "
+     "`trips = DeltaTable(ROOT).to_pyarrow_dataset()`"),
+    ("chDB (MergeTree) / chDB+Parquet", "`bench/peers.py chdb|chdbpq OP ROOT ARG` under .deps/peervenv: "
+     "`Session(ROOT).query(\"INSERT INTO trips SELECT * FROM file('FILE', Parquet)\")`; "
+     "`Session(ROOT).query(SQL, 'ArrowTable')` (chdbpq: `FROM file('DIR/*.parquet', Parquet)`)"),
+    ("ClickHouse", "(18.16 server, only with `--systems clickhouse`) `clickhouse-client --port PORT -d DB -q 'INSERT INTO trips FORMAT CSVWithNames' < FILE.csv`; "
      "`clickhouse-client … -q 'SQL FORMAT TSV' | wc -l`"),
 ]
 MARKER = "<!-- findings: text below this line is kept by bench/run.sh -->"
 
+
+
+# The other benchmark pages, linked from the generated README.
+OTHER_REPORTS = (
+    "Other reports: [append.md](append.md) (copy vs re-encode append path; bulk append before/after the streaming measure, issue 14), [daily_append.md](daily_append.md) (daily appends against DuckDB's INSERT, issue 14), [update.md](update.md) (keyed updates against the reference 0.9.0), [compact.md](compact.md) (a table of 1,000 daily segments before and after compaction), [vacuum.md](vacuum.md) (a daily table before and after vacuum), [coverage_diff.md](coverage_diff.md) (coverage diff and backfill planner), [open.md](open.md) (opening a table with a long log), [prune.md](prune.md) (segment pruning), [plan.md](plan.md) (statements over 100-10,000 segments against DuckDB over the raw files, planning and registration; issue 14), [coverage.md](coverage.md) (coverage answers per process and in process, issue 14), [python.md](python.md) (the Python API's sql() and append() against the reference 0.4.0).")
 
 def sh(cmd):
     try:
@@ -68,6 +97,44 @@ def human_bytes(b):
     return f"{b} B"
 
 
+def goal_section(w, systems, stats):
+    """tstable against the reference (each version that ran): ratio of medians per
+    operation; the goal is at most 0.5 on every one."""
+    refs = [s for s in systems if s.startswith("reference ")]
+    if not refs:
+        return
+    w("### tstable against the reference (goal: at most half its time on every operation)")
+    w("")
+    w("Ratio = tstable's median / the reference's median (≤ 0.50 meets the goal). The CLI rows "
+      "compare `tstable` (one process per operation) with the reference's Python API (one "
+      "process per operation; the reference's CLI comes only from crates.io, a DataFusion build not made here); the \"Python\" rows compare "
+      "our Python package with the reference's, both one process per operation, and in memory. "
+      "cov_frac / cov_gaps: `tstable coverage` / `tstable gaps` (the coverage bitmap at 1 s, a "
+      "finer question) against the reference's hour question in SQL; the \"(SQL)\" rows ask "
+      "tstable the same hour question in SQL.")
+    w("")
+    w("| operation | " + " | ".join(f"tstable / {r}" for r in refs) + " | "
+      + " | ".join(f"tstable (Python) / {r}" for r in refs) + " |")
+    w("|---|" + "---:|" * (2 * len(refs)))
+    for op in GOAL_OPS + ["cov_frac (SQL)", "cov_gaps (SQL)", "py_bulk"] + [f"py_Q{i}" for i in range(1, 7)]:
+        cells = []
+        for base in ("tstable", "tstable (Python)"):
+            for r in refs:
+                if op.endswith(" (SQL)"):  # the same hour question in SQL on both sides
+                    b, o = stats(base + (" (SQL)" if base == "tstable" else ""), op[:-6]), stats(r, op[:-6])
+                else:
+                    b, o = stats(base, op), stats(r, op)
+                if base == "tstable" and op.startswith("py_"):
+                    cells.append("")
+                elif b and o:
+                    v = b["median"] / o["median"]
+                    cells.append(f"{v:.2f}" + (" ✓" if v <= 0.5 else " ✗"))
+                else:
+                    cells.append("— (reference failed)" if b and not o else "—")
+        w(f"| {op} | " + " | ".join(cells) + " |")
+    w("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -80,6 +147,7 @@ def main():
     ap.add_argument("--total-seconds", type=int, default=0)
     ap.add_argument("--bench-seconds", type=int, default=0)
     ap.add_argument("--commands", nargs="*", default=[])
+    ap.add_argument("--peer-note", default="")
     a = ap.parse_args()
 
     rows = list(csv.DictReader(open(a.results)))
@@ -117,9 +185,7 @@ def main():
       f"in this one run, one after the other, on the same machine and the same files. Nothing is "
       f"asserted; the numbers are what happened.")
     w("")
-    w("Other reports: [append.md](append.md) (copy vs re-encode append path), [open.md](open.md) "
-      "(opening a table with a long log), [prune.md](prune.md) (segment pruning), [coverage.md](coverage.md) (coverage answers per process and in process, issue 14), [python.md](python.md) "
-      "(the Python API's sql() and append() against the reference 0.4.0).")
+    w(OTHER_REPORTS)
     w("")
     gen = open(os.path.join(a.data, "generated.txt")).read().strip() if os.path.exists(
         os.path.join(a.data, "generated.txt")) else ""
@@ -149,7 +215,7 @@ def main():
       "date order, one client process per file; the table for the queries is this one (3 months).")
     w("- Window: 2024-04-15 00:00 ≤ pickup_datetime < 2024-04-22 00:00 (first day of the bulk "
       "month + 14 .. + 21 days, like the reference's 2024-05-01..05-08). "
-      f"Q1–Q5 and the coverage questions run {a.runs} times each, interleaved (Q1..Q5, Q1..Q5, ...), "
+      f"Q1–Q6 and the coverage questions run {a.runs} times each, interleaved (Q1..Q6, Q1..Q6, ...), "
       "each as a whole client process, warm OS page cache (nothing is dropped between runs).")
     w("- Coverage: the month 2024-04-01..2024-05-01 (720 hours) of the daily table. The SQL systems "
       "answer with `generate_series` of hours LEFT JOIN the distinct `date_trunc('hour', …)` of the "
@@ -164,7 +230,10 @@ def main():
       "memory (PostgreSQL, ClickHouse only) = the peak, sampled every 50 ms during the operation, "
       "of the summed Pss of the server's processes (/proc/PID/smaps_rollup), so shared buffers "
       "count once; it is *not* included in the client column. tstable, DuckDB and SQLite are "
-      "in-process: their client column is everything.")
+      "in-process: their client column is everything. The Python-level systems (tstable (Python), "
+      "the reference, Delta Lake, chDB) run one `python bench/peers.py …` process per operation "
+      "under their own venv, timed the same way, imports included; their in-memory operations "
+      "(py_*) are timed inside the process around the API call alone.")
     w("")
     w("## Machine")
     w("")
@@ -185,6 +254,7 @@ def main():
         c = info.get((s, "config"))
         w(f"| {s} | {c['note'] if c else ''} |")
     errs = [(s, info[(s, 'error')]['note']) for s in systems if (s, "error") in info]
+    errs += [(n.split(":", 1)[0], n.split(":", 1)[1].strip()) for n in a.peer_note.split("; ") if ":" in n]
     if errs:
         w("")
         w("Failures:")
@@ -193,15 +263,22 @@ def main():
     w("")
     w("## Results")
     w("")
-    w("Milliseconds; ratio = the system's median / tstable's median (> 1: slower than tstable). "
+    goal_section(w, systems, stats)
+    w("Milliseconds; ratio = the system's median / tstable's median (> 1: slower than tstable; "
+      "for the in-memory Python operations, / tstable (Python)'s). "
       "Peak memory in MB (max over the runs). \"answer\" is what the operation returned "
-      "(for Q1–Q5 the number of result rows, which agree across systems).")
+      "(for Q1–Q6 the number of result rows, which agree across systems).")
     for op, title in OPS:
         w("")
         w(f"### {title}")
         w("")
-        ts = stats("tstable", op)
+        base = "tstable (Python)" if op.startswith("py_") else "tstable"
+        ts = stats(base, op)
         names = list(systems)
+        if op.startswith("py_"):
+            names = [n for n in names if meas.get((n, op))]
+            if not names:
+                continue
         if op.startswith("cov"):
             names.insert(1, "tstable (SQL)")
         if op == "daily":
@@ -261,6 +338,9 @@ def main():
       f"DuckDB, SQLite: the database file; PostgreSQL: `pg_total_relation_size('trips')` (heap, "
       f"TOAST, index); ClickHouse: `sum(bytes_on_disk)` of the active parts.")
     w("")
+    w("Delta Lake: the table folder (Parquet files and _delta_log); chDB: the session folder "
+      "(MergeTree parts and metadata); reference: the table folder.")
+    w("")
     w("| system | bulk table (1 month) | daily table (90 days) | daily, bytes per row |")
     w("|---|---:|---:|---:|")
     for s in systems:
@@ -289,11 +369,11 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        ops = [op for op, _ in OPS]
+        ops = [op for op, _ in OPS if op in LABELS]
         names = list(systems)
         if any(k[0] == "tstable (SQL)" for k in meas):
             names.insert(1, "tstable (SQL)")
-        fig, ax = plt.subplots(figsize=(13, 5.5))
+        fig, ax = plt.subplots(figsize=(15, 6))
         width = 0.8 / len(names)
         for i, s in enumerate(names):
             xs, ys = [], []
@@ -302,12 +382,11 @@ def main():
                 if st:
                     xs.append(j + (i - (len(names) - 1) / 2) * width)
                     ys.append(st["median"])
-            ax.bar(xs, ys, width, label=s)
+            if ys:  # a system that answered nothing (the reference 0.9.0 here) gets no colour
+                ax.bar(xs, ys, width, label=s, color=plt.cm.tab20(i % 20))
         ax.set_yscale("log")
         ax.set_xticks(range(len(ops)))
-        ax.set_xticklabels(["bulk ingest", "daily append\n(median of 90)", "Q1 SELECT *", "Q2 count,sum",
-                            "Q3 filtered sum", "Q4 group by", "Q5 per hour", "coverage\nfraction",
-                            "missing\nhours"])
+        ax.set_xticklabels([LABELS[op] for op in ops])
         ax.set_ylabel("median wall time per client process, ms (log)")
         ax.set_title(f"Cross-system benchmark, {a.rows:,} rows/month, {90 * per_day:,} rows in the "
                      f"daily table ({os.cpu_count()} cores)")
