@@ -859,6 +859,29 @@ static size_t header_bytes(size_t n, bool hasrun)
     return 4 + (n + 7) / 8 + 4 * n + (n >= OFFSET_MIN_CONTAINERS ? 4 * n : 0);
 }
 
+/* Writes the portable header of n containers at base: the cookie (and the
+ * run flags, zeroed, when hasrun), and points *flags, *desc (the key and
+ * cardinality pairs) and *offsets (NULL when the format has none) into it.
+ * Returns header_bytes(n, hasrun): where the first container goes. */
+static size_t put_portable_header(uint8_t *base, size_t n, bool hasrun, uint8_t **flags,
+                                  uint8_t **desc, uint8_t **offsets)
+{
+    if (hasrun) {
+        put_u32(base, SERIAL_RUN | (uint32_t)(n - 1) << 16);
+        *flags = base + 4;
+        memset(*flags, 0, (n + 7) / 8);
+        *desc = *flags + (n + 7) / 8;
+        *offsets = n >= OFFSET_MIN_CONTAINERS ? *desc + 4 * n : NULL;
+    } else {
+        *flags = NULL;
+        put_u32(base, SERIAL_NO_RUN);
+        put_u32(base + 4, (uint32_t)n);
+        *desc = base + 8;
+        *offsets = *desc + 4 * n;
+    }
+    return header_bytes(n, hasrun);
+}
+
 /* Non-empty container count, whether any is a run, and the body bytes. */
 static size_t bitmap_survey(const roaring_bitmap_t *bm, size_t *n, bool *hasrun)
 {
@@ -1149,19 +1172,7 @@ static int bitmap_encode_union(const roaring_bitmap_t *a, const roaring_bitmap_t
         return rc;
     }
     uint8_t *base = out->bytes + out->len, *flags = NULL, *desc, *offsets = NULL;
-    if (hasrun) {
-        put_u32(base, SERIAL_RUN | (uint32_t)(n - 1) << 16);
-        flags = base + 4;
-        memset(flags, 0, (n + 7) / 8);
-        desc = flags + (n + 7) / 8;
-        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
-    } else {
-        put_u32(base, SERIAL_NO_RUN);
-        put_u32(base + 4, (uint32_t)n);
-        desc = base + 8;
-        offsets = desc + 4 * n;
-    }
-    size_t pos = header_bytes(n, hasrun);
+    size_t pos = put_portable_header(base, n, hasrun, &flags, &desc, &offsets);
     for (size_t k = 0; k < n; k++) {
         if (m[k].kind == KIND_RUN)
             flags[k / 8] |= (uint8_t)(1u << (k % 8));
@@ -1708,19 +1719,7 @@ static int acc_partition(const tst_coverage_union_acc *a, size_t i0, size_t i1,
         return tst_fail(TST_ENOMEM, "out of memory uniting coverage (%zu bytes)", size);
     }
     uint8_t *flags = NULL, *desc, *offsets = NULL;
-    if (hasrun) {
-        put_u32(buf, SERIAL_RUN | (uint32_t)(n - 1) << 16);
-        flags = buf + 4;
-        memset(flags, 0, (n + 7) / 8);
-        desc = flags + (n + 7) / 8;
-        offsets = n >= OFFSET_MIN_CONTAINERS ? desc + 4 * n : NULL;
-    } else {
-        put_u32(buf, SERIAL_NO_RUN);
-        put_u32(buf + 4, (uint32_t)n);
-        desc = buf + 8;
-        offsets = desc + 4 * n;
-    }
-    size_t pos = header_bytes(n, hasrun);
+    size_t pos = put_portable_header(buf, n, hasrun, &flags, &desc, &offsets);
     for (size_t j = 0; j < n; j++) {
         const uint64_t *w = a->slots[i0 + j]->words;
         int kind = kind_of(st[j]);
