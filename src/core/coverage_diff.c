@@ -472,6 +472,28 @@ static int new_list(tst_range_list **out)
     return *out ? 0 : tst_fail(TST_ENOMEM, "out of memory");
 }
 
+/* The common end of a diff and a plan: unless rc already failed, visits
+ * the entities into a new list, then frees the walk and ids; *out gets the
+ * list on success. */
+static int finish_walk(walk *w, int rc, const tst_table *t, const tst_table_cov *a,
+                       const tst_table_cov *b, tst_entity_identity *ids, size_t id_count,
+                       entity_fn fn, tst_range_list **out)
+{
+    if (rc == 0)
+        rc = new_list(&w->list);
+    w->kind = &t->state.meta.index.kind;
+    if (rc == 0)
+        rc = each_entity(a, b, ids, id_count, fn, w);
+    free(ids);
+    walk_free(w);
+    if (rc != 0) {
+        tst_range_list_free(w->list);
+        return rc;
+    }
+    *out = w->list;
+    return 0;
+}
+
 int tst_table_coverage_diff(tst_range_list **out, tst_table *from, tst_table *to,
                             const tst_coverage_scope *scope)
 {
@@ -498,19 +520,7 @@ int tst_table_coverage_diff(tst_range_list **out, tst_table *from, tst_table *to
         rc = tst_table_load_coverage(from, &ca);
     if (rc == 0)
         rc = tst_table_load_coverage(to, &cb);
-    if (rc == 0)
-        rc = new_list(&w.list);
-    w.kind = &from->state.meta.index.kind;
-    if (rc == 0)
-        rc = each_entity(ca, cb, ids, id_count, diff_entity, &w);
-    free(ids);
-    walk_free(&w);
-    if (rc != 0) {
-        tst_range_list_free(w.list);
-        return rc;
-    }
-    *out = w.list;
-    return 0;
+    return finish_walk(&w, rc, from, ca, cb, ids, id_count, diff_entity, out);
 }
 
 /* ---- the backfill plan -------------------------------------------------- */
@@ -600,17 +610,5 @@ int tst_table_plan_backfill(tst_range_list **out, tst_table *table,
         rc = scope_identities(table, &opts->scope, &ids, &id_count);
     if (rc == 0)
         rc = tst_table_load_coverage(table, &tc);
-    if (rc == 0)
-        rc = new_list(&w.list);
-    w.kind = &table->state.meta.index.kind;
-    if (rc == 0)
-        rc = each_entity(tc, NULL, ids, id_count, plan_entity, &w);
-    free(ids);
-    walk_free(&w);
-    if (rc != 0) {
-        tst_range_list_free(w.list);
-        return rc;
-    }
-    *out = w.list;
-    return 0;
+    return finish_walk(&w, rc, table, tc, NULL, ids, id_count, plan_entity, out);
 }

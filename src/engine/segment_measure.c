@@ -199,14 +199,35 @@ static int sql_cast(tst_sql *t, const char *column, const char *type, const char
  * v = the index as an integer in index units (BIGINT, or UBIGINT for
  * uint64), e0.. = the entity columns in their schema types.
  */
+/* The index's type in SQL: its schema type for timestamps, else BIGINT or UBIGINT. */
+static const char *index_sql_type(const measure_plan *p)
+{
+    return p->spec->kind.type == TST_INDEX_INT64       ? "BIGINT"
+           : p->spec->kind.type == TST_INDEX_TIMESTAMP ? timestamp_sql_type(p->index->type.unit)
+                                                       : "UBIGINT";
+}
+
+/* "<index cast> AS i, <entity casts> AS e0.. FROM <relation>": the columns
+ * both measures read, cast as the schema says. */
+static int sql_cast_columns(tst_sql *t, const measure_plan *p)
+{
+    int rc = sql_cast(t, p->spec->column, index_sql_type(p), "i", p->index_via_timestamp);
+    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
+        char alias[32];
+        snprintf(alias, sizeof alias, "e%zu", k);
+        rc = SQL_F(t, ", ");
+        if (rc == 0)
+            rc = sql_cast(t, p->spec->entity_columns[k], entity_sql_type(p->entity[k]), alias,
+                          false);
+    }
+    return rc == 0 ? SQL_F(t, " FROM %s", p->relation) : rc;
+}
+
 static int sql_base(tst_sql *t, const measure_plan *p)
 {
-    const char *index_type = "UBIGINT", *v = "i";
-    if (p->spec->kind.type == TST_INDEX_INT64)
-        index_type = "BIGINT";
+    const char *v = "i";
     if (p->spec->kind.type == TST_INDEX_TIMESTAMP) {
         tst_time_precision u = p->index->type.unit;
-        index_type = timestamp_sql_type(u);
         v = u == TST_PRECISION_MILLIS ? "epoch_ms(i)"
           : u == TST_PRECISION_MICROS ? "epoch_us(i)"
                                       : "epoch_ns(i)";
@@ -217,18 +238,8 @@ static int sql_base(tst_sql *t, const measure_plan *p)
     if (rc == 0)
         rc = SQL_F(t, " FROM (SELECT ");
     if (rc == 0)
-        rc = sql_cast(t, p->spec->column, index_type, "i", p->index_via_timestamp);
-    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
-        char alias[32];
-        snprintf(alias, sizeof alias, "e%zu", k);
-        rc = SQL_F(t, ", ");
-        if (rc == 0)
-            rc = sql_cast(t, p->spec->entity_columns[k], entity_sql_type(p->entity[k]), alias,
-                          false);
-    }
-    if (rc == 0)
-        rc = SQL_F(t, " FROM %s))", p->relation);
-    return rc;
+        rc = sql_cast_columns(t, p);
+    return rc == 0 ? SQL_F(t, "))") : rc;
 }
 
 /* "e0, e1, " (with the trailing separator), or "" without entity columns. */
@@ -898,23 +909,8 @@ static int stream_chunk(stream_state *st, duckdb_data_chunk chunk)
 /* "SELECT <index cast> AS i, <entity casts> AS e0.. FROM <relation>" */
 static int stream_sql(tst_sql *t, const measure_plan *p)
 {
-    const char *index_type = p->spec->kind.type == TST_INDEX_INT64    ? "BIGINT"
-                           : p->spec->kind.type == TST_INDEX_UINT64   ? "UBIGINT"
-                                                 : timestamp_sql_type(p->index->type.unit);
     int rc = SQL_F(t, "SELECT ");
-    if (rc == 0)
-        rc = sql_cast(t, p->spec->column, index_type, "i", p->index_via_timestamp);
-    for (size_t k = 0; rc == 0 && k < p->spec->entity_count; k++) {
-        char alias[32];
-        snprintf(alias, sizeof alias, "e%zu", k);
-        rc = SQL_F(t, ", ");
-        if (rc == 0)
-            rc = sql_cast(t, p->spec->entity_columns[k], entity_sql_type(p->entity[k]), alias,
-                          false);
-    }
-    if (rc == 0)
-        rc = SQL_F(t, " FROM %s", p->relation);
-    return rc;
+    return rc == 0 ? sql_cast_columns(t, p) : rc;
 }
 
 static int stream_fail(const char *what, const char *msg)
