@@ -350,9 +350,9 @@ def table_state(cli, table: Path):
     return info(cli, table)["version"], files
 
 
-def check_outcome(cli, table: Path, path: Path, entry, expect, sources, ds):
+def check_outcome(cli, table: Path, path: Path, entry, expect, sources, ds, extra=()):
     before = table_state(cli, table)
-    r = cli(*append_args(table, path, entry["format"]))
+    r = cli(*append_args(table, path, entry["format"]), *extra)
     # The paths are no part of the message: a file named "...-subms-..." must
     # not satisfy /ms/.
     message = r.stderr.replace(str(path), "<SOURCE>").replace(str(table), "<TABLE>").strip()
@@ -380,6 +380,31 @@ def test_fresh_table(cli, corpus, entry, tmp_path):
     create_table(cli, table, ds)
     path = folder / entry["file"]
     check_outcome(cli, table, path, entry, entry["expect"], [(path, entry["format"])], ds)
+
+
+def test_fresh_table_moved(cli, corpus, entry, tmp_path):
+    """The same with `append --move` (zero-copy ingest), on a copy of the
+    file beside the table: the table holds the same answers, and the old
+    name is gone exactly when the append took the file as it is (a file
+    that must be re-encoded is copied, and stays)."""
+    if entry["format"] != "parquet":
+        pytest.skip("--move hands over Parquet files only")
+    folder, man = corpus
+    ds = man["datasets"][entry["dataset"]]
+    table = tmp_path / "t"
+    create_table(cli, table, ds)
+    source = folder / entry["file"]
+    handed = tmp_path / source.name
+    shutil.copyfile(source, handed)
+    inode = handed.stat().st_ino
+    check_outcome(cli, table, handed, entry, entry["expect"], [(source, entry["format"])], ds,
+                  extra=("--move",))
+    if entry["expect"]["outcome"] == "refused":
+        assert handed.exists(), "a refused --move removed the caller's file"
+        return
+    linked = any(p.stat().st_ino == inode for p in (table / "data").rglob("*.parquet"))
+    assert linked == (not handed.exists()), (
+        f"linked into the table: {linked}, old name still there: {handed.exists()}")
 
 
 def test_table_of_another_writer(cli, corpus, base_tables, entry, cross, tmp_path):
