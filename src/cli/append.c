@@ -449,8 +449,11 @@ static int run_append(tst_table *table, const source_list *l, const csv_settings
     if (move && result.moved == l->count)
         printf(" (moved into the table)");
     else if (move)
-        printf(" (moved %llu of %zu files; the others were copied and left in place)",
-               (unsigned long long)result.moved, l->count);
+        printf(" (moved %llu of %zu files; the others were %s and left in place: a file "
+               "moves only when its bytes match the table as they are and it lies on the "
+               "table's file system)",
+               (unsigned long long)result.moved, l->count,
+               result.copied ? "copied" : "copied or rewritten in the table's types");
     if (timing)
         printf(" (elapsed_ms: %llu)", (unsigned long long)(elapsed * 1000.0));
     putchar('\n');

@@ -33,7 +33,6 @@
 #include "session_internal.h"
 
 #include "fail.h"
-#include "tstable/index.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,20 +50,18 @@ static __int128 floor_div(__int128 a, __int128 b)
 
 /* ---- reading arguments ----------------------------------------------------- */
 
-/* An instant as nanoseconds since the epoch, from text (see the header). */
+/* An instant as nanoseconds since the epoch, from text (see the header):
+ * the coverage functions' reading of time text (time_text.c). */
 static bool parse_text(const char *s, size_t len, __int128 *out_ns)
 {
     char buf[64];
-    if (len == 0 || len >= sizeof buf - 12)
+    if (len == 0 || len >= sizeof buf)
         return false;
     memcpy(buf, s, len);
     buf[len] = '\0';
     tst_timestamp ts;
-    if (tst_timestamp_parse(&ts, buf) != 0) { /* no offset: UTC; a date: midnight */
-        snprintf(buf + len, sizeof buf - len, len == 10 ? "T00:00:00Z" : "Z");
-        if (tst_timestamp_parse(&ts, buf) != 0)
-            return false;
-    }
+    if (!tst_session_parse_time(buf, &ts))
+        return false;
     *out_ns = (__int128)ts.sec * 1000000000 + ts.nsec;
     return true;
 }
@@ -123,9 +120,12 @@ static bool instant_ns(duckdb_function_info info, const char *fn, const arg *a, 
         duckdb_scalar_function_set_error(info, msg);
         return false;
     }
-    default:
-        duckdb_scalar_function_set_error(info, "unsupported argument type");
+    default: { /* the overloads registered below take none of these */
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s: an argument of an unexpected type", fn);
+        duckdb_scalar_function_set_error(info, msg);
         return false;
+    }
     }
 }
 
